@@ -1,0 +1,329 @@
+//! The `Event` enum: which kind a payload is, its header value, and lossless (de)serialization.
+
+use serde::{Serialize, Serializer};
+use serde_json::{Map, Value};
+
+use crate::ParseError;
+use crate::model::{group, project, push, system};
+
+/// The scope of the hook that receives an event. It decides the event header: every delivery
+/// to a system hook carries `System Hook`, whatever the payload.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Scope {
+    Project,
+    Group,
+    System,
+}
+
+impl Scope {
+    /// `project`, `group` or `system`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Scope::Project => "project",
+            Scope::Group => "group",
+            Scope::System => "system",
+        }
+    }
+}
+
+/// The header value of every delivery to a system hook.
+pub const SYSTEM_HOOK: &str = "System Hook";
+/// The header value of an issue event whose issue is confidential.
+pub const CONFIDENTIAL_ISSUE_HOOK: &str = "Confidential Issue Hook";
+/// The header value of a note event on a confidential issue (or an internal note).
+pub const CONFIDENTIAL_NOTE_HOOK: &str = "Confidential Note Hook";
+/// The name the 8.x documents gave to `Job Hook`; still accepted from senders.
+pub const LEGACY_BUILD_HOOK: &str = "Build Hook";
+
+/// Declares every event kind once: its variant and payload type, its name (the
+/// `object_kind` / `event_name` value, or `note_<target>` for notes), its event header value
+/// and the scope it belongs to. `EventKind` and `Event` are generated from this one table.
+macro_rules! events {
+    ($( $(#[$doc:meta])* $variant:ident($ty:ty) = $name:literal, $header:literal, $scope:ident; )*) => {
+        /// The kind of an event, without its payload.
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+        pub enum EventKind {
+            $( $(#[$doc])* $variant, )*
+        }
+
+        impl EventKind {
+            /// Every kind, in the order of the documents.
+            pub const ALL: &'static [EventKind] = &[$(EventKind::$variant),*];
+
+            /// The kind's name: the `object_kind` or `event_name` value (`push`, `build`,
+            /// `project_create`, ...), or `note_commit`, `note_merge_request`, `note_issue`,
+            /// `note_snippet` for the four note targets.
+            pub fn name(self) -> &'static str {
+                match self { $(EventKind::$variant => $name,)* }
+            }
+
+            /// The event header value of a delivery to a hook of the kind's own scope
+            /// (`Push Hook`, `Job Hook`, `Member Hook`, `System Hook`, ...).
+            pub fn header(self) -> &'static str {
+                match self { $(EventKind::$variant => $header,)* }
+            }
+
+            /// The scope the kind belongs to (push events also go to system hooks: that is
+            /// routing, not the kind's scope).
+            pub fn scope(self) -> Scope {
+                match self { $(EventKind::$variant => Scope::$scope,)* }
+            }
+        }
+
+        /// A parsed webhook payload, one variant per kind.
+        #[derive(Debug, Clone, PartialEq)]
+        pub enum Event {
+            $( $(#[$doc])* $variant($ty), )*
+        }
+
+        impl Event {
+            /// The kind of this event.
+            pub fn kind(&self) -> EventKind {
+                match self { $(Event::$variant(_) => EventKind::$variant,)* }
+            }
+
+            /// Reads `value` as an event of `kind`.
+            pub fn from_value_as(kind: EventKind, value: Value) -> Result<Event, ParseError> {
+                match kind { $(EventKind::$variant => decode(kind, value).map(Event::$variant),)* }
+            }
+        }
+
+        impl Serialize for Event {
+            fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+                match self { $(Event::$variant(e) => e.serialize(serializer),)* }
+            }
+        }
+    };
+}
+
+events! {
+    /// A push to a branch.
+    Push(push::PushEvent) = "push", "Push Hook", Project;
+    /// A tag created or deleted.
+    TagPush(push::TagPushEvent) = "tag_push", "Tag Push Hook", Project;
+    /// An issue opened, updated, closed or reopened.
+    Issue(project::IssueEvent) = "issue", "Issue Hook", Project;
+    /// A comment on a commit.
+    CommitNote(project::CommitNoteEvent) = "note_commit", "Note Hook", Project;
+    /// A comment on a merge request.
+    MergeRequestNote(project::MergeRequestNoteEvent) = "note_merge_request", "Note Hook", Project;
+    /// A comment on an issue.
+    IssueNote(project::IssueNoteEvent) = "note_issue", "Note Hook", Project;
+    /// A comment on a code snippet.
+    SnippetNote(project::SnippetNoteEvent) = "note_snippet", "Note Hook", Project;
+    /// A merge request opened, updated, approved, merged or closed.
+    MergeRequest(project::MergeRequestEvent) = "merge_request", "Merge Request Hook", Project;
+    /// A wiki page created, updated or deleted.
+    WikiPage(project::WikiPageEvent) = "wiki_page", "Wiki Page Hook", Project;
+    /// A pipeline's status changed.
+    Pipeline(project::PipelineEvent) = "pipeline", "Pipeline Hook", Project;
+    /// A job's (formerly build's) status changed.
+    Build(project::JobEvent) = "build", "Job Hook", Project;
+    /// A deployment started, succeeded, failed or was canceled.
+    Deployment(project::DeploymentEvent) = "deployment", "Deployment Hook", Project;
+    /// A feature flag turned on or off.
+    FeatureFlag(project::FeatureFlagEvent) = "feature_flag", "Feature Flag Hook", Project;
+    /// A release created or updated.
+    Release(project::ReleaseEvent) = "release", "Release Hook", Project;
+    /// A user added to a group.
+    UserAddToGroup(group::MemberEvent) = "user_add_to_group", "Member Hook", Group;
+    /// A group member's access level or expiry changed.
+    UserUpdateForGroup(group::MemberEvent) = "user_update_for_group", "Member Hook", Group;
+    /// A user removed from a group.
+    UserRemoveFromGroup(group::MemberEvent) = "user_remove_from_group", "Member Hook", Group;
+    /// A subgroup created in a group.
+    SubgroupCreate(group::SubgroupEvent) = "subgroup_create", "Subgroup Hook", Group;
+    /// A subgroup removed from a group.
+    SubgroupDestroy(group::SubgroupEvent) = "subgroup_destroy", "Subgroup Hook", Group;
+    /// A project created.
+    ProjectCreate(system::ProjectEvent) = "project_create", "System Hook", System;
+    /// A project destroyed.
+    ProjectDestroy(system::ProjectEvent) = "project_destroy", "System Hook", System;
+    /// A project renamed (its path changed).
+    ProjectRename(system::ProjectMovedEvent) = "project_rename", "System Hook", System;
+    /// A project transferred to another namespace.
+    ProjectTransfer(system::ProjectMovedEvent) = "project_transfer", "System Hook", System;
+    /// A project's settings updated.
+    ProjectUpdate(system::ProjectEvent) = "project_update", "System Hook", System;
+    /// A user added to a project.
+    UserAddToTeam(system::TeamMemberEvent) = "user_add_to_team", "System Hook", System;
+    /// A user removed from a project.
+    UserRemoveFromTeam(system::TeamMemberEvent) = "user_remove_from_team", "System Hook", System;
+    /// A project member's access level changed.
+    UserUpdateForTeam(system::TeamMemberEvent) = "user_update_for_team", "System Hook", System;
+    /// A user created.
+    UserCreate(system::UserEvent) = "user_create", "System Hook", System;
+    /// A user removed.
+    UserDestroy(system::UserEvent) = "user_destroy", "System Hook", System;
+    /// A user's username changed.
+    UserRename(system::UserRenamedEvent) = "user_rename", "System Hook", System;
+    /// An SSH key added.
+    KeyCreate(system::KeyEvent) = "key_create", "System Hook", System;
+    /// An SSH key removed.
+    KeyDestroy(system::KeyEvent) = "key_destroy", "System Hook", System;
+    /// A group created.
+    GroupCreate(system::GroupEvent) = "group_create", "System Hook", System;
+    /// A group removed.
+    GroupDestroy(system::GroupEvent) = "group_destroy", "System Hook", System;
+    /// A group renamed (its path changed).
+    GroupRename(system::GroupRenamedEvent) = "group_rename", "System Hook", System;
+    /// Once per push, with every ref it changed.
+    RepositoryUpdate(system::RepositoryUpdateEvent) = "repository_update", "System Hook", System;
+}
+
+impl EventKind {
+    /// The kind with this name (see [`EventKind::name`]); `job` is accepted for `build`.
+    pub fn from_name(name: &str) -> Option<EventKind> {
+        let name = if name == "job" { "build" } else { name };
+        EventKind::ALL.iter().copied().find(|k| k.name() == name)
+    }
+
+    /// True for the four note kinds.
+    pub fn is_note(self) -> bool {
+        matches!(
+            self,
+            EventKind::CommitNote
+                | EventKind::MergeRequestNote
+                | EventKind::IssueNote
+                | EventKind::SnippetNote
+        )
+    }
+
+    /// Whether a sender's header value fits this kind: its own header, the confidential
+    /// variant, `System Hook`, or the legacy `Build Hook` for jobs.
+    pub fn accepts_header(self, header: &str) -> bool {
+        header == self.header()
+            || header == SYSTEM_HOOK
+            || (self == EventKind::Issue && header == CONFIDENTIAL_ISSUE_HOOK)
+            || (self.is_note() && header == CONFIDENTIAL_NOTE_HOOK)
+            || (self == EventKind::Build && header == LEGACY_BUILD_HOOK)
+    }
+}
+
+impl std::fmt::Display for EventKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+impl Event {
+    /// Parses a JSON body, telling the kind from `object_kind` / `event_name` (and
+    /// `object_attributes.noteable_type` for notes).
+    pub fn from_slice(body: &[u8]) -> Result<Event, ParseError> {
+        let value: Value = serde_json::from_slice(body).map_err(|e| ParseError::json(&e))?;
+        Event::from_value(value)
+    }
+
+    /// Reads a JSON value as an event, telling the kind from its fields.
+    pub fn from_value(value: Value) -> Result<Event, ParseError> {
+        let Value::Object(map) = &value else {
+            return Err(ParseError::NotAnObject);
+        };
+        let kind = detect_kind(map)?;
+        Event::from_value_as(kind, value)
+    }
+
+    /// The event as a JSON value: every field that was parsed, modelled or not.
+    pub fn to_value(&self) -> Value {
+        // Serializing these types cannot fail: they hold only JSON-representable data.
+        serde_json::to_value(self).expect("an event always serializes to JSON")
+    }
+
+    /// The event as JSON bytes.
+    pub fn to_vec(&self) -> Vec<u8> {
+        serde_json::to_vec(self).expect("an event always serializes to JSON")
+    }
+
+    /// Whether the event concerns a confidential issue (or is an internal note): such events
+    /// go only to hooks that subscribed to the confidential variants.
+    pub fn is_confidential(&self) -> bool {
+        match self {
+            Event::Issue(e) => e.is_confidential(),
+            Event::CommitNote(e) => e.is_confidential(),
+            Event::MergeRequestNote(e) => e.is_confidential(),
+            Event::SnippetNote(e) => e.is_confidential(),
+            Event::IssueNote(e) => e.is_confidential() || e.issue.is_confidential(),
+            _ => false,
+        }
+    }
+
+    /// The event header value for a delivery to a hook of the event's own scope, taking
+    /// confidentiality into account (`Confidential Issue Hook`, `Confidential Note Hook`).
+    pub fn header(&self) -> &'static str {
+        let kind = self.kind();
+        match (kind, self.is_confidential()) {
+            (EventKind::Issue, true) => CONFIDENTIAL_ISSUE_HOOK,
+            (k, true) if k.is_note() => CONFIDENTIAL_NOTE_HOOK,
+            (k, _) => k.header(),
+        }
+    }
+
+    /// The event header value for a delivery to a hook of `scope`: `System Hook` for system
+    /// hooks, [`Event::header`] otherwise.
+    pub fn header_for(&self, scope: Scope) -> &'static str {
+        match scope {
+            Scope::System => SYSTEM_HOOK,
+            Scope::Project | Scope::Group => self.header(),
+        }
+    }
+}
+
+/// Tells the kind of a payload from `object_kind`, else `event_name`.
+fn detect_kind(map: &Map<String, Value>) -> Result<EventKind, ParseError> {
+    if let Some(object_kind) = map.get("object_kind") {
+        let Some(object_kind) = object_kind.as_str() else {
+            return Err(ParseError::UnknownKind(
+                "`object_kind` must be a string".to_owned(),
+            ));
+        };
+        return match object_kind {
+            "note" => note_kind(map),
+            // Push and member events carry both fields; object_kind wins.
+            name => match EventKind::from_name(name) {
+                Some(kind) if !kind.is_note() => Ok(kind),
+                _ => Err(ParseError::UnknownKind(format!(
+                    "unknown object_kind `{name}`"
+                ))),
+            },
+        };
+    }
+    match map.get("event_name").map(Value::as_str) {
+        Some(Some(name)) => EventKind::from_name(name)
+            .filter(|k| k.scope() != Scope::Project || matches!(k, EventKind::Push | EventKind::TagPush))
+            .ok_or_else(|| ParseError::UnknownKind(format!("unknown event_name `{name}`"))),
+        Some(None) => Err(ParseError::UnknownKind(
+            "`event_name` must be a string".to_owned(),
+        )),
+        None => Err(ParseError::UnknownKind(
+            "the payload has neither `object_kind` nor `event_name`".to_owned(),
+        )),
+    }
+}
+
+/// A note's kind follows `object_attributes.noteable_type`.
+fn note_kind(map: &Map<String, Value>) -> Result<EventKind, ParseError> {
+    let field = |message: &str| ParseError::Field {
+        kind: "note",
+        path: ".object_attributes.noteable_type".to_owned(),
+        message: message.to_owned(),
+    };
+    let noteable_type = map
+        .get("object_attributes")
+        .and_then(|attributes| attributes.get("noteable_type"))
+        .ok_or_else(|| field("missing field"))?;
+    match noteable_type.as_str() {
+        Some("Commit") => Ok(EventKind::CommitNote),
+        Some("MergeRequest") => Ok(EventKind::MergeRequestNote),
+        Some("Issue") => Ok(EventKind::IssueNote),
+        Some("Snippet") => Ok(EventKind::SnippetNote),
+        Some(other) => Err(field(&format!(
+            "unknown noteable_type `{other}`, expected Commit, MergeRequest, Issue or Snippet"
+        ))),
+        None => Err(field("expected a string")),
+    }
+}
+
+fn decode<T: serde::de::DeserializeOwned>(kind: EventKind, value: Value) -> Result<T, ParseError> {
+    serde_path_to_error::deserialize(value)
+        .map_err(|e| ParseError::field(kind.name(), &e.path().to_string(), e.inner()))
+}

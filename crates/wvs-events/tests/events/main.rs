@@ -1,0 +1,7 @@
+//! The event model's behaviour, one integration-test binary with a module per area.
+
+mod errors;
+mod fixtures;
+mod receive;
+mod samples;
+mod signature;
