@@ -1,0 +1,38 @@
+//! The outcome of one delivery attempt, in the shape the delivery log stores.
+
+use std::time::Duration;
+
+/// What one attempt sent and got back. Every field is safe to store and show: the URL has
+/// no credentials and shows URL variables as `{name}`, secret header values read
+/// [`REDACTED`](crate::REDACTED), and the error never quotes the URL.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct AttemptResult {
+    /// The hook URL as [`log_url`](crate::log_url) shows it.
+    pub url: String,
+    /// The headers WVS set, in the order sent, secret values redacted. Empty when nothing
+    /// was sent (an invalid URL or header). The transport's own headers (`Host`,
+    /// `Content-Length`, `Accept`) are not listed.
+    pub request_headers: Vec<(String, String)>,
+    /// The response status; `None` when no response arrived.
+    pub status: Option<u16>,
+    /// The first 50 response headers, each value cut to 1 KiB.
+    pub response_headers: Vec<(String, String)>,
+    /// The start of the response body (lossy UTF-8, at most 8 KiB).
+    pub response_body: String,
+    /// From the start of the attempt to the end of reading the response.
+    pub duration: Duration,
+    /// What went wrong, in one short sentence: why no response arrived, or, next to a
+    /// status, why its body could not be read to the end.
+    pub error: Option<String>,
+    /// The `Retry-After` of a 429 or 503 (delay-seconds, or an HTTP date measured from
+    /// now; a date in the past is zero).
+    pub retry_after: Option<Duration>,
+}
+
+impl AttemptResult {
+    /// Whether the receiver accepted the delivery: a 2xx status. The status alone decides:
+    /// a receiver that answered 2xx has the event even if its body then failed to arrive.
+    pub fn is_success(&self) -> bool {
+        matches!(self.status, Some(200..=299))
+    }
+}

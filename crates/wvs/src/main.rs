@@ -1,0 +1,66 @@
+//! `wvs`: the WVS webhook server's command line.
+//!
+//! # Layout
+//!
+//! - [`serve`]: `wvs serve`, the server: API, dispatcher and store.
+//! - [`trigger`]: `wvs trigger`, send one sample event to a URL exactly as WVS delivers it.
+//! - [`listen`]: `wvs listen`, a receiver that checks, prints and logs every webhook it gets.
+//! - [`listen::verdict`]: how the listener answers one request (status, checks, error).
+//! - [`listen::record`]: one request as printed on stdout and appended to `--jsonl`.
+//! - [`secrets`]: reading `--signing-token` values and keeping tokens out of everything printed.
+//!
+//! Each subcommand owns its flags (`Args`) and its `run`; this file only parses the command line
+//! and turns an error into one line on stderr and a non-zero exit status.
+
+mod listen;
+mod secrets;
+mod serve;
+mod trigger;
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+use tracing_subscriber::EnvFilter;
+
+#[derive(Parser)]
+#[command(name = "wvs", version, about = "WVS webhook server")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the server: REST API, ingest and delivery, on ./wvs.db by default.
+    Serve(serve::Args),
+    /// Send a sample event to a URL exactly as WVS delivers it.
+    Trigger(trigger::Args),
+    /// Receive webhooks: check, print and log each one, and answer at once.
+    Listen(listen::Args),
+}
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    let cli = Cli::parse();
+    // Diagnostics go to stderr so that stdout carries only what the subcommand reports.
+    // `try_init` only fails when a subscriber is already set, and then that one is used.
+    let _ = tracing_subscriber::fmt()
+        .with_writer(std::io::stderr)
+        .with_env_filter(
+            EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")),
+        )
+        .try_init();
+    let result = match cli.command {
+        Command::Serve(args) => serve::run(args).await,
+        Command::Trigger(args) => trigger::run(args).await,
+        Command::Listen(args) => listen::run(args).await,
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(err) => {
+            // `{:#}` joins the context chain on one line: "sending to URL: connection refused".
+            eprintln!("error: {err:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
