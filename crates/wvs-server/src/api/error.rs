@@ -1,0 +1,75 @@
+//! API errors: every error is JSON `{"message": ...}` with the right status, as GitLab does.
+
+use axum::Json;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use serde_json::json;
+use wvs_store::StoreError;
+
+/// An error answer of the API.
+#[derive(Debug)]
+pub struct ApiError {
+    pub status: StatusCode,
+    pub message: String,
+}
+
+pub type ApiResult<T> = Result<T, ApiError>;
+
+impl ApiError {
+    pub fn new(status: StatusCode, message: impl Into<String>) -> Self {
+        ApiError {
+            status,
+            message: message.into(),
+        }
+    }
+
+    /// 400: a malformed or invalid request; the message names the field.
+    pub fn bad_request(message: impl Into<String>) -> Self {
+        ApiError::new(StatusCode::BAD_REQUEST, message)
+    }
+
+    /// 404 with GitLab's wording: `404 Project Not Found`.
+    pub fn not_found(what: &str) -> Self {
+        ApiError::new(StatusCode::NOT_FOUND, format!("404 {what} Not Found"))
+    }
+
+    /// 422: well-formed, but it cannot be done.
+    pub fn unprocessable(message: impl Into<String>) -> Self {
+        ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, message)
+    }
+
+    pub fn unauthorized() -> Self {
+        ApiError::new(StatusCode::UNAUTHORIZED, "401 Unauthorized")
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        (self.status, Json(json!({ "message": self.message }))).into_response()
+    }
+}
+
+impl From<StoreError> for ApiError {
+    fn from(error: StoreError) -> Self {
+        match error {
+            StoreError::NotFound(what) => ApiError::not_found(&capitalized(what)),
+            StoreError::Conflict(what) => {
+                ApiError::new(StatusCode::CONFLICT, format!("{what} has already been taken"))
+            }
+            StoreError::Invalid(what) => ApiError::unprocessable(format!("invalid {what}")),
+            other => {
+                // The detail goes to the log, not to the client.
+                tracing::error!(error = %other, "store error");
+                ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "503 the store is unavailable")
+            }
+        }
+    }
+}
+
+fn capitalized(word: &str) -> String {
+    let mut chars = word.chars();
+    chars
+        .next()
+        .map(|first| first.to_uppercase().chain(chars).collect())
+        .unwrap_or_default()
+}

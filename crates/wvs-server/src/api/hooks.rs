@@ -1,0 +1,388 @@
+//! Hooks of projects, groups and the instance, with GitLab API v4 shapes: list, create, get,
+//! edit, delete, test, the delivery log, resend, custom headers and URL variables.
+
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post, put};
+use axum::{Json, Router};
+use serde::Deserialize;
+use serde_json::{Map, Value, json};
+use wvs_events::samples;
+use wvs_hooks::{HookInput, NewHookParts};
+use wvs_store::{HookChange, HookOwner, LoggedAttempt, NewHook, Outcome, StatusFilter};
+
+use super::error::{ApiError, ApiResult};
+use super::owner::{OwnedHook, Owner};
+use super::pagination::Paging;
+use super::params::Params;
+use crate::delivery::{self, AttemptContext, Envelope, PreparedHook, now_millis};
+use crate::hooks::{parts_of, render, scope_of, to_store};
+use crate::ingest::idempotency_key;
+use crate::state::AppState;
+use crate::time::iso8601;
+
+/// The hook routes, mounted under `/projects/{id}/hooks`, `/groups/{id}/hooks` and `/hooks`.
+pub fn routes(system: bool) -> Router<AppState> {
+    let one = get(get_hook).put(update_hook).delete(delete_hook);
+    // `POST /hooks/:id` tests a system hook, as GitLab's system hooks API does.
+    let one = if system { one.post(test_system_hook) } else { one };
+    Router::new()
+        .route("/", get(list_hooks).post(create_hook))
+        .route("/{hook_id}", one)
+        .route("/{hook_id}/test/{trigger}", post(test_hook))
+        .route("/{hook_id}/events", get(list_events))
+        .route("/{hook_id}/events/{event_id}/resend", post(resend))
+        .route(
+            "/{hook_id}/custom_headers/{key}",
+            put(put_custom_header).delete(delete_custom_header),
+        )
+        .route(
+            "/{hook_id}/url_variables/{key}",
+            put(put_url_variable).delete(delete_url_variable),
+        )
+}
+
+fn input_of(params: Params) -> ApiResult<HookInput> {
+    let input = match params {
+        Params::Json(map) => HookInput::from_json(&Value::Object(map)),
+        Params::Form(pairs) => HookInput::from_form(&pairs),
+    };
+    input.map_err(|e| ApiError::bad_request(e.to_string()))
+}
+
+async fn list_hooks(State(state): State<AppState>, Owner(owner): Owner, paging: Paging) -> ApiResult<Response> {
+    let hooks = state.store.list_hooks(owner, paging.page).await?;
+    let now = now_millis();
+    let items = hooks.items.iter().map(|hook| render(hook, now)).collect();
+    Ok(paging.respond(items, hooks.total))
+}
+
+async fn create_hook(State(state): State<AppState>, Owner(owner): Owner, params: Params) -> ApiResult<Response> {
+    let parts = wvs_hooks::create(scope_of(owner), input_of(params)?)
+        .map_err(|e| ApiError::bad_request(e.to_string()))?;
+    let hook = state
+        .store
+        .create_hook(
+            NewHook {
+                owner,
+                url: parts.url,
+                secrets: to_store(parts.secrets),
+                settings: settings_value(&parts.settings),
+            },
+            now_millis(),
+        )
+        .await?;
+    Ok((StatusCode::CREATED, Json(render(&hook, now_millis()))).into_response())
+}
+
+async fn get_hook(OwnedHook(hook): OwnedHook) -> Json<Value> {
+    Json(render(&hook, now_millis()))
+}
+
+async fn update_hook(State(state): State<AppState>, OwnedHook(hook): OwnedHook, params: Params) -> ApiResult<Json<Value>> {
+    let parts = wvs_hooks::update(scope_of(hook.owner), &parts_of(&hook), input_of(params)?)
+        .map_err(|e| ApiError::bad_request(e.to_string()))?;
+    save(&state, hook.id, parts).await
+}
+
+async fn save(state: &AppState, hook_id: i64, parts: NewHookParts) -> ApiResult<Json<Value>> {
+    let hook = state
+        .store
+        .update_hook(
+            hook_id,
+            HookChange {
+                url: parts.url,
+                secrets: to_store(parts.secrets),
+                settings: settings_value(&parts.settings),
+            },
+            now_millis(),
+        )
+        .await?;
+    Ok(Json(render(&hook, now_millis())))
+}
+
+fn settings_value(settings: &wvs_hooks::HookSettings) -> Value {
+    serde_json::to_value(settings).unwrap_or(Value::Null)
+}
+
+async fn delete_hook(State(state): State<AppState>, OwnedHook(hook): OwnedHook) -> ApiResult<StatusCode> {
+    state.store.delete_hook(hook.id).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+// ---------------------------------------------------------------- custom headers, URL variables
+
+#[derive(Deserialize)]
+struct KeyPath {
+    key: String,
+}
+
+/// Which keyed secret list an endpoint edits.
+#[derive(Clone, Copy)]
+enum Keyed {
+    CustomHeader,
+    UrlVariable,
+}
+
+impl Keyed {
+    fn field(self) -> &'static str {
+        match self {
+            Keyed::CustomHeader => "custom_headers",
+            Keyed::UrlVariable => "url_variables",
+        }
+    }
+
+    fn list(self, parts: &NewHookParts) -> &Vec<(String, String)> {
+        match self {
+            Keyed::CustomHeader => &parts.secrets.custom_headers,
+            Keyed::UrlVariable => &parts.secrets.url_variables,
+        }
+    }
+}
+
+/// Sets or removes one key by re-validating the whole list through the hook rules, so the
+/// single-key endpoints cannot bypass a limit the full update enforces.
+async fn edit_keyed(state: &AppState, hook: wvs_store::Hook, which: Keyed, key: String, value: Option<String>) -> ApiResult<StatusCode> {
+    let current = parts_of(&hook);
+    let mut list = which.list(&current).clone();
+    let existed = list.iter().any(|(k, _)| *k == key);
+    list.retain(|(k, _)| *k != key);
+    match value {
+        Some(value) => list.push((key, value)),
+        None if !existed => return Err(ApiError::not_found(which.field())),
+        None => {}
+    }
+    let entries: Vec<Value> = list.into_iter().map(|(key, value)| json!({"key": key, "value": value})).collect();
+    let input = HookInput::from_json(&json!({ which.field(): entries }))
+        .map_err(|e| ApiError::bad_request(e.to_string()))?;
+    let parts = wvs_hooks::update(scope_of(hook.owner), &current, input)
+        .map_err(|e| ApiError::unprocessable(e.to_string()))?;
+    let _saved = save(state, hook.id, parts).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+fn value_param(params: Params) -> ApiResult<String> {
+    match params.into_object().remove("value") {
+        Some(Value::String(value)) => Ok(value),
+        Some(_) => Err(ApiError::bad_request("value is invalid")),
+        None => Err(ApiError::bad_request("value is missing")),
+    }
+}
+
+async fn put_custom_header(State(state): State<AppState>, OwnedHook(hook): OwnedHook, Path(KeyPath { key }): Path<KeyPath>, params: Params) -> ApiResult<StatusCode> {
+    let value = value_param(params)?;
+    edit_keyed(&state, hook, Keyed::CustomHeader, key, Some(value)).await
+}
+
+async fn delete_custom_header(State(state): State<AppState>, OwnedHook(hook): OwnedHook, Path(KeyPath { key }): Path<KeyPath>) -> ApiResult<StatusCode> {
+    edit_keyed(&state, hook, Keyed::CustomHeader, key, None).await
+}
+
+async fn put_url_variable(State(state): State<AppState>, OwnedHook(hook): OwnedHook, Path(KeyPath { key }): Path<KeyPath>, params: Params) -> ApiResult<StatusCode> {
+    let value = value_param(params)?;
+    edit_keyed(&state, hook, Keyed::UrlVariable, key, Some(value)).await
+}
+
+async fn delete_url_variable(State(state): State<AppState>, OwnedHook(hook): OwnedHook, Path(KeyPath { key }): Path<KeyPath>) -> ApiResult<StatusCode> {
+    edit_keyed(&state, hook, Keyed::UrlVariable, key, None).await
+}
+
+// ---------------------------------------------------------------- test and resend
+
+#[derive(Deserialize)]
+struct TriggerPath {
+    trigger: String,
+}
+
+/// Sends the latest real event of the trigger's kind seen for the project, or the documented
+/// sample when there is none, and answers with the receiver's status.
+async fn test_hook(State(state): State<AppState>, OwnedHook(hook): OwnedHook, Path(TriggerPath { trigger }): Path<TriggerPath>) -> ApiResult<Response> {
+    let scope = scope_of(hook.owner);
+    let (kind, confidential) = wvs_hooks::test_kind(&trigger, scope)
+        .ok_or_else(|| ApiError::bad_request("trigger does not have a valid value"))?;
+    let latest = match hook.owner {
+        HookOwner::Project(project_id) => state.store.latest_event(Some(project_id), kind.name()).await?,
+        _ => None,
+    };
+    let (event_uuid, body) = match latest {
+        Some(event) => (event.uuid, event.payload),
+        None => (
+            uuid::Uuid::now_v7().to_string(),
+            sample_body(samples::for_kind(kind, scope).json, confidential),
+        ),
+    };
+    let event = wvs_events::Event::from_slice(&body).map_err(|e| ApiError::unprocessable(e.to_string()))?;
+    let status = send_and_log(&state, hook, &event_uuid, event.header_for(scope), &body, test_trigger(&trigger)).await?;
+    test_answer(status)
+}
+
+/// `POST /hooks/:id`: tests a system hook with the documented `project_create` sample and
+/// answers with that sample, as GitLab does.
+async fn test_system_hook(State(state): State<AppState>, OwnedHook(hook): OwnedHook) -> ApiResult<Response> {
+    let sample = samples::find("project_create").ok_or_else(|| ApiError::not_found("Sample"))?;
+    let body = sample.json.as_bytes().to_vec();
+    let event_uuid = uuid::Uuid::now_v7().to_string();
+    let status = send_and_log(&state, hook, &event_uuid, sample.header(), &body, "system_hooks".into()).await?;
+    match status {
+        Some(code) if (200..300).contains(&code) => {
+            let data: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
+            Ok((StatusCode::CREATED, Json(data)).into_response())
+        }
+        other => test_answer(other),
+    }
+}
+
+/// A confidential test trigger gets the sample marked confidential.
+fn sample_body(json: &str, confidential: bool) -> Vec<u8> {
+    let Ok(Value::Object(mut map)) = serde_json::from_str::<Value>(json) else {
+        return json.as_bytes().to_vec();
+    };
+    if confidential {
+        if let Some(Value::Object(attributes)) = map.get_mut("object_attributes") {
+            attributes.insert("confidential".into(), Value::Bool(true));
+        }
+        if let Some(Value::String(event_type)) = map.get_mut("event_type") {
+            *event_type = format!("confidential_{event_type}");
+        }
+    }
+    serde_json::to_vec(&Value::Object(map)).unwrap_or_else(|_| json.as_bytes().to_vec())
+}
+
+/// GitLab logs test deliveries under the trigger's hook name (`push_hooks` for
+/// `push_events`).
+fn test_trigger(trigger: &str) -> String {
+    let base = trigger.trim_end_matches("_events").trim_end_matches('s');
+    format!("{base}_hooks")
+}
+
+fn test_answer(status: Option<u16>) -> ApiResult<Response> {
+    match status {
+        Some(code) if (200..300).contains(&code) => Ok((
+            StatusCode::CREATED,
+            Json(json!({ "message": "201 Created", "response_status": code })),
+        )
+            .into_response()),
+        Some(code) => Err(ApiError::unprocessable(format!("Hook execution failed: the receiver answered {code}"))),
+        None => Err(ApiError::unprocessable("Hook execution failed: no response from the receiver")),
+    }
+}
+
+/// Sends a body to a hook outside the queue and logs the attempt; returns the status.
+async fn send_and_log(state: &AppState, hook: wvs_store::Hook, event_uuid: &str, event_header: &str, body: &[u8], trigger: String) -> ApiResult<Option<u16>> {
+    let key = match uuid::Uuid::parse_str(event_uuid) {
+        Ok(uuid) => idempotency_key(uuid, &hook.uuid),
+        Err(_) => uuid::Uuid::new_v4().to_string(),
+    };
+    send_logged(state, hook, event_header, event_uuid, &key, body, trigger, None).await.map(|(status, _)| status)
+}
+
+#[allow(clippy::too_many_arguments)]
+async fn send_logged(state: &AppState, hook: wvs_store::Hook, event_header: &str, event_uuid: &str, idempotency_key: &str, body: &[u8], trigger: String, event_id: Option<i64>) -> ApiResult<(Option<u16>, i64)> {
+    let prepared = PreparedHook::new(hook);
+    let envelope = Envelope { event_uuid, event_header, idempotency_key, body };
+    let result = delivery::send(&state.sender, state.config.flavor, &prepared, &envelope).await;
+    let status = result.status;
+    let row = delivery::attempt_row(
+        result,
+        AttemptContext {
+            hook_id: prepared.hook.id,
+            delivery_id: None,
+            event_id,
+            trigger,
+            outcome: Outcome::Succeeded,
+            request_body: Some(body.to_vec()),
+            now: now_millis(),
+        },
+    );
+    let id = state.store.log_attempt(row).await?;
+    Ok((status, id))
+}
+
+#[derive(Deserialize)]
+struct EventPath {
+    event_id: i64,
+}
+
+/// Sends a logged delivery again: the original body, event header, event UUID and
+/// Idempotency-Key (all read from the log), to the hook's current settings.
+async fn resend(State(state): State<AppState>, OwnedHook(hook): OwnedHook, Path(EventPath { event_id }): Path<EventPath>) -> ApiResult<Response> {
+    let logged = state
+        .store
+        .attempt(hook.id, event_id)
+        .await?
+        .ok_or_else(|| ApiError::not_found("Hook event"))?;
+    let header = |suffix: &str| {
+        logged
+            .request_headers
+            .iter()
+            .find(|(name, _)| name.eq_ignore_ascii_case(&format!("X-WVS-{suffix}")) || name.eq_ignore_ascii_case(&format!("X-Gitlab-{suffix}")))
+            .map(|(_, value)| value.clone())
+    };
+    let idempotency = logged
+        .request_headers
+        .iter()
+        .find(|(name, _)| name.eq_ignore_ascii_case("Idempotency-Key"))
+        .map(|(_, value)| value.clone());
+    let (Some(event_header), Some(event_uuid), Some(idempotency)) = (header("Event"), header("Event-UUID"), idempotency) else {
+        return Err(ApiError::unprocessable("this log entry lacks the headers needed to resend it"));
+    };
+    let (status, _) = send_logged(&state, hook, &event_header, &event_uuid, &idempotency, &logged.request_body, logged.trigger.clone(), logged.event_id).await?;
+    Ok((StatusCode::CREATED, Json(json!({ "response_status": status }))).into_response())
+}
+
+// ---------------------------------------------------------------- delivery log
+
+#[derive(Deserialize)]
+struct EventsQuery {
+    status: Option<String>,
+}
+
+fn status_filter(status: Option<&str>) -> ApiResult<StatusFilter> {
+    Ok(match status {
+        None | Some("") => StatusFilter::All,
+        Some("successful") => StatusFilter::Successful,
+        Some("client_failure") => StatusFilter::ClientFailure,
+        Some("server_failure") => StatusFilter::ServerFailure,
+        Some(code) => StatusFilter::Code(
+            code.parse()
+                .ok()
+                .filter(|c| (100..600).contains(c))
+                .ok_or_else(|| ApiError::bad_request("status does not have a valid value"))?,
+        ),
+    })
+}
+
+async fn list_events(State(state): State<AppState>, OwnedHook(hook): OwnedHook, Query(query): Query<EventsQuery>, paging: Paging) -> ApiResult<Response> {
+    let filter = status_filter(query.status.as_deref())?;
+    let attempts = state.store.list_attempts(hook.id, filter, paging.page).await?;
+    let items = attempts.items.iter().map(render_attempt).collect();
+    Ok(paging.respond(items, attempts.total))
+}
+
+/// A log row as GitLab's hook events API shows it.
+fn render_attempt(attempt: &LoggedAttempt) -> Value {
+    let request_data = serde_json::from_slice(&attempt.request_body)
+        .unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&attempt.request_body).into_owned()));
+    json!({
+        "id": attempt.id,
+        "url": attempt.url,
+        "trigger": attempt.trigger,
+        "request_headers": headers_object(&attempt.request_headers),
+        "request_data": request_data,
+        "response_headers": headers_object(&attempt.response_headers),
+        "response_body": attempt.response_body,
+        "execution_duration": attempt.execution_duration,
+        "response_status": attempt.response_status.map_or_else(|| "internal error".to_owned(), |s| s.to_string()),
+        "internal_error_message": attempt.internal_error,
+        "created_at": iso8601(attempt.created_at),
+    })
+}
+
+fn headers_object(headers: &[(String, String)]) -> Value {
+    let mut map = Map::new();
+    for (name, value) in headers {
+        map.insert(name.clone(), Value::String(value.clone()));
+    }
+    Value::Object(map)
+}

@@ -1,0 +1,135 @@
+//! WVS's own ingest endpoints: `POST /projects/:id/events`, `/groups/:id/events` and
+//! `/system/events`. The answer, `202 {"event_uuid", "deliveries"}`, comes only after the
+//! event and its deliveries are committed.
+
+use axum::body::Bytes;
+use axum::extract::rejection::BytesRejection;
+use axum::extract::{DefaultBodyLimit, Path, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::post;
+use axum::{Json, Router};
+use serde_json::{Map, Value, json};
+use wvs_events::{Event, Scope};
+use wvs_store::{Inserted, Project, Store};
+
+use super::error::{ApiError, ApiResult};
+use super::fields::Fields;
+use super::owner::{find_group, find_project};
+use super::registry::new_project;
+use crate::delivery::now_millis;
+use crate::ingest::{self, Incoming, Target, accepts, project_block};
+use crate::state::AppState;
+
+/// The largest event body accepted, as GitLab's webhook payload limit.
+pub const MAX_EVENT_BYTES: usize = 25 * 1024 * 1024;
+
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/projects/{id}/events", post(project_event))
+        .route("/groups/{id}/events", post(group_event))
+        .route("/system/events", post(system_event))
+        .layer(DefaultBodyLimit::max(MAX_EVENT_BYTES))
+}
+
+/// A parsed ingest request.
+struct Posted {
+    event: Event,
+    body: Vec<u8>,
+    idempotency_key: Option<String>,
+}
+
+fn posted(headers: &HeaderMap, body: Result<Bytes, BytesRejection>, scope: Scope) -> ApiResult<Posted> {
+    // A body over the limit is refused with 413, in the API's JSON error shape.
+    let body = body.map_err(|e| ApiError::new(e.status(), e.body_text()))?;
+    let event = Event::from_slice(&body).map_err(|e| ApiError::bad_request(e.to_string()))?;
+    accepts(scope, &event).map_err(ApiError::unprocessable)?;
+    let idempotency_key = match headers.get("idempotency-key") {
+        None => None,
+        Some(value) => Some(
+            value
+                .to_str()
+                .ok()
+                .filter(|key| !key.is_empty() && key.len() <= 255)
+                .ok_or_else(|| ApiError::bad_request("Idempotency-Key must be 1 to 255 visible characters"))?
+                .to_owned(),
+        ),
+    };
+    Ok(Posted {
+        event,
+        body: body.to_vec(),
+        idempotency_key,
+    })
+}
+
+async fn accept(state: &AppState, target: Target, posted: Posted) -> ApiResult<Response> {
+    let inserted: Inserted = ingest::ingest(
+        state.store.as_ref(),
+        &target,
+        Incoming {
+            event: &posted.event,
+            body: posted.body,
+            idempotency_key: posted.idempotency_key,
+        },
+    )
+    .await?;
+    if !inserted.duplicate && inserted.deliveries > 0 {
+        state.wake.notify_one();
+    }
+    let answer = json!({ "event_uuid": inserted.event_uuid, "deliveries": inserted.deliveries });
+    Ok((StatusCode::ACCEPTED, Json(answer)).into_response())
+}
+
+async fn project_event(State(state): State<AppState>, Path(id): Path<String>, headers: HeaderMap, body: Result<Bytes, BytesRejection>) -> ApiResult<Response> {
+    let posted = posted(&headers, body, Scope::Project)?;
+    let store = state.store.as_ref();
+    let project = match find_project(store, &id).await {
+        Ok(project) => project,
+        Err(not_found) => register(store, &id, &posted.event).await?.ok_or(not_found)?,
+    };
+    let group_ids = match project.namespace_id {
+        Some(group_id) => store.group_ancestry(group_id).await?.iter().map(|g| g.id).collect(),
+        None => Vec::new(),
+    };
+    accept(&state, Target::Project { project_id: project.id, group_ids }, posted).await
+}
+
+/// Registers an unknown project from the `project` block of its first event: its id is the
+/// one in the path (or the block's), its namespace the path's prefix.
+async fn register(store: &dyn Store, id: &str, event: &Event) -> ApiResult<Option<Project>> {
+    let value = event.to_value();
+    let Some(block) = project_block(&value) else {
+        return Ok(None);
+    };
+    let Some(full_path) = block.get("path_with_namespace").and_then(Value::as_str) else {
+        return Ok(None);
+    };
+    let Some((namespace, path)) = full_path.rsplit_once('/') else {
+        return Ok(None);
+    };
+    let mut fields: Map<String, Value> = block.clone();
+    let id_from_path = id.parse::<i64>().ok().map(Value::from);
+    let id = id_from_path
+        .or_else(|| block.get("id").cloned())
+        .or_else(|| value.get("project_id").cloned());
+    fields.insert("id".into(), id.unwrap_or(Value::Null));
+    fields.insert("path".into(), Value::from(path));
+    fields.insert("namespace_path".into(), Value::from(namespace));
+    // The block's `namespace` is a display name, not a path.
+    fields.remove("namespace");
+    let project = new_project(store, &Fields(fields)).await?;
+    Ok(Some(store.create_project(project, now_millis()).await?))
+}
+
+async fn group_event(State(state): State<AppState>, Path(id): Path<String>, headers: HeaderMap, body: Result<Bytes, BytesRejection>) -> ApiResult<Response> {
+    let posted = posted(&headers, body, Scope::Group)?;
+    let store = state.store.as_ref();
+    let group = find_group(store, &id).await?;
+    let group_ids = store.group_ancestry(group.id).await?.iter().map(|g| g.id).collect();
+    accept(&state, Target::Group { group_ids }, posted).await
+}
+
+async fn system_event(State(state): State<AppState>, headers: HeaderMap, body: Result<Bytes, BytesRejection>) -> ApiResult<Response> {
+    let posted = posted(&headers, body, Scope::System)?;
+    accept(&state, Target::System, posted).await
+}

@@ -1,0 +1,83 @@
+//! Who a request is about: the project or group named by `:id` (a numeric id or a
+//! URL-encoded full path, as GitLab accepts), and the hook named by `:hook_id` under it.
+
+use std::collections::HashMap;
+
+use axum::extract::{FromRequestParts, MatchedPath, Path};
+use axum::http::request::Parts;
+use wvs_store::{Group, Hook, HookOwner, Id, Project, Store};
+
+use super::error::{ApiError, ApiResult};
+use crate::state::AppState;
+
+/// Finds a project by numeric id or full path.
+pub async fn find_project(store: &dyn Store, id: &str) -> ApiResult<Project> {
+    let found = match id.parse::<Id>() {
+        Ok(number) => store.project(number).await?,
+        Err(_) => store.project_by_path(id).await?,
+    };
+    found.ok_or_else(|| ApiError::not_found("Project"))
+}
+
+/// Finds a group by numeric id or full path.
+pub async fn find_group(store: &dyn Store, id: &str) -> ApiResult<Group> {
+    let found = match id.parse::<Id>() {
+        Ok(number) => store.group(number).await?,
+        Err(_) => store.group_by_path(id).await?,
+    };
+    found.ok_or_else(|| ApiError::not_found("Group"))
+}
+
+/// The owner of the hooks a request is about, told by the route it matched.
+#[derive(Debug, Clone, Copy)]
+pub struct Owner(pub HookOwner);
+
+impl FromRequestParts<AppState> for Owner {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+        let route = parts
+            .extensions
+            .get::<MatchedPath>()
+            .map(|path| path.as_str().to_owned())
+            .unwrap_or_default();
+        let params = path_params(parts, state).await?;
+        let id = params.get("id").map(String::as_str).unwrap_or_default();
+        let store = state.store.as_ref();
+        let owner = if route.starts_with("/api/v4/projects/") {
+            HookOwner::Project(find_project(store, id).await?.id)
+        } else if route.starts_with("/api/v4/groups/") {
+            HookOwner::Group(find_group(store, id).await?.id)
+        } else {
+            HookOwner::System
+        };
+        Ok(Owner(owner))
+    }
+}
+
+/// A hook of the request's owner; 404 when it does not exist or belongs to someone else.
+pub struct OwnedHook(pub Hook);
+
+impl FromRequestParts<AppState> for OwnedHook {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+        let Owner(owner) = Owner::from_request_parts(parts, state).await?;
+        let params = path_params(parts, state).await?;
+        let hook_id: Id = params
+            .get("hook_id")
+            .and_then(|id| id.parse().ok())
+            .ok_or_else(|| ApiError::not_found("Hook"))?;
+        match state.store.hook(hook_id).await? {
+            Some(hook) if hook.owner == owner => Ok(OwnedHook(hook)),
+            _ => Err(ApiError::not_found("Hook")),
+        }
+    }
+}
+
+async fn path_params(parts: &mut Parts, state: &AppState) -> ApiResult<HashMap<String, String>> {
+    let Path(params) = Path::<HashMap<String, String>>::from_request_parts(parts, state)
+        .await
+        .map_err(|e| ApiError::bad_request(e.body_text()))?;
+    Ok(params)
+}

@@ -1,0 +1,273 @@
+//! The registry: the projects and groups events are about. Group ancestry decides which
+//! group hooks see a project's events.
+
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::{Json, Router};
+use serde_json::{Value, json};
+use wvs_store::{Group, GroupUpdate, NewGroup, NewProject, Project, ProjectAttributes, ProjectUpdate, Store};
+
+use super::error::{ApiError, ApiResult};
+use super::fields::Fields;
+use super::owner::{find_group, find_project};
+use super::pagination::Paging;
+use super::params::Params;
+use crate::delivery::now_millis;
+use crate::state::AppState;
+use crate::time::iso8601;
+
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/projects", get(list_projects).post(create_project))
+        .route("/projects/{id}", get(get_project).put(update_project).delete(delete_project))
+        .route("/groups", get(list_groups).post(create_group))
+        .route("/groups/{id}", get(get_group).put(update_group).delete(delete_group))
+}
+
+// ---------------------------------------------------------------- projects
+
+/// GitLab's `visibility` names for `visibility_level`.
+fn visibility(level: Option<i64>) -> &'static str {
+    match level {
+        Some(20) => "public",
+        Some(10) => "internal",
+        _ => "private",
+    }
+}
+
+fn visibility_level(name: &str) -> Option<i64> {
+    match name {
+        "public" => Some(20),
+        "internal" => Some(10),
+        "private" => Some(0),
+        _ => None,
+    }
+}
+
+pub fn render_project(project: &Project) -> Value {
+    let a = &project.attributes;
+    let namespace_name = project.namespace_path.rsplit('/').next().unwrap_or_default();
+    json!({
+        "id": project.id,
+        "name": project.name,
+        "path": project.path,
+        "path_with_namespace": project.path_with_namespace,
+        "description": a.description,
+        "web_url": a.web_url,
+        "avatar_url": a.avatar_url,
+        "ssh_url_to_repo": a.git_ssh_url,
+        "http_url_to_repo": a.git_http_url,
+        "default_branch": a.default_branch,
+        "visibility": visibility(a.visibility_level),
+        "ci_config_path": a.ci_config_path,
+        "homepage": a.homepage,
+        "namespace": {
+            "id": project.namespace_id,
+            "name": namespace_name,
+            "path": namespace_name,
+            "kind": if project.namespace_id.is_some() { "group" } else { "user" },
+            "full_path": project.namespace_path,
+        },
+        "created_at": iso8601(project.created_at),
+        "last_activity_at": iso8601(project.updated_at),
+    })
+}
+
+/// The descriptive attributes given in a request, over `base`.
+fn attributes(fields: &Fields, base: ProjectAttributes) -> ApiResult<ProjectAttributes> {
+    let text = |name: &str, current: Option<String>| -> ApiResult<Option<String>> {
+        Ok(if fields.has(name) { fields.string(name)? } else { current })
+    };
+    let level = match (fields.integer("visibility_level")?, fields.string("visibility")?) {
+        (Some(level), _) => Some(level),
+        (None, Some(name)) => Some(
+            visibility_level(&name).ok_or_else(|| ApiError::bad_request("visibility does not have a valid value"))?,
+        ),
+        (None, None) => base.visibility_level,
+    };
+    Ok(ProjectAttributes {
+        description: text("description", base.description)?,
+        web_url: text("web_url", base.web_url)?,
+        avatar_url: text("avatar_url", base.avatar_url)?,
+        git_ssh_url: text("git_ssh_url", base.git_ssh_url)?,
+        git_http_url: text("git_http_url", base.git_http_url)?,
+        visibility_level: level,
+        default_branch: text("default_branch", base.default_branch)?,
+        ci_config_path: text("ci_config_path", base.ci_config_path)?,
+        homepage: text("homepage", base.homepage)?,
+    })
+}
+
+/// The namespace named by `namespace_id` (a group id) or `namespace` / `namespace_path` (a
+/// full path: a group's if one has it, a user's otherwise).
+async fn namespace(store: &dyn Store, fields: &Fields) -> ApiResult<Option<(Option<i64>, Option<String>)>> {
+    if let Some(id) = fields.integer("namespace_id")? {
+        let group = store.group(id).await?.ok_or_else(|| ApiError::not_found("Namespace"))?;
+        return Ok(Some((Some(group.id), None)));
+    }
+    let path = match fields.string("namespace_path")? {
+        Some(path) => Some(path),
+        None => fields.string("namespace")?,
+    };
+    let Some(path) = path.filter(|p| !p.is_empty()) else {
+        return Ok(None);
+    };
+    Ok(Some(match store.group_by_path(&path).await? {
+        Some(group) => (Some(group.id), None),
+        None => (None, Some(path)),
+    }))
+}
+
+/// A path from a name, as GitLab derives one.
+fn path_from(name: &str) -> String {
+    name.trim()
+        .to_lowercase()
+        .chars()
+        .map(|c| if c.is_ascii_alphanumeric() || c == '_' || c == '.' { c } else { '-' })
+        .collect()
+}
+
+async fn create_project(State(state): State<AppState>, params: Params) -> ApiResult<Response> {
+    let fields = Fields(params.into_object());
+    let project = new_project(state.store.as_ref(), &fields).await?;
+    let project = state.store.create_project(project, now_millis()).await?;
+    Ok((StatusCode::CREATED, Json(render_project(&project))).into_response())
+}
+
+/// A project to create from request fields; also used to register a project from the
+/// `project` block of its first event.
+pub async fn new_project(store: &dyn Store, fields: &Fields) -> ApiResult<NewProject> {
+    let name = match fields.string("name")? {
+        Some(name) if !name.is_empty() => name,
+        _ => fields.required("path")?,
+    };
+    let path = fields.string("path")?.filter(|p| !p.is_empty()).unwrap_or_else(|| path_from(&name));
+    let (namespace_id, namespace_path) = namespace(store, fields)
+        .await?
+        .ok_or_else(|| ApiError::bad_request("namespace_id is missing (or namespace_path)"))?;
+    Ok(NewProject {
+        id: fields.integer("id")?,
+        name,
+        path,
+        namespace_id,
+        namespace_path,
+        attributes: attributes(fields, ProjectAttributes::default())?,
+    })
+}
+
+async fn get_project(State(state): State<AppState>, Path(id): Path<String>) -> ApiResult<Json<Value>> {
+    Ok(Json(render_project(&find_project(state.store.as_ref(), &id).await?)))
+}
+
+async fn list_projects(State(state): State<AppState>, paging: Paging) -> ApiResult<Response> {
+    let projects = state.store.list_projects(paging.page).await?;
+    Ok(paging.respond(projects.items.iter().map(render_project).collect(), projects.total))
+}
+
+async fn update_project(State(state): State<AppState>, Path(id): Path<String>, params: Params) -> ApiResult<Json<Value>> {
+    let store = state.store.as_ref();
+    let project = find_project(store, &id).await?;
+    let fields = Fields(params.into_object());
+    let namespace = namespace(store, &fields).await?;
+    let update = ProjectUpdate {
+        name: fields.string("name")?,
+        path: fields.string("path")?,
+        namespace_id: namespace.as_ref().map(|(id, _)| *id),
+        namespace_path: namespace.and_then(|(_, path)| path),
+        attributes: Some(attributes(&fields, project.attributes.clone())?),
+    };
+    let project = store.update_project(project.id, update, now_millis()).await?;
+    Ok(Json(render_project(&project)))
+}
+
+async fn delete_project(State(state): State<AppState>, Path(id): Path<String>) -> ApiResult<Response> {
+    let project = find_project(state.store.as_ref(), &id).await?;
+    state.store.delete_project(project.id).await?;
+    Ok((StatusCode::ACCEPTED, Json(json!({ "message": "202 Accepted" }))).into_response())
+}
+
+// ---------------------------------------------------------------- groups
+
+fn render_group(group: &Group) -> Value {
+    json!({
+        "id": group.id,
+        "name": group.name,
+        "path": group.path,
+        "full_path": group.full_path,
+        "full_name": group.full_path,
+        "parent_id": group.parent_id,
+        "description": group.description,
+        "visibility": group.visibility.clone().unwrap_or_else(|| "private".to_owned()),
+        "created_at": iso8601(group.created_at),
+    })
+}
+
+async fn create_group(State(state): State<AppState>, params: Params) -> ApiResult<Response> {
+    let fields = Fields(params.into_object());
+    let name = fields.required("name")?;
+    let path = fields.string("path")?.filter(|p| !p.is_empty()).unwrap_or_else(|| path_from(&name));
+    let parent_id = match fields.integer("parent_id")? {
+        Some(id) => Some(state.store.group(id).await?.ok_or_else(|| ApiError::not_found("Parent group"))?.id),
+        None => None,
+    };
+    let group = state
+        .store
+        .create_group(
+            NewGroup {
+                id: fields.integer("id")?,
+                name,
+                path,
+                parent_id,
+                description: fields.string("description")?,
+                visibility: fields.string("visibility")?,
+            },
+            now_millis(),
+        )
+        .await?;
+    Ok((StatusCode::CREATED, Json(render_group(&group))).into_response())
+}
+
+async fn get_group(State(state): State<AppState>, Path(id): Path<String>) -> ApiResult<Json<Value>> {
+    Ok(Json(render_group(&find_group(state.store.as_ref(), &id).await?)))
+}
+
+async fn list_groups(State(state): State<AppState>, paging: Paging) -> ApiResult<Response> {
+    let groups = state.store.list_groups(paging.page).await?;
+    Ok(paging.respond(groups.items.iter().map(render_group).collect(), groups.total))
+}
+
+async fn update_group(State(state): State<AppState>, Path(id): Path<String>, params: Params) -> ApiResult<Json<Value>> {
+    let group = find_group(state.store.as_ref(), &id).await?;
+    let fields = Fields(params.into_object());
+    let parent_id = if fields.has("parent_id") {
+        match fields.integer("parent_id")? {
+            Some(parent) if parent == group.id => {
+                return Err(ApiError::unprocessable("a group cannot be its own parent"));
+            }
+            Some(parent) => Some(Some(parent)),
+            None => Some(None),
+        }
+    } else {
+        None
+    };
+    let optional = |name: &str| -> ApiResult<Option<Option<String>>> {
+        Ok(if fields.has(name) { Some(fields.string(name)?) } else { None })
+    };
+    let update = GroupUpdate {
+        name: fields.string("name")?,
+        path: fields.string("path")?,
+        parent_id,
+        description: optional("description")?,
+        visibility: optional("visibility")?,
+    };
+    let group = state.store.update_group(group.id, update, now_millis()).await?;
+    Ok(Json(render_group(&group)))
+}
+
+async fn delete_group(State(state): State<AppState>, Path(id): Path<String>) -> ApiResult<Response> {
+    let group = find_group(state.store.as_ref(), &id).await?;
+    state.store.delete_group(group.id).await?;
+    Ok((StatusCode::ACCEPTED, Json(json!({ "message": "202 Accepted" }))).into_response())
+}

@@ -1,0 +1,234 @@
+//! Configuration: command-line flags, then `WVS_*` environment variables, then an optional
+//! `wvs.toml`, then defaults, in that order of precedence.
+//!
+//! One struct, [`ConfigLayer`], is both the clap argument group and the TOML file's shape,
+//! so a setting is declared once and every source names it the same way.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use serde::Deserialize;
+use wvs_events::Flavor;
+
+/// The default retry schedule: immediately, 10 s, 1 min, 5 min, 30 min, 2 h, 6 h, 12 h,
+/// 24 h (about two days in all), then the delivery is marked failed.
+pub const DEFAULT_RETRY_SCHEDULE: &str = "0s,10s,1m,5m,30m,2h,6h,12h,24h";
+
+/// One source of settings; every field is optional so that sources can be layered.
+#[derive(Debug, Default, Clone, clap::Args, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ConfigLayer {
+    /// Address and port of the API [default: 127.0.0.1:8080]
+    #[arg(long, env = "WVS_LISTEN")]
+    pub listen: Option<String>,
+    /// SQLite file path or `sqlite://` URL [default: ./wvs.db]
+    #[arg(long, env = "WVS_DATABASE_URL")]
+    pub database_url: Option<String>,
+    /// The admin API token; without it, one is generated on first start and printed once
+    #[arg(long, env = "WVS_ADMIN_TOKEN", hide_env_values = true)]
+    pub admin_token: Option<String>,
+    /// Header flavor of deliveries: `wvs` (X-WVS-*) or `gitlab` (X-Gitlab-*) [default: wvs]
+    #[arg(long, env = "WVS_FLAVOR")]
+    pub flavor: Option<String>,
+    /// This instance's URL, sent as X-WVS-Instance [default: http://<listen>]
+    #[arg(long, env = "WVS_INSTANCE_URL")]
+    pub instance_url: Option<String>,
+    /// Timeout of one delivery attempt [default: 10s]
+    #[arg(long, env = "WVS_DELIVERY_TIMEOUT")]
+    pub delivery_timeout: Option<String>,
+    /// Deliveries in flight at once, over all hooks [default: 64]
+    #[arg(long, env = "WVS_WORKERS")]
+    pub workers: Option<usize>,
+    /// Delays between attempts, comma-separated [default: 0s,10s,1m,5m,30m,2h,6h,12h,24h]
+    #[arg(long, env = "WVS_RETRY_SCHEDULE")]
+    pub retry_schedule: Option<String>,
+    /// How long a claimed delivery stays claimed before another node may take it [default: 60s]
+    #[arg(long, env = "WVS_LEASE")]
+    pub lease: Option<String>,
+    /// Longest sleep of an idle dispatcher between looks at the store [default: 1s]
+    #[arg(long, env = "WVS_POLL_INTERVAL")]
+    pub poll_interval: Option<String>,
+}
+
+impl ConfigLayer {
+    /// Fills the fields this layer lacks from `lower`.
+    fn or(self, lower: ConfigLayer) -> ConfigLayer {
+        ConfigLayer {
+            listen: self.listen.or(lower.listen),
+            database_url: self.database_url.or(lower.database_url),
+            admin_token: self.admin_token.or(lower.admin_token),
+            flavor: self.flavor.or(lower.flavor),
+            instance_url: self.instance_url.or(lower.instance_url),
+            delivery_timeout: self.delivery_timeout.or(lower.delivery_timeout),
+            workers: self.workers.or(lower.workers),
+            retry_schedule: self.retry_schedule.or(lower.retry_schedule),
+            lease: self.lease.or(lower.lease),
+            poll_interval: self.poll_interval.or(lower.poll_interval),
+        }
+    }
+}
+
+/// A setting that could not be read; names the setting.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("cannot read {path}: {source}")]
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("{path}: {source}")]
+    Toml {
+        path: PathBuf,
+        source: toml::de::Error,
+    },
+    #[error("{setting}: {message}")]
+    Invalid { setting: &'static str, message: String },
+}
+
+/// The resolved configuration of `wvs serve`.
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub listen: SocketAddr,
+    /// A `sqlite://` URL.
+    pub database_url: String,
+    pub admin_token: Option<String>,
+    pub flavor: Flavor,
+    pub instance_url: String,
+    pub delivery: DeliveryConfig,
+}
+
+/// How the dispatcher works.
+#[derive(Debug, Clone)]
+pub struct DeliveryConfig {
+    pub timeout: Duration,
+    pub workers: usize,
+    pub retry_schedule: Vec<Duration>,
+    pub lease: Duration,
+    pub poll_interval: Duration,
+}
+
+impl Config {
+    /// Resolves the flags and environment (`cli`) over the TOML file at `file` (or
+    /// `./wvs.toml` when it exists) over the defaults.
+    pub fn load(cli: ConfigLayer, file: Option<&Path>) -> Result<Config, ConfigError> {
+        let default_file = Path::new("wvs.toml");
+        let file_layer = match file {
+            Some(path) => read_file(path)?,
+            None if default_file.is_file() => read_file(default_file)?,
+            None => ConfigLayer::default(),
+        };
+        Config::resolve(cli.or(file_layer))
+    }
+
+    /// Applies defaults and checks every value.
+    pub fn resolve(layer: ConfigLayer) -> Result<Config, ConfigError> {
+        let listen: SocketAddr = parse(
+            "listen",
+            layer.listen.as_deref().unwrap_or("127.0.0.1:8080"),
+        )?;
+        let flavor: Flavor = parse("flavor", layer.flavor.as_deref().unwrap_or("wvs"))?;
+        let workers = layer.workers.unwrap_or(64);
+        if workers == 0 {
+            return Err(invalid("workers", "must be at least 1"));
+        }
+        let retry_schedule = layer
+            .retry_schedule
+            .as_deref()
+            .unwrap_or(DEFAULT_RETRY_SCHEDULE)
+            .split(',')
+            .map(str::trim)
+            .filter(|part| !part.is_empty())
+            .map(|part| duration("retry_schedule", part))
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(Config {
+            listen,
+            database_url: sqlite_url(layer.database_url.as_deref().unwrap_or("wvs.db")),
+            admin_token: layer.admin_token.filter(|token| !token.is_empty()),
+            flavor,
+            instance_url: layer
+                .instance_url
+                .unwrap_or_else(|| format!("http://{listen}")),
+            delivery: DeliveryConfig {
+                timeout: duration("delivery_timeout", layer.delivery_timeout.as_deref().unwrap_or("10s"))?,
+                workers,
+                retry_schedule,
+                lease: duration("lease", layer.lease.as_deref().unwrap_or("60s"))?,
+                poll_interval: duration("poll_interval", layer.poll_interval.as_deref().unwrap_or("1s"))?,
+            },
+        })
+    }
+}
+
+fn read_file(path: &Path) -> Result<ConfigLayer, ConfigError> {
+    let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+        path: path.to_owned(),
+        source,
+    })?;
+    toml::from_str(&text).map_err(|source| ConfigError::Toml {
+        path: path.to_owned(),
+        source,
+    })
+}
+
+/// A plain path becomes a `sqlite://` URL.
+fn sqlite_url(database: &str) -> String {
+    if database.contains("://") || database.starts_with("sqlite:") {
+        database.to_owned()
+    } else {
+        format!("sqlite://{database}")
+    }
+}
+
+fn parse<T: std::str::FromStr>(setting: &'static str, value: &str) -> Result<T, ConfigError>
+where
+    T::Err: std::fmt::Display,
+{
+    value.parse().map_err(|e: T::Err| invalid(setting, &e.to_string()))
+}
+
+fn duration(setting: &'static str, value: &str) -> Result<Duration, ConfigError> {
+    humantime::parse_duration(value).map_err(|e| invalid(setting, &format!("`{value}`: {e}")))
+}
+
+fn invalid(setting: &'static str, message: &str) -> ConfigError {
+    ConfigError::Invalid {
+        setting,
+        message: message.to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn flags_win_over_the_file_and_defaults_fill_the_rest() {
+        let cli = ConfigLayer {
+            listen: Some("127.0.0.1:9999".into()),
+            ..ConfigLayer::default()
+        };
+        let file: ConfigLayer = toml::from_str(
+            "listen = \"0.0.0.0:1\"\nflavor = \"gitlab\"\nretry_schedule = \"1s, 2s\"",
+        )
+        .unwrap();
+        let config = Config::resolve(cli.or(file)).unwrap();
+        assert_eq!(config.listen.to_string(), "127.0.0.1:9999");
+        assert_eq!(config.flavor, Flavor::Gitlab);
+        assert_eq!(config.delivery.retry_schedule, [Duration::from_secs(1), Duration::from_secs(2)]);
+        assert_eq!(config.delivery.timeout, Duration::from_secs(10));
+        assert_eq!(config.database_url, "sqlite://wvs.db");
+    }
+
+    #[test]
+    fn bad_values_name_the_setting() {
+        let layer = ConfigLayer {
+            delivery_timeout: Some("soon".into()),
+            ..ConfigLayer::default()
+        };
+        let error = Config::resolve(layer).unwrap_err().to_string();
+        assert!(error.starts_with("delivery_timeout: `soon`"), "{error}");
+        let unknown: Result<ConfigLayer, _> = toml::from_str("listn = \"x\"");
+        assert!(unknown.unwrap_err().to_string().contains("listn"));
+    }
+}

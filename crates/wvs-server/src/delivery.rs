@@ -1,0 +1,98 @@
+//! One delivery attempt to one hook, shared by the dispatcher, hook tests and resends: the
+//! hook's settings turned into a send request, and the result turned into a log row.
+
+use wvs_events::{Flavor, SigningSecret};
+use wvs_hooks::HookSettings;
+use wvs_send::{AttemptResult, Sender};
+use wvs_store::{Attempt, Hook, Id, Millis, Outcome};
+
+/// A hook ready to send: its settings and signing keys read once.
+pub struct PreparedHook {
+    pub hook: Hook,
+    pub settings: HookSettings,
+    signing_secrets: Vec<SigningSecret>,
+}
+
+impl PreparedHook {
+    pub fn new(hook: Hook) -> PreparedHook {
+        let settings = crate::hooks::settings_of(&hook);
+        // Signing tokens were validated when saved; one that no longer parses is skipped
+        // rather than blocking every delivery.
+        let signing_secrets = hook
+            .secrets
+            .signing_tokens
+            .iter()
+            .filter_map(|secret| SigningSecret::parse(secret).ok())
+            .collect();
+        PreparedHook {
+            hook,
+            settings,
+            signing_secrets,
+        }
+    }
+}
+
+/// What is sent, besides the hook.
+pub struct Envelope<'a> {
+    pub event_uuid: &'a str,
+    pub event_header: &'a str,
+    pub idempotency_key: &'a str,
+    pub body: &'a [u8],
+}
+
+/// Sends `envelope` to `hook` with the hook's current settings.
+pub async fn send(sender: &Sender, default_flavor: Flavor, hook: &PreparedHook, envelope: &Envelope<'_>) -> AttemptResult {
+    let secrets = &hook.hook.secrets;
+    let request = wvs_send::Request {
+        url: &hook.hook.url,
+        flavor: hook.settings.flavor.unwrap_or(default_flavor),
+        event_header: envelope.event_header,
+        token: secrets.token.as_deref(),
+        signing_secrets: &hook.signing_secrets,
+        custom_headers: &secrets.custom_headers,
+        url_variables: &secrets.url_variables,
+        event_uuid: envelope.event_uuid,
+        webhook_uuid: &hook.hook.uuid,
+        idempotency_key: envelope.idempotency_key,
+        body: envelope.body,
+        verify_tls: hook.settings.enable_ssl_verification,
+    };
+    sender.send(&request).await
+}
+
+/// Where an attempt belongs in the store.
+pub struct AttemptContext {
+    pub hook_id: Id,
+    pub delivery_id: Option<Id>,
+    pub event_id: Option<Id>,
+    pub trigger: String,
+    pub outcome: Outcome,
+    /// The body, when it is not the event's stored payload.
+    pub request_body: Option<Vec<u8>>,
+    pub now: Millis,
+}
+
+/// The log row of an attempt.
+pub fn attempt_row(result: AttemptResult, context: AttemptContext) -> Attempt {
+    Attempt {
+        delivery_id: context.delivery_id,
+        hook_id: context.hook_id,
+        event_id: context.event_id,
+        outcome: context.outcome,
+        trigger: context.trigger,
+        url: result.url,
+        request_headers: result.request_headers,
+        request_body: context.request_body,
+        response_status: result.status,
+        response_headers: result.response_headers,
+        response_body: result.response_body,
+        execution_duration: result.duration.as_secs_f64(),
+        internal_error: result.error,
+        created_at: context.now,
+    }
+}
+
+/// Unix milliseconds now.
+pub fn now_millis() -> Millis {
+    chrono::Utc::now().timestamp_millis()
+}

@@ -1,0 +1,114 @@
+//! Glue between the hook rules (`wvs-hooks`) and the stored hooks (`wvs-store`): settings
+//! read back from the store, secrets converted, and a hook rendered as GitLab's API shows it.
+
+use serde_json::{Map, Value, json};
+use wvs_events::Scope;
+use wvs_hooks::{EventFlags, HookSettings, NewHookParts, Secrets};
+use wvs_store::{Hook, HookOwner, HookSecrets};
+
+use crate::time::iso8601;
+
+/// The scope of a hook's owner.
+pub fn scope_of(owner: HookOwner) -> Scope {
+    match owner {
+        HookOwner::Project(_) => Scope::Project,
+        HookOwner::Group(_) => Scope::Group,
+        HookOwner::System => Scope::System,
+    }
+}
+
+/// A stored hook's settings. Settings are written only by this server, so a blob that does
+/// not read back is a bug; the hook then behaves as a fresh one of its scope rather than
+/// stopping every delivery.
+pub fn settings_of(hook: &Hook) -> HookSettings {
+    serde_json::from_value(hook.settings.clone()).unwrap_or_else(|error| {
+        tracing::error!(hook = hook.id, %error, "unreadable hook settings; using defaults");
+        HookSettings::for_scope(scope_of(hook.owner))
+    })
+}
+
+pub fn to_store(secrets: Secrets) -> HookSecrets {
+    HookSecrets {
+        token: secrets.token,
+        signing_tokens: secrets.signing_tokens,
+        custom_headers: secrets.custom_headers,
+        url_variables: secrets.url_variables,
+    }
+}
+
+/// The hook as `wvs-hooks` validates changes to it.
+pub fn parts_of(hook: &Hook) -> NewHookParts {
+    let secrets = &hook.secrets;
+    NewHookParts {
+        url: hook.url.clone(),
+        secrets: Secrets {
+            token: secrets.token.clone(),
+            signing_tokens: secrets.signing_tokens.clone(),
+            custom_headers: secrets.custom_headers.clone(),
+            url_variables: secrets.url_variables.clone(),
+        },
+        settings: settings_of(hook),
+    }
+}
+
+/// The hook as the API shows it: GitLab's fields, never a secret value (`token_present`,
+/// `signing_token_present`, and only the keys of custom headers and URL variables).
+pub fn render(hook: &Hook, now: i64) -> Value {
+    let scope = scope_of(hook.owner);
+    let settings = settings_of(hook);
+    let mut out = Map::new();
+    out.insert("id".into(), json!(hook.id));
+    out.insert("url".into(), json!(wvs_send::log_url(&hook.url)));
+    out.insert("name".into(), json!(settings.name));
+    out.insert("description".into(), json!(settings.description));
+    match hook.owner {
+        HookOwner::Project(id) => {
+            out.insert("project_id".into(), json!(id));
+        }
+        HookOwner::Group(id) => {
+            out.insert("group_id".into(), json!(id));
+        }
+        HookOwner::System => {}
+    }
+    out.insert("created_at".into(), json!(iso8601(hook.created_at)));
+    for name in EventFlags::names(scope) {
+        out.insert((*name).into(), json!(settings.events.get(name).unwrap_or(false)));
+    }
+    if scope != Scope::System {
+        out.insert(
+            "push_events_branch_filter".into(),
+            json!(settings.push_events_branch_filter.clone().unwrap_or_default()),
+        );
+        out.insert("branch_filter_strategy".into(), json!(settings.branch_filter_strategy));
+        out.insert("custom_webhook_template".into(), json!(settings.custom_webhook_template));
+    }
+    out.insert("enable_ssl_verification".into(), json!(settings.enable_ssl_verification));
+    out.insert("flavor".into(), json!(settings.flavor.map(|f| f.as_str())));
+    out.insert("token_present".into(), json!(hook.secrets.token.is_some()));
+    out.insert(
+        "signing_token_present".into(),
+        json!(!hook.secrets.signing_tokens.is_empty()),
+    );
+    out.insert("custom_headers".into(), keys(&hook.secrets.custom_headers));
+    out.insert("url_variables".into(), keys(&hook.secrets.url_variables));
+    let (alert_status, disabled_until) = alert_status(hook, now);
+    out.insert("alert_status".into(), json!(alert_status));
+    out.insert("disabled_until".into(), json!(disabled_until));
+    Value::Object(out)
+}
+
+fn keys(pairs: &[(String, String)]) -> Value {
+    Value::Array(pairs.iter().map(|(key, _)| json!({ "key": key })).collect())
+}
+
+/// GitLab's `alert_status` and `disabled_until` from the hook's health.
+fn alert_status(hook: &Hook, now: i64) -> (&'static str, Option<String>) {
+    let health = &hook.health;
+    if health.permanently_disabled {
+        return ("disabled", None);
+    }
+    match health.disabled_until {
+        Some(until) if until > now => ("temporarily_disabled", Some(iso8601(until))),
+        _ => ("executable", None),
+    }
+}

@@ -1,0 +1,26 @@
+//! The WVS server: the REST API, ingest and routing, and the dispatcher, wired over one
+//! [`wvs_store::Store`].
+//!
+//! # Layout
+//!
+//! - [`config`]: flags, `WVS_*` environment and `wvs.toml`, layered.
+//! - [`server`]: `wvs serve`: opens the store, starts the API and the dispatcher, shuts down.
+//! - [`api`]: GitLab API v4 routes: registry, hooks, delivery log, ingest.
+//! - [`ingest`]: an event → one stored event and its deliveries, in one transaction.
+//! - [`dispatch`]: claims due deliveries, sends them from one worker pool, records attempts.
+//! - [`delivery`]: one attempt to one hook, shared by the dispatcher, test and resend.
+//! - [`hooks`]: glue between the hook rules (`wvs-hooks`) and stored hooks.
+//! - [`auth`]: the admin token (hashed at rest, constant-time comparison).
+
+pub mod api;
+pub mod auth;
+pub mod config;
+pub mod delivery;
+pub mod dispatch;
+pub mod hooks;
+pub mod ingest;
+pub mod server;
+pub mod state;
+pub mod time;
+
+pub use config::{Config, ConfigLayer};

@@ -1,0 +1,90 @@
+//! `wvs serve`: opens the store, makes sure an admin token exists, and runs the API and the
+//! dispatcher until Ctrl-C (or SIGTERM), then shuts down cleanly: no new claims, in-flight
+//! deliveries finish or are released.
+
+use std::sync::Arc;
+
+use anyhow::Context;
+use tokio::net::TcpListener;
+use tokio::sync::Notify;
+use tokio_util::sync::CancellationToken;
+use wvs_send::{Sender, SenderConfig};
+use wvs_store::Store;
+use wvs_store::sqlite::SqliteStore;
+
+use crate::config::Config;
+use crate::dispatch::Dispatcher;
+use crate::state::AppState;
+
+/// Opens the store named by the configuration.
+pub async fn open_store(config: &Config) -> anyhow::Result<Arc<dyn Store>> {
+    let store = SqliteStore::open_url(&config.database_url)
+        .await
+        .with_context(|| format!("opening the store at {}", config.database_url))?;
+    Ok(Arc::new(store))
+}
+
+/// Runs the server until `shutdown` is cancelled.
+pub async fn run(config: Config, shutdown: CancellationToken) -> anyhow::Result<()> {
+    let store = open_store(&config).await?;
+    if let Some(token) = crate::auth::ensure_admin_token(store.as_ref(), config.admin_token.as_deref())
+        .await
+        .context("storing the admin token")?
+    {
+        // Shown once: only its hash is kept.
+        println!("Generated admin token (shown once, store it now): {token}");
+    }
+    let sender = Sender::new(SenderConfig {
+        timeout: config.delivery.timeout,
+        version: env!("CARGO_PKG_VERSION").to_owned(),
+        instance: config.instance_url.clone(),
+        ..SenderConfig::default()
+    })
+    .context("building the HTTP client")?;
+    let listener = TcpListener::bind(config.listen)
+        .await
+        .with_context(|| format!("listening on {}", config.listen))?;
+    let address = listener.local_addr()?;
+    let wake = Arc::new(Notify::new());
+    let state = AppState {
+        store: store.clone(),
+        sender: sender.clone(),
+        config: Arc::new(config.clone()),
+        wake: wake.clone(),
+    };
+    let dispatcher = Dispatcher::new(store, sender, config.delivery.clone(), config.flavor, wake);
+    let dispatching = tokio::spawn(dispatcher.run(shutdown.clone()));
+    println!("WVS listening on http://{address}");
+    let api_shutdown = shutdown.clone();
+    axum::serve(listener, crate::api::router(state))
+        .with_graceful_shutdown(async move { api_shutdown.cancelled().await })
+        .await
+        .context("serving the API")?;
+    dispatching.await.context("the dispatcher stopped abnormally")?;
+    Ok(())
+}
+
+/// Cancels `token` on Ctrl-C or SIGTERM.
+pub fn cancel_on_signals(token: CancellationToken) {
+    tokio::spawn(async move {
+        let ctrl_c = tokio::signal::ctrl_c();
+        #[cfg(unix)]
+        {
+            let mut term = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+                Ok(term) => term,
+                Err(_) => {
+                    let _ = ctrl_c.await;
+                    token.cancel();
+                    return;
+                }
+            };
+            tokio::select! {
+                _ = ctrl_c => {}
+                _ = term.recv() => {}
+            }
+        }
+        #[cfg(not(unix))]
+        let _ = ctrl_c.await;
+        token.cancel();
+    });
+}

@@ -1,0 +1,19 @@
+//! What every request handler shares.
+
+use std::sync::Arc;
+
+use tokio::sync::Notify;
+use wvs_send::Sender;
+use wvs_store::Store;
+
+use crate::config::Config;
+
+/// The application state behind every handler: cheap to clone.
+#[derive(Clone)]
+pub struct AppState {
+    pub store: Arc<dyn Store>,
+    pub sender: Sender,
+    pub config: Arc<Config>,
+    /// Wakes the dispatcher when new deliveries are committed.
+    pub wake: Arc<Notify>,
+}

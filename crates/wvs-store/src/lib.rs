@@ -1,0 +1,137 @@
+//! WVS storage: the registry (projects, groups), hooks, events, the delivery queue and the
+//! delivery log, behind one [`Store`] trait so that SQLite and PostgreSQL stay
+//! interchangeable. The store holds no business rules: it does not know what a push is or
+//! which hook wants it; it stores what it is given and answers queries.
+//!
+//! # Layout
+//!
+//! - [`model`]: the records the store takes and returns.
+//! - [`sqlite`]: the embedded default (one file, WAL, one writer connection), one module
+//!   per table family under `src/sqlite/`.
+//! - `migrations/sqlite/`: versioned schema migrations, applied at start.
+//! - `tests/store.rs`: the behavioural suite, written against the trait so every backend
+//!   runs the same checks.
+//!
+//! # The queue
+//!
+//! An event's payload is stored once; each hook that wants the event gets a small delivery
+//! row pointing at it. Deliveries are claimed in batches with a lease (`lease_owner`,
+//! `lease_expires_at`); a claim whose node died expires and is claimed again. Attempts are
+//! recorded in batches, one transaction for many deliveries. Times are Unix milliseconds.
+
+pub mod model;
+pub mod sqlite;
+
+use async_trait::async_trait;
+
+pub use model::*;
+
+/// What can go wrong in the store.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// The row to change or read does not exist.
+    #[error("{0} not found")]
+    NotFound(&'static str),
+    /// A uniqueness rule was broken (e.g. a second project with the same path).
+    #[error("{0} already exists")]
+    Conflict(&'static str),
+    /// The database could not be reached or answered with an error.
+    #[error("database error: {0}")]
+    Database(#[from] sqlx::Error),
+    /// A migration failed at start.
+    #[error("migration failed: {0}")]
+    Migrate(#[from] sqlx::migrate::MigrateError),
+    /// Stored data (JSON, a value out of range, a dangling reference) could not be read back.
+    #[error("corrupt stored data in {0}")]
+    Corrupt(&'static str),
+    /// The change would break the registry's shape (a group moved into its own subgroup, a
+    /// project without a namespace). A client error: the request cannot be done as asked.
+    #[error("invalid: {0}")]
+    Invalid(&'static str),
+}
+
+pub type Result<T, E = StoreError> = std::result::Result<T, E>;
+
+/// The storage boundary. Every method is one transaction.
+#[async_trait]
+pub trait Store: Send + Sync + 'static {
+    // ---- instance settings (key/value) ----
+
+    /// A stored instance setting (e.g. the admin token's hash).
+    async fn setting(&self, key: &str) -> Result<Option<String>>;
+    /// Sets an instance setting.
+    async fn set_setting(&self, key: &str, value: &str) -> Result<()>;
+
+    // ---- registry ----
+
+    /// Creates a group; `id` may be given (the forge's own id) or assigned.
+    async fn create_group(&self, group: NewGroup, now: Millis) -> Result<Group>;
+    async fn group(&self, id: Id) -> Result<Option<Group>>;
+    async fn group_by_path(&self, full_path: &str) -> Result<Option<Group>>;
+    /// Updates a group; its `full_path` and those of its subgroups and projects follow.
+    async fn update_group(&self, id: Id, update: GroupUpdate, now: Millis) -> Result<Group>;
+    /// Deletes a group with its subgroups, projects and every hook among them.
+    async fn delete_group(&self, id: Id) -> Result<()>;
+    async fn list_groups(&self, page: Page) -> Result<Paged<Group>>;
+    /// The group and its ancestors, nearest first.
+    async fn group_ancestry(&self, id: Id) -> Result<Vec<Group>>;
+
+    /// Creates a project; `id` may be given (the forge's own id) or assigned.
+    async fn create_project(&self, project: NewProject, now: Millis) -> Result<Project>;
+    async fn project(&self, id: Id) -> Result<Option<Project>>;
+    async fn project_by_path(&self, path_with_namespace: &str) -> Result<Option<Project>>;
+    async fn update_project(&self, id: Id, update: ProjectUpdate, now: Millis) -> Result<Project>;
+    /// Deletes a project and its hooks.
+    async fn delete_project(&self, id: Id) -> Result<()>;
+    async fn list_projects(&self, page: Page) -> Result<Paged<Project>>;
+
+    // ---- hooks ----
+
+    async fn create_hook(&self, hook: NewHook, now: Millis) -> Result<Hook>;
+    async fn hook(&self, id: Id) -> Result<Option<Hook>>;
+    /// Several hooks at once (for a batch of claimed deliveries); missing ids are skipped.
+    async fn hooks_by_ids(&self, ids: &[Id]) -> Result<Vec<Hook>>;
+    /// Replaces a hook's changeable fields.
+    async fn update_hook(&self, id: Id, hook: HookChange, now: Millis) -> Result<Hook>;
+    /// Stores a hook's health as the dispatcher computed it (auto-disable); nothing else of
+    /// the hook changes.
+    async fn set_hook_health(&self, id: Id, health: HookHealth) -> Result<()>;
+    /// Deletes a hook with its pending deliveries and its log.
+    async fn delete_hook(&self, id: Id) -> Result<()>;
+    /// The hooks of one owner, by id.
+    async fn list_hooks(&self, owner: HookOwner, page: Page) -> Result<Paged<Hook>>;
+    /// Every hook that may receive an event of this project: its own, those of the given
+    /// groups (its ancestors), and the system hooks.
+    async fn candidate_hooks(&self, project_id: Option<Id>, group_ids: &[Id]) -> Result<Vec<Hook>>;
+
+    // ---- events and the delivery queue ----
+
+    /// Stores an event and one delivery per hook in ONE transaction. When the event carries
+    /// an idempotency key that was seen before, nothing is written and the first event's
+    /// outcome is returned.
+    async fn insert_event(&self, event: NewEvent, deliveries: Vec<NewDelivery>, now: Millis) -> Result<Inserted>;
+    /// The newest event of `kind` for this project (for hook tests), if any.
+    async fn latest_event(&self, project_id: Option<Id>, kind: &str) -> Result<Option<StoredEvent>>;
+
+    /// Claims up to `limit` deliveries that are due (`next_attempt_at <= now`, pending, or
+    /// in flight with an expired lease) for `owner` until `lease_until`, oldest first.
+    async fn claim_due(&self, owner: &str, now: Millis, lease_until: Millis, limit: u32) -> Result<Vec<Claimed>>;
+    /// Records attempts and their outcome, in one transaction. Only claims still held by
+    /// `owner` are changed; the attempt rows are always written.
+    async fn record_attempts(&self, owner: &str, attempts: Vec<Attempt>) -> Result<()>;
+    /// Gives back every claim `owner` holds (graceful shutdown): they become due now.
+    async fn release_claims(&self, owner: &str, now: Millis) -> Result<u64>;
+    /// When the next pending delivery falls due, for the dispatcher's sleep.
+    async fn next_due_at(&self) -> Result<Option<Millis>>;
+    /// Deliveries per state, for tests, health and metrics.
+    async fn delivery_counts(&self) -> Result<DeliveryCounts>;
+
+    // ---- delivery log ----
+
+    /// One hook's attempts, newest first, filtered by response status.
+    async fn list_attempts(&self, hook_id: Id, filter: StatusFilter, page: Page) -> Result<Paged<LoggedAttempt>>;
+    /// One attempt of one hook, with the body that was sent.
+    async fn attempt(&self, hook_id: Id, attempt_id: Id) -> Result<Option<LoggedAttempt>>;
+    /// Writes one attempt made outside the queue (test, resend).
+    async fn log_attempt(&self, attempt: Attempt) -> Result<Id>;
+}

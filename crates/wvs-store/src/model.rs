@@ -1,0 +1,344 @@
+//! The records the store takes and returns.
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+/// Row ids.
+pub type Id = i64;
+/// Unix time in milliseconds.
+pub type Millis = i64;
+
+/// A page request: 1-based page number and page size.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Page {
+    pub page: u32,
+    pub per_page: u32,
+}
+
+impl Page {
+    /// Rows to skip.
+    pub fn offset(self) -> i64 {
+        i64::from(self.page.saturating_sub(1)) * i64::from(self.per_page)
+    }
+}
+
+/// One page of results and the total number of rows.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Paged<T> {
+    pub items: Vec<T>,
+    pub total: u64,
+}
+
+// ---------------------------------------------------------------- registry
+
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct NewGroup {
+    /// The forge's own id, or `None` to assign one.
+    pub id: Option<Id>,
+    pub name: String,
+    pub path: String,
+    pub parent_id: Option<Id>,
+    pub description: Option<String>,
+    pub visibility: Option<String>,
+}
+
+/// Fields to change; `None` keeps the current value.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct GroupUpdate {
+    pub name: Option<String>,
+    pub path: Option<String>,
+    /// `Some(None)` moves the group to the top level.
+    pub parent_id: Option<Option<Id>>,
+    pub description: Option<Option<String>>,
+    pub visibility: Option<Option<String>>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Group {
+    pub id: Id,
+    pub name: String,
+    pub path: String,
+    /// Ancestor paths and own path joined by `/`.
+    pub full_path: String,
+    pub parent_id: Option<Id>,
+    pub description: Option<String>,
+    pub visibility: Option<String>,
+    pub created_at: Millis,
+    pub updated_at: Millis,
+}
+
+/// The descriptive fields of a project, as its `project` payload block needs them.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct ProjectAttributes {
+    pub description: Option<String>,
+    pub web_url: Option<String>,
+    pub avatar_url: Option<String>,
+    pub git_ssh_url: Option<String>,
+    pub git_http_url: Option<String>,
+    pub visibility_level: Option<i64>,
+    pub default_branch: Option<String>,
+    pub ci_config_path: Option<String>,
+    pub homepage: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct NewProject {
+    /// The forge's own id, or `None` to assign one.
+    pub id: Option<Id>,
+    pub name: String,
+    pub path: String,
+    /// The group the project lives in; `None` for a user namespace.
+    pub namespace_id: Option<Id>,
+    /// The namespace path when `namespace_id` is `None` (a user's name); ignored otherwise.
+    pub namespace_path: Option<String>,
+    pub attributes: ProjectAttributes,
+}
+
+/// Fields to change; `None` keeps the current value.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct ProjectUpdate {
+    pub name: Option<String>,
+    pub path: Option<String>,
+    /// `Some(None)` moves the project to the user namespace `namespace_path`.
+    pub namespace_id: Option<Option<Id>>,
+    pub namespace_path: Option<String>,
+    pub attributes: Option<ProjectAttributes>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Project {
+    pub id: Id,
+    pub name: String,
+    pub path: String,
+    pub namespace_id: Option<Id>,
+    /// The namespace's full path (the group's, or the user's name).
+    pub namespace_path: String,
+    /// `namespace_path/path`.
+    pub path_with_namespace: String,
+    pub attributes: ProjectAttributes,
+    pub created_at: Millis,
+    pub updated_at: Millis,
+}
+
+// ---------------------------------------------------------------- hooks
+
+/// Whom a hook belongs to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum HookOwner {
+    Project(Id),
+    Group(Id),
+    System,
+}
+
+impl HookOwner {
+    /// `project`, `group` or `system`.
+    pub fn scope(self) -> &'static str {
+        match self {
+            HookOwner::Project(_) => "project",
+            HookOwner::Group(_) => "group",
+            HookOwner::System => "system",
+        }
+    }
+}
+
+/// The secret parts of a hook: write-only through the API, never logged.
+#[derive(Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct HookSecrets {
+    pub token: Option<String>,
+    /// `whsec_` secrets; the first signs, all are sent (key rotation).
+    pub signing_tokens: Vec<String>,
+    /// Custom header name → value.
+    pub custom_headers: Vec<(String, String)>,
+    /// URL variable name → value.
+    pub url_variables: Vec<(String, String)>,
+}
+
+impl std::fmt::Debug for HookSecrets {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("HookSecrets([REDACTED])")
+    }
+}
+
+/// A hook's health as the dispatcher tracks it (GitLab's auto-disable fields).
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct HookHealth {
+    /// Consecutive failed attempts.
+    pub recent_failures: i64,
+    /// Times the hook was temporarily disabled in a row.
+    pub backoff_count: i64,
+    pub disabled_until: Option<Millis>,
+    pub permanently_disabled: bool,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct NewHook {
+    pub owner: HookOwner,
+    pub url: String,
+    pub secrets: HookSecrets,
+    /// Everything else (name, event flags, filters, flavor...), owned by the hooks layer.
+    pub settings: Value,
+}
+
+/// The replaceable fields of a hook.
+#[derive(Debug, Clone, PartialEq)]
+pub struct HookChange {
+    pub url: String,
+    pub secrets: HookSecrets,
+    pub settings: Value,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Hook {
+    pub id: Id,
+    /// Sent as `X-WVS-Webhook-UUID`.
+    pub uuid: String,
+    pub owner: HookOwner,
+    pub url: String,
+    pub secrets: HookSecrets,
+    pub settings: Value,
+    pub health: HookHealth,
+    pub created_at: Millis,
+}
+
+// ---------------------------------------------------------------- events and deliveries
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct NewEvent {
+    /// Sent as `X-WVS-Event-UUID`.
+    pub uuid: String,
+    /// The event kind's name (`push`, `note_issue`, `project_create`...).
+    pub kind: String,
+    pub project_id: Option<Id>,
+    pub group_id: Option<Id>,
+    /// The JSON body every delivery sends, stored once.
+    pub payload: Vec<u8>,
+    /// The ingest `Idempotency-Key`, if the emitter sent one.
+    pub idempotency_key: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct NewDelivery {
+    pub hook_id: Id,
+    /// The event header value for this hook (`Push Hook`, `System Hook`...).
+    pub event_header: String,
+    /// GitLab's log trigger name (`push_hooks`, `system_hooks`...).
+    pub trigger: String,
+    /// Stable across retries and resends of this event to this hook.
+    pub idempotency_key: String,
+}
+
+/// What [`Store::insert_event`](crate::Store::insert_event) did.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Inserted {
+    pub event_id: Id,
+    pub event_uuid: String,
+    pub deliveries: u64,
+    /// True when the idempotency key had been seen: nothing new was written.
+    pub duplicate: bool,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct StoredEvent {
+    pub id: Id,
+    pub uuid: String,
+    pub kind: String,
+    pub project_id: Option<Id>,
+    pub group_id: Option<Id>,
+    pub payload: Vec<u8>,
+    pub created_at: Millis,
+}
+
+/// A delivery claimed for sending.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Claimed {
+    pub delivery_id: Id,
+    pub hook_id: Id,
+    pub event_id: Id,
+    pub event_uuid: String,
+    pub event_header: String,
+    pub trigger: String,
+    pub idempotency_key: String,
+    /// Attempts made before this one.
+    pub attempts: i64,
+    pub payload: std::sync::Arc<[u8]>,
+}
+
+/// What becomes of a delivery after an attempt.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Outcome {
+    Succeeded,
+    /// Due again at this time.
+    RetryAt(Millis),
+    /// Given up: stays in the log, resendable.
+    Failed,
+}
+
+/// One attempt, as written to the delivery log.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Attempt {
+    /// The queued delivery this attempt belongs to; `None` for tests and resends.
+    pub delivery_id: Option<Id>,
+    pub hook_id: Id,
+    pub event_id: Option<Id>,
+    /// The new state of the delivery (ignored without `delivery_id`).
+    pub outcome: Outcome,
+    pub trigger: String,
+    /// The URL with credentials and URL variable values masked.
+    pub url: String,
+    /// Request headers with secrets redacted.
+    pub request_headers: Vec<(String, String)>,
+    /// The body sent, when it is not the event's stored payload (tests, templates).
+    pub request_body: Option<Vec<u8>>,
+    /// The HTTP status, or `None` when there was no response.
+    pub response_status: Option<u16>,
+    pub response_headers: Vec<(String, String)>,
+    pub response_body: String,
+    /// Seconds.
+    pub execution_duration: f64,
+    /// Why there was no response (connection refused, timeout...).
+    pub internal_error: Option<String>,
+    pub created_at: Millis,
+}
+
+/// An attempt read back from the log.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LoggedAttempt {
+    pub id: Id,
+    pub hook_id: Id,
+    pub delivery_id: Option<Id>,
+    pub event_id: Option<Id>,
+    pub trigger: String,
+    pub url: String,
+    pub request_headers: Vec<(String, String)>,
+    /// The body that was sent (the event payload when the attempt stored none of its own).
+    pub request_body: Vec<u8>,
+    pub response_status: Option<u16>,
+    pub response_headers: Vec<(String, String)>,
+    pub response_body: String,
+    pub execution_duration: f64,
+    pub internal_error: Option<String>,
+    pub created_at: Millis,
+}
+
+/// Filter of the delivery log, as GitLab's `status` parameter.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StatusFilter {
+    All,
+    /// One status code.
+    Code(u16),
+    /// 2xx.
+    Successful,
+    /// 4xx.
+    ClientFailure,
+    /// 5xx and attempts without a response.
+    ServerFailure,
+}
+
+/// Deliveries per state.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct DeliveryCounts {
+    pub pending: u64,
+    pub in_flight: u64,
+    pub succeeded: u64,
+    pub failed: u64,
+}

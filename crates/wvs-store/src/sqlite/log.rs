@@ -1,0 +1,201 @@
+//! The delivery log: one row per attempt, read back newest first per hook. An attempt that
+//! sent the event's stored payload keeps no copy of it (`request_body` NULL); reading it back
+//! joins the event.
+
+use sqlx::{FromRow, SqliteConnection};
+
+use super::sql::{batches, count, from_json, missing, to_json, tuples};
+use crate::model::{Attempt, Id, LoggedAttempt, Millis, Page, Paged, StatusFilter};
+use crate::{Result, StoreError};
+
+/// The attempt columns written, in the order [`insert`] binds them.
+const INSERT: &str = "INSERT INTO attempts (hook_id, delivery_id, event_id, trigger, url, request_headers, \
+     request_body, response_status, response_headers, response_body, execution_duration, internal_error, \
+     created_at) VALUES ";
+const WIDTH: usize = 13;
+
+/// Writes the attempts in multi-row statements; returns their ids in order.
+pub async fn insert(conn: &mut SqliteConnection, attempts: &[&Attempt]) -> Result<Vec<Id>> {
+    let mut ids = Vec::with_capacity(attempts.len());
+    for batch in batches(attempts) {
+        // Encode first: the query borrows the encoded strings.
+        let encoded = batch
+            .iter()
+            .map(|a| Encoded::new(a))
+            .collect::<Result<Vec<_>>>()?;
+        let sql = format!("{INSERT}{} RETURNING id", tuples(batch.len(), WIDTH, 1, ""));
+        let mut query = sqlx::query_scalar::<_, Id>(&sql);
+        for (attempt, encoded) in batch.iter().zip(&encoded) {
+            query = query
+                .bind(attempt.hook_id)
+                .bind(attempt.delivery_id)
+                .bind(attempt.event_id)
+                .bind(&attempt.trigger)
+                .bind(&attempt.url)
+                .bind(&encoded.request_headers)
+                .bind(&attempt.request_body)
+                .bind(attempt.response_status.map(i64::from))
+                .bind(&encoded.response_headers)
+                .bind(&attempt.response_body)
+                .bind(attempt.execution_duration)
+                .bind(&attempt.internal_error)
+                .bind(attempt.created_at);
+        }
+        let mut batch_ids = query.fetch_all(&mut *conn).await.map_err(missing("hook"))?;
+        // RETURNING gives no order; ids are assigned in row order.
+        batch_ids.sort_unstable();
+        ids.extend(batch_ids);
+    }
+    Ok(ids)
+}
+
+/// Writes one attempt (a test or a resend); its hook must exist.
+pub async fn insert_one(conn: &mut SqliteConnection, attempt: &Attempt) -> Result<Id> {
+    insert(conn, &[attempt])
+        .await?
+        .first()
+        .copied()
+        .ok_or(StoreError::Corrupt("attempts.id"))
+}
+
+/// The JSON columns of one attempt.
+struct Encoded {
+    request_headers: String,
+    response_headers: String,
+}
+
+impl Encoded {
+    fn new(attempt: &Attempt) -> Result<Encoded> {
+        Ok(Encoded {
+            request_headers: to_json(&attempt.request_headers, "attempts.request_headers")?,
+            response_headers: to_json(&attempt.response_headers, "attempts.response_headers")?,
+        })
+    }
+}
+
+/// Reads attempts with the body that was sent: the attempt's own, or else the event's
+/// payload (joined only when needed).
+macro_rules! select {
+    () => {
+        "SELECT a.id, a.hook_id, a.delivery_id, a.event_id, a.trigger, a.url, a.request_headers, \
+         COALESCE(a.request_body, e.payload) AS request_body, a.response_status, a.response_headers, \
+         a.response_body, a.execution_duration, a.internal_error, a.created_at \
+         FROM attempts a LEFT JOIN events e ON e.id = a.event_id AND a.request_body IS NULL "
+    };
+}
+
+/// GitLab's status filter as (lowest, highest, and whether attempts without a response
+/// match): one statement serves every filter.
+macro_rules! filtered {
+    () => {
+        "WHERE a.hook_id = $1 AND (a.response_status BETWEEN $2 AND $3 OR ($4 AND a.response_status IS NULL)) "
+    };
+}
+
+fn status_range(filter: StatusFilter) -> (i64, i64, bool) {
+    match filter {
+        StatusFilter::All => (i64::MIN, i64::MAX, true),
+        StatusFilter::Code(code) => (i64::from(code), i64::from(code), false),
+        StatusFilter::Successful => (200, 299, false),
+        StatusFilter::ClientFailure => (400, 499, false),
+        StatusFilter::ServerFailure => (500, 599, true),
+    }
+}
+
+#[derive(FromRow)]
+struct AttemptRow {
+    id: Id,
+    hook_id: Id,
+    delivery_id: Option<Id>,
+    event_id: Option<Id>,
+    trigger: String,
+    url: String,
+    request_headers: String,
+    request_body: Option<Vec<u8>>,
+    response_status: Option<i64>,
+    response_headers: String,
+    response_body: String,
+    execution_duration: f64,
+    internal_error: Option<String>,
+    created_at: Millis,
+}
+
+impl AttemptRow {
+    fn into_logged(self) -> Result<LoggedAttempt> {
+        let response_status = self
+            .response_status
+            .map(|status| {
+                u16::try_from(status).map_err(|_| StoreError::Corrupt("attempts.response_status"))
+            })
+            .transpose()?;
+        Ok(LoggedAttempt {
+            id: self.id,
+            hook_id: self.hook_id,
+            delivery_id: self.delivery_id,
+            event_id: self.event_id,
+            trigger: self.trigger,
+            url: self.url,
+            request_headers: from_json(&self.request_headers, "attempts.request_headers")?,
+            // No body of its own and no event left to take it from: nothing to show.
+            request_body: self.request_body.unwrap_or_default(),
+            response_status,
+            response_headers: from_json(&self.response_headers, "attempts.response_headers")?,
+            response_body: self.response_body,
+            execution_duration: self.execution_duration,
+            internal_error: self.internal_error,
+            created_at: self.created_at,
+        })
+    }
+}
+
+/// One hook's attempts, newest first, with the total matching the filter.
+pub async fn list(
+    conn: &mut SqliteConnection,
+    hook_id: Id,
+    filter: StatusFilter,
+    page: Page,
+) -> Result<Paged<LoggedAttempt>> {
+    let (low, high, without_response) = status_range(filter);
+    let rows: Vec<AttemptRow> = sqlx::query_as(concat!(
+        select!(),
+        filtered!(),
+        "ORDER BY a.id DESC LIMIT $5 OFFSET $6"
+    ))
+    .bind(hook_id)
+    .bind(low)
+    .bind(high)
+    .bind(without_response)
+    .bind(i64::from(page.per_page))
+    .bind(page.offset())
+    .fetch_all(&mut *conn)
+    .await?;
+    let total: i64 = sqlx::query_scalar(concat!("SELECT count(*) FROM attempts a ", filtered!()))
+        .bind(hook_id)
+        .bind(low)
+        .bind(high)
+        .bind(without_response)
+        .fetch_one(conn)
+        .await?;
+    Ok(Paged {
+        items: rows
+            .into_iter()
+            .map(AttemptRow::into_logged)
+            .collect::<Result<_>>()?,
+        total: count(total),
+    })
+}
+
+/// One attempt of one hook (an attempt id of another hook is not found).
+pub async fn get(
+    conn: &mut SqliteConnection,
+    hook_id: Id,
+    attempt_id: Id,
+) -> Result<Option<LoggedAttempt>> {
+    let row: Option<AttemptRow> =
+        sqlx::query_as(concat!(select!(), "WHERE a.id = $1 AND a.hook_id = $2"))
+            .bind(attempt_id)
+            .bind(hook_id)
+            .fetch_optional(conn)
+            .await?;
+    row.map(AttemptRow::into_logged).transpose()
+}

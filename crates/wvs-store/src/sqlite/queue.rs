@@ -1,0 +1,321 @@
+//! Events and the delivery queue.
+//!
+//! A delivery is `pending` until claimed; a claim makes it `in_flight` with a lease
+//! (`lease_owner`, `lease_expires_at`); the attempt's outcome makes it `succeeded`, `failed`,
+//! or `pending` again with a later `next_attempt_at`. A lease that expires (its node died)
+//! makes the delivery claimable again by anyone. The payload lives once in `events`.
+
+use std::collections::{HashMap, HashSet};
+use std::sync::Arc;
+
+use sqlx::{FromRow, SqliteConnection};
+
+use super::hooks;
+use super::sql::{batches, conflict, count, placeholders, tuples};
+use crate::model::{
+    Attempt, Claimed, DeliveryCounts, Id, Inserted, Millis, NewDelivery, NewEvent, Outcome,
+    StoredEvent,
+};
+use crate::{Result, StoreError};
+
+/// Stores the event and its deliveries, unless its idempotency key was seen before: then
+/// nothing is written and the first event's outcome is returned.
+pub async fn insert_event(
+    conn: &mut SqliteConnection,
+    event: NewEvent,
+    deliveries: &[NewDelivery],
+    now: Millis,
+) -> Result<Inserted> {
+    if let Some(key) = &event.idempotency_key {
+        let first: Option<(Id, String, i64)> = sqlx::query_as(
+            "SELECT id, uuid, delivery_count FROM events WHERE idempotency_key = $1",
+        )
+        .bind(key)
+        .fetch_optional(&mut *conn)
+        .await?;
+        if let Some((event_id, event_uuid, delivery_count)) = first {
+            return Ok(Inserted {
+                event_id,
+                event_uuid,
+                deliveries: count(delivery_count),
+                duplicate: true,
+            });
+        }
+    }
+    // A hook deleted after routing but before this transaction gets nothing: the event is
+    // accepted for the others rather than refused for a hook that is gone.
+    let live = hooks::existing(conn, deliveries.iter().map(|d| d.hook_id)).await?;
+    let deliveries: Vec<&NewDelivery> = deliveries
+        .iter()
+        .filter(|d| live.contains(&d.hook_id))
+        .collect();
+    let delivery_count = i64::try_from(deliveries.len()).unwrap_or(i64::MAX);
+    let event_id: Id = sqlx::query_scalar(
+        "INSERT INTO events (uuid, kind, project_id, group_id, payload, idempotency_key, delivery_count, \
+         created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id",
+    )
+    .bind(&event.uuid)
+    .bind(&event.kind)
+    .bind(event.project_id)
+    .bind(event.group_id)
+    .bind(&event.payload)
+    .bind(&event.idempotency_key)
+    .bind(delivery_count)
+    .bind(now)
+    .fetch_one(&mut *conn)
+    .await
+    .map_err(conflict("event"))?;
+    for batch in batches(&deliveries) {
+        // $1 and $2 (event id, now) are shared; four placeholders per row follow.
+        let sql = format!(
+            "INSERT INTO deliveries (hook_id, event_header, trigger, idempotency_key, event_id, \
+             next_attempt_at, updated_at, state, attempts) VALUES {}",
+            tuples(batch.len(), 4, 3, ", $1, $2, $2, 'pending', 0")
+        );
+        let mut query = sqlx::query(&sql).bind(event_id).bind(now);
+        for delivery in batch {
+            query = query
+                .bind(delivery.hook_id)
+                .bind(&delivery.event_header)
+                .bind(&delivery.trigger)
+                .bind(&delivery.idempotency_key);
+        }
+        query.execute(&mut *conn).await?;
+    }
+    Ok(Inserted {
+        event_id,
+        event_uuid: event.uuid,
+        deliveries: count(delivery_count),
+        duplicate: false,
+    })
+}
+
+#[derive(FromRow)]
+struct EventRow {
+    id: Id,
+    uuid: String,
+    kind: String,
+    project_id: Option<Id>,
+    group_id: Option<Id>,
+    payload: Vec<u8>,
+    created_at: Millis,
+}
+
+/// The newest event of `kind` for the project (or, without one, with no project).
+pub async fn latest_event(
+    conn: &mut SqliteConnection,
+    project_id: Option<Id>,
+    kind: &str,
+) -> Result<Option<StoredEvent>> {
+    let query = match project_id {
+        Some(project_id) => sqlx::query_as::<_, EventRow>(
+            "SELECT id, uuid, kind, project_id, group_id, payload, created_at FROM events \
+             WHERE project_id = $2 AND kind = $1 ORDER BY id DESC LIMIT 1",
+        )
+        .bind(kind)
+        .bind(project_id),
+        None => sqlx::query_as::<_, EventRow>(
+            "SELECT id, uuid, kind, project_id, group_id, payload, created_at FROM events \
+             WHERE project_id IS NULL AND kind = $1 ORDER BY id DESC LIMIT 1",
+        )
+        .bind(kind),
+    };
+    Ok(query.fetch_optional(conn).await?.map(|row| StoredEvent {
+        id: row.id,
+        uuid: row.uuid,
+        kind: row.kind,
+        project_id: row.project_id,
+        group_id: row.group_id,
+        payload: row.payload,
+        created_at: row.created_at,
+    }))
+}
+
+#[derive(FromRow)]
+struct ClaimRow {
+    id: Id,
+    hook_id: Id,
+    event_id: Id,
+    event_header: String,
+    trigger: String,
+    idempotency_key: String,
+    attempts: i64,
+    next_attempt_at: Millis,
+}
+
+/// Takes up to `limit` due deliveries: pending ones whose time has come, and in-flight ones
+/// whose lease has expired. Each side is cut to `limit` through its own partial index before
+/// the two are merged, so a large backlog costs no more than a small one.
+const CLAIM: &str = "\
+    UPDATE deliveries SET state = 'in_flight', lease_owner = $1, lease_expires_at = $2, updated_at = $3 \
+    WHERE id IN (SELECT id FROM ( \
+        SELECT id, next_attempt_at FROM ( \
+            SELECT id, next_attempt_at FROM deliveries \
+            WHERE state = 'pending' AND next_attempt_at <= $3 \
+            ORDER BY next_attempt_at, id LIMIT $4) AS due \
+        UNION ALL \
+        SELECT id, next_attempt_at FROM ( \
+            SELECT id, next_attempt_at FROM deliveries \
+            WHERE state = 'in_flight' AND lease_expires_at < $3 \
+            ORDER BY lease_expires_at, id LIMIT $4) AS expired \
+        ORDER BY next_attempt_at, id LIMIT $4) AS claimable) \
+    RETURNING id, hook_id, event_id, event_header, trigger, idempotency_key, attempts, next_attempt_at";
+
+pub async fn claim_due(
+    conn: &mut SqliteConnection,
+    owner: &str,
+    now: Millis,
+    lease_until: Millis,
+    limit: u32,
+) -> Result<Vec<Claimed>> {
+    let mut rows: Vec<ClaimRow> = sqlx::query_as(CLAIM)
+        .bind(owner)
+        .bind(lease_until)
+        .bind(now)
+        .bind(i64::from(limit))
+        .fetch_all(&mut *conn)
+        .await?;
+    // RETURNING gives no order; the contract's is oldest due first.
+    rows.sort_by_key(|row| (row.next_attempt_at, row.id));
+    let events = payloads(conn, &rows).await?;
+    rows.into_iter()
+        .map(|row| {
+            let (event_uuid, payload) = events
+                .get(&row.event_id)
+                .ok_or(StoreError::Corrupt("deliveries.event_id"))?;
+            Ok(Claimed {
+                delivery_id: row.id,
+                hook_id: row.hook_id,
+                event_id: row.event_id,
+                event_uuid: event_uuid.clone(),
+                event_header: row.event_header,
+                trigger: row.trigger,
+                idempotency_key: row.idempotency_key,
+                attempts: row.attempts,
+                payload: Arc::clone(payload),
+            })
+        })
+        .collect()
+}
+
+/// The uuid and payload of each event the claimed rows point at, read once per event and
+/// shared by its deliveries.
+async fn payloads(
+    conn: &mut SqliteConnection,
+    rows: &[ClaimRow],
+) -> Result<HashMap<Id, (String, Arc<[u8]>)>> {
+    let mut ids: Vec<Id> = rows.iter().map(|row| row.event_id).collect();
+    ids.sort_unstable();
+    ids.dedup();
+    let mut events = HashMap::with_capacity(ids.len());
+    for batch in batches(&ids) {
+        let sql = format!(
+            "SELECT id, uuid, payload FROM events WHERE id IN ({})",
+            placeholders(1, batch.len())
+        );
+        let mut query = sqlx::query_as::<_, (Id, String, Vec<u8>)>(&sql);
+        for id in batch {
+            query = query.bind(id);
+        }
+        for (id, uuid, payload) in query.fetch_all(&mut *conn).await? {
+            events.insert(id, (uuid, Arc::from(payload)));
+        }
+    }
+    Ok(events)
+}
+
+/// Applies each attempt's outcome to its delivery, if `owner` still holds the claim: a
+/// claim that expired and was taken over belongs to the new owner now. One `UPDATE ... FROM
+/// (VALUES ...)` per batch: a statement per delivery would cost a round trip to SQLite's
+/// worker thread each.
+pub async fn settle(conn: &mut SqliteConnection, owner: &str, attempts: &[&Attempt]) -> Result<()> {
+    // (delivery, state, next attempt, time); one outcome per delivery, the first reported.
+    let mut seen = HashSet::new();
+    let outcomes: Vec<(Id, &str, Option<Millis>, Millis)> = attempts
+        .iter()
+        .filter_map(|attempt| {
+            let delivery_id = attempt.delivery_id.filter(|id| seen.insert(*id))?;
+            let (state, next_attempt_at) = match attempt.outcome {
+                Outcome::Succeeded => ("succeeded", None),
+                Outcome::RetryAt(at) => ("pending", Some(at)),
+                Outcome::Failed => ("failed", None),
+            };
+            Some((delivery_id, state, next_attempt_at, attempt.created_at))
+        })
+        .collect();
+    for batch in batches(&outcomes) {
+        // VALUES columns are named column1, column2... in SQLite and PostgreSQL alike.
+        let sql = format!(
+            "UPDATE deliveries SET state = o.column2, \
+             next_attempt_at = COALESCE(o.column3, deliveries.next_attempt_at), \
+             attempts = deliveries.attempts + 1, lease_owner = NULL, lease_expires_at = NULL, \
+             updated_at = o.column4 \
+             FROM (VALUES {}) AS o \
+             WHERE deliveries.id = o.column1 AND deliveries.state = 'in_flight' \
+             AND deliveries.lease_owner = $1",
+            tuples(batch.len(), 4, 2, "")
+        );
+        let mut query = sqlx::query(&sql).bind(owner);
+        for (delivery_id, state, next_attempt_at, at) in batch {
+            query = query
+                .bind(delivery_id)
+                .bind(*state)
+                .bind(next_attempt_at)
+                .bind(at);
+        }
+        query.execute(&mut *conn).await?;
+    }
+    Ok(())
+}
+
+/// Every claim of `owner` becomes pending and due at `now`.
+pub async fn release_claims(conn: &mut SqliteConnection, owner: &str, now: Millis) -> Result<u64> {
+    let done = sqlx::query(
+        "UPDATE deliveries SET state = 'pending', next_attempt_at = $2, lease_owner = NULL, \
+         lease_expires_at = NULL, updated_at = $2 WHERE state = 'in_flight' AND lease_owner = $1",
+    )
+    .bind(owner)
+    .bind(now)
+    .execute(conn)
+    .await?;
+    Ok(done.rows_affected())
+}
+
+/// The earliest time at which `claim_due` would find something: the first pending
+/// delivery's due time, or just after the first lease expires (`claim_due` takes leases that
+/// expired strictly before its `now`).
+pub async fn next_due_at(conn: &mut SqliteConnection) -> Result<Option<Millis>> {
+    let (due, lease): (Option<Millis>, Option<Millis>) = sqlx::query_as(
+        "SELECT \
+             (SELECT next_attempt_at FROM deliveries WHERE state = 'pending' \
+              ORDER BY next_attempt_at LIMIT 1), \
+             (SELECT lease_expires_at FROM deliveries WHERE state = 'in_flight' \
+              ORDER BY lease_expires_at LIMIT 1)",
+    )
+    .fetch_one(conn)
+    .await?;
+    let lease = lease.map(|at| at.saturating_add(1));
+    Ok(match (due, lease) {
+        (Some(due), Some(lease)) => Some(due.min(lease)),
+        (due, lease) => due.or(lease),
+    })
+}
+
+pub async fn counts(conn: &mut SqliteConnection) -> Result<DeliveryCounts> {
+    let rows: Vec<(String, i64)> =
+        sqlx::query_as("SELECT state, count(*) FROM deliveries GROUP BY state")
+            .fetch_all(conn)
+            .await?;
+    let mut counts = DeliveryCounts::default();
+    for (state, n) in rows {
+        let slot = match state.as_str() {
+            "pending" => &mut counts.pending,
+            "in_flight" => &mut counts.in_flight,
+            "succeeded" => &mut counts.succeeded,
+            "failed" => &mut counts.failed,
+            _ => return Err(StoreError::Corrupt("deliveries.state")),
+        };
+        *slot = count(n);
+    }
+    Ok(counts)
+}

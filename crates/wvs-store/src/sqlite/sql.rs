@@ -1,0 +1,120 @@
+//! Helpers shared by the SQLite modules: numbered placeholders for statements built at run
+//! time, the mapping of constraint violations to [`StoreError`], and JSON columns.
+
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use sqlx::error::ErrorKind;
+
+use crate::{Result, StoreError};
+
+/// Rows per multi-row statement (and ids per `IN (...)` list) at most.
+const BATCH: usize = 64;
+
+/// Splits `items` into runs of 64, 32, 16 ... 1 (largest first) for multi-row statements.
+///
+/// SQLite parses a statement at a cost that grows faster than its length (a 500-row insert
+/// of attempts takes tens of milliseconds to prepare), so a statement built for each batch
+/// size would cost more to parse than to run. With power-of-two runs there are only seven
+/// shapes per statement, each prepared once per connection and then served from sqlx's
+/// statement cache; a batch of any size costs a few cached executions.
+pub fn batches<T>(items: &[T]) -> impl Iterator<Item = &[T]> {
+    let mut rest = items;
+    let mut size = BATCH;
+    std::iter::from_fn(move || {
+        if rest.is_empty() {
+            return None;
+        }
+        while size > rest.len() {
+            size /= 2;
+        }
+        let (run, tail) = rest.split_at(size);
+        rest = tail;
+        Some(run)
+    })
+}
+
+/// `$first, $first+1, ...`: `count` numbered placeholders. `$n` placeholders work in SQLite
+/// and PostgreSQL alike.
+pub fn placeholders(first: usize, count: usize) -> String {
+    let mut out = String::with_capacity(count * 6);
+    for n in first..first + count {
+        if n > first {
+            out.push_str(", ");
+        }
+        out.push('$');
+        out.push_str(&n.to_string());
+    }
+    out
+}
+
+/// `(...), (...)`: `rows` tuples of `width` numbered placeholders from `first`, each followed
+/// by `suffix` (values shared by every row, e.g. `, $1, 'pending'`), for a multi-row INSERT.
+pub fn tuples(rows: usize, width: usize, first: usize, suffix: &str) -> String {
+    (0..rows)
+        .map(|row| format!("({}{suffix})", placeholders(first + row * width, width)))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// Maps a uniqueness violation to [`StoreError::Conflict`]`(what)`; other errors pass.
+pub fn conflict(what: &'static str) -> impl FnOnce(sqlx::Error) -> StoreError {
+    move |error| match &error {
+        sqlx::Error::Database(db) if db.kind() == ErrorKind::UniqueViolation => {
+            StoreError::Conflict(what)
+        }
+        _ => StoreError::Database(error),
+    }
+}
+
+/// Maps a foreign-key violation (a row pointing at a missing `what`) to
+/// [`StoreError::NotFound`]`(what)`; other errors pass.
+pub fn missing(what: &'static str) -> impl FnOnce(sqlx::Error) -> StoreError {
+    move |error| match &error {
+        sqlx::Error::Database(db) if db.kind() == ErrorKind::ForeignKeyViolation => {
+            StoreError::NotFound(what)
+        }
+        _ => StoreError::Database(error),
+    }
+}
+
+/// A value as JSON text for a TEXT column; `what` names the column in the error.
+pub fn to_json<T: Serialize + ?Sized>(value: &T, what: &'static str) -> Result<String> {
+    serde_json::to_string(value).map_err(|_| StoreError::Corrupt(what))
+}
+
+/// A JSON TEXT column read back; `what` names the column in the error.
+pub fn from_json<T: DeserializeOwned>(text: &str, what: &'static str) -> Result<T> {
+    serde_json::from_str(text).map_err(|_| StoreError::Corrupt(what))
+}
+
+/// A row count from SQL (never negative) as the `u64` the contract uses.
+pub fn count(n: i64) -> u64 {
+    u64::try_from(n).unwrap_or(0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn placeholders_are_numbered_from_first() {
+        assert_eq!(placeholders(3, 3), "$3, $4, $5");
+        assert_eq!(placeholders(1, 1), "$1");
+        assert_eq!(placeholders(1, 0), "");
+    }
+
+    #[test]
+    fn batches_come_in_powers_of_two() {
+        let items: Vec<usize> = (0..200).collect();
+        let sizes: Vec<usize> = batches(&items).map(<[usize]>::len).collect();
+        assert_eq!(sizes, vec![64, 64, 64, 8]);
+        let rejoined: Vec<usize> = batches(&items).flatten().copied().collect();
+        assert_eq!(rejoined, items);
+        assert_eq!(batches::<u8>(&[]).count(), 0);
+    }
+
+    #[test]
+    fn tuples_number_rows_one_after_another() {
+        assert_eq!(tuples(2, 2, 3, ", $1"), "($3, $4, $1), ($5, $6, $1)");
+    }
+}

@@ -1,0 +1,1719 @@
+//! The behavioural suite of the [`Store`] trait.
+//!
+//! Every behaviour is one `check_*` function that takes `&dyn Store` and knows nothing of the
+//! backend; the `sqlite` module at the bottom runs each of them against a fresh SQLite file.
+//! A PostgreSQL backend runs the same functions.
+
+use std::collections::HashSet;
+use std::sync::Arc;
+
+use serde_json::json;
+use wvs_store::*;
+
+// ---------------------------------------------------------------- builders
+
+const PAGE: Page = Page {
+    page: 1,
+    per_page: 100,
+};
+
+async fn group(store: &dyn Store, id: Option<Id>, path: &str, parent_id: Option<Id>) -> Group {
+    store
+        .create_group(
+            NewGroup {
+                id,
+                name: path.to_uppercase(),
+                path: path.to_owned(),
+                parent_id,
+                ..NewGroup::default()
+            },
+            1,
+        )
+        .await
+        .expect("create group")
+}
+
+async fn project(
+    store: &dyn Store,
+    path: &str,
+    namespace_id: Option<Id>,
+    namespace_path: Option<&str>,
+) -> Project {
+    store
+        .create_project(
+            NewProject {
+                id: None,
+                name: path.to_owned(),
+                path: path.to_owned(),
+                namespace_id,
+                namespace_path: namespace_path.map(str::to_owned),
+                attributes: ProjectAttributes::default(),
+            },
+            1,
+        )
+        .await
+        .expect("create project")
+}
+
+fn secrets() -> HookSecrets {
+    HookSecrets {
+        token: Some("s3cret".into()),
+        signing_tokens: vec!["whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw".into()],
+        custom_headers: vec![("X-Custom".into(), "value".into())],
+        url_variables: vec![("host".into(), "example.com".into())],
+    }
+}
+
+async fn hook(store: &dyn Store, owner: HookOwner) -> Hook {
+    store
+        .create_hook(
+            NewHook {
+                owner,
+                url: "https://example.com/hook".into(),
+                secrets: secrets(),
+                settings: json!({"push_events": true, "name": "a hook"}),
+            },
+            1,
+        )
+        .await
+        .expect("create hook")
+}
+
+fn new_event(uuid: &str, idempotency_key: Option<&str>) -> NewEvent {
+    NewEvent {
+        uuid: uuid.into(),
+        kind: "push".into(),
+        project_id: None,
+        group_id: None,
+        payload: format!(r#"{{"object_kind":"push","uuid":"{uuid}"}}"#).into_bytes(),
+        idempotency_key: idempotency_key.map(str::to_owned),
+    }
+}
+
+fn delivery(hook_id: Id, n: usize) -> NewDelivery {
+    NewDelivery {
+        hook_id,
+        event_header: "Push Hook".into(),
+        trigger: "push_hooks".into(),
+        idempotency_key: format!("key-{hook_id}-{n}"),
+    }
+}
+
+/// Stores one event with `n` deliveries to `hook_id`, due at `now`.
+async fn enqueue(store: &dyn Store, uuid: &str, hook_id: Id, n: usize, now: Millis) -> Inserted {
+    let deliveries = (0..n).map(|i| delivery(hook_id, i)).collect();
+    store
+        .insert_event(new_event(uuid, None), deliveries, now)
+        .await
+        .expect("insert event")
+}
+
+fn attempt(
+    hook_id: Id,
+    delivery_id: Option<Id>,
+    event_id: Option<Id>,
+    outcome: Outcome,
+    status: Option<u16>,
+    at: Millis,
+) -> Attempt {
+    Attempt {
+        delivery_id,
+        hook_id,
+        event_id,
+        outcome,
+        trigger: "push_hooks".into(),
+        url: "https://example.com/hook".into(),
+        request_headers: vec![("X-WVS-Event".into(), "Push Hook".into())],
+        request_body: None,
+        response_status: status,
+        response_headers: vec![("Content-Type".into(), "text/plain".into())],
+        response_body: "ok".into(),
+        execution_duration: 0.25,
+        internal_error: status.is_none().then(|| "connection refused".to_owned()),
+        created_at: at,
+    }
+}
+
+/// The attempt a dispatcher would record for a claimed delivery.
+fn attempt_for(claimed: &Claimed, outcome: Outcome, status: Option<u16>, at: Millis) -> Attempt {
+    attempt(
+        claimed.hook_id,
+        Some(claimed.delivery_id),
+        Some(claimed.event_id),
+        outcome,
+        status,
+        at,
+    )
+}
+
+fn ids(claimed: &[Claimed]) -> Vec<Id> {
+    claimed.iter().map(|c| c.delivery_id).collect()
+}
+
+async fn counts(store: &dyn Store) -> DeliveryCounts {
+    store.delivery_counts().await.expect("counts")
+}
+
+// ---------------------------------------------------------------- settings and registry
+
+pub async fn check_settings(store: &dyn Store) {
+    assert_eq!(store.setting("admin_token").await.unwrap(), None);
+    store.set_setting("admin_token", "hash-1").await.unwrap();
+    store.set_setting("admin_token", "hash-2").await.unwrap();
+    assert_eq!(
+        store.setting("admin_token").await.unwrap().as_deref(),
+        Some("hash-2")
+    );
+}
+
+pub async fn check_registry_crud(store: &dyn Store) {
+    // Given ids are kept; others are assigned.
+    let acme = group(store, Some(42), "acme", None).await;
+    assert_eq!(
+        (acme.id, acme.full_path.as_str(), acme.name.as_str()),
+        (42, "acme", "ACME")
+    );
+    let tools = group(store, None, "tools", Some(42)).await;
+    assert_ne!(tools.id, 42);
+    assert_eq!(tools.full_path, "acme/tools");
+    assert_eq!(tools.parent_id, Some(42));
+
+    let duplicate_id = store
+        .create_group(
+            NewGroup {
+                id: Some(42),
+                name: "x".into(),
+                path: "x".into(),
+                ..NewGroup::default()
+            },
+            1,
+        )
+        .await;
+    assert!(
+        matches!(duplicate_id, Err(StoreError::Conflict("group"))),
+        "{duplicate_id:?}"
+    );
+    let duplicate_path = store
+        .create_group(
+            NewGroup {
+                name: "t".into(),
+                path: "tools".into(),
+                parent_id: Some(42),
+                ..NewGroup::default()
+            },
+            1,
+        )
+        .await;
+    assert!(
+        matches!(duplicate_path, Err(StoreError::Conflict("group"))),
+        "{duplicate_path:?}"
+    );
+    let orphan = store
+        .create_group(
+            NewGroup {
+                name: "o".into(),
+                path: "o".into(),
+                parent_id: Some(9999),
+                ..NewGroup::default()
+            },
+            1,
+        )
+        .await;
+    assert!(matches!(orphan, Err(StoreError::NotFound(_))), "{orphan:?}");
+
+    assert_eq!(store.group(42).await.unwrap(), Some(acme.clone()));
+    assert_eq!(
+        store.group_by_path("acme/tools").await.unwrap(),
+        Some(tools.clone())
+    );
+    assert_eq!(store.group_by_path("acme/nope").await.unwrap(), None);
+    assert_eq!(store.group(9999).await.unwrap(), None);
+
+    let updated = store
+        .update_group(
+            42,
+            GroupUpdate {
+                name: Some("Acme Inc".into()),
+                description: Some(Some("the company".into())),
+                visibility: Some(Some("public".into())),
+                ..GroupUpdate::default()
+            },
+            5,
+        )
+        .await
+        .unwrap();
+    assert_eq!(updated.name, "Acme Inc");
+    assert_eq!(updated.description.as_deref(), Some("the company"));
+    assert_eq!((updated.created_at, updated.updated_at), (1, 5));
+    let cleared = store
+        .update_group(
+            42,
+            GroupUpdate {
+                description: Some(None),
+                ..GroupUpdate::default()
+            },
+            6,
+        )
+        .await
+        .unwrap();
+    assert_eq!(cleared.description, None);
+    assert_eq!(cleared.visibility.as_deref(), Some("public"));
+    assert!(matches!(
+        store.update_group(9999, GroupUpdate::default(), 6).await,
+        Err(StoreError::NotFound(_))
+    ));
+
+    let groups = store
+        .list_groups(Page {
+            page: 2,
+            per_page: 1,
+        })
+        .await
+        .unwrap();
+    assert_eq!(groups.total, 2);
+    assert_eq!(groups.items.len(), 1);
+    assert_eq!(groups.items[0].id, tools.id.max(42));
+
+    // Projects: in a group, or in a user namespace.
+    let attributes = ProjectAttributes {
+        description: Some("the api".into()),
+        web_url: Some("https://forge.example/acme/tools/api".into()),
+        visibility_level: Some(20),
+        default_branch: Some("main".into()),
+        ..ProjectAttributes::default()
+    };
+    let api = store
+        .create_project(
+            NewProject {
+                id: Some(7),
+                name: "API".into(),
+                path: "api".into(),
+                namespace_id: Some(tools.id),
+                namespace_path: Some("ignored".into()),
+                attributes: attributes.clone(),
+            },
+            1,
+        )
+        .await
+        .unwrap();
+    assert_eq!(api.id, 7);
+    assert_eq!(api.namespace_path, "acme/tools");
+    assert_eq!(api.path_with_namespace, "acme/tools/api");
+    assert_eq!(api.attributes, attributes);
+    let dotfiles = project(store, "dotfiles", None, Some("alice")).await;
+    assert_eq!(
+        (dotfiles.namespace_id, dotfiles.path_with_namespace.as_str()),
+        (None, "alice/dotfiles")
+    );
+
+    let duplicate = store
+        .create_project(
+            NewProject {
+                name: "api".into(),
+                path: "api".into(),
+                namespace_id: Some(tools.id),
+                ..NewProject::default()
+            },
+            1,
+        )
+        .await;
+    assert!(
+        matches!(duplicate, Err(StoreError::Conflict("project"))),
+        "{duplicate:?}"
+    );
+    let homeless = store
+        .create_project(
+            NewProject {
+                name: "x".into(),
+                path: "x".into(),
+                ..NewProject::default()
+            },
+            1,
+        )
+        .await;
+    assert!(
+        matches!(homeless, Err(StoreError::Invalid(_))),
+        "{homeless:?}"
+    );
+    let lost = store
+        .create_project(
+            NewProject {
+                name: "x".into(),
+                path: "x".into(),
+                namespace_id: Some(9999),
+                ..NewProject::default()
+            },
+            1,
+        )
+        .await;
+    assert!(matches!(lost, Err(StoreError::NotFound(_))), "{lost:?}");
+
+    assert_eq!(store.project(7).await.unwrap(), Some(api.clone()));
+    assert_eq!(
+        store.project_by_path("acme/tools/api").await.unwrap(),
+        Some(api.clone())
+    );
+    assert_eq!(
+        store.project_by_path("alice/dotfiles").await.unwrap(),
+        Some(dotfiles.clone())
+    );
+
+    // Rename, move to another group, move to a user namespace, rename the user namespace.
+    let renamed = store
+        .update_project(
+            7,
+            ProjectUpdate {
+                path: Some("api-v2".into()),
+                ..ProjectUpdate::default()
+            },
+            9,
+        )
+        .await
+        .unwrap();
+    assert_eq!(renamed.path_with_namespace, "acme/tools/api-v2");
+    assert_eq!(renamed.attributes, attributes);
+    assert_eq!(renamed.updated_at, 9);
+    assert_eq!(store.project_by_path("acme/tools/api").await.unwrap(), None);
+    let moved = store
+        .update_project(
+            7,
+            ProjectUpdate {
+                namespace_id: Some(Some(42)),
+                ..ProjectUpdate::default()
+            },
+            9,
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        (moved.namespace_id, moved.path_with_namespace.as_str()),
+        (Some(42), "acme/api-v2")
+    );
+    let to_user = store
+        .update_project(
+            7,
+            ProjectUpdate {
+                namespace_id: Some(None),
+                namespace_path: Some("bob".into()),
+                ..ProjectUpdate::default()
+            },
+            9,
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        (to_user.namespace_id, to_user.path_with_namespace.as_str()),
+        (None, "bob/api-v2")
+    );
+    let user_renamed = store
+        .update_project(
+            7,
+            ProjectUpdate {
+                namespace_path: Some("robert".into()),
+                ..ProjectUpdate::default()
+            },
+            9,
+        )
+        .await
+        .unwrap();
+    assert_eq!(user_renamed.path_with_namespace, "robert/api-v2");
+    let clash = store
+        .update_project(
+            7,
+            ProjectUpdate {
+                namespace_path: Some("alice".into()),
+                path: Some("dotfiles".into()),
+                ..ProjectUpdate::default()
+            },
+            9,
+        )
+        .await;
+    assert!(
+        matches!(clash, Err(StoreError::Conflict("project"))),
+        "{clash:?}"
+    );
+    let new_attributes = ProjectAttributes {
+        homepage: Some("https://api.example".into()),
+        ..ProjectAttributes::default()
+    };
+    let reattributed = store
+        .update_project(
+            7,
+            ProjectUpdate {
+                attributes: Some(new_attributes.clone()),
+                ..ProjectUpdate::default()
+            },
+            9,
+        )
+        .await
+        .unwrap();
+    assert_eq!(reattributed.attributes, new_attributes);
+
+    let projects = store.list_projects(PAGE).await.unwrap();
+    assert_eq!(projects.total, 2);
+    assert_eq!(projects.items.iter().map(|p| p.id).collect::<Vec<_>>(), {
+        let mut ids = vec![7, dotfiles.id];
+        ids.sort();
+        ids
+    });
+
+    store.delete_project(dotfiles.id).await.unwrap();
+    assert_eq!(store.project(dotfiles.id).await.unwrap(), None);
+    assert!(matches!(
+        store.delete_project(dotfiles.id).await,
+        Err(StoreError::NotFound(_))
+    ));
+    assert!(matches!(
+        store.delete_group(9999).await,
+        Err(StoreError::NotFound(_))
+    ));
+}
+
+pub async fn check_group_move_rewrites_paths(store: &dyn Store) {
+    let acme = group(store, None, "acme", None).await;
+    let platform = group(store, None, "platform", Some(acme.id)).await;
+    let infra = group(store, None, "infra", Some(platform.id)).await;
+    let other = group(store, None, "other", None).await;
+    // Shares a prefix with "other" but is not below it.
+    let other_x = group(store, None, "other-x", None).await;
+    let api = project(store, "api", Some(infra.id), None).await;
+    let web = project(store, "web", Some(platform.id), None).await;
+    let side = project(store, "side", Some(other_x.id), None).await;
+    assert_eq!(api.path_with_namespace, "acme/platform/infra/api");
+
+    let path = async |id| store.group(id).await.unwrap().unwrap().full_path;
+    let project_path = async |id| {
+        store
+            .project(id)
+            .await
+            .unwrap()
+            .unwrap()
+            .path_with_namespace
+    };
+
+    // Rename the top group: everything below follows.
+    store
+        .update_group(
+            acme.id,
+            GroupUpdate {
+                path: Some("acme-corp".into()),
+                ..GroupUpdate::default()
+            },
+            2,
+        )
+        .await
+        .unwrap();
+    assert_eq!(path(platform.id).await, "acme-corp/platform");
+    assert_eq!(path(infra.id).await, "acme-corp/platform/infra");
+    assert_eq!(project_path(api.id).await, "acme-corp/platform/infra/api");
+    assert_eq!(project_path(web.id).await, "acme-corp/platform/web");
+    let moved_api = store
+        .project_by_path("acme-corp/platform/infra/api")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(moved_api.namespace_path, "acme-corp/platform/infra");
+    assert_eq!(
+        store
+            .project_by_path("acme/platform/infra/api")
+            .await
+            .unwrap(),
+        None
+    );
+    assert_eq!(store.group_by_path("acme/platform").await.unwrap(), None);
+
+    // Move a subtree under another group.
+    store
+        .update_group(
+            platform.id,
+            GroupUpdate {
+                parent_id: Some(Some(other.id)),
+                ..GroupUpdate::default()
+            },
+            3,
+        )
+        .await
+        .unwrap();
+    assert_eq!(path(platform.id).await, "other/platform");
+    assert_eq!(path(infra.id).await, "other/platform/infra");
+    assert_eq!(project_path(api.id).await, "other/platform/infra/api");
+    assert_eq!(project_path(web.id).await, "other/platform/web");
+    assert_eq!(path(acme.id).await, "acme-corp");
+    let ancestry: Vec<Id> = store
+        .group_ancestry(infra.id)
+        .await
+        .unwrap()
+        .iter()
+        .map(|g| g.id)
+        .collect();
+    assert_eq!(ancestry, vec![infra.id, platform.id, other.id]);
+    assert_eq!(store.group_ancestry(9999).await.unwrap(), Vec::new());
+
+    // Renaming "other" leaves "other-x" alone.
+    store
+        .update_group(
+            other.id,
+            GroupUpdate {
+                path: Some("else".into()),
+                ..GroupUpdate::default()
+            },
+            4,
+        )
+        .await
+        .unwrap();
+    assert_eq!(path(infra.id).await, "else/platform/infra");
+    assert_eq!(path(other_x.id).await, "other-x");
+    assert_eq!(project_path(side.id).await, "other-x/side");
+
+    // No cycles.
+    for parent in [platform.id, infra.id] {
+        let cycle = store
+            .update_group(
+                platform.id,
+                GroupUpdate {
+                    parent_id: Some(Some(parent)),
+                    ..GroupUpdate::default()
+                },
+                5,
+            )
+            .await;
+        assert!(matches!(cycle, Err(StoreError::Invalid(_))), "{cycle:?}");
+    }
+    assert_eq!(path(infra.id).await, "else/platform/infra");
+
+    // A clash with an existing path changes nothing.
+    let clash = store
+        .update_group(
+            platform.id,
+            GroupUpdate {
+                parent_id: Some(None),
+                path: Some("acme-corp".into()),
+                ..GroupUpdate::default()
+            },
+            6,
+        )
+        .await;
+    assert!(
+        matches!(clash, Err(StoreError::Conflict("group"))),
+        "{clash:?}"
+    );
+    assert_eq!(path(infra.id).await, "else/platform/infra");
+
+    // To the top level.
+    let top = store
+        .update_group(
+            platform.id,
+            GroupUpdate {
+                parent_id: Some(None),
+                ..GroupUpdate::default()
+            },
+            7,
+        )
+        .await
+        .unwrap();
+    assert_eq!((top.full_path.as_str(), top.parent_id), ("platform", None));
+    assert_eq!(project_path(api.id).await, "platform/infra/api");
+    assert_eq!(store.group_ancestry(infra.id).await.unwrap().len(), 2);
+}
+
+pub async fn check_cascade_delete(store: &dyn Store) {
+    let top = group(store, None, "top", None).await;
+    let sub = group(store, None, "sub", Some(top.id)).await;
+    let kept = group(store, None, "kept", None).await;
+    let inner = project(store, "inner", Some(sub.id), None).await;
+    let outside = project(store, "outside", Some(kept.id), None).await;
+    let top_hook = hook(store, HookOwner::Group(top.id)).await;
+    let sub_hook = hook(store, HookOwner::Group(sub.id)).await;
+    let inner_hook = hook(store, HookOwner::Project(inner.id)).await;
+    let outside_hook = hook(store, HookOwner::Project(outside.id)).await;
+    let system_hook = hook(store, HookOwner::System).await;
+    let all = [
+        top_hook.id,
+        sub_hook.id,
+        inner_hook.id,
+        outside_hook.id,
+        system_hook.id,
+    ];
+    let deliveries = all.iter().map(|&id| delivery(id, 0)).collect();
+    let inserted = store
+        .insert_event(new_event("e1", None), deliveries, 10)
+        .await
+        .unwrap();
+    assert_eq!(inserted.deliveries, 5);
+    store
+        .log_attempt(attempt(
+            inner_hook.id,
+            None,
+            Some(inserted.event_id),
+            Outcome::Succeeded,
+            Some(200),
+            11,
+        ))
+        .await
+        .unwrap();
+
+    store.delete_group(top.id).await.unwrap();
+    assert_eq!(store.group(top.id).await.unwrap(), None);
+    assert_eq!(store.group(sub.id).await.unwrap(), None);
+    assert_eq!(store.project(inner.id).await.unwrap(), None);
+    for gone in [top_hook.id, sub_hook.id, inner_hook.id] {
+        assert_eq!(store.hook(gone).await.unwrap(), None);
+    }
+    let left: Vec<Id> = store
+        .hooks_by_ids(&all)
+        .await
+        .unwrap()
+        .iter()
+        .map(|h| h.id)
+        .collect();
+    assert_eq!(left, vec![outside_hook.id, system_hook.id]);
+    assert_eq!(counts(store).await.pending, 2);
+    let log = store
+        .list_attempts(inner_hook.id, StatusFilter::All, PAGE)
+        .await
+        .unwrap();
+    assert_eq!(log.total, 0);
+    assert!(store.project(outside.id).await.unwrap().is_some());
+
+    store.delete_project(outside.id).await.unwrap();
+    assert_eq!(store.hook(outside_hook.id).await.unwrap(), None);
+    assert_eq!(counts(store).await.pending, 1);
+    assert!(store.hook(system_hook.id).await.unwrap().is_some());
+}
+
+// ---------------------------------------------------------------- hooks
+
+pub async fn check_hooks_crud(store: &dyn Store) {
+    let g = group(store, None, "g", None).await;
+    let p = project(store, "p", Some(g.id), None).await;
+    let q = project(store, "q", Some(g.id), None).await;
+    let first = hook(store, HookOwner::Project(p.id)).await;
+    let second = hook(store, HookOwner::Project(p.id)).await;
+    hook(store, HookOwner::Project(q.id)).await;
+    let group_hook = hook(store, HookOwner::Group(g.id)).await;
+    let system = hook(store, HookOwner::System).await;
+
+    assert_eq!(first.owner, HookOwner::Project(p.id));
+    assert_eq!(first.secrets, secrets());
+    assert_eq!(
+        first.settings,
+        json!({"push_events": true, "name": "a hook"})
+    );
+    assert_eq!(first.health, HookHealth::default());
+    assert_eq!(first.created_at, 1);
+    assert_eq!(first.uuid.len(), 36);
+    assert_ne!(first.uuid, second.uuid);
+    assert_eq!(store.hook(first.id).await.unwrap(), Some(first.clone()));
+
+    let missing_owner = store
+        .create_hook(
+            NewHook {
+                owner: HookOwner::Project(9999),
+                url: "https://x".into(),
+                secrets: HookSecrets::default(),
+                settings: json!({}),
+            },
+            1,
+        )
+        .await;
+    assert!(
+        matches!(missing_owner, Err(StoreError::NotFound("project"))),
+        "{missing_owner:?}"
+    );
+    let missing_group = store
+        .create_hook(
+            NewHook {
+                owner: HookOwner::Group(9999),
+                url: "https://x".into(),
+                secrets: HookSecrets::default(),
+                settings: json!({}),
+            },
+            1,
+        )
+        .await;
+    assert!(
+        matches!(missing_group, Err(StoreError::NotFound("group"))),
+        "{missing_group:?}"
+    );
+
+    let listed = store
+        .list_hooks(
+            HookOwner::Project(p.id),
+            Page {
+                page: 1,
+                per_page: 1,
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!((listed.total, ids_of(&listed.items)), (2, vec![first.id]));
+    let listed = store
+        .list_hooks(
+            HookOwner::Project(p.id),
+            Page {
+                page: 2,
+                per_page: 1,
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(ids_of(&listed.items), vec![second.id]);
+    let listed = store
+        .list_hooks(HookOwner::Group(g.id), PAGE)
+        .await
+        .unwrap();
+    assert_eq!(
+        (listed.total, ids_of(&listed.items)),
+        (1, vec![group_hook.id])
+    );
+    let listed = store.list_hooks(HookOwner::System, PAGE).await.unwrap();
+    assert_eq!((listed.total, ids_of(&listed.items)), (1, vec![system.id]));
+
+    let changed = store
+        .update_hook(
+            first.id,
+            HookChange {
+                url: "https://example.org/new".into(),
+                secrets: HookSecrets {
+                    token: None,
+                    ..secrets()
+                },
+                settings: json!({"issues_events": true}),
+            },
+            20,
+        )
+        .await
+        .unwrap();
+    assert_eq!(changed.url, "https://example.org/new");
+    assert_eq!(changed.secrets.token, None);
+    assert_eq!(changed.secrets.signing_tokens, secrets().signing_tokens);
+    assert_eq!(changed.settings, json!({"issues_events": true}));
+    assert_eq!(
+        (changed.uuid.as_str(), changed.owner),
+        (first.uuid.as_str(), first.owner)
+    );
+    assert_eq!(store.hook(first.id).await.unwrap(), Some(changed.clone()));
+    let change = HookChange {
+        url: "https://x".into(),
+        secrets: HookSecrets::default(),
+        settings: json!({}),
+    };
+    assert!(matches!(
+        store.update_hook(9999, change, 20).await,
+        Err(StoreError::NotFound(_))
+    ));
+
+    let health = HookHealth {
+        recent_failures: 4,
+        backoff_count: 2,
+        disabled_until: Some(120_000),
+        permanently_disabled: false,
+    };
+    store
+        .set_hook_health(first.id, health.clone())
+        .await
+        .unwrap();
+    let reloaded = store.hook(first.id).await.unwrap().unwrap();
+    assert_eq!(reloaded.health, health);
+    assert_eq!(reloaded.url, changed.url);
+    let dead = HookHealth {
+        permanently_disabled: true,
+        ..HookHealth::default()
+    };
+    store.set_hook_health(first.id, dead.clone()).await.unwrap();
+    assert_eq!(store.hook(first.id).await.unwrap().unwrap().health, dead);
+    assert!(matches!(
+        store.set_hook_health(9999, dead).await,
+        Err(StoreError::NotFound(_))
+    ));
+
+    let found = store
+        .hooks_by_ids(&[system.id, 9999, first.id, first.id])
+        .await
+        .unwrap();
+    assert_eq!(ids_of(&found), vec![first.id, system.id]);
+    assert_eq!(store.hooks_by_ids(&[]).await.unwrap(), Vec::new());
+
+    store.delete_hook(second.id).await.unwrap();
+    assert_eq!(store.hook(second.id).await.unwrap(), None);
+    assert!(matches!(
+        store.delete_hook(second.id).await,
+        Err(StoreError::NotFound(_))
+    ));
+}
+
+fn ids_of(hooks: &[Hook]) -> Vec<Id> {
+    hooks.iter().map(|h| h.id).collect()
+}
+
+pub async fn check_candidate_hooks(store: &dyn Store) {
+    let top = group(store, None, "top", None).await;
+    let sub = group(store, None, "sub", Some(top.id)).await;
+    let elsewhere = group(store, None, "elsewhere", None).await;
+    let p = project(store, "p", Some(sub.id), None).await;
+    let other = project(store, "other", Some(sub.id), None).await;
+    let system = hook(store, HookOwner::System).await;
+    let top_hook = hook(store, HookOwner::Group(top.id)).await;
+    let sub_hook = hook(store, HookOwner::Group(sub.id)).await;
+    hook(store, HookOwner::Group(elsewhere.id)).await;
+    let p_hook = hook(store, HookOwner::Project(p.id)).await;
+    hook(store, HookOwner::Project(other.id)).await;
+
+    let candidates = store
+        .candidate_hooks(Some(p.id), &[sub.id, top.id])
+        .await
+        .unwrap();
+    assert_eq!(
+        ids_of(&candidates),
+        vec![system.id, top_hook.id, sub_hook.id, p_hook.id]
+    );
+    let group_event = store.candidate_hooks(None, &[top.id]).await.unwrap();
+    assert_eq!(ids_of(&group_event), vec![system.id, top_hook.id]);
+    let system_event = store.candidate_hooks(None, &[]).await.unwrap();
+    assert_eq!(ids_of(&system_event), vec![system.id]);
+}
+
+// ---------------------------------------------------------------- events and the queue
+
+pub async fn check_insert_event_idempotency(store: &dyn Store) {
+    let system = hook(store, HookOwner::System).await;
+    let deliveries = |n: usize| (0..n).map(|i| delivery(system.id, i)).collect::<Vec<_>>();
+
+    let first = store
+        .insert_event(new_event("e1", Some("k1")), deliveries(2), 10)
+        .await
+        .unwrap();
+    assert_eq!(
+        (first.event_uuid.as_str(), first.deliveries, first.duplicate),
+        ("e1", 2, false)
+    );
+    let again = store
+        .insert_event(new_event("e2", Some("k1")), deliveries(3), 11)
+        .await
+        .unwrap();
+    assert_eq!(
+        again,
+        Inserted {
+            event_id: first.event_id,
+            event_uuid: "e1".into(),
+            deliveries: 2,
+            duplicate: true
+        }
+    );
+    assert_eq!(counts(store).await.pending, 2);
+
+    // No key: every post is a new event. A reused event uuid is refused.
+    let a = store
+        .insert_event(new_event("e3", None), deliveries(1), 12)
+        .await
+        .unwrap();
+    let b = store
+        .insert_event(new_event("e4", None), deliveries(1), 12)
+        .await
+        .unwrap();
+    assert_ne!(a.event_id, b.event_id);
+    assert!(!a.duplicate && !b.duplicate);
+    let reused = store
+        .insert_event(new_event("e4", None), deliveries(1), 12)
+        .await;
+    assert!(
+        matches!(reused, Err(StoreError::Conflict("event"))),
+        "{reused:?}"
+    );
+    assert_eq!(counts(store).await.pending, 4);
+
+    // No deliveries at all is a valid event; a delivery for a hook deleted since routing is
+    // dropped, not an error.
+    let quiet = store
+        .insert_event(new_event("e5", Some("k2")), Vec::new(), 13)
+        .await
+        .unwrap();
+    assert_eq!(quiet.deliveries, 0);
+    let gone = hook(store, HookOwner::System).await;
+    store.delete_hook(gone.id).await.unwrap();
+    let partial = store
+        .insert_event(
+            new_event("e6", None),
+            vec![delivery(system.id, 0), delivery(gone.id, 0)],
+            14,
+        )
+        .await
+        .unwrap();
+    assert_eq!(partial.deliveries, 1);
+
+    // A large fan-out spans several multi-row statements.
+    let big = store
+        .insert_event(new_event("e7", None), deliveries(1_234), 15)
+        .await
+        .unwrap();
+    assert_eq!(big.deliveries, 1_234);
+    assert_eq!(counts(store).await.pending, 4 + 1 + 1_234);
+}
+
+pub async fn check_latest_event(store: &dyn Store) {
+    let g = group(store, None, "g", None).await;
+    let p = project(store, "p", Some(g.id), None).await;
+    let event = |uuid: &str, kind: &str, project_id| NewEvent {
+        kind: kind.into(),
+        project_id,
+        ..new_event(uuid, None)
+    };
+    assert_eq!(store.latest_event(Some(p.id), "push").await.unwrap(), None);
+    store
+        .insert_event(event("a", "push", Some(p.id)), Vec::new(), 1)
+        .await
+        .unwrap();
+    store
+        .insert_event(event("b", "push", Some(p.id)), Vec::new(), 2)
+        .await
+        .unwrap();
+    store
+        .insert_event(event("c", "issue", Some(p.id)), Vec::new(), 3)
+        .await
+        .unwrap();
+    store
+        .insert_event(event("d", "push", None), Vec::new(), 4)
+        .await
+        .unwrap();
+
+    let latest = store
+        .latest_event(Some(p.id), "push")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        (
+            latest.uuid.as_str(),
+            latest.kind.as_str(),
+            latest.project_id
+        ),
+        ("b", "push", Some(p.id))
+    );
+    assert_eq!(latest.payload, new_event("b", None).payload);
+    assert_eq!(latest.created_at, 2);
+    assert_eq!(
+        store
+            .latest_event(None, "push")
+            .await
+            .unwrap()
+            .unwrap()
+            .uuid,
+        "d"
+    );
+    assert_eq!(
+        store
+            .latest_event(Some(p.id), "issue")
+            .await
+            .unwrap()
+            .unwrap()
+            .uuid,
+        "c"
+    );
+    assert_eq!(store.latest_event(None, "issue").await.unwrap(), None);
+}
+
+pub async fn check_claim_and_record(store: &dyn Store) {
+    let h = hook(store, HookOwner::System).await;
+    assert_eq!(store.next_due_at().await.unwrap(), None);
+    let inserted = enqueue(store, "e1", h.id, 3, 1_000).await;
+    assert_eq!(store.next_due_at().await.unwrap(), Some(1_000));
+
+    // Not due before its time.
+    assert!(
+        store
+            .claim_due("n1", 999, 60_000, 10)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    assert!(
+        store
+            .claim_due("n1", 1_000, 60_000, 0)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    let claimed = store.claim_due("n1", 1_000, 60_000, 10).await.unwrap();
+    assert_eq!(claimed.len(), 3);
+    let mut sorted = ids(&claimed);
+    sorted.sort();
+    assert_eq!(ids(&claimed), sorted, "same due time: claimed in id order");
+    let c = &claimed[0];
+    assert_eq!(
+        (c.hook_id, c.event_id, c.event_uuid.as_str()),
+        (h.id, inserted.event_id, "e1")
+    );
+    assert_eq!(
+        (c.event_header.as_str(), c.trigger.as_str(), c.attempts),
+        ("Push Hook", "push_hooks", 0)
+    );
+    assert!(c.idempotency_key.starts_with("key-"));
+    assert_eq!(&*c.payload, new_event("e1", None).payload.as_slice());
+    assert!(
+        Arc::ptr_eq(&claimed[0].payload, &claimed[2].payload),
+        "one payload per event in a batch"
+    );
+    assert_eq!(
+        counts(store).await,
+        DeliveryCounts {
+            in_flight: 3,
+            ..DeliveryCounts::default()
+        }
+    );
+    assert!(
+        store
+            .claim_due("n2", 1_000, 60_000, 10)
+            .await
+            .unwrap()
+            .is_empty(),
+        "leased"
+    );
+
+    store
+        .record_attempts(
+            "n1",
+            vec![
+                attempt_for(&claimed[0], Outcome::Succeeded, Some(200), 1_100),
+                attempt_for(&claimed[1], Outcome::RetryAt(5_000), Some(500), 1_100),
+                attempt_for(&claimed[2], Outcome::Failed, None, 1_100),
+            ],
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        counts(store).await,
+        DeliveryCounts {
+            pending: 1,
+            in_flight: 0,
+            succeeded: 1,
+            failed: 1
+        }
+    );
+    assert_eq!(store.next_due_at().await.unwrap(), Some(5_000));
+    assert!(
+        store
+            .claim_due("n1", 4_999, 60_000, 10)
+            .await
+            .unwrap()
+            .is_empty(),
+        "retry waits for its time"
+    );
+    let retried = store.claim_due("n2", 5_000, 60_000, 10).await.unwrap();
+    assert_eq!(ids(&retried), vec![claimed[1].delivery_id]);
+    assert_eq!(retried[0].attempts, 1);
+    assert_eq!(retried[0].idempotency_key, claimed[1].idempotency_key);
+    store
+        .record_attempts(
+            "n2",
+            vec![attempt_for(
+                &retried[0],
+                Outcome::Succeeded,
+                Some(204),
+                5_100,
+            )],
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        counts(store).await,
+        DeliveryCounts {
+            succeeded: 2,
+            failed: 1,
+            ..DeliveryCounts::default()
+        }
+    );
+    assert_eq!(store.next_due_at().await.unwrap(), None);
+    assert!(
+        store
+            .claim_due("n1", i64::MAX - 1, i64::MAX, 10)
+            .await
+            .unwrap()
+            .is_empty(),
+        "finished is final"
+    );
+
+    let log = store
+        .list_attempts(h.id, StatusFilter::All, PAGE)
+        .await
+        .unwrap();
+    assert_eq!(log.total, 4);
+    assert_eq!(log.items[0].response_status, Some(204));
+    assert_eq!(log.items[0].delivery_id, Some(claimed[1].delivery_id));
+}
+
+pub async fn check_claim_order_and_limit(store: &dyn Store) {
+    let h = hook(store, HookOwner::System).await;
+    enqueue(store, "late", h.id, 2, 3_000).await;
+    enqueue(store, "early", h.id, 2, 1_000).await;
+    enqueue(store, "middle", h.id, 2, 2_000).await;
+    let first = store.claim_due("n1", 10_000, 60_000, 3).await.unwrap();
+    let uuids: Vec<&str> = first.iter().map(|c| c.event_uuid.as_str()).collect();
+    assert_eq!(
+        uuids,
+        vec!["early", "early", "middle"],
+        "oldest due first, at most the limit"
+    );
+    let rest = store.claim_due("n1", 10_000, 60_000, 10).await.unwrap();
+    let uuids: Vec<&str> = rest.iter().map(|c| c.event_uuid.as_str()).collect();
+    assert_eq!(uuids, vec!["middle", "late", "late"]);
+}
+
+pub async fn check_lease_expiry(store: &dyn Store) {
+    let h = hook(store, HookOwner::System).await;
+    enqueue(store, "e1", h.id, 1, 1_000).await;
+    let first = store.claim_due("n1", 1_000, 2_000, 10).await.unwrap();
+    assert_eq!(first.len(), 1);
+    assert_eq!(
+        store.next_due_at().await.unwrap(),
+        Some(2_001),
+        "claimable once the lease has expired"
+    );
+    assert!(
+        store
+            .claim_due("n2", 2_000, 9_000, 10)
+            .await
+            .unwrap()
+            .is_empty(),
+        "lease still valid at its end"
+    );
+
+    // n1 died (or stalled): n2 takes the delivery over.
+    let taken = store.claim_due("n2", 2_001, 9_000, 10).await.unwrap();
+    assert_eq!(ids(&taken), ids(&first));
+    assert_eq!(taken[0].attempts, 0);
+
+    // n1's late report is logged, but the delivery is n2's now.
+    store
+        .record_attempts(
+            "n1",
+            vec![attempt_for(&first[0], Outcome::Succeeded, Some(200), 2_500)],
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        counts(store).await,
+        DeliveryCounts {
+            in_flight: 1,
+            ..DeliveryCounts::default()
+        }
+    );
+    assert_eq!(
+        store
+            .list_attempts(h.id, StatusFilter::All, PAGE)
+            .await
+            .unwrap()
+            .total,
+        1
+    );
+
+    store
+        .record_attempts(
+            "n2",
+            vec![attempt_for(
+                &taken[0],
+                Outcome::RetryAt(3_000),
+                Some(502),
+                2_600,
+            )],
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        counts(store).await,
+        DeliveryCounts {
+            pending: 1,
+            ..DeliveryCounts::default()
+        }
+    );
+    let again = store.claim_due("n1", 3_000, 9_000, 10).await.unwrap();
+    assert_eq!(again[0].attempts, 1, "only the owner's attempt counted");
+}
+
+pub async fn check_release_claims(store: &dyn Store) {
+    let h = hook(store, HookOwner::System).await;
+    enqueue(store, "e1", h.id, 3, 1_000).await;
+    let mine = store.claim_due("n1", 1_000, 60_000, 2).await.unwrap();
+    let theirs = store.claim_due("n2", 1_000, 60_000, 2).await.unwrap();
+    assert_eq!((mine.len(), theirs.len()), (2, 1));
+
+    assert_eq!(store.release_claims("n1", 1_500).await.unwrap(), 2);
+    assert_eq!(store.release_claims("n1", 1_500).await.unwrap(), 0);
+    assert_eq!(
+        counts(store).await,
+        DeliveryCounts {
+            pending: 2,
+            in_flight: 1,
+            ..DeliveryCounts::default()
+        }
+    );
+    assert_eq!(store.next_due_at().await.unwrap(), Some(1_500));
+    assert!(
+        store
+            .claim_due("n3", 1_499, 60_000, 10)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    let released = store.claim_due("n3", 1_500, 60_000, 10).await.unwrap();
+    let mut expected = ids(&mine);
+    expected.sort();
+    assert_eq!(ids(&released), expected);
+    assert_eq!(released[0].attempts, 0, "a release is not an attempt");
+
+    // A released claim's late report changes nothing.
+    store
+        .record_attempts(
+            "n1",
+            vec![attempt_for(&mine[0], Outcome::Failed, Some(500), 1_600)],
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        counts(store).await,
+        DeliveryCounts {
+            in_flight: 3,
+            ..DeliveryCounts::default()
+        }
+    );
+}
+
+pub async fn check_record_after_hook_deleted(store: &dyn Store) {
+    let kept = hook(store, HookOwner::System).await;
+    let doomed = hook(store, HookOwner::System).await;
+    enqueue(store, "e1", kept.id, 1, 1_000).await;
+    enqueue(store, "e2", doomed.id, 1, 1_000).await;
+    let claimed = store.claim_due("n1", 1_000, 60_000, 10).await.unwrap();
+    assert_eq!(claimed.len(), 2);
+    store.delete_hook(doomed.id).await.unwrap();
+    let attempts = claimed
+        .iter()
+        .map(|c| attempt_for(c, Outcome::Succeeded, Some(200), 1_100))
+        .collect();
+    store.record_attempts("n1", attempts).await.unwrap();
+    assert_eq!(
+        counts(store).await,
+        DeliveryCounts {
+            succeeded: 1,
+            ..DeliveryCounts::default()
+        }
+    );
+    assert_eq!(
+        store
+            .list_attempts(kept.id, StatusFilter::All, PAGE)
+            .await
+            .unwrap()
+            .total,
+        1
+    );
+    let orphan = store
+        .log_attempt(attempt(
+            doomed.id,
+            None,
+            None,
+            Outcome::Succeeded,
+            Some(200),
+            1,
+        ))
+        .await;
+    assert!(
+        matches!(orphan, Err(StoreError::NotFound("hook"))),
+        "{orphan:?}"
+    );
+}
+
+/// Two claimers (two nodes, or two loops of one) drain 2,000 deliveries together; no
+/// delivery is handed out twice.
+pub async fn check_concurrent_claimers(a: &dyn Store, b: &dyn Store) {
+    let h = hook(a, HookOwner::System).await;
+    for n in 0..4 {
+        enqueue(a, &format!("e{n}"), h.id, 500, 1_000).await;
+    }
+    let drain = async |store: &dyn Store, owner: &str| {
+        let mut seen = Vec::new();
+        loop {
+            let claimed = store
+                .claim_due(owner, 2_000, 600_000, 37)
+                .await
+                .expect("claim");
+            if claimed.is_empty() {
+                return seen;
+            }
+            let attempts = claimed
+                .iter()
+                .map(|c| attempt_for(c, Outcome::Succeeded, Some(200), 2_000))
+                .collect();
+            store
+                .record_attempts(owner, attempts)
+                .await
+                .expect("record");
+            seen.extend(ids(&claimed));
+        }
+    };
+    let (from_a, from_b) = tokio::join!(drain(a, "node-a"), drain(b, "node-b"));
+    let all: HashSet<Id> = from_a.iter().chain(&from_b).copied().collect();
+    assert_eq!(
+        from_a.len() + from_b.len(),
+        2_000,
+        "a delivery was claimed twice"
+    );
+    assert_eq!(all.len(), 2_000);
+    assert_eq!(
+        counts(a).await,
+        DeliveryCounts {
+            succeeded: 2_000,
+            ..DeliveryCounts::default()
+        }
+    );
+}
+
+// ---------------------------------------------------------------- delivery log
+
+pub async fn check_list_attempts(store: &dyn Store) {
+    let h = hook(store, HookOwner::System).await;
+    let other = hook(store, HookOwner::System).await;
+    let statuses = [
+        Some(200),
+        Some(201),
+        Some(404),
+        Some(500),
+        Some(503),
+        None,
+        Some(302),
+    ];
+    let mut logged = Vec::new();
+    for (n, status) in statuses.into_iter().enumerate() {
+        let id = store
+            .log_attempt(attempt(
+                h.id,
+                None,
+                None,
+                Outcome::Succeeded,
+                status,
+                n as Millis,
+            ))
+            .await
+            .unwrap();
+        logged.push(id);
+    }
+    store
+        .log_attempt(attempt(
+            other.id,
+            None,
+            None,
+            Outcome::Succeeded,
+            Some(404),
+            0,
+        ))
+        .await
+        .unwrap();
+
+    let statuses_of = |page: &Paged<LoggedAttempt>| {
+        page.items
+            .iter()
+            .map(|a| a.response_status)
+            .collect::<Vec<_>>()
+    };
+    let all = store
+        .list_attempts(h.id, StatusFilter::All, PAGE)
+        .await
+        .unwrap();
+    assert_eq!(all.total, 7);
+    assert_eq!(
+        all.items.iter().map(|a| a.id).collect::<Vec<_>>(),
+        logged.iter().rev().copied().collect::<Vec<_>>()
+    );
+    let cases = [
+        (StatusFilter::Code(404), vec![Some(404)]),
+        (StatusFilter::Code(418), vec![]),
+        (StatusFilter::Successful, vec![Some(201), Some(200)]),
+        (StatusFilter::ClientFailure, vec![Some(404)]),
+        (
+            StatusFilter::ServerFailure,
+            vec![None, Some(503), Some(500)],
+        ),
+    ];
+    for (filter, expected) in cases {
+        let page = store.list_attempts(h.id, filter, PAGE).await.unwrap();
+        assert_eq!(statuses_of(&page), expected, "{filter:?}");
+        assert_eq!(page.total, expected.len() as u64, "{filter:?}");
+    }
+
+    let page = |n| Page {
+        page: n,
+        per_page: 3,
+    };
+    let first = store
+        .list_attempts(h.id, StatusFilter::All, page(1))
+        .await
+        .unwrap();
+    assert_eq!(
+        (first.total, statuses_of(&first)),
+        (7, vec![Some(302), None, Some(503)])
+    );
+    let third = store
+        .list_attempts(h.id, StatusFilter::All, page(3))
+        .await
+        .unwrap();
+    assert_eq!((third.total, statuses_of(&third)), (7, vec![Some(200)]));
+    let beyond = store
+        .list_attempts(h.id, StatusFilter::All, page(4))
+        .await
+        .unwrap();
+    assert_eq!((beyond.total, beyond.items.len()), (7, 0));
+    let failures = store
+        .list_attempts(
+            h.id,
+            StatusFilter::ServerFailure,
+            Page {
+                page: 2,
+                per_page: 2,
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        (failures.total, statuses_of(&failures)),
+        (3, vec![Some(500)])
+    );
+
+    // Every field survives the round trip.
+    let internal = &all.items[1];
+    assert_eq!(
+        internal.internal_error.as_deref(),
+        Some("connection refused")
+    );
+    assert_eq!(
+        internal.request_headers,
+        vec![("X-WVS-Event".to_owned(), "Push Hook".to_owned())]
+    );
+    assert_eq!(
+        internal.response_headers,
+        vec![("Content-Type".to_owned(), "text/plain".to_owned())]
+    );
+    assert_eq!(
+        (internal.response_body.as_str(), internal.execution_duration),
+        ("ok", 0.25)
+    );
+    assert_eq!(
+        (
+            internal.trigger.as_str(),
+            internal.created_at,
+            internal.hook_id
+        ),
+        ("push_hooks", 5, h.id)
+    );
+}
+
+pub async fn check_attempt_body(store: &dyn Store) {
+    let h = hook(store, HookOwner::System).await;
+    let other = hook(store, HookOwner::System).await;
+    let inserted = enqueue(store, "e1", h.id, 1, 1_000).await;
+    let payload = new_event("e1", None).payload;
+
+    // The event's payload, joined; not copied into the log.
+    let claimed = store.claim_due("n1", 1_000, 60_000, 1).await.unwrap();
+    store
+        .record_attempts(
+            "n1",
+            vec![attempt_for(
+                &claimed[0],
+                Outcome::Succeeded,
+                Some(200),
+                1_100,
+            )],
+        )
+        .await
+        .unwrap();
+    let logged = store
+        .list_attempts(h.id, StatusFilter::All, PAGE)
+        .await
+        .unwrap()
+        .items;
+    assert_eq!(logged[0].request_body, payload);
+    assert_eq!(logged[0].event_id, Some(inserted.event_id));
+    let one = store.attempt(h.id, logged[0].id).await.unwrap().unwrap();
+    assert_eq!(one, logged[0]);
+
+    // A body of its own (a test, a template) wins over the event's.
+    let own = Attempt {
+        request_body: Some(b"{\"test\":true}".to_vec()),
+        ..attempt(
+            h.id,
+            None,
+            Some(inserted.event_id),
+            Outcome::Succeeded,
+            Some(200),
+            1_200,
+        )
+    };
+    let own_id = store.log_attempt(own).await.unwrap();
+    assert_eq!(
+        store
+            .attempt(h.id, own_id)
+            .await
+            .unwrap()
+            .unwrap()
+            .request_body,
+        b"{\"test\":true}"
+    );
+
+    // No body and no event: empty.
+    let bare = store
+        .log_attempt(attempt(h.id, None, None, Outcome::Succeeded, None, 1_300))
+        .await
+        .unwrap();
+    assert_eq!(
+        store
+            .attempt(h.id, bare)
+            .await
+            .unwrap()
+            .unwrap()
+            .request_body,
+        Vec::<u8>::new()
+    );
+
+    // Another hook's attempt is not found through this hook.
+    assert_eq!(store.attempt(other.id, own_id).await.unwrap(), None);
+    assert_eq!(store.attempt(h.id, 9999).await.unwrap(), None);
+}
+
+// ---------------------------------------------------------------- persistence
+
+/// What [`check_persistence_write`] left behind, for [`check_persistence_read`].
+pub struct Written {
+    group: Group,
+    project: Project,
+    hook: Hook,
+    event: Inserted,
+}
+
+pub async fn check_persistence_write(store: &dyn Store) -> Written {
+    store.set_setting("instance", "wvs-1").await.unwrap();
+    let group = group(store, Some(5), "persist", None).await;
+    let project = project(store, "p", Some(group.id), None).await;
+    let hook = hook(store, HookOwner::Project(project.id)).await;
+    let event = enqueue(store, "durable", hook.id, 1, 1_000).await;
+    Written {
+        group,
+        project,
+        hook,
+        event,
+    }
+}
+
+pub async fn check_persistence_read(store: &dyn Store, written: Written) {
+    assert_eq!(
+        store.setting("instance").await.unwrap().as_deref(),
+        Some("wvs-1")
+    );
+    assert_eq!(
+        store.group_by_path("persist").await.unwrap(),
+        Some(written.group)
+    );
+    assert_eq!(
+        store.project_by_path("persist/p").await.unwrap(),
+        Some(written.project)
+    );
+    assert_eq!(
+        store.hook(written.hook.id).await.unwrap(),
+        Some(written.hook)
+    );
+    let claimed = store.claim_due("n1", 1_000, 60_000, 10).await.unwrap();
+    assert_eq!(claimed.len(), 1);
+    assert_eq!(claimed[0].event_id, written.event.event_id);
+    assert_eq!(
+        &*claimed[0].payload,
+        new_event("durable", None).payload.as_slice()
+    );
+}
+
+// ---------------------------------------------------------------- SQLite
+
+mod sqlite {
+    use std::path::PathBuf;
+
+    use tempfile::TempDir;
+    use wvs_store::sqlite::SqliteStore;
+
+    /// A fresh database file in its own directory (removed on drop).
+    async fn open() -> (TempDir, SqliteStore) {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let store = SqliteStore::open(&dir.path().join("wvs.db"))
+            .await
+            .expect("open store");
+        (dir, store)
+    }
+
+    macro_rules! sqlite_tests {
+        ($($test:ident => $check:ident),* $(,)?) => {$(
+            #[tokio::test]
+            async fn $test() {
+                let (_dir, store) = open().await;
+                super::$check(&store).await;
+            }
+        )*};
+    }
+
+    sqlite_tests! {
+        settings => check_settings,
+        registry_crud => check_registry_crud,
+        group_move_rewrites_paths => check_group_move_rewrites_paths,
+        cascade_delete => check_cascade_delete,
+        hooks_crud => check_hooks_crud,
+        candidate_hooks => check_candidate_hooks,
+        insert_event_idempotency => check_insert_event_idempotency,
+        latest_event => check_latest_event,
+        claim_and_record => check_claim_and_record,
+        claim_order_and_limit => check_claim_order_and_limit,
+        lease_expiry => check_lease_expiry,
+        release_claims => check_release_claims,
+        record_after_hook_deleted => check_record_after_hook_deleted,
+        list_attempts => check_list_attempts,
+        attempt_body => check_attempt_body,
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn concurrent_claimers_one_store() {
+        let (_dir, store) = open().await;
+        super::check_concurrent_claimers(&store, &store).await;
+    }
+
+    /// Two stores on one file are two writers competing for SQLite's lock, as two processes
+    /// would: `BEGIN IMMEDIATE` and the busy timeout must keep them apart.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn concurrent_claimers_two_stores_one_file() {
+        let (dir, a) = open().await;
+        let b = SqliteStore::open(&dir.path().join("wvs.db"))
+            .await
+            .expect("second store");
+        super::check_concurrent_claimers(&a, &b).await;
+    }
+
+    #[tokio::test]
+    async fn persistence_across_reopen() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let path: PathBuf = dir.path().join("wvs.db");
+        let store = SqliteStore::open(&path).await.expect("open");
+        let written = super::check_persistence_write(&store).await;
+        store.close().await;
+        drop(store);
+        let store = SqliteStore::open(&path).await.expect("reopen");
+        super::check_persistence_read(&store, written).await;
+    }
+
+    #[tokio::test]
+    async fn open_url_creates_the_file_and_memory_works() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let path = dir.path().join("by-url.db");
+        let store = SqliteStore::open_url(&format!("sqlite://{}", path.display()))
+            .await
+            .expect("open url");
+        super::check_settings(&store).await;
+        assert!(path.exists());
+
+        let memory = SqliteStore::open_url("sqlite::memory:")
+            .await
+            .expect("in memory");
+        super::check_claim_and_record(&memory).await;
+    }
+}

@@ -1,0 +1,91 @@
+//! Every documented example, ingested through the API, reaches exactly the hooks that
+//! subscribed, with the right event header, token and body.
+
+use std::collections::HashMap;
+use std::time::Duration;
+
+use serde_json::Value;
+
+use crate::setup::{GROUP_ONLY_FLAGS, PROJECT_FLAGS, SYSTEM_FLAGS, all_flags, hook, registry};
+use crate::support::{Receiver, Server, fixtures};
+
+/// Where a fixture is posted, and which of the project / group / system hooks get it.
+fn route(file: &str, value: &Value) -> (&'static str, [bool; 3]) {
+    let name = value
+        .get("object_kind")
+        .or_else(|| value.get("event_name"))
+        .and_then(Value::as_str)
+        .unwrap();
+    if file.starts_with("system-hooks/") {
+        return ("system", [false, false, true]);
+    }
+    match name {
+        "user_add_to_group" | "user_update_for_group" | "user_remove_from_group" => ("group", [false, true, true]),
+        "subgroup_create" | "subgroup_destroy" => ("group", [false, true, false]),
+        // System hooks take pushes, tag pushes and merge requests of projects.
+        "push" | "tag_push" | "merge_request" => ("project", [true, true, true]),
+        _ => ("project", [true, true, false]),
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_fixture_reaches_exactly_its_subscribers() {
+    let receiver = Receiver::start().await;
+    let server = Server::start(&[]);
+    let ids = registry(&server).await;
+    let project_hook = format!("/projects/{}", ids.project);
+    // The group hook sits two levels above the project's group.
+    let group_hook = format!("/groups/{}", ids.top);
+    hook(&server, &project_hook, all_flags(&format!("{}/project", receiver.url), "project-token", &[PROJECT_FLAGS])).await;
+    hook(&server, &group_hook, all_flags(&format!("{}/group", receiver.url), "group-token", &[PROJECT_FLAGS, GROUP_ONLY_FLAGS])).await;
+    hook(&server, "", all_flags(&format!("{}/system", receiver.url), "system-token", &[SYSTEM_FLAGS])).await;
+
+    let mut expected: HashMap<String, (String, String, Value, [bool; 3])> = HashMap::new();
+    let mut total = 0;
+    for (file, header, bytes) in fixtures() {
+        let value: Value = serde_json::from_slice(&bytes).unwrap();
+        let (target, hooks) = route(&file, &value);
+        let path = match target {
+            "project" => format!("/projects/{}/events", ids.project),
+            "group" => format!("/groups/{}/events", ids.low),
+            _ => "/system/events".to_owned(),
+        };
+        let (status, answer) = server.ingest(&path, &bytes).await;
+        assert_eq!(status, 202, "{file}: {answer}");
+        let count = hooks.iter().filter(|on| **on).count();
+        assert_eq!(answer["deliveries"], count, "{file}");
+        total += count;
+        let uuid = answer["event_uuid"].as_str().unwrap().to_owned();
+        expected.insert(uuid, (file, header, value, hooks));
+    }
+    assert_eq!(expected.len(), 49);
+
+    let received = receiver.wait_for(total, Duration::from_secs(60)).await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(receiver.received().len(), total, "no delivery beyond the expected ones");
+    let mut seen: HashMap<(String, String), usize> = HashMap::new();
+    for request in &received {
+        let uuid = request.header("X-WVS-Event-UUID").unwrap().to_owned();
+        let (file, header, value, hooks) = &expected[&uuid];
+        let (index, token) = match request.path.as_str() {
+            "/project" => (0, "project-token"),
+            "/group" => (1, "group-token"),
+            "/system" => (2, "system-token"),
+            other => panic!("unexpected path {other}"),
+        };
+        assert!(hooks[index], "{file} must not reach {}", request.path);
+        *seen.entry((uuid.clone(), request.path.clone())).or_default() += 1;
+        let wanted_header = match (index, header.as_str()) {
+            (2, _) => "System Hook",
+            (_, "Build Hook") => "Job Hook",
+            (_, header) => header,
+        };
+        assert_eq!(request.header("X-WVS-Event"), Some(wanted_header), "{file} at {}", request.path);
+        assert_eq!(request.header("X-WVS-Token"), Some(token), "{file}");
+        assert_eq!(request.header("Content-Type"), Some("application/json"));
+        assert!(request.header("Idempotency-Key").is_some());
+        assert!(request.header("User-Agent").unwrap().starts_with("WVS/"));
+        assert_eq!(&request.json(), value, "{file}: the body is what was ingested");
+    }
+    assert!(seen.values().all(|count| *count == 1), "each hook gets each event once");
+}

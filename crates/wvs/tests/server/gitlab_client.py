@@ -1,0 +1,45 @@
+"""Drives WVS's hooks API with python-gitlab, a GitLab API v4 client WVS does not control.
+
+Usage: gitlab_client.py WVS_URL TOKEN PROJECT_ID RECEIVER_URL
+Prints one line per step; exits non-zero on the first failure.
+"""
+import sys
+
+import gitlab
+
+url, token, project_id, receiver = sys.argv[1:5]
+gl = gitlab.Gitlab(url, private_token=token)
+
+project = gl.projects.get(int(project_id))
+assert project.path_with_namespace == "top/mid/low/app", project.path_with_namespace
+print("project", project.id, project.path_with_namespace)
+
+hook = project.hooks.create(
+    {"url": receiver + "/python", "push_events": True, "issues_events": True, "token": "py-token"}
+)
+assert hook.push_events and hook.issues_events and hook.token_present, hook.attributes
+assert "token" not in hook.attributes or hook.attributes["token"] is None
+print("created", hook.id)
+
+hooks = project.hooks.list(get_all=True)
+assert [h.id for h in hooks] == [hook.id], [h.id for h in hooks]
+print("listed", len(hooks))
+
+hook.issues_events = False
+hook.name = "edited by python-gitlab"
+hook.save()
+again = project.hooks.get(hook.id)
+assert again.issues_events is False and again.name == "edited by python-gitlab", again.attributes
+print("edited", again.id)
+
+again.test("push_events")
+print("tested")
+
+again.delete()
+assert project.hooks.list(get_all=True) == []
+print("deleted")
+
+system_hook = gl.hooks.create({"url": receiver + "/python-system"})
+assert [h.id for h in gl.hooks.list(get_all=True)] == [system_hook.id]
+gl.hooks.delete(system_hook.id)
+print("system hooks ok")

@@ -1,0 +1,9 @@
+//! End-to-end tests of `wvs serve`, driven over HTTP only, as a client would.
+
+mod client;
+mod durability;
+mod fixtures;
+mod routing;
+mod secrets;
+mod setup;
+mod support;

@@ -1,0 +1,147 @@
+//! The routing rules, each through the API: branch filters, confidential issues and notes,
+//! ancestor groups, and hooks that do not subscribe.
+
+use std::time::Duration;
+
+use serde_json::{Value, json};
+use wvs_events::samples;
+
+use crate::setup::{hook, registry};
+use crate::support::{Receiver, Server};
+
+fn sample(name: &str) -> Value {
+    serde_json::from_str(samples::find(name).unwrap().json).unwrap()
+}
+
+fn push_to(branch: &str) -> Vec<u8> {
+    let mut push = sample("push");
+    push["ref"] = json!(format!("refs/heads/{branch}"));
+    serde_json::to_vec(&push).unwrap()
+}
+
+/// Posts `body` and returns how many deliveries the server created.
+async fn deliveries(server: &Server, path: &str, body: &[u8]) -> u64 {
+    let (status, answer) = server.ingest(path, body).await;
+    assert_eq!(status, 202, "{answer}");
+    answer["deliveries"].as_u64().unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn branch_filter_strategies() {
+    let receiver = Receiver::start().await;
+    let server = Server::start(&[]);
+    let ids = registry(&server).await;
+    let owner = format!("/projects/{}", ids.project);
+    let url = |name: &str| format!("{}/{name}", receiver.url);
+    hook(&server, &owner, json!({"url": url("wildcard"), "push_events_branch_filter": "feature/*"})).await;
+    hook(&server, &owner, json!({"url": url("exact"), "push_events_branch_filter": "main"})).await;
+    hook(&server, &owner, json!({"url": url("regex"), "branch_filter_strategy": "regex", "push_events_branch_filter": "^release-\\d+$"})).await;
+    hook(&server, &owner, json!({"url": url("all"), "branch_filter_strategy": "all_branches"})).await;
+    let events = format!("/projects/{}/events", ids.project);
+    for branch in ["feature/a/b", "main", "release-12", "release-12x", "other"] {
+        deliveries(&server, &events, &push_to(branch)).await;
+    }
+    // Tag pushes are not filtered by branch.
+    let tag = serde_json::to_vec(&sample("tag_push")).unwrap();
+    assert_eq!(deliveries(&server, &events, &tag).await, 0, "no hook subscribed to tag pushes");
+
+    let received = receiver.wait_for(8, Duration::from_secs(20)).await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let mut got: Vec<(String, String)> = receiver
+        .received()
+        .iter()
+        .map(|r| (r.path.clone(), r.json()["ref"].as_str().unwrap().trim_start_matches("refs/heads/").to_owned()))
+        .collect();
+    got.sort();
+    let mut want: Vec<(String, String)> = [
+        ("/all", "feature/a/b"),
+        ("/all", "main"),
+        ("/all", "other"),
+        ("/all", "release-12"),
+        ("/all", "release-12x"),
+        ("/exact", "main"),
+        ("/regex", "release-12"),
+        ("/wildcard", "feature/a/b"),
+    ]
+    .iter()
+    .map(|(a, b)| ((*a).to_owned(), (*b).to_owned()))
+    .collect();
+    want.sort();
+    assert_eq!(got, want);
+    assert_eq!(received.len(), 8);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn confidential_issues_and_notes_go_only_to_confidential_subscribers() {
+    let receiver = Receiver::start().await;
+    let server = Server::start(&[]);
+    let ids = registry(&server).await;
+    let owner = format!("/projects/{}", ids.project);
+    let url = |name: &str| format!("{}/{name}", receiver.url);
+    hook(&server, &owner, json!({"url": url("plain"), "push_events": false, "issues_events": true, "note_events": true})).await;
+    hook(&server, &owner, json!({"url": url("confidential"), "push_events": false, "confidential_issues_events": true, "confidential_note_events": true})).await;
+    let events = format!("/projects/{}/events", ids.project);
+
+    let mut issue = sample("issue");
+    deliveries(&server, &events, &serde_json::to_vec(&issue).unwrap()).await;
+    issue["object_attributes"]["confidential"] = json!(true);
+    deliveries(&server, &events, &serde_json::to_vec(&issue).unwrap()).await;
+    let mut note = sample("note_issue");
+    deliveries(&server, &events, &serde_json::to_vec(&note).unwrap()).await;
+    note["event_type"] = json!("confidential_note");
+    deliveries(&server, &events, &serde_json::to_vec(&note).unwrap()).await;
+
+    receiver.wait_for(4, Duration::from_secs(20)).await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let mut got: Vec<(String, String)> = receiver
+        .received()
+        .iter()
+        .map(|r| (r.path.clone(), r.header("X-WVS-Event").unwrap().to_owned()))
+        .collect();
+    got.sort();
+    assert_eq!(
+        got,
+        [
+            ("/confidential".to_owned(), "Confidential Issue Hook".to_owned()),
+            ("/confidential".to_owned(), "Confidential Note Hook".to_owned()),
+            ("/plain".to_owned(), "Issue Hook".to_owned()),
+            ("/plain".to_owned(), "Note Hook".to_owned()),
+        ]
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ancestor_groups_and_non_subscribers() {
+    let receiver = Receiver::start().await;
+    let server = Server::start(&[]);
+    let ids = registry(&server).await;
+    let url = |name: &str| format!("{}/{name}", receiver.url);
+    // Two levels up from the project's group, and a sibling group that is no ancestor.
+    hook(&server, &format!("/groups/{}", ids.top), json!({"url": url("top"), "push_events": false, "issues_events": true})).await;
+    hook(&server, &format!("/groups/{}", ids.mid), json!({"url": url("mid-no-issues"), "push_events": true})).await;
+    let sibling = server
+        .expect(201, "POST", "/groups", Some(json!({"name": "Sibling", "path": "sibling"})))
+        .await["id"]
+        .as_i64()
+        .unwrap();
+    hook(&server, &format!("/groups/{sibling}"), json!({"url": url("sibling"), "push_events": false, "issues_events": true})).await;
+    // A system hook never receives issue events.
+    hook(&server, "", json!({"url": url("system"), "push_events": true, "merge_requests_events": true})).await;
+
+    let events = format!("/projects/{}/events", ids.project);
+    let issue = serde_json::to_vec(&sample("issue")).unwrap();
+    assert_eq!(deliveries(&server, &events, &issue).await, 1);
+    receiver.wait_for(1, Duration::from_secs(20)).await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let paths: Vec<String> = receiver.received().iter().map(|r| r.path.clone()).collect();
+    assert_eq!(paths, ["/top"]);
+
+    // The project-level push reaches the mid group and the system hook, which subscribed.
+    receiver.clear();
+    assert_eq!(deliveries(&server, &events, &push_to("main")).await, 2);
+    let mut paths: Vec<String> = receiver.wait_for(2, Duration::from_secs(20)).await.iter().map(|r| r.path.clone()).collect();
+    paths.sort();
+    assert_eq!(paths, ["/mid-no-issues", "/system"]);
+    let system = receiver.received().into_iter().find(|r| r.path == "/system").unwrap();
+    assert_eq!(system.header("X-WVS-Event"), Some("System Hook"));
+}

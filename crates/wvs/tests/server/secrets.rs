@@ -1,0 +1,78 @@
+//! Secrets never appear in an API response or in a stored log row.
+
+use std::time::Duration;
+
+use serde_json::json;
+use wvs_events::SigningSecret;
+use wvs_store::{Page, Store, StatusFilter};
+
+use crate::setup::registry;
+use crate::support::{Receiver, Server};
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn no_secret_in_responses_or_the_log() {
+    let receiver = Receiver::start().await;
+    let server = Server::start(&[]);
+    let ids = registry(&server).await;
+    let signing = SigningSecret::generate().expose();
+    let secrets = ["tok-SECRET-1", "hdr-SECRET-2", "var-SECRET-3", "pw-SECRET-4", signing.as_str()];
+    let authority = receiver.url.trim_start_matches("http://");
+    let body = json!({
+        "url": format!("http://user:pw-SECRET-4@{authority}/{{path}}"),
+        "token": "tok-SECRET-1",
+        "signing_token": signing,
+        "custom_headers": [{"key": "X-Custom", "value": "hdr-SECRET-2"}],
+        "url_variables": [{"key": "path", "value": "var-SECRET-3"}],
+        "push_events": true,
+    });
+    let owner = format!("/projects/{}", ids.project);
+    let mut responses = Vec::new();
+    let created = server.expect(201, "POST", &format!("{owner}/hooks"), Some(body)).await;
+    let hook_id = created["id"].as_i64().unwrap();
+    assert_eq!(created["token_present"], true);
+    assert_eq!(created["signing_token_present"], true);
+    assert_eq!(created["custom_headers"], json!([{"key": "X-Custom"}]));
+    assert_eq!(created["url_variables"], json!([{"key": "path"}]));
+    responses.push(created.to_string());
+
+    let push = wvs_events::samples::find("push").unwrap().json.as_bytes();
+    let (status, answer) = server.ingest(&format!("{owner}/events"), push).await;
+    assert_eq!(status, 202);
+    responses.push(answer.to_string());
+    let received = receiver.wait_for(1, Duration::from_secs(20)).await;
+    // The receiver does get them: the secrets work, they are only kept out of sight.
+    assert_eq!(received[0].path, "/var-SECRET-3");
+    assert_eq!(received[0].header("X-WVS-Token"), Some("tok-SECRET-1"));
+    assert_eq!(received[0].header("X-Custom"), Some("hdr-SECRET-2"));
+    assert!(received[0].header("Authorization").unwrap().starts_with("Basic "));
+
+    let hook_path = format!("{owner}/hooks/{hook_id}");
+    responses.push(server.expect(201, "POST", &format!("{hook_path}/test/push_events"), None).await.to_string());
+    let log = server.expect(200, "GET", &format!("{hook_path}/events"), None).await;
+    let first = log[0]["id"].as_i64().unwrap();
+    responses.push(log.to_string());
+    responses.push(server.expect(201, "POST", &format!("{hook_path}/events/{first}/resend"), None).await.to_string());
+    responses.push(server.expect(200, "GET", &hook_path, None).await.to_string());
+    responses.push(server.expect(200, "GET", &format!("{owner}/hooks"), None).await.to_string());
+    responses.push(server.expect(200, "PUT", &hook_path, Some(json!({"name": "renamed"}))).await.to_string());
+    responses.push(server.expect(200, "GET", &format!("{hook_path}/events"), None).await.to_string());
+    for response in &responses {
+        for secret in secrets {
+            assert!(!response.contains(secret), "a response shows a secret: {response}");
+        }
+    }
+
+    // The stored log rows, read straight from the database file.
+    let store = wvs_store::sqlite::SqliteStore::open(&server.dir.join("wvs.db")).await.unwrap();
+    let rows = store
+        .list_attempts(hook_id, StatusFilter::All, Page { page: 1, per_page: 100 })
+        .await
+        .unwrap();
+    assert!(rows.total >= 3);
+    for row in rows.items {
+        let text = format!("{} {:?} {:?} {}", row.url, row.request_headers, row.response_headers, row.response_body);
+        for secret in secrets {
+            assert!(!text.contains(secret), "a log row shows a secret: {text}");
+        }
+    }
+}

@@ -1,0 +1,268 @@
+//! Test support: a real `wvs serve` process on a temporary SQLite file, and a loopback
+//! receiver that records every request it gets.
+
+use std::collections::HashMap;
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicU16, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::http::{HeaderMap, StatusCode, Uri};
+use serde_json::Value;
+use tokio::net::TcpListener;
+
+pub const ADMIN_TOKEN: &str = "test-admin-token-0123456789";
+
+/// One request a receiver got.
+#[derive(Debug, Clone)]
+pub struct Received {
+    pub path: String,
+    pub headers: HashMap<String, String>,
+    pub body: Vec<u8>,
+}
+
+impl Received {
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.get(&name.to_ascii_lowercase()).map(String::as_str)
+    }
+
+    pub fn json(&self) -> Value {
+        serde_json::from_slice(&self.body).expect("a JSON body")
+    }
+}
+
+#[derive(Clone)]
+struct ReceiverState {
+    received: Arc<Mutex<Vec<Received>>>,
+    status: Arc<AtomicU16>,
+}
+
+/// A webhook receiver on 127.0.0.1 that answers `status` (200 unless changed).
+pub struct Receiver {
+    pub url: String,
+    state: ReceiverState,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl Receiver {
+    pub async fn start() -> Receiver {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        Receiver::serve(listener)
+    }
+
+    /// Starts on an address that was in use before (a receiver that comes back up).
+    pub async fn start_at(address: &str) -> Receiver {
+        let listener = TcpListener::bind(address).await.unwrap();
+        Receiver::serve(listener)
+    }
+
+    fn serve(listener: TcpListener) -> Receiver {
+        let url = format!("http://{}", listener.local_addr().unwrap());
+        let state = ReceiverState {
+            received: Arc::default(),
+            status: Arc::new(AtomicU16::new(200)),
+        };
+        let app = Router::new().fallback(record).with_state(state.clone());
+        let task = tokio::spawn(async move {
+            axum::serve(listener, app).await.unwrap();
+        });
+        Receiver { url, state, task }
+    }
+
+    pub fn set_status(&self, status: u16) {
+        self.state.status.store(status, Ordering::SeqCst);
+    }
+
+    pub fn received(&self) -> Vec<Received> {
+        self.state.received.lock().unwrap().clone()
+    }
+
+    pub fn clear(&self) {
+        self.state.received.lock().unwrap().clear();
+    }
+
+    /// Waits until at least `count` requests arrived (panics after `timeout`).
+    pub async fn wait_for(&self, count: usize, timeout: Duration) -> Vec<Received> {
+        let deadline = Instant::now() + timeout;
+        loop {
+            let received = self.received();
+            if received.len() >= count {
+                return received;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "expected {count} requests, got {} within {timeout:?}",
+                received.len()
+            );
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+
+    /// Stops listening (the port is closed).
+    pub fn stop(self) {
+        self.task.abort();
+    }
+}
+
+async fn record(State(state): State<ReceiverState>, uri: Uri, headers: HeaderMap, body: Bytes) -> StatusCode {
+    let headers = headers
+        .iter()
+        .map(|(name, value)| (name.as_str().to_owned(), value.to_str().unwrap_or("").to_owned()))
+        .collect();
+    state.received.lock().unwrap().push(Received {
+        path: uri.path().to_owned(),
+        headers,
+        body: body.to_vec(),
+    });
+    StatusCode::from_u16(state.status.load(Ordering::SeqCst)).unwrap()
+}
+
+/// A `wvs serve` child process. Killed (SIGKILL) when dropped.
+pub struct Server {
+    pub url: String,
+    pub dir: PathBuf,
+    child: Child,
+    client: reqwest::Client,
+}
+
+impl Server {
+    /// Starts a server on a new temporary database.
+    pub fn start(extra_args: &[&str]) -> Server {
+        let dir = tempfile::tempdir().unwrap().keep();
+        Server::start_in(&dir, extra_args)
+    }
+
+    /// Starts a server on the database in `dir` (kept across restarts).
+    pub fn start_in(dir: &Path, extra_args: &[&str]) -> Server {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_wvs"))
+            .arg("serve")
+            .args(["--listen", "127.0.0.1:0"])
+            .arg("--database-url")
+            .arg(dir.join("wvs.db"))
+            .args(extra_args)
+            .env("WVS_ADMIN_TOKEN", ADMIN_TOKEN)
+            .env("RUST_LOG", "warn")
+            .current_dir(dir)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .expect("wvs serve starts");
+        let stdout = child.stdout.take().unwrap();
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+                if let Some(url) = line.strip_prefix("WVS listening on ") {
+                    let _ = tx.send(url.to_owned());
+                }
+            }
+        });
+        let url = rx
+            .recv_timeout(Duration::from_secs(30))
+            .expect("wvs serve prints its address");
+        Server {
+            url,
+            dir: dir.to_owned(),
+            child,
+            client: reqwest::Client::builder().no_proxy().build().unwrap(),
+        }
+    }
+
+    /// Kills the process at once, as `kill -9` does.
+    pub fn kill(mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+
+    /// Asks the process to stop (SIGTERM) and waits for it.
+    pub fn terminate(mut self) -> std::process::ExitStatus {
+        let _ = Command::new("kill").arg("-TERM").arg(self.child.id().to_string()).status();
+        self.child.wait().unwrap()
+    }
+
+    /// Sends an authenticated API request; `body` is sent as JSON.
+    pub async fn api(&self, method: &str, path: &str, body: Option<Value>) -> (u16, Value) {
+        let (status, _, body) = self.api_raw(method, path, body, &[]).await;
+        let value = serde_json::from_slice(&body).unwrap_or(Value::Null);
+        (status, value)
+    }
+
+    /// Like [`Server::api`], with extra headers, returning the response headers too.
+    pub async fn api_raw(&self, method: &str, path: &str, body: Option<Value>, headers: &[(&str, &str)]) -> (u16, HeaderMap, Vec<u8>) {
+        let method = reqwest::Method::from_bytes(method.as_bytes()).unwrap();
+        let mut request = self
+            .client
+            .request(method, format!("{}/api/v4{path}", self.url))
+            .header("PRIVATE-TOKEN", ADMIN_TOKEN);
+        for (name, value) in headers {
+            request = request.header(*name, *value);
+        }
+        if let Some(body) = body {
+            request = request.json(&body);
+        }
+        let response = request.send().await.expect("the API answers");
+        let status = response.status().as_u16();
+        let headers = response.headers().clone();
+        (status, headers, response.bytes().await.unwrap().to_vec())
+    }
+
+    /// `api`, asserting the status.
+    pub async fn expect(&self, status: u16, method: &str, path: &str, body: Option<Value>) -> Value {
+        let (got, value) = self.api(method, path, body).await;
+        assert_eq!(got, status, "{method} {path}: {value}");
+        value
+    }
+
+    /// Posts a raw event body to an ingest path.
+    pub async fn ingest(&self, path: &str, body: &[u8]) -> (u16, Value) {
+        let response = self
+            .client
+            .post(format!("{}/api/v4{path}", self.url))
+            .header("PRIVATE-TOKEN", ADMIN_TOKEN)
+            .header("Content-Type", "application/json")
+            .body(body.to_vec())
+            .send()
+            .await
+            .expect("the API answers");
+        let status = response.status().as_u16();
+        (status, response.json().await.unwrap_or(Value::Null))
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// The shared fixtures directory.
+pub fn fixtures_dir() -> PathBuf {
+    let dir = std::env::var_os("WVS_FIXTURES_DIR").map_or_else(
+        || PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/fixtures"),
+        PathBuf::from,
+    );
+    assert!(dir.join("index.tsv").is_file(), "fixtures not found at {}", dir.display());
+    dir
+}
+
+/// Every fixture: (file, documented header, bytes).
+pub fn fixtures() -> Vec<(String, String, Vec<u8>)> {
+    let dir = fixtures_dir();
+    std::fs::read_to_string(dir.join("index.tsv"))
+        .unwrap()
+        .lines()
+        .skip(1)
+        .map(|line| {
+            let mut columns = line.split('\t');
+            let file = columns.next().unwrap().to_owned();
+            let header = columns.next().unwrap().to_owned();
+            let bytes = std::fs::read(dir.join(&file)).unwrap();
+            (file, header, bytes)
+        })
+        .collect()
+}
