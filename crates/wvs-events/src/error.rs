@@ -62,7 +62,11 @@ impl ParseError {
         }
         ParseError::Field {
             kind,
-            path: if base.is_empty() { ".".to_owned() } else { base },
+            path: if base.is_empty() {
+                ".".to_owned()
+            } else {
+                base
+            },
             message,
         }
     }

@@ -289,7 +289,9 @@ fn detect_kind(map: &Map<String, Value>) -> Result<EventKind, ParseError> {
     }
     match map.get("event_name").map(Value::as_str) {
         Some(Some(name)) => EventKind::from_name(name)
-            .filter(|k| k.scope() != Scope::Project || matches!(k, EventKind::Push | EventKind::TagPush))
+            .filter(|k| {
+                k.scope() != Scope::Project || matches!(k, EventKind::Push | EventKind::TagPush)
+            })
             .ok_or_else(|| ParseError::UnknownKind(format!("unknown event_name `{name}`"))),
         Some(None) => Err(ParseError::UnknownKind(
             "`event_name` must be a string".to_owned(),

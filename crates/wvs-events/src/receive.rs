@@ -107,7 +107,11 @@ impl Event {
     /// the secret token (compared in constant time), the Standard Webhooks signature (5
     /// minute tolerance, several signatures allowed), then the body as an event whose kind
     /// must fit the event header.
-    pub fn from_http(headers: &HeaderMap, body: &[u8], expect: &Expect) -> Result<Incoming, ReceiveError> {
+    pub fn from_http(
+        headers: &HeaderMap,
+        body: &[u8],
+        expect: &Expect,
+    ) -> Result<Incoming, ReceiveError> {
         let (flavor, header) = Flavor::ALL
             .into_iter()
             .find_map(|flavor| text(headers, flavor.event()).map(|h| (flavor, h)))
@@ -135,7 +139,11 @@ impl Event {
     }
 }
 
-fn check_token(headers: &HeaderMap, flavor: Flavor, expect: &Expect) -> Result<Check, ReceiveError> {
+fn check_token(
+    headers: &HeaderMap,
+    flavor: Flavor,
+    expect: &Expect,
+) -> Result<Check, ReceiveError> {
     let Some(expected) = &expect.token else {
         return Ok(Check::NotChecked);
     };
@@ -152,7 +160,11 @@ fn check_token(headers: &HeaderMap, flavor: Flavor, expect: &Expect) -> Result<C
     }
 }
 
-fn check_signature(headers: &HeaderMap, body: &[u8], expect: &Expect) -> Result<Check, ReceiveError> {
+fn check_signature(
+    headers: &HeaderMap,
+    body: &[u8],
+    expect: &Expect,
+) -> Result<Check, ReceiveError> {
     if expect.signing_secrets.is_empty() {
         return Ok(Check::NotChecked);
     }
@@ -164,7 +176,14 @@ fn check_signature(headers: &HeaderMap, body: &[u8], expect: &Expect) -> Result<
         return Err(ReceiveError::MissingSignature);
     };
     let now = expect.now.unwrap_or_else(signature::unix_now);
-    signature::verify(&expect.signing_secrets, &id, &timestamp, &signatures, body, now)?;
+    signature::verify(
+        &expect.signing_secrets,
+        &id,
+        &timestamp,
+        &signatures,
+        body,
+        now,
+    )?;
     Ok(Check::Valid)
 }
 

@@ -95,7 +95,12 @@ impl SigningSecret {
 
 /// The `webhook-signature` value: one signature per secret, space-separated (several during
 /// a key rotation).
-pub fn signature_header(secrets: &[SigningSecret], msg_id: &str, timestamp: i64, body: &[u8]) -> String {
+pub fn signature_header(
+    secrets: &[SigningSecret],
+    msg_id: &str,
+    timestamp: i64,
+    body: &[u8],
+) -> String {
     secrets
         .iter()
         .map(|secret| secret.sign(msg_id, timestamp, body))

@@ -24,7 +24,9 @@ pub async fn ensure_admin_token(
     configured: Option<&str>,
 ) -> Result<Option<String>, wvs_store::StoreError> {
     if let Some(token) = configured {
-        store.set_setting(ADMIN_TOKEN_DIGEST, &digest(token)).await?;
+        store
+            .set_setting(ADMIN_TOKEN_DIGEST, &digest(token))
+            .await?;
         return Ok(None);
     }
     if store.setting(ADMIN_TOKEN_DIGEST).await?.is_some() {
@@ -33,7 +35,9 @@ pub async fn ensure_admin_token(
     let mut bytes = [0u8; 32];
     rand::fill(&mut bytes);
     let token = format!("wvs_{}", URL_SAFE_NO_PAD.encode(bytes));
-    store.set_setting(ADMIN_TOKEN_DIGEST, &digest(&token)).await?;
+    store
+        .set_setting(ADMIN_TOKEN_DIGEST, &digest(&token))
+        .await?;
     Ok(Some(token))
 }
 

@@ -83,7 +83,10 @@ pub enum ConfigError {
         source: toml::de::Error,
     },
     #[error("{setting}: {message}")]
-    Invalid { setting: &'static str, message: String },
+    Invalid {
+        setting: &'static str,
+        message: String,
+    },
 }
 
 /// The resolved configuration of `wvs serve`.
@@ -150,11 +153,17 @@ impl Config {
                 .instance_url
                 .unwrap_or_else(|| format!("http://{listen}")),
             delivery: DeliveryConfig {
-                timeout: duration("delivery_timeout", layer.delivery_timeout.as_deref().unwrap_or("10s"))?,
+                timeout: duration(
+                    "delivery_timeout",
+                    layer.delivery_timeout.as_deref().unwrap_or("10s"),
+                )?,
                 workers,
                 retry_schedule,
                 lease: duration("lease", layer.lease.as_deref().unwrap_or("60s"))?,
-                poll_interval: duration("poll_interval", layer.poll_interval.as_deref().unwrap_or("1s"))?,
+                poll_interval: duration(
+                    "poll_interval",
+                    layer.poll_interval.as_deref().unwrap_or("1s"),
+                )?,
             },
         })
     }
@@ -184,7 +193,9 @@ fn parse<T: std::str::FromStr>(setting: &'static str, value: &str) -> Result<T, 
 where
     T::Err: std::fmt::Display,
 {
-    value.parse().map_err(|e: T::Err| invalid(setting, &e.to_string()))
+    value
+        .parse()
+        .map_err(|e: T::Err| invalid(setting, &e.to_string()))
 }
 
 fn duration(setting: &'static str, value: &str) -> Result<Duration, ConfigError> {
@@ -215,7 +226,10 @@ mod tests {
         let config = Config::resolve(cli.or(file)).unwrap();
         assert_eq!(config.listen.to_string(), "127.0.0.1:9999");
         assert_eq!(config.flavor, Flavor::Gitlab);
-        assert_eq!(config.delivery.retry_schedule, [Duration::from_secs(1), Duration::from_secs(2)]);
+        assert_eq!(
+            config.delivery.retry_schedule,
+            [Duration::from_secs(1), Duration::from_secs(2)]
+        );
         assert_eq!(config.delivery.timeout, Duration::from_secs(10));
         assert_eq!(config.database_url, "sqlite://wvs.db");
     }

@@ -41,7 +41,12 @@ pub struct Envelope<'a> {
 }
 
 /// Sends `envelope` to `hook` with the hook's current settings.
-pub async fn send(sender: &Sender, default_flavor: Flavor, hook: &PreparedHook, envelope: &Envelope<'_>) -> AttemptResult {
+pub async fn send(
+    sender: &Sender,
+    default_flavor: Flavor,
+    hook: &PreparedHook,
+    envelope: &Envelope<'_>,
+) -> AttemptResult {
     let secrets = &hook.hook.secrets;
     let request = wvs_send::Request {
         url: &hook.hook.url,

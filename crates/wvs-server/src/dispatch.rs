@@ -80,7 +80,9 @@ impl Dispatcher {
                 Ok(claimed) => claimed,
                 Err(error) => {
                     tracing::warn!(%error, "claiming deliveries failed; retrying");
-                    dispatcher.pause(&shutdown, dispatcher.config.poll_interval).await;
+                    dispatcher
+                        .pause(&shutdown, dispatcher.config.poll_interval)
+                        .await;
                     continue;
                 }
             };
@@ -93,7 +95,9 @@ impl Dispatcher {
                 Ok(hooks) => hooks,
                 Err(error) => {
                     tracing::warn!(%error, "loading hooks failed; the claims will expire and be retried");
-                    dispatcher.pause(&shutdown, dispatcher.config.poll_interval).await;
+                    dispatcher
+                        .pause(&shutdown, dispatcher.config.poll_interval)
+                        .await;
                     continue;
                 }
             };
@@ -117,15 +121,21 @@ impl Dispatcher {
         }
         // Shutdown: no new claims; let what is in flight finish, bounded by the timeout.
         let grace = dispatcher.config.timeout + Duration::from_secs(1);
-        if tokio::time::timeout(grace, async { while in_flight.join_next().await.is_some() {} })
-            .await
-            .is_err()
+        if tokio::time::timeout(grace, async {
+            while in_flight.join_next().await.is_some() {}
+        })
+        .await
+        .is_err()
         {
             in_flight.abort_all();
         }
         drop(record_tx);
         let _ = recorder.await;
-        match dispatcher.store.release_claims(&dispatcher.owner, now_millis()).await {
+        match dispatcher
+            .store
+            .release_claims(&dispatcher.owner, now_millis())
+            .await
+        {
             Ok(0) => {}
             Ok(released) => tracing::info!(released, "released unfinished claims"),
             Err(error) => tracing::warn!(%error, "could not release claims; they will expire"),
@@ -140,7 +150,10 @@ impl Dispatcher {
             .await
     }
 
-    async fn hooks_for(&self, claimed: &[Claimed]) -> wvs_store::Result<HashMap<Id, Arc<PreparedHook>>> {
+    async fn hooks_for(
+        &self,
+        claimed: &[Claimed],
+    ) -> wvs_store::Result<HashMap<Id, Arc<PreparedHook>>> {
         let ids: Vec<Id> = claimed
             .iter()
             .map(|c| c.hook_id)

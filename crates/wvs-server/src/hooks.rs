@@ -72,17 +72,34 @@ pub fn render(hook: &Hook, now: i64) -> Value {
     }
     out.insert("created_at".into(), json!(iso8601(hook.created_at)));
     for name in EventFlags::names(scope) {
-        out.insert((*name).into(), json!(settings.events.get(name).unwrap_or(false)));
+        out.insert(
+            (*name).into(),
+            json!(settings.events.get(name).unwrap_or(false)),
+        );
     }
     if scope != Scope::System {
         out.insert(
             "push_events_branch_filter".into(),
-            json!(settings.push_events_branch_filter.clone().unwrap_or_default()),
+            json!(
+                settings
+                    .push_events_branch_filter
+                    .clone()
+                    .unwrap_or_default()
+            ),
         );
-        out.insert("branch_filter_strategy".into(), json!(settings.branch_filter_strategy));
-        out.insert("custom_webhook_template".into(), json!(settings.custom_webhook_template));
+        out.insert(
+            "branch_filter_strategy".into(),
+            json!(settings.branch_filter_strategy),
+        );
+        out.insert(
+            "custom_webhook_template".into(),
+            json!(settings.custom_webhook_template),
+        );
     }
-    out.insert("enable_ssl_verification".into(), json!(settings.enable_ssl_verification));
+    out.insert(
+        "enable_ssl_verification".into(),
+        json!(settings.enable_ssl_verification),
+    );
     out.insert("flavor".into(), json!(settings.flavor.map(|f| f.as_str())));
     out.insert("token_present".into(), json!(hook.secrets.token.is_some()));
     out.insert(

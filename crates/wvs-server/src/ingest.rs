@@ -29,9 +29,16 @@ pub struct Incoming<'a> {
 }
 
 /// Routes `incoming` to every subscribed hook and stores it with its deliveries.
-pub async fn ingest(store: &dyn Store, target: &Target, incoming: Incoming<'_>) -> wvs_store::Result<Inserted> {
+pub async fn ingest(
+    store: &dyn Store,
+    target: &Target,
+    incoming: Incoming<'_>,
+) -> wvs_store::Result<Inserted> {
     let (project_id, group_ids): (Option<Id>, &[Id]) = match target {
-        Target::Project { project_id, group_ids } => (Some(*project_id), group_ids),
+        Target::Project {
+            project_id,
+            group_ids,
+        } => (Some(*project_id), group_ids),
         Target::Group { group_ids } => (None, group_ids),
         Target::System => (None, &[]),
     };
@@ -81,14 +88,17 @@ pub fn accepts(scope: Scope, event: &Event) -> Result<(), String> {
     let kind = event.kind();
     let fits = match scope {
         // Project endpoints take project events, and the project-bound system event.
-        Scope::Project => {
-            kind.scope() == Scope::Project || kind == EventKind::RepositoryUpdate
-        }
+        Scope::Project => kind.scope() == Scope::Project || kind == EventKind::RepositoryUpdate,
         Scope::Group => kind.scope() == Scope::Group,
         // The instance endpoint takes system events and the system variants of pushes and
         // memberships.
-        Scope::System => kind.scope() != Scope::Project
-                || matches!(kind, EventKind::Push | EventKind::TagPush | EventKind::MergeRequest),
+        Scope::System => {
+            kind.scope() != Scope::Project
+                || matches!(
+                    kind,
+                    EventKind::Push | EventKind::TagPush | EventKind::MergeRequest
+                )
+        }
     };
     if fits {
         Ok(())

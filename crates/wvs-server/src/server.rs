@@ -27,9 +27,10 @@ pub async fn open_store(config: &Config) -> anyhow::Result<Arc<dyn Store>> {
 /// Runs the server until `shutdown` is cancelled.
 pub async fn run(config: Config, shutdown: CancellationToken) -> anyhow::Result<()> {
     let store = open_store(&config).await?;
-    if let Some(token) = crate::auth::ensure_admin_token(store.as_ref(), config.admin_token.as_deref())
-        .await
-        .context("storing the admin token")?
+    if let Some(token) =
+        crate::auth::ensure_admin_token(store.as_ref(), config.admin_token.as_deref())
+            .await
+            .context("storing the admin token")?
     {
         // Shown once: only its hash is kept.
         println!("Generated admin token (shown once, store it now): {token}");
@@ -60,7 +61,9 @@ pub async fn run(config: Config, shutdown: CancellationToken) -> anyhow::Result<
         .with_graceful_shutdown(async move { api_shutdown.cancelled().await })
         .await
         .context("serving the API")?;
-    dispatching.await.context("the dispatcher stopped abnormally")?;
+    dispatching
+        .await
+        .context("the dispatcher stopped abnormally")?;
     Ok(())
 }
 
@@ -70,14 +73,15 @@ pub fn cancel_on_signals(token: CancellationToken) {
         let ctrl_c = tokio::signal::ctrl_c();
         #[cfg(unix)]
         {
-            let mut term = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-                Ok(term) => term,
-                Err(_) => {
-                    let _ = ctrl_c.await;
-                    token.cancel();
-                    return;
-                }
-            };
+            let mut term =
+                match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+                    Ok(term) => term,
+                    Err(_) => {
+                        let _ = ctrl_c.await;
+                        token.cancel();
+                        return;
+                    }
+                };
             tokio::select! {
                 _ = ctrl_c => {}
                 _ = term.recv() => {}

@@ -109,13 +109,25 @@ pub trait Store: Send + Sync + 'static {
     /// Stores an event and one delivery per hook in ONE transaction. When the event carries
     /// an idempotency key that was seen before, nothing is written and the first event's
     /// outcome is returned.
-    async fn insert_event(&self, event: NewEvent, deliveries: Vec<NewDelivery>, now: Millis) -> Result<Inserted>;
+    async fn insert_event(
+        &self,
+        event: NewEvent,
+        deliveries: Vec<NewDelivery>,
+        now: Millis,
+    ) -> Result<Inserted>;
     /// The newest event of `kind` for this project (for hook tests), if any.
-    async fn latest_event(&self, project_id: Option<Id>, kind: &str) -> Result<Option<StoredEvent>>;
+    async fn latest_event(&self, project_id: Option<Id>, kind: &str)
+    -> Result<Option<StoredEvent>>;
 
     /// Claims up to `limit` deliveries that are due (`next_attempt_at <= now`, pending, or
     /// in flight with an expired lease) for `owner` until `lease_until`, oldest first.
-    async fn claim_due(&self, owner: &str, now: Millis, lease_until: Millis, limit: u32) -> Result<Vec<Claimed>>;
+    async fn claim_due(
+        &self,
+        owner: &str,
+        now: Millis,
+        lease_until: Millis,
+        limit: u32,
+    ) -> Result<Vec<Claimed>>;
     /// Records attempts and their outcome, in one transaction. Only claims still held by
     /// `owner` are changed; the attempt rows are always written.
     async fn record_attempts(&self, owner: &str, attempts: Vec<Attempt>) -> Result<()>;
@@ -129,7 +141,12 @@ pub trait Store: Send + Sync + 'static {
     // ---- delivery log ----
 
     /// One hook's attempts, newest first, filtered by response status.
-    async fn list_attempts(&self, hook_id: Id, filter: StatusFilter, page: Page) -> Result<Paged<LoggedAttempt>>;
+    async fn list_attempts(
+        &self,
+        hook_id: Id,
+        filter: StatusFilter,
+        page: Page,
+    ) -> Result<Paged<LoggedAttempt>>;
     /// One attempt of one hook, with the body that was sent.
     async fn attempt(&self, hook_id: Id, attempt_id: Id) -> Result<Option<LoggedAttempt>>;
     /// Writes one attempt made outside the queue (test, resend).

@@ -40,7 +40,10 @@ fn with(mut value: Value, path: &[&str], new: Value) -> Value {
 
 #[test]
 fn missing_top_level_field() {
-    assert_eq!(error_of(without(sample("push"), &["ref"])), "push: .ref: missing field");
+    assert_eq!(
+        error_of(without(sample("push"), &["ref"])),
+        "push: .ref: missing field"
+    );
     assert_eq!(
         error_of(without(sample("project_create"), &["project_id"])),
         "project_create: .project_id: missing field"
@@ -58,7 +61,10 @@ fn missing_nested_field() {
         "issue: .object_attributes.iid: missing field"
     );
     assert_eq!(
-        error_of(without(sample("note_merge_request"), &["merge_request", "source_branch"])),
+        error_of(without(
+            sample("note_merge_request"),
+            &["merge_request", "source_branch"]
+        )),
         "note_merge_request: .merge_request.source_branch: missing field"
     );
 }
@@ -90,7 +96,11 @@ fn mistyped_required_field() {
         "build: .build_id: invalid type: string \"1977\", expected i64"
     );
     assert_eq!(
-        error_of(with(sample("feature_flag"), &["object_attributes", "active"], json!("yes"))),
+        error_of(with(
+            sample("feature_flag"),
+            &["object_attributes", "active"],
+            json!("yes")
+        )),
         "feature_flag: .object_attributes.active: invalid type: string \"yes\", expected a boolean"
     );
 }
@@ -98,11 +108,19 @@ fn mistyped_required_field() {
 #[test]
 fn mistyped_optional_field() {
     assert_eq!(
-        error_of(with(sample("push"), &["total_commits_count"], json!("four"))),
+        error_of(with(
+            sample("push"),
+            &["total_commits_count"],
+            json!("four")
+        )),
         "push: .total_commits_count: invalid type: string \"four\", expected i64"
     );
     assert_eq!(
-        error_of(with(sample("push"), &["commits", "0", "added"], json!("README.md"))),
+        error_of(with(
+            sample("push"),
+            &["commits", "0", "added"],
+            json!("README.md")
+        )),
         "push: .commits[0].added: invalid type: string \"README.md\", expected a sequence"
     );
 }
@@ -110,7 +128,11 @@ fn mistyped_optional_field() {
 #[test]
 fn null_in_a_required_field_is_an_error_but_null_in_an_optional_one_is_kept() {
     assert_eq!(
-        error_of(with(sample("merge_request"), &["object_attributes", "title"], Value::Null)),
+        error_of(with(
+            sample("merge_request"),
+            &["object_attributes", "title"],
+            Value::Null
+        )),
         "merge_request: .object_attributes.title: invalid type: null, expected a string"
     );
     let value = with(sample("push"), &["checkout_sha"], Value::Null);
@@ -123,21 +145,34 @@ fn unknown_or_missing_kind() {
         error_of(json!({"object_kind": "commit_comment"})),
         "unknown object_kind `commit_comment`"
     );
-    assert_eq!(error_of(json!({"event_name": "user_sneeze"})), "unknown event_name `user_sneeze`");
+    assert_eq!(
+        error_of(json!({"event_name": "user_sneeze"})),
+        "unknown event_name `user_sneeze`"
+    );
     assert_eq!(
         error_of(json!({"ref": "refs/heads/main"})),
         "the payload has neither `object_kind` nor `event_name`"
     );
     assert_eq!(
-        error_of(with(sample("note_commit"), &["object_attributes", "noteable_type"], json!("Epic"))),
+        error_of(with(
+            sample("note_commit"),
+            &["object_attributes", "noteable_type"],
+            json!("Epic")
+        )),
         "note: .object_attributes.noteable_type: unknown noteable_type `Epic`, expected Commit, MergeRequest, Issue or Snippet"
     );
 }
 
 #[test]
 fn not_json_or_not_an_object() {
-    assert!(matches!(Event::from_slice(b"{\"object_kind\":"), Err(ParseError::Json { .. })));
-    assert_eq!(Event::from_slice(b"[1,2]").unwrap_err(), ParseError::NotAnObject);
+    assert!(matches!(
+        Event::from_slice(b"{\"object_kind\":"),
+        Err(ParseError::Json { .. })
+    ));
+    assert_eq!(
+        Event::from_slice(b"[1,2]").unwrap_err(),
+        ParseError::NotAnObject
+    );
 }
 
 #[test]
@@ -153,7 +188,11 @@ fn unmodelled_fields_and_nulls_survive_a_round_trip() {
 #[test]
 fn dates_are_kept_as_sent() {
     let mut value = sample("issue");
-    for date in ["2015-05-17 18:08:09 UTC", "2013-12-03T17:15:43Z", "2021-04-28 21:50:00 +0200"] {
+    for date in [
+        "2015-05-17 18:08:09 UTC",
+        "2013-12-03T17:15:43Z",
+        "2021-04-28 21:50:00 +0200",
+    ] {
         value["object_attributes"]["created_at"] = json!(date);
         let round_trip = Event::from_value(value.clone()).unwrap().to_value();
         assert_eq!(round_trip["object_attributes"]["created_at"], json!(date));

@@ -74,7 +74,12 @@ fn every_fixture_parses_into_its_kind() {
     for fixture in fixtures() {
         let event = Event::from_value(fixture.value.clone())
             .unwrap_or_else(|e| panic!("{}: {e}", fixture.file));
-        assert_eq!(event.kind(), expected_kind(&fixture.file), "{}", fixture.file);
+        assert_eq!(
+            event.kind(),
+            expected_kind(&fixture.file),
+            "{}",
+            fixture.file
+        );
     }
 }
 

@@ -7,7 +7,11 @@ use wvs_events::{Check, EventKind, Expect, Flavor, ReceiveError, SigningSecret, 
 const NOW: i64 = 1_700_000_000;
 
 /// The headers WVS would send for the `push` sample.
-fn delivery(flavor: Flavor, token: Option<&str>, secrets: &[SigningSecret]) -> (HeaderMap, Vec<u8>) {
+fn delivery(
+    flavor: Flavor,
+    token: Option<&str>,
+    secrets: &[SigningSecret],
+) -> (HeaderMap, Vec<u8>) {
     let sample = samples::find("push").unwrap();
     let body = sample.json.as_bytes().to_vec();
     let built = DeliveryHeaders {
@@ -41,10 +45,19 @@ fn reads_both_flavors() {
         assert_eq!(incoming.flavor, flavor);
         assert_eq!(incoming.event.kind(), EventKind::Push);
         assert_eq!(incoming.header, "Push Hook");
-        assert_eq!(incoming.idempotency_key.as_deref(), Some("01890a5d-ac96-774b-bcce-b302099a8057"));
-        assert_eq!(incoming.instance.as_deref(), Some("https://wvs.example.com"));
+        assert_eq!(
+            incoming.idempotency_key.as_deref(),
+            Some("01890a5d-ac96-774b-bcce-b302099a8057")
+        );
+        assert_eq!(
+            incoming.instance.as_deref(),
+            Some("https://wvs.example.com")
+        );
         assert!(incoming.event_uuid.is_some() && incoming.webhook_uuid.is_some());
-        assert_eq!((incoming.token, incoming.signature), (Check::NotChecked, Check::NotChecked));
+        assert_eq!(
+            (incoming.token, incoming.signature),
+            (Check::NotChecked, Check::NotChecked)
+        );
     }
 }
 
@@ -65,7 +78,8 @@ fn delivery_headers_follow_the_flavor() {
 #[test]
 fn checks_the_token() {
     let (headers, body) = delivery(Flavor::Gitlab, Some("s3cret"), &[]);
-    let ok = wvs_events::Event::from_http(&headers, &body, &Expect::nothing().token("s3cret")).unwrap();
+    let ok =
+        wvs_events::Event::from_http(&headers, &body, &Expect::nothing().token("s3cret")).unwrap();
     assert_eq!(ok.token, Check::Valid);
     let wrong = wvs_events::Event::from_http(&headers, &body, &Expect::nothing().token("other"));
     assert!(matches!(wrong, Err(ReceiveError::WrongToken)));
@@ -80,7 +94,9 @@ fn checks_the_signature() {
     let secret = SigningSecret::generate();
     let (headers, body) = delivery(Flavor::Wvs, None, std::slice::from_ref(&secret));
     assert_eq!(headers["webhook-id"], headers["Idempotency-Key"]);
-    let expect = Expect::nothing().signing_secret(secret.clone()).at(NOW + 30);
+    let expect = Expect::nothing()
+        .signing_secret(secret.clone())
+        .at(NOW + 30);
     let ok = wvs_events::Event::from_http(&headers, &body, &expect).unwrap();
     assert_eq!(ok.signature, Check::Valid);
 
@@ -93,7 +109,9 @@ fn checks_the_signature() {
     assert!(wvs_events::Event::from_http(&headers, &body, &late).is_err());
 
     let (unsigned, body) = delivery(Flavor::Wvs, None, &[]);
-    let expect = Expect::nothing().signing_secret(SigningSecret::generate()).at(NOW);
+    let expect = Expect::nothing()
+        .signing_secret(SigningSecret::generate())
+        .at(NOW);
     let error = wvs_events::Event::from_http(&unsigned, &body, &expect).unwrap_err();
     assert!(matches!(error, ReceiveError::MissingSignature));
 }
@@ -103,7 +121,10 @@ fn refuses_a_missing_or_mismatched_event_header() {
     let (mut headers, body) = delivery(Flavor::Wvs, None, &[]);
     headers.insert("X-WVS-Event", HeaderValue::from_static("Issue Hook"));
     let error = wvs_events::Event::from_http(&headers, &body, &Expect::nothing()).unwrap_err();
-    assert_eq!(error.to_string(), "the event header is `Issue Hook` but the body is a `push` event");
+    assert_eq!(
+        error.to_string(),
+        "the event header is `Issue Hook` but the body is a `push` event"
+    );
     assert!(!error.is_unauthorized());
     headers.remove("X-WVS-Event");
     let error = wvs_events::Event::from_http(&headers, &body, &Expect::nothing()).unwrap_err();

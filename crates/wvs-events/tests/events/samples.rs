@@ -37,17 +37,32 @@ fn samples_equal_the_shared_fixtures_they_copy() {
 #[test]
 fn sample_headers_follow_their_scope() {
     assert_eq!(samples::find("push").unwrap().header(), "Push Hook");
-    assert_eq!(samples::find("system_push").unwrap().header(), "System Hook");
-    assert_eq!(samples::find("user_add_to_group").unwrap().header(), "Member Hook");
+    assert_eq!(
+        samples::find("system_push").unwrap().header(),
+        "System Hook"
+    );
+    assert_eq!(
+        samples::find("user_add_to_group").unwrap().header(),
+        "Member Hook"
+    );
     assert_eq!(samples::find("job").unwrap().header(), "Job Hook");
-    assert_eq!(samples::for_kind(EventKind::Push, Scope::System).name, "system_push");
-    assert_eq!(samples::for_kind(EventKind::Issue, Scope::System).name, "issue");
+    assert_eq!(
+        samples::for_kind(EventKind::Push, Scope::System).name,
+        "system_push"
+    );
+    assert_eq!(
+        samples::for_kind(EventKind::Issue, Scope::System).name,
+        "issue"
+    );
 }
 
 #[test]
 fn confidential_issues_and_notes_change_the_header() {
     let mut issue: Value = serde_json::from_str(samples::find("issue").unwrap().json).unwrap();
-    assert_eq!(Event::from_value(issue.clone()).unwrap().header(), "Issue Hook");
+    assert_eq!(
+        Event::from_value(issue.clone()).unwrap().header(),
+        "Issue Hook"
+    );
     issue["object_attributes"]["confidential"] = Value::Bool(true);
     let event = Event::from_value(issue.clone()).unwrap();
     assert!(event.is_confidential());
@@ -55,10 +70,19 @@ fn confidential_issues_and_notes_change_the_header() {
     assert_eq!(event.header_for(Scope::System), "System Hook");
 
     let mut note: Value = serde_json::from_str(samples::find("note_issue").unwrap().json).unwrap();
-    assert_eq!(Event::from_value(note.clone()).unwrap().header(), "Note Hook");
+    assert_eq!(
+        Event::from_value(note.clone()).unwrap().header(),
+        "Note Hook"
+    );
     note["event_type"] = Value::from("confidential_note");
-    assert_eq!(Event::from_value(note.clone()).unwrap().header(), "Confidential Note Hook");
+    assert_eq!(
+        Event::from_value(note.clone()).unwrap().header(),
+        "Confidential Note Hook"
+    );
     note["event_type"] = Value::from("note");
     note["issue"]["confidential"] = Value::Bool(true);
-    assert_eq!(Event::from_value(note).unwrap().header(), "Confidential Note Hook");
+    assert_eq!(
+        Event::from_value(note).unwrap().header(),
+        "Confidential Note Hook"
+    );
 }

@@ -16,7 +16,9 @@ const SPEC_SIGNATURE: &str = "v1,g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1OE=";
 
 /// The formula of the specification, written out here independently of the crate.
 fn by_hand(secret: &str, id: &str, ts: i64, body: &[u8]) -> String {
-    let key = BASE64.decode(secret.strip_prefix("whsec_").unwrap()).unwrap();
+    let key = BASE64
+        .decode(secret.strip_prefix("whsec_").unwrap())
+        .unwrap();
     let mut mac = Hmac::<Sha256>::new_from_slice(&key).unwrap();
     mac.update(format!("{id}.{ts}.").as_bytes());
     mac.update(body);
@@ -27,7 +29,10 @@ fn by_hand(secret: &str, id: &str, ts: i64, body: &[u8]) -> String {
 fn signs_the_specification_example() {
     let secret = SigningSecret::parse(SPEC_SECRET).unwrap();
     assert_eq!(secret.sign(SPEC_ID, SPEC_TS, SPEC_BODY), SPEC_SIGNATURE);
-    assert_eq!(by_hand(SPEC_SECRET, SPEC_ID, SPEC_TS, SPEC_BODY), SPEC_SIGNATURE);
+    assert_eq!(
+        by_hand(SPEC_SECRET, SPEC_ID, SPEC_TS, SPEC_BODY),
+        SPEC_SIGNATURE
+    );
 }
 
 #[test]
@@ -35,22 +40,47 @@ fn a_signature_made_by_the_crate_verifies_and_matches_the_formula() {
     let secret = SigningSecret::generate();
     let body = br#"{"object_kind":"push"}"#;
     let signature = secret.sign("msg_1", 1_700_000_000, body);
-    assert_eq!(signature, by_hand(&secret.expose(), "msg_1", 1_700_000_000, body));
-    verify(&[secret], "msg_1", "1700000000", &signature, body, 1_700_000_010).unwrap();
+    assert_eq!(
+        signature,
+        by_hand(&secret.expose(), "msg_1", 1_700_000_000, body)
+    );
+    verify(
+        &[secret],
+        "msg_1",
+        "1700000000",
+        &signature,
+        body,
+        1_700_000_010,
+    )
+    .unwrap();
 }
 
 #[test]
 fn a_changed_body_does_not_verify() {
     let secret = SigningSecret::parse(SPEC_SECRET).unwrap();
     let changed = br#"{"test": 2432232315}"#;
-    let result = verify(&[secret], SPEC_ID, "1614265330", SPEC_SIGNATURE, changed, SPEC_TS);
+    let result = verify(
+        &[secret],
+        SPEC_ID,
+        "1614265330",
+        SPEC_SIGNATURE,
+        changed,
+        SPEC_TS,
+    );
     assert_eq!(result, Err(SignatureError::NoMatch));
 }
 
 #[test]
 fn a_wrong_key_does_not_verify() {
     let other = SigningSecret::generate();
-    let result = verify(&[other], SPEC_ID, "1614265330", SPEC_SIGNATURE, SPEC_BODY, SPEC_TS);
+    let result = verify(
+        &[other],
+        SPEC_ID,
+        "1614265330",
+        SPEC_SIGNATURE,
+        SPEC_BODY,
+        SPEC_TS,
+    );
     assert_eq!(result, Err(SignatureError::NoMatch));
 }
 
@@ -66,9 +96,22 @@ fn a_timestamp_ten_minutes_old_or_ahead_does_not_verify() {
         SPEC_BODY,
         SPEC_TS + ten_minutes,
     );
-    assert_eq!(old, Err(SignatureError::TimestampOutOfTolerance(ten_minutes)));
-    let ahead = verify(&[secret], SPEC_ID, "1614265330", SPEC_SIGNATURE, SPEC_BODY, SPEC_TS - ten_minutes);
-    assert_eq!(ahead, Err(SignatureError::TimestampOutOfTolerance(-ten_minutes)));
+    assert_eq!(
+        old,
+        Err(SignatureError::TimestampOutOfTolerance(ten_minutes))
+    );
+    let ahead = verify(
+        &[secret],
+        SPEC_ID,
+        "1614265330",
+        SPEC_SIGNATURE,
+        SPEC_BODY,
+        SPEC_TS - ten_minutes,
+    );
+    assert_eq!(
+        ahead,
+        Err(SignatureError::TimestampOutOfTolerance(-ten_minutes))
+    );
 }
 
 #[test]
@@ -90,11 +133,24 @@ fn malformed_secrets_and_timestamps_are_refused_without_echoing_them() {
         SigningSecret::parse("MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"),
         Err(SignatureError::MissingPrefix)
     );
-    assert_eq!(SigningSecret::parse("whsec_!!!"), Err(SignatureError::InvalidBase64));
-    assert_eq!(SigningSecret::parse("whsec_"), Err(SignatureError::EmptyKey));
+    assert_eq!(
+        SigningSecret::parse("whsec_!!!"),
+        Err(SignatureError::InvalidBase64)
+    );
+    assert_eq!(
+        SigningSecret::parse("whsec_"),
+        Err(SignatureError::EmptyKey)
+    );
     let secret = SigningSecret::parse(SPEC_SECRET).unwrap();
     assert!(!format!("{secret:?}").contains("MfKQ9r8G"));
-    let result = verify(&[secret], SPEC_ID, "yesterday", SPEC_SIGNATURE, SPEC_BODY, SPEC_TS);
+    let result = verify(
+        &[secret],
+        SPEC_ID,
+        "yesterday",
+        SPEC_SIGNATURE,
+        SPEC_BODY,
+        SPEC_TS,
+    );
     assert_eq!(result, Err(SignatureError::InvalidTimestamp));
 }
 

@@ -53,14 +53,18 @@ impl From<StoreError> for ApiError {
     fn from(error: StoreError) -> Self {
         match error {
             StoreError::NotFound(what) => ApiError::not_found(&capitalized(what)),
-            StoreError::Conflict(what) => {
-                ApiError::new(StatusCode::CONFLICT, format!("{what} has already been taken"))
-            }
+            StoreError::Conflict(what) => ApiError::new(
+                StatusCode::CONFLICT,
+                format!("{what} has already been taken"),
+            ),
             StoreError::Invalid(what) => ApiError::unprocessable(format!("invalid {what}")),
             other => {
                 // The detail goes to the log, not to the client.
                 tracing::error!(error = %other, "store error");
-                ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "503 the store is unavailable")
+                ApiError::new(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "503 the store is unavailable",
+                )
             }
         }
     }

@@ -26,7 +26,11 @@ use crate::time::iso8601;
 pub fn routes(system: bool) -> Router<AppState> {
     let one = get(get_hook).put(update_hook).delete(delete_hook);
     // `POST /hooks/:id` tests a system hook, as GitLab's system hooks API does.
-    let one = if system { one.post(test_system_hook) } else { one };
+    let one = if system {
+        one.post(test_system_hook)
+    } else {
+        one
+    };
     Router::new()
         .route("/", get(list_hooks).post(create_hook))
         .route("/{hook_id}", one)
@@ -51,14 +55,22 @@ fn input_of(params: Params) -> ApiResult<HookInput> {
     input.map_err(|e| ApiError::bad_request(e.to_string()))
 }
 
-async fn list_hooks(State(state): State<AppState>, Owner(owner): Owner, paging: Paging) -> ApiResult<Response> {
+async fn list_hooks(
+    State(state): State<AppState>,
+    Owner(owner): Owner,
+    paging: Paging,
+) -> ApiResult<Response> {
     let hooks = state.store.list_hooks(owner, paging.page).await?;
     let now = now_millis();
     let items = hooks.items.iter().map(|hook| render(hook, now)).collect();
     Ok(paging.respond(items, hooks.total))
 }
 
-async fn create_hook(State(state): State<AppState>, Owner(owner): Owner, params: Params) -> ApiResult<Response> {
+async fn create_hook(
+    State(state): State<AppState>,
+    Owner(owner): Owner,
+    params: Params,
+) -> ApiResult<Response> {
     let parts = wvs_hooks::create(scope_of(owner), input_of(params)?)
         .map_err(|e| ApiError::bad_request(e.to_string()))?;
     let hook = state
@@ -80,7 +92,11 @@ async fn get_hook(OwnedHook(hook): OwnedHook) -> Json<Value> {
     Json(render(&hook, now_millis()))
 }
 
-async fn update_hook(State(state): State<AppState>, OwnedHook(hook): OwnedHook, params: Params) -> ApiResult<Json<Value>> {
+async fn update_hook(
+    State(state): State<AppState>,
+    OwnedHook(hook): OwnedHook,
+    params: Params,
+) -> ApiResult<Json<Value>> {
     let parts = wvs_hooks::update(scope_of(hook.owner), &parts_of(&hook), input_of(params)?)
         .map_err(|e| ApiError::bad_request(e.to_string()))?;
     save(&state, hook.id, parts).await
@@ -106,7 +122,10 @@ fn settings_value(settings: &wvs_hooks::HookSettings) -> Value {
     serde_json::to_value(settings).unwrap_or(Value::Null)
 }
 
-async fn delete_hook(State(state): State<AppState>, OwnedHook(hook): OwnedHook) -> ApiResult<StatusCode> {
+async fn delete_hook(
+    State(state): State<AppState>,
+    OwnedHook(hook): OwnedHook,
+) -> ApiResult<StatusCode> {
     state.store.delete_hook(hook.id).await?;
     Ok(StatusCode::NO_CONTENT)
 }
@@ -143,7 +162,13 @@ impl Keyed {
 
 /// Sets or removes one key by re-validating the whole list through the hook rules, so the
 /// single-key endpoints cannot bypass a limit the full update enforces.
-async fn edit_keyed(state: &AppState, hook: wvs_store::Hook, which: Keyed, key: String, value: Option<String>) -> ApiResult<StatusCode> {
+async fn edit_keyed(
+    state: &AppState,
+    hook: wvs_store::Hook,
+    which: Keyed,
+    key: String,
+    value: Option<String>,
+) -> ApiResult<StatusCode> {
     let current = parts_of(&hook);
     let mut list = which.list(&current).clone();
     let existed = list.iter().any(|(k, _)| *k == key);
@@ -153,7 +178,10 @@ async fn edit_keyed(state: &AppState, hook: wvs_store::Hook, which: Keyed, key: 
         None if !existed => return Err(ApiError::not_found(which.field())),
         None => {}
     }
-    let entries: Vec<Value> = list.into_iter().map(|(key, value)| json!({"key": key, "value": value})).collect();
+    let entries: Vec<Value> = list
+        .into_iter()
+        .map(|(key, value)| json!({"key": key, "value": value}))
+        .collect();
     let input = HookInput::from_json(&json!({ which.field(): entries }))
         .map_err(|e| ApiError::bad_request(e.to_string()))?;
     let parts = wvs_hooks::update(scope_of(hook.owner), &current, input)
@@ -170,21 +198,39 @@ fn value_param(params: Params) -> ApiResult<String> {
     }
 }
 
-async fn put_custom_header(State(state): State<AppState>, OwnedHook(hook): OwnedHook, Path(KeyPath { key }): Path<KeyPath>, params: Params) -> ApiResult<StatusCode> {
+async fn put_custom_header(
+    State(state): State<AppState>,
+    OwnedHook(hook): OwnedHook,
+    Path(KeyPath { key }): Path<KeyPath>,
+    params: Params,
+) -> ApiResult<StatusCode> {
     let value = value_param(params)?;
     edit_keyed(&state, hook, Keyed::CustomHeader, key, Some(value)).await
 }
 
-async fn delete_custom_header(State(state): State<AppState>, OwnedHook(hook): OwnedHook, Path(KeyPath { key }): Path<KeyPath>) -> ApiResult<StatusCode> {
+async fn delete_custom_header(
+    State(state): State<AppState>,
+    OwnedHook(hook): OwnedHook,
+    Path(KeyPath { key }): Path<KeyPath>,
+) -> ApiResult<StatusCode> {
     edit_keyed(&state, hook, Keyed::CustomHeader, key, None).await
 }
 
-async fn put_url_variable(State(state): State<AppState>, OwnedHook(hook): OwnedHook, Path(KeyPath { key }): Path<KeyPath>, params: Params) -> ApiResult<StatusCode> {
+async fn put_url_variable(
+    State(state): State<AppState>,
+    OwnedHook(hook): OwnedHook,
+    Path(KeyPath { key }): Path<KeyPath>,
+    params: Params,
+) -> ApiResult<StatusCode> {
     let value = value_param(params)?;
     edit_keyed(&state, hook, Keyed::UrlVariable, key, Some(value)).await
 }
 
-async fn delete_url_variable(State(state): State<AppState>, OwnedHook(hook): OwnedHook, Path(KeyPath { key }): Path<KeyPath>) -> ApiResult<StatusCode> {
+async fn delete_url_variable(
+    State(state): State<AppState>,
+    OwnedHook(hook): OwnedHook,
+    Path(KeyPath { key }): Path<KeyPath>,
+) -> ApiResult<StatusCode> {
     edit_keyed(&state, hook, Keyed::UrlVariable, key, None).await
 }
 
@@ -197,12 +243,21 @@ struct TriggerPath {
 
 /// Sends the latest real event of the trigger's kind seen for the project, or the documented
 /// sample when there is none, and answers with the receiver's status.
-async fn test_hook(State(state): State<AppState>, OwnedHook(hook): OwnedHook, Path(TriggerPath { trigger }): Path<TriggerPath>) -> ApiResult<Response> {
+async fn test_hook(
+    State(state): State<AppState>,
+    OwnedHook(hook): OwnedHook,
+    Path(TriggerPath { trigger }): Path<TriggerPath>,
+) -> ApiResult<Response> {
     let scope = scope_of(hook.owner);
     let (kind, confidential) = wvs_hooks::test_kind(&trigger, scope)
         .ok_or_else(|| ApiError::bad_request("trigger does not have a valid value"))?;
     let latest = match hook.owner {
-        HookOwner::Project(project_id) => state.store.latest_event(Some(project_id), kind.name()).await?,
+        HookOwner::Project(project_id) => {
+            state
+                .store
+                .latest_event(Some(project_id), kind.name())
+                .await?
+        }
         _ => None,
     };
     let (event_uuid, body) = match latest {
@@ -212,18 +267,38 @@ async fn test_hook(State(state): State<AppState>, OwnedHook(hook): OwnedHook, Pa
             sample_body(samples::for_kind(kind, scope).json, confidential),
         ),
     };
-    let event = wvs_events::Event::from_slice(&body).map_err(|e| ApiError::unprocessable(e.to_string()))?;
-    let status = send_and_log(&state, hook, &event_uuid, event.header_for(scope), &body, test_trigger(&trigger)).await?;
+    let event =
+        wvs_events::Event::from_slice(&body).map_err(|e| ApiError::unprocessable(e.to_string()))?;
+    let status = send_and_log(
+        &state,
+        hook,
+        &event_uuid,
+        event.header_for(scope),
+        &body,
+        test_trigger(&trigger),
+    )
+    .await?;
     test_answer(status)
 }
 
 /// `POST /hooks/:id`: tests a system hook with the documented `project_create` sample and
 /// answers with that sample, as GitLab does.
-async fn test_system_hook(State(state): State<AppState>, OwnedHook(hook): OwnedHook) -> ApiResult<Response> {
+async fn test_system_hook(
+    State(state): State<AppState>,
+    OwnedHook(hook): OwnedHook,
+) -> ApiResult<Response> {
     let sample = samples::find("project_create").ok_or_else(|| ApiError::not_found("Sample"))?;
     let body = sample.json.as_bytes().to_vec();
     let event_uuid = uuid::Uuid::now_v7().to_string();
-    let status = send_and_log(&state, hook, &event_uuid, sample.header(), &body, "system_hooks".into()).await?;
+    let status = send_and_log(
+        &state,
+        hook,
+        &event_uuid,
+        sample.header(),
+        &body,
+        "system_hooks".into(),
+    )
+    .await?;
     match status {
         Some(code) if (200..300).contains(&code) => {
             let data: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
@@ -263,24 +338,60 @@ fn test_answer(status: Option<u16>) -> ApiResult<Response> {
             Json(json!({ "message": "201 Created", "response_status": code })),
         )
             .into_response()),
-        Some(code) => Err(ApiError::unprocessable(format!("Hook execution failed: the receiver answered {code}"))),
-        None => Err(ApiError::unprocessable("Hook execution failed: no response from the receiver")),
+        Some(code) => Err(ApiError::unprocessable(format!(
+            "Hook execution failed: the receiver answered {code}"
+        ))),
+        None => Err(ApiError::unprocessable(
+            "Hook execution failed: no response from the receiver",
+        )),
     }
 }
 
 /// Sends a body to a hook outside the queue and logs the attempt; returns the status.
-async fn send_and_log(state: &AppState, hook: wvs_store::Hook, event_uuid: &str, event_header: &str, body: &[u8], trigger: String) -> ApiResult<Option<u16>> {
+async fn send_and_log(
+    state: &AppState,
+    hook: wvs_store::Hook,
+    event_uuid: &str,
+    event_header: &str,
+    body: &[u8],
+    trigger: String,
+) -> ApiResult<Option<u16>> {
     let key = match uuid::Uuid::parse_str(event_uuid) {
         Ok(uuid) => idempotency_key(uuid, &hook.uuid),
         Err(_) => uuid::Uuid::new_v4().to_string(),
     };
-    send_logged(state, hook, event_header, event_uuid, &key, body, trigger, None).await.map(|(status, _)| status)
+    send_logged(
+        state,
+        hook,
+        event_header,
+        event_uuid,
+        &key,
+        body,
+        trigger,
+        None,
+    )
+    .await
+    .map(|(status, _)| status)
 }
 
 #[allow(clippy::too_many_arguments)]
-async fn send_logged(state: &AppState, hook: wvs_store::Hook, event_header: &str, event_uuid: &str, idempotency_key: &str, body: &[u8], trigger: String, event_id: Option<i64>) -> ApiResult<(Option<u16>, i64)> {
+async fn send_logged(
+    state: &AppState,
+    hook: wvs_store::Hook,
+    event_header: &str,
+    event_uuid: &str,
+    idempotency_key: &str,
+    body: &[u8],
+    trigger: String,
+    event_id: Option<i64>,
+) -> ApiResult<(Option<u16>, i64)> {
     let prepared = PreparedHook::new(hook);
-    let envelope = Envelope { event_uuid, event_header, idempotency_key, body };
+    let envelope = Envelope {
+        event_uuid,
+        event_header,
+        idempotency_key,
+        body,
+    };
     let result = delivery::send(&state.sender, state.config.flavor, &prepared, &envelope).await;
     let status = result.status;
     let row = delivery::attempt_row(
@@ -306,7 +417,11 @@ struct EventPath {
 
 /// Sends a logged delivery again: the original body, event header, event UUID and
 /// Idempotency-Key (all read from the log), to the hook's current settings.
-async fn resend(State(state): State<AppState>, OwnedHook(hook): OwnedHook, Path(EventPath { event_id }): Path<EventPath>) -> ApiResult<Response> {
+async fn resend(
+    State(state): State<AppState>,
+    OwnedHook(hook): OwnedHook,
+    Path(EventPath { event_id }): Path<EventPath>,
+) -> ApiResult<Response> {
     let logged = state
         .store
         .attempt(hook.id, event_id)
@@ -316,7 +431,10 @@ async fn resend(State(state): State<AppState>, OwnedHook(hook): OwnedHook, Path(
         logged
             .request_headers
             .iter()
-            .find(|(name, _)| name.eq_ignore_ascii_case(&format!("X-WVS-{suffix}")) || name.eq_ignore_ascii_case(&format!("X-Gitlab-{suffix}")))
+            .find(|(name, _)| {
+                name.eq_ignore_ascii_case(&format!("X-WVS-{suffix}"))
+                    || name.eq_ignore_ascii_case(&format!("X-Gitlab-{suffix}"))
+            })
             .map(|(_, value)| value.clone())
     };
     let idempotency = logged
@@ -324,11 +442,29 @@ async fn resend(State(state): State<AppState>, OwnedHook(hook): OwnedHook, Path(
         .iter()
         .find(|(name, _)| name.eq_ignore_ascii_case("Idempotency-Key"))
         .map(|(_, value)| value.clone());
-    let (Some(event_header), Some(event_uuid), Some(idempotency)) = (header("Event"), header("Event-UUID"), idempotency) else {
-        return Err(ApiError::unprocessable("this log entry lacks the headers needed to resend it"));
+    let (Some(event_header), Some(event_uuid), Some(idempotency)) =
+        (header("Event"), header("Event-UUID"), idempotency)
+    else {
+        return Err(ApiError::unprocessable(
+            "this log entry lacks the headers needed to resend it",
+        ));
     };
-    let (status, _) = send_logged(&state, hook, &event_header, &event_uuid, &idempotency, &logged.request_body, logged.trigger.clone(), logged.event_id).await?;
-    Ok((StatusCode::CREATED, Json(json!({ "response_status": status }))).into_response())
+    let (status, _) = send_logged(
+        &state,
+        hook,
+        &event_header,
+        &event_uuid,
+        &idempotency,
+        &logged.request_body,
+        logged.trigger.clone(),
+        logged.event_id,
+    )
+    .await?;
+    Ok((
+        StatusCode::CREATED,
+        Json(json!({ "response_status": status })),
+    )
+        .into_response())
 }
 
 // ---------------------------------------------------------------- delivery log
@@ -353,17 +489,26 @@ fn status_filter(status: Option<&str>) -> ApiResult<StatusFilter> {
     })
 }
 
-async fn list_events(State(state): State<AppState>, OwnedHook(hook): OwnedHook, Query(query): Query<EventsQuery>, paging: Paging) -> ApiResult<Response> {
+async fn list_events(
+    State(state): State<AppState>,
+    OwnedHook(hook): OwnedHook,
+    Query(query): Query<EventsQuery>,
+    paging: Paging,
+) -> ApiResult<Response> {
     let filter = status_filter(query.status.as_deref())?;
-    let attempts = state.store.list_attempts(hook.id, filter, paging.page).await?;
+    let attempts = state
+        .store
+        .list_attempts(hook.id, filter, paging.page)
+        .await?;
     let items = attempts.items.iter().map(render_attempt).collect();
     Ok(paging.respond(items, attempts.total))
 }
 
 /// A log row as GitLab's hook events API shows it.
 fn render_attempt(attempt: &LoggedAttempt) -> Value {
-    let request_data = serde_json::from_slice(&attempt.request_body)
-        .unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&attempt.request_body).into_owned()));
+    let request_data = serde_json::from_slice(&attempt.request_body).unwrap_or_else(|_| {
+        Value::String(String::from_utf8_lossy(&attempt.request_body).into_owned())
+    });
     json!({
         "id": attempt.id,
         "url": attempt.url,

@@ -39,7 +39,11 @@ struct Posted {
     idempotency_key: Option<String>,
 }
 
-fn posted(headers: &HeaderMap, body: Result<Bytes, BytesRejection>, scope: Scope) -> ApiResult<Posted> {
+fn posted(
+    headers: &HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+    scope: Scope,
+) -> ApiResult<Posted> {
     // A body over the limit is refused with 413, in the API's JSON error shape.
     let body = body.map_err(|e| ApiError::new(e.status(), e.body_text()))?;
     let event = Event::from_slice(&body).map_err(|e| ApiError::bad_request(e.to_string()))?;
@@ -51,7 +55,9 @@ fn posted(headers: &HeaderMap, body: Result<Bytes, BytesRejection>, scope: Scope
                 .to_str()
                 .ok()
                 .filter(|key| !key.is_empty() && key.len() <= 255)
-                .ok_or_else(|| ApiError::bad_request("Idempotency-Key must be 1 to 255 visible characters"))?
+                .ok_or_else(|| {
+                    ApiError::bad_request("Idempotency-Key must be 1 to 255 visible characters")
+                })?
                 .to_owned(),
         ),
     };
@@ -80,18 +86,38 @@ async fn accept(state: &AppState, target: Target, posted: Posted) -> ApiResult<R
     Ok((StatusCode::ACCEPTED, Json(answer)).into_response())
 }
 
-async fn project_event(State(state): State<AppState>, Path(id): Path<String>, headers: HeaderMap, body: Result<Bytes, BytesRejection>) -> ApiResult<Response> {
+async fn project_event(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> ApiResult<Response> {
     let posted = posted(&headers, body, Scope::Project)?;
     let store = state.store.as_ref();
     let project = match find_project(store, &id).await {
         Ok(project) => project,
-        Err(not_found) => register(store, &id, &posted.event).await?.ok_or(not_found)?,
+        Err(not_found) => register(store, &id, &posted.event)
+            .await?
+            .ok_or(not_found)?,
     };
     let group_ids = match project.namespace_id {
-        Some(group_id) => store.group_ancestry(group_id).await?.iter().map(|g| g.id).collect(),
+        Some(group_id) => store
+            .group_ancestry(group_id)
+            .await?
+            .iter()
+            .map(|g| g.id)
+            .collect(),
         None => Vec::new(),
     };
-    accept(&state, Target::Project { project_id: project.id, group_ids }, posted).await
+    accept(
+        &state,
+        Target::Project {
+            project_id: project.id,
+            group_ids,
+        },
+        posted,
+    )
+    .await
 }
 
 /// Registers an unknown project from the `project` block of its first event: its id is the
@@ -121,15 +147,29 @@ async fn register(store: &dyn Store, id: &str, event: &Event) -> ApiResult<Optio
     Ok(Some(store.create_project(project, now_millis()).await?))
 }
 
-async fn group_event(State(state): State<AppState>, Path(id): Path<String>, headers: HeaderMap, body: Result<Bytes, BytesRejection>) -> ApiResult<Response> {
+async fn group_event(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> ApiResult<Response> {
     let posted = posted(&headers, body, Scope::Group)?;
     let store = state.store.as_ref();
     let group = find_group(store, &id).await?;
-    let group_ids = store.group_ancestry(group.id).await?.iter().map(|g| g.id).collect();
+    let group_ids = store
+        .group_ancestry(group.id)
+        .await?
+        .iter()
+        .map(|g| g.id)
+        .collect();
     accept(&state, Target::Group { group_ids }, posted).await
 }
 
-async fn system_event(State(state): State<AppState>, headers: HeaderMap, body: Result<Bytes, BytesRejection>) -> ApiResult<Response> {
+async fn system_event(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> ApiResult<Response> {
     let posted = posted(&headers, body, Scope::System)?;
     accept(&state, Target::System, posted).await
 }

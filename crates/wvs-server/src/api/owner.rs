@@ -35,7 +35,10 @@ pub struct Owner(pub HookOwner);
 impl FromRequestParts<AppState> for Owner {
     type Rejection = ApiError;
 
-    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
         let route = parts
             .extensions
             .get::<MatchedPath>()
@@ -61,7 +64,10 @@ pub struct OwnedHook(pub Hook);
 impl FromRequestParts<AppState> for OwnedHook {
     type Rejection = ApiError;
 
-    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
         let Owner(owner) = Owner::from_request_parts(parts, state).await?;
         let params = path_params(parts, state).await?;
         let hook_id: Id = params

@@ -32,7 +32,8 @@ impl<S: Send + Sync> FromRequestParts<S> for Paging {
     async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
         let mut page = None;
         let mut per_page = None;
-        for (key, value) in url::form_urlencoded::parse(parts.uri.query().unwrap_or("").as_bytes()) {
+        for (key, value) in url::form_urlencoded::parse(parts.uri.query().unwrap_or("").as_bytes())
+        {
             match key.as_ref() {
                 "page" => page = Some(number("page", &value)?),
                 "per_page" => per_page = Some(number("per_page", &value)?),
@@ -82,8 +83,22 @@ fn paged(items: Vec<Value>, total: u64, page: Page, uri: &Uri, base: &str) -> Re
     set("x-per-page", per_page.to_string());
     set("x-total", total.to_string());
     set("x-total-pages", total_pages.to_string());
-    set("x-next-page", if current < total_pages { (current + 1).to_string() } else { String::new() });
-    set("x-prev-page", if current > 1 { (current - 1).to_string() } else { String::new() });
+    set(
+        "x-next-page",
+        if current < total_pages {
+            (current + 1).to_string()
+        } else {
+            String::new()
+        },
+    );
+    set(
+        "x-prev-page",
+        if current > 1 {
+            (current - 1).to_string()
+        } else {
+            String::new()
+        },
+    );
     let mut links = Vec::new();
     if current > 1 {
         links.push(link(base, uri, current - 1, per_page, "prev"));

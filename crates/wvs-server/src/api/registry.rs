@@ -7,7 +7,9 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router};
 use serde_json::{Value, json};
-use wvs_store::{Group, GroupUpdate, NewGroup, NewProject, Project, ProjectAttributes, ProjectUpdate, Store};
+use wvs_store::{
+    Group, GroupUpdate, NewGroup, NewProject, Project, ProjectAttributes, ProjectUpdate, Store,
+};
 
 use super::error::{ApiError, ApiResult};
 use super::fields::Fields;
@@ -21,9 +23,15 @@ use crate::time::iso8601;
 pub fn routes() -> Router<AppState> {
     Router::new()
         .route("/projects", get(list_projects).post(create_project))
-        .route("/projects/{id}", get(get_project).put(update_project).delete(delete_project))
+        .route(
+            "/projects/{id}",
+            get(get_project).put(update_project).delete(delete_project),
+        )
         .route("/groups", get(list_groups).post(create_group))
-        .route("/groups/{id}", get(get_group).put(update_group).delete(delete_group))
+        .route(
+            "/groups/{id}",
+            get(get_group).put(update_group).delete(delete_group),
+        )
 }
 
 // ---------------------------------------------------------------- projects
@@ -48,7 +56,11 @@ fn visibility_level(name: &str) -> Option<i64> {
 
 pub fn render_project(project: &Project) -> Value {
     let a = &project.attributes;
-    let namespace_name = project.namespace_path.rsplit('/').next().unwrap_or_default();
+    let namespace_name = project
+        .namespace_path
+        .rsplit('/')
+        .next()
+        .unwrap_or_default();
     json!({
         "id": project.id,
         "name": project.name,
@@ -78,12 +90,20 @@ pub fn render_project(project: &Project) -> Value {
 /// The descriptive attributes given in a request, over `base`.
 fn attributes(fields: &Fields, base: ProjectAttributes) -> ApiResult<ProjectAttributes> {
     let text = |name: &str, current: Option<String>| -> ApiResult<Option<String>> {
-        Ok(if fields.has(name) { fields.string(name)? } else { current })
+        Ok(if fields.has(name) {
+            fields.string(name)?
+        } else {
+            current
+        })
     };
-    let level = match (fields.integer("visibility_level")?, fields.string("visibility")?) {
+    let level = match (
+        fields.integer("visibility_level")?,
+        fields.string("visibility")?,
+    ) {
         (Some(level), _) => Some(level),
         (None, Some(name)) => Some(
-            visibility_level(&name).ok_or_else(|| ApiError::bad_request("visibility does not have a valid value"))?,
+            visibility_level(&name)
+                .ok_or_else(|| ApiError::bad_request("visibility does not have a valid value"))?,
         ),
         (None, None) => base.visibility_level,
     };
@@ -102,9 +122,15 @@ fn attributes(fields: &Fields, base: ProjectAttributes) -> ApiResult<ProjectAttr
 
 /// The namespace named by `namespace_id` (a group id) or `namespace` / `namespace_path` (a
 /// full path: a group's if one has it, a user's otherwise).
-async fn namespace(store: &dyn Store, fields: &Fields) -> ApiResult<Option<(Option<i64>, Option<String>)>> {
+async fn namespace(
+    store: &dyn Store,
+    fields: &Fields,
+) -> ApiResult<Option<(Option<i64>, Option<String>)>> {
     if let Some(id) = fields.integer("namespace_id")? {
-        let group = store.group(id).await?.ok_or_else(|| ApiError::not_found("Namespace"))?;
+        let group = store
+            .group(id)
+            .await?
+            .ok_or_else(|| ApiError::not_found("Namespace"))?;
         return Ok(Some((Some(group.id), None)));
     }
     let path = match fields.string("namespace_path")? {
@@ -125,7 +151,13 @@ fn path_from(name: &str) -> String {
     name.trim()
         .to_lowercase()
         .chars()
-        .map(|c| if c.is_ascii_alphanumeric() || c == '_' || c == '.' { c } else { '-' })
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '_' || c == '.' {
+                c
+            } else {
+                '-'
+            }
+        })
         .collect()
 }
 
@@ -143,7 +175,10 @@ pub async fn new_project(store: &dyn Store, fields: &Fields) -> ApiResult<NewPro
         Some(name) if !name.is_empty() => name,
         _ => fields.required("path")?,
     };
-    let path = fields.string("path")?.filter(|p| !p.is_empty()).unwrap_or_else(|| path_from(&name));
+    let path = fields
+        .string("path")?
+        .filter(|p| !p.is_empty())
+        .unwrap_or_else(|| path_from(&name));
     let (namespace_id, namespace_path) = namespace(store, fields)
         .await?
         .ok_or_else(|| ApiError::bad_request("namespace_id is missing (or namespace_path)"))?;
@@ -157,16 +192,28 @@ pub async fn new_project(store: &dyn Store, fields: &Fields) -> ApiResult<NewPro
     })
 }
 
-async fn get_project(State(state): State<AppState>, Path(id): Path<String>) -> ApiResult<Json<Value>> {
-    Ok(Json(render_project(&find_project(state.store.as_ref(), &id).await?)))
+async fn get_project(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+) -> ApiResult<Json<Value>> {
+    Ok(Json(render_project(
+        &find_project(state.store.as_ref(), &id).await?,
+    )))
 }
 
 async fn list_projects(State(state): State<AppState>, paging: Paging) -> ApiResult<Response> {
     let projects = state.store.list_projects(paging.page).await?;
-    Ok(paging.respond(projects.items.iter().map(render_project).collect(), projects.total))
+    Ok(paging.respond(
+        projects.items.iter().map(render_project).collect(),
+        projects.total,
+    ))
 }
 
-async fn update_project(State(state): State<AppState>, Path(id): Path<String>, params: Params) -> ApiResult<Json<Value>> {
+async fn update_project(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    params: Params,
+) -> ApiResult<Json<Value>> {
     let store = state.store.as_ref();
     let project = find_project(store, &id).await?;
     let fields = Fields(params.into_object());
@@ -178,14 +225,23 @@ async fn update_project(State(state): State<AppState>, Path(id): Path<String>, p
         namespace_path: namespace.and_then(|(_, path)| path),
         attributes: Some(attributes(&fields, project.attributes.clone())?),
     };
-    let project = store.update_project(project.id, update, now_millis()).await?;
+    let project = store
+        .update_project(project.id, update, now_millis())
+        .await?;
     Ok(Json(render_project(&project)))
 }
 
-async fn delete_project(State(state): State<AppState>, Path(id): Path<String>) -> ApiResult<Response> {
+async fn delete_project(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+) -> ApiResult<Response> {
     let project = find_project(state.store.as_ref(), &id).await?;
     state.store.delete_project(project.id).await?;
-    Ok((StatusCode::ACCEPTED, Json(json!({ "message": "202 Accepted" }))).into_response())
+    Ok((
+        StatusCode::ACCEPTED,
+        Json(json!({ "message": "202 Accepted" })),
+    )
+        .into_response())
 }
 
 // ---------------------------------------------------------------- groups
@@ -207,9 +263,19 @@ fn render_group(group: &Group) -> Value {
 async fn create_group(State(state): State<AppState>, params: Params) -> ApiResult<Response> {
     let fields = Fields(params.into_object());
     let name = fields.required("name")?;
-    let path = fields.string("path")?.filter(|p| !p.is_empty()).unwrap_or_else(|| path_from(&name));
+    let path = fields
+        .string("path")?
+        .filter(|p| !p.is_empty())
+        .unwrap_or_else(|| path_from(&name));
     let parent_id = match fields.integer("parent_id")? {
-        Some(id) => Some(state.store.group(id).await?.ok_or_else(|| ApiError::not_found("Parent group"))?.id),
+        Some(id) => Some(
+            state
+                .store
+                .group(id)
+                .await?
+                .ok_or_else(|| ApiError::not_found("Parent group"))?
+                .id,
+        ),
         None => None,
     };
     let group = state
@@ -229,16 +295,28 @@ async fn create_group(State(state): State<AppState>, params: Params) -> ApiResul
     Ok((StatusCode::CREATED, Json(render_group(&group))).into_response())
 }
 
-async fn get_group(State(state): State<AppState>, Path(id): Path<String>) -> ApiResult<Json<Value>> {
-    Ok(Json(render_group(&find_group(state.store.as_ref(), &id).await?)))
+async fn get_group(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+) -> ApiResult<Json<Value>> {
+    Ok(Json(render_group(
+        &find_group(state.store.as_ref(), &id).await?,
+    )))
 }
 
 async fn list_groups(State(state): State<AppState>, paging: Paging) -> ApiResult<Response> {
     let groups = state.store.list_groups(paging.page).await?;
-    Ok(paging.respond(groups.items.iter().map(render_group).collect(), groups.total))
+    Ok(paging.respond(
+        groups.items.iter().map(render_group).collect(),
+        groups.total,
+    ))
 }
 
-async fn update_group(State(state): State<AppState>, Path(id): Path<String>, params: Params) -> ApiResult<Json<Value>> {
+async fn update_group(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    params: Params,
+) -> ApiResult<Json<Value>> {
     let group = find_group(state.store.as_ref(), &id).await?;
     let fields = Fields(params.into_object());
     let parent_id = if fields.has("parent_id") {
@@ -253,7 +331,11 @@ async fn update_group(State(state): State<AppState>, Path(id): Path<String>, par
         None
     };
     let optional = |name: &str| -> ApiResult<Option<Option<String>>> {
-        Ok(if fields.has(name) { Some(fields.string(name)?) } else { None })
+        Ok(if fields.has(name) {
+            Some(fields.string(name)?)
+        } else {
+            None
+        })
     };
     let update = GroupUpdate {
         name: fields.string("name")?,
@@ -262,12 +344,22 @@ async fn update_group(State(state): State<AppState>, Path(id): Path<String>, par
         description: optional("description")?,
         visibility: optional("visibility")?,
     };
-    let group = state.store.update_group(group.id, update, now_millis()).await?;
+    let group = state
+        .store
+        .update_group(group.id, update, now_millis())
+        .await?;
     Ok(Json(render_group(&group)))
 }
 
-async fn delete_group(State(state): State<AppState>, Path(id): Path<String>) -> ApiResult<Response> {
+async fn delete_group(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+) -> ApiResult<Response> {
     let group = find_group(state.store.as_ref(), &id).await?;
     state.store.delete_group(group.id).await?;
-    Ok((StatusCode::ACCEPTED, Json(json!({ "message": "202 Accepted" }))).into_response())
+    Ok((
+        StatusCode::ACCEPTED,
+        Json(json!({ "message": "202 Accepted" })),
+    )
+        .into_response())
 }

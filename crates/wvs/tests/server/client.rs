@@ -14,7 +14,11 @@ async fn python_gitlab_manages_hooks() {
     let ids = registry(&server).await;
     let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/server/gitlab_client.py");
     let python = std::env::var("WVS_TEST_PYTHON").unwrap_or_else(|_| "python3".to_owned());
-    let (url, project, receiver_url) = (server.url.clone(), ids.project.to_string(), receiver.url.clone());
+    let (url, project, receiver_url) = (
+        server.url.clone(),
+        ids.project.to_string(),
+        receiver.url.clone(),
+    );
     let output = tokio::task::spawn_blocking(move || {
         Command::new(python)
             .args([script, &url, ADMIN_TOKEN, &project, &receiver_url])
@@ -25,7 +29,10 @@ async fn python_gitlab_manages_hooks() {
     .unwrap();
     let stdout = String::from_utf8_lossy(&output.stdout);
     let stderr = String::from_utf8_lossy(&output.stderr);
-    assert!(output.status.success(), "python-gitlab failed:\n{stdout}\n{stderr}");
+    assert!(
+        output.status.success(),
+        "python-gitlab failed:\n{stdout}\n{stderr}"
+    );
     assert!(stdout.contains("system hooks ok"), "{stdout}");
     // The test call reached the receiver with the hook's token.
     let received = receiver.wait_for(1, Duration::from_secs(10)).await;

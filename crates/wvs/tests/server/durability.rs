@@ -32,7 +32,12 @@ async fn a_backlog_survives_kill_9_and_is_delivered() {
 
     let server = Server::start(FAST);
     let ids = registry(&server).await;
-    let hook_id = hook(&server, &format!("/projects/{}", ids.project), json!({"url": format!("{url}/hook")})).await;
+    let hook_id = hook(
+        &server,
+        &format!("/projects/{}", ids.project),
+        json!({"url": format!("{url}/hook")}),
+    )
+    .await;
     let server = Arc::new(server);
     let body = samples::find("push").unwrap().json.as_bytes();
     let events = format!("/projects/{}/events", ids.project);
@@ -75,10 +80,16 @@ async fn a_backlog_survives_kill_9_and_is_delivered() {
         tokio::time::sleep(Duration::from_millis(200)).await;
     };
     let missing = acknowledged.difference(&delivered).count();
-    assert_eq!(missing, 0, "{missing} acknowledged events were never delivered");
+    assert_eq!(
+        missing, 0,
+        "{missing} acknowledged events were never delivered"
+    );
 
     // The log shows them: one successful attempt per event at least.
-    let path = format!("/projects/{}/hooks/{hook_id}/events?status=successful&per_page=1", ids.project);
+    let path = format!(
+        "/projects/{}/hooks/{hook_id}/events?status=successful&per_page=1",
+        ids.project
+    );
     let (status, headers, _) = server.api_raw("GET", &path, None, &[]).await;
     assert_eq!(status, 200);
     let total: usize = headers["x-total"].to_str().unwrap().parse().unwrap();

@@ -20,7 +20,9 @@ fn route(file: &str, value: &Value) -> (&'static str, [bool; 3]) {
         return ("system", [false, false, true]);
     }
     match name {
-        "user_add_to_group" | "user_update_for_group" | "user_remove_from_group" => ("group", [false, true, true]),
+        "user_add_to_group" | "user_update_for_group" | "user_remove_from_group" => {
+            ("group", [false, true, true])
+        }
         "subgroup_create" | "subgroup_destroy" => ("group", [false, true, false]),
         // System hooks take pushes, tag pushes and merge requests of projects.
         "push" | "tag_push" | "merge_request" => ("project", [true, true, true]),
@@ -36,9 +38,36 @@ async fn every_fixture_reaches_exactly_its_subscribers() {
     let project_hook = format!("/projects/{}", ids.project);
     // The group hook sits two levels above the project's group.
     let group_hook = format!("/groups/{}", ids.top);
-    hook(&server, &project_hook, all_flags(&format!("{}/project", receiver.url), "project-token", &[PROJECT_FLAGS])).await;
-    hook(&server, &group_hook, all_flags(&format!("{}/group", receiver.url), "group-token", &[PROJECT_FLAGS, GROUP_ONLY_FLAGS])).await;
-    hook(&server, "", all_flags(&format!("{}/system", receiver.url), "system-token", &[SYSTEM_FLAGS])).await;
+    hook(
+        &server,
+        &project_hook,
+        all_flags(
+            &format!("{}/project", receiver.url),
+            "project-token",
+            &[PROJECT_FLAGS],
+        ),
+    )
+    .await;
+    hook(
+        &server,
+        &group_hook,
+        all_flags(
+            &format!("{}/group", receiver.url),
+            "group-token",
+            &[PROJECT_FLAGS, GROUP_ONLY_FLAGS],
+        ),
+    )
+    .await;
+    hook(
+        &server,
+        "",
+        all_flags(
+            &format!("{}/system", receiver.url),
+            "system-token",
+            &[SYSTEM_FLAGS],
+        ),
+    )
+    .await;
 
     let mut expected: HashMap<String, (String, String, Value, [bool; 3])> = HashMap::new();
     let mut total = 0;
@@ -62,7 +91,11 @@ async fn every_fixture_reaches_exactly_its_subscribers() {
 
     let received = receiver.wait_for(total, Duration::from_secs(60)).await;
     tokio::time::sleep(Duration::from_millis(300)).await;
-    assert_eq!(receiver.received().len(), total, "no delivery beyond the expected ones");
+    assert_eq!(
+        receiver.received().len(),
+        total,
+        "no delivery beyond the expected ones"
+    );
     let mut seen: HashMap<(String, String), usize> = HashMap::new();
     for request in &received {
         let uuid = request.header("X-WVS-Event-UUID").unwrap().to_owned();
@@ -74,18 +107,32 @@ async fn every_fixture_reaches_exactly_its_subscribers() {
             other => panic!("unexpected path {other}"),
         };
         assert!(hooks[index], "{file} must not reach {}", request.path);
-        *seen.entry((uuid.clone(), request.path.clone())).or_default() += 1;
+        *seen
+            .entry((uuid.clone(), request.path.clone()))
+            .or_default() += 1;
         let wanted_header = match (index, header.as_str()) {
             (2, _) => "System Hook",
             (_, "Build Hook") => "Job Hook",
             (_, header) => header,
         };
-        assert_eq!(request.header("X-WVS-Event"), Some(wanted_header), "{file} at {}", request.path);
+        assert_eq!(
+            request.header("X-WVS-Event"),
+            Some(wanted_header),
+            "{file} at {}",
+            request.path
+        );
         assert_eq!(request.header("X-WVS-Token"), Some(token), "{file}");
         assert_eq!(request.header("Content-Type"), Some("application/json"));
         assert!(request.header("Idempotency-Key").is_some());
         assert!(request.header("User-Agent").unwrap().starts_with("WVS/"));
-        assert_eq!(&request.json(), value, "{file}: the body is what was ingested");
+        assert_eq!(
+            &request.json(),
+            value,
+            "{file}: the body is what was ingested"
+        );
     }
-    assert!(seen.values().all(|count| *count == 1), "each hook gets each event once");
+    assert!(
+        seen.values().all(|count| *count == 1),
+        "each hook gets each event once"
+    );
 }

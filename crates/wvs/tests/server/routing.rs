@@ -33,24 +33,52 @@ async fn branch_filter_strategies() {
     let ids = registry(&server).await;
     let owner = format!("/projects/{}", ids.project);
     let url = |name: &str| format!("{}/{name}", receiver.url);
-    hook(&server, &owner, json!({"url": url("wildcard"), "push_events_branch_filter": "feature/*"})).await;
-    hook(&server, &owner, json!({"url": url("exact"), "push_events_branch_filter": "main"})).await;
+    hook(
+        &server,
+        &owner,
+        json!({"url": url("wildcard"), "push_events_branch_filter": "feature/*"}),
+    )
+    .await;
+    hook(
+        &server,
+        &owner,
+        json!({"url": url("exact"), "push_events_branch_filter": "main"}),
+    )
+    .await;
     hook(&server, &owner, json!({"url": url("regex"), "branch_filter_strategy": "regex", "push_events_branch_filter": "^release-\\d+$"})).await;
-    hook(&server, &owner, json!({"url": url("all"), "branch_filter_strategy": "all_branches"})).await;
+    hook(
+        &server,
+        &owner,
+        json!({"url": url("all"), "branch_filter_strategy": "all_branches"}),
+    )
+    .await;
     let events = format!("/projects/{}/events", ids.project);
     for branch in ["feature/a/b", "main", "release-12", "release-12x", "other"] {
         deliveries(&server, &events, &push_to(branch)).await;
     }
     // Tag pushes are not filtered by branch.
     let tag = serde_json::to_vec(&sample("tag_push")).unwrap();
-    assert_eq!(deliveries(&server, &events, &tag).await, 0, "no hook subscribed to tag pushes");
+    assert_eq!(
+        deliveries(&server, &events, &tag).await,
+        0,
+        "no hook subscribed to tag pushes"
+    );
 
     let received = receiver.wait_for(8, Duration::from_secs(20)).await;
     tokio::time::sleep(Duration::from_millis(300)).await;
     let mut got: Vec<(String, String)> = receiver
         .received()
         .iter()
-        .map(|r| (r.path.clone(), r.json()["ref"].as_str().unwrap().trim_start_matches("refs/heads/").to_owned()))
+        .map(|r| {
+            (
+                r.path.clone(),
+                r.json()["ref"]
+                    .as_str()
+                    .unwrap()
+                    .trim_start_matches("refs/heads/")
+                    .to_owned(),
+            )
+        })
         .collect();
     got.sort();
     let mut want: Vec<(String, String)> = [
@@ -102,8 +130,14 @@ async fn confidential_issues_and_notes_go_only_to_confidential_subscribers() {
     assert_eq!(
         got,
         [
-            ("/confidential".to_owned(), "Confidential Issue Hook".to_owned()),
-            ("/confidential".to_owned(), "Confidential Note Hook".to_owned()),
+            (
+                "/confidential".to_owned(),
+                "Confidential Issue Hook".to_owned()
+            ),
+            (
+                "/confidential".to_owned(),
+                "Confidential Note Hook".to_owned()
+            ),
             ("/plain".to_owned(), "Issue Hook".to_owned()),
             ("/plain".to_owned(), "Note Hook".to_owned()),
         ]
@@ -117,16 +151,41 @@ async fn ancestor_groups_and_non_subscribers() {
     let ids = registry(&server).await;
     let url = |name: &str| format!("{}/{name}", receiver.url);
     // Two levels up from the project's group, and a sibling group that is no ancestor.
-    hook(&server, &format!("/groups/{}", ids.top), json!({"url": url("top"), "push_events": false, "issues_events": true})).await;
-    hook(&server, &format!("/groups/{}", ids.mid), json!({"url": url("mid-no-issues"), "push_events": true})).await;
+    hook(
+        &server,
+        &format!("/groups/{}", ids.top),
+        json!({"url": url("top"), "push_events": false, "issues_events": true}),
+    )
+    .await;
+    hook(
+        &server,
+        &format!("/groups/{}", ids.mid),
+        json!({"url": url("mid-no-issues"), "push_events": true}),
+    )
+    .await;
     let sibling = server
-        .expect(201, "POST", "/groups", Some(json!({"name": "Sibling", "path": "sibling"})))
+        .expect(
+            201,
+            "POST",
+            "/groups",
+            Some(json!({"name": "Sibling", "path": "sibling"})),
+        )
         .await["id"]
         .as_i64()
         .unwrap();
-    hook(&server, &format!("/groups/{sibling}"), json!({"url": url("sibling"), "push_events": false, "issues_events": true})).await;
+    hook(
+        &server,
+        &format!("/groups/{sibling}"),
+        json!({"url": url("sibling"), "push_events": false, "issues_events": true}),
+    )
+    .await;
     // A system hook never receives issue events.
-    hook(&server, "", json!({"url": url("system"), "push_events": true, "merge_requests_events": true})).await;
+    hook(
+        &server,
+        "",
+        json!({"url": url("system"), "push_events": true, "merge_requests_events": true}),
+    )
+    .await;
 
     let events = format!("/projects/{}/events", ids.project);
     let issue = serde_json::to_vec(&sample("issue")).unwrap();
@@ -139,9 +198,18 @@ async fn ancestor_groups_and_non_subscribers() {
     // The project-level push reaches the mid group and the system hook, which subscribed.
     receiver.clear();
     assert_eq!(deliveries(&server, &events, &push_to("main")).await, 2);
-    let mut paths: Vec<String> = receiver.wait_for(2, Duration::from_secs(20)).await.iter().map(|r| r.path.clone()).collect();
+    let mut paths: Vec<String> = receiver
+        .wait_for(2, Duration::from_secs(20))
+        .await
+        .iter()
+        .map(|r| r.path.clone())
+        .collect();
     paths.sort();
     assert_eq!(paths, ["/mid-no-issues", "/system"]);
-    let system = receiver.received().into_iter().find(|r| r.path == "/system").unwrap();
+    let system = receiver
+        .received()
+        .into_iter()
+        .find(|r| r.path == "/system")
+        .unwrap();
     assert_eq!(system.header("X-WVS-Event"), Some("System Hook"));
 }

@@ -4,7 +4,7 @@ use std::time::Duration;
 
 use serde_json::json;
 use wvs_events::SigningSecret;
-use wvs_store::{Page, Store, StatusFilter};
+use wvs_store::{Page, StatusFilter, Store};
 
 use crate::setup::registry;
 use crate::support::{Receiver, Server};
@@ -15,7 +15,13 @@ async fn no_secret_in_responses_or_the_log() {
     let server = Server::start(&[]);
     let ids = registry(&server).await;
     let signing = SigningSecret::generate().expose();
-    let secrets = ["tok-SECRET-1", "hdr-SECRET-2", "var-SECRET-3", "pw-SECRET-4", signing.as_str()];
+    let secrets = [
+        "tok-SECRET-1",
+        "hdr-SECRET-2",
+        "var-SECRET-3",
+        "pw-SECRET-4",
+        signing.as_str(),
+    ];
     let authority = receiver.url.trim_start_matches("http://");
     let body = json!({
         "url": format!("http://user:pw-SECRET-4@{authority}/{{path}}"),
@@ -27,7 +33,9 @@ async fn no_secret_in_responses_or_the_log() {
     });
     let owner = format!("/projects/{}", ids.project);
     let mut responses = Vec::new();
-    let created = server.expect(201, "POST", &format!("{owner}/hooks"), Some(body)).await;
+    let created = server
+        .expect(201, "POST", &format!("{owner}/hooks"), Some(body))
+        .await;
     let hook_id = created["id"].as_i64().unwrap();
     assert_eq!(created["token_present"], true);
     assert_eq!(created["signing_token_present"], true);
@@ -44,33 +52,90 @@ async fn no_secret_in_responses_or_the_log() {
     assert_eq!(received[0].path, "/var-SECRET-3");
     assert_eq!(received[0].header("X-WVS-Token"), Some("tok-SECRET-1"));
     assert_eq!(received[0].header("X-Custom"), Some("hdr-SECRET-2"));
-    assert!(received[0].header("Authorization").unwrap().starts_with("Basic "));
+    assert!(
+        received[0]
+            .header("Authorization")
+            .unwrap()
+            .starts_with("Basic ")
+    );
 
     let hook_path = format!("{owner}/hooks/{hook_id}");
-    responses.push(server.expect(201, "POST", &format!("{hook_path}/test/push_events"), None).await.to_string());
-    let log = server.expect(200, "GET", &format!("{hook_path}/events"), None).await;
+    responses.push(
+        server
+            .expect(201, "POST", &format!("{hook_path}/test/push_events"), None)
+            .await
+            .to_string(),
+    );
+    let log = server
+        .expect(200, "GET", &format!("{hook_path}/events"), None)
+        .await;
     let first = log[0]["id"].as_i64().unwrap();
     responses.push(log.to_string());
-    responses.push(server.expect(201, "POST", &format!("{hook_path}/events/{first}/resend"), None).await.to_string());
-    responses.push(server.expect(200, "GET", &hook_path, None).await.to_string());
-    responses.push(server.expect(200, "GET", &format!("{owner}/hooks"), None).await.to_string());
-    responses.push(server.expect(200, "PUT", &hook_path, Some(json!({"name": "renamed"}))).await.to_string());
-    responses.push(server.expect(200, "GET", &format!("{hook_path}/events"), None).await.to_string());
+    responses.push(
+        server
+            .expect(
+                201,
+                "POST",
+                &format!("{hook_path}/events/{first}/resend"),
+                None,
+            )
+            .await
+            .to_string(),
+    );
+    responses.push(
+        server
+            .expect(200, "GET", &hook_path, None)
+            .await
+            .to_string(),
+    );
+    responses.push(
+        server
+            .expect(200, "GET", &format!("{owner}/hooks"), None)
+            .await
+            .to_string(),
+    );
+    responses.push(
+        server
+            .expect(200, "PUT", &hook_path, Some(json!({"name": "renamed"})))
+            .await
+            .to_string(),
+    );
+    responses.push(
+        server
+            .expect(200, "GET", &format!("{hook_path}/events"), None)
+            .await
+            .to_string(),
+    );
     for response in &responses {
         for secret in secrets {
-            assert!(!response.contains(secret), "a response shows a secret: {response}");
+            assert!(
+                !response.contains(secret),
+                "a response shows a secret: {response}"
+            );
         }
     }
 
     // The stored log rows, read straight from the database file.
-    let store = wvs_store::sqlite::SqliteStore::open(&server.dir.join("wvs.db")).await.unwrap();
+    let store = wvs_store::sqlite::SqliteStore::open(&server.dir.join("wvs.db"))
+        .await
+        .unwrap();
     let rows = store
-        .list_attempts(hook_id, StatusFilter::All, Page { page: 1, per_page: 100 })
+        .list_attempts(
+            hook_id,
+            StatusFilter::All,
+            Page {
+                page: 1,
+                per_page: 100,
+            },
+        )
         .await
         .unwrap();
     assert!(rows.total >= 3);
     for row in rows.items {
-        let text = format!("{} {:?} {:?} {}", row.url, row.request_headers, row.response_headers, row.response_body);
+        let text = format!(
+            "{} {:?} {:?} {}",
+            row.url, row.request_headers, row.response_headers, row.response_body
+        );
         for secret in secrets {
             assert!(!text.contains(secret), "a log row shows a secret: {text}");
         }

@@ -39,17 +39,32 @@ pub struct Registry {
 /// Groups `top/mid/low` and project `top/mid/low/app`.
 pub async fn registry(server: &Server) -> Registry {
     let top = server
-        .expect(201, "POST", "/groups", Some(json!({"name": "Top", "path": "top"})))
+        .expect(
+            201,
+            "POST",
+            "/groups",
+            Some(json!({"name": "Top", "path": "top"})),
+        )
         .await["id"]
         .as_i64()
         .unwrap();
     let mid = server
-        .expect(201, "POST", "/groups", Some(json!({"name": "Mid", "path": "mid", "parent_id": top})))
+        .expect(
+            201,
+            "POST",
+            "/groups",
+            Some(json!({"name": "Mid", "path": "mid", "parent_id": top})),
+        )
         .await["id"]
         .as_i64()
         .unwrap();
     let low = server
-        .expect(201, "POST", "/groups", Some(json!({"name": "Low", "path": "low", "parent_id": mid})))
+        .expect(
+            201,
+            "POST",
+            "/groups",
+            Some(json!({"name": "Low", "path": "low", "parent_id": mid})),
+        )
         .await["id"]
         .as_i64()
         .unwrap();
@@ -63,7 +78,12 @@ pub async fn registry(server: &Server) -> Registry {
         .await["id"]
         .as_i64()
         .unwrap();
-    Registry { top, mid, low, project }
+    Registry {
+        top,
+        mid,
+        low,
+        project,
+    }
 }
 
 /// A hook body with every flag of `flags` on.

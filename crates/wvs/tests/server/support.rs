@@ -28,7 +28,9 @@ pub struct Received {
 
 impl Received {
     pub fn header(&self, name: &str) -> Option<&str> {
-        self.headers.get(&name.to_ascii_lowercase()).map(String::as_str)
+        self.headers
+            .get(&name.to_ascii_lowercase())
+            .map(String::as_str)
     }
 
     pub fn json(&self) -> Value {
@@ -109,10 +111,20 @@ impl Receiver {
     }
 }
 
-async fn record(State(state): State<ReceiverState>, uri: Uri, headers: HeaderMap, body: Bytes) -> StatusCode {
+async fn record(
+    State(state): State<ReceiverState>,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Bytes,
+) -> StatusCode {
     let headers = headers
         .iter()
-        .map(|(name, value)| (name.as_str().to_owned(), value.to_str().unwrap_or("").to_owned()))
+        .map(|(name, value)| {
+            (
+                name.as_str().to_owned(),
+                value.to_str().unwrap_or("").to_owned(),
+            )
+        })
         .collect();
     state.received.lock().unwrap().push(Received {
         path: uri.path().to_owned(),
@@ -180,7 +192,10 @@ impl Server {
 
     /// Asks the process to stop (SIGTERM) and waits for it.
     pub fn terminate(mut self) -> std::process::ExitStatus {
-        let _ = Command::new("kill").arg("-TERM").arg(self.child.id().to_string()).status();
+        let _ = Command::new("kill")
+            .arg("-TERM")
+            .arg(self.child.id().to_string())
+            .status();
         self.child.wait().unwrap()
     }
 
@@ -192,7 +207,13 @@ impl Server {
     }
 
     /// Like [`Server::api`], with extra headers, returning the response headers too.
-    pub async fn api_raw(&self, method: &str, path: &str, body: Option<Value>, headers: &[(&str, &str)]) -> (u16, HeaderMap, Vec<u8>) {
+    pub async fn api_raw(
+        &self,
+        method: &str,
+        path: &str,
+        body: Option<Value>,
+        headers: &[(&str, &str)],
+    ) -> (u16, HeaderMap, Vec<u8>) {
         let method = reqwest::Method::from_bytes(method.as_bytes()).unwrap();
         let mut request = self
             .client
@@ -211,7 +232,13 @@ impl Server {
     }
 
     /// `api`, asserting the status.
-    pub async fn expect(&self, status: u16, method: &str, path: &str, body: Option<Value>) -> Value {
+    pub async fn expect(
+        &self,
+        status: u16,
+        method: &str,
+        path: &str,
+        body: Option<Value>,
+    ) -> Value {
         let (got, value) = self.api(method, path, body).await;
         assert_eq!(got, status, "{method} {path}: {value}");
         value
@@ -246,7 +273,11 @@ pub fn fixtures_dir() -> PathBuf {
         || PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/fixtures"),
         PathBuf::from,
     );
-    assert!(dir.join("index.tsv").is_file(), "fixtures not found at {}", dir.display());
+    assert!(
+        dir.join("index.tsv").is_file(),
+        "fixtures not found at {}",
+        dir.display()
+    );
     dir
 }
 

@@ -1,0 +1,548 @@
+//! The REST API's contract: GitLab shapes and status codes, pagination, parameters as JSON
+//! or form, ingest validation and idempotency, test, the log, retries and clean shutdown.
+
+use std::time::Duration;
+
+use serde_json::{Value, json};
+use wvs_events::samples;
+
+use crate::setup::{hook, registry};
+use crate::support::{ADMIN_TOKEN, Receiver, Server};
+
+fn push() -> &'static [u8] {
+    samples::find("push").unwrap().json.as_bytes()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn hooks_crud_with_gitlab_shapes_and_pagination() {
+    let server = Server::start(&[]);
+    let ids = registry(&server).await;
+    let hooks = format!("/projects/{}/hooks", ids.project);
+    let created = server
+        .expect(
+            201,
+            "POST",
+            &hooks,
+            Some(json!({"url": "http://example.com/a", "token": "t1", "issues_events": "true"})),
+        )
+        .await;
+    for field in [
+        "id",
+        "url",
+        "project_id",
+        "created_at",
+        "push_events",
+        "tag_push_events",
+        "issues_events",
+        "confidential_issues_events",
+        "merge_requests_events",
+        "note_events",
+        "job_events",
+        "pipeline_events",
+        "wiki_page_events",
+        "deployment_events",
+        "releases_events",
+        "feature_flag_events",
+        "enable_ssl_verification",
+        "push_events_branch_filter",
+        "branch_filter_strategy",
+        "token_present",
+        "signing_token_present",
+        "alert_status",
+        "disabled_until",
+        "custom_headers",
+        "url_variables",
+    ] {
+        assert!(created.get(field).is_some(), "missing {field}: {created}");
+    }
+    assert_eq!(created["issues_events"], true);
+    assert_eq!(created["push_events"], true, "GitLab's default");
+    assert_eq!(created["alert_status"], "executable");
+    assert!(created.get("token").is_none());
+    let id = created["id"].as_i64().unwrap();
+
+    // Changing the URL clears the token unless a new one comes with it.
+    let edited = server
+        .expect(
+            200,
+            "PUT",
+            &format!("{hooks}/{id}"),
+            Some(json!({"url": "http://example.com/b"})),
+        )
+        .await;
+    assert_eq!(edited["token_present"], false);
+    let edited = server
+        .expect(
+            200,
+            "PUT",
+            &format!("{hooks}/{id}"),
+            Some(json!({"url": "http://example.com/c", "token": "t2"})),
+        )
+        .await;
+    assert_eq!(edited["token_present"], true);
+
+    // Form-encoded parameters, as GitLab accepts them.
+    let response = reqwest::Client::new()
+        .post(format!("{}/api/v4{hooks}", server.url))
+        .header("PRIVATE-TOKEN", ADMIN_TOKEN)
+        .form(&[
+            ("url", "http://example.com/form"),
+            ("tag_push_events", "true"),
+            ("push_events", "false"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 201);
+    let form_hook: Value = response.json().await.unwrap();
+    assert_eq!(
+        (
+            form_hook["tag_push_events"].clone(),
+            form_hook["push_events"].clone()
+        ),
+        (json!(true), json!(false))
+    );
+    hook(
+        &server,
+        &format!("/projects/{}", ids.project),
+        json!({"url": "http://example.com/third"}),
+    )
+    .await;
+
+    let (status, headers, body) = server
+        .api_raw("GET", &format!("{hooks}?per_page=2"), None, &[])
+        .await;
+    assert_eq!(status, 200);
+    let page: Value = serde_json::from_slice(&body).unwrap();
+    assert_eq!(page.as_array().unwrap().len(), 2);
+    assert_eq!(headers["x-total"], "3");
+    assert_eq!(headers["x-page"], "1");
+    assert_eq!(headers["x-per-page"], "2");
+    assert_eq!(headers["x-next-page"], "2");
+    assert_eq!(headers["x-total-pages"], "2");
+    let link = headers["link"].to_str().unwrap();
+    assert!(link.contains("page=2&per_page=2>; rel=\"next\""), "{link}");
+    assert!(
+        link.starts_with("<http://"),
+        "Link URLs are absolute: {link}"
+    );
+
+    // The project may be named by its URL-encoded path.
+    let by_path = server
+        .expect(
+            200,
+            "GET",
+            &format!("/projects/top%2Fmid%2Flow%2Fapp/hooks/{id}"),
+            None,
+        )
+        .await;
+    assert_eq!(by_path["id"], id);
+
+    // A hook of another owner is not found; so is an unknown project.
+    server
+        .expect(404, "GET", &format!("/groups/{}/hooks/{id}", ids.top), None)
+        .await;
+    let missing = server
+        .expect(404, "GET", "/projects/999999/hooks", None)
+        .await;
+    assert_eq!(missing["message"], "404 Project Not Found");
+
+    // Invalid input names the field.
+    let bad = server
+        .expect(
+            400,
+            "POST",
+            &hooks,
+            Some(json!({"url": "ftp://example.com"})),
+        )
+        .await;
+    assert!(bad["message"].as_str().unwrap().starts_with("url"), "{bad}");
+    let bad = server
+        .expect(
+            400,
+            "POST",
+            &hooks,
+            Some(json!({"url": "http://x", "member_events": true})),
+        )
+        .await;
+    assert!(
+        bad["message"].as_str().unwrap().contains("member_events"),
+        "{bad}"
+    );
+
+    server
+        .expect(204, "DELETE", &format!("{hooks}/{id}"), None)
+        .await;
+    server
+        .expect(404, "GET", &format!("{hooks}/{id}"), None)
+        .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn custom_headers_and_url_variables_endpoints() {
+    let receiver = Receiver::start().await;
+    let server = Server::start(&[]);
+    let ids = registry(&server).await;
+    let authority = receiver.url.trim_start_matches("http://");
+    let body = json!({"url": format!("http://{authority}/{{dest}}"), "url_variables": [{"key": "dest", "value": "one"}]});
+    let id = hook(&server, &format!("/projects/{}", ids.project), body).await;
+    let base = format!("/projects/{}/hooks/{id}", ids.project);
+    server
+        .expect(
+            204,
+            "PUT",
+            &format!("{base}/custom_headers/X-Team"),
+            Some(json!({"value": "blue"})),
+        )
+        .await;
+    // A new destination drops the custom headers, as a new URL drops the token.
+    server
+        .expect(
+            204,
+            "PUT",
+            &format!("{base}/url_variables/dest"),
+            Some(json!({"value": "two"})),
+        )
+        .await;
+    assert_eq!(
+        server.expect(200, "GET", &base, None).await["custom_headers"],
+        json!([])
+    );
+    server
+        .expect(
+            204,
+            "PUT",
+            &format!("{base}/custom_headers/X-Team"),
+            Some(json!({"value": "blue"})),
+        )
+        .await;
+    let shown = server.expect(200, "GET", &base, None).await;
+    assert_eq!(shown["custom_headers"], json!([{"key": "X-Team"}]));
+    assert_eq!(shown["url"], format!("http://{authority}/{{dest}}"));
+    server
+        .expect(201, "POST", &format!("{base}/test/push_events"), None)
+        .await;
+    let received = receiver.wait_for(1, Duration::from_secs(10)).await;
+    assert_eq!(received[0].path, "/two");
+    assert_eq!(received[0].header("X-Team"), Some("blue"));
+    server
+        .expect(
+            204,
+            "DELETE",
+            &format!("{base}/custom_headers/X-Team"),
+            None,
+        )
+        .await;
+    server
+        .expect(
+            404,
+            "DELETE",
+            &format!("{base}/custom_headers/X-Team"),
+            None,
+        )
+        .await;
+    let shown = server.expect(200, "GET", &base, None).await;
+    assert_eq!(shown["custom_headers"], json!([]));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ingest_validates_and_is_idempotent() {
+    let receiver = Receiver::start().await;
+    let server = Server::start(&[]);
+    let ids = registry(&server).await;
+    hook(
+        &server,
+        &format!("/projects/{}", ids.project),
+        json!({"url": format!("{}/h", receiver.url)}),
+    )
+    .await;
+    let events = format!("/projects/{}/events", ids.project);
+
+    // A missing required field: 400 naming the kind and the field.
+    let mut value: Value = serde_json::from_slice(push()).unwrap();
+    value.as_object_mut().unwrap().remove("ref");
+    let (status, answer) = server
+        .ingest(&events, &serde_json::to_vec(&value).unwrap())
+        .await;
+    assert_eq!(
+        (status, answer["message"].as_str().unwrap()),
+        (400, "push: .ref: missing field")
+    );
+    let (status, _) = server.ingest(&events, b"{not json").await;
+    assert_eq!(status, 400);
+    // A group event posted to a project: 422.
+    let member = samples::find("user_add_to_group").unwrap().json.as_bytes();
+    let (status, answer) = server.ingest(&events, member).await;
+    assert_eq!(status, 422, "{answer}");
+    // Over 25 MB: 413, as JSON.
+    let mut big = serde_json::to_vec(
+        &json!({"object_kind": "push", "padding": "x".repeat(26 * 1024 * 1024)}),
+    )
+    .unwrap();
+    big.truncate(big.len());
+    let (status, answer) = server.ingest(&events, &big).await;
+    assert_eq!(status, 413);
+    assert!(answer["message"].is_string());
+    // Without a token: 401.
+    let response = reqwest::Client::new()
+        .post(format!("{}/api/v4{events}", server.url))
+        .body(push().to_vec())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 401);
+
+    // The same Idempotency-Key twice: the first answer, no new delivery.
+    let headers = [
+        ("Idempotency-Key", "emit-42"),
+        ("Content-Type", "application/json"),
+    ];
+    let post = || async {
+        let response = reqwest::Client::new()
+            .post(format!("{}/api/v4{events}", server.url))
+            .header("PRIVATE-TOKEN", ADMIN_TOKEN)
+            .header(headers[0].0, headers[0].1)
+            .header(headers[1].0, headers[1].1)
+            .body(push().to_vec())
+            .send()
+            .await
+            .unwrap();
+        (
+            response.status().as_u16(),
+            response.json::<Value>().await.unwrap(),
+        )
+    };
+    let first = post().await;
+    let second = post().await;
+    assert_eq!(first.0, 202);
+    assert_eq!(first, second);
+    assert_eq!(first.1["deliveries"], 1);
+    receiver.wait_for(1, Duration::from_secs(10)).await;
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert_eq!(receiver.received().len(), 1);
+
+    // An unknown project is registered from the event's project block.
+    let (status, answer) = server.ingest("/projects/4242/events", push()).await;
+    assert_eq!(status, 202, "{answer}");
+    let project = server.expect(200, "GET", "/projects/4242", None).await;
+    assert_eq!(project["path_with_namespace"], "mike/diaspora");
+    server
+        .expect(200, "GET", "/projects/mike%2Fdiaspora", None)
+        .await;
+
+    // An unknown project without a project block: 404.
+    let member_like = serde_json::to_vec(
+        &json!({"object_kind": "push", "ref": "refs/heads/x", "before": "0", "after": "1"}),
+    )
+    .unwrap();
+    let (status, _) = server.ingest("/projects/777/events", &member_like).await;
+    assert_eq!(status, 404);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn failures_are_retried_logged_filterable_and_resendable() {
+    let receiver = Receiver::start().await;
+    receiver.set_status(500);
+    let server = Server::start(&["--retry-schedule", "300ms,300ms"]);
+    let ids = registry(&server).await;
+    let id = hook(
+        &server,
+        &format!("/projects/{}", ids.project),
+        json!({"url": format!("{}/h", receiver.url), "token": "tok"}),
+    )
+    .await;
+    let base = format!("/projects/{}/hooks/{id}", ids.project);
+
+    // A failing test answers 422 with the reason.
+    let failed = server
+        .expect(422, "POST", &format!("{base}/test/push_events"), None)
+        .await;
+    assert!(
+        failed["message"].as_str().unwrap().contains("500"),
+        "{failed}"
+    );
+
+    let (status, _) = server
+        .ingest(&format!("/projects/{}/events", ids.project), push())
+        .await;
+    assert_eq!(status, 202);
+    receiver.wait_for(2, Duration::from_secs(10)).await; // test + first attempt
+    receiver.set_status(200);
+    let received = receiver.wait_for(3, Duration::from_secs(10)).await;
+    // Retries carry the same Idempotency-Key and event UUID.
+    let attempts: Vec<_> = received.iter().skip(1).collect();
+    assert_eq!(
+        attempts[0].header("Idempotency-Key"),
+        attempts[1].header("Idempotency-Key")
+    );
+    assert_eq!(
+        attempts[0].header("X-WVS-Event-UUID"),
+        attempts[1].header("X-WVS-Event-UUID")
+    );
+
+    let log = server
+        .expect(200, "GET", &format!("{base}/events"), None)
+        .await;
+    let statuses: Vec<&str> = log
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["response_status"].as_str().unwrap())
+        .collect();
+    assert_eq!(statuses, ["200", "500", "500"], "newest first");
+    let entry = &log[0];
+    assert_eq!(entry["trigger"], "push_hooks");
+    assert_eq!(entry["request_headers"]["X-WVS-Token"], "[REDACTED]");
+    assert_eq!(
+        entry["request_data"],
+        serde_json::from_slice::<Value>(push()).unwrap()
+    );
+    assert!(entry["execution_duration"].as_f64().unwrap() >= 0.0);
+    let failures = server
+        .expect(
+            200,
+            "GET",
+            &format!("{base}/events?status=server_failure"),
+            None,
+        )
+        .await;
+    assert_eq!(failures.as_array().unwrap().len(), 2);
+    let ok = server
+        .expect(200, "GET", &format!("{base}/events?status=200"), None)
+        .await;
+    assert_eq!(ok.as_array().unwrap().len(), 1);
+    server
+        .expect(400, "GET", &format!("{base}/events?status=sometimes"), None)
+        .await;
+
+    // Resend: the original body, event UUID and Idempotency-Key.
+    let resent = server
+        .expect(
+            201,
+            "POST",
+            &format!("{base}/events/{}/resend", entry["id"]),
+            None,
+        )
+        .await;
+    assert_eq!(resent["response_status"], 200);
+    let received = receiver.wait_for(4, Duration::from_secs(10)).await;
+    assert_eq!(
+        received[3].header("Idempotency-Key"),
+        received[2].header("Idempotency-Key")
+    );
+    assert_eq!(received[3].body, received[2].body);
+
+    // A receiver that is down: the log says `internal error` with the reason.
+    let down = Receiver::start().await;
+    let down_url = down.url.clone();
+    down.stop();
+    let gone = hook(
+        &server,
+        &format!("/projects/{}", ids.project),
+        json!({"url": format!("{down_url}/x"), "push_events": false}),
+    )
+    .await;
+    server
+        .expect(
+            422,
+            "POST",
+            &format!("/projects/{}/hooks/{gone}/test/push_events", ids.project),
+            None,
+        )
+        .await;
+    let log = server
+        .expect(
+            200,
+            "GET",
+            &format!("/projects/{}/hooks/{gone}/events", ids.project),
+            None,
+        )
+        .await;
+    assert_eq!(log[0]["response_status"], "internal error");
+    assert!(
+        log[0]["internal_error_message"]
+            .as_str()
+            .unwrap()
+            .contains("refused"),
+        "{log}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn version_health_and_clean_shutdown() {
+    let receiver = Receiver::start().await;
+    let server = Server::start(&[]);
+    let version = server.expect(200, "GET", "/version", None).await;
+    assert_eq!(version["version"], env!("CARGO_PKG_VERSION"));
+    let health = reqwest::get(format!("{}/-/health", server.url))
+        .await
+        .unwrap();
+    assert_eq!(health.status(), 200);
+
+    // SIGTERM: the process exits cleanly, and what was acknowledged is delivered after a
+    // restart.
+    let ids = registry(&server).await;
+    receiver.set_status(503);
+    hook(
+        &server,
+        &format!("/projects/{}", ids.project),
+        json!({"url": format!("{}/h", receiver.url)}),
+    )
+    .await;
+    let (status, answer) = server
+        .ingest(&format!("/projects/{}/events", ids.project), push())
+        .await;
+    assert_eq!(status, 202);
+    receiver.wait_for(1, Duration::from_secs(10)).await;
+    let dir = server.dir.clone();
+    assert!(server.terminate().success(), "a clean exit on SIGTERM");
+    receiver.set_status(200);
+    let _restarted = Server::start_in(&dir, &["--retry-schedule", "0s,200ms"]);
+    let received = receiver.wait_for(2, Duration::from_secs(30)).await;
+    assert_eq!(
+        received[1].header("X-WVS-Event-UUID"),
+        answer["event_uuid"].as_str()
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn registry_paths_follow_group_moves() {
+    let server = Server::start(&[]);
+    let ids = registry(&server).await;
+    let other = server
+        .expect(
+            201,
+            "POST",
+            "/groups",
+            Some(json!({"name": "Other", "path": "other"})),
+        )
+        .await;
+    server
+        .expect(
+            200,
+            "PUT",
+            &format!("/groups/{}", ids.mid),
+            Some(json!({"parent_id": other["id"]})),
+        )
+        .await;
+    let project = server
+        .expect(200, "GET", &format!("/projects/{}", ids.project), None)
+        .await;
+    assert_eq!(project["path_with_namespace"], "other/mid/low/app");
+    server
+        .expect(
+            409,
+            "POST",
+            "/groups",
+            Some(json!({"name": "Other", "path": "other"})),
+        )
+        .await;
+    server
+        .expect(202, "DELETE", &format!("/groups/{}", ids.mid), None)
+        .await;
+    server
+        .expect(404, "GET", &format!("/projects/{}", ids.project), None)
+        .await;
+    let (status, headers, _) = server.api_raw("GET", "/groups", None, &[]).await;
+    assert_eq!((status, headers["x-total"].to_str().unwrap()), (200, "2"));
+}
