@@ -102,10 +102,3 @@ pub struct Label {
     #[serde(flatten)]
     pub extra: Extra,
 }
-
-/// PLACEHOLDER while the typed structs are written.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Untyped {
-    #[serde(flatten)]
-    pub extra: Extra,
-}
