@@ -93,8 +93,9 @@ pub trait Store: Send + Sync + 'static {
     async fn hooks_by_ids(&self, ids: &[Id]) -> Result<Vec<Hook>>;
     /// Replaces a hook's changeable fields.
     async fn update_hook(&self, id: Id, hook: HookChange, now: Millis) -> Result<Hook>;
-    /// Stores a hook's health as the dispatcher computed it (auto-disable); nothing else of
-    /// the hook changes.
+    /// Sets a hook's health (an operator re-enabling it); nothing else of the hook changes.
+    /// A hook that is executable again sends its held deliveries; a permanently disabled one
+    /// holds them.
     async fn set_hook_health(&self, id: Id, health: HookHealth) -> Result<()>;
     /// Deletes a hook with its pending deliveries and its log.
     async fn delete_hook(&self, id: Id) -> Result<()>;
@@ -120,21 +121,37 @@ pub trait Store: Send + Sync + 'static {
     -> Result<Option<StoredEvent>>;
 
     /// Claims up to `limit` deliveries that are due (`next_attempt_at <= now`, pending, or
-    /// in flight with an expired lease) for `owner` until `lease_until`, oldest first.
+    /// in flight with an expired lease) for `owner` until `lease_until`, oldest due first,
+    /// within every limit: none of a disabled hook; no more in flight per hook (over every
+    /// owner) than its `max_in_flight`; for an ordered hook, only its oldest pending delivery
+    /// and only when nothing of it is in flight; no more per top-level namespace and window
+    /// than `rate` allows (the others stay pending, marked `rate_limited`).
     async fn claim_due(
         &self,
         owner: &str,
         now: Millis,
         lease_until: Millis,
         limit: u32,
+        rate: RateLimit,
     ) -> Result<Vec<Claimed>>;
     /// Records attempts and their outcome, in one transaction. Only claims still held by
-    /// `owner` are changed; the attempt rows are always written.
-    async fn record_attempts(&self, owner: &str, attempts: Vec<Attempt>) -> Result<()>;
+    /// `owner` are changed; the attempt rows are always written, and each attempt's health
+    /// effect is folded into its hook's health through `rule`, in order.
+    async fn record_attempts(
+        &self,
+        owner: &str,
+        attempts: Vec<Attempt>,
+        rule: &dyn HealthRule,
+    ) -> Result<()>;
     /// Gives back every claim `owner` holds (graceful shutdown): they become due now.
     async fn release_claims(&self, owner: &str, now: Millis) -> Result<u64>;
-    /// When the next pending delivery falls due, for the dispatcher's sleep.
-    async fn next_due_at(&self) -> Result<Option<Millis>>;
+    /// The earliest time after `after` at which a claim may find new work (a hook falling
+    /// due, a lease expiring), for the dispatcher's sleep. Work that waits for a free slot
+    /// is not included: a recorded attempt frees it.
+    async fn next_due_at(&self, after: Millis) -> Result<Option<Millis>>;
+    /// The hooks that events of this chain (same chain uuid) were routed to, for loop
+    /// protection.
+    async fn chain_hooks(&self, chain_uuid: &str) -> Result<Vec<Id>>;
     /// Deliveries per state, for tests, health and metrics.
     async fn delivery_counts(&self) -> Result<DeliveryCounts>;
 
@@ -149,6 +166,7 @@ pub trait Store: Send + Sync + 'static {
     ) -> Result<Paged<LoggedAttempt>>;
     /// One attempt of one hook, with the body that was sent.
     async fn attempt(&self, hook_id: Id, attempt_id: Id) -> Result<Option<LoggedAttempt>>;
-    /// Writes one attempt made outside the queue (test, resend).
-    async fn log_attempt(&self, attempt: Attempt) -> Result<Id>;
+    /// Writes one attempt made outside the queue (test, resend, a stopped loop), and folds its
+    /// health effect into the hook's health through `rule`.
+    async fn log_attempt(&self, attempt: Attempt, rule: &dyn HealthRule) -> Result<Id>;
 }

@@ -170,6 +170,62 @@ pub struct HookHealth {
     pub permanently_disabled: bool,
 }
 
+impl HookHealth {
+    /// Whether deliveries may be sent to the hook at `now`.
+    pub fn is_executable(&self, now: Millis) -> bool {
+        !self.permanently_disabled && self.disabled_until.is_none_or(|until| until <= now)
+    }
+}
+
+/// What an attempt says about its hook's health.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum HealthEffect {
+    /// The receiver answered 2xx: the hook is healthy again.
+    Success,
+    /// The receiver failed (no answer, an error, a non-2xx status).
+    Failure,
+    /// Nothing about the receiver was learnt (a failed test, a payload that could not be
+    /// sent, a loop stopped before sending).
+    Unchanged,
+}
+
+/// The auto-disable rule, applied by the store inside the transaction that records the
+/// attempt, so that concurrent attempts (and several nodes) see each other's effect. The rule
+/// itself belongs to the dispatcher; the store only folds attempts through it.
+pub trait HealthRule: Send + Sync {
+    /// The hook's health after one attempt with `effect` at `now`.
+    fn after(
+        &self,
+        owner: HookOwner,
+        health: &HookHealth,
+        effect: HealthEffect,
+        now: Millis,
+    ) -> HookHealth;
+}
+
+/// How a hook's deliveries are paced, enforced by the claim.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct DeliveryLimits {
+    /// Deliveries of this hook in flight at once, over every node.
+    pub max_in_flight: u32,
+    /// One in flight at a time, in event order; a failed delivery blocks the ones behind it
+    /// until it succeeds or is given up.
+    pub ordered: bool,
+}
+
+impl DeliveryLimits {
+    pub const DEFAULT_MAX_IN_FLIGHT: u32 = 4;
+}
+
+impl Default for DeliveryLimits {
+    fn default() -> Self {
+        DeliveryLimits {
+            max_in_flight: Self::DEFAULT_MAX_IN_FLIGHT,
+            ordered: false,
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq)]
 pub struct NewHook {
     pub owner: HookOwner,
@@ -177,6 +233,7 @@ pub struct NewHook {
     pub secrets: HookSecrets,
     /// Everything else (name, event flags, filters, flavor...), owned by the hooks layer.
     pub settings: Value,
+    pub limits: DeliveryLimits,
 }
 
 /// The replaceable fields of a hook.
@@ -185,6 +242,7 @@ pub struct HookChange {
     pub url: String,
     pub secrets: HookSecrets,
     pub settings: Value,
+    pub limits: DeliveryLimits,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -196,6 +254,7 @@ pub struct Hook {
     pub url: String,
     pub secrets: HookSecrets,
     pub settings: Value,
+    pub limits: DeliveryLimits,
     pub health: HookHealth,
     pub created_at: Millis,
 }
@@ -204,8 +263,11 @@ pub struct Hook {
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct NewEvent {
-    /// Sent as `X-WVS-Event-UUID`.
+    /// This event's own id, unique.
     pub uuid: String,
+    /// Sent as `X-WVS-Event-UUID`: the event's own uuid, or the one of the event that caused
+    /// it (a receiver that calls back into WVS passes it on). Loop protection follows it.
+    pub chain_uuid: String,
     /// The event kind's name (`push`, `note_issue`, `project_create`...).
     pub kind: String,
     pub project_id: Option<Id>,
@@ -225,12 +287,16 @@ pub struct NewDelivery {
     pub trigger: String,
     /// Stable across retries and resends of this event to this hook.
     pub idempotency_key: String,
+    /// The top-level namespace whose rate limit the delivery counts against; `None` for
+    /// deliveries that are never rate-limited (system hooks).
+    pub rate_key: Option<String>,
 }
 
 /// What [`Store::insert_event`](crate::Store::insert_event) did.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Inserted {
     pub event_id: Id,
+    /// The event's chain uuid (what receivers see as its uuid).
     pub event_uuid: String,
     pub deliveries: u64,
     /// True when the idempotency key had been seen: nothing new was written.
@@ -254,13 +320,33 @@ pub struct Claimed {
     pub delivery_id: Id,
     pub hook_id: Id,
     pub event_id: Id,
+    /// The chain uuid, sent as `X-WVS-Event-UUID`.
     pub event_uuid: String,
     pub event_header: String,
     pub trigger: String,
     pub idempotency_key: String,
     /// Attempts made before this one.
     pub attempts: i64,
+    /// The delivery waited for its namespace's rate limit at least once.
+    pub rate_limited: bool,
     pub payload: std::sync::Arc<[u8]>,
+}
+
+/// The per-namespace rate limit (GitLab's `web_hook_calls`): at most `calls` deliveries per
+/// `window` for each top-level namespace; over it, deliveries wait for the next window.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RateLimit {
+    /// 0 = unlimited.
+    pub calls: u32,
+    /// Milliseconds; a minute in production.
+    pub window: Millis,
+}
+
+impl RateLimit {
+    pub const UNLIMITED: RateLimit = RateLimit {
+        calls: 0,
+        window: 60_000,
+    };
 }
 
 /// What becomes of a delivery after an attempt.
@@ -282,6 +368,10 @@ pub struct Attempt {
     pub event_id: Option<Id>,
     /// The new state of the delivery (ignored without `delivery_id`).
     pub outcome: Outcome,
+    /// What the attempt does to the hook's auto-disable state.
+    pub health: HealthEffect,
+    /// The delivery had waited for its namespace's rate limit.
+    pub rate_limited: bool,
     pub trigger: String,
     /// The URL with credentials and URL variable values masked.
     pub url: String,
@@ -317,6 +407,7 @@ pub struct LoggedAttempt {
     pub response_body: String,
     pub execution_duration: f64,
     pub internal_error: Option<String>,
+    pub rate_limited: bool,
     pub created_at: Millis,
 }
 

@@ -6,7 +6,10 @@
 //!   which only opens the right kind of transaction and calls one of the modules below.
 //! - `settings`, `groups`, `projects`, `hooks`: one module per table.
 //! - `secrets`: the one place hook secrets are turned into a stored value and back.
-//! - `queue`: events and the delivery queue (insert, claim, settle, release).
+//! - `queue`: events and the delivery queue (insert, settle, release).
+//! - `claim`: claiming due deliveries hook by hook, within each hook's limits; `rate`: the
+//!   per-namespace rate limit it applies; `health`: auto-disable state folded in as
+//!   attempts are recorded.
 //! - `log`: the delivery log (attempt rows).
 //! - `sql`: helpers shared by the modules (placeholders, error mapping, JSON columns).
 //!
@@ -20,11 +23,14 @@
 //! separate small pool of read-only connections; in WAL mode they see the last committed
 //! state and never block the writer.
 
+mod claim;
 mod groups;
+mod health;
 mod hooks;
 mod log;
 mod projects;
 mod queue;
+mod rate;
 mod secrets;
 mod settings;
 mod sql;
@@ -283,15 +289,27 @@ impl Store for SqliteStore {
         now: Millis,
         lease_until: Millis,
         limit: u32,
+        rate: RateLimit,
     ) -> Result<Vec<Claimed>> {
         if limit == 0 {
             return Ok(Vec::new());
         }
-        self.write(async |c| queue::claim_due(c, owner, now, lease_until, limit).await)
-            .await
+        let spec = claim::ClaimSpec {
+            owner,
+            now,
+            lease_until,
+            limit,
+            rate,
+        };
+        self.write(async |c| claim::claim_due(c, &spec).await).await
     }
 
-    async fn record_attempts(&self, owner: &str, attempts: Vec<Attempt>) -> Result<()> {
+    async fn record_attempts(
+        &self,
+        owner: &str,
+        attempts: Vec<Attempt>,
+        rule: &dyn HealthRule,
+    ) -> Result<()> {
         if attempts.is_empty() {
             return Ok(());
         }
@@ -305,7 +323,8 @@ impl Store for SqliteStore {
                 .filter(|a| live.contains(&a.hook_id))
                 .collect();
             log::insert(c, &attempts).await?;
-            queue::settle(c, owner, &attempts).await
+            queue::settle(c, owner, &attempts).await?;
+            health::apply(c, &attempts, rule).await
         })
         .await
     }
@@ -315,8 +334,14 @@ impl Store for SqliteStore {
             .await
     }
 
-    async fn next_due_at(&self) -> Result<Option<Millis>> {
-        self.read_one(async |c| queue::next_due_at(c).await).await
+    async fn next_due_at(&self, after: Millis) -> Result<Option<Millis>> {
+        self.read_one(async |c| queue::next_due_at(c, after).await)
+            .await
+    }
+
+    async fn chain_hooks(&self, chain_uuid: &str) -> Result<Vec<Id>> {
+        self.read_one(async |c| queue::chain_hooks(c, chain_uuid).await)
+            .await
     }
 
     async fn delivery_counts(&self) -> Result<DeliveryCounts> {
@@ -338,8 +363,12 @@ impl Store for SqliteStore {
             .await
     }
 
-    async fn log_attempt(&self, attempt: Attempt) -> Result<Id> {
-        self.write(async |c| log::insert_one(c, &attempt).await)
-            .await
+    async fn log_attempt(&self, attempt: Attempt, rule: &dyn HealthRule) -> Result<Id> {
+        self.write(async |c| {
+            let id = log::insert_one(c, &attempt).await?;
+            health::apply(c, &[&attempt], rule).await?;
+            Ok(id)
+        })
+        .await
     }
 }

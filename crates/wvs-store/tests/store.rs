@@ -17,6 +17,21 @@ const PAGE: Page = Page {
     per_page: 100,
 };
 
+/// Limits that never get in the way of checks about something else.
+const ROOMY: DeliveryLimits = DeliveryLimits {
+    max_in_flight: 100,
+    ordered: false,
+};
+
+/// A health rule that changes nothing, for checks that are not about health.
+struct KeepHealth;
+
+impl HealthRule for KeepHealth {
+    fn after(&self, _: HookOwner, health: &HookHealth, _: HealthEffect, _: Millis) -> HookHealth {
+        health.clone()
+    }
+}
+
 async fn group(store: &dyn Store, id: Option<Id>, path: &str, parent_id: Option<Id>) -> Group {
     store
         .create_group(
@@ -72,6 +87,7 @@ async fn hook(store: &dyn Store, owner: HookOwner) -> Hook {
                 url: "https://example.com/hook".into(),
                 secrets: secrets(),
                 settings: json!({"push_events": true, "name": "a hook"}),
+                limits: ROOMY,
             },
             1,
         )
@@ -85,6 +101,7 @@ fn new_event(uuid: &str, idempotency_key: Option<&str>) -> NewEvent {
         kind: "push".into(),
         project_id: None,
         group_id: None,
+        chain_uuid: uuid.into(),
         payload: format!(r#"{{"object_kind":"push","uuid":"{uuid}"}}"#).into_bytes(),
         idempotency_key: idempotency_key.map(str::to_owned),
     }
@@ -96,6 +113,7 @@ fn delivery(hook_id: Id, n: usize) -> NewDelivery {
         event_header: "Push Hook".into(),
         trigger: "push_hooks".into(),
         idempotency_key: format!("key-{hook_id}-{n}"),
+        rate_key: None,
     }
 }
 
@@ -130,6 +148,8 @@ fn attempt(
         response_body: "ok".into(),
         execution_duration: 0.25,
         internal_error: status.is_none().then(|| "connection refused".to_owned()),
+        health: HealthEffect::Unchanged,
+        rate_limited: false,
         created_at: at,
     }
 }
@@ -641,14 +661,17 @@ pub async fn check_cascade_delete(store: &dyn Store) {
         .unwrap();
     assert_eq!(inserted.deliveries, 5);
     store
-        .log_attempt(attempt(
-            inner_hook.id,
-            None,
-            Some(inserted.event_id),
-            Outcome::Succeeded,
-            Some(200),
-            11,
-        ))
+        .log_attempt(
+            attempt(
+                inner_hook.id,
+                None,
+                Some(inserted.event_id),
+                Outcome::Succeeded,
+                Some(200),
+                11,
+            ),
+            &KeepHealth,
+        )
         .await
         .unwrap();
 
@@ -712,6 +735,7 @@ pub async fn check_hooks_crud(store: &dyn Store) {
                 url: "https://x".into(),
                 secrets: HookSecrets::default(),
                 settings: json!({}),
+                limits: DeliveryLimits::default(),
             },
             1,
         )
@@ -727,6 +751,7 @@ pub async fn check_hooks_crud(store: &dyn Store) {
                 url: "https://x".into(),
                 secrets: HookSecrets::default(),
                 settings: json!({}),
+                limits: DeliveryLimits::default(),
             },
             1,
         )
@@ -779,6 +804,7 @@ pub async fn check_hooks_crud(store: &dyn Store) {
                     ..secrets()
                 },
                 settings: json!({"issues_events": true}),
+                limits: ROOMY,
             },
             20,
         )
@@ -797,6 +823,7 @@ pub async fn check_hooks_crud(store: &dyn Store) {
         url: "https://x".into(),
         secrets: HookSecrets::default(),
         settings: json!({}),
+        limits: DeliveryLimits::default(),
     };
     assert!(matches!(
         store.update_hook(9999, change, 20).await,
@@ -1014,26 +1041,29 @@ pub async fn check_latest_event(store: &dyn Store) {
 
 pub async fn check_claim_and_record(store: &dyn Store) {
     let h = hook(store, HookOwner::System).await;
-    assert_eq!(store.next_due_at().await.unwrap(), None);
+    assert_eq!(store.next_due_at(0).await.unwrap(), None);
     let inserted = enqueue(store, "e1", h.id, 3, 1_000).await;
-    assert_eq!(store.next_due_at().await.unwrap(), Some(1_000));
+    assert_eq!(store.next_due_at(0).await.unwrap(), Some(1_000));
 
     // Not due before its time.
     assert!(
         store
-            .claim_due("n1", 999, 60_000, 10)
+            .claim_due("n1", 999, 60_000, 10, RateLimit::UNLIMITED)
             .await
             .unwrap()
             .is_empty()
     );
     assert!(
         store
-            .claim_due("n1", 1_000, 60_000, 0)
+            .claim_due("n1", 1_000, 60_000, 0, RateLimit::UNLIMITED)
             .await
             .unwrap()
             .is_empty()
     );
-    let claimed = store.claim_due("n1", 1_000, 60_000, 10).await.unwrap();
+    let claimed = store
+        .claim_due("n1", 1_000, 60_000, 10, RateLimit::UNLIMITED)
+        .await
+        .unwrap();
     assert_eq!(claimed.len(), 3);
     let mut sorted = ids(&claimed);
     sorted.sort();
@@ -1062,7 +1092,7 @@ pub async fn check_claim_and_record(store: &dyn Store) {
     );
     assert!(
         store
-            .claim_due("n2", 1_000, 60_000, 10)
+            .claim_due("n2", 1_000, 60_000, 10, RateLimit::UNLIMITED)
             .await
             .unwrap()
             .is_empty(),
@@ -1077,6 +1107,7 @@ pub async fn check_claim_and_record(store: &dyn Store) {
                 attempt_for(&claimed[1], Outcome::RetryAt(5_000), Some(500), 1_100),
                 attempt_for(&claimed[2], Outcome::Failed, None, 1_100),
             ],
+            &KeepHealth,
         )
         .await
         .unwrap();
@@ -1089,16 +1120,19 @@ pub async fn check_claim_and_record(store: &dyn Store) {
             failed: 1
         }
     );
-    assert_eq!(store.next_due_at().await.unwrap(), Some(5_000));
+    assert_eq!(store.next_due_at(0).await.unwrap(), Some(5_000));
     assert!(
         store
-            .claim_due("n1", 4_999, 60_000, 10)
+            .claim_due("n1", 4_999, 60_000, 10, RateLimit::UNLIMITED)
             .await
             .unwrap()
             .is_empty(),
         "retry waits for its time"
     );
-    let retried = store.claim_due("n2", 5_000, 60_000, 10).await.unwrap();
+    let retried = store
+        .claim_due("n2", 5_000, 60_000, 10, RateLimit::UNLIMITED)
+        .await
+        .unwrap();
     assert_eq!(ids(&retried), vec![claimed[1].delivery_id]);
     assert_eq!(retried[0].attempts, 1);
     assert_eq!(retried[0].idempotency_key, claimed[1].idempotency_key);
@@ -1111,6 +1145,7 @@ pub async fn check_claim_and_record(store: &dyn Store) {
                 Some(204),
                 5_100,
             )],
+            &KeepHealth,
         )
         .await
         .unwrap();
@@ -1122,10 +1157,10 @@ pub async fn check_claim_and_record(store: &dyn Store) {
             ..DeliveryCounts::default()
         }
     );
-    assert_eq!(store.next_due_at().await.unwrap(), None);
+    assert_eq!(store.next_due_at(0).await.unwrap(), None);
     assert!(
         store
-            .claim_due("n1", i64::MAX - 1, i64::MAX, 10)
+            .claim_due("n1", i64::MAX - 1, i64::MAX, 10, RateLimit::UNLIMITED)
             .await
             .unwrap()
             .is_empty(),
@@ -1146,14 +1181,20 @@ pub async fn check_claim_order_and_limit(store: &dyn Store) {
     enqueue(store, "late", h.id, 2, 3_000).await;
     enqueue(store, "early", h.id, 2, 1_000).await;
     enqueue(store, "middle", h.id, 2, 2_000).await;
-    let first = store.claim_due("n1", 10_000, 60_000, 3).await.unwrap();
+    let first = store
+        .claim_due("n1", 10_000, 60_000, 3, RateLimit::UNLIMITED)
+        .await
+        .unwrap();
     let uuids: Vec<&str> = first.iter().map(|c| c.event_uuid.as_str()).collect();
     assert_eq!(
         uuids,
         vec!["early", "early", "middle"],
         "oldest due first, at most the limit"
     );
-    let rest = store.claim_due("n1", 10_000, 60_000, 10).await.unwrap();
+    let rest = store
+        .claim_due("n1", 10_000, 60_000, 10, RateLimit::UNLIMITED)
+        .await
+        .unwrap();
     let uuids: Vec<&str> = rest.iter().map(|c| c.event_uuid.as_str()).collect();
     assert_eq!(uuids, vec!["middle", "late", "late"]);
 }
@@ -1161,16 +1202,19 @@ pub async fn check_claim_order_and_limit(store: &dyn Store) {
 pub async fn check_lease_expiry(store: &dyn Store) {
     let h = hook(store, HookOwner::System).await;
     enqueue(store, "e1", h.id, 1, 1_000).await;
-    let first = store.claim_due("n1", 1_000, 2_000, 10).await.unwrap();
+    let first = store
+        .claim_due("n1", 1_000, 2_000, 10, RateLimit::UNLIMITED)
+        .await
+        .unwrap();
     assert_eq!(first.len(), 1);
     assert_eq!(
-        store.next_due_at().await.unwrap(),
+        store.next_due_at(0).await.unwrap(),
         Some(2_001),
         "claimable once the lease has expired"
     );
     assert!(
         store
-            .claim_due("n2", 2_000, 9_000, 10)
+            .claim_due("n2", 2_000, 9_000, 10, RateLimit::UNLIMITED)
             .await
             .unwrap()
             .is_empty(),
@@ -1178,7 +1222,10 @@ pub async fn check_lease_expiry(store: &dyn Store) {
     );
 
     // n1 died (or stalled): n2 takes the delivery over.
-    let taken = store.claim_due("n2", 2_001, 9_000, 10).await.unwrap();
+    let taken = store
+        .claim_due("n2", 2_001, 9_000, 10, RateLimit::UNLIMITED)
+        .await
+        .unwrap();
     assert_eq!(ids(&taken), ids(&first));
     assert_eq!(taken[0].attempts, 0);
 
@@ -1187,6 +1234,7 @@ pub async fn check_lease_expiry(store: &dyn Store) {
         .record_attempts(
             "n1",
             vec![attempt_for(&first[0], Outcome::Succeeded, Some(200), 2_500)],
+            &KeepHealth,
         )
         .await
         .unwrap();
@@ -1215,6 +1263,7 @@ pub async fn check_lease_expiry(store: &dyn Store) {
                 Some(502),
                 2_600,
             )],
+            &KeepHealth,
         )
         .await
         .unwrap();
@@ -1225,15 +1274,24 @@ pub async fn check_lease_expiry(store: &dyn Store) {
             ..DeliveryCounts::default()
         }
     );
-    let again = store.claim_due("n1", 3_000, 9_000, 10).await.unwrap();
+    let again = store
+        .claim_due("n1", 3_000, 9_000, 10, RateLimit::UNLIMITED)
+        .await
+        .unwrap();
     assert_eq!(again[0].attempts, 1, "only the owner's attempt counted");
 }
 
 pub async fn check_release_claims(store: &dyn Store) {
     let h = hook(store, HookOwner::System).await;
     enqueue(store, "e1", h.id, 3, 1_000).await;
-    let mine = store.claim_due("n1", 1_000, 60_000, 2).await.unwrap();
-    let theirs = store.claim_due("n2", 1_000, 60_000, 2).await.unwrap();
+    let mine = store
+        .claim_due("n1", 1_000, 60_000, 2, RateLimit::UNLIMITED)
+        .await
+        .unwrap();
+    let theirs = store
+        .claim_due("n2", 1_000, 60_000, 2, RateLimit::UNLIMITED)
+        .await
+        .unwrap();
     assert_eq!((mine.len(), theirs.len()), (2, 1));
 
     assert_eq!(store.release_claims("n1", 1_500).await.unwrap(), 2);
@@ -1246,15 +1304,18 @@ pub async fn check_release_claims(store: &dyn Store) {
             ..DeliveryCounts::default()
         }
     );
-    assert_eq!(store.next_due_at().await.unwrap(), Some(1_500));
+    assert_eq!(store.next_due_at(0).await.unwrap(), Some(1_500));
     assert!(
         store
-            .claim_due("n3", 1_499, 60_000, 10)
+            .claim_due("n3", 1_499, 60_000, 10, RateLimit::UNLIMITED)
             .await
             .unwrap()
             .is_empty()
     );
-    let released = store.claim_due("n3", 1_500, 60_000, 10).await.unwrap();
+    let released = store
+        .claim_due("n3", 1_500, 60_000, 10, RateLimit::UNLIMITED)
+        .await
+        .unwrap();
     let mut expected = ids(&mine);
     expected.sort();
     assert_eq!(ids(&released), expected);
@@ -1265,6 +1326,7 @@ pub async fn check_release_claims(store: &dyn Store) {
         .record_attempts(
             "n1",
             vec![attempt_for(&mine[0], Outcome::Failed, Some(500), 1_600)],
+            &KeepHealth,
         )
         .await
         .unwrap();
@@ -1282,14 +1344,20 @@ pub async fn check_record_after_hook_deleted(store: &dyn Store) {
     let doomed = hook(store, HookOwner::System).await;
     enqueue(store, "e1", kept.id, 1, 1_000).await;
     enqueue(store, "e2", doomed.id, 1, 1_000).await;
-    let claimed = store.claim_due("n1", 1_000, 60_000, 10).await.unwrap();
+    let claimed = store
+        .claim_due("n1", 1_000, 60_000, 10, RateLimit::UNLIMITED)
+        .await
+        .unwrap();
     assert_eq!(claimed.len(), 2);
     store.delete_hook(doomed.id).await.unwrap();
     let attempts = claimed
         .iter()
         .map(|c| attempt_for(c, Outcome::Succeeded, Some(200), 1_100))
         .collect();
-    store.record_attempts("n1", attempts).await.unwrap();
+    store
+        .record_attempts("n1", attempts, &KeepHealth)
+        .await
+        .unwrap();
     assert_eq!(
         counts(store).await,
         DeliveryCounts {
@@ -1306,14 +1374,10 @@ pub async fn check_record_after_hook_deleted(store: &dyn Store) {
         1
     );
     let orphan = store
-        .log_attempt(attempt(
-            doomed.id,
-            None,
-            None,
-            Outcome::Succeeded,
-            Some(200),
-            1,
-        ))
+        .log_attempt(
+            attempt(doomed.id, None, None, Outcome::Succeeded, Some(200), 1),
+            &KeepHealth,
+        )
         .await;
     assert!(
         matches!(orphan, Err(StoreError::NotFound("hook"))),
@@ -1332,7 +1396,7 @@ pub async fn check_concurrent_claimers(a: &dyn Store, b: &dyn Store) {
         let mut seen = Vec::new();
         loop {
             let claimed = store
-                .claim_due(owner, 2_000, 600_000, 37)
+                .claim_due(owner, 2_000, 600_000, 37, RateLimit::UNLIMITED)
                 .await
                 .expect("claim");
             if claimed.is_empty() {
@@ -1343,7 +1407,7 @@ pub async fn check_concurrent_claimers(a: &dyn Store, b: &dyn Store) {
                 .map(|c| attempt_for(c, Outcome::Succeeded, Some(200), 2_000))
                 .collect();
             store
-                .record_attempts(owner, attempts)
+                .record_attempts(owner, attempts, &KeepHealth)
                 .await
                 .expect("record");
             seen.extend(ids(&claimed));
@@ -1383,27 +1447,19 @@ pub async fn check_list_attempts(store: &dyn Store) {
     let mut logged = Vec::new();
     for (n, status) in statuses.into_iter().enumerate() {
         let id = store
-            .log_attempt(attempt(
-                h.id,
-                None,
-                None,
-                Outcome::Succeeded,
-                status,
-                n as Millis,
-            ))
+            .log_attempt(
+                attempt(h.id, None, None, Outcome::Succeeded, status, n as Millis),
+                &KeepHealth,
+            )
             .await
             .unwrap();
         logged.push(id);
     }
     store
-        .log_attempt(attempt(
-            other.id,
-            None,
-            None,
-            Outcome::Succeeded,
-            Some(404),
-            0,
-        ))
+        .log_attempt(
+            attempt(other.id, None, None, Outcome::Succeeded, Some(404), 0),
+            &KeepHealth,
+        )
         .await
         .unwrap();
 
@@ -1511,7 +1567,10 @@ pub async fn check_attempt_body(store: &dyn Store) {
     let payload = new_event("e1", None).payload;
 
     // The event's payload, joined; not copied into the log.
-    let claimed = store.claim_due("n1", 1_000, 60_000, 1).await.unwrap();
+    let claimed = store
+        .claim_due("n1", 1_000, 60_000, 1, RateLimit::UNLIMITED)
+        .await
+        .unwrap();
     store
         .record_attempts(
             "n1",
@@ -1521,6 +1580,7 @@ pub async fn check_attempt_body(store: &dyn Store) {
                 Some(200),
                 1_100,
             )],
+            &KeepHealth,
         )
         .await
         .unwrap();
@@ -1546,7 +1606,7 @@ pub async fn check_attempt_body(store: &dyn Store) {
             1_200,
         )
     };
-    let own_id = store.log_attempt(own).await.unwrap();
+    let own_id = store.log_attempt(own, &KeepHealth).await.unwrap();
     assert_eq!(
         store
             .attempt(h.id, own_id)
@@ -1559,7 +1619,10 @@ pub async fn check_attempt_body(store: &dyn Store) {
 
     // No body and no event: empty.
     let bare = store
-        .log_attempt(attempt(h.id, None, None, Outcome::Succeeded, None, 1_300))
+        .log_attempt(
+            attempt(h.id, None, None, Outcome::Succeeded, None, 1_300),
+            &KeepHealth,
+        )
         .await
         .unwrap();
     assert_eq!(
@@ -1618,13 +1681,288 @@ pub async fn check_persistence_read(store: &dyn Store, written: Written) {
         store.hook(written.hook.id).await.unwrap(),
         Some(written.hook)
     );
-    let claimed = store.claim_due("n1", 1_000, 60_000, 10).await.unwrap();
+    let claimed = store
+        .claim_due("n1", 1_000, 60_000, 10, RateLimit::UNLIMITED)
+        .await
+        .unwrap();
     assert_eq!(claimed.len(), 1);
     assert_eq!(claimed[0].event_id, written.event.event_id);
     assert_eq!(
         &*claimed[0].payload,
         new_event("durable", None).payload.as_slice()
     );
+}
+
+// ---------------------------------------------------------------- delivery limits
+
+async fn hook_with(store: &dyn Store, owner: HookOwner, limits: DeliveryLimits) -> Hook {
+    store
+        .create_hook(
+            NewHook {
+                owner,
+                url: "https://example.com/hook".into(),
+                secrets: HookSecrets::default(),
+                settings: json!({}),
+                limits,
+            },
+            1,
+        )
+        .await
+        .expect("create hook")
+}
+
+async fn claim(store: &dyn Store, owner: &str, now: Millis, limit: u32) -> Vec<Claimed> {
+    store
+        .claim_due(owner, now, now + 60_000, limit, RateLimit::UNLIMITED)
+        .await
+        .expect("claim")
+}
+
+async fn record(store: &dyn Store, owner: &str, claimed: &[Claimed], outcome: Outcome, at: Millis) {
+    let status = (outcome == Outcome::Succeeded).then_some(200);
+    let attempts = claimed
+        .iter()
+        .map(|c| attempt_for(c, outcome, status.or(Some(500)), at))
+        .collect();
+    store
+        .record_attempts(owner, attempts, &KeepHealth)
+        .await
+        .expect("record");
+}
+
+fn hooks_of(claimed: &[Claimed]) -> Vec<Id> {
+    claimed.iter().map(|c| c.hook_id).collect()
+}
+
+pub async fn check_in_flight_limit_over_every_owner(store: &dyn Store) {
+    let h = hook_with(store, HookOwner::System, DeliveryLimits::default()).await;
+    enqueue(store, "e1", h.id, 10, 1_000).await;
+    assert_eq!(claim(store, "n1", 1_000, 3).await.len(), 3);
+    let second = claim(store, "n2", 1_000, 10).await;
+    assert_eq!(second.len(), 1, "4 in flight at most, whoever claims");
+    assert!(claim(store, "n1", 1_000, 10).await.is_empty());
+    // Two finish: two slots free up.
+    record(store, "n2", &second, Outcome::Succeeded, 1_100).await;
+    assert_eq!(claim(store, "n1", 1_200, 10).await.len(), 1);
+    // A lease that expires frees its slot too (and the delivery is claimed again).
+    assert_eq!(claim(store, "n3", 70_000, 10).await.len(), 4);
+}
+
+pub async fn check_a_full_hook_does_not_block_others(store: &dyn Store) {
+    let stuck = hook_with(store, HookOwner::System, DeliveryLimits::default()).await;
+    let healthy = hook_with(store, HookOwner::System, DeliveryLimits::default()).await;
+    enqueue(store, "backlog", stuck.id, 500, 1_000).await;
+    assert_eq!(
+        hooks_of(&claim(store, "n1", 1_000, 256).await),
+        vec![stuck.id; 4]
+    );
+    enqueue(store, "later", healthy.id, 1, 2_000).await;
+    let next = claim(store, "n1", 2_000, 256).await;
+    assert_eq!(hooks_of(&next), vec![healthy.id]);
+    assert_eq!(
+        store.next_due_at(2_000).await.unwrap(),
+        Some(61_001),
+        "a full hook waits for a free slot (or its leases), not the clock"
+    );
+}
+
+pub async fn check_ordered_hook(store: &dyn Store) {
+    let ordered = DeliveryLimits {
+        max_in_flight: 4,
+        ordered: true,
+    };
+    let h = hook_with(store, HookOwner::System, ordered).await;
+    let first = enqueue(store, "first", h.id, 1, 1_000).await;
+    enqueue(store, "second", h.id, 1, 1_000).await;
+    enqueue(store, "third", h.id, 1, 1_001).await;
+    let head = claim(store, "n1", 2_000, 10).await;
+    assert_eq!(head.len(), 1, "one in flight");
+    assert_eq!(head[0].event_id, first.event_id);
+    assert!(claim(store, "n2", 2_000, 10).await.is_empty());
+    // It fails: nothing behind it passes until it is retried.
+    record(store, "n1", &head, Outcome::RetryAt(5_000), 2_100).await;
+    assert!(claim(store, "n1", 4_999, 10).await.is_empty());
+    assert_eq!(store.next_due_at(2_100).await.unwrap(), Some(5_000));
+    let again = claim(store, "n1", 5_000, 10).await;
+    assert_eq!(ids(&again), ids(&head));
+    record(store, "n1", &again, Outcome::Succeeded, 5_100).await;
+    let uuids: Vec<String> = [claim(store, "n1", 5_200, 10).await]
+        .iter()
+        .flatten()
+        .map(|c| c.event_uuid.clone())
+        .collect();
+    assert_eq!(uuids, vec!["second"]);
+}
+
+pub async fn check_disabled_hooks_hold_their_deliveries(store: &dyn Store) {
+    let h = hook(store, HookOwner::System).await;
+    enqueue(store, "e1", h.id, 2, 1_000).await;
+    let resting = HookHealth {
+        recent_failures: 4,
+        backoff_count: 1,
+        disabled_until: Some(61_000),
+        permanently_disabled: false,
+    };
+    store.set_hook_health(h.id, resting).await.unwrap();
+    assert!(claim(store, "n1", 60_999, 10).await.is_empty());
+    assert_eq!(store.next_due_at(1_000).await.unwrap(), Some(61_000));
+    // Events that arrive meanwhile wait too.
+    enqueue(store, "e2", h.id, 1, 30_000).await;
+    assert!(claim(store, "n1", 30_000, 10).await.is_empty());
+    assert_eq!(claim(store, "n1", 61_000, 10).await.len(), 3);
+    store.release_claims("n1", 61_000).await.unwrap();
+
+    let dead = HookHealth {
+        recent_failures: 40,
+        permanently_disabled: true,
+        ..HookHealth::default()
+    };
+    store.set_hook_health(h.id, dead).await.unwrap();
+    enqueue(store, "e3", h.id, 1, 62_000).await;
+    assert!(claim(store, "n1", 10_000_000, 10).await.is_empty());
+    assert_eq!(store.next_due_at(0).await.unwrap(), None, "held, not due");
+    assert_eq!(counts(store).await.pending, 4, "nothing dropped");
+    store
+        .set_hook_health(h.id, HookHealth::default())
+        .await
+        .unwrap();
+    assert_eq!(claim(store, "n1", 10_000_000, 10).await.len(), 4);
+}
+
+/// Disables a hook after two failures in a row; any success heals it.
+struct TwoStrikes;
+
+impl HealthRule for TwoStrikes {
+    fn after(
+        &self,
+        _: HookOwner,
+        health: &HookHealth,
+        effect: HealthEffect,
+        now: Millis,
+    ) -> HookHealth {
+        match effect {
+            HealthEffect::Success => HookHealth::default(),
+            HealthEffect::Unchanged => health.clone(),
+            HealthEffect::Failure => {
+                let failures = health.recent_failures + 1;
+                HookHealth {
+                    recent_failures: failures,
+                    disabled_until: (failures >= 2).then_some(now + 10_000),
+                    ..health.clone()
+                }
+            }
+        }
+    }
+}
+
+pub async fn check_health_is_folded_in_as_attempts_are_recorded(store: &dyn Store) {
+    let h = hook(store, HookOwner::System).await;
+    enqueue(store, "e1", h.id, 3, 1_000).await;
+    let claimed = claim(store, "n1", 1_000, 2).await;
+    let failed = |c: &Claimed, at| Attempt {
+        health: HealthEffect::Failure,
+        ..attempt_for(c, Outcome::RetryAt(2_000), Some(500), at)
+    };
+    let attempts = vec![failed(&claimed[0], 1_100), failed(&claimed[1], 1_200)];
+    store
+        .record_attempts("n1", attempts, &TwoStrikes)
+        .await
+        .unwrap();
+    let health = store.hook(h.id).await.unwrap().unwrap().health;
+    assert_eq!(
+        (health.recent_failures, health.disabled_until),
+        (2, Some(11_200)),
+        "both attempts of the batch counted, in order"
+    );
+    assert!(claim(store, "n1", 5_000, 10).await.is_empty(), "held");
+    // A successful test (outside the queue) heals it and the backlog flows again.
+    let test = Attempt {
+        health: HealthEffect::Success,
+        ..attempt(h.id, None, None, Outcome::Succeeded, Some(200), 5_000)
+    };
+    store.log_attempt(test, &TwoStrikes).await.unwrap();
+    assert_eq!(
+        store.hook(h.id).await.unwrap().unwrap().health,
+        HookHealth::default()
+    );
+    assert_eq!(claim(store, "n1", 5_000, 10).await.len(), 3);
+}
+
+pub async fn check_rate_limit_per_namespace(store: &dyn Store) {
+    let a = hook(store, HookOwner::System).await;
+    let b = hook(store, HookOwner::System).await;
+    let system = hook(store, HookOwner::System).await;
+    let keyed = |hook_id, n, key: Option<&str>| NewDelivery {
+        rate_key: key.map(str::to_owned),
+        ..delivery(hook_id, n)
+    };
+    for n in 0..3 {
+        let deliveries = vec![
+            keyed(a.id, n, Some("group:1")),
+            keyed(b.id, n, Some("group:1")),
+            keyed(system.id, n, None),
+        ];
+        store
+            .insert_event(new_event(&format!("e{n}"), None), deliveries, 1_000)
+            .await
+            .unwrap();
+    }
+    let rate = RateLimit {
+        calls: 4,
+        window: 60_000,
+    };
+    let first = store
+        .claim_due("n1", 1_000, 100_000, 100, rate)
+        .await
+        .unwrap();
+    let limited = first.iter().filter(|c| c.hook_id != system.id).count();
+    assert_eq!(
+        (first.len(), limited),
+        (7, 4),
+        "4 calls for group:1, system hooks unlimited"
+    );
+    assert!(first.iter().all(|c| !c.rate_limited));
+    assert!(
+        store
+            .claim_due("n1", 59_999, 100_000, 100, rate)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    assert_eq!(store.next_due_at(1_000).await.unwrap(), Some(60_000));
+    let next = store
+        .claim_due("n1", 60_000, 100_000, 100, rate)
+        .await
+        .unwrap();
+    assert_eq!(next.len(), 2, "waited for the next window, not dropped");
+    assert!(
+        next.iter().all(|c| c.rate_limited),
+        "and say they were delayed"
+    );
+}
+
+pub async fn check_chain_hooks(store: &dyn Store) {
+    let a = hook(store, HookOwner::System).await;
+    let b = hook(store, HookOwner::System).await;
+    let chained = |uuid: &str| NewEvent {
+        chain_uuid: "chain".into(),
+        ..new_event(uuid, None)
+    };
+    assert!(store.chain_hooks("chain").await.unwrap().is_empty());
+    store
+        .insert_event(chained("one"), vec![delivery(a.id, 0)], 1)
+        .await
+        .unwrap();
+    let second = store
+        .insert_event(chained("two"), vec![delivery(b.id, 0)], 2)
+        .await
+        .unwrap();
+    assert_eq!(
+        second.event_uuid, "chain",
+        "the chain's uuid is the event's public uuid"
+    );
+    assert_eq!(store.chain_hooks("chain").await.unwrap(), vec![a.id, b.id]);
+    assert!(store.chain_hooks("one").await.unwrap().is_empty());
 }
 
 // ---------------------------------------------------------------- SQLite
@@ -1670,6 +2008,13 @@ mod sqlite {
         record_after_hook_deleted => check_record_after_hook_deleted,
         list_attempts => check_list_attempts,
         attempt_body => check_attempt_body,
+        in_flight_limit_over_every_owner => check_in_flight_limit_over_every_owner,
+        a_full_hook_does_not_block_others => check_a_full_hook_does_not_block_others,
+        ordered_hook => check_ordered_hook,
+        disabled_hooks_hold_their_deliveries => check_disabled_hooks_hold_their_deliveries,
+        health_is_folded_in_as_attempts_are_recorded => check_health_is_folded_in_as_attempts_are_recorded,
+        rate_limit_per_namespace => check_rate_limit_per_namespace,
+        chain_hooks => check_chain_hooks,
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

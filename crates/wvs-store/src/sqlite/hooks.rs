@@ -8,14 +8,16 @@ use serde_json::Value;
 use sqlx::{FromRow, SqliteConnection};
 
 use super::secrets;
-use super::sql::{batches, count, from_json, missing, placeholders};
-use crate::model::{Hook, HookChange, HookHealth, HookOwner, Id, Millis, NewHook, Page, Paged};
+use super::sql::{batches, count, from_json, missing, placeholders, tuples};
+use crate::model::{
+    DeliveryLimits, Hook, HookChange, HookHealth, HookOwner, Id, Millis, NewHook, Page, Paged,
+};
 use crate::{Result, StoreError};
 
 macro_rules! columns {
     () => {
-        "id, uuid, scope, project_id, group_id, url, secrets, settings, recent_failures, \
-         backoff_count, disabled_until, permanently_disabled, created_at"
+        "id, uuid, scope, project_id, group_id, url, secrets, settings, max_in_flight, ordered, \
+         recent_failures, backoff_count, disabled_until, permanently_disabled, created_at"
     };
 }
 
@@ -29,6 +31,8 @@ struct HookRow {
     url: String,
     secrets: String,
     settings: String,
+    max_in_flight: i64,
+    ordered: bool,
     recent_failures: i64,
     backoff_count: i64,
     disabled_until: Option<Millis>,
@@ -51,6 +55,11 @@ impl HookRow {
             url: self.url,
             secrets: secrets::open(&self.secrets)?,
             settings: from_json::<Value>(&self.settings, "hooks.settings")?,
+            limits: DeliveryLimits {
+                max_in_flight: u32::try_from(self.max_in_flight)
+                    .map_err(|_| StoreError::Corrupt("hooks.max_in_flight"))?,
+                ordered: self.ordered,
+            },
             health: HookHealth {
                 recent_failures: self.recent_failures,
                 backoff_count: self.backoff_count,
@@ -83,8 +92,9 @@ pub async fn create(conn: &mut SqliteConnection, hook: NewHook, now: Millis) -> 
         HookOwner::System => "hook owner",
     };
     let row: HookRow = sqlx::query_as(concat!(
-        "INSERT INTO hooks (uuid, scope, project_id, group_id, url, secrets, settings, created_at, \
-         updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8) RETURNING ",
+        "INSERT INTO hooks (uuid, scope, project_id, group_id, url, secrets, settings, \
+         max_in_flight, ordered, created_at, updated_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $9, $10, $8, $8) RETURNING ",
         columns!()
     ))
     .bind(uuid::Uuid::new_v4().to_string())
@@ -95,6 +105,8 @@ pub async fn create(conn: &mut SqliteConnection, hook: NewHook, now: Millis) -> 
     .bind(secrets::seal(&hook.secrets)?)
     .bind(hook.settings.to_string())
     .bind(now)
+    .bind(i64::from(hook.limits.max_in_flight))
+    .bind(hook.limits.ordered)
     .fetch_one(conn)
     .await
     .map_err(missing(owner_kind))?;
@@ -157,7 +169,8 @@ pub async fn update(
     now: Millis,
 ) -> Result<Hook> {
     let row: Option<HookRow> = sqlx::query_as(concat!(
-        "UPDATE hooks SET url = $2, secrets = $3, settings = $4, updated_at = $5 WHERE id = $1 RETURNING ",
+        "UPDATE hooks SET url = $2, secrets = $3, settings = $4, updated_at = $5, \
+         max_in_flight = $6, ordered = $7 WHERE id = $1 RETURNING ",
         columns!()
     ))
     .bind(id)
@@ -165,11 +178,15 @@ pub async fn update(
     .bind(secrets::seal(&change.secrets)?)
     .bind(change.settings.to_string())
     .bind(now)
+    .bind(i64::from(change.limits.max_in_flight))
+    .bind(change.limits.ordered)
     .fetch_optional(conn)
     .await?;
     row.ok_or(StoreError::NotFound("hook"))?.into_hook()
 }
 
+/// Stores a hook's health and reschedules it: a hook that is executable again sends its held
+/// deliveries, a permanently disabled one holds them.
 pub async fn set_health(conn: &mut SqliteConnection, id: Id, health: &HookHealth) -> Result<()> {
     let done = sqlx::query(
         "UPDATE hooks SET recent_failures = $2, backoff_count = $3, disabled_until = $4, \
@@ -180,10 +197,61 @@ pub async fn set_health(conn: &mut SqliteConnection, id: Id, health: &HookHealth
     .bind(health.backoff_count)
     .bind(health.disabled_until)
     .bind(health.permanently_disabled)
-    .execute(conn)
+    .execute(&mut *conn)
     .await?;
     if done.rows_affected() == 0 {
         return Err(StoreError::NotFound("hook"));
+    }
+    reschedule(conn, &[id]).await
+}
+
+/// Sets each hook's `next_due_at` from its pending deliveries: when its next one falls due
+/// (for an ordered hook, the oldest one: nothing behind it may pass), but not before a
+/// temporary disable ends; NULL when nothing is pending or the hook is permanently disabled
+/// (its backlog is held until it is re-enabled).
+pub async fn reschedule(conn: &mut SqliteConnection, ids: &[Id]) -> Result<()> {
+    for batch in batches(ids) {
+        // SQLite's two-argument max() is NULL when either side is: no pending delivery, no
+        // due time, whatever disabled_until says.
+        let sql = format!(
+            "UPDATE hooks SET next_due_at = CASE WHEN permanently_disabled THEN NULL ELSE \
+             max(p.due, COALESCE(hooks.disabled_until, p.due)) END \
+             FROM (SELECT h.id AS hook_id, CASE WHEN h.ordered THEN \
+                 (SELECT next_attempt_at FROM deliveries d \
+                  WHERE d.hook_id = h.id AND d.state = 'pending' ORDER BY d.id LIMIT 1) \
+               ELSE (SELECT min(next_attempt_at) FROM deliveries d \
+                  WHERE d.hook_id = h.id AND d.state = 'pending') END AS due \
+               FROM hooks h WHERE h.id IN ({})) AS p \
+             WHERE hooks.id = p.hook_id",
+            placeholders(1, batch.len())
+        );
+        let mut query = sqlx::query(&sql);
+        for id in batch {
+            query = query.bind(id);
+        }
+        query.execute(&mut *conn).await?;
+    }
+    Ok(())
+}
+
+/// Brings each hook's `next_due_at` forward to the given time (but not before a temporary
+/// disable ends) if it was later or unset: a delivery of it became pending. A permanently
+/// disabled hook stays held. One row per hook (see `queue::earliest_per_hook`).
+pub async fn due_by(conn: &mut SqliteConnection, due: &[(Id, Millis)]) -> Result<()> {
+    for batch in batches(due) {
+        let sql = format!(
+            "UPDATE hooks SET next_due_at = max(d.column2, COALESCE(hooks.disabled_until, d.column2)) \
+             FROM (VALUES {}) AS d \
+             WHERE hooks.id = d.column1 AND NOT hooks.permanently_disabled \
+             AND (hooks.next_due_at IS NULL \
+                  OR hooks.next_due_at > max(d.column2, COALESCE(hooks.disabled_until, d.column2)))",
+            tuples(batch.len(), 2, 1, "")
+        );
+        let mut query = sqlx::query(&sql);
+        for (id, at) in batch {
+            query = query.bind(id).bind(at);
+        }
+        query.execute(&mut *conn).await?;
     }
     Ok(())
 }

@@ -11,8 +11,8 @@ use crate::{Result, StoreError};
 /// The attempt columns written, in the order [`insert`] binds them.
 const INSERT: &str = "INSERT INTO attempts (hook_id, delivery_id, event_id, trigger, url, request_headers, \
      request_body, response_status, response_headers, response_body, execution_duration, internal_error, \
-     created_at) VALUES ";
-const WIDTH: usize = 13;
+     created_at, rate_limited) VALUES ";
+const WIDTH: usize = 14;
 
 /// Writes the attempts in multi-row statements; returns their ids in order.
 pub async fn insert(conn: &mut SqliteConnection, attempts: &[&Attempt]) -> Result<Vec<Id>> {
@@ -39,7 +39,8 @@ pub async fn insert(conn: &mut SqliteConnection, attempts: &[&Attempt]) -> Resul
                 .bind(&attempt.response_body)
                 .bind(attempt.execution_duration)
                 .bind(&attempt.internal_error)
-                .bind(attempt.created_at);
+                .bind(attempt.created_at)
+                .bind(attempt.rate_limited);
         }
         let mut batch_ids = query.fetch_all(&mut *conn).await.map_err(missing("hook"))?;
         // RETURNING gives no order; ids are assigned in row order.
@@ -79,7 +80,7 @@ macro_rules! select {
     () => {
         "SELECT a.id, a.hook_id, a.delivery_id, a.event_id, a.trigger, a.url, a.request_headers, \
          COALESCE(a.request_body, e.payload) AS request_body, a.response_status, a.response_headers, \
-         a.response_body, a.execution_duration, a.internal_error, a.created_at \
+         a.response_body, a.execution_duration, a.internal_error, a.rate_limited, a.created_at \
          FROM attempts a LEFT JOIN events e ON e.id = a.event_id AND a.request_body IS NULL "
     };
 }
@@ -117,6 +118,7 @@ struct AttemptRow {
     response_body: String,
     execution_duration: f64,
     internal_error: Option<String>,
+    rate_limited: bool,
     created_at: Millis,
 }
 
@@ -143,6 +145,7 @@ impl AttemptRow {
             response_body: self.response_body,
             execution_duration: self.execution_duration,
             internal_error: self.internal_error,
+            rate_limited: self.rate_limited,
             created_at: self.created_at,
         })
     }

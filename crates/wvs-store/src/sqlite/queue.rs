@@ -6,15 +6,13 @@
 //! makes the delivery claimable again by anyone. The payload lives once in `events`.
 
 use std::collections::{HashMap, HashSet};
-use std::sync::Arc;
 
 use sqlx::{FromRow, SqliteConnection};
 
 use super::hooks;
-use super::sql::{batches, conflict, count, placeholders, tuples};
+use super::sql::{batches, conflict, count, tuples};
 use crate::model::{
-    Attempt, Claimed, DeliveryCounts, Id, Inserted, Millis, NewDelivery, NewEvent, Outcome,
-    StoredEvent,
+    Attempt, DeliveryCounts, Id, Inserted, Millis, NewDelivery, NewEvent, Outcome, StoredEvent,
 };
 use crate::{Result, StoreError};
 
@@ -28,7 +26,7 @@ pub async fn insert_event(
 ) -> Result<Inserted> {
     if let Some(key) = &event.idempotency_key {
         let first: Option<(Id, String, i64)> = sqlx::query_as(
-            "SELECT id, uuid, delivery_count FROM events WHERE idempotency_key = $1",
+            "SELECT id, chain_uuid, delivery_count FROM events WHERE idempotency_key = $1",
         )
         .bind(key)
         .fetch_optional(&mut *conn)
@@ -52,7 +50,7 @@ pub async fn insert_event(
     let delivery_count = i64::try_from(deliveries.len()).unwrap_or(i64::MAX);
     let event_id: Id = sqlx::query_scalar(
         "INSERT INTO events (uuid, kind, project_id, group_id, payload, idempotency_key, delivery_count, \
-         created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id",
+         created_at, chain_uuid) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING id",
     )
     .bind(&event.uuid)
     .bind(&event.kind)
@@ -62,15 +60,16 @@ pub async fn insert_event(
     .bind(&event.idempotency_key)
     .bind(delivery_count)
     .bind(now)
+    .bind(&event.chain_uuid)
     .fetch_one(&mut *conn)
     .await
     .map_err(conflict("event"))?;
     for batch in batches(&deliveries) {
-        // $1 and $2 (event id, now) are shared; four placeholders per row follow.
+        // $1 and $2 (event id, now) are shared; five placeholders per row follow.
         let sql = format!(
-            "INSERT INTO deliveries (hook_id, event_header, trigger, idempotency_key, event_id, \
-             next_attempt_at, updated_at, state, attempts) VALUES {}",
-            tuples(batch.len(), 4, 3, ", $1, $2, $2, 'pending', 0")
+            "INSERT INTO deliveries (hook_id, event_header, trigger, idempotency_key, rate_key, \
+             event_id, next_attempt_at, updated_at, state, attempts) VALUES {}",
+            tuples(batch.len(), 5, 3, ", $1, $2, $2, 'pending', 0")
         );
         let mut query = sqlx::query(&sql).bind(event_id).bind(now);
         for delivery in batch {
@@ -78,13 +77,16 @@ pub async fn insert_event(
                 .bind(delivery.hook_id)
                 .bind(&delivery.event_header)
                 .bind(&delivery.trigger)
-                .bind(&delivery.idempotency_key);
+                .bind(&delivery.idempotency_key)
+                .bind(&delivery.rate_key);
         }
         query.execute(&mut *conn).await?;
     }
+    let due = deliveries.iter().map(|d| (d.hook_id, now));
+    hooks::due_by(conn, &earliest_per_hook(due)).await?;
     Ok(Inserted {
         event_id,
-        event_uuid: event.uuid,
+        event_uuid: event.chain_uuid,
         deliveries: count(delivery_count),
         duplicate: false,
     })
@@ -131,103 +133,10 @@ pub async fn latest_event(
     }))
 }
 
-#[derive(FromRow)]
-struct ClaimRow {
-    id: Id,
-    hook_id: Id,
-    event_id: Id,
-    event_header: String,
-    trigger: String,
-    idempotency_key: String,
-    attempts: i64,
-    next_attempt_at: Millis,
-}
-
-/// Takes up to `limit` due deliveries: pending ones whose time has come, and in-flight ones
-/// whose lease has expired. Each side is cut to `limit` through its own partial index before
-/// the two are merged, so a large backlog costs no more than a small one.
-const CLAIM: &str = "\
-    UPDATE deliveries SET state = 'in_flight', lease_owner = $1, lease_expires_at = $2, updated_at = $3 \
-    WHERE id IN (SELECT id FROM ( \
-        SELECT id, next_attempt_at FROM ( \
-            SELECT id, next_attempt_at FROM deliveries \
-            WHERE state = 'pending' AND next_attempt_at <= $3 \
-            ORDER BY next_attempt_at, id LIMIT $4) AS due \
-        UNION ALL \
-        SELECT id, next_attempt_at FROM ( \
-            SELECT id, next_attempt_at FROM deliveries \
-            WHERE state = 'in_flight' AND lease_expires_at < $3 \
-            ORDER BY lease_expires_at, id LIMIT $4) AS expired \
-        ORDER BY next_attempt_at, id LIMIT $4) AS claimable) \
-    RETURNING id, hook_id, event_id, event_header, trigger, idempotency_key, attempts, next_attempt_at";
-
-pub async fn claim_due(
-    conn: &mut SqliteConnection,
-    owner: &str,
-    now: Millis,
-    lease_until: Millis,
-    limit: u32,
-) -> Result<Vec<Claimed>> {
-    let mut rows: Vec<ClaimRow> = sqlx::query_as(CLAIM)
-        .bind(owner)
-        .bind(lease_until)
-        .bind(now)
-        .bind(i64::from(limit))
-        .fetch_all(&mut *conn)
-        .await?;
-    // RETURNING gives no order; the contract's is oldest due first.
-    rows.sort_by_key(|row| (row.next_attempt_at, row.id));
-    let events = payloads(conn, &rows).await?;
-    rows.into_iter()
-        .map(|row| {
-            let (event_uuid, payload) = events
-                .get(&row.event_id)
-                .ok_or(StoreError::Corrupt("deliveries.event_id"))?;
-            Ok(Claimed {
-                delivery_id: row.id,
-                hook_id: row.hook_id,
-                event_id: row.event_id,
-                event_uuid: event_uuid.clone(),
-                event_header: row.event_header,
-                trigger: row.trigger,
-                idempotency_key: row.idempotency_key,
-                attempts: row.attempts,
-                payload: Arc::clone(payload),
-            })
-        })
-        .collect()
-}
-
-/// The uuid and payload of each event the claimed rows point at, read once per event and
-/// shared by its deliveries.
-async fn payloads(
-    conn: &mut SqliteConnection,
-    rows: &[ClaimRow],
-) -> Result<HashMap<Id, (String, Arc<[u8]>)>> {
-    let mut ids: Vec<Id> = rows.iter().map(|row| row.event_id).collect();
-    ids.sort_unstable();
-    ids.dedup();
-    let mut events = HashMap::with_capacity(ids.len());
-    for batch in batches(&ids) {
-        let sql = format!(
-            "SELECT id, uuid, payload FROM events WHERE id IN ({})",
-            placeholders(1, batch.len())
-        );
-        let mut query = sqlx::query_as::<_, (Id, String, Vec<u8>)>(&sql);
-        for id in batch {
-            query = query.bind(id);
-        }
-        for (id, uuid, payload) in query.fetch_all(&mut *conn).await? {
-            events.insert(id, (uuid, Arc::from(payload)));
-        }
-    }
-    Ok(events)
-}
-
 /// Applies each attempt's outcome to its delivery, if `owner` still holds the claim: a
 /// claim that expired and was taken over belongs to the new owner now. One `UPDATE ... FROM
 /// (VALUES ...)` per batch: a statement per delivery would cost a round trip to SQLite's
-/// worker thread each.
+/// worker thread each. A delivery that goes back to pending makes its hook due again then.
 pub async fn settle(conn: &mut SqliteConnection, owner: &str, attempts: &[&Attempt]) -> Result<()> {
     // (delivery, state, next attempt, time); one outcome per delivery, the first reported.
     let mut seen = HashSet::new();
@@ -243,6 +152,7 @@ pub async fn settle(conn: &mut SqliteConnection, owner: &str, attempts: &[&Attem
             Some((delivery_id, state, next_attempt_at, attempt.created_at))
         })
         .collect();
+    let mut retried = Vec::new();
     for batch in batches(&outcomes) {
         // VALUES columns are named column1, column2... in SQLite and PostgreSQL alike.
         let sql = format!(
@@ -252,10 +162,11 @@ pub async fn settle(conn: &mut SqliteConnection, owner: &str, attempts: &[&Attem
              updated_at = o.column4 \
              FROM (VALUES {}) AS o \
              WHERE deliveries.id = o.column1 AND deliveries.state = 'in_flight' \
-             AND deliveries.lease_owner = $1",
+             AND deliveries.lease_owner = $1 \
+             RETURNING deliveries.hook_id, deliveries.next_attempt_at, deliveries.state",
             tuples(batch.len(), 4, 2, "")
         );
-        let mut query = sqlx::query(&sql).bind(owner);
+        let mut query = sqlx::query_as::<_, (Id, Millis, String)>(&sql).bind(owner);
         for (delivery_id, state, next_attempt_at, at) in batch {
             query = query
                 .bind(delivery_id)
@@ -263,35 +174,50 @@ pub async fn settle(conn: &mut SqliteConnection, owner: &str, attempts: &[&Attem
                 .bind(next_attempt_at)
                 .bind(at);
         }
-        query.execute(&mut *conn).await?;
+        let settled = query.fetch_all(&mut *conn).await?;
+        retried.extend(
+            settled
+                .into_iter()
+                .filter(|(_, _, state)| state == "pending")
+                .map(|(hook_id, at, _)| (hook_id, at)),
+        );
     }
-    Ok(())
+    hooks::due_by(conn, &earliest_per_hook(retried.into_iter())).await
 }
 
 /// Every claim of `owner` becomes pending and due at `now`.
 pub async fn release_claims(conn: &mut SqliteConnection, owner: &str, now: Millis) -> Result<u64> {
-    let done = sqlx::query(
+    let released: Vec<Id> = sqlx::query_scalar(
         "UPDATE deliveries SET state = 'pending', next_attempt_at = $2, lease_owner = NULL, \
-         lease_expires_at = NULL, updated_at = $2 WHERE state = 'in_flight' AND lease_owner = $1",
+         lease_expires_at = NULL, updated_at = $2 WHERE state = 'in_flight' AND lease_owner = $1 \
+         RETURNING hook_id",
     )
     .bind(owner)
     .bind(now)
-    .execute(conn)
+    .fetch_all(&mut *conn)
     .await?;
-    Ok(done.rows_affected())
+    let count = u64::try_from(released.len()).unwrap_or(u64::MAX);
+    hooks::due_by(
+        conn,
+        &earliest_per_hook(released.into_iter().map(|id| (id, now))),
+    )
+    .await?;
+    Ok(count)
 }
 
-/// The earliest time at which `claim_due` would find something: the first pending
-/// delivery's due time, or just after the first lease expires (`claim_due` takes leases that
-/// expired strictly before its `now`).
-pub async fn next_due_at(conn: &mut SqliteConnection) -> Result<Option<Millis>> {
+/// The earliest time after `after` at which `claim_due` may find something new: the first
+/// hook that falls due, or just after the first lease expires (`claim_due` takes leases that
+/// expired strictly before its `now`). Hooks already due but not claimed are waiting for a
+/// free slot, which a recorded attempt brings, not the clock.
+pub async fn next_due_at(conn: &mut SqliteConnection, after: Millis) -> Result<Option<Millis>> {
     let (due, lease): (Option<Millis>, Option<Millis>) = sqlx::query_as(
         "SELECT \
-             (SELECT next_attempt_at FROM deliveries WHERE state = 'pending' \
-              ORDER BY next_attempt_at LIMIT 1), \
+             (SELECT next_due_at FROM hooks WHERE next_due_at > $1 \
+              ORDER BY next_due_at LIMIT 1), \
              (SELECT lease_expires_at FROM deliveries WHERE state = 'in_flight' \
               ORDER BY lease_expires_at LIMIT 1)",
     )
+    .bind(after)
     .fetch_one(conn)
     .await?;
     let lease = lease.map(|at| at.saturating_add(1));
@@ -299,6 +225,29 @@ pub async fn next_due_at(conn: &mut SqliteConnection) -> Result<Option<Millis>> 
         (Some(due), Some(lease)) => Some(due.min(lease)),
         (due, lease) => due.or(lease),
     })
+}
+
+/// The hooks that events of this chain were routed to so far.
+pub async fn chain_hooks(conn: &mut SqliteConnection, chain_uuid: &str) -> Result<Vec<Id>> {
+    Ok(sqlx::query_scalar(
+        "SELECT DISTINCT d.hook_id FROM events e JOIN deliveries d ON d.event_id = e.id \
+         WHERE e.chain_uuid = $1 ORDER BY d.hook_id",
+    )
+    .bind(chain_uuid)
+    .fetch_all(conn)
+    .await?)
+}
+
+/// The earliest time per hook, for [`hooks::due_by`] (one row per hook).
+pub fn earliest_per_hook(due: impl Iterator<Item = (Id, Millis)>) -> Vec<(Id, Millis)> {
+    let mut earliest: HashMap<Id, Millis> = HashMap::new();
+    for (hook_id, at) in due {
+        earliest
+            .entry(hook_id)
+            .and_modify(|e| *e = (*e).min(at))
+            .or_insert(at);
+    }
+    earliest.into_iter().collect()
 }
 
 pub async fn counts(conn: &mut SqliteConnection) -> Result<DeliveryCounts> {

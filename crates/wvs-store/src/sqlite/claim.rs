@@ -1,0 +1,310 @@
+//! Claiming due deliveries, hook by hook.
+//!
+//! A claim does not walk the deliveries in due order: a hook that hangs, is disabled or is
+//! over its rate limit could have a million due deliveries in front of everyone else's. It
+//! walks the hooks instead (`hooks.next_due_at`, a lower bound of when each next has a
+//! claimable delivery), gives each as many deliveries as it has free slots (its
+//! `max_in_flight` less what is in flight on every node; one, in event order, for an ordered
+//! hook), and takes them through the per-hook index. A busy hook costs one hook row; a
+//! disabled one is not even looked at (its `next_due_at` is after `disabled_until`, or NULL).
+//!
+//! All of it runs in the one write transaction of the claim, so counts and limits hold
+//! across nodes that share the database.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use sqlx::{FromRow, SqliteConnection};
+
+use super::hooks;
+use super::queue::earliest_per_hook;
+use super::rate::{self, Admission};
+use super::sql::{batches, placeholders};
+use crate::model::{Claimed, Id, Millis, RateLimit};
+use crate::{Result, StoreError};
+
+/// Rounds of one claim at most: a round that filled its list of candidate hooks may have
+/// left claimable hooks behind them.
+const ROUNDS: usize = 3;
+
+/// Who claims, until when, and how much.
+pub struct ClaimSpec<'a> {
+    pub owner: &'a str,
+    pub now: Millis,
+    pub lease_until: Millis,
+    pub limit: u32,
+    pub rate: RateLimit,
+}
+
+pub async fn claim_due(conn: &mut SqliteConnection, spec: &ClaimSpec<'_>) -> Result<Vec<Claimed>> {
+    expire_leases(conn, spec.now).await?;
+    let mut claimed = Vec::new();
+    for _ in 0..ROUNDS {
+        let budget = usize::try_from(spec.limit)
+            .unwrap_or(usize::MAX)
+            .saturating_sub(claimed.len());
+        if budget == 0 {
+            break;
+        }
+        let round = claim_round(conn, spec, budget).await?;
+        claimed.extend(round.claimed);
+        if !round.more_hooks {
+            break;
+        }
+    }
+    claimed.sort_by_key(|row: &ClaimedRow| (row.next_attempt_at, row.id));
+    with_payloads(conn, claimed).await
+}
+
+/// In-flight deliveries whose lease ran out (their node died or stalled) become pending
+/// again, due as they were, so the round below takes them like any other.
+async fn expire_leases(conn: &mut SqliteConnection, now: Millis) -> Result<()> {
+    let expired: Vec<(Id, Millis)> = sqlx::query_as(
+        "UPDATE deliveries SET state = 'pending', lease_owner = NULL, lease_expires_at = NULL \
+         WHERE state = 'in_flight' AND lease_expires_at < $1 RETURNING hook_id, next_attempt_at",
+    )
+    .bind(now)
+    .fetch_all(&mut *conn)
+    .await?;
+    hooks::due_by(conn, &earliest_per_hook(expired.into_iter())).await
+}
+
+#[derive(FromRow)]
+struct Candidate {
+    id: Id,
+    max_in_flight: i64,
+    ordered: bool,
+}
+
+/// A hook and how many of its due deliveries to take.
+struct Want {
+    hook_id: Id,
+    take: i64,
+}
+
+struct Round {
+    claimed: Vec<ClaimedRow>,
+    /// The candidate list was full: more due hooks may wait behind it.
+    more_hooks: bool,
+}
+
+async fn claim_round(
+    conn: &mut SqliteConnection,
+    spec: &ClaimSpec<'_>,
+    budget: usize,
+) -> Result<Round> {
+    let busy = in_flight_by_hook(conn).await?;
+    // A hook with no free slot has at least one delivery in flight, so `budget` more than
+    // the deliveries in flight always reaches every hook that can take one.
+    let in_flight: i64 = busy.values().sum();
+    let wanted_hooks = i64::try_from(budget)
+        .unwrap_or(i64::MAX)
+        .saturating_add(in_flight);
+    let candidates: Vec<Candidate> = sqlx::query_as(
+        "SELECT id, max_in_flight, ordered FROM hooks \
+         WHERE next_due_at <= $1 AND NOT permanently_disabled \
+         AND (disabled_until IS NULL OR disabled_until <= $1) \
+         ORDER BY next_due_at, id LIMIT $2",
+    )
+    .bind(spec.now)
+    .bind(wanted_hooks)
+    .fetch_all(&mut *conn)
+    .await?;
+    let list_full = i64::try_from(candidates.len()).unwrap_or(i64::MAX) == wanted_hooks;
+
+    // Hooks are promised up to their free slots out of what is still needed, in candidate
+    // order, and their due rows read; a hook with fewer due rows than promised leaves some
+    // need unmet, which the next hooks are promised in turn.
+    let budget = i64::try_from(budget).unwrap_or(i64::MAX);
+    let mut due = Vec::new();
+    let mut touched = Vec::new();
+    let mut next = candidates.iter();
+    loop {
+        let need = budget - i64::try_from(due.len()).unwrap_or(i64::MAX);
+        let (mut unordered, mut ordered) = (Vec::new(), Vec::new());
+        let mut promised = 0;
+        while promised < need {
+            let Some(hook) = next.next() else { break };
+            let in_flight = busy.get(&hook.id).copied().unwrap_or(0);
+            let free = if hook.ordered {
+                i64::from(in_flight == 0)
+            } else {
+                (hook.max_in_flight - in_flight).max(0)
+            };
+            let take = free.min(need - promised);
+            if take == 0 {
+                continue;
+            }
+            promised += take;
+            touched.push(hook.id);
+            let want = Want {
+                hook_id: hook.id,
+                take,
+            };
+            if hook.ordered {
+                ordered.push(want);
+            } else {
+                unordered.push(want);
+            }
+        }
+        if promised == 0 {
+            break;
+        }
+        due.extend(due_rows(conn, &unordered, DUE_UNORDERED, Some(spec.now)).await?);
+        // An ordered hook's head may be waiting for its retry: then nothing of it is due.
+        due.extend(
+            due_rows(conn, &ordered, HEAD_ORDERED, None)
+                .await?
+                .into_iter()
+                .filter(|row| row.next_attempt_at <= spec.now),
+        );
+    }
+
+    let Admission { admitted, limited } = rate::admit(conn, due, spec.rate, spec.now).await?;
+    let claimed = take(conn, spec, &admitted).await?;
+    hooks::reschedule(conn, &touched).await?;
+    rate::hold(conn, &limited, spec.now).await?;
+    Ok(Round {
+        more_hooks: list_full,
+        claimed,
+    })
+}
+
+/// Deliveries in flight per hook (every node's: the limit is the hook's, not the node's).
+async fn in_flight_by_hook(conn: &mut SqliteConnection) -> Result<HashMap<Id, i64>> {
+    let rows: Vec<(Id, i64)> = sqlx::query_as(
+        "SELECT hook_id, count(*) FROM deliveries WHERE state = 'in_flight' GROUP BY hook_id",
+    )
+    .fetch_all(conn)
+    .await?;
+    Ok(rows.into_iter().collect())
+}
+
+/// A due delivery, before it is taken.
+#[derive(FromRow)]
+pub struct DueRow {
+    pub id: Id,
+    pub hook_id: Id,
+    pub next_attempt_at: Millis,
+    pub rate_key: Option<String>,
+}
+
+/// One hook's due deliveries, oldest due first ($1 = now, then hook and count).
+const DUE_UNORDERED: &str = "SELECT * FROM (SELECT id, hook_id, next_attempt_at, rate_key \
+     FROM deliveries WHERE hook_id = ${hook} AND state = 'pending' AND next_attempt_at <= $1 \
+     ORDER BY next_attempt_at, id LIMIT ${take})";
+/// An ordered hook's oldest pending delivery, due or not (hook and count).
+const HEAD_ORDERED: &str = "SELECT * FROM (SELECT id, hook_id, next_attempt_at, rate_key \
+     FROM deliveries WHERE hook_id = ${hook} AND state = 'pending' ORDER BY id LIMIT ${take})";
+
+/// Runs `arm` for each wanted hook, many hooks per statement (`UNION ALL`); `now` is bound
+/// first when the arm uses it.
+async fn due_rows(
+    conn: &mut SqliteConnection,
+    wants: &[Want],
+    arm: &str,
+    now: Option<Millis>,
+) -> Result<Vec<DueRow>> {
+    let first = if now.is_some() { 2 } else { 1 };
+    let mut rows = Vec::new();
+    for batch in batches(wants) {
+        let sql = (0..batch.len())
+            .map(|n| {
+                arm.replace("{hook}", &(first + 2 * n).to_string())
+                    .replace("{take}", &(first + 1 + 2 * n).to_string())
+            })
+            .collect::<Vec<_>>()
+            .join(" UNION ALL ");
+        let mut query = sqlx::query_as::<_, DueRow>(&sql);
+        if let Some(now) = now {
+            query = query.bind(now);
+        }
+        for want in batch {
+            query = query.bind(want.hook_id).bind(want.take);
+        }
+        rows.extend(query.fetch_all(&mut *conn).await?);
+    }
+    Ok(rows)
+}
+
+#[derive(FromRow)]
+struct ClaimedRow {
+    id: Id,
+    hook_id: Id,
+    event_id: Id,
+    event_header: String,
+    trigger: String,
+    idempotency_key: String,
+    attempts: i64,
+    next_attempt_at: Millis,
+    rate_limited: bool,
+}
+
+/// Marks the rows in flight for `spec.owner` until `spec.lease_until`.
+async fn take(
+    conn: &mut SqliteConnection,
+    spec: &ClaimSpec<'_>,
+    rows: &[DueRow],
+) -> Result<Vec<ClaimedRow>> {
+    let ids: Vec<Id> = rows.iter().map(|row| row.id).collect();
+    let mut claimed = Vec::with_capacity(ids.len());
+    for batch in batches(&ids) {
+        let sql = format!(
+            "UPDATE deliveries SET state = 'in_flight', lease_owner = $1, lease_expires_at = $2, \
+             updated_at = $3 WHERE state = 'pending' AND id IN ({}) \
+             RETURNING id, hook_id, event_id, event_header, trigger, idempotency_key, attempts, \
+             next_attempt_at, rate_limited",
+            placeholders(4, batch.len())
+        );
+        let mut query = sqlx::query_as::<_, ClaimedRow>(&sql)
+            .bind(spec.owner)
+            .bind(spec.lease_until)
+            .bind(spec.now);
+        for id in batch {
+            query = query.bind(id);
+        }
+        claimed.extend(query.fetch_all(&mut *conn).await?);
+    }
+    Ok(claimed)
+}
+
+/// Attaches each event's chain uuid and payload, read once per event and shared by its
+/// deliveries.
+async fn with_payloads(conn: &mut SqliteConnection, rows: Vec<ClaimedRow>) -> Result<Vec<Claimed>> {
+    let mut ids: Vec<Id> = rows.iter().map(|row| row.event_id).collect();
+    ids.sort_unstable();
+    ids.dedup();
+    let mut events: HashMap<Id, (String, Arc<[u8]>)> = HashMap::with_capacity(ids.len());
+    for batch in batches(&ids) {
+        let sql = format!(
+            "SELECT id, chain_uuid, payload FROM events WHERE id IN ({})",
+            placeholders(1, batch.len())
+        );
+        let mut query = sqlx::query_as::<_, (Id, String, Vec<u8>)>(&sql);
+        for id in batch {
+            query = query.bind(id);
+        }
+        for (id, uuid, payload) in query.fetch_all(&mut *conn).await? {
+            events.insert(id, (uuid, Arc::from(payload)));
+        }
+    }
+    rows.into_iter()
+        .map(|row| {
+            let (event_uuid, payload) = events
+                .get(&row.event_id)
+                .ok_or(StoreError::Corrupt("deliveries.event_id"))?;
+            Ok(Claimed {
+                delivery_id: row.id,
+                hook_id: row.hook_id,
+                event_id: row.event_id,
+                event_uuid: event_uuid.clone(),
+                event_header: row.event_header,
+                trigger: row.trigger,
+                idempotency_key: row.idempotency_key,
+                attempts: row.attempts,
+                rate_limited: row.rate_limited,
+                payload: Arc::clone(payload),
+            })
+        })
+        .collect()
+}

@@ -1,0 +1,135 @@
+//! The per-namespace rate limit (GitLab's `web_hook_calls`), counted in the store so that
+//! every node shares one count: `rate_windows` holds, per top-level namespace, the start of
+//! its current window and the calls made in it. Deliveries over the limit are not dropped:
+//! they stay pending, are marked `rate_limited` (the log says they were delayed), and their
+//! hook is not looked at again before the next window.
+
+use std::collections::{HashMap, HashSet};
+
+use sqlx::SqliteConnection;
+
+use super::claim::DueRow;
+use super::sql::{batches, placeholders, tuples};
+use crate::Result;
+use crate::model::{Id, Millis, RateLimit};
+
+/// The due deliveries split by the limit.
+pub struct Admission {
+    pub admitted: Vec<DueRow>,
+    /// Hooks that had a delivery refused, with when the next window opens.
+    pub limited: Vec<(Id, Millis)>,
+}
+
+/// Admits `rows` in order while their namespace has calls left in the current window, and
+/// counts the admitted ones.
+pub async fn admit(
+    conn: &mut SqliteConnection,
+    rows: Vec<DueRow>,
+    rate: RateLimit,
+    now: Millis,
+) -> Result<Admission> {
+    if rate.calls == 0 || rows.iter().all(|row| row.rate_key.is_none()) {
+        return Ok(Admission {
+            admitted: rows,
+            limited: Vec::new(),
+        });
+    }
+    let window = rate.window.max(1);
+    let start = now - now.rem_euclid(window);
+    let keys: Vec<String> = rows
+        .iter()
+        .filter_map(|row| row.rate_key.clone())
+        .collect::<HashSet<_>>()
+        .into_iter()
+        .collect();
+    let mut used = calls_in_window(conn, &keys, start).await?;
+    let mut admission = Admission {
+        admitted: Vec::with_capacity(rows.len()),
+        limited: Vec::new(),
+    };
+    for row in rows {
+        if let Some(key) = &row.rate_key {
+            let calls = used.entry(key.clone()).or_insert(0);
+            if *calls >= i64::from(rate.calls) {
+                admission.limited.push((row.hook_id, start + window));
+                continue;
+            }
+            *calls += 1;
+        }
+        admission.admitted.push(row);
+    }
+    save(conn, &used, start).await?;
+    Ok(admission)
+}
+
+/// Calls made per key in the window that starts at `start` (an older window counts none).
+async fn calls_in_window(
+    conn: &mut SqliteConnection,
+    keys: &[String],
+    start: Millis,
+) -> Result<HashMap<String, i64>> {
+    let mut used = HashMap::with_capacity(keys.len());
+    for batch in batches(keys) {
+        let sql = format!(
+            "SELECT key, calls FROM rate_windows WHERE window_start = $1 AND key IN ({})",
+            placeholders(2, batch.len())
+        );
+        let mut query = sqlx::query_as::<_, (String, i64)>(&sql).bind(start);
+        for key in batch {
+            query = query.bind(key);
+        }
+        used.extend(query.fetch_all(&mut *conn).await?);
+    }
+    Ok(used)
+}
+
+async fn save(
+    conn: &mut SqliteConnection,
+    used: &HashMap<String, i64>,
+    start: Millis,
+) -> Result<()> {
+    let used: Vec<(&String, &i64)> = used.iter().collect();
+    for batch in batches(&used) {
+        let sql = format!(
+            "INSERT INTO rate_windows (key, calls, window_start) VALUES {} \
+             ON CONFLICT (key) DO UPDATE SET window_start = excluded.window_start, \
+             calls = excluded.calls",
+            tuples(batch.len(), 2, 2, ", $1")
+        );
+        let mut query = sqlx::query(&sql).bind(start);
+        for (key, calls) in batch {
+            query = query.bind(*key).bind(**calls);
+        }
+        query.execute(&mut *conn).await?;
+    }
+    Ok(())
+}
+
+/// Marks the limited hooks' due deliveries as delayed and puts the hooks aside until the
+/// next window opens.
+pub async fn hold(
+    conn: &mut SqliteConnection,
+    limited: &[(Id, Millis)],
+    now: Millis,
+) -> Result<()> {
+    let limited: HashMap<Id, Millis> = limited.iter().copied().collect();
+    for (hook_id, until) in limited {
+        sqlx::query(
+            "UPDATE deliveries SET rate_limited = TRUE WHERE hook_id = $1 AND state = 'pending' \
+             AND next_attempt_at <= $2 AND NOT rate_limited",
+        )
+        .bind(hook_id)
+        .bind(now)
+        .execute(&mut *conn)
+        .await?;
+        sqlx::query(
+            "UPDATE hooks SET next_due_at = $2 WHERE id = $1 \
+             AND (next_due_at IS NULL OR next_due_at < $2)",
+        )
+        .bind(hook_id)
+        .bind(until)
+        .execute(&mut *conn)
+        .await?;
+    }
+    Ok(())
+}
