@@ -38,6 +38,10 @@ pub struct HookInput {
     pub url_variables: Option<Vec<(String, String)>>,
     /// `Some(None)` returns the hook to the instance's default flavor.
     pub flavor: Option<Option<Flavor>>,
+    /// Deliveries of the hook in flight at once (WVS's own).
+    pub max_in_flight: Option<u32>,
+    /// One delivery at a time, in event order (WVS's own).
+    pub ordered: Option<bool>,
 }
 
 /// One request value where a single value is expected, whichever the encoding.
@@ -90,6 +94,14 @@ impl HookInput {
             match key {
                 "enable_ssl_verification" => {
                     self.enable_ssl_verification = Some(boolean(key, value)?);
+                }
+                "ordered" => self.ordered = Some(boolean(key, value)?),
+                "max_in_flight" => {
+                    let number = match value {
+                        Raw::Text(text) => text.trim().parse().ok(),
+                        _ => None,
+                    };
+                    self.max_in_flight = Some(number.ok_or_else(|| ValidationError::invalid(key))?);
                 }
                 "branch_filter_strategy" => {
                     let strategy = match value {
@@ -162,6 +174,8 @@ impl fmt::Debug for HookInput {
             .field("push_events_branch_filter", &self.push_events_branch_filter)
             .field("branch_filter_strategy", &self.branch_filter_strategy)
             .field("enable_ssl_verification", &self.enable_ssl_verification)
+            .field("max_in_flight", &self.max_in_flight)
+            .field("ordered", &self.ordered)
             .field("custom_webhook_template", &self.custom_webhook_template)
             .field(
                 "custom_headers",

@@ -52,6 +52,18 @@ pub struct HookSettings {
     /// The header family of deliveries; `None` follows the instance default.
     #[serde(with = "optional_flavor")]
     pub flavor: Option<Flavor>,
+    /// Deliveries in flight at once. Kept by the store in its own column (the claim
+    /// enforces it), so not part of the stored blob.
+    #[serde(skip)]
+    pub max_in_flight: u32,
+    /// One delivery at a time, in event order; stored like `max_in_flight`.
+    #[serde(skip)]
+    pub ordered: bool,
+}
+
+impl HookSettings {
+    pub const DEFAULT_MAX_IN_FLIGHT: u32 = 4;
+    pub const MAX_IN_FLIGHT: u32 = 100;
 }
 
 impl Default for HookSettings {
@@ -66,6 +78,8 @@ impl Default for HookSettings {
             enable_ssl_verification: true,
             custom_webhook_template: None,
             flavor: None,
+            max_in_flight: Self::DEFAULT_MAX_IN_FLIGHT,
+            ordered: false,
         }
     }
 }

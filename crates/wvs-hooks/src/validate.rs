@@ -120,6 +120,8 @@ fn apply(
         custom_headers,
         url_variables,
         flavor,
+        max_in_flight,
+        ordered,
     } = input;
     if let Some(url) = url {
         parts.url = url.trim().to_owned();
@@ -166,6 +168,12 @@ fn apply(
     if let Some(flavor) = flavor {
         settings.flavor = flavor;
     }
+    if let Some(max_in_flight) = max_in_flight {
+        settings.max_in_flight = max_in_flight;
+    }
+    if let Some(ordered) = ordered {
+        settings.ordered = ordered;
+    }
     if let Some(headers) = custom_headers {
         secrets.custom_headers = headers;
     }
@@ -197,6 +205,12 @@ fn check(parts: &NewHookParts) -> Result<(), ValidationError> {
         settings.custom_webhook_template.as_deref(),
         MAX_TEMPLATE_CHARS,
     )?;
+    if !(1..=HookSettings::MAX_IN_FLIGHT).contains(&settings.max_in_flight) {
+        return Err(ValidationError::new(
+            "max_in_flight",
+            format!("must be between 1 and {}", HookSettings::MAX_IN_FLIGHT),
+        ));
+    }
     if let Some(filter) = &settings.push_events_branch_filter
         && let Some(problem) = branch_filter::problem(settings.branch_filter_strategy, filter)
     {
@@ -604,6 +618,36 @@ mod tests {
             )
             .is_ok()
         );
+    }
+
+    #[test]
+    fn delivery_limits_default_and_are_checked() {
+        let parts = create_json(Scope::Project, json!({"url": "https://e.x/h"})).unwrap();
+        assert_eq!(
+            (parts.settings.max_in_flight, parts.settings.ordered),
+            (4, false)
+        );
+        let parts = create_json(
+            Scope::Project,
+            json!({"url": "https://e.x/h", "max_in_flight": 16, "ordered": "true"}),
+        )
+        .unwrap();
+        assert_eq!(
+            (parts.settings.max_in_flight, parts.settings.ordered),
+            (16, true)
+        );
+        for out_of_range in [0, 101] {
+            let body = json!({"url": "https://e.x/h", "max_in_flight": out_of_range});
+            assert_eq!(
+                error(Scope::Project, body),
+                "max_in_flight must be between 1 and 100"
+            );
+        }
+        for malformed in [json!("many"), json!(-1), json!(true)] {
+            let body = json!({"max_in_flight": malformed});
+            let message = HookInput::from_json(&body).unwrap_err().to_string();
+            assert_eq!(message, "max_in_flight is invalid");
+        }
     }
 
     #[test]

@@ -10,6 +10,9 @@ use std::time::Duration;
 
 use serde::Deserialize;
 use wvs_events::Flavor;
+use wvs_store::RateLimit;
+
+use crate::dispatch::{AutoDisable, RetryPolicy};
 
 /// The default retry schedule: immediately, 10 s, 1 min, 5 min, 30 min, 2 h, 6 h, 12 h,
 /// 24 h (about two days in all), then the delivery is marked failed.
@@ -49,6 +52,22 @@ pub struct ConfigLayer {
     /// Longest sleep of an idle dispatcher between looks at the store [default: 1s]
     #[arg(long, env = "WVS_POLL_INTERVAL")]
     pub poll_interval: Option<String>,
+    /// Longest `Retry-After` (of a 429 or 503) honoured [default: 1h]
+    #[arg(long, env = "WVS_RETRY_AFTER_CAP")]
+    pub retry_after_cap: Option<String>,
+    /// Deliveries per top-level namespace per rate-limit window, GitLab's `web_hook_calls`;
+    /// over it they wait for the next window. 0 = unlimited [default: 0]
+    #[arg(long, env = "WVS_WEB_HOOK_CALLS")]
+    pub web_hook_calls: Option<u32>,
+    /// The rate limit's window [default: 1m]
+    #[arg(long, env = "WVS_RATE_LIMIT_WINDOW")]
+    pub rate_limit_window: Option<String>,
+    /// First pause of an auto-disabled hook, doubled per further failure [default: 1m]
+    #[arg(long, env = "WVS_AUTO_DISABLE_BACKOFF")]
+    pub auto_disable_backoff: Option<String>,
+    /// Longest pause of an auto-disabled hook [default: 24h]
+    #[arg(long, env = "WVS_AUTO_DISABLE_MAX_BACKOFF")]
+    pub auto_disable_max_backoff: Option<String>,
 }
 
 impl ConfigLayer {
@@ -65,6 +84,13 @@ impl ConfigLayer {
             retry_schedule: self.retry_schedule.or(lower.retry_schedule),
             lease: self.lease.or(lower.lease),
             poll_interval: self.poll_interval.or(lower.poll_interval),
+            retry_after_cap: self.retry_after_cap.or(lower.retry_after_cap),
+            web_hook_calls: self.web_hook_calls.or(lower.web_hook_calls),
+            rate_limit_window: self.rate_limit_window.or(lower.rate_limit_window),
+            auto_disable_backoff: self.auto_disable_backoff.or(lower.auto_disable_backoff),
+            auto_disable_max_backoff: self
+                .auto_disable_max_backoff
+                .or(lower.auto_disable_max_backoff),
         }
     }
 }
@@ -106,9 +132,11 @@ pub struct Config {
 pub struct DeliveryConfig {
     pub timeout: Duration,
     pub workers: usize,
-    pub retry_schedule: Vec<Duration>,
+    pub retry: RetryPolicy,
     pub lease: Duration,
     pub poll_interval: Duration,
+    pub rate_limit: RateLimit,
+    pub auto_disable: AutoDisable,
 }
 
 impl Config {
@@ -144,6 +172,22 @@ impl Config {
             .filter(|part| !part.is_empty())
             .map(|part| duration("retry_schedule", part))
             .collect::<Result<Vec<_>, _>>()?;
+        let setting = |name: &'static str, value: &Option<String>, default: &str| {
+            duration(name, value.as_deref().unwrap_or(default))
+        };
+        let rate_limit_window = setting("rate_limit_window", &layer.rate_limit_window, "1m")?;
+        if rate_limit_window.is_zero() {
+            return Err(invalid("rate_limit_window", "must be longer than zero"));
+        }
+        let auto_disable = AutoDisable {
+            initial_backoff: setting("auto_disable_backoff", &layer.auto_disable_backoff, "1m")?,
+            max_backoff: setting(
+                "auto_disable_max_backoff",
+                &layer.auto_disable_max_backoff,
+                "24h",
+            )?,
+            ..AutoDisable::default()
+        };
         Ok(Config {
             listen,
             database_url: sqlite_url(layer.database_url.as_deref().unwrap_or("wvs.db")),
@@ -158,12 +202,17 @@ impl Config {
                     layer.delivery_timeout.as_deref().unwrap_or("10s"),
                 )?,
                 workers,
-                retry_schedule,
-                lease: duration("lease", layer.lease.as_deref().unwrap_or("60s"))?,
-                poll_interval: duration(
-                    "poll_interval",
-                    layer.poll_interval.as_deref().unwrap_or("1s"),
-                )?,
+                retry: RetryPolicy {
+                    schedule: retry_schedule,
+                    retry_after_cap: setting("retry_after_cap", &layer.retry_after_cap, "1h")?,
+                },
+                lease: setting("lease", &layer.lease, "60s")?,
+                poll_interval: setting("poll_interval", &layer.poll_interval, "1s")?,
+                rate_limit: RateLimit {
+                    calls: layer.web_hook_calls.unwrap_or(0),
+                    window: i64::try_from(rate_limit_window.as_millis()).unwrap_or(i64::MAX),
+                },
+                auto_disable,
             },
         })
     }
@@ -227,7 +276,7 @@ mod tests {
         assert_eq!(config.listen.to_string(), "127.0.0.1:9999");
         assert_eq!(config.flavor, Flavor::Gitlab);
         assert_eq!(
-            config.delivery.retry_schedule,
+            config.delivery.retry.schedule,
             [Duration::from_secs(1), Duration::from_secs(2)]
         );
         assert_eq!(config.delivery.timeout, Duration::from_secs(10));

@@ -4,7 +4,7 @@
 use wvs_events::{Flavor, SigningSecret};
 use wvs_hooks::HookSettings;
 use wvs_send::{AttemptResult, Sender};
-use wvs_store::{Attempt, Hook, Id, Millis, Outcome};
+use wvs_store::{Attempt, HealthEffect, Hook, Id, Millis, Outcome};
 
 /// A hook ready to send: its settings and signing keys read once.
 pub struct PreparedHook {
@@ -72,6 +72,9 @@ pub struct AttemptContext {
     pub event_id: Option<Id>,
     pub trigger: String,
     pub outcome: Outcome,
+    pub health: HealthEffect,
+    /// The delivery had waited for its namespace's rate limit.
+    pub rate_limited: bool,
     /// The body, when it is not the event's stored payload.
     pub request_body: Option<Vec<u8>>,
     pub now: Millis,
@@ -84,6 +87,8 @@ pub fn attempt_row(result: AttemptResult, context: AttemptContext) -> Attempt {
         hook_id: context.hook_id,
         event_id: context.event_id,
         outcome: context.outcome,
+        health: context.health,
+        rate_limited: context.rate_limited,
         trigger: context.trigger,
         url: result.url,
         request_headers: result.request_headers,

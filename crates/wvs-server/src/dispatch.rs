@@ -4,17 +4,34 @@
 //! The store is the only queue: a delivery waiting for its next attempt is a row with a
 //! `next_attempt_at`, never a sleeping task, so nothing acknowledged lives only in memory.
 //! Sending never holds a database transaction open (claim and commit, send, then record).
+//!
+//! Isolation: the claim gives no hook more deliveries than its free slots (`max_in_flight`,
+//! default 4, less what is in flight), so a receiver that hangs until the timeout holds at
+//! most that many workers of the pool and every other hook keeps the rest.
+//!
+//! # Layout
+//!
+//! - this file: the claim / send / record loop.
+//! - `retry`: when a failed delivery is tried again (schedule, jitter, `Retry-After`).
+//! - `auto_disable`: GitLab's auto-disable thresholds, applied by the store as attempts are
+//!   recorded.
+
+mod auto_disable;
+mod retry;
 
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 use std::time::Duration;
+
+pub use auto_disable::AutoDisable;
+pub use retry::RetryPolicy;
 
 use tokio::sync::{Notify, Semaphore, mpsc};
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 use wvs_events::Flavor;
 use wvs_send::Sender;
-use wvs_store::{Attempt, Claimed, Id, Millis, Outcome, Store};
+use wvs_store::{Attempt, Claimed, HealthEffect, Id, Outcome, Store};
 
 use crate::config::DeliveryConfig;
 use crate::delivery::{self, AttemptContext, Envelope, PreparedHook, now_millis};
@@ -57,11 +74,7 @@ impl Dispatcher {
     pub async fn run(self, shutdown: CancellationToken) {
         let dispatcher = Arc::new(self);
         let (record_tx, record_rx) = mpsc::channel::<Attempt>(RECORD_BATCH * 4);
-        let recorder = tokio::spawn(record_loop(
-            dispatcher.store.clone(),
-            dispatcher.owner.clone(),
-            record_rx,
-        ));
+        let recorder = tokio::spawn(record_loop(dispatcher.clone(), record_rx));
         let workers = Arc::new(Semaphore::new(dispatcher.config.workers));
         let mut in_flight = JoinSet::new();
         while !shutdown.is_cancelled() {
@@ -146,7 +159,13 @@ impl Dispatcher {
         let now = now_millis();
         let lease = i64::try_from(self.config.lease.as_millis()).unwrap_or(i64::MAX);
         self.store
-            .claim_due(&self.owner, now, now.saturating_add(lease), limit)
+            .claim_due(
+                &self.owner,
+                now,
+                now.saturating_add(lease),
+                limit,
+                self.config.rate_limit,
+            )
             .await
     }
 
@@ -167,13 +186,15 @@ impl Dispatcher {
             .collect())
     }
 
-    /// How long to sleep when nothing is due: until the next delivery falls due, at most the
-    /// poll interval (a wake-up from ingest cuts it short).
+    /// How long to sleep when nothing could be claimed: until something falls due, at most
+    /// the poll interval. A wake-up cuts it short: an event ingested, or attempts recorded
+    /// (which free the slots of hooks that were full).
     async fn idle_sleep(&self) -> Duration {
         let poll = self.config.poll_interval;
-        match self.store.next_due_at().await {
+        let now = now_millis();
+        match self.store.next_due_at(now).await {
             Ok(Some(at)) => {
-                let wait = u64::try_from(at.saturating_sub(now_millis())).unwrap_or(0);
+                let wait = u64::try_from(at.saturating_sub(now)).unwrap_or(0);
                 poll.min(Duration::from_millis(wait))
             }
             _ => poll,
@@ -197,10 +218,16 @@ impl Dispatcher {
         };
         let result = delivery::send(&self.sender, self.flavor, hook, &envelope).await;
         let now = now_millis();
-        let outcome = if result.is_success() {
-            Outcome::Succeeded
+        let (outcome, health) = if result.is_success() {
+            (Outcome::Succeeded, HealthEffect::Success)
         } else {
-            next_outcome(&self.config.retry_schedule, delivery.attempts + 1, now)
+            let outcome = self.config.retry.after_failure(
+                delivery.attempts + 1,
+                result.retry_after,
+                now,
+                &mut rand::rng(),
+            );
+            (outcome, HealthEffect::Failure)
         };
         delivery::attempt_row(
             result,
@@ -210,6 +237,8 @@ impl Dispatcher {
                 event_id: Some(delivery.event_id),
                 trigger: delivery.trigger,
                 outcome,
+                health,
+                rate_limited: delivery.rate_limited,
                 request_body: None,
                 now,
             },
@@ -217,29 +246,25 @@ impl Dispatcher {
     }
 }
 
-/// After the `attempts_made`-th failed attempt: retry after the schedule's next delay, or
-/// give up once the schedule is used up.
-fn next_outcome(schedule: &[Duration], attempts_made: i64, now: Millis) -> Outcome {
-    let index = usize::try_from(attempts_made - 1).unwrap_or(0);
-    match schedule.get(index) {
-        Some(delay) => {
-            let delay = i64::try_from(delay.as_millis()).unwrap_or(i64::MAX);
-            Outcome::RetryAt(now.saturating_add(delay))
-        }
-        None => Outcome::Failed,
-    }
-}
-
 /// Writes attempts in batches: whatever has arrived while the previous batch was being
 /// written goes into the next transaction. A failed write is retried, never dropped: the
-/// claims would otherwise expire and the deliveries be sent again.
-async fn record_loop(store: Arc<dyn Store>, owner: String, mut attempts: mpsc::Receiver<Attempt>) {
+/// claims would otherwise expire and the deliveries be sent again. Each commit wakes the
+/// claim loop: the recorded deliveries freed their hooks' slots.
+async fn record_loop(dispatcher: Arc<Dispatcher>, mut attempts: mpsc::Receiver<Attempt>) {
+    let store = &dispatcher.store;
+    let rule = &dispatcher.config.auto_disable;
     let mut batch = Vec::with_capacity(RECORD_BATCH);
     while attempts.recv_many(&mut batch, RECORD_BATCH).await > 0 {
         let mut backoff = Duration::from_millis(50);
         loop {
-            match store.record_attempts(&owner, batch.clone()).await {
-                Ok(()) => break,
+            match store
+                .record_attempts(&dispatcher.owner, batch.clone(), rule)
+                .await
+            {
+                Ok(()) => {
+                    dispatcher.wake.notify_one();
+                    break;
+                }
                 Err(error) => {
                     tracing::warn!(%error, "recording attempts failed; retrying");
                     tokio::time::sleep(backoff).await;
@@ -248,18 +273,5 @@ async fn record_loop(store: Arc<dyn Store>, owner: String, mut attempts: mpsc::R
             }
         }
         batch.clear();
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn the_schedule_sets_each_retry_and_ends_in_failure() {
-        let schedule = [Duration::ZERO, Duration::from_secs(10)];
-        assert_eq!(next_outcome(&schedule, 1, 1_000), Outcome::RetryAt(1_000));
-        assert_eq!(next_outcome(&schedule, 2, 1_000), Outcome::RetryAt(11_000));
-        assert_eq!(next_outcome(&schedule, 3, 1_000), Outcome::Failed);
     }
 }

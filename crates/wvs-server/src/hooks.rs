@@ -4,7 +4,7 @@
 use serde_json::{Map, Value, json};
 use wvs_events::Scope;
 use wvs_hooks::{EventFlags, HookSettings, NewHookParts, Secrets};
-use wvs_store::{Hook, HookOwner, HookSecrets};
+use wvs_store::{DeliveryLimits, Hook, HookOwner, HookSecrets};
 
 use crate::time::iso8601;
 
@@ -21,10 +21,22 @@ pub fn scope_of(owner: HookOwner) -> Scope {
 /// not read back is a bug; the hook then behaves as a fresh one of its scope rather than
 /// stopping every delivery.
 pub fn settings_of(hook: &Hook) -> HookSettings {
-    serde_json::from_value(hook.settings.clone()).unwrap_or_else(|error| {
-        tracing::error!(hook = hook.id, %error, "unreadable hook settings; using defaults");
-        HookSettings::for_scope(scope_of(hook.owner))
-    })
+    let mut settings: HookSettings =
+        serde_json::from_value(hook.settings.clone()).unwrap_or_else(|error| {
+            tracing::error!(hook = hook.id, %error, "unreadable hook settings; using defaults");
+            HookSettings::for_scope(scope_of(hook.owner))
+        });
+    settings.max_in_flight = hook.limits.max_in_flight;
+    settings.ordered = hook.limits.ordered;
+    settings
+}
+
+/// The settings the store keeps in their own columns.
+pub fn limits_of(settings: &HookSettings) -> DeliveryLimits {
+    DeliveryLimits {
+        max_in_flight: settings.max_in_flight,
+        ordered: settings.ordered,
+    }
 }
 
 pub fn to_store(secrets: Secrets) -> HookSecrets {
@@ -101,6 +113,8 @@ pub fn render(hook: &Hook, now: i64) -> Value {
         json!(settings.enable_ssl_verification),
     );
     out.insert("flavor".into(), json!(settings.flavor.map(|f| f.as_str())));
+    out.insert("max_in_flight".into(), json!(settings.max_in_flight));
+    out.insert("ordered".into(), json!(settings.ordered));
     out.insert("token_present".into(), json!(hook.secrets.token.is_some()));
     out.insert(
         "signing_token_present".into(),

@@ -1,23 +1,59 @@
 //! Ingest: an event posted by an emitter becomes one stored event and one delivery per hook
 //! that subscribed, in one transaction; nothing is acknowledged before it is durable.
+//!
+//! Loop protection: an event posted with the UUID of the event that caused it (a receiver
+//! calling back into WVS passes on `X-WVS-Event-UUID` / `X-Gitlab-Event-UUID`) keeps that
+//! UUID, and the events sharing it form a chain. A chain is not delivered to a hook it has
+//! already reached, nor to more than [`MAX_CHAIN_HOOKS`] hooks; each stopped delivery is a
+//! log row of the hook that says why.
+
+use std::collections::HashSet;
 
 use serde_json::Value;
 use uuid::Uuid;
 use wvs_events::{Event, EventKind, Scope};
-use wvs_store::{Id, Inserted, NewDelivery, NewEvent, Store};
+use wvs_store::{
+    Attempt, HealthEffect, HealthRule, Hook, Id, Inserted, NewDelivery, NewEvent, Outcome, Store,
+};
 
 use crate::delivery::now_millis;
 use crate::hooks::{scope_of, settings_of};
 
+/// Hooks one chain of events may reach at most.
+pub const MAX_CHAIN_HOOKS: usize = 100;
+
 /// Where an event was posted, which decides the hooks that may receive it.
 #[derive(Debug, Clone)]
 pub enum Target {
-    /// A project and the groups above it, nearest first.
-    Project { project_id: Id, group_ids: Vec<Id> },
+    /// A project and the groups above it, nearest first; `namespace_path` names a user
+    /// namespace when there is no group.
+    Project {
+        project_id: Id,
+        group_ids: Vec<Id>,
+        namespace_path: String,
+    },
     /// A group and the groups above it, nearest first (the group itself first).
     Group { group_ids: Vec<Id> },
     /// The instance: system hooks only.
     System,
+}
+
+impl Target {
+    /// The top-level namespace whose rate limit project and group hooks count against.
+    fn rate_key(&self) -> Option<String> {
+        match self {
+            Target::Project {
+                group_ids,
+                namespace_path,
+                ..
+            } => Some(match group_ids.last() {
+                Some(root) => format!("group:{root}"),
+                None => format!("user:{namespace_path}"),
+            }),
+            Target::Group { group_ids } => group_ids.last().map(|root| format!("group:{root}")),
+            Target::System => None,
+        }
+    }
 }
 
 /// What an ingest request carries besides its target.
@@ -26,11 +62,21 @@ pub struct Incoming<'a> {
     /// The body exactly as received; it is stored and sent byte for byte.
     pub body: Vec<u8>,
     pub idempotency_key: Option<String>,
+    /// The UUID of the event that caused this one, when a receiver passed it on.
+    pub chain_uuid: Option<Uuid>,
+}
+
+/// A routed delivery that loop protection stopped.
+struct Stopped<'a> {
+    hook: &'a Hook,
+    trigger: String,
+    why: String,
 }
 
 /// Routes `incoming` to every subscribed hook and stores it with its deliveries.
 pub async fn ingest(
     store: &dyn Store,
+    rule: &dyn HealthRule,
     target: &Target,
     incoming: Incoming<'_>,
 ) -> wvs_store::Result<Inserted> {
@@ -38,33 +84,49 @@ pub async fn ingest(
         Target::Project {
             project_id,
             group_ids,
+            ..
         } => (Some(*project_id), group_ids),
         Target::Group { group_ids } => (None, group_ids),
         Target::System => (None, &[]),
     };
     let event_uuid = Uuid::now_v7();
+    let chain_uuid = incoming.chain_uuid.unwrap_or(event_uuid).to_string();
+    let mut reached: HashSet<Id> = match incoming.chain_uuid {
+        Some(_) => store.chain_hooks(&chain_uuid).await?.into_iter().collect(),
+        None => HashSet::new(),
+    };
+    let rate_key = target.rate_key();
     let candidates = store.candidate_hooks(project_id, group_ids).await?;
-    let deliveries = candidates
-        .iter()
-        .filter_map(|hook| {
-            let scope = scope_of(hook.owner);
-            let trigger = wvs_hooks::wants(&settings_of(hook), scope, incoming.event)?;
-            Some(NewDelivery {
-                hook_id: hook.id,
-                event_header: incoming.event.header_for(scope).to_owned(),
-                trigger: trigger.as_str().to_owned(),
-                idempotency_key: idempotency_key(event_uuid, &hook.uuid),
-            })
-        })
-        .collect();
+    let mut deliveries = Vec::new();
+    let mut stopped = Vec::new();
+    for hook in &candidates {
+        let scope = scope_of(hook.owner);
+        let Some(trigger) = wvs_hooks::wants(&settings_of(hook), scope, incoming.event) else {
+            continue;
+        };
+        let trigger = trigger.as_str().to_owned();
+        if let Some(why) = loop_stop(&reached, hook.id) {
+            stopped.push(Stopped { hook, trigger, why });
+            continue;
+        }
+        reached.insert(hook.id);
+        deliveries.push(NewDelivery {
+            hook_id: hook.id,
+            event_header: incoming.event.header_for(scope).to_owned(),
+            trigger,
+            idempotency_key: idempotency_key(event_uuid, &hook.uuid),
+            rate_key: (scope != Scope::System).then(|| rate_key.clone()).flatten(),
+        });
+    }
     let group_id = match target {
         Target::Group { group_ids } => group_ids.first().copied(),
         _ => None,
     };
-    store
+    let inserted = store
         .insert_event(
             NewEvent {
                 uuid: event_uuid.to_string(),
+                chain_uuid,
                 kind: incoming.event.kind().name().to_owned(),
                 project_id,
                 group_id,
@@ -74,7 +136,56 @@ pub async fn ingest(
             deliveries,
             now_millis(),
         )
-        .await
+        .await?;
+    if !inserted.duplicate {
+        log_stopped(store, rule, &inserted, stopped).await?;
+    }
+    Ok(inserted)
+}
+
+/// Why a chain that already reached `reached` may not go on to `hook_id`, if it may not.
+fn loop_stop(reached: &HashSet<Id>, hook_id: Id) -> Option<String> {
+    if reached.contains(&hook_id) {
+        Some("loop stopped: this event's chain already reached this hook".to_owned())
+    } else if reached.len() >= MAX_CHAIN_HOOKS {
+        Some(format!(
+            "loop stopped: this event's chain already reached {MAX_CHAIN_HOOKS} hooks"
+        ))
+    } else {
+        None
+    }
+}
+
+/// One log row per stopped delivery: nothing was sent, the log says why.
+async fn log_stopped(
+    store: &dyn Store,
+    rule: &dyn HealthRule,
+    inserted: &Inserted,
+    stopped: Vec<Stopped<'_>>,
+) -> wvs_store::Result<()> {
+    for Stopped { hook, trigger, why } in stopped {
+        tracing::warn!(hook = hook.id, event = %inserted.event_uuid, "{why}");
+        let row = Attempt {
+            delivery_id: None,
+            hook_id: hook.id,
+            event_id: Some(inserted.event_id),
+            outcome: Outcome::Failed,
+            health: HealthEffect::Unchanged,
+            rate_limited: false,
+            trigger,
+            url: wvs_send::log_url(&hook.url),
+            request_headers: Vec::new(),
+            request_body: None,
+            response_status: None,
+            response_headers: Vec::new(),
+            response_body: String::new(),
+            execution_duration: 0.0,
+            internal_error: Some(why),
+            created_at: now_millis(),
+        };
+        store.log_attempt(row, rule).await?;
+    }
+    Ok(())
 }
 
 /// The `Idempotency-Key` of an event's delivery to a hook: derived from both UUIDs, so it is

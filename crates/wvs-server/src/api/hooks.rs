@@ -10,14 +10,16 @@ use serde::Deserialize;
 use serde_json::{Map, Value, json};
 use wvs_events::samples;
 use wvs_hooks::{HookInput, NewHookParts};
-use wvs_store::{HookChange, HookOwner, LoggedAttempt, NewHook, Outcome, StatusFilter};
+use wvs_store::{
+    HealthEffect, HookChange, HookHealth, HookOwner, LoggedAttempt, NewHook, Outcome, StatusFilter,
+};
 
 use super::error::{ApiError, ApiResult};
 use super::owner::{OwnedHook, Owner};
 use super::pagination::Paging;
 use super::params::Params;
 use crate::delivery::{self, AttemptContext, Envelope, PreparedHook, now_millis};
-use crate::hooks::{parts_of, render, scope_of, to_store};
+use crate::hooks::{limits_of, parts_of, render, scope_of, to_store};
 use crate::ingest::idempotency_key;
 use crate::state::AppState;
 use crate::time::iso8601;
@@ -35,6 +37,7 @@ pub fn routes(system: bool) -> Router<AppState> {
         .route("/", get(list_hooks).post(create_hook))
         .route("/{hook_id}", one)
         .route("/{hook_id}/test/{trigger}", post(test_hook))
+        .route("/{hook_id}/enable", post(enable_hook))
         .route("/{hook_id}/events", get(list_events))
         .route("/{hook_id}/events/{event_id}/resend", post(resend))
         .route(
@@ -81,6 +84,7 @@ async fn create_hook(
                 url: parts.url,
                 secrets: to_store(parts.secrets),
                 settings: settings_value(&parts.settings),
+                limits: limits_of(&parts.settings),
             },
             now_millis(),
         )
@@ -111,10 +115,30 @@ async fn save(state: &AppState, hook_id: i64, parts: NewHookParts) -> ApiResult<
                 url: parts.url,
                 secrets: to_store(parts.secrets),
                 settings: settings_value(&parts.settings),
+                limits: limits_of(&parts.settings),
             },
             now_millis(),
         )
         .await?;
+    Ok(Json(render(&hook, now_millis())))
+}
+
+/// Re-enables an auto-disabled hook (WVS's own endpoint; in GitLab only a successful test
+/// does): its failure count is reset and its held deliveries go out.
+async fn enable_hook(
+    State(state): State<AppState>,
+    OwnedHook(hook): OwnedHook,
+) -> ApiResult<Json<Value>> {
+    state
+        .store
+        .set_hook_health(hook.id, HookHealth::default())
+        .await?;
+    state.wake.notify_one();
+    let hook = state
+        .store
+        .hook(hook.id)
+        .await?
+        .ok_or_else(|| ApiError::not_found("Hook"))?;
     Ok(Json(render(&hook, now_millis())))
 }
 
@@ -394,6 +418,12 @@ async fn send_logged(
     };
     let result = delivery::send(&state.sender, state.config.flavor, &prepared, &envelope).await;
     let status = result.status;
+    // Any success re-enables a disabled hook; a failed test or resend is not held against it.
+    let health = if result.is_success() {
+        HealthEffect::Success
+    } else {
+        HealthEffect::Unchanged
+    };
     let row = delivery::attempt_row(
         result,
         AttemptContext {
@@ -402,11 +432,20 @@ async fn send_logged(
             event_id,
             trigger,
             outcome: Outcome::Succeeded,
+            health,
+            rate_limited: false,
             request_body: Some(body.to_vec()),
             now: now_millis(),
         },
     );
-    let id = state.store.log_attempt(row).await?;
+    let id = state
+        .store
+        .log_attempt(row, &state.config.delivery.auto_disable)
+        .await?;
+    if health == HealthEffect::Success {
+        // A disabled hook may be executable again: its held deliveries can go.
+        state.wake.notify_one();
+    }
     Ok((status, id))
 }
 
@@ -520,6 +559,8 @@ fn render_attempt(attempt: &LoggedAttempt) -> Value {
         "execution_duration": attempt.execution_duration,
         "response_status": attempt.response_status.map_or_else(|| "internal error".to_owned(), |s| s.to_string()),
         "internal_error_message": attempt.internal_error,
+        // WVS's own: the delivery waited for its namespace's rate limit before this attempt.
+        "rate_limited": attempt.rate_limited,
         "created_at": iso8601(attempt.created_at),
     })
 }

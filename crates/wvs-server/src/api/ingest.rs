@@ -10,6 +10,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::post;
 use axum::{Json, Router};
 use serde_json::{Map, Value, json};
+use uuid::Uuid;
 use wvs_events::{Event, Scope};
 use wvs_store::{Inserted, Project, Store};
 
@@ -37,6 +38,7 @@ struct Posted {
     event: Event,
     body: Vec<u8>,
     idempotency_key: Option<String>,
+    chain_uuid: Option<Uuid>,
 }
 
 fn posted(
@@ -65,17 +67,37 @@ fn posted(
         event,
         body: body.to_vec(),
         idempotency_key,
+        chain_uuid: chain_uuid(headers)?,
     })
+}
+
+/// The UUID of the event that caused this one, when the poster passed it on (a receiver
+/// calling back into WVS): either flavor's event UUID header.
+fn chain_uuid(headers: &HeaderMap) -> ApiResult<Option<Uuid>> {
+    let Some((name, value)) = ["x-wvs-event-uuid", "x-gitlab-event-uuid"]
+        .into_iter()
+        .find_map(|name| headers.get(name).map(|value| (name, value)))
+    else {
+        return Ok(None);
+    };
+    value
+        .to_str()
+        .ok()
+        .and_then(|text| Uuid::parse_str(text.trim()).ok())
+        .map(Some)
+        .ok_or_else(|| ApiError::bad_request(format!("{name} must be a UUID")))
 }
 
 async fn accept(state: &AppState, target: Target, posted: Posted) -> ApiResult<Response> {
     let inserted: Inserted = ingest::ingest(
         state.store.as_ref(),
+        &state.config.delivery.auto_disable,
         &target,
         Incoming {
             event: &posted.event,
             body: posted.body,
             idempotency_key: posted.idempotency_key,
+            chain_uuid: posted.chain_uuid,
         },
     )
     .await?;
@@ -114,6 +136,7 @@ async fn project_event(
         Target::Project {
             project_id: project.id,
             group_ids,
+            namespace_path: project.namespace_path,
         },
         posted,
     )

@@ -66,6 +66,16 @@ async fn a_backlog_survives_kill_9_and_is_delivered() {
     Arc::into_inner(server).expect("no other owner").kill();
     let server = Server::start_in(&dir, FAST);
     let receiver = Receiver::start_at(&address).await;
+    // The hook failed while the receiver was down and may be auto-disabled: its deliveries
+    // are held; the operator re-enables it once the receiver is back.
+    server
+        .expect(
+            200,
+            "POST",
+            &format!("/projects/{}/hooks/{hook_id}/enable", ids.project),
+            None,
+        )
+        .await;
 
     let deadline = std::time::Instant::now() + Duration::from_secs(180);
     let delivered = loop {
