@@ -32,7 +32,8 @@ struct Cli {
 #[derive(Subcommand)]
 enum Command {
     /// Run the server: REST API, ingest and delivery, on ./wvs.db by default.
-    Serve(serve::Args),
+    // Boxed: the server's settings are many times larger than the other commands' arguments.
+    Serve(Box<serve::Args>),
     /// Send a sample event to a URL exactly as WVS delivers it.
     Trigger(trigger::Args),
     /// Receive webhooks: check, print and log each one, and answer at once.
@@ -51,7 +52,7 @@ async fn main() -> ExitCode {
         )
         .try_init();
     let result = match cli.command {
-        Command::Serve(args) => serve::run(args).await,
+        Command::Serve(args) => serve::run(*args).await,
         Command::Trigger(args) => trigger::run(args).await,
         Command::Listen(args) => listen::run(args).await,
     };
