@@ -91,12 +91,17 @@ impl AllowEntry {
         let name = name.strip_suffix('.').unwrap_or(name);
         match self {
             AllowEntry::Host(host) => host.eq_ignore_ascii_case(name),
-            AllowEntry::Subdomains(domain) => {
-                name.len() > domain.len() + 1 && {
-                    let (head, tail) = name.split_at(name.len() - domain.len());
-                    head.ends_with('.') && tail.eq_ignore_ascii_case(domain)
-                }
-            }
+            // `get`, not slicing: a name that is not ASCII must not panic on a char boundary.
+            AllowEntry::Subdomains(domain) => name
+                .len()
+                .checked_sub(domain.len() + 1)
+                .filter(|&dot| dot > 0)
+                .is_some_and(|dot| {
+                    name.as_bytes()[dot] == b'.'
+                        && name
+                            .get(dot + 1..)
+                            .is_some_and(|tail| tail.eq_ignore_ascii_case(domain))
+                }),
             AllowEntry::Ip(_) | AllowEntry::Cidr(_) => false,
         }
     }
@@ -205,6 +210,8 @@ mod tests {
         assert!(wildcard.matches_name("a.b.corp.example"));
         assert!(!wildcard.matches_name("corp.example"));
         assert!(!wildcard.matches_name("evilcorp.example"));
+        assert!(!wildcard.matches_name("é.corp.exampl"));
+        assert!(!wildcard.matches_name(".corp.example"));
     }
 
     #[test]

@@ -96,8 +96,8 @@ impl Guard {
     /// matter (an unknown port is taken as one that is not the instance's own).
     /// A host name that does not resolve now is not refused: it may exist by the time
     /// events are sent. A name is refused when none of its addresses may be reached, as a
-    /// delivery would be. When the host comes from a variable, the message does not name
-    /// the address.
+    /// delivery would be. The message does not name a host's address or a port that comes
+    /// from a variable.
     pub async fn check_url(
         &self,
         url: &str,
@@ -124,7 +124,7 @@ impl Guard {
         if host_unknown {
             return Ok(());
         }
-        let hide = !host_variables.is_empty();
+        let hidden = target::hidden_parts(url);
         let port = parsed.port_or_known_default();
         let result = match parsed.host() {
             Some(Host::Domain(name)) => match self.resolve_checked(name, port, system_hook).await {
@@ -133,7 +133,7 @@ impl Guard {
             },
             _ => self.check_literal(&parsed, system_hook),
         };
-        result.map_err(|refusal| refusal.hiding_address(hide))
+        result.map_err(|refusal| refusal.hiding(hidden))
     }
 
     /// Checks a URL whose host is an IP literal (the connector never resolves those); a

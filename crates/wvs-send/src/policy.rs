@@ -57,17 +57,21 @@ pub enum Refusal {
 }
 
 impl Refusal {
-    /// The same refusal without the address in its message, for a host that came from a
-    /// URL variable: the address would tell the variable's value.
-    pub(crate) fn hiding_address(self, hide: bool) -> Refusal {
+    /// The same refusal without the parts of the destination that came from URL variables:
+    /// the address of a host from a variable tells the variable's value, and so does a port.
+    pub(crate) fn hiding(self, hidden: Hidden) -> Refusal {
         match self {
-            Refusal::Blocked(blocked) if hide => Refusal::Blocked(Blocked {
-                hidden: true,
-                ..blocked
-            }),
+            Refusal::Blocked(blocked) => Refusal::Blocked(Blocked { hidden, ..blocked }),
             other => other,
         }
     }
+}
+
+/// Which parts of a destination a message must not name.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub(crate) struct Hidden {
+    pub host: bool,
+    pub port: bool,
 }
 
 /// A destination address the policy refuses.
@@ -78,8 +82,8 @@ pub struct Blocked {
     /// The destination port, when known.
     pub port: Option<u16>,
     pub reason: BlockReason,
-    /// The message says "the host's address" instead of naming it.
-    hidden: bool,
+    /// What the message does not name: "the host's address" stands for a hidden address.
+    hidden: Hidden,
 }
 
 /// Why an address is refused.
@@ -106,11 +110,11 @@ impl std::error::Error for Blocked {}
 impl fmt::Display for Blocked {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str("blocked: ")?;
-        if self.hidden {
+        if self.hidden.host {
             f.write_str("the host's address")?;
         } else {
             match (self.reason, self.port) {
-                (BlockReason::OwnAddress, Some(port)) => {
+                (BlockReason::OwnAddress, Some(port)) if !self.hidden.port => {
                     write!(f, "{}", SocketAddr::new(self.address, port))?
                 }
                 _ => write!(f, "{}", self.address)?,
@@ -170,7 +174,7 @@ impl OutboundPolicy {
                 address: ip,
                 port,
                 reason,
-                hidden: false,
+                hidden: Hidden::default(),
             })
         };
         if self.is_own_address(ip, port) {
@@ -363,15 +367,30 @@ mod tests {
 
     #[test]
     fn hiding_the_address_keeps_the_reason() {
-        let refusal = Refusal::from(
-            policy()
-                .check(ip("10.9.8.7"), None, None, false)
-                .unwrap_err(),
-        )
-        .hiding_address(true);
+        let blocked = policy()
+            .check(ip("10.9.8.7"), None, None, false)
+            .unwrap_err();
+        let host = Hidden {
+            host: true,
+            port: false,
+        };
         assert_eq!(
-            refusal.to_string(),
+            Refusal::from(blocked).hiding(host).to_string(),
             "blocked: the host's address is a private address; local requests are not allowed"
+        );
+        let own = OutboundPolicy {
+            own_addresses: vec!["127.0.0.1:8080".parse().unwrap()],
+            ..policy()
+        }
+        .check(ip("127.0.0.1"), Some(8080), None, true)
+        .unwrap_err();
+        let port = Hidden {
+            host: false,
+            port: true,
+        };
+        assert_eq!(
+            Refusal::from(own).hiding(port).to_string(),
+            "blocked: 127.0.0.1 is this instance's own address"
         );
     }
 }

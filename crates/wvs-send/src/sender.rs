@@ -189,8 +189,8 @@ impl Sender {
     ) {
         let config = &self.inner.config;
         let client = self.client(request.verify_tls, request.system_hook);
-        // A host from a URL variable: refusals must not name its address.
-        let hide = target::host_has_variable(request.url);
+        // A host or port from a URL variable: refusals must not name them.
+        let hidden = target::hidden_parts(request.url);
         let body = Bytes::copy_from_slice(request.body);
         let mut followed = 0;
         loop {
@@ -205,7 +205,7 @@ impl Sender {
                 .guard
                 .check_literal(&hop.url, request.system_hook)
             {
-                attempt.error = Some(format!("{refused}{}", refusal.hiding_address(hide)));
+                attempt.error = Some(format!("{refused}{}", refusal.hiding(hidden)));
                 return;
             }
             let post = client
@@ -223,7 +223,7 @@ impl Sender {
                 Ok(Err(error)) => {
                     attempt.error = Some(match errors::refusal(&error) {
                         Some(refusal) => {
-                            format!("{refused}{}", refusal.clone().hiding_address(hide))
+                            format!("{refused}{}", refusal.clone().hiding(hidden))
                         }
                         None => format!("{failed}{}", errors::describe(&error)),
                     });

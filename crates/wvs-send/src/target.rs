@@ -6,6 +6,8 @@ use base64::engine::general_purpose::STANDARD as BASE64;
 use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, percent_decode_str, utf8_percent_encode};
 use url::Url;
 
+use crate::policy::Hidden;
+
 /// Everything but RFC 3986's unreserved characters is encoded in a variable's value. A value
 /// is data, not URL syntax: a `/`, `?`, `#`, `@` or `:` in it must not move the request to
 /// another host, port or path than the template names. Encoded credentials are decoded
@@ -74,20 +76,43 @@ fn authority(url: &str) -> Option<(usize, &str)> {
     Some((start, &rest[..end]))
 }
 
-/// Whether the host or port of `template` holds a `{name}` placeholder: then the address
-/// it reaches tells the variable's value, and messages must not name it.
-pub(crate) fn host_has_variable(template: &str) -> bool {
-    !host_variables(template).is_empty()
+/// Which parts of the destination come from URL variables: an address reached through a
+/// host from a variable tells the variable's value, and so does a port.
+pub(crate) fn hidden_parts(template: &str) -> Hidden {
+    let (host, port) = split_host_port(template);
+    Hidden {
+        host: placeholders(host).next().is_some(),
+        port: placeholders(port).next().is_some(),
+    }
 }
 
-/// The names of the placeholders in the host or port of `template`.
+/// The names of the placeholders in the host of `template` (not its port).
 pub(crate) fn host_variables(template: &str) -> Vec<&str> {
-    authority(template).map_or_else(Vec::new, |(_, authority)| {
-        let host = authority
+    placeholders(split_host_port(template).0).collect()
+}
+
+/// The host and the port (with its `:`) of `template`, as text; empty if it has none.
+fn split_host_port(template: &str) -> (&str, &str) {
+    let Some(host_port) = host_and_port(template) else {
+        return ("", "");
+    };
+    let host_end = match host_port.strip_prefix('[') {
+        Some(bracketed) => bracketed
+            .find(']')
+            .map_or(host_port.len(), |close| close + 2),
+        None => host_port.find(':').unwrap_or(host_port.len()),
+    };
+    host_port.split_at(host_end)
+}
+
+/// The authority of `template` without its userinfo.
+fn host_and_port(template: &str) -> Option<&str> {
+    let (_, authority) = authority(template)?;
+    Some(
+        authority
             .rfind('@')
-            .map_or(authority, |at| &authority[at + 1..]);
-        placeholders(host).collect()
-    })
+            .map_or(authority, |at| &authority[at + 1..]),
+    )
 }
 
 /// `text` (a URL in log form) with the values of the variables `template` uses replaced
@@ -286,6 +311,33 @@ mod tests {
                 .to_string()
                 .starts_with("invalid URL: ")
         );
+    }
+
+    #[test]
+    fn placeholders_in_the_host_are_told_from_the_others() {
+        let hidden = |host, port| Hidden { host, port };
+        assert_eq!(hidden_parts("http://{host}/x"), hidden(true, false));
+        assert_eq!(hidden_parts("http://h:{port}/x"), hidden(false, true));
+        assert_eq!(hidden_parts("http://[{h}]:{p}/x"), hidden(true, true));
+        assert_eq!(
+            hidden_parts("http://{user}:{pass}@h/{path}?q={q}"),
+            hidden(false, false)
+        );
+        assert_eq!(host_variables("http://{a}.{b}.example:{port}/"), ["a", "b"]);
+        assert!(host_variables("http://u:{p}@h:{port}/{x}").is_empty());
+        assert_eq!(host_variables("http://[{v6}]:{port}/"), ["v6"]);
+        assert!(host_variables("not a url").is_empty());
+    }
+
+    #[test]
+    fn variable_values_are_masked_raw_or_encoded_in_any_case() {
+        let variables = vars(&[("path", "a b/C"), ("unused", "x"), ("port", "8080")]);
+        let masked = mask_variables(
+            "http://h:8080/a%20b%2fc/x?next=a b/C",
+            "http://h:{port}/{path}/x",
+            &variables,
+        );
+        assert_eq!(masked, "http://h:{port}/{path}/x?next={path}");
     }
 
     #[test]
