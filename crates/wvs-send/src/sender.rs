@@ -192,6 +192,7 @@ impl Sender {
         // A host or port from a URL variable: refusals must not name them.
         let hidden = target::hidden_parts(request.url);
         let body = Bytes::copy_from_slice(request.body);
+        let first_url = hop.url.clone();
         let mut followed = 0;
         loop {
             // What a failure on a redirect target says first.
@@ -233,7 +234,7 @@ impl Sender {
             };
             let next = redirect::next(response.status(), response.headers(), &hop.url, followed);
             self.capture(&mut response, deadline, attempt).await;
-            if followed > 0 {
+            if hop.url != first_url {
                 attempt.final_url = Some(target::mask_variables(
                     &log_url(hop.url.as_str()),
                     request.url,

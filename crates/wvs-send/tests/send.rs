@@ -58,6 +58,15 @@ impl Receiver {
             .route("/hop/{left}", any(hop))
             .route("/to", any(redirect_to))
             .route("/v/{name}", any(relative_redirect))
+            .route(
+                "/self",
+                any(|| async {
+                    (
+                        StatusCode::TEMPORARY_REDIRECT,
+                        [(header::LOCATION, "/self")],
+                    )
+                }),
+            )
             .fallback(record)
             .with_state(log.clone());
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
@@ -798,6 +807,27 @@ async fn the_final_url_masks_url_variable_values() {
         result.final_url.as_deref(),
         Some("http://127.0.0.1:{port}/v/{secret}?hop=1")
     );
+}
+
+#[tokio::test]
+async fn a_redirect_back_to_the_hook_url_is_followed_but_names_no_other_url() {
+    let receiver = Receiver::start().await;
+    let url = receiver.url("/v/back");
+    let back = format!("{url}?hop=1");
+    let loop_url = receiver.url("/self");
+
+    // To the hook URL with a query: a different URL.
+    let result = sender().send(&request(&url, b"{}")).await;
+    assert_eq!(result.final_url, Some(back));
+
+    // A redirect to itself, five times over: the URL that answered is the hook URL.
+    let result = sender().send(&request(&loop_url, b"{}")).await;
+    assert_eq!(result.status, Some(307));
+    assert_eq!(
+        result.error.as_deref(),
+        Some("redirect not followed: more than 5 redirects")
+    );
+    assert_eq!(result.final_url, None);
 }
 
 // ---------------------------------------------------------------- payload cap
