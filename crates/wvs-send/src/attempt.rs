@@ -9,9 +9,10 @@ use std::time::Duration;
 pub struct AttemptResult {
     /// The hook URL as [`log_url`](crate::log_url) shows it.
     pub url: String,
-    /// The headers WVS set, in the order sent, secret values redacted. Empty when nothing
-    /// was sent (an invalid URL or header). The transport's own headers (`Host`,
-    /// `Content-Length`, `Accept`) are not listed.
+    /// The headers WVS set, in the order sent to the hook URL, secret values redacted. Empty
+    /// when the request could not be built (an invalid URL or header, a payload over the
+    /// limit). The transport's own headers (`Host`, `Content-Length`, `Accept`) are not
+    /// listed.
     pub request_headers: Vec<(String, String)>,
     /// The response status; `None` when no response arrived.
     pub status: Option<u16>,
@@ -21,12 +22,22 @@ pub struct AttemptResult {
     pub response_body: String,
     /// From the start of the attempt to the end of reading the response.
     pub duration: Duration,
-    /// What went wrong, in one short sentence: why no response arrived, or, next to a
-    /// status, why its body could not be read to the end.
+    /// What went wrong, in one short sentence: why no response arrived (`blocked: ...` when
+    /// the SSRF guard refused the destination and nothing was sent), or, next to a status,
+    /// why its body could not be read to the end or why its redirect was not followed.
     pub error: Option<String>,
     /// The `Retry-After` of a 429 or 503 (delay-seconds, or an HTTP date measured from
     /// now; a date in the past is zero).
     pub retry_after: Option<Duration>,
+    /// The URL that gave the recorded response, when redirects led there from the hook URL:
+    /// no credentials, and the values of the hook's URL variables masked as `{name}`.
+    pub final_url: Option<String>,
+    /// Retrying this same request cannot succeed: the payload is over the size limit, or the
+    /// request cannot be built from the hook's settings (a URL that is not http(s) or does
+    /// not parse, a missing URL variable, an invalid header). The dispatcher should fail
+    /// the delivery rather than retry it. A refusal by the SSRF guard is not permanent: DNS
+    /// answers change, and an administrator can allowlist the destination.
+    pub permanent: bool,
 }
 
 impl AttemptResult {

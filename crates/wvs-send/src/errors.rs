@@ -7,6 +7,8 @@ use std::error::Error;
 use std::io;
 use std::time::Duration;
 
+use crate::policy::Refusal;
+
 /// Why a [`Sender`](crate::Sender) could not be built.
 #[derive(Debug, thiserror::Error)]
 pub enum SendError {
@@ -23,8 +25,37 @@ pub(crate) fn timed_out(timeout: Duration) -> String {
     }
 }
 
+/// `internal error: payload of 26214401 bytes exceeds the 25 MiB limit`.
+pub(crate) fn payload_too_large(size: usize, limit: usize) -> String {
+    format!(
+        "internal error: payload of {size} bytes exceeds the {} limit",
+        byte_size(limit)
+    )
+}
+
+/// `25 MiB`, `64 KiB`, or `1000 bytes`: the unit the size is a whole number of.
+fn byte_size(bytes: usize) -> String {
+    const KIB: usize = 1024;
+    const MIB: usize = 1024 * KIB;
+    match bytes {
+        0 => "0 bytes".to_owned(),
+        _ if bytes.is_multiple_of(MIB) => format!("{} MiB", bytes / MIB),
+        _ if bytes.is_multiple_of(KIB) => format!("{} KiB", bytes / KIB),
+        _ => format!("{bytes} bytes"),
+    }
+}
+
+/// The SSRF guard's refusal, if that is why the exchange failed: the guarded resolver
+/// fails with it when a name has no address the policy allows.
+pub(crate) fn refusal(error: &reqwest::Error) -> Option<&Refusal> {
+    causes(error.source()).find_map(|cause| cause.downcast_ref::<Refusal>())
+}
+
 /// A short human description of a failed exchange.
 pub(crate) fn describe(error: &reqwest::Error) -> String {
+    if let Some(refusal) = refusal(error) {
+        return refusal.to_string();
+    }
     let causes: Vec<&(dyn Error + 'static)> = causes(error.source()).collect();
     let innermost = causes
         .last()
@@ -105,6 +136,17 @@ mod tests {
             timed_out(Duration::from_millis(300)),
             "timed out after 300ms"
         );
+    }
+
+    #[test]
+    fn sizes_read_in_the_unit_they_are_whole_in() {
+        assert_eq!(
+            payload_too_large(26_214_401, 25 * 1024 * 1024),
+            "internal error: payload of 26214401 bytes exceeds the 25 MiB limit"
+        );
+        assert_eq!(byte_size(64 * 1024), "64 KiB");
+        assert_eq!(byte_size(1000), "1000 bytes");
+        assert_eq!(byte_size(0), "0 bytes");
     }
 
     #[test]

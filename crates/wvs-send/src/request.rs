@@ -50,6 +50,9 @@ pub struct Request<'a> {
     pub body: &'a [u8],
     /// `false` when the hook turned TLS verification off.
     pub verify_tls: bool,
+    /// The delivery is for a system hook: the outbound policy's
+    /// `allow_local_requests_from_system_hooks` applies instead of `allow_local_requests`.
+    pub system_hook: bool,
 }
 
 /// Whether the log must hide this delivery header's value: the tokens of both flavors, the
@@ -175,6 +178,7 @@ mod tests {
             idempotency_key: "k",
             body: b"{}",
             verify_tls: true,
+            system_hook: false,
         }
     }
 

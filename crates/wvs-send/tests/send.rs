@@ -1,7 +1,9 @@
 //! Deliveries to real receivers on 127.0.0.1 in this process: an axum app for ordinary
-//! answers, and raw TCP or TLS listeners for the answers axum would never give (a stalled or
-//! endless body, garbage, a self-signed certificate).
+//! answers and redirects, and raw TCP or TLS listeners for the answers axum would never give
+//! (a stalled or endless body, garbage, a self-signed certificate). The sender here allows
+//! local requests; tests/guard.rs covers what the default policy refuses.
 
+use std::collections::HashMap;
 use std::future::Future;
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
@@ -9,8 +11,8 @@ use std::time::Duration;
 
 use axum::Router;
 use axum::body::Bytes;
-use axum::extract::State;
-use axum::http::{HeaderMap, StatusCode, Uri, header};
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderMap, Method, StatusCode, Uri, header};
 use axum::response::IntoResponse;
 use axum::routing::any;
 use base64::Engine;
@@ -20,7 +22,7 @@ use tokio::net::{TcpListener, TcpStream};
 use tokio::task::JoinHandle;
 use wvs_events::signature::{unix_now, verify};
 use wvs_events::{Flavor, SigningSecret, samples};
-use wvs_send::{AttemptResult, REDACTED, Request, Sender, SenderConfig};
+use wvs_send::{AttemptResult, OutboundPolicy, REDACTED, Request, Sender, SenderConfig};
 
 const EVENT_UUID: &str = "0f6c1c1e-5d4f-4b8e-9a57-2f6f3f0b7a10";
 const WEBHOOK_UUID: &str = "7d3a2f4e-1111-4c2b-8f0e-5b9d6c4a3e21";
@@ -31,6 +33,7 @@ const TOKEN: &str = "tok-3f9a-secret";
 
 #[derive(Debug, Clone)]
 struct Received {
+    method: Method,
     uri: String,
     headers: HeaderMap,
     body: Bytes,
@@ -39,7 +42,7 @@ struct Received {
 type Log = Arc<Mutex<Vec<Received>>>;
 
 /// The axum receiver: special answers on a few paths, everything else recorded and
-/// answered `200 ok`.
+/// answered `200 ok`. The redirecting paths record their requests too.
 struct Receiver {
     addr: SocketAddr,
     log: Log,
@@ -52,9 +55,17 @@ impl Receiver {
             .route("/caps", any(caps))
             .route("/slow", any(slow))
             .route("/limited", any(limited))
+            .route("/hop/{left}", any(hop))
+            .route("/to", any(redirect_to))
+            .route("/v/{name}", any(relative_redirect))
             .route(
-                "/redirect",
-                any(|| async { (StatusCode::FOUND, [(header::LOCATION, "/target")]) }),
+                "/self",
+                any(|| async {
+                    (
+                        StatusCode::TEMPORARY_REDIRECT,
+                        [(header::LOCATION, "/self")],
+                    )
+                }),
             )
             .fallback(record)
             .with_state(log.clone());
@@ -79,13 +90,76 @@ impl Receiver {
     }
 }
 
-async fn record(State(log): State<Log>, uri: Uri, headers: HeaderMap, body: Bytes) -> &'static str {
+async fn record(
+    State(log): State<Log>,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Bytes,
+) -> &'static str {
     log.lock().unwrap().push(Received {
+        method,
         uri: uri.to_string(),
         headers,
         body,
     });
     "ok"
+}
+
+/// `/hop/N`: a 307 to `/hop/N-1`, and `/hop/0` answers: a chain of N redirects.
+async fn hop(
+    Path(left): Path<u32>,
+    State(log): State<Log>,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Bytes,
+) -> axum::response::Response {
+    record(State(log), method, uri, headers, body).await;
+    if left == 0 {
+        return "ok".into_response();
+    }
+    let next = format!("/hop/{}", left - 1);
+    (StatusCode::TEMPORARY_REDIRECT, [(header::LOCATION, next)]).into_response()
+}
+
+/// `/to?code=307&location=...`: a redirect with that status to that place.
+async fn redirect_to(
+    Query(query): Query<HashMap<String, String>>,
+    State(log): State<Log>,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Bytes,
+) -> impl IntoResponse {
+    record(State(log), method, uri, headers, body).await;
+    let code: u16 = query["code"].parse().unwrap();
+    (
+        StatusCode::from_u16(code).unwrap(),
+        [(header::LOCATION, query["location"].clone())],
+        "moved",
+    )
+}
+
+/// `/v/NAME`: a 307 to the relative `?hop=1`, which is recorded.
+async fn relative_redirect(
+    State(log): State<Log>,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Bytes,
+) -> axum::response::Response {
+    let arrived = uri.query().is_some();
+    record(State(log), method, uri, headers, body).await;
+    if arrived {
+        "ok".into_response()
+    } else {
+        (
+            StatusCode::TEMPORARY_REDIRECT,
+            [(header::LOCATION, "?hop=1")],
+        )
+            .into_response()
+    }
 }
 
 /// More headers, a longer header value and a longer body than the log keeps.
@@ -155,11 +229,32 @@ fn sender() -> Sender {
 }
 
 fn sender_with(timeout: Duration) -> Sender {
-    Sender::new(SenderConfig {
+    Sender::new(config(timeout)).unwrap()
+}
+
+/// The receivers are on 127.0.0.1, which the default policy refuses to project hooks.
+fn config(timeout: Duration) -> SenderConfig {
+    SenderConfig {
         timeout,
         version: "1.2.3".to_owned(),
         instance: "https://wvs.example".to_owned(),
+        outbound: OutboundPolicy {
+            allow_local_requests: true,
+            ..OutboundPolicy::default()
+        },
         ..SenderConfig::default()
+    }
+}
+
+/// A sender that reaches 127.0.0.1 only because the allowlist names it, and no other
+/// local address.
+fn allowlisted_sender() -> Sender {
+    Sender::new(SenderConfig {
+        outbound: OutboundPolicy {
+            allowlist: vec!["127.0.0.1".parse().unwrap()],
+            ..OutboundPolicy::default()
+        },
+        ..config(SenderConfig::DEFAULT_TIMEOUT)
     })
     .unwrap()
 }
@@ -178,6 +273,7 @@ fn request<'a>(url: &'a str, body: &'a [u8]) -> Request<'a> {
         idempotency_key: KEY,
         body,
         verify_tls: true,
+        system_hook: false,
     }
 }
 
@@ -424,6 +520,7 @@ async fn an_invalid_header_value_or_url_is_an_error_result_and_nothing_is_sent()
     };
     let result = sender().send(&bad_header).await;
     assert_eq!(result.status, None);
+    assert!(result.permanent);
     let error = result.error.unwrap();
     assert!(
         error.contains("X-Bad") && !error.contains("Injected"),
@@ -438,8 +535,16 @@ async fn an_invalid_header_value_or_url_is_an_error_result_and_nothing_is_sent()
         result.error.as_deref(),
         Some("invalid URL: no value for the URL variable `{missing}`")
     );
+    assert!(result.permanent);
     let result = sender().send(&request("not a url", b"{}")).await;
+    assert!(result.permanent);
     assert!(result.error.unwrap().starts_with("invalid URL: "));
+    let result = sender().send(&request("ftp://127.0.0.1/", b"{}")).await;
+    assert!(result.permanent);
+    assert_eq!(
+        result.error.as_deref(),
+        Some("invalid URL: the scheme must be http or https")
+    );
     assert!(receiver.received().is_empty());
 }
 
@@ -517,25 +622,245 @@ async fn retry_after_of_a_429_is_parsed() {
     assert_eq!(result.response_body, "slow down");
 }
 
+// ---------------------------------------------------------------- redirects
+
 #[tokio::test]
-async fn a_redirect_is_recorded_not_followed() {
+async fn a_302_is_recorded_not_followed() {
     let receiver = Receiver::start().await;
-    let url = receiver.url("/redirect");
+    let url = receiver.url("/to?code=302&location=/target");
 
     let result = sender().send(&request(&url, b"{}")).await;
 
     assert_eq!(result.status, Some(302));
     assert!(!result.is_success());
+    assert!(!result.permanent);
+    assert_eq!(
+        result.error.as_deref(),
+        Some(
+            "redirect not followed: a 302 would turn the POST into a GET without the payload; \
+             only 307 and 308 are followed"
+        )
+    );
     assert!(
         result
             .response_headers
             .iter()
             .any(|(name, value)| name == "location" && value == "/target")
     );
-    assert!(
-        receiver.received().is_empty(),
-        "the redirect target was requested"
+    assert_eq!(result.response_body, "moved");
+    assert_eq!(result.final_url, None);
+    let received = receiver.received();
+    assert_eq!(received.len(), 1, "the redirect target was requested");
+}
+
+#[tokio::test]
+async fn a_307_or_308_is_followed_with_the_same_post_and_body() {
+    let receiver = Receiver::start().await;
+    let body = br#"{"kind":"push","n":1}"#;
+    for code in [307, 308] {
+        let url = receiver.url(&format!("/to?code={code}&location=/landed"));
+
+        let result = allowlisted_sender()
+            .send(&Request {
+                token: Some(TOKEN),
+                ..request(&url, body)
+            })
+            .await;
+
+        assert_eq!(result.status, Some(200), "{code}: {:?}", result.error);
+        assert_eq!(result.error, None);
+        assert_eq!(result.response_body, "ok");
+        assert_eq!(result.url, url);
+        assert_eq!(result.final_url, Some(receiver.url("/landed")), "{code}");
+    }
+    let received = receiver.received();
+    let landed: Vec<&Received> = received.iter().filter(|r| r.uri == "/landed").collect();
+    assert_eq!(landed.len(), 2);
+    for got in landed {
+        assert_eq!(got.method, Method::POST);
+        assert_eq!(&got.body[..], &body[..]);
+        // Same origin: the token goes along.
+        assert_eq!(header(&got.headers, "x-wvs-token"), Some(TOKEN));
+        assert_eq!(header(&got.headers, "x-wvs-event"), Some("Push Hook"));
+    }
+}
+
+#[tokio::test]
+async fn five_redirects_are_followed_and_a_sixth_is_not() {
+    let receiver = Receiver::start().await;
+
+    let five = allowlisted_sender()
+        .send(&request(&receiver.url("/hop/5"), b"{}"))
+        .await;
+    assert_eq!(five.status, Some(200), "{:?}", five.error);
+    assert_eq!(five.final_url, Some(receiver.url("/hop/0")));
+    let hops: Vec<String> = receiver.received().into_iter().map(|r| r.uri).collect();
+    assert_eq!(
+        hops,
+        ["/hop/5", "/hop/4", "/hop/3", "/hop/2", "/hop/1", "/hop/0"]
     );
+
+    let other = Receiver::start().await;
+    let six = allowlisted_sender()
+        .send(&request(&other.url("/hop/6"), b"{}"))
+        .await;
+    assert_eq!(six.status, Some(307));
+    assert!(!six.is_success());
+    assert_eq!(
+        six.error.as_deref(),
+        Some("redirect not followed: more than 5 redirects")
+    );
+    assert_eq!(six.final_url, Some(other.url("/hop/1")));
+    let requested = other.received();
+    assert_eq!(requested.len(), 6);
+    assert!(requested.iter().all(|r| r.uri != "/hop/0"));
+}
+
+#[tokio::test]
+async fn a_redirect_to_a_refused_address_is_not_followed() {
+    let receiver = Receiver::start().await;
+    let port = receiver.addr.port();
+    // Loopback addresses other than the allowlisted 127.0.0.1, in several notations.
+    for target in [
+        format!("http://127.0.0.2:{port}/x"),
+        format!("http://2130706434:{port}/x"),
+        format!("http://0x7f.0.0.2:{port}/x"),
+        format!("http://[::ffff:127.0.0.2]:{port}/x"),
+        format!("http://[::1]:{port}/x"),
+    ] {
+        let url = receiver.url(&format!("/to?code=307&location={target}"));
+
+        let result = allowlisted_sender().send(&request(&url, b"{}")).await;
+
+        assert_eq!(result.status, Some(307), "{target}");
+        let error = result.error.unwrap();
+        assert!(
+            error.starts_with("redirect not followed: blocked: ")
+                && error.ends_with(" is a loopback address; local requests are not allowed"),
+            "{target}: {error}"
+        );
+        assert_eq!(result.final_url, None);
+    }
+    assert!(
+        receiver.received().iter().all(|r| r.uri.starts_with("/to")),
+        "a refused target was requested"
+    );
+}
+
+#[tokio::test]
+async fn a_cross_origin_hop_drops_the_token_and_authorization_but_keeps_the_signature() {
+    let first = Receiver::start().await;
+    let second = Receiver::start().await;
+    let secrets = [SigningSecret::generate()];
+    let target = second.url("/elsewhere");
+    let url = format!(
+        "http://alice:pw@{}/to?code=308&location={target}",
+        first.addr
+    );
+    let request = Request {
+        flavor: Flavor::Gitlab,
+        token: Some(TOKEN),
+        signing_secrets: &secrets,
+        ..request(&url, b"{}")
+    };
+
+    let result = sender().send(&request).await;
+
+    assert_eq!(result.status, Some(200), "{:?}", result.error);
+    assert_eq!(result.final_url, Some(target));
+    let asked = first.only();
+    assert_eq!(header(&asked.headers, "x-gitlab-token"), Some(TOKEN));
+    assert!(asked.headers.contains_key("authorization"));
+    let got = second.only();
+    assert_eq!(got.method, Method::POST);
+    assert!(!got.headers.contains_key("x-gitlab-token"));
+    assert!(!got.headers.contains_key("authorization"));
+    verify(
+        &secrets,
+        header(&got.headers, "webhook-id").unwrap(),
+        header(&got.headers, "webhook-timestamp").unwrap(),
+        header(&got.headers, "webhook-signature").unwrap(),
+        &got.body,
+        unix_now(),
+    )
+    .expect("the signature arrives intact");
+}
+
+#[tokio::test]
+async fn the_final_url_masks_url_variable_values() {
+    let receiver = Receiver::start().await;
+    let template = "http://127.0.0.1:{port}/v/{secret}";
+    let variables = pairs(&[
+        ("port", &receiver.addr.port().to_string()),
+        ("secret", "s3cr3t-path"),
+    ]);
+    let request = Request {
+        url_variables: &variables,
+        ..request(template, b"{}")
+    };
+
+    let result = sender().send(&request).await;
+
+    assert_eq!(result.status, Some(200), "{:?}", result.error);
+    assert_eq!(receiver.received()[1].uri, "/v/s3cr3t-path?hop=1");
+    assert_eq!(
+        result.final_url.as_deref(),
+        Some("http://127.0.0.1:{port}/v/{secret}?hop=1")
+    );
+}
+
+#[tokio::test]
+async fn a_redirect_back_to_the_hook_url_is_followed_but_names_no_other_url() {
+    let receiver = Receiver::start().await;
+    let url = receiver.url("/v/back");
+    let back = format!("{url}?hop=1");
+    let loop_url = receiver.url("/self");
+
+    // To the hook URL with a query: a different URL.
+    let result = sender().send(&request(&url, b"{}")).await;
+    assert_eq!(result.final_url, Some(back));
+
+    // A redirect to itself, five times over: the URL that answered is the hook URL.
+    let result = sender().send(&request(&loop_url, b"{}")).await;
+    assert_eq!(result.status, Some(307));
+    assert_eq!(
+        result.error.as_deref(),
+        Some("redirect not followed: more than 5 redirects")
+    );
+    assert_eq!(result.final_url, None);
+}
+
+// ---------------------------------------------------------------- payload cap
+
+#[tokio::test]
+async fn a_payload_over_the_cap_is_not_sent_and_is_permanent() {
+    let receiver = Receiver::start().await;
+    let url = receiver.url("/hook");
+    let sender = Sender::new(SenderConfig {
+        max_payload: 16,
+        ..config(SenderConfig::DEFAULT_TIMEOUT)
+    })
+    .unwrap();
+
+    let over = sender.send(&request(&url, &[b'x'; 17])).await;
+    assert_eq!(over.status, None);
+    assert!(over.permanent);
+    assert_eq!(
+        over.error.as_deref(),
+        Some("internal error: payload of 17 bytes exceeds the 16 bytes limit")
+    );
+    assert!(over.request_headers.is_empty());
+    assert!(receiver.received().is_empty());
+
+    let at_the_cap = sender.send(&request(&url, &[b'x'; 16])).await;
+    assert_eq!(at_the_cap.status, Some(200));
+    assert!(!at_the_cap.permanent);
+    assert_eq!(receiver.only().body.len(), 16);
+}
+
+#[test]
+fn the_default_cap_is_25_mib() {
+    assert_eq!(SenderConfig::default().max_payload, 25 * 1024 * 1024);
 }
 
 // ---------------------------------------------------------------- failures
