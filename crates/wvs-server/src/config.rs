@@ -10,6 +10,7 @@ use std::time::Duration;
 
 use serde::Deserialize;
 use wvs_events::Flavor;
+use wvs_send::{AllowEntry, OutboundPolicy};
 use wvs_store::RateLimit;
 
 use crate::dispatch::{AutoDisable, RetryPolicy};
@@ -68,6 +69,29 @@ pub struct ConfigLayer {
     /// Longest pause of an auto-disabled hook [default: 24h]
     #[arg(long, env = "WVS_AUTO_DISABLE_MAX_BACKOFF")]
     pub auto_disable_max_backoff: Option<String>,
+    /// Let project and group hooks reach loopback and private addresses [default: false]
+    #[arg(long, env = "WVS_ALLOW_LOCAL_REQUESTS", num_args = 0..=1, default_missing_value = "true")]
+    pub allow_local_requests: Option<bool>,
+    /// Let system hooks reach loopback and private addresses [default: true]
+    #[arg(
+        long,
+        env = "WVS_ALLOW_LOCAL_REQUESTS_FROM_SYSTEM_HOOKS",
+        num_args = 0..=1,
+        default_missing_value = "true"
+    )]
+    pub allow_local_requests_from_system_hooks: Option<bool>,
+    /// Hosts, IPs and CIDRs hooks may always reach, comma-separated (`*.corp.example`,
+    /// `10.0.0.0/8`)
+    #[arg(long, env = "WVS_OUTBOUND_ALLOWLIST")]
+    pub outbound_allowlist: Option<String>,
+    /// Refuse every destination not on the allowlist [default: false]
+    #[arg(
+        long,
+        env = "WVS_DENY_ALL_REQUESTS_EXCEPT_ALLOWED",
+        num_args = 0..=1,
+        default_missing_value = "true"
+    )]
+    pub deny_all_requests_except_allowed: Option<bool>,
 }
 
 impl ConfigLayer {
@@ -91,6 +115,14 @@ impl ConfigLayer {
             auto_disable_max_backoff: self
                 .auto_disable_max_backoff
                 .or(lower.auto_disable_max_backoff),
+            allow_local_requests: self.allow_local_requests.or(lower.allow_local_requests),
+            allow_local_requests_from_system_hooks: self
+                .allow_local_requests_from_system_hooks
+                .or(lower.allow_local_requests_from_system_hooks),
+            outbound_allowlist: self.outbound_allowlist.or(lower.outbound_allowlist),
+            deny_all_requests_except_allowed: self
+                .deny_all_requests_except_allowed
+                .or(lower.deny_all_requests_except_allowed),
         }
     }
 }
@@ -125,6 +157,8 @@ pub struct Config {
     pub flavor: Flavor,
     pub instance_url: String,
     pub delivery: DeliveryConfig,
+    /// Where hooks may send (the SSRF guard); the listen address is added once bound.
+    pub outbound: OutboundPolicy,
 }
 
 /// How the dispatcher works.
@@ -188,6 +222,30 @@ impl Config {
             )?,
             ..AutoDisable::default()
         };
+        let allowlist = layer
+            .outbound_allowlist
+            .as_deref()
+            .unwrap_or_default()
+            .split(',')
+            .map(str::trim)
+            .filter(|entry| !entry.is_empty())
+            .map(|entry| {
+                entry
+                    .parse::<AllowEntry>()
+                    .map_err(|e| invalid("outbound_allowlist", &e.to_string()))
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        let outbound = OutboundPolicy {
+            allow_local_requests: layer.allow_local_requests.unwrap_or(false),
+            allow_local_requests_from_system_hooks: layer
+                .allow_local_requests_from_system_hooks
+                .unwrap_or(true),
+            allowlist,
+            deny_all_requests_except_allowed: layer
+                .deny_all_requests_except_allowed
+                .unwrap_or(false),
+            own_addresses: Vec::new(),
+        };
         Ok(Config {
             listen,
             database_url: sqlite_url(layer.database_url.as_deref().unwrap_or("wvs.db")),
@@ -214,6 +272,7 @@ impl Config {
                 },
                 auto_disable,
             },
+            outbound,
         })
     }
 }

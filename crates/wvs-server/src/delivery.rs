@@ -4,7 +4,7 @@
 use wvs_events::{Flavor, SigningSecret};
 use wvs_hooks::HookSettings;
 use wvs_send::{AttemptResult, Sender};
-use wvs_store::{Attempt, HealthEffect, Hook, Id, Millis, Outcome};
+use wvs_store::{Attempt, HealthEffect, Hook, HookOwner, Id, Millis, Outcome};
 
 /// A hook ready to send: its settings and signing keys read once.
 pub struct PreparedHook {
@@ -61,6 +61,7 @@ pub async fn send(
         idempotency_key: envelope.idempotency_key,
         body: envelope.body,
         verify_tls: hook.settings.enable_ssl_verification,
+        system_hook: hook.hook.owner == HookOwner::System,
     };
     sender.send(&request).await
 }

@@ -220,6 +220,10 @@ impl Dispatcher {
         let now = now_millis();
         let (outcome, health) = if result.is_success() {
             (Outcome::Succeeded, HealthEffect::Success)
+        } else if result.permanent {
+            // Retrying cannot help (a payload over the limit, a URL that can never be sent
+            // to), and it says nothing about the receiver.
+            (Outcome::Failed, HealthEffect::Unchanged)
         } else {
             let outcome = self.config.retry.after_failure(
                 delivery.attempts + 1,

@@ -35,17 +35,21 @@ pub async fn run(config: Config, shutdown: CancellationToken) -> anyhow::Result<
         // Shown once: only its hash is kept.
         println!("Generated admin token (shown once, store it now): {token}");
     }
-    let sender = Sender::new(SenderConfig {
-        timeout: config.delivery.timeout,
-        version: env!("CARGO_PKG_VERSION").to_owned(),
-        instance: config.instance_url.clone(),
-        ..SenderConfig::default()
-    })
-    .context("building the HTTP client")?;
     let listener = TcpListener::bind(config.listen)
         .await
         .with_context(|| format!("listening on {}", config.listen))?;
     let address = listener.local_addr()?;
+    // Hooks may never call this instance's own API (the port is known only once bound).
+    let mut outbound = config.outbound.clone();
+    outbound.own_addresses.push(address);
+    let sender = Sender::new(SenderConfig {
+        timeout: config.delivery.timeout,
+        version: env!("CARGO_PKG_VERSION").to_owned(),
+        instance: config.instance_url.clone(),
+        outbound,
+        ..SenderConfig::default()
+    })
+    .context("building the HTTP client")?;
     let wake = Arc::new(Notify::new());
     let state = AppState {
         store: store.clone(),

@@ -11,7 +11,8 @@ use serde_json::{Map, Value, json};
 use wvs_events::samples;
 use wvs_hooks::{HookInput, NewHookParts};
 use wvs_store::{
-    HealthEffect, HookChange, HookHealth, HookOwner, LoggedAttempt, NewHook, Outcome, StatusFilter,
+    HealthEffect, Hook, HookChange, HookHealth, HookOwner, LoggedAttempt, NewHook, Outcome,
+    StatusFilter,
 };
 
 use super::error::{ApiError, ApiResult};
@@ -76,6 +77,7 @@ async fn create_hook(
 ) -> ApiResult<Response> {
     let parts = wvs_hooks::create(scope_of(owner), input_of(params)?)
         .map_err(|e| ApiError::bad_request(e.to_string()))?;
+    check_destination(&state, owner, &parts).await?;
     let hook = state
         .store
         .create_hook(
@@ -103,10 +105,12 @@ async fn update_hook(
 ) -> ApiResult<Json<Value>> {
     let parts = wvs_hooks::update(scope_of(hook.owner), &parts_of(&hook), input_of(params)?)
         .map_err(|e| ApiError::bad_request(e.to_string()))?;
-    save(&state, hook.id, parts).await
+    save(&state, &hook, parts).await
 }
 
-async fn save(state: &AppState, hook_id: i64, parts: NewHookParts) -> ApiResult<Json<Value>> {
+async fn save(state: &AppState, hook: &Hook, parts: NewHookParts) -> ApiResult<Json<Value>> {
+    check_destination(state, hook.owner, &parts).await?;
+    let hook_id = hook.id;
     let hook = state
         .store
         .update_hook(
@@ -140,6 +144,25 @@ async fn enable_hook(
         .await?
         .ok_or_else(|| ApiError::not_found("Hook"))?;
     Ok(Json(render(&hook, now_millis())))
+}
+
+/// The SSRF guard on the hook's URL as saved (it checks again at every delivery): 422 with
+/// the reason when the destination is refused.
+async fn check_destination(
+    state: &AppState,
+    owner: HookOwner,
+    parts: &NewHookParts,
+) -> ApiResult<()> {
+    state
+        .sender
+        .guard()
+        .check_url(
+            &parts.url,
+            &parts.secrets.url_variables,
+            owner == HookOwner::System,
+        )
+        .await
+        .map_err(|refusal| ApiError::unprocessable(format!("url is blocked: {refusal}")))
 }
 
 fn settings_value(settings: &wvs_hooks::HookSettings) -> Value {
@@ -210,7 +233,7 @@ async fn edit_keyed(
         .map_err(|e| ApiError::bad_request(e.to_string()))?;
     let parts = wvs_hooks::update(scope_of(hook.owner), &current, input)
         .map_err(|e| ApiError::unprocessable(e.to_string()))?;
-    let _saved = save(state, hook.id, parts).await?;
+    let _saved = save(state, &hook, parts).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 

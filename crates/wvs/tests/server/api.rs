@@ -14,6 +14,49 @@ fn push() -> &'static [u8] {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_ssrf_guard_refuses_local_urls() {
+    let server = Server::start_guarded(&[]);
+    let ids = registry(&server).await;
+    for url in [
+        "http://127.0.0.1:9/hook",
+        "http://2130706433/hook",
+        "http://[::ffff:127.0.0.1]/hook",
+        "http://169.254.169.254/latest/meta-data",
+        "http://10.1.2.3/hook",
+        "http://localhost/hook",
+    ] {
+        let (status, answer) = server
+            .api(
+                "POST",
+                &format!("/projects/{}/hooks", ids.project),
+                Some(json!({ "url": url })),
+            )
+            .await;
+        assert_eq!(status, 422, "{url}: {answer}");
+        let message = answer["message"].as_str().unwrap();
+        assert!(message.starts_with("url is blocked: "), "{url}: {message}");
+    }
+    // System hooks may reach the local network by default; the cloud metadata address
+    // stays refused.
+    server
+        .expect(
+            201,
+            "POST",
+            "/hooks",
+            Some(json!({"url": "http://127.0.0.1:9/hook"})),
+        )
+        .await;
+    let (status, _) = server
+        .api(
+            "POST",
+            "/hooks",
+            Some(json!({"url": "http://169.254.169.254/"})),
+        )
+        .await;
+    assert_eq!(status, 422);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn hooks_crud_with_gitlab_shapes_and_pagination() {
     let server = Server::start(&[]);
     let ids = registry(&server).await;

@@ -2,8 +2,10 @@
 
 mod api;
 mod client;
+mod crash;
 mod durability;
 mod fixtures;
+mod isolation;
 mod reliability;
 mod routing;
 mod scripted;

@@ -151,6 +151,19 @@ impl Server {
 
     /// Starts a server on the database in `dir` (kept across restarts).
     pub fn start_in(dir: &Path, extra_args: &[&str]) -> Server {
+        // Every receiver of these tests is on loopback; the guard itself is tested in
+        // wvs-send and in `api::the_ssrf_guard_refuses_local_urls`.
+        let mut args = vec!["--allow-local-requests"];
+        args.extend_from_slice(extra_args);
+        Server::spawn(dir, &args)
+    }
+
+    /// Starts a server with the outbound guard as configured by default.
+    pub fn start_guarded(extra_args: &[&str]) -> Server {
+        Server::spawn(&tempfile::tempdir().unwrap().keep(), extra_args)
+    }
+
+    fn spawn(dir: &Path, extra_args: &[&str]) -> Server {
         let mut child = Command::new(env!("CARGO_BIN_EXE_wvs"))
             .arg("serve")
             .args(["--listen", "127.0.0.1:0"])
