@@ -16,8 +16,13 @@
 //!
 //! An event's payload is stored once; each hook that wants the event gets a small delivery
 //! row pointing at it. Deliveries are claimed in batches with a lease (`lease_owner`,
-//! `lease_expires_at`); a claim whose node died expires and is claimed again. Attempts are
-//! recorded in batches, one transaction for many deliveries. Times are Unix milliseconds.
+//! `lease_expires_at`); a claim whose node died expires and is claimed again. Claims go hook
+//! by hook (each hook's `next_due_at`), within each hook's in-flight limit, its ordering, its
+//! health (a disabled hook's deliveries are held) and the per-namespace rate limit, so that a
+//! hook with a huge or stuck backlog costs the others nothing. Attempts are recorded in
+//! batches, one transaction for many deliveries, and each attempt's effect on its hook's
+//! health is folded in by the dispatcher's [`HealthRule`] in that same transaction. Times are
+//! Unix milliseconds.
 
 pub mod model;
 pub mod sqlite;
