@@ -115,6 +115,7 @@ async fn every_kind_of_failure_is_logged_retried_on_schedule_then_failed() {
         format!("http://{}/hook", listener.local_addr().unwrap())
     };
     let hanging = Scripted::start(|_| Reply::Hang).await;
+    let late = Scripted::start(|_| Reply::Late(Duration::from_millis(900), 200)).await;
     let garbage = scripted::raw(|mut stream| async move {
         let _ = stream.write_all(b"this is not HTTP at all\r\n\r\n").await;
     })
@@ -140,6 +141,16 @@ async fn every_kind_of_failure_is_logged_retried_on_schedule_then_failed() {
         (
             "hanging",
             hanging.url.clone(),
+            Box::new(|row| {
+                row["internal_error_message"]
+                    .as_str()
+                    .unwrap()
+                    .contains("timed out")
+            }),
+        ),
+        (
+            "late",
+            late.url.clone(),
             Box::new(|row| {
                 row["internal_error_message"]
                     .as_str()

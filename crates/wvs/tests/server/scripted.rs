@@ -19,6 +19,8 @@ pub enum Reply {
     Status(u16),
     /// A status with extra headers (e.g. `Retry-After`).
     WithHeaders(u16, Vec<(&'static str, String)>),
+    /// Answers with a status after a delay.
+    Late(Duration, u16),
     /// Never answers.
     Hang,
 }
@@ -124,6 +126,10 @@ async fn answer(State(shared): State<Shared>, headers: HeaderMap) -> Response {
                 response.headers_mut().insert(name, value.parse().unwrap());
             }
             response
+        }
+        Reply::Late(delay, status) => {
+            tokio::time::sleep(delay).await;
+            StatusCode::from_u16(status).unwrap().into_response()
         }
         Reply::Hang => std::future::pending().await,
     }
