@@ -56,6 +56,10 @@ fn presented(headers: &HeaderMap) -> Option<&str> {
         .and_then(|v| v.strip_prefix("Bearer "))
 }
 
+/// Who is calling: the digest of the token the request presented (never the token).
+#[derive(Debug, Clone)]
+pub struct Caller(pub String);
+
 /// Middleware: the request must carry the admin token.
 pub async fn require_admin(
     State(state): State<AppState>,
@@ -68,7 +72,10 @@ pub async fn require_admin(
         .setting(ADMIN_TOKEN_DIGEST)
         .await?
         .ok_or_else(ApiError::unauthorized)?;
-    if bool::from(digest(token).as_bytes().ct_eq(stored.as_bytes())) {
+    let digest = digest(token);
+    if bool::from(digest.as_bytes().ct_eq(stored.as_bytes())) {
+        let mut request = request;
+        request.extensions_mut().insert(Caller(digest));
         Ok(next.run(request).await)
     } else {
         Err(ApiError::unauthorized())

@@ -92,6 +92,9 @@ pub struct ConfigLayer {
         default_missing_value = "true"
     )]
     pub deny_all_requests_except_allowed: Option<bool>,
+    /// Hook tests and resends per API token and hook per minute; 0 = unlimited [default: 5]
+    #[arg(long, env = "WVS_HOOK_TEST_LIMIT")]
+    pub hook_test_limit: Option<u32>,
 }
 
 impl ConfigLayer {
@@ -123,6 +126,7 @@ impl ConfigLayer {
             deny_all_requests_except_allowed: self
                 .deny_all_requests_except_allowed
                 .or(lower.deny_all_requests_except_allowed),
+            hook_test_limit: self.hook_test_limit.or(lower.hook_test_limit),
         }
     }
 }
@@ -159,6 +163,8 @@ pub struct Config {
     pub delivery: DeliveryConfig,
     /// Where hooks may send (the SSRF guard); the listen address is added once bound.
     pub outbound: OutboundPolicy,
+    /// Hook tests and resends per API token and hook per minute (0 = unlimited).
+    pub hook_test_limit: u32,
 }
 
 /// How the dispatcher works.
@@ -273,6 +279,7 @@ impl Config {
                 auto_disable,
             },
             outbound,
+            hook_test_limit: layer.hook_test_limit.unwrap_or(5),
         })
     }
 }

@@ -12,6 +12,7 @@ use wvs_send::{Sender, SenderConfig};
 use wvs_store::Store;
 use wvs_store::sqlite::SqliteStore;
 
+use crate::api::test_limit::TestLimiter;
 use crate::config::Config;
 use crate::dispatch::Dispatcher;
 use crate::state::AppState;
@@ -56,6 +57,10 @@ pub async fn run(config: Config, shutdown: CancellationToken) -> anyhow::Result<
         sender: sender.clone(),
         config: Arc::new(config.clone()),
         wake: wake.clone(),
+        test_limiter: Arc::new(TestLimiter::new(
+            config.hook_test_limit,
+            std::time::Duration::from_secs(60),
+        )),
     };
     let dispatcher = Dispatcher::new(store, sender, config.delivery.clone(), config.flavor, wake);
     let dispatching = tokio::spawn(dispatcher.run(shutdown.clone()));

@@ -5,7 +5,7 @@ use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post, put};
-use axum::{Json, Router};
+use axum::{Extension, Json, Router};
 use serde::Deserialize;
 use serde_json::{Map, Value, json};
 use wvs_events::samples;
@@ -19,6 +19,7 @@ use super::error::{ApiError, ApiResult};
 use super::owner::{OwnedHook, Owner};
 use super::pagination::Paging;
 use super::params::Params;
+use crate::auth::Caller;
 use crate::delivery::{self, AttemptContext, Envelope, PreparedHook, now_millis};
 use crate::hooks::{limits_of, parts_of, render, scope_of, to_store};
 use crate::ingest::idempotency_key;
@@ -283,6 +284,19 @@ async fn delete_url_variable(
 
 // ---------------------------------------------------------------- test and resend
 
+/// 429, GitLab's words, when the caller tested or resent to this hook too often.
+fn rate_limit(state: &AppState, caller: &Caller, hook_id: i64) -> ApiResult<()> {
+    state
+        .test_limiter
+        .check(&caller.0, hook_id, std::time::Instant::now())
+        .map_err(|_wait| {
+            ApiError::new(
+                StatusCode::TOO_MANY_REQUESTS,
+                "This endpoint has been requested too many times. Try again later.",
+            )
+        })
+}
+
 #[derive(Deserialize)]
 struct TriggerPath {
     trigger: String,
@@ -292,9 +306,11 @@ struct TriggerPath {
 /// sample when there is none, and answers with the receiver's status.
 async fn test_hook(
     State(state): State<AppState>,
+    Extension(caller): Extension<Caller>,
     OwnedHook(hook): OwnedHook,
     Path(TriggerPath { trigger }): Path<TriggerPath>,
 ) -> ApiResult<Response> {
+    rate_limit(&state, &caller, hook.id)?;
     let scope = scope_of(hook.owner);
     let (kind, confidential) = wvs_hooks::test_kind(&trigger, scope)
         .ok_or_else(|| ApiError::bad_request("trigger does not have a valid value"))?;
@@ -332,8 +348,10 @@ async fn test_hook(
 /// answers with that sample, as GitLab does.
 async fn test_system_hook(
     State(state): State<AppState>,
+    Extension(caller): Extension<Caller>,
     OwnedHook(hook): OwnedHook,
 ) -> ApiResult<Response> {
+    rate_limit(&state, &caller, hook.id)?;
     let sample = samples::find("project_create").ok_or_else(|| ApiError::not_found("Sample"))?;
     let body = sample.json.as_bytes().to_vec();
     let event_uuid = uuid::Uuid::now_v7().to_string();
@@ -481,9 +499,11 @@ struct EventPath {
 /// Idempotency-Key (all read from the log), to the hook's current settings.
 async fn resend(
     State(state): State<AppState>,
+    Extension(caller): Extension<Caller>,
     OwnedHook(hook): OwnedHook,
     Path(EventPath { event_id }): Path<EventPath>,
 ) -> ApiResult<Response> {
+    rate_limit(&state, &caller, hook.id)?;
     let logged = state
         .store
         .attempt(hook.id, event_id)

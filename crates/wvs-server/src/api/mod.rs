@@ -10,6 +10,7 @@ mod owner;
 mod pagination;
 mod params;
 mod registry;
+pub mod test_limit;
 
 use axum::Router;
 use axum::middleware::from_fn_with_state;

@@ -589,3 +589,39 @@ async fn registry_paths_follow_group_moves() {
     let (status, headers, _) = server.api_raw("GET", "/groups", None, &[]).await;
     assert_eq!((status, headers["x-total"].to_str().unwrap()), (200, "2"));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn tests_and_resends_are_limited_to_five_a_minute_per_hook() {
+    let server = Server::start(&[]);
+    let receiver = Receiver::start().await;
+    let ids = registry(&server).await;
+    let owner = format!("/projects/{}", ids.project);
+    let first = hook(&server, &owner, json!({"url": receiver.url})).await;
+    let second = hook(&server, &owner, json!({"url": receiver.url})).await;
+    let test = |hook_id: i64| format!("{owner}/hooks/{hook_id}/test/push_events");
+    for _ in 0..4 {
+        server.expect(201, "POST", &test(first), None).await;
+    }
+    // A resend counts too: the fifth request.
+    let logged = server
+        .expect(200, "GET", &format!("{owner}/hooks/{first}/events"), None)
+        .await;
+    let attempt = logged[0]["id"].as_i64().unwrap();
+    server
+        .expect(
+            201,
+            "POST",
+            &format!("{owner}/hooks/{first}/events/{attempt}/resend"),
+            None,
+        )
+        .await;
+    let (status, answer) = server.api("POST", &test(first), None).await;
+    assert_eq!(status, 429, "{answer}");
+    assert!(
+        answer["message"]
+            .as_str()
+            .unwrap()
+            .contains("too many times")
+    );
+    server.expect(201, "POST", &test(second), None).await;
+}
