@@ -26,6 +26,8 @@ pub struct HookInput {
     pub token: Option<String>,
     /// One `whsec_` secret; it replaces the hook's signing secrets.
     pub signing_token: Option<String>,
+    /// WVS generates the signing secret (shown once, in the answer to this request).
+    pub generate_signing_token: Option<bool>,
     /// The `*_events` flags the request sets, in request order.
     pub events: Vec<(Flag, bool)>,
     pub push_events_branch_filter: Option<String>,
@@ -96,6 +98,9 @@ impl HookInput {
                     self.enable_ssl_verification = Some(boolean(key, value)?);
                 }
                 "ordered" => self.ordered = Some(boolean(key, value)?),
+                "generate_signing_token" => {
+                    self.generate_signing_token = Some(boolean(key, value)?);
+                }
                 "max_in_flight" => {
                     let number = match value {
                         Raw::Text(text) => text.trim().parse().ok(),
@@ -170,6 +175,7 @@ impl fmt::Debug for HookInput {
             .field("description", &self.description)
             .field("token", &redact::presence(&self.token))
             .field("signing_token", &redact::presence(&self.signing_token))
+            .field("generate_signing_token", &self.generate_signing_token)
             .field("events", &self.events)
             .field("push_events_branch_filter", &self.push_events_branch_filter)
             .field("branch_filter_strategy", &self.branch_filter_strategy)

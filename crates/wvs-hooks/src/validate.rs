@@ -112,6 +112,7 @@ fn apply(
         description,
         token,
         signing_token,
+        generate_signing_token,
         events,
         push_events_branch_filter,
         branch_filter_strategy,
@@ -139,6 +140,7 @@ fn apply(
         push_events_branch_filter.map(|filter| filter.trim().to_owned()),
     );
     set_text(&mut secrets.token, token);
+    let signing_token_given = signing_token.is_some();
     if let Some(signing_token) = signing_token {
         let signing_token = signing_token.trim();
         secrets.signing_tokens = if signing_token.is_empty() {
@@ -146,6 +148,15 @@ fn apply(
         } else {
             vec![signing_token.to_owned()]
         };
+    }
+    if generate_signing_token == Some(true) {
+        if signing_token_given {
+            return Err(ValidationError::new(
+                "generate_signing_token",
+                "cannot be combined with signing_token",
+            ));
+        }
+        secrets.signing_tokens = vec![SigningSecret::generate().expose()];
     }
     for (flag, on) in events {
         if !flag.in_scope(scope) {
@@ -617,6 +628,24 @@ mod tests {
                 json!({"url": URL, "branch_filter_strategy": "regex", "push_events_branch_filter": r"^release-\d+$"})
             )
             .is_ok()
+        );
+    }
+
+    #[test]
+    fn a_signing_secret_can_be_generated() {
+        let body = json!({"url": URL, "generate_signing_token": true});
+        let parts = create_json(Scope::Project, body).unwrap();
+        let secret = &parts.secrets.signing_tokens[0];
+        assert!(SigningSecret::parse(secret).is_ok(), "a whsec_ secret");
+        let again = create_json(
+            Scope::Project,
+            json!({"url": URL, "generate_signing_token": true}),
+        );
+        assert_ne!(&again.unwrap().secrets.signing_tokens[0], secret, "random");
+        let both = json!({"url": URL, "generate_signing_token": true, "signing_token": SECRET});
+        assert_eq!(
+            error(Scope::Project, both),
+            "generate_signing_token cannot be combined with signing_token"
         );
     }
 

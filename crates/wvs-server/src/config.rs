@@ -92,6 +92,9 @@ pub struct ConfigLayer {
         default_missing_value = "true"
     )]
     pub deny_all_requests_except_allowed: Option<bool>,
+    /// How long a replaced signing secret keeps signing beside the new one [default: 24h]
+    #[arg(long, env = "WVS_SIGNING_TOKEN_GRACE")]
+    pub signing_token_grace: Option<String>,
     /// Hook tests and resends per API token and hook per minute; 0 = unlimited [default: 5]
     #[arg(long, env = "WVS_HOOK_TEST_LIMIT")]
     pub hook_test_limit: Option<u32>,
@@ -127,6 +130,7 @@ impl ConfigLayer {
                 .deny_all_requests_except_allowed
                 .or(lower.deny_all_requests_except_allowed),
             hook_test_limit: self.hook_test_limit.or(lower.hook_test_limit),
+            signing_token_grace: self.signing_token_grace.or(lower.signing_token_grace),
         }
     }
 }
@@ -165,6 +169,8 @@ pub struct Config {
     pub outbound: OutboundPolicy,
     /// Hook tests and resends per API token and hook per minute (0 = unlimited).
     pub hook_test_limit: u32,
+    /// How long a replaced signing secret keeps signing beside the new one.
+    pub signing_token_grace: Duration,
 }
 
 /// How the dispatcher works.
@@ -280,6 +286,7 @@ impl Config {
             },
             outbound,
             hook_test_limit: layer.hook_test_limit.unwrap_or(5),
+            signing_token_grace: setting("signing_token_grace", &layer.signing_token_grace, "24h")?,
         })
     }
 }

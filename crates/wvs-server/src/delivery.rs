@@ -18,10 +18,19 @@ impl PreparedHook {
         let settings = crate::hooks::settings_of(&hook);
         // Signing tokens were validated when saved; one that no longer parses is skipped
         // rather than blocking every delivery.
+        // The previous secret signs too until its grace period ends (key rotation).
+        let now = now_millis();
+        let previous = hook
+            .secrets
+            .previous_signing_token
+            .iter()
+            .filter(|previous| previous.until > now)
+            .map(|previous| &previous.secret);
         let signing_secrets = hook
             .secrets
             .signing_tokens
             .iter()
+            .chain(previous)
             .filter_map(|secret| SigningSecret::parse(secret).ok())
             .collect();
         PreparedHook {

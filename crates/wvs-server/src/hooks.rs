@@ -2,9 +2,11 @@
 //! read back from the store, secrets converted, and a hook rendered as GitLab's API shows it.
 
 use serde_json::{Map, Value, json};
+use std::time::Duration;
 use wvs_events::Scope;
 use wvs_hooks::{EventFlags, HookSettings, NewHookParts, Secrets};
-use wvs_store::{DeliveryLimits, Hook, HookOwner, HookSecrets};
+
+use wvs_store::{DeliveryLimits, Hook, HookOwner, HookSecrets, RetiredSecret};
 
 use crate::time::iso8601;
 
@@ -45,7 +47,27 @@ pub fn to_store(secrets: Secrets) -> HookSecrets {
         signing_tokens: secrets.signing_tokens,
         custom_headers: secrets.custom_headers,
         url_variables: secrets.url_variables,
+        previous_signing_token: None,
     }
+}
+
+/// The secrets to store when `new` replaces `old`: a signing secret replaced by another
+/// stays for `grace` as the previous one, so deliveries carry both signatures while
+/// receivers switch keys. Removing signing ends any grace at once.
+pub fn rotate(old: &HookSecrets, mut new: HookSecrets, grace: Duration, now: i64) -> HookSecrets {
+    let grace = i64::try_from(grace.as_millis()).unwrap_or(i64::MAX);
+    new.previous_signing_token = match (old.signing_tokens.first(), new.signing_tokens.first()) {
+        (Some(before), Some(after)) if before != after => Some(RetiredSecret {
+            secret: before.clone(),
+            until: now.saturating_add(grace),
+        }),
+        (_, Some(_)) => old
+            .previous_signing_token
+            .clone()
+            .filter(|previous| previous.until > now),
+        (_, None) => None,
+    };
+    new
 }
 
 /// The hook as `wvs-hooks` validates changes to it.
@@ -119,6 +141,17 @@ pub fn render(hook: &Hook, now: i64) -> Value {
     out.insert(
         "signing_token_present".into(),
         json!(!hook.secrets.signing_tokens.is_empty()),
+    );
+    // WVS's own: while a replaced signing secret still signs too.
+    let rotation_ends = hook
+        .secrets
+        .previous_signing_token
+        .as_ref()
+        .filter(|previous| previous.until > now)
+        .map(|previous| iso8601(previous.until));
+    out.insert(
+        "signing_token_rotation_ends_at".into(),
+        json!(rotation_ends),
     );
     out.insert("custom_headers".into(), keys(&hook.secrets.custom_headers));
     out.insert("url_variables".into(), keys(&hook.secrets.url_variables));

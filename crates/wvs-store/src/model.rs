@@ -151,6 +151,17 @@ pub struct HookSecrets {
     pub custom_headers: Vec<(String, String)>,
     /// URL variable name → value.
     pub url_variables: Vec<(String, String)>,
+    /// The signing secret the current one replaced, still used for a second signature until
+    /// its grace period ends, so receivers can switch keys without missing a delivery.
+    #[serde(default)]
+    pub previous_signing_token: Option<RetiredSecret>,
+}
+
+/// A replaced signing secret and the end of its grace period.
+#[derive(Clone, PartialEq, Serialize, Deserialize)]
+pub struct RetiredSecret {
+    pub secret: String,
+    pub until: Millis,
 }
 
 impl std::fmt::Debug for HookSecrets {

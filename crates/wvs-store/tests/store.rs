@@ -76,6 +76,10 @@ fn secrets() -> HookSecrets {
         signing_tokens: vec!["whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw".into()],
         custom_headers: vec![("X-Custom".into(), "value".into())],
         url_variables: vec![("host".into(), "example.com".into())],
+        previous_signing_token: Some(RetiredSecret {
+            secret: "whsec_b2xkIHNlY3JldA==".into(),
+            until: 86_400_000,
+        }),
     }
 }
 

@@ -21,7 +21,7 @@ use super::pagination::Paging;
 use super::params::Params;
 use crate::auth::Caller;
 use crate::delivery::{self, AttemptContext, Envelope, PreparedHook, now_millis};
-use crate::hooks::{limits_of, parts_of, render, scope_of, to_store};
+use crate::hooks::{limits_of, parts_of, render, rotate, scope_of, to_store};
 use crate::ingest::idempotency_key;
 use crate::state::AppState;
 use crate::time::iso8601;
@@ -76,7 +76,9 @@ async fn create_hook(
     Owner(owner): Owner,
     params: Params,
 ) -> ApiResult<Response> {
-    let parts = wvs_hooks::create(scope_of(owner), input_of(params)?)
+    let input = input_of(params)?;
+    let generated = input.generate_signing_token == Some(true);
+    let parts = wvs_hooks::create(scope_of(owner), input)
         .map_err(|e| ApiError::bad_request(e.to_string()))?;
     check_destination(&state, owner, &parts).await?;
     let hook = state
@@ -92,7 +94,17 @@ async fn create_hook(
             now_millis(),
         )
         .await?;
-    Ok((StatusCode::CREATED, Json(render(&hook, now_millis()))).into_response())
+    let body = answer(&hook, generated);
+    Ok((StatusCode::CREATED, Json(body)).into_response())
+}
+
+/// The hook as the API shows it, plus, once, the signing secret WVS just generated.
+fn answer(hook: &Hook, generated: bool) -> Value {
+    let mut body = render(hook, now_millis());
+    if generated && let Some(secret) = hook.secrets.signing_tokens.first() {
+        body["signing_token"] = Value::String(secret.clone());
+    }
+    body
 }
 
 async fn get_hook(OwnedHook(hook): OwnedHook) -> Json<Value> {
@@ -104,13 +116,23 @@ async fn update_hook(
     OwnedHook(hook): OwnedHook,
     params: Params,
 ) -> ApiResult<Json<Value>> {
-    let parts = wvs_hooks::update(scope_of(hook.owner), &parts_of(&hook), input_of(params)?)
+    let input = input_of(params)?;
+    let generated = input.generate_signing_token == Some(true);
+    let parts = wvs_hooks::update(scope_of(hook.owner), &parts_of(&hook), input)
         .map_err(|e| ApiError::bad_request(e.to_string()))?;
-    save(&state, &hook, parts).await
+    let saved = save(&state, &hook, parts).await?;
+    Ok(Json(answer(&saved, generated)))
 }
 
-async fn save(state: &AppState, hook: &Hook, parts: NewHookParts) -> ApiResult<Json<Value>> {
+async fn save(state: &AppState, hook: &Hook, parts: NewHookParts) -> ApiResult<Hook> {
     check_destination(state, hook.owner, &parts).await?;
+    let now = now_millis();
+    let secrets = rotate(
+        &hook.secrets,
+        to_store(parts.secrets),
+        state.config.signing_token_grace,
+        now,
+    );
     let hook_id = hook.id;
     let hook = state
         .store
@@ -118,14 +140,14 @@ async fn save(state: &AppState, hook: &Hook, parts: NewHookParts) -> ApiResult<J
             hook_id,
             HookChange {
                 url: parts.url,
-                secrets: to_store(parts.secrets),
+                secrets,
                 settings: settings_value(&parts.settings),
                 limits: limits_of(&parts.settings),
             },
-            now_millis(),
+            now,
         )
         .await?;
-    Ok(Json(render(&hook, now_millis())))
+    Ok(hook)
 }
 
 /// Re-enables an auto-disabled hook (WVS's own endpoint; in GitLab only a successful test

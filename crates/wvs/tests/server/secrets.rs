@@ -141,3 +141,82 @@ async fn no_secret_in_responses_or_the_log() {
         }
     }
 }
+
+/// Checks a delivery's Standard Webhooks signature header against `secret`.
+fn signed_with(received: &crate::support::Received, secret: &str) -> bool {
+    let secret = SigningSecret::parse(secret).unwrap();
+    wvs_events::signature::verify(
+        &[secret],
+        received.header("webhook-id").unwrap(),
+        received.header("webhook-timestamp").unwrap(),
+        received.header("webhook-signature").unwrap(),
+        &received.body,
+        chrono::Utc::now().timestamp(),
+    )
+    .is_ok()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_generated_signing_secret_is_shown_once_and_rotation_signs_with_both() {
+    let receiver = Receiver::start().await;
+    let server = Server::start(&["--signing-token-grace", "2s"]);
+    let ids = registry(&server).await;
+    let owner = format!("/projects/{}", ids.project);
+    let body = json!({"url": receiver.url, "generate_signing_token": true});
+    let created = server
+        .expect(201, "POST", &format!("{owner}/hooks"), Some(body))
+        .await;
+    let first = created["signing_token"].as_str().unwrap().to_owned();
+    assert!(first.starts_with("whsec_"));
+    let hook_path = format!("{owner}/hooks/{}", created["id"]);
+    let shown = server.expect(200, "GET", &hook_path, None).await;
+    assert_eq!(
+        shown["signing_token"],
+        serde_json::Value::Null,
+        "shown once"
+    );
+    assert_eq!(shown["signing_token_present"], true);
+
+    let push = wvs_events::samples::find("push").unwrap().json.as_bytes();
+    let events = format!("{owner}/events");
+    server.ingest(&events, push).await;
+    let received = receiver.wait_for(1, Duration::from_secs(10)).await;
+    assert!(signed_with(&received[0], &first));
+
+    // A new secret: for the grace period, deliveries carry both signatures.
+    let rotated = server
+        .expect(
+            200,
+            "PUT",
+            &hook_path,
+            Some(json!({"generate_signing_token": true})),
+        )
+        .await;
+    let second = rotated["signing_token"].as_str().unwrap().to_owned();
+    assert_ne!(second, first);
+    assert!(!rotated["signing_token_rotation_ends_at"].is_null());
+    server.ingest(&events, push).await;
+    let received = receiver.wait_for(2, Duration::from_secs(10)).await;
+    let during = &received[1];
+    assert_eq!(
+        during
+            .header("webhook-signature")
+            .unwrap()
+            .split(' ')
+            .count(),
+        2
+    );
+    assert!(signed_with(during, &first) && signed_with(during, &second));
+
+    // After it, only the new secret signs.
+    tokio::time::sleep(Duration::from_millis(2_100)).await;
+    server.ingest(&events, push).await;
+    let received = receiver.wait_for(3, Duration::from_secs(10)).await;
+    let after = &received[2];
+    assert!(signed_with(after, &second) && !signed_with(after, &first));
+    let shown = server.expect(200, "GET", &hook_path, None).await;
+    assert_eq!(
+        shown["signing_token_rotation_ends_at"],
+        serde_json::Value::Null
+    );
+}
