@@ -16,6 +16,7 @@ use wvs_store::{Inserted, Project, Store};
 
 use super::error::{ApiError, ApiResult};
 use super::fields::Fields;
+use super::json_depth;
 use super::owner::{find_group, find_project};
 use super::registry::new_project;
 use crate::delivery::now_millis;
@@ -48,6 +49,12 @@ fn posted(
 ) -> ApiResult<Posted> {
     // A body over the limit is refused with 413, in the API's JSON error shape.
     let body = body.map_err(|e| ApiError::new(e.status(), e.body_text()))?;
+    if json_depth::too_deep(&body, json_depth::MAX_DEPTH) {
+        return Err(ApiError::bad_request(format!(
+            "the event nests deeper than {} levels",
+            json_depth::MAX_DEPTH
+        )));
+    }
     let event = Event::from_slice(&body).map_err(|e| ApiError::bad_request(e.to_string()))?;
     accepts(scope, &event).map_err(ApiError::unprocessable)?;
     let idempotency_key = match headers.get("idempotency-key") {

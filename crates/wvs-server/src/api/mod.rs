@@ -5,6 +5,7 @@ pub mod error;
 mod fields;
 mod hooks;
 mod ingest;
+mod json_depth;
 mod meta;
 mod owner;
 mod pagination;

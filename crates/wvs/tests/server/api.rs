@@ -313,6 +313,16 @@ async fn ingest_validates_and_is_idempotent() {
     );
     let (status, _) = server.ingest(&events, b"{not json").await;
     assert_eq!(status, 400);
+    // Nesting deeper than 64 levels, in a field the model does not know: 400.
+    let nested = format!("{}{}", "[".repeat(65), "]".repeat(65));
+    let mut body = push().trim_ascii_end().to_vec();
+    body.pop(); // the closing brace
+    body.extend_from_slice(format!(r#","extra":{nested}}}"#).as_bytes());
+    let (status, answer) = server.ingest(&events, &body).await;
+    assert_eq!(
+        (status, answer["message"].as_str().unwrap()),
+        (400, "the event nests deeper than 64 levels")
+    );
     // A group event posted to a project: 422.
     let member = samples::find("user_add_to_group").unwrap().json.as_bytes();
     let (status, answer) = server.ingest(&events, member).await;
