@@ -110,6 +110,17 @@ pub trait Store: Send + Sync + 'static {
     /// groups (its ancestors), and the system hooks.
     async fn candidate_hooks(&self, project_id: Option<Id>, group_ids: &[Id]) -> Result<Vec<Hook>>;
 
+    // ---- access tokens ----
+
+    /// Stores a project or group access token (by digest).
+    async fn create_access_token(&self, token: NewAccessToken, now: Millis) -> Result<AccessToken>;
+    /// The token with this digest, if any.
+    async fn access_token_by_digest(&self, digest: &str) -> Result<Option<AccessToken>>;
+    /// The tokens of one project or group.
+    async fn list_access_tokens(&self, owner: HookOwner) -> Result<Vec<AccessToken>>;
+    /// Revokes (deletes) a token of `owner`.
+    async fn revoke_access_token(&self, owner: HookOwner, id: Id) -> Result<()>;
+
     // ---- events and the delivery queue ----
 
     /// Stores an event and one delivery per hook in ONE transaction. When the event carries

@@ -270,6 +270,27 @@ pub struct Hook {
     pub created_at: Millis,
 }
 
+// ---------------------------------------------------------------- access tokens
+
+/// An access token to create: its owner (a project, or a group and all beneath it) and the
+/// digest of the token (the token itself is never stored).
+#[derive(Debug, Clone, PartialEq)]
+pub struct NewAccessToken {
+    pub name: String,
+    pub owner: HookOwner,
+    pub digest: String,
+    pub expires_at: Option<Millis>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct AccessToken {
+    pub id: Id,
+    pub name: String,
+    pub owner: HookOwner,
+    pub created_at: Millis,
+    pub expires_at: Option<Millis>,
+}
+
 // ---------------------------------------------------------------- events and deliveries
 
 #[derive(Debug, Clone, PartialEq)]

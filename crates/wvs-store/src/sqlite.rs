@@ -11,6 +11,7 @@
 //!   per-namespace rate limit it applies; `health`: auto-disable state folded in as
 //!   attempts are recorded.
 //! - `log`: the delivery log (attempt rows).
+//! - `tokens`: project and group access tokens, by digest.
 //! - `sql`: helpers shared by the modules (placeholders, error mapping, JSON columns).
 //!
 //! # Connections
@@ -34,6 +35,7 @@ mod rate;
 mod secrets;
 mod settings;
 mod sql;
+mod tokens;
 
 use std::path::Path;
 use std::str::FromStr;
@@ -261,6 +263,25 @@ impl Store for SqliteStore {
 
     async fn candidate_hooks(&self, project_id: Option<Id>, group_ids: &[Id]) -> Result<Vec<Hook>> {
         self.read(async |c| hooks::candidates(c, project_id, group_ids).await)
+            .await
+    }
+
+    async fn create_access_token(&self, token: NewAccessToken, now: Millis) -> Result<AccessToken> {
+        self.write(async |c| tokens::create(c, token, now).await)
+            .await
+    }
+
+    async fn access_token_by_digest(&self, digest: &str) -> Result<Option<AccessToken>> {
+        self.read_one(async |c| tokens::by_digest(c, digest).await)
+            .await
+    }
+
+    async fn list_access_tokens(&self, owner: HookOwner) -> Result<Vec<AccessToken>> {
+        self.read_one(async |c| tokens::list(c, owner).await).await
+    }
+
+    async fn revoke_access_token(&self, owner: HookOwner, id: Id) -> Result<()> {
+        self.write(async |c| tokens::revoke(c, owner, id).await)
             .await
     }
 
