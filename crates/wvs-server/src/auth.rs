@@ -1,6 +1,7 @@
-//! The admin API token: given by the operator (`WVS_ADMIN_TOKEN`) or generated on first start
-//! and printed once. Only its SHA-256 digest is stored, and presented tokens are compared
-//! digest to digest in constant time.
+//! API tokens. The admin token is given by the operator (`WVS_ADMIN_TOKEN`) or generated on
+//! first start and printed once; project and group access tokens are created through the
+//! API by an admin and shown once. Only SHA-256 digests are stored; the admin token is
+//! compared digest to digest in constant time, access tokens are found by their digest.
 
 use axum::extract::{Request, State};
 use axum::http::HeaderMap;
@@ -10,9 +11,10 @@ use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
-use wvs_store::Store;
+use wvs_store::{HookOwner, Id, Store};
 
 use crate::api::error::ApiError;
+use crate::delivery::now_millis;
 use crate::state::AppState;
 
 const ADMIN_TOKEN_DIGEST: &str = "admin_token_sha256";
@@ -32,17 +34,11 @@ pub async fn ensure_admin_token(
     if store.setting(ADMIN_TOKEN_DIGEST).await?.is_some() {
         return Ok(None);
     }
-    let mut bytes = [0u8; 32];
-    rand::fill(&mut bytes);
-    let token = format!("wvs_{}", URL_SAFE_NO_PAD.encode(bytes));
+    let token = new_token("wvs_");
     store
         .set_setting(ADMIN_TOKEN_DIGEST, &digest(&token))
         .await?;
     Ok(Some(token))
-}
-
-fn digest(token: &str) -> String {
-    hex::encode(Sha256::digest(token.as_bytes()))
 }
 
 /// The token a request presents: `PRIVATE-TOKEN`, or `Authorization: Bearer`.
@@ -56,28 +52,78 @@ fn presented(headers: &HeaderMap) -> Option<&str> {
         .and_then(|v| v.strip_prefix("Bearer "))
 }
 
-/// Who is calling: the digest of the token the request presented (never the token).
-#[derive(Debug, Clone)]
-pub struct Caller(pub String);
+/// A new random token with a recognizable prefix.
+pub fn new_token(prefix: &str) -> String {
+    let mut bytes = [0u8; 32];
+    rand::fill(&mut bytes);
+    format!("{prefix}{}", URL_SAFE_NO_PAD.encode(bytes))
+}
 
-/// Middleware: the request must carry the admin token.
-pub async fn require_admin(
+/// The stored form of a token.
+pub fn digest(token: &str) -> String {
+    hex::encode(Sha256::digest(token.as_bytes()))
+}
+
+/// What a caller may reach.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Reach {
+    /// Everything.
+    Admin,
+    /// One project's hooks, events and logs.
+    Project(Id),
+    /// One group's, and those of every subgroup and project beneath it.
+    Group(Id),
+}
+
+/// Who is calling: the digest of the token the request presented (never the token) and
+/// what it may reach.
+#[derive(Debug, Clone)]
+pub struct Caller {
+    pub key: String,
+    pub reach: Reach,
+}
+
+/// Middleware: the request must carry the admin token or a valid access token; the caller
+/// is put in the request's extensions.
+pub async fn authenticate(
     State(state): State<AppState>,
-    request: Request,
+    mut request: Request,
     next: Next,
 ) -> Result<Response, ApiError> {
     let token = presented(request.headers()).ok_or_else(ApiError::unauthorized)?;
-    let stored = state
+    let key = digest(token);
+    let admin = state
         .store
         .setting(ADMIN_TOKEN_DIGEST)
         .await?
-        .ok_or_else(ApiError::unauthorized)?;
-    let digest = digest(token);
-    if bool::from(digest.as_bytes().ct_eq(stored.as_bytes())) {
-        let mut request = request;
-        request.extensions_mut().insert(Caller(digest));
-        Ok(next.run(request).await)
+        .is_some_and(|stored| bool::from(key.as_bytes().ct_eq(stored.as_bytes())));
+    let reach = if admin {
+        Reach::Admin
     } else {
-        Err(ApiError::unauthorized())
+        let token = state
+            .store
+            .access_token_by_digest(&key)
+            .await?
+            .filter(|token| token.expires_at.is_none_or(|at| at > now_millis()))
+            .ok_or_else(ApiError::unauthorized)?;
+        match token.owner {
+            HookOwner::Project(id) => Reach::Project(id),
+            HookOwner::Group(id) => Reach::Group(id),
+            HookOwner::System => return Err(ApiError::unauthorized()),
+        }
+    };
+    request.extensions_mut().insert(Caller { key, reach });
+    Ok(next.run(request).await)
+}
+
+/// Middleware behind [`authenticate`]: only the admin token passes (registry, system hooks,
+/// system events, token management).
+pub async fn require_admin(request: Request, next: Next) -> Result<Response, ApiError> {
+    match request.extensions().get::<Caller>() {
+        Some(Caller {
+            reach: Reach::Admin,
+            ..
+        }) => Ok(next.run(request).await),
+        _ => Err(ApiError::forbidden()),
     }
 }

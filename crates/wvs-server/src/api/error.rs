@@ -41,6 +41,10 @@ impl ApiError {
     pub fn unauthorized() -> Self {
         ApiError::new(StatusCode::UNAUTHORIZED, "401 Unauthorized")
     }
+
+    pub fn forbidden() -> Self {
+        ApiError::new(StatusCode::FORBIDDEN, "403 Forbidden")
+    }
 }
 
 impl IntoResponse for ApiError {

@@ -310,7 +310,7 @@ async fn delete_url_variable(
 fn rate_limit(state: &AppState, caller: &Caller, hook_id: i64) -> ApiResult<()> {
     state
         .test_limiter
-        .check(&caller.0, hook_id, std::time::Instant::now())
+        .check(&caller.key, hook_id, std::time::Instant::now())
         .map_err(|_wait| {
             ApiError::new(
                 StatusCode::TOO_MANY_REQUESTS,

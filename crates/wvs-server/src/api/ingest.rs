@@ -8,17 +8,18 @@ use axum::extract::{DefaultBodyLimit, Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::post;
-use axum::{Json, Router};
+use axum::{Extension, Json, Router};
 use serde_json::{Map, Value, json};
 use uuid::Uuid;
 use wvs_events::{Event, Scope};
-use wvs_store::{Inserted, Project, Store};
+use wvs_store::{HookOwner, Inserted, Project, Store};
 
 use super::error::{ApiError, ApiResult};
 use super::fields::Fields;
 use super::json_depth;
-use super::owner::{find_group, find_project};
+use super::owner::{authorize, find_group, find_project};
 use super::registry::new_project;
+use crate::auth::{Caller, Reach};
 use crate::delivery::now_millis;
 use crate::ingest::{self, Incoming, Target, accepts, project_block};
 use crate::state::AppState;
@@ -26,10 +27,17 @@ use crate::state::AppState;
 /// The largest event body accepted, as GitLab's webhook payload limit.
 pub const MAX_EVENT_BYTES: usize = 25 * 1024 * 1024;
 
+/// Project and group ingest: open to access tokens within their reach.
 pub fn routes() -> Router<AppState> {
     Router::new()
         .route("/projects/{id}/events", post(project_event))
         .route("/groups/{id}/events", post(group_event))
+        .layer(DefaultBodyLimit::max(MAX_EVENT_BYTES))
+}
+
+/// Instance-wide ingest: admin only.
+pub fn system_routes() -> Router<AppState> {
+    Router::new()
         .route("/system/events", post(system_event))
         .layer(DefaultBodyLimit::max(MAX_EVENT_BYTES))
 }
@@ -117,6 +125,7 @@ async fn accept(state: &AppState, target: Target, posted: Posted) -> ApiResult<R
 
 async fn project_event(
     State(state): State<AppState>,
+    Extension(caller): Extension<Caller>,
     Path(id): Path<String>,
     headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
@@ -125,10 +134,13 @@ async fn project_event(
     let store = state.store.as_ref();
     let project = match find_project(store, &id).await {
         Ok(project) => project,
+        // Only an admin registers projects on their first event.
+        Err(not_found) if caller.reach != Reach::Admin => return Err(not_found),
         Err(not_found) => register(store, &id, &posted.event)
             .await?
             .ok_or(not_found)?,
     };
+    authorize(store, caller.reach, HookOwner::Project(project.id)).await?;
     let group_ids = match project.namespace_id {
         Some(group_id) => store
             .group_ancestry(group_id)
@@ -179,6 +191,7 @@ async fn register(store: &dyn Store, id: &str, event: &Event) -> ApiResult<Optio
 
 async fn group_event(
     State(state): State<AppState>,
+    Extension(caller): Extension<Caller>,
     Path(id): Path<String>,
     headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
@@ -186,6 +199,7 @@ async fn group_event(
     let posted = posted(&headers, body, Scope::Group)?;
     let store = state.store.as_ref();
     let group = find_group(store, &id).await?;
+    authorize(store, caller.reach, HookOwner::Group(group.id)).await?;
     let group_ids = store
         .group_ancestry(group.id)
         .await?

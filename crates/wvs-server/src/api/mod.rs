@@ -1,5 +1,7 @@
 //! The REST API: GitLab API v4 paths and shapes under `/api/v4`, authenticated with the
-//! admin token (`PRIVATE-TOKEN` or `Authorization: Bearer`).
+//! admin token or a project / group access token (`PRIVATE-TOKEN` or `Authorization:
+//! Bearer`). Access tokens reach only their project's or group's hooks, logs and ingest;
+//! everything else answers as if it did not exist (404) or, for instance-wide routes, 403.
 
 pub mod error;
 mod fields;
@@ -12,24 +14,31 @@ mod pagination;
 mod params;
 mod registry;
 pub mod test_limit;
+mod tokens;
 
 use axum::Router;
-use axum::middleware::from_fn_with_state;
+use axum::middleware::{from_fn, from_fn_with_state};
 use axum::routing::get;
 
-use crate::auth::require_admin;
+use crate::auth::{authenticate, require_admin};
 use crate::state::AppState;
 
 /// Every route of the server.
 pub fn router(state: AppState) -> Router {
-    let api = Router::new()
-        .route("/version", get(meta::version))
+    let admin_only = Router::new()
         .merge(registry::routes())
+        .merge(ingest::system_routes())
+        .merge(tokens::routes())
+        .nest("/hooks", hooks::routes(true))
+        .route_layer(from_fn(require_admin));
+    let scoped = Router::new()
+        .route("/version", get(meta::version))
         .merge(ingest::routes())
         .nest("/projects/{id}/hooks", hooks::routes(false))
-        .nest("/groups/{id}/hooks", hooks::routes(false))
-        .nest("/hooks", hooks::routes(true))
-        .route_layer(from_fn_with_state(state.clone(), require_admin));
+        .nest("/groups/{id}/hooks", hooks::routes(false));
+    let api = admin_only
+        .merge(scoped)
+        .route_layer(from_fn_with_state(state.clone(), authenticate));
     Router::new()
         .nest("/api/v4", api)
         .route("/-/health", get(meta::health))

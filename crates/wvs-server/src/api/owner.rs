@@ -8,6 +8,7 @@ use axum::http::request::Parts;
 use wvs_store::{Group, Hook, HookOwner, Id, Project, Store};
 
 use super::error::{ApiError, ApiResult};
+use crate::auth::{Caller, Reach};
 use crate::state::AppState;
 
 /// Finds a project by numeric id or full path.
@@ -54,6 +55,11 @@ impl FromRequestParts<AppState> for Owner {
         } else {
             HookOwner::System
         };
+        let reach = parts
+            .extensions
+            .get::<Caller>()
+            .map_or(Reach::Admin, |caller| caller.reach);
+        authorize(store, reach, owner).await?;
         Ok(Owner(owner))
     }
 }
@@ -79,6 +85,38 @@ impl FromRequestParts<AppState> for OwnedHook {
             _ => Err(ApiError::not_found("Hook")),
         }
     }
+}
+
+/// Whether a caller reaching `reach` may act on what `owner` owns. What it may not reach
+/// answers exactly as what does not exist: 404 Project / Group Not Found.
+pub async fn authorize(store: &dyn Store, reach: Reach, owner: HookOwner) -> ApiResult<()> {
+    let allowed = match (reach, owner) {
+        (Reach::Admin, _) => true,
+        (Reach::Project(mine), HookOwner::Project(id)) => mine == id,
+        (Reach::Group(mine), HookOwner::Project(id)) => match store.project(id).await? {
+            Some(Project {
+                namespace_id: Some(group_id),
+                ..
+            }) => beneath(store, group_id, mine).await?,
+            _ => false,
+        },
+        (Reach::Group(mine), HookOwner::Group(id)) => beneath(store, id, mine).await?,
+        _ => false,
+    };
+    match (allowed, owner) {
+        (true, _) => Ok(()),
+        (false, HookOwner::Group(_)) => Err(ApiError::not_found("Group")),
+        (false, _) => Err(ApiError::not_found("Project")),
+    }
+}
+
+/// Whether group `id` is `ancestor` or lies beneath it.
+async fn beneath(store: &dyn Store, id: Id, ancestor: Id) -> ApiResult<bool> {
+    Ok(store
+        .group_ancestry(id)
+        .await?
+        .iter()
+        .any(|group| group.id == ancestor))
 }
 
 async fn path_params(parts: &mut Parts, state: &AppState) -> ApiResult<HashMap<String, String>> {

@@ -1,5 +1,6 @@
 //! End-to-end tests of `wvs serve`, driven over HTTP only, as a client would.
 
+mod access;
 mod api;
 mod client;
 mod crash;

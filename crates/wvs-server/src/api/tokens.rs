@@ -1,0 +1,109 @@
+//! Project and group access tokens, GitLab's `/projects/:id/access_tokens` and
+//! `/groups/:id/access_tokens` (admin only): a token reaches the hooks, logs and ingest of
+//! its project, or of its group and everything beneath it. The token is shown once, in the
+//! answer to its creation; only its digest is kept.
+
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::routing::{delete, get};
+use axum::{Json, Router};
+use chrono::NaiveDate;
+use serde::Deserialize;
+use serde_json::{Value, json};
+use wvs_store::{AccessToken, NewAccessToken};
+
+use super::error::{ApiError, ApiResult};
+use super::fields::Fields;
+use super::owner::Owner;
+use super::params::Params;
+use crate::auth::{digest, new_token};
+use crate::delivery::now_millis;
+use crate::state::AppState;
+use crate::time::iso8601;
+
+const MAX_NAME_CHARS: usize = 255;
+
+pub fn routes() -> Router<AppState> {
+    let list = get(list_tokens).post(create_token);
+    let one = delete(revoke_token);
+    Router::new()
+        .route("/projects/{id}/access_tokens", list.clone())
+        .route("/projects/{id}/access_tokens/{token_id}", one.clone())
+        .route("/groups/{id}/access_tokens", list)
+        .route("/groups/{id}/access_tokens/{token_id}", one)
+}
+
+fn render(token: &AccessToken) -> Value {
+    json!({
+        "id": token.id,
+        "name": token.name,
+        "scopes": ["api"],
+        "active": token.expires_at.is_none_or(|at| at > now_millis()),
+        "revoked": false,
+        "created_at": iso8601(token.created_at),
+        "expires_at": token.expires_at.map(|at| iso8601(at)[..10].to_owned()),
+    })
+}
+
+async fn list_tokens(State(state): State<AppState>, Owner(owner): Owner) -> ApiResult<Json<Value>> {
+    let tokens = state.store.list_access_tokens(owner).await?;
+    Ok(Json(Value::Array(tokens.iter().map(render).collect())))
+}
+
+async fn create_token(
+    State(state): State<AppState>,
+    Owner(owner): Owner,
+    params: Params,
+) -> ApiResult<Response> {
+    let fields = Fields(params.into_object());
+    let name = fields.required("name")?;
+    if name.trim().is_empty() || name.chars().count() > MAX_NAME_CHARS {
+        return Err(ApiError::bad_request(format!(
+            "name must be 1 to {MAX_NAME_CHARS} characters"
+        )));
+    }
+    // GitLab's expires_at is a date: the token works until the end of that day (UTC).
+    let expires_at = fields
+        .string("expires_at")?
+        .filter(|date| !date.is_empty())
+        .map(|date| {
+            NaiveDate::parse_from_str(&date, "%Y-%m-%d")
+                .ok()
+                .and_then(|day| day.succ_opt())
+                .and_then(|next| next.and_hms_opt(0, 0, 0))
+                .map(|end| end.and_utc().timestamp_millis())
+                .ok_or_else(|| ApiError::bad_request("expires_at must be a date (YYYY-MM-DD)"))
+        })
+        .transpose()?;
+    let token = new_token("wvsat_");
+    let stored = state
+        .store
+        .create_access_token(
+            NewAccessToken {
+                name,
+                owner,
+                digest: digest(&token),
+                expires_at,
+            },
+            now_millis(),
+        )
+        .await?;
+    let mut body = render(&stored);
+    body["token"] = Value::String(token);
+    Ok((StatusCode::CREATED, Json(body)).into_response())
+}
+
+#[derive(Deserialize)]
+struct TokenPath {
+    token_id: i64,
+}
+
+async fn revoke_token(
+    State(state): State<AppState>,
+    Owner(owner): Owner,
+    Path(TokenPath { token_id }): Path<TokenPath>,
+) -> ApiResult<StatusCode> {
+    state.store.revoke_access_token(owner, token_id).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
