@@ -17,6 +17,8 @@
 pub mod error;
 pub mod event;
 pub mod field;
+#[doc(hidden)]
+pub mod fuzzing;
 pub mod model;
 
 pub use error::ParseError;

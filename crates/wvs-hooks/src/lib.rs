@@ -23,6 +23,8 @@
 pub mod branch_filter;
 pub mod error;
 pub mod flags;
+#[doc(hidden)]
+pub mod fuzzing;
 pub mod input;
 pub mod parts;
 mod redact;

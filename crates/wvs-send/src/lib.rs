@@ -35,6 +35,8 @@ mod address;
 mod allowlist;
 mod attempt;
 mod errors;
+#[doc(hidden)]
+pub mod fuzzing;
 mod guard;
 mod policy;
 mod redirect;

@@ -690,3 +690,25 @@ async fn a_refused_host_or_port_from_a_url_variable_is_not_named_in_the_log() {
     );
     assert_eq!(receiver.hits(), 0);
 }
+
+/// The `url_validation` fuzz target's corpus and crash reproducers, replayed: every IP
+/// literal is classified without a panic, and loopback, unspecified and metadata literals
+/// are refused by the default policy.
+#[test]
+fn the_fuzz_corpus_of_urls_is_checked() {
+    let fuzz = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../fuzz");
+    let mut replayed = 0;
+    for kind in ["corpus", "regressions"] {
+        let Ok(entries) = std::fs::read_dir(fuzz.join(kind).join("url_validation")) else {
+            continue;
+        };
+        for entry in entries.map(Result::unwrap) {
+            let bytes = std::fs::read(entry.path()).unwrap();
+            if let Ok(text) = std::str::from_utf8(&bytes) {
+                wvs_send::fuzzing::check_url_literal(text);
+                replayed += 1;
+            }
+        }
+    }
+    assert!(replayed >= 50, "the corpus is committed: {replayed}");
+}

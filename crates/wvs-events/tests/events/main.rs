@@ -2,6 +2,7 @@
 
 mod errors;
 mod fixtures;
+mod fuzz_corpus;
 mod receive;
 mod samples;
 mod signature;
