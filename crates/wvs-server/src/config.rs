@@ -92,6 +92,10 @@ pub struct ConfigLayer {
         default_missing_value = "true"
     )]
     pub deny_all_requests_except_allowed: Option<bool>,
+    /// Key encrypting hook URLs and secrets at rest, base64 of 32 bytes [default: the key
+    /// file wvs.key beside the database, created on first start]
+    #[arg(long, env = "WVS_SECRET_KEY", hide_env_values = true)]
+    pub secret_key: Option<String>,
     /// How long a replaced signing secret keeps signing beside the new one [default: 24h]
     #[arg(long, env = "WVS_SIGNING_TOKEN_GRACE")]
     pub signing_token_grace: Option<String>,
@@ -131,6 +135,7 @@ impl ConfigLayer {
                 .or(lower.deny_all_requests_except_allowed),
             hook_test_limit: self.hook_test_limit.or(lower.hook_test_limit),
             signing_token_grace: self.signing_token_grace.or(lower.signing_token_grace),
+            secret_key: self.secret_key.or(lower.secret_key),
         }
     }
 }
@@ -171,6 +176,8 @@ pub struct Config {
     pub hook_test_limit: u32,
     /// How long a replaced signing secret keeps signing beside the new one.
     pub signing_token_grace: Duration,
+    /// The at-rest key as configured (base64); `None`: the key file.
+    pub secret_key: Option<String>,
 }
 
 /// How the dispatcher works.
@@ -287,6 +294,7 @@ impl Config {
             outbound,
             hook_test_limit: layer.hook_test_limit.unwrap_or(5),
             signing_token_grace: setting("signing_token_grace", &layer.signing_token_grace, "24h")?,
+            secret_key: layer.secret_key.filter(|key| !key.is_empty()),
         })
     }
 }

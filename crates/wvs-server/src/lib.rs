@@ -10,7 +10,9 @@
 //! - [`dispatch`]: claims due deliveries, sends them from one worker pool, records attempts.
 //! - [`delivery`]: one attempt to one hook, shared by the dispatcher, test and resend.
 //! - [`hooks`]: glue between the hook rules (`wvs-hooks`) and stored hooks.
-//! - [`auth`]: the admin token (hashed at rest, constant-time comparison).
+//! - [`auth`]: the admin token and project / group access tokens (digests at rest), and what
+//!   each caller may reach.
+//! - `secret_key`: the key that encrypts hook URLs and secrets at rest (config or key file).
 
 pub mod api;
 pub mod auth;
@@ -19,6 +21,7 @@ pub mod delivery;
 pub mod dispatch;
 pub mod hooks;
 pub mod ingest;
+mod secret_key;
 pub mod server;
 pub mod state;
 pub mod time;

@@ -19,7 +19,8 @@ use crate::state::AppState;
 
 /// Opens the store named by the configuration.
 pub async fn open_store(config: &Config) -> anyhow::Result<Arc<dyn Store>> {
-    let store = SqliteStore::open_url(&config.database_url)
+    let key = crate::secret_key::load(config)?;
+    let store = SqliteStore::open_url(&config.database_url, &key)
         .await
         .with_context(|| format!("opening the store at {}", config.database_url))?;
     Ok(Arc::new(store))

@@ -24,11 +24,13 @@
 //! health is folded in by the dispatcher's [`HealthRule`] in that same transaction. Times are
 //! Unix milliseconds.
 
+pub mod cipher;
 pub mod model;
 pub mod sqlite;
 
 use async_trait::async_trait;
 
+pub use cipher::{BadKey, SecretKey};
 pub use model::*;
 
 /// What can go wrong in the store.

@@ -47,6 +47,7 @@ use sqlx::sqlite::{
     SqliteSynchronous,
 };
 
+use crate::cipher::{Cipher, SecretKey};
 use crate::model::*;
 use crate::{Result, Store};
 
@@ -59,31 +60,38 @@ const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
 const READERS: u32 = 4;
 
 /// The SQLite [`Store`]. Cloning is cheap and shares the connections.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct SqliteStore {
     /// Exactly one connection: SQLite has one writer.
     writer: SqlitePool,
     /// Read-only connections (the writer itself for an in-memory database).
     reader: SqlitePool,
+    /// Encrypts hook URLs and secrets at rest.
+    cipher: Cipher,
 }
 
 impl SqliteStore {
-    /// Opens (creating it if needed) the database file at `path` and applies the migrations.
-    pub async fn open(path: &Path) -> Result<SqliteStore> {
+    /// Opens (creating it if needed) the database file at `path` and applies the migrations;
+    /// `key` encrypts hook URLs and secrets at rest.
+    pub async fn open(path: &Path, key: &SecretKey) -> Result<SqliteStore> {
         let options = SqliteConnectOptions::new().filename(path);
-        SqliteStore::connect(options, false).await
+        SqliteStore::connect(options, false, key).await
     }
 
     /// Opens a database by URL (`sqlite://wvs.db`, `sqlite:data/wvs.db?mode=rwc`, or
     /// `sqlite::memory:` for tests), creating the file if needed, and applies the migrations.
-    pub async fn open_url(url: &str) -> Result<SqliteStore> {
+    pub async fn open_url(url: &str, key: &SecretKey) -> Result<SqliteStore> {
         let options = SqliteConnectOptions::from_str(url)?;
         // sqlx keeps whether a database is in memory to itself; the URL says it.
         let in_memory = url.contains(":memory:") || url.contains("mode=memory");
-        SqliteStore::connect(options, in_memory).await
+        SqliteStore::connect(options, in_memory, key).await
     }
 
-    async fn connect(options: SqliteConnectOptions, in_memory: bool) -> Result<SqliteStore> {
+    async fn connect(
+        options: SqliteConnectOptions,
+        in_memory: bool,
+        key: &SecretKey,
+    ) -> Result<SqliteStore> {
         let options = options
             .create_if_missing(true)
             .foreign_keys(true)
@@ -116,7 +124,11 @@ impl SqliteStore {
                 .await?
         };
         tracing::debug!("sqlite store open");
-        Ok(SqliteStore { writer, reader })
+        Ok(SqliteStore {
+            writer,
+            reader,
+            cipher: Cipher::new(key),
+        })
     }
 
     /// Closes every connection (after which the store is unusable). Closing checkpoints the
@@ -231,20 +243,22 @@ impl Store for SqliteStore {
     }
 
     async fn create_hook(&self, hook: NewHook, now: Millis) -> Result<Hook> {
-        self.write(async |c| hooks::create(c, hook, now).await)
+        self.write(async |c| hooks::create(c, &self.cipher, hook, now).await)
             .await
     }
 
     async fn hook(&self, id: Id) -> Result<Option<Hook>> {
-        self.read_one(async |c| hooks::get(c, id).await).await
+        self.read_one(async |c| hooks::get(c, &self.cipher, id).await)
+            .await
     }
 
     async fn hooks_by_ids(&self, ids: &[Id]) -> Result<Vec<Hook>> {
-        self.read(async |c| hooks::by_ids(c, ids).await).await
+        self.read(async |c| hooks::by_ids(c, &self.cipher, ids).await)
+            .await
     }
 
     async fn update_hook(&self, id: Id, hook: HookChange, now: Millis) -> Result<Hook> {
-        self.write(async |c| hooks::update(c, id, hook, now).await)
+        self.write(async |c| hooks::update(c, &self.cipher, id, hook, now).await)
             .await
     }
 
@@ -258,11 +272,12 @@ impl Store for SqliteStore {
     }
 
     async fn list_hooks(&self, owner: HookOwner, page: Page) -> Result<Paged<Hook>> {
-        self.read(async |c| hooks::list(c, owner, page).await).await
+        self.read(async |c| hooks::list(c, &self.cipher, owner, page).await)
+            .await
     }
 
     async fn candidate_hooks(&self, project_id: Option<Id>, group_ids: &[Id]) -> Result<Vec<Hook>> {
-        self.read(async |c| hooks::candidates(c, project_id, group_ids).await)
+        self.read(async |c| hooks::candidates(c, &self.cipher, project_id, group_ids).await)
             .await
     }
 

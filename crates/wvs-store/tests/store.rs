@@ -2037,10 +2037,17 @@ mod sqlite {
     use tempfile::TempDir;
     use wvs_store::sqlite::SqliteStore;
 
+    use wvs_store::SecretKey;
+
+    /// The at-rest key of every test store (one key, so that a file can be reopened).
+    fn key() -> SecretKey {
+        SecretKey::from_base64("MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=").unwrap()
+    }
+
     /// A fresh database file in its own directory (removed on drop).
     async fn open() -> (TempDir, SqliteStore) {
         let dir = tempfile::tempdir().expect("temp dir");
-        let store = SqliteStore::open(&dir.path().join("wvs.db"))
+        let store = SqliteStore::open(&dir.path().join("wvs.db"), &key())
             .await
             .expect("open store");
         (dir, store)
@@ -2093,7 +2100,7 @@ mod sqlite {
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn concurrent_claimers_two_stores_one_file() {
         let (dir, a) = open().await;
-        let b = SqliteStore::open(&dir.path().join("wvs.db"))
+        let b = SqliteStore::open(&dir.path().join("wvs.db"), &key())
             .await
             .expect("second store");
         super::check_concurrent_claimers(&a, &b).await;
@@ -2103,11 +2110,11 @@ mod sqlite {
     async fn persistence_across_reopen() {
         let dir = tempfile::tempdir().expect("temp dir");
         let path: PathBuf = dir.path().join("wvs.db");
-        let store = SqliteStore::open(&path).await.expect("open");
+        let store = SqliteStore::open(&path, &key()).await.expect("open");
         let written = super::check_persistence_write(&store).await;
         store.close().await;
         drop(store);
-        let store = SqliteStore::open(&path).await.expect("reopen");
+        let store = SqliteStore::open(&path, &key()).await.expect("reopen");
         super::check_persistence_read(&store, written).await;
     }
 
@@ -2115,15 +2122,70 @@ mod sqlite {
     async fn open_url_creates_the_file_and_memory_works() {
         let dir = tempfile::tempdir().expect("temp dir");
         let path = dir.path().join("by-url.db");
-        let store = SqliteStore::open_url(&format!("sqlite://{}", path.display()))
+        let store = SqliteStore::open_url(&format!("sqlite://{}", path.display()), &key())
             .await
             .expect("open url");
         super::check_settings(&store).await;
         assert!(path.exists());
 
-        let memory = SqliteStore::open_url("sqlite::memory:")
+        let memory = SqliteStore::open_url("sqlite::memory:", &key())
             .await
             .expect("in memory");
         super::check_claim_and_record(&memory).await;
+    }
+
+    /// Hook URLs and secrets are encrypted in the file: none of them is found in the raw
+    /// bytes of the database (or its WAL), and another key cannot read them back.
+    #[tokio::test]
+    async fn hook_secrets_are_encrypted_at_rest() {
+        use wvs_store::*;
+        let dir = tempfile::tempdir().expect("temp dir");
+        let path = dir.path().join("wvs.db");
+        let store = SqliteStore::open(&path, &key()).await.unwrap();
+        let secrets = [
+            "tok-SECRET-1",
+            "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw",
+            "hdr-SECRET-2",
+            "var-SECRET-3",
+            "pa55word",
+        ];
+        let hook = store
+            .create_hook(
+                NewHook {
+                    owner: HookOwner::System,
+                    url: "https://user:pa55word@example.com/{path}".into(),
+                    secrets: HookSecrets {
+                        token: Some(secrets[0].into()),
+                        signing_tokens: vec![secrets[1].into()],
+                        custom_headers: vec![("X-Custom".into(), secrets[2].into())],
+                        url_variables: vec![("path".into(), secrets[3].into())],
+                        previous_signing_token: None,
+                    },
+                    settings: serde_json::json!({}),
+                    limits: DeliveryLimits::default(),
+                },
+                1,
+            )
+            .await
+            .unwrap();
+        assert_eq!(store.hook(hook.id).await.unwrap(), Some(hook.clone()));
+        store.close().await;
+        drop(store);
+        for file in ["wvs.db", "wvs.db-wal"] {
+            let Ok(bytes) = std::fs::read(dir.path().join(file)) else {
+                continue;
+            };
+            for secret in secrets {
+                let found = bytes.windows(secret.len()).any(|w| w == secret.as_bytes());
+                assert!(!found, "{file} holds {secret} in clear");
+            }
+        }
+        let other = SqliteStore::open(&path, &SecretKey::generate())
+            .await
+            .unwrap();
+        assert!(matches!(
+            other.hook(hook.id).await,
+            Err(StoreError::Corrupt(_))
+        ));
     }
 }

@@ -9,6 +9,7 @@ use sqlx::{FromRow, SqliteConnection};
 
 use super::secrets;
 use super::sql::{batches, count, from_json, missing, placeholders, tuples};
+use crate::cipher::Cipher;
 use crate::model::{
     DeliveryLimits, Hook, HookChange, HookHealth, HookOwner, Id, Millis, NewHook, Page, Paged,
 };
@@ -41,7 +42,7 @@ struct HookRow {
 }
 
 impl HookRow {
-    fn into_hook(self) -> Result<Hook> {
+    fn into_hook(self, cipher: &Cipher) -> Result<Hook> {
         let owner = match (self.scope.as_str(), self.project_id, self.group_id) {
             ("project", Some(id), _) => HookOwner::Project(id),
             ("group", _, Some(id)) => HookOwner::Group(id),
@@ -52,8 +53,8 @@ impl HookRow {
             id: self.id,
             uuid: self.uuid,
             owner,
-            url: self.url,
-            secrets: secrets::open(&self.secrets)?,
+            url: secrets::open_url(cipher, &self.url)?,
+            secrets: secrets::open(cipher, &self.secrets)?,
             settings: from_json::<Value>(&self.settings, "hooks.settings")?,
             limits: DeliveryLimits {
                 max_in_flight: u32::try_from(self.max_in_flight)
@@ -80,11 +81,16 @@ fn owner_ids(owner: HookOwner) -> (Option<Id>, Option<Id>) {
     }
 }
 
-fn into_hooks(rows: Vec<HookRow>) -> Result<Vec<Hook>> {
-    rows.into_iter().map(HookRow::into_hook).collect()
+fn into_hooks(rows: Vec<HookRow>, cipher: &Cipher) -> Result<Vec<Hook>> {
+    rows.into_iter().map(|row| row.into_hook(cipher)).collect()
 }
 
-pub async fn create(conn: &mut SqliteConnection, hook: NewHook, now: Millis) -> Result<Hook> {
+pub async fn create(
+    conn: &mut SqliteConnection,
+    cipher: &Cipher,
+    hook: NewHook,
+    now: Millis,
+) -> Result<Hook> {
     let (project_id, group_id) = owner_ids(hook.owner);
     let owner_kind = match hook.owner {
         HookOwner::Project(_) => "project",
@@ -101,8 +107,8 @@ pub async fn create(conn: &mut SqliteConnection, hook: NewHook, now: Millis) -> 
     .bind(hook.owner.scope())
     .bind(project_id)
     .bind(group_id)
-    .bind(hook.url)
-    .bind(secrets::seal(&hook.secrets)?)
+    .bind(secrets::seal_url(cipher, &hook.url)?)
+    .bind(secrets::seal(cipher, &hook.secrets)?)
     .bind(hook.settings.to_string())
     .bind(now)
     .bind(i64::from(hook.limits.max_in_flight))
@@ -110,20 +116,20 @@ pub async fn create(conn: &mut SqliteConnection, hook: NewHook, now: Millis) -> 
     .fetch_one(conn)
     .await
     .map_err(missing(owner_kind))?;
-    row.into_hook()
+    row.into_hook(cipher)
 }
 
-pub async fn get(conn: &mut SqliteConnection, id: Id) -> Result<Option<Hook>> {
+pub async fn get(conn: &mut SqliteConnection, cipher: &Cipher, id: Id) -> Result<Option<Hook>> {
     let row: Option<HookRow> =
         sqlx::query_as(concat!("SELECT ", columns!(), " FROM hooks WHERE id = $1"))
             .bind(id)
             .fetch_optional(conn)
             .await?;
-    row.map(HookRow::into_hook).transpose()
+    row.map(|row| row.into_hook(cipher)).transpose()
 }
 
 /// The hooks among `ids` that exist, by id.
-pub async fn by_ids(conn: &mut SqliteConnection, ids: &[Id]) -> Result<Vec<Hook>> {
+pub async fn by_ids(conn: &mut SqliteConnection, cipher: &Cipher, ids: &[Id]) -> Result<Vec<Hook>> {
     let mut hooks = Vec::with_capacity(ids.len());
     for batch in batches(ids) {
         let sql = format!(
@@ -134,7 +140,7 @@ pub async fn by_ids(conn: &mut SqliteConnection, ids: &[Id]) -> Result<Vec<Hook>
         for id in batch {
             query = query.bind(id);
         }
-        hooks.extend(into_hooks(query.fetch_all(&mut *conn).await?)?);
+        hooks.extend(into_hooks(query.fetch_all(&mut *conn).await?, cipher)?);
     }
     hooks.sort_by_key(|hook| hook.id);
     hooks.dedup_by_key(|hook| hook.id);
@@ -164,6 +170,7 @@ pub async fn existing(
 
 pub async fn update(
     conn: &mut SqliteConnection,
+    cipher: &Cipher,
     id: Id,
     change: HookChange,
     now: Millis,
@@ -174,15 +181,15 @@ pub async fn update(
         columns!()
     ))
     .bind(id)
-    .bind(change.url)
-    .bind(secrets::seal(&change.secrets)?)
+    .bind(secrets::seal_url(cipher, &change.url)?)
+    .bind(secrets::seal(cipher, &change.secrets)?)
     .bind(change.settings.to_string())
     .bind(now)
     .bind(i64::from(change.limits.max_in_flight))
     .bind(change.limits.ordered)
     .fetch_optional(conn)
     .await?;
-    row.ok_or(StoreError::NotFound("hook"))?.into_hook()
+    row.ok_or(StoreError::NotFound("hook"))?.into_hook(cipher)
 }
 
 /// Stores a hook's health and reschedules it: a hook that is executable again sends its held
@@ -270,6 +277,7 @@ pub async fn delete(conn: &mut SqliteConnection, id: Id) -> Result<()> {
 
 pub async fn list(
     conn: &mut SqliteConnection,
+    cipher: &Cipher,
     owner: HookOwner,
     page: Page,
 ) -> Result<Paged<Hook>> {
@@ -313,7 +321,7 @@ pub async fn list(
     let rows = rows.fetch_all(&mut *conn).await?;
     let total = total.fetch_one(conn).await?;
     Ok(Paged {
-        items: into_hooks(rows)?,
+        items: into_hooks(rows, cipher)?,
         total: count(total),
     })
 }
@@ -321,6 +329,7 @@ pub async fn list(
 /// The project's hooks, the listed groups' hooks and every system hook, by id.
 pub async fn candidates(
     conn: &mut SqliteConnection,
+    cipher: &Cipher,
     project_id: Option<Id>,
     group_ids: &[Id],
 ) -> Result<Vec<Hook>> {
@@ -333,6 +342,7 @@ pub async fn candidates(
         .bind(project_id)
         .fetch_all(&mut *conn)
         .await?,
+        cipher,
     )?;
     // A group's ancestry is a handful of ids: this is one statement in practice.
     for batch in batches(group_ids) {
@@ -344,7 +354,7 @@ pub async fn candidates(
         for id in batch {
             query = query.bind(id);
         }
-        hooks.extend(into_hooks(query.fetch_all(&mut *conn).await?)?);
+        hooks.extend(into_hooks(query.fetch_all(&mut *conn).await?, cipher)?);
     }
     hooks.sort_by_key(|hook| hook.id);
     hooks.dedup_by_key(|hook| hook.id);

@@ -116,7 +116,20 @@ async fn no_secret_in_responses_or_the_log() {
     }
 
     // The stored log rows, read straight from the database file.
-    let store = wvs_store::sqlite::SqliteStore::open(&server.dir.join("wvs.db"))
+    // Nothing in clear in the database files either: hook URLs and secrets are encrypted
+    // with the key the server created beside the database on first start.
+    for file in ["wvs.db", "wvs.db-wal"] {
+        let Ok(bytes) = std::fs::read(server.dir.join(file)) else {
+            continue;
+        };
+        for secret in secrets {
+            let found = bytes.windows(secret.len()).any(|w| w == secret.as_bytes());
+            assert!(!found, "{file} holds a secret in clear");
+        }
+    }
+    let key = std::fs::read_to_string(server.dir.join("wvs.key")).unwrap();
+    let key = wvs_store::SecretKey::from_base64(&key).unwrap();
+    let store = wvs_store::sqlite::SqliteStore::open(&server.dir.join("wvs.db"), &key)
         .await
         .unwrap();
     let rows = store
