@@ -13,6 +13,7 @@
 //!   change drops.
 //! - [`parts`]: [`NewHookParts`] and [`Secrets`], a validated hook, `Debug` redacted.
 //! - [`url_template`]: `{name}` placeholders in hook URLs and their URL variables.
+//! - [`template`]: `custom_webhook_template`, the body sent instead of the event.
 //! - [`branch_filter`]: [`BranchFilter`], GitLab's wildcard and regex branch filters.
 //! - [`routing`]: [`wants`], whether a hook of a scope subscribes to an event, and
 //!   [`test_kind`], the event a test request sends.
@@ -30,6 +31,7 @@ pub mod parts;
 mod redact;
 pub mod routing;
 pub mod settings;
+pub mod template;
 pub mod trigger;
 pub mod url_template;
 pub mod validate;

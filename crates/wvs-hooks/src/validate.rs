@@ -222,6 +222,14 @@ fn check(parts: &NewHookParts) -> Result<(), ValidationError> {
             format!("must be between 1 and {}", HookSettings::MAX_IN_FLIGHT),
         ));
     }
+    if let Some(template) = &settings.custom_webhook_template
+        && let Err(error) = crate::template::check(template)
+    {
+        return Err(ValidationError::new(
+            "custom_webhook_template",
+            format!("is invalid: {error}"),
+        ));
+    }
     if let Some(filter) = &settings.push_events_branch_filter
         && let Some(problem) = branch_filter::problem(settings.branch_filter_strategy, filter)
     {
@@ -680,6 +688,17 @@ mod tests {
     }
 
     #[test]
+    fn a_template_that_cannot_render_to_json_is_refused() {
+        let body = json!({"url": URL, "custom_webhook_template": "{\"a\": {{object_kind}"});
+        assert_eq!(
+            error(Scope::Project, body),
+            "custom_webhook_template is invalid: a placeholder `{{` is never closed"
+        );
+        let body = json!({"url": URL, "custom_webhook_template": "{\"a\": \"{{x}}\"}"});
+        assert!(create_json(Scope::Project, body).is_ok());
+    }
+
+    #[test]
     fn lengths_are_limited() {
         let cases = [
             ("name", 255, "name is too long (maximum is 255 characters)"),
@@ -694,14 +713,18 @@ mod tests {
                 "custom_webhook_template is too long (maximum is 4096 characters)",
             ),
         ];
+        // `n` characters; for the template, a JSON string (it must render to JSON).
+        let text = |field: &str, n: usize| match field {
+            "custom_webhook_template" => format!("\"{}\"", "é".repeat(n - 2)),
+            _ => "é".repeat(n),
+        };
         for (field, max, message) in cases {
-            assert!(
-                create_json(Scope::Project, json!({"url": URL, field: "é".repeat(max)})).is_ok()
-            );
+            let body = json!({"url": URL, field: text(field, max)});
+            assert!(create_json(Scope::Project, body).is_ok(), "{field}");
             assert_eq!(
                 error(
                     Scope::Project,
-                    json!({"url": URL, field: "é".repeat(max + 1)})
+                    json!({"url": URL, field: text(field, max + 1)})
                 ),
                 message
             );

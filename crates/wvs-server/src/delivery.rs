@@ -41,6 +41,30 @@ impl PreparedHook {
     }
 }
 
+/// The body a hook with a `custom_webhook_template` sends instead of the event's payload;
+/// `None` when it has no template. `Err` says why the template gave no valid JSON.
+pub fn templated(settings: &HookSettings, payload: &[u8]) -> Result<Option<Vec<u8>>, String> {
+    let Some(template) = &settings.custom_webhook_template else {
+        return Ok(None);
+    };
+    let event: serde_json::Value = serde_json::from_slice(payload)
+        .map_err(|error| format!("custom webhook template: the event is not JSON: {error}"))?;
+    wvs_hooks::template::render(template, &event)
+        .map(|body| Some(body.into_bytes()))
+        .map_err(|error| format!("custom webhook template: {error}"))
+}
+
+/// The result of an attempt that was never sent because its body could not be built:
+/// retrying cannot help.
+pub fn unsendable(hook: &PreparedHook, reason: String) -> AttemptResult {
+    AttemptResult {
+        url: wvs_send::log_url(&hook.hook.url),
+        error: Some(format!("internal error: {reason}")),
+        permanent: true,
+        ..AttemptResult::default()
+    }
+}
+
 /// What is sent, besides the hook.
 pub struct Envelope<'a> {
     pub event_uuid: &'a str,
@@ -115,4 +139,25 @@ pub fn attempt_row(result: AttemptResult, context: AttemptContext) -> Attempt {
 /// Unix milliseconds now.
 pub fn now_millis() -> Millis {
     chrono::Utc::now().timestamp_millis()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_template_renders_the_event_and_an_event_that_is_not_json_fails_with_the_reason() {
+        let settings = HookSettings {
+            custom_webhook_template: Some(r#"{"kind": "{{object_kind}}"}"#.into()),
+            ..HookSettings::default()
+        };
+        let body = templated(&settings, br#"{"object_kind": "push"}"#).unwrap();
+        assert_eq!(body.as_deref(), Some(br#"{"kind": "push"}"#.as_slice()));
+        let error = templated(&settings, b"not json").unwrap_err();
+        assert!(
+            error.starts_with("custom webhook template: the event is not JSON"),
+            "{error}"
+        );
+        assert_eq!(templated(&HookSettings::default(), b"{}").unwrap(), None);
+    }
 }

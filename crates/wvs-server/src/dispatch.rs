@@ -210,13 +210,19 @@ impl Dispatcher {
     }
 
     async fn deliver(&self, hook: &PreparedHook, delivery: Claimed) -> Attempt {
-        let envelope = Envelope {
-            event_uuid: &delivery.event_uuid,
-            event_header: &delivery.event_header,
-            idempotency_key: &delivery.idempotency_key,
-            body: &delivery.payload,
+        let (result, request_body) = match delivery::templated(&hook.settings, &delivery.payload) {
+            Err(reason) => (delivery::unsendable(hook, reason), None),
+            Ok(templated) => {
+                let envelope = Envelope {
+                    event_uuid: &delivery.event_uuid,
+                    event_header: &delivery.event_header,
+                    idempotency_key: &delivery.idempotency_key,
+                    body: templated.as_deref().unwrap_or(&delivery.payload),
+                };
+                let result = delivery::send(&self.sender, self.flavor, hook, &envelope).await;
+                (result, templated)
+            }
         };
-        let result = delivery::send(&self.sender, self.flavor, hook, &envelope).await;
         let now = now_millis();
         let (outcome, health) = if result.is_success() {
             (Outcome::Succeeded, HealthEffect::Success)
@@ -243,7 +249,8 @@ impl Dispatcher {
                 outcome,
                 health,
                 rate_limited: delivery.rate_limited,
-                request_body: None,
+                // The event's stored payload, unless a template made another body.
+                request_body,
                 now,
             },
         )

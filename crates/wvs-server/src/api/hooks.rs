@@ -354,6 +354,9 @@ async fn test_hook(
     };
     let event =
         wvs_events::Event::from_slice(&body).map_err(|e| ApiError::unprocessable(e.to_string()))?;
+    let body = delivery::templated(&crate::hooks::settings_of(&hook), &body)
+        .map_err(ApiError::unprocessable)?
+        .unwrap_or(body);
     let status = send_and_log(
         &state,
         hook,

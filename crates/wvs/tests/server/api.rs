@@ -656,3 +656,43 @@ async fn tests_and_resends_are_limited_to_five_a_minute_per_hook() {
     );
     server.expect(201, "POST", &test(second), None).await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_custom_webhook_template_replaces_the_body() {
+    let server = Server::start(&[]);
+    let receiver = Receiver::start().await;
+    let ids = registry(&server).await;
+    let owner = format!("/projects/{}", ids.project);
+    let template = r#"{"event": "{{object_kind}}", "first": "{{commits.0.id}}", "project": {{project.id}}, "count": {{total_commits_count}}}"#;
+    let hook_id = hook(
+        &server,
+        &owner,
+        json!({"url": receiver.url, "custom_webhook_template": template}),
+    )
+    .await;
+    let (status, answer) = server
+        .api(
+            "POST",
+            &format!("{owner}/hooks"),
+            Some(json!({"url": receiver.url, "custom_webhook_template": "{\"a\": {{x}"})),
+        )
+        .await;
+    assert_eq!(status, 400, "refused at save: {answer}");
+    server.ingest(&format!("{owner}/events"), push()).await;
+    let received = receiver.wait_for(1, Duration::from_secs(10)).await;
+    let event: Value = serde_json::from_slice(push()).unwrap();
+    assert_eq!(
+        received[0].json(),
+        json!({
+            "event": "push",
+            "first": event["commits"][0]["id"],
+            "project": event["project"]["id"],
+            "count": event["total_commits_count"],
+        })
+    );
+    // The log keeps what was sent.
+    let log = server
+        .expect(200, "GET", &format!("{owner}/hooks/{hook_id}/events"), None)
+        .await;
+    assert_eq!(log[0]["request_data"], received[0].json());
+}
