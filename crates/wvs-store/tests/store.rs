@@ -2169,13 +2169,29 @@ mod sqlite {
             .await
             .unwrap();
         assert_eq!(store.hook(hook.id).await.unwrap(), Some(hook.clone()));
+        // The URL exactly as an operator would give it, credentials and all.
+        let plain_url = "https://user:pa55word@example.com/hook";
+        let plain = store
+            .create_hook(
+                NewHook {
+                    owner: HookOwner::System,
+                    url: plain_url.into(),
+                    secrets: HookSecrets::default(),
+                    settings: serde_json::json!({}),
+                    limits: DeliveryLimits::default(),
+                },
+                2,
+            )
+            .await
+            .unwrap();
+        assert_eq!(store.hook(plain.id).await.unwrap().unwrap().url, plain_url);
         store.close().await;
         drop(store);
         for file in ["wvs.db", "wvs.db-wal"] {
             let Ok(bytes) = std::fs::read(dir.path().join(file)) else {
                 continue;
             };
-            for secret in secrets {
+            for secret in secrets.iter().copied().chain([plain_url, "user:pa55word@"]) {
                 let found = bytes.windows(secret.len()).any(|w| w == secret.as_bytes());
                 assert!(!found, "{file} holds {secret} in clear");
             }
@@ -2183,9 +2199,25 @@ mod sqlite {
         let other = SqliteStore::open(&path, &SecretKey::generate())
             .await
             .unwrap();
-        assert!(matches!(
-            other.hook(hook.id).await,
-            Err(StoreError::Corrupt(_))
-        ));
+        // The URL is read first: another key is corrupt data of that column, and the error
+        // says so without the value.
+        for id in [hook.id, plain.id] {
+            let error = other.hook(id).await.unwrap_err();
+            assert!(
+                matches!(error, StoreError::Corrupt("hooks.url")),
+                "{error:?}"
+            );
+            assert!(!error.to_string().contains("pa55word"));
+        }
+        let listed = other
+            .list_hooks(
+                HookOwner::System,
+                Page {
+                    page: 1,
+                    per_page: 20,
+                },
+            )
+            .await;
+        assert!(matches!(listed, Err(StoreError::Corrupt("hooks.url"))));
     }
 }
