@@ -4,21 +4,21 @@
 
 use std::path::Path;
 
+use wvs_events::fuzzing::committed_inputs;
+
 #[test]
 fn the_url_corpus_is_validated_without_a_panic() {
     let fuzz = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../fuzz");
-    let mut replayed = 0;
-    for kind in ["corpus", "regressions"] {
-        let Ok(entries) = std::fs::read_dir(fuzz.join(kind).join("url_validation")) else {
-            continue;
-        };
-        for entry in entries.map(Result::unwrap) {
-            let bytes = std::fs::read(entry.path()).unwrap();
-            if let Ok(text) = std::str::from_utf8(&bytes) {
-                wvs_hooks::fuzzing::check_hook_url(text);
-                replayed += 1;
-            }
-        }
+    let texts: Vec<String> = committed_inputs(&fuzz, "url_validation")
+        .into_iter()
+        .filter_map(|(_, bytes)| String::from_utf8(bytes).ok())
+        .collect();
+    assert!(
+        texts.len() >= 50,
+        "the corpus is committed: {}",
+        texts.len()
+    );
+    for text in &texts {
+        wvs_hooks::fuzzing::check_hook_url(text);
     }
-    assert!(replayed >= 50, "the corpus is committed: {replayed}");
 }

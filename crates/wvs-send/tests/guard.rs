@@ -584,18 +584,16 @@ async fn a_refused_host_or_port_from_a_url_variable_is_not_named_in_the_log() {
 #[test]
 fn the_fuzz_corpus_of_urls_is_checked() {
     let fuzz = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../fuzz");
-    let mut replayed = 0;
-    for kind in ["corpus", "regressions"] {
-        let Ok(entries) = std::fs::read_dir(fuzz.join(kind).join("url_validation")) else {
-            continue;
-        };
-        for entry in entries.map(Result::unwrap) {
-            let bytes = std::fs::read(entry.path()).unwrap();
-            if let Ok(text) = std::str::from_utf8(&bytes) {
-                wvs_send::fuzzing::check_url_literal(text);
-                replayed += 1;
-            }
-        }
+    let texts: Vec<String> = wvs_events::fuzzing::committed_inputs(&fuzz, "url_validation")
+        .into_iter()
+        .filter_map(|(_, bytes)| String::from_utf8(bytes).ok())
+        .collect();
+    assert!(
+        texts.len() >= 50,
+        "the corpus is committed: {}",
+        texts.len()
+    );
+    for text in &texts {
+        wvs_send::fuzzing::check_url_literal(text);
     }
-    assert!(replayed >= 50, "the corpus is committed: {replayed}");
 }

@@ -131,20 +131,33 @@ pub async fn get(conn: &mut SqliteConnection, cipher: &Cipher, id: Id) -> Result
 /// The hooks among `ids` that exist, by id.
 pub async fn by_ids(conn: &mut SqliteConnection, cipher: &Cipher, ids: &[Id]) -> Result<Vec<Hook>> {
     let mut hooks = Vec::with_capacity(ids.len());
-    for batch in batches(ids) {
-        let sql = format!(
-            concat!("SELECT ", columns!(), " FROM hooks WHERE id IN ({})"),
-            placeholders(1, batch.len())
-        );
-        let mut query = sqlx::query_as::<_, HookRow>(&sql);
-        for id in batch {
-            query = query.bind(id);
-        }
-        hooks.extend(into_hooks(query.fetch_all(&mut *conn).await?, cipher)?);
-    }
+    extend_where_in(conn, cipher, "id", ids, &mut hooks).await?;
     hooks.sort_by_key(|hook| hook.id);
     hooks.dedup_by_key(|hook| hook.id);
     Ok(hooks)
+}
+
+/// Adds to `hooks` those whose `column` is one of `values`, in batched `IN (...)` lists.
+async fn extend_where_in(
+    conn: &mut SqliteConnection,
+    cipher: &Cipher,
+    column: &'static str,
+    values: &[Id],
+    hooks: &mut Vec<Hook>,
+) -> Result<()> {
+    for batch in batches(values) {
+        let sql = format!(
+            concat!("SELECT ", columns!(), " FROM hooks WHERE {} IN ({})"),
+            column,
+            placeholders(1, batch.len())
+        );
+        let mut query = sqlx::query_as::<_, HookRow>(&sql);
+        for value in batch {
+            query = query.bind(value);
+        }
+        hooks.extend(into_hooks(query.fetch_all(&mut *conn).await?, cipher)?);
+    }
+    Ok(())
 }
 
 /// Which of these hook ids still exist.
@@ -345,17 +358,7 @@ pub async fn candidates(
         cipher,
     )?;
     // A group's ancestry is a handful of ids: this is one statement in practice.
-    for batch in batches(group_ids) {
-        let sql = format!(
-            concat!("SELECT ", columns!(), " FROM hooks WHERE group_id IN ({})"),
-            placeholders(1, batch.len())
-        );
-        let mut query = sqlx::query_as::<_, HookRow>(&sql);
-        for id in batch {
-            query = query.bind(id);
-        }
-        hooks.extend(into_hooks(query.fetch_all(&mut *conn).await?, cipher)?);
-    }
+    extend_where_in(conn, cipher, "group_id", group_ids, &mut hooks).await?;
     hooks.sort_by_key(|hook| hook.id);
     hooks.dedup_by_key(|hook| hook.id);
     Ok(hooks)
