@@ -57,6 +57,34 @@ pub enum StoreError {
     Invalid(&'static str),
 }
 
+impl StoreError {
+    /// The database aborted the transaction to break a deadlock or a serialization
+    /// conflict with another one (PostgreSQL): the same transaction may simply run again.
+    pub fn is_lost_race(&self) -> bool {
+        matches!(self, StoreError::Database(sqlx::Error::Database(db))
+            if matches!(db.code().as_deref(), Some("40P01" | "40001")))
+    }
+
+    /// The database could not be reached (refused, closed, timed out waiting for a
+    /// connection): the request may succeed later, when it is back.
+    pub fn is_unavailable(&self) -> bool {
+        match self {
+            StoreError::Database(error) => {
+                matches!(
+                    error,
+                    sqlx::Error::Io(_)
+                        | sqlx::Error::PoolTimedOut
+                        | sqlx::Error::PoolClosed
+                        | sqlx::Error::WorkerCrashed
+                ) || matches!(error, sqlx::Error::Database(db)
+                // admin_shutdown, crash_shutdown, cannot_connect_now, too_many_connections
+                if matches!(db.code().as_deref(), Some("57P01" | "57P02" | "57P03" | "53300")))
+            }
+            _ => false,
+        }
+    }
+}
+
 pub type Result<T, E = StoreError> = std::result::Result<T, E>;
 
 /// The storage boundary. Every method is one transaction.

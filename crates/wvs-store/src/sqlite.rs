@@ -2,17 +2,9 @@
 //!
 //! # Layout
 //!
-//! - this file: opening the database (pragmas, pools, migrations) and the [`Store`] impl,
-//!   which only opens the right kind of transaction and calls one of the modules below.
-//! - `settings`, `groups`, `projects`, `hooks`: one module per table.
-//! - `secrets`: the one place hook secrets are turned into a stored value and back.
-//! - `queue`: events and the delivery queue (insert, settle, release).
-//! - `claim`: claiming due deliveries hook by hook, within each hook's limits; `rate`: the
-//!   per-namespace rate limit it applies; `health`: auto-disable state folded in as
-//!   attempts are recorded.
-//! - `log`: the delivery log (attempt rows).
-//! - `tokens`: project and group access tokens, by digest.
-//! - `sql`: helpers shared by the modules (placeholders, error mapping, JSON columns).
+//! This file opens the database (pragmas, pools, migrations), runs transactions, and says
+//! what SQLite says differently (`dialect`). The SQL itself lives in the query modules under
+//! `src/queries/`, shared with the PostgreSQL store (see the crate docs).
 //!
 //! # Connections
 //!
@@ -24,32 +16,78 @@
 //! separate small pool of read-only connections; in WAL mode they see the last committed
 //! state and never block the writer.
 
+// The query modules are shared with the PostgreSQL store: each is compiled once per backend,
+// against this module's `Conn` and `dialect` (see `queries/` and lib.rs).
+#[path = "queries/claim.rs"]
 mod claim;
+#[path = "queries/groups.rs"]
 mod groups;
+#[path = "queries/health.rs"]
 mod health;
+#[path = "queries/hooks.rs"]
 mod hooks;
+#[path = "queries/log.rs"]
 mod log;
+#[path = "queries/projects.rs"]
 mod projects;
+#[path = "queries/queue.rs"]
 mod queue;
+#[path = "queries/rate.rs"]
 mod rate;
+#[path = "queries/secrets.rs"]
 mod secrets;
+#[path = "queries/settings.rs"]
 mod settings;
+#[path = "queries/sql.rs"]
 mod sql;
+#[path = "queries/store.rs"]
+mod store;
+#[path = "queries/tokens.rs"]
 mod tokens;
 
 use std::path::Path;
 use std::str::FromStr;
 use std::time::Duration;
 
-use async_trait::async_trait;
 use sqlx::sqlite::{
     SqliteConnectOptions, SqliteConnection, SqliteJournalMode, SqlitePool, SqlitePoolOptions,
     SqliteSynchronous,
 };
 
+use crate::Result;
 use crate::cipher::{Cipher, SecretKey};
-use crate::model::*;
-use crate::{Result, Store};
+
+/// The connection the shared query modules run on.
+type Conn = SqliteConnection;
+/// The store the shared `Store` impl is for.
+type Backend = SqliteStore;
+
+/// What SQLite says differently. One writer at a time: nothing needs locking or waking.
+mod dialect {
+    use super::Conn;
+    use crate::Result;
+
+    /// Appended to a SELECT whose rows the transaction goes on to change.
+    pub const LOCK: &str = "";
+    /// Appended to a SELECT of rows to work on that another transaction may hold.
+    pub const SKIP_LOCKED: &str = "";
+
+    /// The value of a new row's id: parameter `$param`, or (NULL) the next free one.
+    pub fn id_or_next(_table: &str, param: usize) -> String {
+        format!("${param}")
+    }
+
+    /// After a row was inserted with a given id: SQLite assigns the next one from the
+    /// largest id in the table anyway.
+    pub async fn ids_taken(_conn: &mut Conn, _table: &str) -> Result<()> {
+        Ok(())
+    }
+
+    /// Deliveries became claimable: the dispatcher in this process is woken by its caller.
+    pub async fn work_added(_conn: &mut Conn) -> Result<()> {
+        Ok(())
+    }
+}
 
 /// The schema migrations under `migrations/sqlite/`, embedded at compile time.
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
@@ -170,241 +208,5 @@ impl SqliteStore {
     ) -> Result<T> {
         let mut conn = self.reader.acquire().await?;
         work(&mut conn).await
-    }
-}
-
-#[async_trait]
-impl Store for SqliteStore {
-    async fn setting(&self, key: &str) -> Result<Option<String>> {
-        self.read_one(async |c| settings::get(c, key).await).await
-    }
-
-    async fn set_setting(&self, key: &str, value: &str) -> Result<()> {
-        self.write(async |c| settings::set(c, key, value).await)
-            .await
-    }
-
-    async fn create_group(&self, group: NewGroup, now: Millis) -> Result<Group> {
-        self.write(async |c| groups::create(c, group, now).await)
-            .await
-    }
-
-    async fn group(&self, id: Id) -> Result<Option<Group>> {
-        self.read_one(async |c| groups::get(c, id).await).await
-    }
-
-    async fn group_by_path(&self, full_path: &str) -> Result<Option<Group>> {
-        self.read_one(async |c| groups::by_path(c, full_path).await)
-            .await
-    }
-
-    async fn update_group(&self, id: Id, update: GroupUpdate, now: Millis) -> Result<Group> {
-        self.write(async |c| groups::update(c, id, update, now).await)
-            .await
-    }
-
-    async fn delete_group(&self, id: Id) -> Result<()> {
-        self.write(async |c| groups::delete(c, id).await).await
-    }
-
-    async fn list_groups(&self, page: Page) -> Result<Paged<Group>> {
-        self.read(async |c| groups::list(c, page).await).await
-    }
-
-    async fn group_ancestry(&self, id: Id) -> Result<Vec<Group>> {
-        self.read_one(async |c| groups::ancestry(c, id).await).await
-    }
-
-    async fn create_project(&self, project: NewProject, now: Millis) -> Result<Project> {
-        self.write(async |c| projects::create(c, project, now).await)
-            .await
-    }
-
-    async fn project(&self, id: Id) -> Result<Option<Project>> {
-        self.read_one(async |c| projects::get(c, id).await).await
-    }
-
-    async fn project_by_path(&self, path_with_namespace: &str) -> Result<Option<Project>> {
-        self.read_one(async |c| projects::by_path(c, path_with_namespace).await)
-            .await
-    }
-
-    async fn update_project(&self, id: Id, update: ProjectUpdate, now: Millis) -> Result<Project> {
-        self.write(async |c| projects::update(c, id, update, now).await)
-            .await
-    }
-
-    async fn delete_project(&self, id: Id) -> Result<()> {
-        self.write(async |c| projects::delete(c, id).await).await
-    }
-
-    async fn list_projects(&self, page: Page) -> Result<Paged<Project>> {
-        self.read(async |c| projects::list(c, page).await).await
-    }
-
-    async fn create_hook(&self, hook: NewHook, now: Millis) -> Result<Hook> {
-        self.write(async |c| hooks::create(c, &self.cipher, hook, now).await)
-            .await
-    }
-
-    async fn hook(&self, id: Id) -> Result<Option<Hook>> {
-        self.read_one(async |c| hooks::get(c, &self.cipher, id).await)
-            .await
-    }
-
-    async fn hooks_by_ids(&self, ids: &[Id]) -> Result<Vec<Hook>> {
-        self.read(async |c| hooks::by_ids(c, &self.cipher, ids).await)
-            .await
-    }
-
-    async fn update_hook(&self, id: Id, hook: HookChange, now: Millis) -> Result<Hook> {
-        self.write(async |c| hooks::update(c, &self.cipher, id, hook, now).await)
-            .await
-    }
-
-    async fn set_hook_health(&self, id: Id, health: HookHealth) -> Result<()> {
-        self.write(async |c| hooks::set_health(c, id, &health).await)
-            .await
-    }
-
-    async fn delete_hook(&self, id: Id) -> Result<()> {
-        self.write(async |c| hooks::delete(c, id).await).await
-    }
-
-    async fn list_hooks(&self, owner: HookOwner, page: Page) -> Result<Paged<Hook>> {
-        self.read(async |c| hooks::list(c, &self.cipher, owner, page).await)
-            .await
-    }
-
-    async fn candidate_hooks(&self, project_id: Option<Id>, group_ids: &[Id]) -> Result<Vec<Hook>> {
-        self.read(async |c| hooks::candidates(c, &self.cipher, project_id, group_ids).await)
-            .await
-    }
-
-    async fn create_access_token(&self, token: NewAccessToken, now: Millis) -> Result<AccessToken> {
-        self.write(async |c| tokens::create(c, token, now).await)
-            .await
-    }
-
-    async fn access_token_by_digest(&self, digest: &str) -> Result<Option<AccessToken>> {
-        self.read_one(async |c| tokens::by_digest(c, digest).await)
-            .await
-    }
-
-    async fn list_access_tokens(&self, owner: HookOwner) -> Result<Vec<AccessToken>> {
-        self.read_one(async |c| tokens::list(c, owner).await).await
-    }
-
-    async fn revoke_access_token(&self, owner: HookOwner, id: Id) -> Result<()> {
-        self.write(async |c| tokens::revoke(c, owner, id).await)
-            .await
-    }
-
-    async fn insert_event(
-        &self,
-        event: NewEvent,
-        deliveries: Vec<NewDelivery>,
-        now: Millis,
-    ) -> Result<Inserted> {
-        self.write(async |c| queue::insert_event(c, event, &deliveries, now).await)
-            .await
-    }
-
-    async fn latest_event(
-        &self,
-        project_id: Option<Id>,
-        kind: &str,
-    ) -> Result<Option<StoredEvent>> {
-        self.read_one(async |c| queue::latest_event(c, project_id, kind).await)
-            .await
-    }
-
-    async fn claim_due(
-        &self,
-        owner: &str,
-        now: Millis,
-        lease_until: Millis,
-        limit: u32,
-        rate: RateLimit,
-    ) -> Result<Vec<Claimed>> {
-        if limit == 0 {
-            return Ok(Vec::new());
-        }
-        let spec = claim::ClaimSpec {
-            owner,
-            now,
-            lease_until,
-            limit,
-            rate,
-        };
-        self.write(async |c| claim::claim_due(c, &spec).await).await
-    }
-
-    async fn record_attempts(
-        &self,
-        owner: &str,
-        attempts: Vec<Attempt>,
-        rule: &dyn HealthRule,
-    ) -> Result<()> {
-        if attempts.is_empty() {
-            return Ok(());
-        }
-        self.write(async |c| {
-            // A hook deleted while its delivery was in flight took its log and deliveries
-            // with it; its attempts have nowhere to go. Dropping them here (instead of failing
-            // on the foreign key) keeps one vanished hook from blocking the whole batch.
-            let live = hooks::existing(c, attempts.iter().map(|a| a.hook_id)).await?;
-            let attempts: Vec<&Attempt> = attempts
-                .iter()
-                .filter(|a| live.contains(&a.hook_id))
-                .collect();
-            log::insert(c, &attempts).await?;
-            queue::settle(c, owner, &attempts).await?;
-            health::apply(c, &attempts, rule).await
-        })
-        .await
-    }
-
-    async fn release_claims(&self, owner: &str, now: Millis) -> Result<u64> {
-        self.write(async |c| queue::release_claims(c, owner, now).await)
-            .await
-    }
-
-    async fn next_due_at(&self, after: Millis) -> Result<Option<Millis>> {
-        self.read_one(async |c| queue::next_due_at(c, after).await)
-            .await
-    }
-
-    async fn chain_hooks(&self, chain_uuid: &str) -> Result<Vec<Id>> {
-        self.read_one(async |c| queue::chain_hooks(c, chain_uuid).await)
-            .await
-    }
-
-    async fn delivery_counts(&self) -> Result<DeliveryCounts> {
-        self.read_one(async |c| queue::counts(c).await).await
-    }
-
-    async fn list_attempts(
-        &self,
-        hook_id: Id,
-        filter: StatusFilter,
-        page: Page,
-    ) -> Result<Paged<LoggedAttempt>> {
-        self.read(async |c| log::list(c, hook_id, filter, page).await)
-            .await
-    }
-
-    async fn attempt(&self, hook_id: Id, attempt_id: Id) -> Result<Option<LoggedAttempt>> {
-        self.read_one(async |c| log::get(c, hook_id, attempt_id).await)
-            .await
-    }
-
-    async fn log_attempt(&self, attempt: Attempt, rule: &dyn HealthRule) -> Result<Id> {
-        self.write(async |c| {
-            let id = log::insert_one(c, &attempt).await?;
-            health::apply(c, &[&attempt], rule).await?;
-            Ok(id)
-        })
-        .await
     }
 }

@@ -1,10 +1,10 @@
 //! Instance settings: a key/value table.
 
-use sqlx::SqliteConnection;
+use super::Conn;
 
 use crate::Result;
 
-pub async fn get(conn: &mut SqliteConnection, key: &str) -> Result<Option<String>> {
+pub async fn get(conn: &mut Conn, key: &str) -> Result<Option<String>> {
     let value = sqlx::query_scalar("SELECT value FROM settings WHERE key = $1")
         .bind(key)
         .fetch_optional(conn)
@@ -12,7 +12,7 @@ pub async fn get(conn: &mut SqliteConnection, key: &str) -> Result<Option<String
     Ok(value)
 }
 
-pub async fn set(conn: &mut SqliteConnection, key: &str, value: &str) -> Result<()> {
+pub async fn set(conn: &mut Conn, key: &str, value: &str) -> Result<()> {
     sqlx::query(
         "INSERT INTO settings (key, value) VALUES ($1, $2) \
          ON CONFLICT (key) DO UPDATE SET value = excluded.value",

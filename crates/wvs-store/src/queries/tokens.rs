@@ -1,6 +1,8 @@
 //! Access tokens scoped to a project or a group: stored by digest, never in clear.
 
-use sqlx::{FromRow, SqliteConnection};
+use sqlx::FromRow;
+
+use super::Conn;
 
 use super::sql::{conflict, missing};
 use crate::model::{AccessToken, HookOwner, Id, Millis, NewAccessToken};
@@ -44,11 +46,7 @@ fn owner_ids(owner: HookOwner) -> Result<(Option<Id>, Option<Id>)> {
     }
 }
 
-pub async fn create(
-    conn: &mut SqliteConnection,
-    token: NewAccessToken,
-    now: Millis,
-) -> Result<AccessToken> {
+pub async fn create(conn: &mut Conn, token: NewAccessToken, now: Millis) -> Result<AccessToken> {
     let (project_id, group_id) = owner_ids(token.owner)?;
     let row: TokenRow = sqlx::query_as(
         "INSERT INTO access_tokens (name, digest, project_id, group_id, created_at, expires_at) \
@@ -70,7 +68,7 @@ pub async fn create(
     row.into_token()
 }
 
-pub async fn by_digest(conn: &mut SqliteConnection, digest: &str) -> Result<Option<AccessToken>> {
+pub async fn by_digest(conn: &mut Conn, digest: &str) -> Result<Option<AccessToken>> {
     let row: Option<TokenRow> = sqlx::query_as(
         "SELECT id, name, project_id, group_id, created_at, expires_at FROM access_tokens \
          WHERE digest = $1",
@@ -81,7 +79,7 @@ pub async fn by_digest(conn: &mut SqliteConnection, digest: &str) -> Result<Opti
     row.map(TokenRow::into_token).transpose()
 }
 
-pub async fn list(conn: &mut SqliteConnection, owner: HookOwner) -> Result<Vec<AccessToken>> {
+pub async fn list(conn: &mut Conn, owner: HookOwner) -> Result<Vec<AccessToken>> {
     let (project_id, group_id) = owner_ids(owner)?;
     let rows: Vec<TokenRow> = sqlx::query_as(
         "SELECT id, name, project_id, group_id, created_at, expires_at FROM access_tokens \
@@ -95,7 +93,7 @@ pub async fn list(conn: &mut SqliteConnection, owner: HookOwner) -> Result<Vec<A
 }
 
 /// Deletes the token `id` of `owner` (another owner's token is not found).
-pub async fn revoke(conn: &mut SqliteConnection, owner: HookOwner, id: Id) -> Result<()> {
+pub async fn revoke(conn: &mut Conn, owner: HookOwner, id: Id) -> Result<()> {
     let (project_id, group_id) = owner_ids(owner)?;
     let done = sqlx::query(
         "DELETE FROM access_tokens WHERE id = $1 AND project_id IS $2 AND group_id IS $3",

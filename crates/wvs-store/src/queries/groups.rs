@@ -2,7 +2,9 @@
 //! group by path is one index probe. A rename or move rewrites the stored paths of the whole
 //! subtree (groups and their projects) in the same transaction.
 
-use sqlx::{FromRow, SqliteConnection};
+use sqlx::FromRow;
+
+use super::{Conn, dialect};
 
 use super::sql::{conflict, count};
 use crate::model::{Group, GroupUpdate, Id, Millis, NewGroup, Page, Paged};
@@ -44,7 +46,7 @@ impl From<GroupRow> for Group {
     }
 }
 
-pub async fn create(conn: &mut SqliteConnection, group: NewGroup, now: Millis) -> Result<Group> {
+pub async fn create(conn: &mut Conn, group: NewGroup, now: Millis) -> Result<Group> {
     let full_path = match group.parent_id {
         Some(parent_id) => {
             let parent = get(conn, parent_id)
@@ -54,10 +56,12 @@ pub async fn create(conn: &mut SqliteConnection, group: NewGroup, now: Millis) -
         }
         None => group.path.clone(),
     };
-    // A NULL id makes SQLite assign the next one; a given id (the forge's) is kept.
-    let row: GroupRow = sqlx::query_as(concat!(
+    let given_id = group.id.is_some();
+    // A NULL id makes the database assign the next one; a given id (the forge's) is kept.
+    let row: GroupRow = sqlx::query_as(&format!(
         "INSERT INTO groups (id, name, path, full_path, parent_id, description, visibility, \
-         created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8) RETURNING ",
+         created_at, updated_at) VALUES ({}, $2, $3, $4, $5, $6, $7, $8, $8) RETURNING {}",
+        dialect::id_or_next("groups", 1),
         columns!()
     ))
     .bind(group.id)
@@ -68,13 +72,16 @@ pub async fn create(conn: &mut SqliteConnection, group: NewGroup, now: Millis) -
     .bind(group.description)
     .bind(group.visibility)
     .bind(now)
-    .fetch_one(conn)
+    .fetch_one(&mut *conn)
     .await
     .map_err(conflict("group"))?;
+    if given_id {
+        dialect::ids_taken(conn, "groups").await?;
+    }
     Ok(row.into())
 }
 
-pub async fn get(conn: &mut SqliteConnection, id: Id) -> Result<Option<Group>> {
+pub async fn get(conn: &mut Conn, id: Id) -> Result<Option<Group>> {
     let row: Option<GroupRow> =
         sqlx::query_as(concat!("SELECT ", columns!(), " FROM groups WHERE id = $1"))
             .bind(id)
@@ -83,7 +90,7 @@ pub async fn get(conn: &mut SqliteConnection, id: Id) -> Result<Option<Group>> {
     Ok(row.map(Group::from))
 }
 
-pub async fn by_path(conn: &mut SqliteConnection, full_path: &str) -> Result<Option<Group>> {
+pub async fn by_path(conn: &mut Conn, full_path: &str) -> Result<Option<Group>> {
     let row: Option<GroupRow> = sqlx::query_as(concat!(
         "SELECT ",
         columns!(),
@@ -95,7 +102,7 @@ pub async fn by_path(conn: &mut SqliteConnection, full_path: &str) -> Result<Opt
     Ok(row.map(Group::from))
 }
 
-pub async fn list(conn: &mut SqliteConnection, page: Page) -> Result<Paged<Group>> {
+pub async fn list(conn: &mut Conn, page: Page) -> Result<Paged<Group>> {
     let rows: Vec<GroupRow> = sqlx::query_as(concat!(
         "SELECT ",
         columns!(),
@@ -115,7 +122,7 @@ pub async fn list(conn: &mut SqliteConnection, page: Page) -> Result<Paged<Group
 }
 
 /// The group, then its parent, and so on up to the top level.
-pub async fn ancestry(conn: &mut SqliteConnection, id: Id) -> Result<Vec<Group>> {
+pub async fn ancestry(conn: &mut Conn, id: Id) -> Result<Vec<Group>> {
     // `depth < 64` stops a parent cycle (which updates refuse to create) from looping.
     let rows: Vec<GroupRow> = sqlx::query_as(concat!(
         "WITH RECURSIVE chain (group_id, depth) AS ( \
@@ -133,12 +140,7 @@ pub async fn ancestry(conn: &mut SqliteConnection, id: Id) -> Result<Vec<Group>>
     Ok(rows.into_iter().map(Group::from).collect())
 }
 
-pub async fn update(
-    conn: &mut SqliteConnection,
-    id: Id,
-    update: GroupUpdate,
-    now: Millis,
-) -> Result<Group> {
+pub async fn update(conn: &mut Conn, id: Id, update: GroupUpdate, now: Millis) -> Result<Group> {
     let current = get(conn, id).await?.ok_or(StoreError::NotFound("group"))?;
     let path = update.path.unwrap_or_else(|| current.path.clone());
     let parent_id = update.parent_id.unwrap_or(current.parent_id);
@@ -180,10 +182,10 @@ pub async fn update(
 
 /// After group `id` moved from `old` to `new`: rewrites the full paths of its descendants
 /// (prefix `old/` becomes `new/`), then the namespace paths of every project in the subtree.
-async fn rewrite_subtree(conn: &mut SqliteConnection, id: Id, old: &str, new: &str) -> Result<()> {
+async fn rewrite_subtree(conn: &mut Conn, id: Id, old: &str, new: &str) -> Result<()> {
     // substr() counts characters in SQLite and PostgreSQL alike; so does chars().
     let old_prefix_len = char_len(old) + 1;
-    sqlx::query("UPDATE groups SET full_path = $1 || substr(full_path, $2) WHERE substr(full_path, 1, $2) = $3")
+    sqlx::query("UPDATE groups SET full_path = $1 || substr(full_path, CAST($2 AS INTEGER)) WHERE substr(full_path, 1, CAST($2 AS INTEGER)) = $3")
         .bind(new)
         .bind(old_prefix_len)
         .bind(format!("{old}/"))
@@ -195,7 +197,7 @@ async fn rewrite_subtree(conn: &mut SqliteConnection, id: Id, old: &str, new: &s
              namespace_path = (SELECT g.full_path FROM groups g WHERE g.id = projects.namespace_id), \
              path_with_namespace = (SELECT g.full_path FROM groups g WHERE g.id = projects.namespace_id) \
                  || '/' || path \
-         WHERE namespace_id IN (SELECT id FROM groups WHERE id = $1 OR substr(full_path, 1, $2) = $3)",
+         WHERE namespace_id IN (SELECT id FROM groups WHERE id = $1 OR substr(full_path, 1, CAST($2 AS INTEGER)) = $3)",
     )
     .bind(id)
     .bind(char_len(new) + 1)
@@ -208,7 +210,7 @@ async fn rewrite_subtree(conn: &mut SqliteConnection, id: Id, old: &str, new: &s
 
 /// Deletes the group; the schema's cascades take its subgroups, their projects and all
 /// their hooks (with the hooks' deliveries and logs).
-pub async fn delete(conn: &mut SqliteConnection, id: Id) -> Result<()> {
+pub async fn delete(conn: &mut Conn, id: Id) -> Result<()> {
     let done = sqlx::query("DELETE FROM groups WHERE id = $1")
         .bind(id)
         .execute(conn)

@@ -14,7 +14,9 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use sqlx::{FromRow, SqliteConnection};
+use sqlx::FromRow;
+
+use super::{Conn, dialect};
 
 use super::hooks;
 use super::queue::earliest_per_hook;
@@ -36,7 +38,7 @@ pub struct ClaimSpec<'a> {
     pub rate: RateLimit,
 }
 
-pub async fn claim_due(conn: &mut SqliteConnection, spec: &ClaimSpec<'_>) -> Result<Vec<Claimed>> {
+pub async fn claim_due(conn: &mut Conn, spec: &ClaimSpec<'_>) -> Result<Vec<Claimed>> {
     expire_leases(conn, spec.now).await?;
     let mut claimed = Vec::new();
     for _ in 0..ROUNDS {
@@ -58,7 +60,7 @@ pub async fn claim_due(conn: &mut SqliteConnection, spec: &ClaimSpec<'_>) -> Res
 
 /// In-flight deliveries whose lease ran out (their node died or stalled) become pending
 /// again, due as they were, so the round below takes them like any other.
-async fn expire_leases(conn: &mut SqliteConnection, now: Millis) -> Result<()> {
+async fn expire_leases(conn: &mut Conn, now: Millis) -> Result<()> {
     let expired: Vec<(Id, Millis)> = sqlx::query_as(
         "UPDATE deliveries SET state = 'pending', lease_owner = NULL, lease_expires_at = NULL \
          WHERE state = 'in_flight' AND lease_expires_at < $1 RETURNING hook_id, next_attempt_at",
@@ -88,29 +90,32 @@ struct Round {
     more_hooks: bool,
 }
 
-async fn claim_round(
-    conn: &mut SqliteConnection,
-    spec: &ClaimSpec<'_>,
-    budget: usize,
-) -> Result<Round> {
-    let busy = in_flight_by_hook(conn).await?;
+async fn claim_round(conn: &mut Conn, spec: &ClaimSpec<'_>, budget: usize) -> Result<Round> {
     // A hook with no free slot has at least one delivery in flight, so `budget` more than
     // the deliveries in flight always reaches every hook that can take one.
-    let in_flight: i64 = busy.values().sum();
+    let in_flight: i64 =
+        sqlx::query_scalar("SELECT count(*) FROM deliveries WHERE state = 'in_flight'")
+            .fetch_one(&mut *conn)
+            .await?;
     let wanted_hooks = i64::try_from(budget)
         .unwrap_or(i64::MAX)
         .saturating_add(in_flight);
-    let candidates: Vec<Candidate> = sqlx::query_as(
+    // Where claims run side by side (PostgreSQL), each locks the hooks it plans for and skips
+    // those another claim holds: no two claims plan for one hook at once.
+    let candidates: Vec<Candidate> = sqlx::query_as(&format!(
         "SELECT id, max_in_flight, ordered FROM hooks \
          WHERE next_due_at <= $1 AND NOT permanently_disabled \
          AND (disabled_until IS NULL OR disabled_until <= $1) \
-         ORDER BY next_due_at, id LIMIT $2",
-    )
+         ORDER BY next_due_at, id LIMIT $2{}",
+        dialect::SKIP_LOCKED
+    ))
     .bind(spec.now)
     .bind(wanted_hooks)
     .fetch_all(&mut *conn)
     .await?;
     let list_full = i64::try_from(candidates.len()).unwrap_or(i64::MAX) == wanted_hooks;
+    // Counted once the hooks are held, so no other claim adds to these counts meanwhile.
+    let busy = in_flight_by_hook(conn).await?;
 
     // Hooks are promised up to their free slots out of what is still needed, in candidate
     // order, and their due rows read; a hook with fewer due rows than promised leaves some
@@ -171,7 +176,7 @@ async fn claim_round(
 }
 
 /// Deliveries in flight per hook (every node's: the limit is the hook's, not the node's).
-async fn in_flight_by_hook(conn: &mut SqliteConnection) -> Result<HashMap<Id, i64>> {
+async fn in_flight_by_hook(conn: &mut Conn) -> Result<HashMap<Id, i64>> {
     let rows: Vec<(Id, i64)> = sqlx::query_as(
         "SELECT hook_id, count(*) FROM deliveries WHERE state = 'in_flight' GROUP BY hook_id",
     )
@@ -192,15 +197,16 @@ pub struct DueRow {
 /// One hook's due deliveries, oldest due first ($1 = now, then hook and count).
 const DUE_UNORDERED: &str = "SELECT * FROM (SELECT id, hook_id, next_attempt_at, rate_key \
      FROM deliveries WHERE hook_id = ${hook} AND state = 'pending' AND next_attempt_at <= $1 \
-     ORDER BY next_attempt_at, id LIMIT ${take})";
+     ORDER BY next_attempt_at, id LIMIT ${take}) AS due";
 /// An ordered hook's oldest pending delivery, due or not (hook and count).
 const HEAD_ORDERED: &str = "SELECT * FROM (SELECT id, hook_id, next_attempt_at, rate_key \
-     FROM deliveries WHERE hook_id = ${hook} AND state = 'pending' ORDER BY id LIMIT ${take})";
+     FROM deliveries WHERE hook_id = ${hook} AND state = 'pending' ORDER BY id LIMIT ${take}) \
+     AS head";
 
 /// Runs `arm` for each wanted hook, many hooks per statement (`UNION ALL`); `now` is bound
 /// first when the arm uses it.
 async fn due_rows(
-    conn: &mut SqliteConnection,
+    conn: &mut Conn,
     wants: &[Want],
     arm: &str,
     now: Option<Millis>,
@@ -241,11 +247,7 @@ struct ClaimedRow {
 }
 
 /// Marks the rows in flight for `spec.owner` until `spec.lease_until`.
-async fn take(
-    conn: &mut SqliteConnection,
-    spec: &ClaimSpec<'_>,
-    rows: &[DueRow],
-) -> Result<Vec<ClaimedRow>> {
+async fn take(conn: &mut Conn, spec: &ClaimSpec<'_>, rows: &[DueRow]) -> Result<Vec<ClaimedRow>> {
     let ids: Vec<Id> = rows.iter().map(|row| row.id).collect();
     let mut claimed = Vec::with_capacity(ids.len());
     for batch in batches(&ids) {
@@ -270,7 +272,7 @@ async fn take(
 
 /// Attaches each event's chain uuid and payload, read once per event and shared by its
 /// deliveries.
-async fn with_payloads(conn: &mut SqliteConnection, rows: Vec<ClaimedRow>) -> Result<Vec<Claimed>> {
+async fn with_payloads(conn: &mut Conn, rows: Vec<ClaimedRow>) -> Result<Vec<Claimed>> {
     let mut ids: Vec<Id> = rows.iter().map(|row| row.event_id).collect();
     ids.sort_unstable();
     ids.dedup();

@@ -2,7 +2,9 @@
 //! group above moves, see `groups`) so that `project_by_path` is one index probe. The
 //! descriptive attributes are one JSON column: they are only ever read whole.
 
-use sqlx::{FromRow, SqliteConnection};
+use sqlx::FromRow;
+
+use super::{Conn, dialect};
 
 use super::groups;
 use super::sql::{conflict, count, from_json, to_json};
@@ -48,7 +50,7 @@ impl ProjectRow {
 
 /// The namespace's full path: the group's, or the user namespace's name.
 async fn namespace_path(
-    conn: &mut SqliteConnection,
+    conn: &mut Conn,
     namespace_id: Option<Id>,
     user_namespace: Option<String>,
 ) -> Result<String> {
@@ -65,16 +67,14 @@ async fn namespace_path(
     }
 }
 
-pub async fn create(
-    conn: &mut SqliteConnection,
-    project: NewProject,
-    now: Millis,
-) -> Result<Project> {
+pub async fn create(conn: &mut Conn, project: NewProject, now: Millis) -> Result<Project> {
     let namespace_path = namespace_path(conn, project.namespace_id, project.namespace_path).await?;
     let path_with_namespace = format!("{namespace_path}/{}", project.path);
-    let row: ProjectRow = sqlx::query_as(concat!(
+    let given_id = project.id.is_some();
+    let row: ProjectRow = sqlx::query_as(&format!(
         "INSERT INTO projects (id, name, path, namespace_id, namespace_path, path_with_namespace, \
-         attributes, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8) RETURNING ",
+         attributes, created_at, updated_at) VALUES ({}, $2, $3, $4, $5, $6, $7, $8, $8) RETURNING {}",
+        dialect::id_or_next("projects", 1),
         columns!()
     ))
     .bind(project.id)
@@ -85,13 +85,16 @@ pub async fn create(
     .bind(path_with_namespace)
     .bind(attributes_json(&project.attributes)?)
     .bind(now)
-    .fetch_one(conn)
+    .fetch_one(&mut *conn)
     .await
     .map_err(conflict("project"))?;
+    if given_id {
+        dialect::ids_taken(conn, "projects").await?;
+    }
     row.into_project()
 }
 
-pub async fn get(conn: &mut SqliteConnection, id: Id) -> Result<Option<Project>> {
+pub async fn get(conn: &mut Conn, id: Id) -> Result<Option<Project>> {
     let row: Option<ProjectRow> = sqlx::query_as(concat!(
         "SELECT ",
         columns!(),
@@ -103,10 +106,7 @@ pub async fn get(conn: &mut SqliteConnection, id: Id) -> Result<Option<Project>>
     row.map(ProjectRow::into_project).transpose()
 }
 
-pub async fn by_path(
-    conn: &mut SqliteConnection,
-    path_with_namespace: &str,
-) -> Result<Option<Project>> {
+pub async fn by_path(conn: &mut Conn, path_with_namespace: &str) -> Result<Option<Project>> {
     let row: Option<ProjectRow> = sqlx::query_as(concat!(
         "SELECT ",
         columns!(),
@@ -118,7 +118,7 @@ pub async fn by_path(
     row.map(ProjectRow::into_project).transpose()
 }
 
-pub async fn list(conn: &mut SqliteConnection, page: Page) -> Result<Paged<Project>> {
+pub async fn list(conn: &mut Conn, page: Page) -> Result<Paged<Project>> {
     let rows: Vec<ProjectRow> = sqlx::query_as(concat!(
         "SELECT ",
         columns!(),
@@ -141,7 +141,7 @@ pub async fn list(conn: &mut SqliteConnection, page: Page) -> Result<Paged<Proje
 }
 
 pub async fn update(
-    conn: &mut SqliteConnection,
+    conn: &mut Conn,
     id: Id,
     update: ProjectUpdate,
     now: Millis,
@@ -180,7 +180,7 @@ pub async fn update(
 }
 
 /// Deletes the project; the schema's cascades take its hooks, their deliveries and logs.
-pub async fn delete(conn: &mut SqliteConnection, id: Id) -> Result<()> {
+pub async fn delete(conn: &mut Conn, id: Id) -> Result<()> {
     let done = sqlx::query("DELETE FROM projects WHERE id = $1")
         .bind(id)
         .execute(conn)

@@ -4,9 +4,9 @@
 //! they stay pending, are marked `rate_limited` (the log says they were delayed), and their
 //! hook is not looked at again before the next window.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::{BTreeSet, HashMap};
 
-use sqlx::SqliteConnection;
+use super::{Conn, dialect};
 
 use super::claim::DueRow;
 use super::sql::{batches, placeholders, tuples};
@@ -23,7 +23,7 @@ pub struct Admission {
 /// Admits `rows` in order while their namespace has calls left in the current window, and
 /// counts the admitted ones.
 pub async fn admit(
-    conn: &mut SqliteConnection,
+    conn: &mut Conn,
     rows: Vec<DueRow>,
     rate: RateLimit,
     now: Millis,
@@ -36,10 +36,11 @@ pub async fn admit(
     }
     let window = rate.window.max(1);
     let start = now - now.rem_euclid(window);
+    // Sorted: claims running side by side lock the windows in one order.
     let keys: Vec<String> = rows
         .iter()
         .filter_map(|row| row.rate_key.clone())
-        .collect::<HashSet<_>>()
+        .collect::<BTreeSet<_>>()
         .into_iter()
         .collect();
     let mut used = calls_in_window(conn, &keys, start).await?;
@@ -63,16 +64,30 @@ pub async fn admit(
 }
 
 /// Calls made per key in the window that starts at `start` (an older window counts none).
+/// Each key's row is made if missing and read locked, so that claims running side by side
+/// (PostgreSQL) count one after the other instead of both starting from the same count.
 async fn calls_in_window(
-    conn: &mut SqliteConnection,
+    conn: &mut Conn,
     keys: &[String],
     start: Millis,
 ) -> Result<HashMap<String, i64>> {
     let mut used = HashMap::with_capacity(keys.len());
     for batch in batches(keys) {
         let sql = format!(
-            "SELECT key, calls FROM rate_windows WHERE window_start = $1 AND key IN ({})",
-            placeholders(2, batch.len())
+            "INSERT INTO rate_windows (key, window_start, calls) VALUES {} \
+             ON CONFLICT (key) DO NOTHING",
+            tuples(batch.len(), 1, 2, ", $1, 0")
+        );
+        let mut query = sqlx::query(&sql).bind(start);
+        for key in batch {
+            query = query.bind(key);
+        }
+        query.execute(&mut *conn).await?;
+        let sql = format!(
+            "SELECT key, CASE WHEN window_start = $1 THEN calls ELSE 0 END FROM rate_windows \
+             WHERE key IN ({}) ORDER BY key{}",
+            placeholders(2, batch.len()),
+            dialect::LOCK
         );
         let mut query = sqlx::query_as::<_, (String, i64)>(&sql).bind(start);
         for key in batch {
@@ -83,11 +98,7 @@ async fn calls_in_window(
     Ok(used)
 }
 
-async fn save(
-    conn: &mut SqliteConnection,
-    used: &HashMap<String, i64>,
-    start: Millis,
-) -> Result<()> {
+async fn save(conn: &mut Conn, used: &HashMap<String, i64>, start: Millis) -> Result<()> {
     let used: Vec<(&String, &i64)> = used.iter().collect();
     for batch in batches(&used) {
         let sql = format!(
@@ -107,11 +118,7 @@ async fn save(
 
 /// Marks the limited hooks' due deliveries as delayed and puts the hooks aside until the
 /// next window opens.
-pub async fn hold(
-    conn: &mut SqliteConnection,
-    limited: &[(Id, Millis)],
-    now: Millis,
-) -> Result<()> {
+pub async fn hold(conn: &mut Conn, limited: &[(Id, Millis)], now: Millis) -> Result<()> {
     let limited: HashMap<Id, Millis> = limited.iter().copied().collect();
     for (hook_id, until) in limited {
         sqlx::query(

@@ -7,7 +7,9 @@
 
 use std::collections::{HashMap, HashSet};
 
-use sqlx::{FromRow, SqliteConnection};
+use sqlx::FromRow;
+
+use super::{Conn, dialect};
 
 use super::hooks;
 use super::sql::{batches, conflict, count, tuples};
@@ -19,7 +21,7 @@ use crate::{Result, StoreError};
 /// Stores the event and its deliveries, unless its idempotency key was seen before: then
 /// nothing is written and the first event's outcome is returned.
 pub async fn insert_event(
-    conn: &mut SqliteConnection,
+    conn: &mut Conn,
     event: NewEvent,
     deliveries: &[NewDelivery],
     now: Millis,
@@ -84,6 +86,9 @@ pub async fn insert_event(
     }
     let due = deliveries.iter().map(|d| (d.hook_id, now));
     hooks::due_by(conn, &earliest_per_hook(due)).await?;
+    if !deliveries.is_empty() {
+        dialect::work_added(conn).await?;
+    }
     Ok(Inserted {
         event_id,
         event_uuid: event.chain_uuid,
@@ -105,7 +110,7 @@ struct EventRow {
 
 /// The newest event of `kind` for the project (or, without one, with no project).
 pub async fn latest_event(
-    conn: &mut SqliteConnection,
+    conn: &mut Conn,
     project_id: Option<Id>,
     kind: &str,
 ) -> Result<Option<StoredEvent>> {
@@ -137,7 +142,7 @@ pub async fn latest_event(
 /// claim that expired and was taken over belongs to the new owner now. One `UPDATE ... FROM
 /// (VALUES ...)` per batch: a statement per delivery would cost a round trip to SQLite's
 /// worker thread each. A delivery that goes back to pending makes its hook due again then.
-pub async fn settle(conn: &mut SqliteConnection, owner: &str, attempts: &[&Attempt]) -> Result<()> {
+pub async fn settle(conn: &mut Conn, owner: &str, attempts: &[&Attempt]) -> Result<()> {
     // (delivery, state, next attempt, time); one outcome per delivery, the first reported.
     let mut seen = HashSet::new();
     let outcomes: Vec<(Id, &str, Option<Millis>, Millis)> = attempts
@@ -182,11 +187,13 @@ pub async fn settle(conn: &mut SqliteConnection, owner: &str, attempts: &[&Attem
                 .map(|(hook_id, at, _)| (hook_id, at)),
         );
     }
-    hooks::due_by(conn, &earliest_per_hook(retried.into_iter())).await
+    hooks::due_by(conn, &earliest_per_hook(retried.into_iter())).await?;
+    // Settled deliveries freed slots and retries are due later: other nodes may claim now.
+    dialect::work_added(conn).await
 }
 
 /// Every claim of `owner` becomes pending and due at `now`.
-pub async fn release_claims(conn: &mut SqliteConnection, owner: &str, now: Millis) -> Result<u64> {
+pub async fn release_claims(conn: &mut Conn, owner: &str, now: Millis) -> Result<u64> {
     let released: Vec<Id> = sqlx::query_scalar(
         "UPDATE deliveries SET state = 'pending', next_attempt_at = $2, lease_owner = NULL, \
          lease_expires_at = NULL, updated_at = $2 WHERE state = 'in_flight' AND lease_owner = $1 \
@@ -202,6 +209,9 @@ pub async fn release_claims(conn: &mut SqliteConnection, owner: &str, now: Milli
         &earliest_per_hook(released.into_iter().map(|id| (id, now))),
     )
     .await?;
+    if count > 0 {
+        dialect::work_added(conn).await?;
+    }
     Ok(count)
 }
 
@@ -209,7 +219,7 @@ pub async fn release_claims(conn: &mut SqliteConnection, owner: &str, now: Milli
 /// hook that falls due, or just after the first lease expires (`claim_due` takes leases that
 /// expired strictly before its `now`). Hooks already due but not claimed are waiting for a
 /// free slot, which a recorded attempt brings, not the clock.
-pub async fn next_due_at(conn: &mut SqliteConnection, after: Millis) -> Result<Option<Millis>> {
+pub async fn next_due_at(conn: &mut Conn, after: Millis) -> Result<Option<Millis>> {
     let (due, lease): (Option<Millis>, Option<Millis>) = sqlx::query_as(
         "SELECT \
              (SELECT next_due_at FROM hooks WHERE next_due_at > $1 \
@@ -228,7 +238,7 @@ pub async fn next_due_at(conn: &mut SqliteConnection, after: Millis) -> Result<O
 }
 
 /// The hooks that events of this chain were routed to so far.
-pub async fn chain_hooks(conn: &mut SqliteConnection, chain_uuid: &str) -> Result<Vec<Id>> {
+pub async fn chain_hooks(conn: &mut Conn, chain_uuid: &str) -> Result<Vec<Id>> {
     Ok(sqlx::query_scalar(
         "SELECT DISTINCT d.hook_id FROM events e JOIN deliveries d ON d.event_id = e.id \
          WHERE e.chain_uuid = $1 ORDER BY d.hook_id",
@@ -250,7 +260,7 @@ pub fn earliest_per_hook(due: impl Iterator<Item = (Id, Millis)>) -> Vec<(Id, Mi
     earliest.into_iter().collect()
 }
 
-pub async fn counts(conn: &mut SqliteConnection) -> Result<DeliveryCounts> {
+pub async fn counts(conn: &mut Conn) -> Result<DeliveryCounts> {
     let rows: Vec<(String, i64)> =
         sqlx::query_as("SELECT state, count(*) FROM deliveries GROUP BY state")
             .fetch_all(conn)

@@ -5,7 +5,9 @@
 use std::collections::HashSet;
 
 use serde_json::Value;
-use sqlx::{FromRow, SqliteConnection};
+use sqlx::FromRow;
+
+use super::{Conn, dialect};
 
 use super::secrets;
 use super::sql::{batches, count, from_json, missing, placeholders, tuples};
@@ -85,12 +87,7 @@ fn into_hooks(rows: Vec<HookRow>, cipher: &Cipher) -> Result<Vec<Hook>> {
     rows.into_iter().map(|row| row.into_hook(cipher)).collect()
 }
 
-pub async fn create(
-    conn: &mut SqliteConnection,
-    cipher: &Cipher,
-    hook: NewHook,
-    now: Millis,
-) -> Result<Hook> {
+pub async fn create(conn: &mut Conn, cipher: &Cipher, hook: NewHook, now: Millis) -> Result<Hook> {
     let (project_id, group_id) = owner_ids(hook.owner);
     let owner_kind = match hook.owner {
         HookOwner::Project(_) => "project",
@@ -119,7 +116,7 @@ pub async fn create(
     row.into_hook(cipher)
 }
 
-pub async fn get(conn: &mut SqliteConnection, cipher: &Cipher, id: Id) -> Result<Option<Hook>> {
+pub async fn get(conn: &mut Conn, cipher: &Cipher, id: Id) -> Result<Option<Hook>> {
     let row: Option<HookRow> =
         sqlx::query_as(concat!("SELECT ", columns!(), " FROM hooks WHERE id = $1"))
             .bind(id)
@@ -129,7 +126,7 @@ pub async fn get(conn: &mut SqliteConnection, cipher: &Cipher, id: Id) -> Result
 }
 
 /// The hooks among `ids` that exist, by id.
-pub async fn by_ids(conn: &mut SqliteConnection, cipher: &Cipher, ids: &[Id]) -> Result<Vec<Hook>> {
+pub async fn by_ids(conn: &mut Conn, cipher: &Cipher, ids: &[Id]) -> Result<Vec<Hook>> {
     let mut hooks = Vec::with_capacity(ids.len());
     extend_where_in(conn, cipher, "id", ids, &mut hooks).await?;
     hooks.sort_by_key(|hook| hook.id);
@@ -139,7 +136,7 @@ pub async fn by_ids(conn: &mut SqliteConnection, cipher: &Cipher, ids: &[Id]) ->
 
 /// Adds to `hooks` those whose `column` is one of `values`, in batched `IN (...)` lists.
 async fn extend_where_in(
-    conn: &mut SqliteConnection,
+    conn: &mut Conn,
     cipher: &Cipher,
     column: &'static str,
     values: &[Id],
@@ -161,10 +158,7 @@ async fn extend_where_in(
 }
 
 /// Which of these hook ids still exist.
-pub async fn existing(
-    conn: &mut SqliteConnection,
-    ids: impl Iterator<Item = Id>,
-) -> Result<HashSet<Id>> {
+pub async fn existing(conn: &mut Conn, ids: impl Iterator<Item = Id>) -> Result<HashSet<Id>> {
     let ids: Vec<Id> = ids.collect::<HashSet<_>>().into_iter().collect();
     let mut found = HashSet::with_capacity(ids.len());
     for batch in batches(&ids) {
@@ -182,7 +176,7 @@ pub async fn existing(
 }
 
 pub async fn update(
-    conn: &mut SqliteConnection,
+    conn: &mut Conn,
     cipher: &Cipher,
     id: Id,
     change: HookChange,
@@ -207,7 +201,7 @@ pub async fn update(
 
 /// Stores a hook's health and reschedules it: a hook that is executable again sends its held
 /// deliveries, a permanently disabled one holds them.
-pub async fn set_health(conn: &mut SqliteConnection, id: Id, health: &HookHealth) -> Result<()> {
+pub async fn set_health(conn: &mut Conn, id: Id, health: &HookHealth) -> Result<()> {
     let done = sqlx::query(
         "UPDATE hooks SET recent_failures = $2, backoff_count = $3, disabled_until = $4, \
          permanently_disabled = $5 WHERE id = $1",
@@ -222,20 +216,20 @@ pub async fn set_health(conn: &mut SqliteConnection, id: Id, health: &HookHealth
     if done.rows_affected() == 0 {
         return Err(StoreError::NotFound("hook"));
     }
-    reschedule(conn, &[id]).await
+    reschedule(conn, &[id]).await?;
+    dialect::work_added(conn).await
 }
 
 /// Sets each hook's `next_due_at` from its pending deliveries: when its next one falls due
 /// (for an ordered hook, the oldest one: nothing behind it may pass), but not before a
 /// temporary disable ends; NULL when nothing is pending or the hook is permanently disabled
 /// (its backlog is held until it is re-enabled).
-pub async fn reschedule(conn: &mut SqliteConnection, ids: &[Id]) -> Result<()> {
+pub async fn reschedule(conn: &mut Conn, ids: &[Id]) -> Result<()> {
     for batch in batches(ids) {
-        // SQLite's two-argument max() is NULL when either side is: no pending delivery, no
-        // due time, whatever disabled_until says.
+        // No pending delivery (a NULL due) means no due time, whatever disabled_until says.
         let sql = format!(
-            "UPDATE hooks SET next_due_at = CASE WHEN permanently_disabled THEN NULL ELSE \
-             max(p.due, COALESCE(hooks.disabled_until, p.due)) END \
+            "UPDATE hooks SET next_due_at = CASE WHEN permanently_disabled THEN NULL \
+             WHEN hooks.disabled_until > p.due THEN hooks.disabled_until ELSE p.due END \
              FROM (SELECT h.id AS hook_id, CASE WHEN h.ordered THEN \
                  (SELECT next_attempt_at FROM deliveries d \
                   WHERE d.hook_id = h.id AND d.state = 'pending' ORDER BY d.id LIMIT 1) \
@@ -257,14 +251,15 @@ pub async fn reschedule(conn: &mut SqliteConnection, ids: &[Id]) -> Result<()> {
 /// Brings each hook's `next_due_at` forward to the given time (but not before a temporary
 /// disable ends) if it was later or unset: a delivery of it became pending. A permanently
 /// disabled hook stays held. One row per hook (see `queue::earliest_per_hook`).
-pub async fn due_by(conn: &mut SqliteConnection, due: &[(Id, Millis)]) -> Result<()> {
+pub async fn due_by(conn: &mut Conn, due: &[(Id, Millis)]) -> Result<()> {
+    // The given time, or the end of a temporary disable if that is later.
+    const DUE: &str = "CASE WHEN hooks.disabled_until > d.column2 THEN hooks.disabled_until \
+                       ELSE d.column2 END";
     for batch in batches(due) {
         let sql = format!(
-            "UPDATE hooks SET next_due_at = max(d.column2, COALESCE(hooks.disabled_until, d.column2)) \
-             FROM (VALUES {}) AS d \
+            "UPDATE hooks SET next_due_at = {DUE} FROM (VALUES {}) AS d \
              WHERE hooks.id = d.column1 AND NOT hooks.permanently_disabled \
-             AND (hooks.next_due_at IS NULL \
-                  OR hooks.next_due_at > max(d.column2, COALESCE(hooks.disabled_until, d.column2)))",
+             AND (hooks.next_due_at IS NULL OR hooks.next_due_at > {DUE})",
             tuples(batch.len(), 2, 1, "")
         );
         let mut query = sqlx::query(&sql);
@@ -277,7 +272,7 @@ pub async fn due_by(conn: &mut SqliteConnection, due: &[(Id, Millis)]) -> Result
 }
 
 /// Deletes the hook; the schema's cascades take its deliveries and its log.
-pub async fn delete(conn: &mut SqliteConnection, id: Id) -> Result<()> {
+pub async fn delete(conn: &mut Conn, id: Id) -> Result<()> {
     let done = sqlx::query("DELETE FROM hooks WHERE id = $1")
         .bind(id)
         .execute(conn)
@@ -289,7 +284,7 @@ pub async fn delete(conn: &mut SqliteConnection, id: Id) -> Result<()> {
 }
 
 pub async fn list(
-    conn: &mut SqliteConnection,
+    conn: &mut Conn,
     cipher: &Cipher,
     owner: HookOwner,
     page: Page,
@@ -341,7 +336,7 @@ pub async fn list(
 
 /// The project's hooks, the listed groups' hooks and every system hook, by id.
 pub async fn candidates(
-    conn: &mut SqliteConnection,
+    conn: &mut Conn,
     cipher: &Cipher,
     project_id: Option<Id>,
     group_ids: &[Id],

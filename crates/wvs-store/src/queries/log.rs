@@ -2,7 +2,9 @@
 //! sent the event's stored payload keeps no copy of it (`request_body` NULL); reading it back
 //! joins the event.
 
-use sqlx::{FromRow, SqliteConnection};
+use sqlx::FromRow;
+
+use super::Conn;
 
 use super::sql::{batches, count, from_json, missing, to_json, tuples};
 use crate::model::{Attempt, Id, LoggedAttempt, Millis, Page, Paged, StatusFilter};
@@ -15,7 +17,7 @@ const INSERT: &str = "INSERT INTO attempts (hook_id, delivery_id, event_id, trig
 const WIDTH: usize = 14;
 
 /// Writes the attempts in multi-row statements; returns their ids in order.
-pub async fn insert(conn: &mut SqliteConnection, attempts: &[&Attempt]) -> Result<Vec<Id>> {
+pub async fn insert(conn: &mut Conn, attempts: &[&Attempt]) -> Result<Vec<Id>> {
     let mut ids = Vec::with_capacity(attempts.len());
     for batch in batches(attempts) {
         // Encode first: the query borrows the encoded strings.
@@ -51,7 +53,7 @@ pub async fn insert(conn: &mut SqliteConnection, attempts: &[&Attempt]) -> Resul
 }
 
 /// Writes one attempt (a test or a resend); its hook must exist.
-pub async fn insert_one(conn: &mut SqliteConnection, attempt: &Attempt) -> Result<Id> {
+pub async fn insert_one(conn: &mut Conn, attempt: &Attempt) -> Result<Id> {
     insert(conn, &[attempt])
         .await?
         .first()
@@ -153,7 +155,7 @@ impl AttemptRow {
 
 /// One hook's attempts, newest first, with the total matching the filter.
 pub async fn list(
-    conn: &mut SqliteConnection,
+    conn: &mut Conn,
     hook_id: Id,
     filter: StatusFilter,
     page: Page,
@@ -189,11 +191,7 @@ pub async fn list(
 }
 
 /// One attempt of one hook (an attempt id of another hook is not found).
-pub async fn get(
-    conn: &mut SqliteConnection,
-    hook_id: Id,
-    attempt_id: Id,
-) -> Result<Option<LoggedAttempt>> {
+pub async fn get(conn: &mut Conn, hook_id: Id, attempt_id: Id) -> Result<Option<LoggedAttempt>> {
     let row: Option<AttemptRow> =
         sqlx::query_as(concat!(select!(), "WHERE a.id = $1 AND a.hook_id = $2"))
             .bind(attempt_id)

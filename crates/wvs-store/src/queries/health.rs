@@ -4,7 +4,9 @@
 
 use std::collections::HashMap;
 
-use sqlx::{FromRow, SqliteConnection};
+use sqlx::FromRow;
+
+use super::{Conn, dialect};
 
 use super::hooks;
 use super::sql::{batches, placeholders};
@@ -44,11 +46,7 @@ impl HealthRow {
 }
 
 /// Applies the attempts' effects to their hooks' health; writes only what changed.
-pub async fn apply(
-    conn: &mut SqliteConnection,
-    attempts: &[&Attempt],
-    rule: &dyn HealthRule,
-) -> Result<()> {
+pub async fn apply(conn: &mut Conn, attempts: &[&Attempt], rule: &dyn HealthRule) -> Result<()> {
     let relevant: Vec<&Attempt> = attempts
         .iter()
         .copied()
@@ -62,10 +60,13 @@ pub async fn apply(
     ids.dedup();
     let mut hooks_health: HashMap<Id, (HookOwner, HookHealth, HookHealth)> = HashMap::new();
     for batch in batches(&ids) {
+        // Locked where recorders run side by side (PostgreSQL): two nodes folding attempts
+        // of one hook take turns instead of losing one another's counts.
         let sql = format!(
             "SELECT id, scope, project_id, group_id, recent_failures, backoff_count, \
-             disabled_until, permanently_disabled FROM hooks WHERE id IN ({})",
-            placeholders(1, batch.len())
+             disabled_until, permanently_disabled FROM hooks WHERE id IN ({}) ORDER BY id{}",
+            placeholders(1, batch.len()),
+            dialect::LOCK
         );
         let mut query = sqlx::query_as::<_, HealthRow>(&sql);
         for id in batch {

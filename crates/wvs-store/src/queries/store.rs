@@ -1,0 +1,265 @@
+//! The [`Store`] implementation, shared by the backends: each method opens the right kind of
+//! transaction (`write`, `read`, `read_one` of the backend) and calls one query module.
+//! The queue's writes, which nodes sharing a PostgreSQL database run side by side, are
+//! retried when the database aborts one of them to break a deadlock.
+
+use async_trait::async_trait;
+
+use super::{Backend, claim, groups, health, hooks, log, projects, queue, settings, tokens};
+use crate::model::*;
+use crate::{Result, Store};
+
+/// Times a write is tried again after the database aborted it to break a deadlock.
+const DEADLOCK_RETRIES: u32 = 5;
+
+/// Runs `write` until it does not fail with a deadlock (or serialization) abort, at most
+/// [`DEADLOCK_RETRIES`] more times. SQLite runs one write at a time and never aborts so.
+async fn retrying<T, F: Future<Output = Result<T>>>(mut write: impl FnMut() -> F) -> Result<T> {
+    let mut retries = 0;
+    loop {
+        match write().await {
+            Err(error) if error.is_lost_race() && retries < DEADLOCK_RETRIES => retries += 1,
+            outcome => return outcome,
+        }
+    }
+}
+
+#[async_trait]
+impl Store for Backend {
+    async fn setting(&self, key: &str) -> Result<Option<String>> {
+        self.read_one(async |c| settings::get(c, key).await).await
+    }
+
+    async fn set_setting(&self, key: &str, value: &str) -> Result<()> {
+        self.write(async |c| settings::set(c, key, value).await)
+            .await
+    }
+
+    async fn create_group(&self, group: NewGroup, now: Millis) -> Result<Group> {
+        self.write(async |c| groups::create(c, group, now).await)
+            .await
+    }
+
+    async fn group(&self, id: Id) -> Result<Option<Group>> {
+        self.read_one(async |c| groups::get(c, id).await).await
+    }
+
+    async fn group_by_path(&self, full_path: &str) -> Result<Option<Group>> {
+        self.read_one(async |c| groups::by_path(c, full_path).await)
+            .await
+    }
+
+    async fn update_group(&self, id: Id, update: GroupUpdate, now: Millis) -> Result<Group> {
+        self.write(async |c| groups::update(c, id, update, now).await)
+            .await
+    }
+
+    async fn delete_group(&self, id: Id) -> Result<()> {
+        self.write(async |c| groups::delete(c, id).await).await
+    }
+
+    async fn list_groups(&self, page: Page) -> Result<Paged<Group>> {
+        self.read(async |c| groups::list(c, page).await).await
+    }
+
+    async fn group_ancestry(&self, id: Id) -> Result<Vec<Group>> {
+        self.read_one(async |c| groups::ancestry(c, id).await).await
+    }
+
+    async fn create_project(&self, project: NewProject, now: Millis) -> Result<Project> {
+        self.write(async |c| projects::create(c, project, now).await)
+            .await
+    }
+
+    async fn project(&self, id: Id) -> Result<Option<Project>> {
+        self.read_one(async |c| projects::get(c, id).await).await
+    }
+
+    async fn project_by_path(&self, path_with_namespace: &str) -> Result<Option<Project>> {
+        self.read_one(async |c| projects::by_path(c, path_with_namespace).await)
+            .await
+    }
+
+    async fn update_project(&self, id: Id, update: ProjectUpdate, now: Millis) -> Result<Project> {
+        self.write(async |c| projects::update(c, id, update, now).await)
+            .await
+    }
+
+    async fn delete_project(&self, id: Id) -> Result<()> {
+        self.write(async |c| projects::delete(c, id).await).await
+    }
+
+    async fn list_projects(&self, page: Page) -> Result<Paged<Project>> {
+        self.read(async |c| projects::list(c, page).await).await
+    }
+
+    async fn create_hook(&self, hook: NewHook, now: Millis) -> Result<Hook> {
+        self.write(async |c| hooks::create(c, &self.cipher, hook, now).await)
+            .await
+    }
+
+    async fn hook(&self, id: Id) -> Result<Option<Hook>> {
+        self.read_one(async |c| hooks::get(c, &self.cipher, id).await)
+            .await
+    }
+
+    async fn hooks_by_ids(&self, ids: &[Id]) -> Result<Vec<Hook>> {
+        self.read(async |c| hooks::by_ids(c, &self.cipher, ids).await)
+            .await
+    }
+
+    async fn update_hook(&self, id: Id, hook: HookChange, now: Millis) -> Result<Hook> {
+        self.write(async |c| hooks::update(c, &self.cipher, id, hook, now).await)
+            .await
+    }
+
+    async fn set_hook_health(&self, id: Id, health: HookHealth) -> Result<()> {
+        retrying(|| self.write(async |c| hooks::set_health(c, id, &health).await)).await
+    }
+
+    async fn delete_hook(&self, id: Id) -> Result<()> {
+        self.write(async |c| hooks::delete(c, id).await).await
+    }
+
+    async fn list_hooks(&self, owner: HookOwner, page: Page) -> Result<Paged<Hook>> {
+        self.read(async |c| hooks::list(c, &self.cipher, owner, page).await)
+            .await
+    }
+
+    async fn candidate_hooks(&self, project_id: Option<Id>, group_ids: &[Id]) -> Result<Vec<Hook>> {
+        self.read(async |c| hooks::candidates(c, &self.cipher, project_id, group_ids).await)
+            .await
+    }
+
+    async fn create_access_token(&self, token: NewAccessToken, now: Millis) -> Result<AccessToken> {
+        self.write(async |c| tokens::create(c, token, now).await)
+            .await
+    }
+
+    async fn access_token_by_digest(&self, digest: &str) -> Result<Option<AccessToken>> {
+        self.read_one(async |c| tokens::by_digest(c, digest).await)
+            .await
+    }
+
+    async fn list_access_tokens(&self, owner: HookOwner) -> Result<Vec<AccessToken>> {
+        self.read_one(async |c| tokens::list(c, owner).await).await
+    }
+
+    async fn revoke_access_token(&self, owner: HookOwner, id: Id) -> Result<()> {
+        self.write(async |c| tokens::revoke(c, owner, id).await)
+            .await
+    }
+
+    async fn insert_event(
+        &self,
+        event: NewEvent,
+        deliveries: Vec<NewDelivery>,
+        now: Millis,
+    ) -> Result<Inserted> {
+        retrying(|| {
+            self.write(async |c| queue::insert_event(c, event.clone(), &deliveries, now).await)
+        })
+        .await
+    }
+
+    async fn latest_event(
+        &self,
+        project_id: Option<Id>,
+        kind: &str,
+    ) -> Result<Option<StoredEvent>> {
+        self.read_one(async |c| queue::latest_event(c, project_id, kind).await)
+            .await
+    }
+
+    async fn claim_due(
+        &self,
+        owner: &str,
+        now: Millis,
+        lease_until: Millis,
+        limit: u32,
+        rate: RateLimit,
+    ) -> Result<Vec<Claimed>> {
+        if limit == 0 {
+            return Ok(Vec::new());
+        }
+        let spec = claim::ClaimSpec {
+            owner,
+            now,
+            lease_until,
+            limit,
+            rate,
+        };
+        retrying(|| self.write(async |c| claim::claim_due(c, &spec).await)).await
+    }
+
+    async fn record_attempts(
+        &self,
+        owner: &str,
+        attempts: Vec<Attempt>,
+        rule: &dyn HealthRule,
+    ) -> Result<()> {
+        if attempts.is_empty() {
+            return Ok(());
+        }
+        retrying(|| {
+            self.write(async |c| {
+                // A hook deleted while its delivery was in flight took its log and deliveries
+                // with it; its attempts have nowhere to go. Dropping them here (instead of failing
+                // on the foreign key) keeps one vanished hook from blocking the whole batch.
+                let live = hooks::existing(c, attempts.iter().map(|a| a.hook_id)).await?;
+                let attempts: Vec<&Attempt> = attempts
+                    .iter()
+                    .filter(|a| live.contains(&a.hook_id))
+                    .collect();
+                log::insert(c, &attempts).await?;
+                queue::settle(c, owner, &attempts).await?;
+                health::apply(c, &attempts, rule).await
+            })
+        })
+        .await
+    }
+
+    async fn release_claims(&self, owner: &str, now: Millis) -> Result<u64> {
+        retrying(|| self.write(async |c| queue::release_claims(c, owner, now).await)).await
+    }
+
+    async fn next_due_at(&self, after: Millis) -> Result<Option<Millis>> {
+        self.read_one(async |c| queue::next_due_at(c, after).await)
+            .await
+    }
+
+    async fn chain_hooks(&self, chain_uuid: &str) -> Result<Vec<Id>> {
+        self.read_one(async |c| queue::chain_hooks(c, chain_uuid).await)
+            .await
+    }
+
+    async fn delivery_counts(&self) -> Result<DeliveryCounts> {
+        self.read_one(async |c| queue::counts(c).await).await
+    }
+
+    async fn list_attempts(
+        &self,
+        hook_id: Id,
+        filter: StatusFilter,
+        page: Page,
+    ) -> Result<Paged<LoggedAttempt>> {
+        self.read(async |c| log::list(c, hook_id, filter, page).await)
+            .await
+    }
+
+    async fn attempt(&self, hook_id: Id, attempt_id: Id) -> Result<Option<LoggedAttempt>> {
+        self.read_one(async |c| log::get(c, hook_id, attempt_id).await)
+            .await
+    }
+
+    async fn log_attempt(&self, attempt: Attempt, rule: &dyn HealthRule) -> Result<Id> {
+        retrying(|| {
+            self.write(async |c| {
+                let id = log::insert_one(c, &attempt).await?;
+                health::apply(c, &[&attempt], rule).await?;
+                Ok(id)
+            })
+        })
+        .await
+    }
+}
