@@ -6,9 +6,14 @@
 //! # Layout
 //!
 //! - [`model`]: the records the store takes and returns.
-//! - [`sqlite`]: the embedded default (one file, WAL, one writer connection), one module
-//!   per table family under `src/sqlite/`.
-//! - `migrations/sqlite/`: versioned schema migrations, applied at start.
+//! - [`sqlite`]: the embedded default (one file, WAL, one writer connection).
+//! - [`postgres`]: for several nodes sharing one database.
+//! - `src/queries/`: the SQL, one module per table family, written once for both backends.
+//!   Each backend compiles every query module against its own connection type (`Conn`)
+//!   and `dialect` (the few things the two say differently: row locks, id sequences,
+//!   wake-ups), so the backends run the same statements and cannot drift apart.
+//! - `migrations/sqlite/`, `migrations/postgres/`: versioned schema migrations of the same
+//!   tables, applied at start.
 //! - `tests/store.rs`: the behavioural suite, written against the trait so every backend
 //!   runs the same checks.
 //!
@@ -26,9 +31,15 @@
 
 pub mod cipher;
 pub mod model;
+pub mod postgres;
 pub mod sqlite;
+#[doc(hidden)]
+pub mod testing;
+
+use std::sync::Arc;
 
 use async_trait::async_trait;
+use tokio::sync::Notify;
 
 pub use cipher::{BadKey, SecretKey};
 pub use model::*;
@@ -90,6 +101,10 @@ pub type Result<T, E = StoreError> = std::result::Result<T, E>;
 /// The storage boundary. Every method is one transaction.
 #[async_trait]
 pub trait Store: Send + Sync + 'static {
+    /// Wakes `wake` whenever another process sharing the database made deliveries
+    /// claimable (PostgreSQL's LISTEN/NOTIFY); nothing where one process owns the database.
+    fn watch_for_work(&self, wake: Arc<Notify>);
+
     // ---- instance settings (key/value) ----
 
     /// A stored instance setting (e.g. the admin token's hash).

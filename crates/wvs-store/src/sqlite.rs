@@ -47,12 +47,15 @@ mod tokens;
 
 use std::path::Path;
 use std::str::FromStr;
+use std::sync::Arc;
 use std::time::Duration;
 
 use sqlx::sqlite::{
     SqliteConnectOptions, SqliteConnection, SqliteJournalMode, SqlitePool, SqlitePoolOptions,
     SqliteSynchronous,
 };
+
+use tokio::sync::Notify;
 
 use crate::Result;
 use crate::cipher::{Cipher, SecretKey};
@@ -176,6 +179,10 @@ impl SqliteStore {
         self.reader.close().await;
         self.writer.close().await;
     }
+
+    /// Other processes never add work to this database (one node per file): the dispatcher
+    /// is woken by its own process.
+    fn listen_for_work(&self, _wake: Arc<Notify>) {}
 
     /// Runs `work` in one write transaction (`BEGIN IMMEDIATE`), committed if it succeeds
     /// and rolled back (on drop) if it fails.

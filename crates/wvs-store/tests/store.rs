@@ -1,8 +1,8 @@
 //! The behavioural suite of the [`Store`] trait.
 //!
 //! Every behaviour is one `check_*` function that takes `&dyn Store` and knows nothing of the
-//! backend; the `sqlite` module at the bottom runs each of them against a fresh SQLite file.
-//! A PostgreSQL backend runs the same functions.
+//! backend; the `sqlite` and `postgres` modules at the bottom run each of them against a
+//! fresh SQLite file and a fresh PostgreSQL database (`WVS_TEST_DATABASE_URL`).
 
 use std::collections::HashSet;
 use std::sync::Arc;
@@ -2031,6 +2031,51 @@ pub async fn check_access_tokens(store: &dyn Store) {
 
 // ---------------------------------------------------------------- SQLite
 
+// ---------------------------------------------------------------- the suite, per backend
+
+/// Calls `$suite!` with every check that takes one fresh store: each backend module runs
+/// the same list.
+macro_rules! every_check {
+    ($suite:ident) => {
+        $suite! {
+            settings => check_settings,
+            registry_crud => check_registry_crud,
+            group_move_rewrites_paths => check_group_move_rewrites_paths,
+            cascade_delete => check_cascade_delete,
+            hooks_crud => check_hooks_crud,
+            candidate_hooks => check_candidate_hooks,
+            insert_event_idempotency => check_insert_event_idempotency,
+            latest_event => check_latest_event,
+            claim_and_record => check_claim_and_record,
+            claim_order_and_limit => check_claim_order_and_limit,
+            lease_expiry => check_lease_expiry,
+            release_claims => check_release_claims,
+            record_after_hook_deleted => check_record_after_hook_deleted,
+            list_attempts => check_list_attempts,
+            attempt_body => check_attempt_body,
+            in_flight_limit_over_every_owner => check_in_flight_limit_over_every_owner,
+            a_full_hook_does_not_block_others => check_a_full_hook_does_not_block_others,
+            ordered_hook => check_ordered_hook,
+            disabled_hooks_hold_their_deliveries => check_disabled_hooks_hold_their_deliveries,
+            health_is_folded_in_as_attempts_are_recorded => check_health_is_folded_in_as_attempts_are_recorded,
+            rate_limit_per_namespace => check_rate_limit_per_namespace,
+            chain_hooks => check_chain_hooks,
+            access_tokens => check_access_tokens,
+        }
+    };
+}
+
+/// One `#[tokio::test]` per check, on the store its module's `open()` makes.
+macro_rules! store_tests {
+    ($($test:ident => $check:ident),* $(,)?) => {$(
+        #[tokio::test]
+        async fn $test() {
+            let (_guard, store) = open().await;
+            super::$check(&store).await;
+        }
+    )*};
+}
+
 mod sqlite {
     use std::path::PathBuf;
 
@@ -2053,41 +2098,7 @@ mod sqlite {
         (dir, store)
     }
 
-    macro_rules! sqlite_tests {
-        ($($test:ident => $check:ident),* $(,)?) => {$(
-            #[tokio::test]
-            async fn $test() {
-                let (_dir, store) = open().await;
-                super::$check(&store).await;
-            }
-        )*};
-    }
-
-    sqlite_tests! {
-        settings => check_settings,
-        registry_crud => check_registry_crud,
-        group_move_rewrites_paths => check_group_move_rewrites_paths,
-        cascade_delete => check_cascade_delete,
-        hooks_crud => check_hooks_crud,
-        candidate_hooks => check_candidate_hooks,
-        insert_event_idempotency => check_insert_event_idempotency,
-        latest_event => check_latest_event,
-        claim_and_record => check_claim_and_record,
-        claim_order_and_limit => check_claim_order_and_limit,
-        lease_expiry => check_lease_expiry,
-        release_claims => check_release_claims,
-        record_after_hook_deleted => check_record_after_hook_deleted,
-        list_attempts => check_list_attempts,
-        attempt_body => check_attempt_body,
-        in_flight_limit_over_every_owner => check_in_flight_limit_over_every_owner,
-        a_full_hook_does_not_block_others => check_a_full_hook_does_not_block_others,
-        ordered_hook => check_ordered_hook,
-        disabled_hooks_hold_their_deliveries => check_disabled_hooks_hold_their_deliveries,
-        health_is_folded_in_as_attempts_are_recorded => check_health_is_folded_in_as_attempts_are_recorded,
-        rate_limit_per_namespace => check_rate_limit_per_namespace,
-        chain_hooks => check_chain_hooks,
-        access_tokens => check_access_tokens,
-    }
+    every_check!(store_tests);
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn concurrent_claimers_one_store() {
@@ -2219,5 +2230,48 @@ mod sqlite {
             )
             .await;
         assert!(matches!(listed, Err(StoreError::Corrupt("hooks.url"))));
+    }
+}
+
+mod postgres {
+    use wvs_store::SecretKey;
+    use wvs_store::postgres::PgStore;
+    use wvs_store::testing::TestDatabase;
+
+    fn key() -> SecretKey {
+        SecretKey::from_base64("MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=").unwrap()
+    }
+
+    /// A fresh database (dropped with the guard) and a store on it.
+    async fn open() -> (TestDatabase, PgStore) {
+        let database = TestDatabase::create("store").await;
+        let store = PgStore::open(database.url(), &key(), 4)
+            .await
+            .expect("open store");
+        (database, store)
+    }
+
+    every_check!(store_tests);
+
+    /// Two stores on one database are two nodes: their claims run at the same time, and
+    /// the row locks must keep them apart.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn concurrent_claimers_two_nodes() {
+        let (database, a) = open().await;
+        let b = PgStore::open(database.url(), &key(), 4)
+            .await
+            .expect("second store");
+        super::check_concurrent_claimers(&a, &b).await;
+    }
+
+    #[tokio::test]
+    async fn persistence_across_reopen() {
+        let (database, store) = open().await;
+        let written = super::check_persistence_write(&store).await;
+        store.close().await;
+        let store = PgStore::open(database.url(), &key(), 4)
+            .await
+            .expect("reopen");
+        super::check_persistence_read(&store, written).await;
     }
 }

@@ -3,7 +3,10 @@
 //! The queue's writes, which nodes sharing a PostgreSQL database run side by side, are
 //! retried when the database aborts one of them to break a deadlock.
 
+use std::sync::Arc;
+
 use async_trait::async_trait;
+use tokio::sync::Notify;
 
 use super::{Backend, claim, groups, health, hooks, log, projects, queue, settings, tokens};
 use crate::model::*;
@@ -26,6 +29,10 @@ async fn retrying<T, F: Future<Output = Result<T>>>(mut write: impl FnMut() -> F
 
 #[async_trait]
 impl Store for Backend {
+    fn watch_for_work(&self, wake: Arc<Notify>) {
+        self.listen_for_work(wake);
+    }
+
     async fn setting(&self, key: &str) -> Result<Option<String>> {
         self.read_one(async |c| settings::get(c, key).await).await
     }

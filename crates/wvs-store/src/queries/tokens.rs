@@ -83,7 +83,7 @@ pub async fn list(conn: &mut Conn, owner: HookOwner) -> Result<Vec<AccessToken>>
     let (project_id, group_id) = owner_ids(owner)?;
     let rows: Vec<TokenRow> = sqlx::query_as(
         "SELECT id, name, project_id, group_id, created_at, expires_at FROM access_tokens \
-         WHERE project_id IS $1 AND group_id IS $2 ORDER BY id",
+         WHERE project_id IS NOT DISTINCT FROM $1 AND group_id IS NOT DISTINCT FROM $2 ORDER BY id",
     )
     .bind(project_id)
     .bind(group_id)
@@ -96,7 +96,7 @@ pub async fn list(conn: &mut Conn, owner: HookOwner) -> Result<Vec<AccessToken>>
 pub async fn revoke(conn: &mut Conn, owner: HookOwner, id: Id) -> Result<()> {
     let (project_id, group_id) = owner_ids(owner)?;
     let done = sqlx::query(
-        "DELETE FROM access_tokens WHERE id = $1 AND project_id IS $2 AND group_id IS $3",
+        "DELETE FROM access_tokens WHERE id = $1 AND project_id IS NOT DISTINCT FROM $2 AND group_id IS NOT DISTINCT FROM $3",
     )
     .bind(id)
     .bind(project_id)

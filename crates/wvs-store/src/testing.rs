@@ -1,0 +1,72 @@
+//! Throwaway PostgreSQL databases for tests (of this crate and of the server).
+//!
+//! Tests connect to `WVS_TEST_DATABASE_URL` (default
+//! `postgres://postgres@127.0.0.1:5432/postgres`), create a database of their own there and
+//! drop it when done. A database that cannot be reached fails the test: it is never
+//! skipped.
+
+use std::str::FromStr;
+
+use sqlx::Connection;
+use sqlx::postgres::{PgConnectOptions, PgConnection};
+
+/// Where test databases are made, unless `WVS_TEST_DATABASE_URL` says otherwise.
+pub const DEFAULT_TEST_DATABASE_URL: &str = "postgres://postgres@127.0.0.1:5432/postgres";
+
+/// A database of its own for one test, dropped (with its connections) on drop.
+pub struct TestDatabase {
+    admin: PgConnectOptions,
+    name: String,
+    url: String,
+}
+
+impl TestDatabase {
+    /// Creates an empty database named after `label` and a random suffix.
+    ///
+    /// # Panics
+    /// When PostgreSQL cannot be reached: these tests must run, not pass by skipping.
+    pub async fn create(label: &str) -> TestDatabase {
+        let admin_url = std::env::var("WVS_TEST_DATABASE_URL")
+            .unwrap_or_else(|_| DEFAULT_TEST_DATABASE_URL.to_owned());
+        let admin = PgConnectOptions::from_str(&admin_url).expect("WVS_TEST_DATABASE_URL");
+        let name = format!("wvs_test_{label}_{}", uuid::Uuid::new_v4().simple());
+        let mut conn = PgConnection::connect_with(&admin)
+            .await
+            .unwrap_or_else(|error| {
+                panic!("PostgreSQL at {admin_url} (WVS_TEST_DATABASE_URL) is needed: {error}")
+            });
+        sqlx::query(&format!("CREATE DATABASE {name}"))
+            .execute(&mut conn)
+            .await
+            .expect("create test database");
+        let url = match admin_url.rsplit_once('/') {
+            Some((server, _)) => format!("{server}/{name}"),
+            None => panic!("WVS_TEST_DATABASE_URL has no database name: {admin_url}"),
+        };
+        TestDatabase { admin, name, url }
+    }
+
+    /// The URL of the new database.
+    pub fn url(&self) -> &str {
+        &self.url
+    }
+}
+
+impl Drop for TestDatabase {
+    fn drop(&mut self) {
+        let admin = self.admin.clone();
+        let sql = format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", self.name);
+        // Drop cannot await; a thread of its own runs the statement to the end.
+        let dropped = std::thread::spawn(move || {
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .ok()?;
+            runtime.block_on(async {
+                let mut conn = PgConnection::connect_with(&admin).await.ok()?;
+                sqlx::query(&sql).execute(&mut conn).await.ok()
+            })
+        });
+        let _ = dropped.join();
+    }
+}
