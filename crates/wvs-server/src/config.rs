@@ -26,9 +26,13 @@ pub struct ConfigLayer {
     /// Address and port of the API [default: 127.0.0.1:8080]
     #[arg(long, env = "WVS_LISTEN")]
     pub listen: Option<String>,
-    /// SQLite file path or `sqlite://` URL [default: ./wvs.db]
+    /// SQLite file path or `sqlite://` URL, or a `postgres://` URL for several nodes on one
+    /// database [default: ./wvs.db]
     #[arg(long, env = "WVS_DATABASE_URL")]
     pub database_url: Option<String>,
+    /// Connections to PostgreSQL per node (unused with SQLite) [default: 10]
+    #[arg(long, env = "WVS_DATABASE_POOL")]
+    pub database_pool: Option<u32>,
     /// The admin API token; without it, one is generated on first start and printed once
     #[arg(long, env = "WVS_ADMIN_TOKEN", hide_env_values = true)]
     pub admin_token: Option<String>,
@@ -110,6 +114,7 @@ impl ConfigLayer {
         ConfigLayer {
             listen: self.listen.or(lower.listen),
             database_url: self.database_url.or(lower.database_url),
+            database_pool: self.database_pool.or(lower.database_pool),
             admin_token: self.admin_token.or(lower.admin_token),
             flavor: self.flavor.or(lower.flavor),
             instance_url: self.instance_url.or(lower.instance_url),
@@ -164,8 +169,10 @@ pub enum ConfigError {
 #[derive(Debug, Clone)]
 pub struct Config {
     pub listen: SocketAddr,
-    /// A `sqlite://` URL.
+    /// A `sqlite://` or `postgres://` URL.
     pub database_url: String,
+    /// Connections to PostgreSQL per node.
+    pub database_pool: u32,
     pub admin_token: Option<String>,
     pub flavor: Flavor,
     pub instance_url: String,
@@ -267,7 +274,8 @@ impl Config {
         };
         Ok(Config {
             listen,
-            database_url: sqlite_url(layer.database_url.as_deref().unwrap_or("wvs.db")),
+            database_url: database_url(layer.database_url.as_deref().unwrap_or("wvs.db")),
+            database_pool: layer.database_pool.unwrap_or(10).max(2),
             admin_token: layer.admin_token.filter(|token| !token.is_empty()),
             flavor,
             instance_url: layer
@@ -311,7 +319,8 @@ fn read_file(path: &Path) -> Result<ConfigLayer, ConfigError> {
 }
 
 /// A plain path becomes a `sqlite://` URL.
-fn sqlite_url(database: &str) -> String {
+/// A bare path becomes a `sqlite://` URL; a URL (SQLite or PostgreSQL) stays as it is.
+pub fn database_url(database: &str) -> String {
     if database.contains("://") || database.starts_with("sqlite:") {
         database.to_owned()
     } else {

@@ -1,7 +1,8 @@
 //! The key that encrypts hook URLs and secrets at rest: `--secret-key` / `WVS_SECRET_KEY`
 //! (base64 of 32 bytes), or else a key file `wvs.key` beside the SQLite database, created on
 //! first start readable by its owner only (mode 0600) and read on every later start.
-//! Losing the key loses the hooks' secrets: back it up with the database.
+//! Losing the key loses the hooks' secrets: back it up with the database. With PostgreSQL
+//! there is no key file: every node must be given the same key.
 
 use std::fs::OpenOptions;
 use std::io::{self, Read, Write};
@@ -16,6 +17,13 @@ use crate::config::Config;
 pub fn load(config: &Config) -> anyhow::Result<SecretKey> {
     if let Some(text) = &config.secret_key {
         return SecretKey::from_base64(text).context("secret_key");
+    }
+    if crate::server::is_postgres(&config.database_url) {
+        // Every node must read every hook: a key file of one node's own would not do.
+        anyhow::bail!(
+            "a PostgreSQL store needs --secret-key (WVS_SECRET_KEY), the same on every node: \
+             base64 of 32 random bytes, e.g. `openssl rand -base64 32`"
+        );
     }
     match key_file_path(&config.database_url) {
         // An in-memory database lives as long as the process: so may its key.

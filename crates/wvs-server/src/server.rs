@@ -10,6 +10,7 @@ use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
 use wvs_send::{Sender, SenderConfig};
 use wvs_store::Store;
+use wvs_store::postgres::PgStore;
 use wvs_store::sqlite::SqliteStore;
 
 use crate::api::test_limit::TestLimiter;
@@ -17,13 +18,50 @@ use crate::config::Config;
 use crate::dispatch::Dispatcher;
 use crate::state::AppState;
 
-/// Opens the store named by the configuration.
+/// Opens the store named by the configuration (PostgreSQL for a `postgres://` URL, SQLite
+/// otherwise) and applies its migrations.
 pub async fn open_store(config: &Config) -> anyhow::Result<Arc<dyn Store>> {
     let key = crate::secret_key::load(config)?;
-    let store = SqliteStore::open_url(&config.database_url, &key)
-        .await
-        .with_context(|| format!("opening the store at {}", config.database_url))?;
-    Ok(Arc::new(store))
+    let url = &config.database_url;
+    let store: Arc<dyn Store> = if is_postgres(url) {
+        let store = PgStore::open(url, &key, config.database_pool)
+            .await
+            .with_context(|| format!("opening the PostgreSQL store at {}", redacted(url)))?;
+        Arc::new(store)
+    } else {
+        let store = SqliteStore::open_url(url, &key)
+            .await
+            .with_context(|| format!("opening the store at {url}"))?;
+        Arc::new(store)
+    };
+    Ok(store)
+}
+
+/// Applies the schema migrations of the database at `url` without serving; returns the
+/// schema version.
+pub async fn migrate(url: &str) -> anyhow::Result<i64> {
+    let version = if is_postgres(url) {
+        PgStore::migrate(url).await
+    } else {
+        SqliteStore::migrate(url).await
+    };
+    version.with_context(|| format!("applying the migrations to {}", redacted(url)))
+}
+
+/// Whether the database URL names PostgreSQL.
+pub fn is_postgres(url: &str) -> bool {
+    url.starts_with("postgres://") || url.starts_with("postgresql://")
+}
+
+/// The URL without its password, for messages.
+fn redacted(url: &str) -> String {
+    match url::Url::parse(url) {
+        Ok(mut parsed) if parsed.password().is_some() => {
+            let _ = parsed.set_password(Some("***"));
+            parsed.to_string()
+        }
+        _ => url.to_owned(),
+    }
 }
 
 /// Runs the server until `shutdown` is cancelled.
@@ -53,6 +91,8 @@ pub async fn run(config: Config, shutdown: CancellationToken) -> anyhow::Result<
     })
     .context("building the HTTP client")?;
     let wake = Arc::new(Notify::new());
+    // Other nodes on the same database wake this one's dispatcher too.
+    store.watch_for_work(wake.clone());
     let state = AppState {
         store: store.clone(),
         sender: sender.clone(),

@@ -138,6 +138,18 @@ impl PgStore {
         })
     }
 
+    /// Applies the migrations to the database at `url` without serving (`wvs migrate`);
+    /// returns the schema version it is at.
+    pub async fn migrate(url: &str) -> Result<i64> {
+        let pool = PgPoolOptions::new()
+            .max_connections(1)
+            .connect_with(PgConnectOptions::from_str(url)?.application_name("wvs migrate"))
+            .await?;
+        MIGRATOR.run(&pool).await?;
+        pool.close().await;
+        Ok(schema_version())
+    }
+
     /// Closes every connection (after which the store is unusable).
     pub async fn close(&self) {
         self.pool.close().await;
@@ -207,4 +219,13 @@ async fn relay_notifications(pool: &PgPool, wake: &Notify) -> sqlx::Error {
             Err(error) => return error,
         }
     }
+}
+
+/// The newest migration's version: the schema a migrated database is at.
+fn schema_version() -> i64 {
+    MIGRATOR
+        .iter()
+        .map(|migration| migration.version)
+        .max()
+        .unwrap_or(0)
 }

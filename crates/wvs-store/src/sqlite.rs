@@ -172,6 +172,22 @@ impl SqliteStore {
         })
     }
 
+    /// Applies the migrations to the database at `url` (creating the file) without
+    /// serving (`wvs migrate`); returns the schema version it is at.
+    pub async fn migrate(url: &str) -> Result<i64> {
+        let options = SqliteConnectOptions::from_str(url)?
+            .create_if_missing(true)
+            .busy_timeout(BUSY_TIMEOUT)
+            .journal_mode(SqliteJournalMode::Wal);
+        let pool = SqlitePoolOptions::new()
+            .max_connections(1)
+            .connect_with(options)
+            .await?;
+        MIGRATOR.run(&pool).await?;
+        pool.close().await;
+        Ok(schema_version())
+    }
+
     /// Closes every connection (after which the store is unusable). Closing checkpoints the
     /// WAL into the main file; dropping the store without it is safe too, only slower to
     /// reopen.
@@ -216,4 +232,13 @@ impl SqliteStore {
         let mut conn = self.reader.acquire().await?;
         work(&mut conn).await
     }
+}
+
+/// The newest migration's version: the schema a migrated database is at.
+fn schema_version() -> i64 {
+    MIGRATOR
+        .iter()
+        .map(|migration| migration.version)
+        .max()
+        .unwrap_or(0)
 }

@@ -5,6 +5,7 @@
 //! - [`serve`]: `wvs serve`, the server: API, dispatcher and store.
 //! - [`trigger`]: `wvs trigger`, send one sample event to a URL exactly as WVS delivers it.
 //! - [`listen`]: `wvs listen`, a receiver that checks, prints and logs every webhook it gets.
+//! - [`migrate`]: `wvs migrate`, apply the store's schema migrations without serving.
 //! - [`listen::verdict`]: how the listener answers one request (status, checks, error).
 //! - [`listen::record`]: one request as printed on stdout and appended to `--jsonl`.
 //! - [`secrets`]: reading `--signing-token` values and keeping tokens out of everything printed.
@@ -13,6 +14,7 @@
 //! and turns an error into one line on stderr and a non-zero exit status.
 
 mod listen;
+mod migrate;
 mod secrets;
 mod serve;
 mod trigger;
@@ -38,6 +40,8 @@ enum Command {
     Trigger(trigger::Args),
     /// Receive webhooks: check, print and log each one, and answer at once.
     Listen(listen::Args),
+    /// Apply the store's schema migrations (SQLite or PostgreSQL) and exit.
+    Migrate(migrate::Args),
 }
 
 #[tokio::main]
@@ -55,6 +59,7 @@ async fn main() -> ExitCode {
         Command::Serve(args) => serve::run(*args).await,
         Command::Trigger(args) => trigger::run(args).await,
         Command::Listen(args) => listen::run(args).await,
+        Command::Migrate(args) => migrate::run(args).await,
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

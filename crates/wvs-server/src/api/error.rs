@@ -62,12 +62,20 @@ impl From<StoreError> for ApiError {
                 format!("{what} has already been taken"),
             ),
             StoreError::Invalid(what) => ApiError::unprocessable(format!("invalid {what}")),
-            other => {
+            StoreError::Database(_) => {
                 // The detail goes to the log, not to the client.
-                tracing::error!(error = %other, "store error");
+                tracing::error!(error = %error, "store error");
                 ApiError::new(
                     StatusCode::SERVICE_UNAVAILABLE,
-                    "503 the store is unavailable",
+                    "503 Service Unavailable: the database cannot be reached or failed; \
+                     retry later (with the same Idempotency-Key, a retry is never stored twice)",
+                )
+            }
+            StoreError::Corrupt(_) | StoreError::Migrate(_) => {
+                tracing::error!(error = %error, "store error");
+                ApiError::new(
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    "500 Internal Server Error: stored data could not be read",
                 )
             }
         }
