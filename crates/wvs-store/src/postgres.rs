@@ -10,10 +10,12 @@
 //! # Nodes side by side
 //!
 //! Unlike SQLite, PostgreSQL runs the nodes' transactions at the same time, so the queries
-//! lock what they read to change: a claim locks the hooks it plans for with `FOR UPDATE SKIP
+//! lock what they read to change: a claim locks the hooks it plans for with `FOR NO KEY UPDATE SKIP
 //! LOCKED` (another node's claim takes other hooks meanwhile) and counts their deliveries in
-//! flight only once it holds them; rate windows and hook health are read `FOR UPDATE`. A
-//! queue write that the database aborts to break a deadlock is run again. Every write that
+//! flight only once it holds them; rate windows and hook health are read locked. Every
+//! other write that changes hook rows locks them first, in id order, so that writes never
+//! wait for each other in a circle; a queue write that the database still aborts to break a
+//! deadlock is run again. Every write that
 //! makes deliveries claimable sends `NOTIFY wvs_work`; each node listens and wakes its
 //! dispatcher, and still polls in case a notification is lost with a connection.
 
@@ -75,10 +77,11 @@ mod dialect {
     use super::{Conn, WORK_CHANNEL};
     use crate::Result;
 
-    /// Appended to a SELECT whose rows the transaction goes on to change.
-    pub const LOCK: &str = " FOR UPDATE";
+    /// Appended to a SELECT whose rows the transaction goes on to change. `NO KEY UPDATE`:
+    /// the foreign-key checks of rows inserted meanwhile (attempts of a hook) do not wait.
+    pub const LOCK: &str = " FOR NO KEY UPDATE";
     /// Appended to a SELECT of rows to work on that another transaction may hold.
-    pub const SKIP_LOCKED: &str = " FOR UPDATE SKIP LOCKED";
+    pub const SKIP_LOCKED: &str = " FOR NO KEY UPDATE SKIP LOCKED";
 
     /// The value of a new row's id: parameter `$param`, or (NULL) the table's next one.
     pub fn id_or_next(table: &str, param: usize) -> String {

@@ -50,6 +50,31 @@ impl TestDatabase {
     pub fn url(&self) -> &str {
         &self.url
     }
+
+    /// An outage of this database alone (the server and other tests' databases stay up):
+    /// `false` refuses new connections and ends every open one, `true` lets them in again.
+    pub async fn set_reachable(&self, reachable: bool) {
+        let mut conn = PgConnection::connect_with(&self.admin)
+            .await
+            .expect("admin connection");
+        sqlx::query(&format!(
+            "ALTER DATABASE {} ALLOW_CONNECTIONS {reachable}",
+            self.name
+        ))
+        .execute(&mut conn)
+        .await
+        .expect("alter database");
+        if !reachable {
+            sqlx::query(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity \
+                 WHERE datname = $1 AND pid <> pg_backend_pid()",
+            )
+            .bind(&self.name)
+            .execute(&mut conn)
+            .await
+            .expect("end connections");
+        }
+    }
 }
 
 impl Drop for TestDatabase {

@@ -61,6 +61,16 @@ pub async fn claim_due(conn: &mut Conn, spec: &ClaimSpec<'_>) -> Result<Vec<Clai
 /// In-flight deliveries whose lease ran out (their node died or stalled) become pending
 /// again, due as they were, so the round below takes them like any other.
 async fn expire_leases(conn: &mut Conn, now: Millis) -> Result<()> {
+    let hooks: Vec<Id> = sqlx::query_scalar(
+        "SELECT DISTINCT hook_id FROM deliveries WHERE state = 'in_flight' AND lease_expires_at < $1",
+    )
+    .bind(now)
+    .fetch_all(&mut *conn)
+    .await?;
+    if hooks.is_empty() {
+        return Ok(());
+    }
+    hooks::lock_existing(conn, hooks.into_iter()).await?;
     let expired: Vec<(Id, Millis)> = sqlx::query_as(
         "UPDATE deliveries SET state = 'pending', lease_owner = NULL, lease_expires_at = NULL \
          WHERE state = 'in_flight' AND lease_expires_at < $1 RETURNING hook_id, next_attempt_at",

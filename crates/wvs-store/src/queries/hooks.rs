@@ -2,7 +2,7 @@
 //! [`secrets`](super::secrets), the settings as JSON owned by the hooks layer, and the health
 //! columns the dispatcher maintains.
 
-use std::collections::HashSet;
+use std::collections::{BTreeSet, HashSet};
 
 use serde_json::Value;
 use sqlx::FromRow;
@@ -158,13 +158,18 @@ async fn extend_where_in(
 }
 
 /// Which of these hook ids still exist.
-pub async fn existing(conn: &mut Conn, ids: impl Iterator<Item = Id>) -> Result<HashSet<Id>> {
-    let ids: Vec<Id> = ids.collect::<HashSet<_>>().into_iter().collect();
+/// The hooks among `ids` that exist, locked for the rest of the transaction where
+/// transactions run side by side (PostgreSQL). Every write that goes on to change hook rows
+/// (recording attempts, inserting deliveries, taking over expired leases) takes its locks
+/// here first, all in id order, so that two of them never wait for each other in a circle.
+pub async fn lock_existing(conn: &mut Conn, ids: impl Iterator<Item = Id>) -> Result<HashSet<Id>> {
+    let ids: Vec<Id> = ids.collect::<BTreeSet<_>>().into_iter().collect();
     let mut found = HashSet::with_capacity(ids.len());
     for batch in batches(&ids) {
         let sql = format!(
-            "SELECT id FROM hooks WHERE id IN ({})",
-            placeholders(1, batch.len())
+            "SELECT id FROM hooks WHERE id IN ({}) ORDER BY id{}",
+            placeholders(1, batch.len()),
+            dialect::LOCK
         );
         let mut query = sqlx::query_scalar::<_, Id>(&sql);
         for id in batch {

@@ -44,7 +44,7 @@ pub async fn insert_event(
     }
     // A hook deleted after routing but before this transaction gets nothing: the event is
     // accepted for the others rather than refused for a hook that is gone.
-    let live = hooks::existing(conn, deliveries.iter().map(|d| d.hook_id)).await?;
+    let live = hooks::lock_existing(conn, deliveries.iter().map(|d| d.hook_id)).await?;
     let deliveries: Vec<&NewDelivery> = deliveries
         .iter()
         .filter(|d| live.contains(&d.hook_id))
@@ -194,6 +194,13 @@ pub async fn settle(conn: &mut Conn, owner: &str, attempts: &[&Attempt]) -> Resu
 
 /// Every claim of `owner` becomes pending and due at `now`.
 pub async fn release_claims(conn: &mut Conn, owner: &str, now: Millis) -> Result<u64> {
+    let claimed_hooks: Vec<Id> = sqlx::query_scalar(
+        "SELECT DISTINCT hook_id FROM deliveries WHERE state = 'in_flight' AND lease_owner = $1",
+    )
+    .bind(owner)
+    .fetch_all(&mut *conn)
+    .await?;
+    hooks::lock_existing(conn, claimed_hooks.into_iter()).await?;
     let released: Vec<Id> = sqlx::query_scalar(
         "UPDATE deliveries SET state = 'pending', next_attempt_at = $2, lease_owner = NULL, \
          lease_expires_at = NULL, updated_at = $2 WHERE state = 'in_flight' AND lease_owner = $1 \

@@ -213,7 +213,7 @@ impl Store for Backend {
                 // A hook deleted while its delivery was in flight took its log and deliveries
                 // with it; its attempts have nowhere to go. Dropping them here (instead of failing
                 // on the foreign key) keeps one vanished hook from blocking the whole batch.
-                let live = hooks::existing(c, attempts.iter().map(|a| a.hook_id)).await?;
+                let live = hooks::lock_existing(c, attempts.iter().map(|a| a.hook_id)).await?;
                 let attempts: Vec<&Attempt> = attempts
                     .iter()
                     .filter(|a| live.contains(&a.hook_id))

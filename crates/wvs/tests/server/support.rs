@@ -163,12 +163,23 @@ impl Server {
         Server::spawn(&tempfile::tempdir().unwrap().keep(), extra_args)
     }
 
+    /// Starts one node on the (PostgreSQL) database at `database_url`.
+    pub fn start_node(database_url: &str, extra_args: &[&str]) -> Server {
+        let dir = tempfile::tempdir().unwrap().keep();
+        let mut args = vec!["--allow-local-requests", "--database-url", database_url];
+        args.extend_from_slice(extra_args);
+        Server::spawn(&dir, &args)
+    }
+
     fn spawn(dir: &Path, extra_args: &[&str]) -> Server {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_wvs"))
-            .arg("serve")
-            .args(["--listen", "127.0.0.1:0"])
-            .arg("--database-url")
-            .arg(dir.join("wvs.db"))
+        let database = dir.join("wvs.db");
+        let mut command = Command::new(env!("CARGO_BIN_EXE_wvs"));
+        command.arg("serve").args(["--listen", "127.0.0.1:0"]);
+        // A node of a shared database is given its URL among the extra arguments.
+        if !extra_args.contains(&"--database-url") {
+            command.arg("--database-url").arg(database);
+        }
+        let mut child = command
             .args(extra_args)
             .env("WVS_ADMIN_TOKEN", ADMIN_TOKEN)
             .env("RUST_LOG", "warn")
