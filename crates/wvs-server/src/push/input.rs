@@ -323,3 +323,144 @@ fn without_position(message: &str) -> String {
         .map_or(message, |(text, _)| text)
         .to_owned()
 }
+
+#[cfg(test)]
+mod tests {
+    use serde_json::{Value, json};
+
+    use super::*;
+
+    const OLD: &str = "95790bf891e76fee5e1747ab589903a6a1f80f22";
+    const NEW: &str = "da1560886d4f094c3e6c9ef40349f7d38b5d27d7";
+    const ZERO: &str = "0000000000000000000000000000000000000000";
+
+    fn body() -> Value {
+        json!({
+            "user": {"id": 4, "name": "John Smith", "username": "jsmith", "email": "john@example.com"},
+            "changes": [{
+                "before": OLD, "after": NEW, "ref": "refs/heads/master",
+                "commits": [{"id": NEW, "message": "fixed readme", "timestamp": "2012-01-03T23:36:29+02:00",
+                             "author": {"name": "A", "email": "a@example.com"}}],
+            }],
+        })
+    }
+
+    fn error(body: &Value) -> String {
+        parse(&serde_json::to_vec(body).unwrap())
+            .unwrap_err()
+            .to_string()
+    }
+
+    /// `body()` with the value at a JSON pointer replaced (`None`: removed).
+    fn with(pointer: &str, value: Option<Value>) -> Value {
+        let mut body = body();
+        let (parent, key) = pointer.rsplit_once('/').unwrap();
+        let parent = body.pointer_mut(parent).unwrap();
+        match (parent, value) {
+            (Value::Object(map), Some(value)) => {
+                map.insert(key.to_owned(), value);
+            }
+            (Value::Object(map), None) => {
+                map.remove(key);
+            }
+            (other, _) => panic!("not an object: {other}"),
+        }
+        body
+    }
+
+    #[test]
+    fn a_complete_push_reads() {
+        let push = parse(&serde_json::to_vec(&body()).unwrap()).unwrap();
+        let change = &push.changes[0];
+        assert_eq!(
+            (change.kind, change.action),
+            (RefKind::Branch, Action::Updated)
+        );
+        assert_eq!(change.total_commits_count, 1);
+        assert_eq!(push.user.avatar_url, None);
+        assert!(push.push_options.is_empty());
+    }
+
+    #[test]
+    fn actions_follow_the_zero_ids() {
+        let created = with("/changes/0/before", Some(json!(ZERO)));
+        let push = parse(&serde_json::to_vec(&created).unwrap()).unwrap();
+        assert_eq!(push.changes[0].action, Action::Created);
+        let mut removed = with("/changes/0/after", Some(json!(ZERO)));
+        removed["changes"][0]["commits"] = json!([]);
+        let push = parse(&serde_json::to_vec(&removed).unwrap()).unwrap();
+        assert_eq!(push.changes[0].action, Action::Removed);
+    }
+
+    #[test]
+    fn errors_name_the_field() {
+        let cases = [
+            (with("/user/email", None), "user.email: is missing"),
+            (
+                with("/user/id", Some(json!("four"))),
+                "user.id: invalid type",
+            ),
+            (
+                with("/changes", Some(json!([]))),
+                "changes: must list at least one",
+            ),
+            (
+                with("/changes/0/ref", Some(json!("master"))),
+                "changes[0].ref: must be refs/heads/<branch> or refs/tags/<tag>",
+            ),
+            (
+                with("/changes/0/ref", Some(json!("refs/heads/"))),
+                "changes[0].ref: must be",
+            ),
+            (
+                with("/changes/0/before", Some(json!("abc"))),
+                "changes[0].before: must be a 40- or 64-character",
+            ),
+            (
+                with("/changes/0/commits/0/id", Some(json!("XYZ"))),
+                "changes[0].commits[0].id: must be",
+            ),
+            (
+                with("/changes/0/commits/0/author", None),
+                "changes[0].commits[0].author: is missing",
+            ),
+            (
+                with("/changes/0/total_commits_count", Some(json!(0))),
+                "changes[0].total_commits_count: is 0, fewer than the 1 commits given",
+            ),
+            (
+                with("/changes/0/message", Some(json!("hi"))),
+                "changes[0].message: is for tags only",
+            ),
+            (
+                with("/changes/0/after", Some(json!(ZERO))),
+                "changes[0].commits: a removed ref has no new commits",
+            ),
+            (
+                with("/changes/0/colour", Some(json!("red"))),
+                "changes[0].colour: unknown field `colour`",
+            ),
+            (
+                with("/push_options", Some(json!(["ci.skip"]))),
+                "push_options: invalid type",
+            ),
+        ];
+        for (body, want) in cases {
+            let got = error(&body);
+            assert!(got.starts_with(want), "{got:?} should start with {want:?}");
+        }
+        let mut both_zero = with("/changes/0/before", Some(json!(ZERO)));
+        both_zero["changes"][0]["after"] = json!(ZERO);
+        assert_eq!(
+            error(&both_zero),
+            "changes[0]: before and after cannot both be all zeros"
+        );
+    }
+
+    #[test]
+    fn bad_json_says_where() {
+        let error = parse(b"{\"user\": ").unwrap_err();
+        assert!(matches!(error, InputError::Json { line: 1, .. }), "{error}");
+        assert!(parse(b"{} x").is_err());
+    }
+}
