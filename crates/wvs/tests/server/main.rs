@@ -7,6 +7,7 @@ mod crash;
 mod durability;
 mod fixtures;
 mod isolation;
+mod push;
 mod reliability;
 mod routing;
 mod scripted;
