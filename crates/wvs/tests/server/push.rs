@@ -323,7 +323,7 @@ async fn system_hooks_get_one_repository_update_per_push_and_the_pushes_they_ask
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn bad_pushes_name_the_field_and_unknown_projects_are_404() {
+async fn bad_pushes_name_the_field_unknown_projects_are_404_and_retries_are_stored_once() {
     let server = Server::start(&[]);
     let ids = registry(&server).await;
     let (status, answer) = server
@@ -355,4 +355,24 @@ async fn bad_pushes_name_the_field_and_unknown_projects_are_404() {
         )
         .await;
     assert_eq!(status, 404);
+
+    // A retried post with the same Idempotency-Key stores nothing twice.
+    let body = json!({"user": {"id": 4, "name": "J", "username": "j", "email": "j@x"},
+                      "changes": [new_ref("refs/heads/main")]});
+    let path = format!("/projects/{}/push", ids.project);
+    let mut answers = Vec::new();
+    for _ in 0..2 {
+        let (status, _, answer) = server
+            .api_raw(
+                "POST",
+                &path,
+                Some(body.clone()),
+                &[("Idempotency-Key", "push-1")],
+            )
+            .await;
+        assert_eq!(status, 202);
+        answers.push(serde_json::from_slice::<Value>(&answer).unwrap());
+    }
+    assert_eq!(answers[0], answers[1]);
+    assert_eq!(kinds(&answers[0]), ["push", "repository_update"]);
 }
