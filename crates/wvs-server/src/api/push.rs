@@ -57,12 +57,12 @@ async fn push(
     let mut built: Vec<(Event, Option<&str>)> = Vec::new();
     let mut skipped = Vec::new();
     for (change, fires) in push.changes.iter().zip(limit::fires(&push.changes, limit)) {
-        let event = payload::ref_event(&push, change, &blocks);
         if fires {
+            let event = payload::ref_event(&push, change, &blocks);
             built.push((event, Some(&change.git_ref)));
         } else {
             skipped.push(json!({
-                "kind": event.kind().name(),
+                "kind": payload::event_name(change.kind),
                 "ref": change.git_ref,
                 "reason": format!(
                     "more than push_event_hooks_limit ({limit}) refs of this kind were {} \

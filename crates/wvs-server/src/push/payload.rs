@@ -20,12 +20,17 @@ use super::project::Blocks;
 /// than 20 commits, the payload contains only the newest 20").
 pub const MAX_PAYLOAD_COMMITS: usize = 20;
 
-/// The `push` (branch) or `tag_push` (tag) event of one ref change.
-pub fn ref_event(push: &Push, change: &Change, blocks: &Blocks) -> Event {
-    let name = match change.kind {
+/// The event name of a change to a ref of this kind: `push` or `tag_push`.
+pub fn event_name(kind: RefKind) -> &'static str {
+    match kind {
         RefKind::Branch => "push",
         RefKind::Tag => "tag_push",
-    };
+    }
+}
+
+/// The `push` (branch) or `tag_push` (tag) event of one ref change.
+pub fn ref_event(push: &Push, change: &Change, blocks: &Blocks) -> Event {
+    let name = event_name(change.kind);
     let checkout_sha = match change.action {
         Action::Removed => None,
         Action::Created | Action::Updated => {
