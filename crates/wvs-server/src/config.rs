@@ -106,6 +106,10 @@ pub struct ConfigLayer {
     /// Hook tests and resends per API token and hook per minute; 0 = unlimited [default: 5]
     #[arg(long, env = "WVS_HOOK_TEST_LIMIT")]
     pub hook_test_limit: Option<u32>,
+    /// Branches (or tags) one push may create, update or remove, per action, and still fire
+    /// push (tag push) hooks, GitLab's `push_event_hooks_limit` [default: 3]
+    #[arg(long, env = "WVS_PUSH_EVENT_HOOKS_LIMIT")]
+    pub push_event_hooks_limit: Option<u32>,
 }
 
 impl ConfigLayer {
@@ -139,6 +143,7 @@ impl ConfigLayer {
                 .deny_all_requests_except_allowed
                 .or(lower.deny_all_requests_except_allowed),
             hook_test_limit: self.hook_test_limit.or(lower.hook_test_limit),
+            push_event_hooks_limit: self.push_event_hooks_limit.or(lower.push_event_hooks_limit),
             signing_token_grace: self.signing_token_grace.or(lower.signing_token_grace),
             secret_key: self.secret_key.or(lower.secret_key),
         }
@@ -181,6 +186,8 @@ pub struct Config {
     pub outbound: OutboundPolicy,
     /// Hook tests and resends per API token and hook per minute (0 = unlimited).
     pub hook_test_limit: u32,
+    /// Ref changes of one kind and action one push may have and still fire its hooks.
+    pub push_event_hooks_limit: u32,
     /// How long a replaced signing secret keeps signing beside the new one.
     pub signing_token_grace: Duration,
     /// The at-rest key as configured (base64); `None`: the key file.
@@ -301,6 +308,7 @@ impl Config {
             },
             outbound,
             hook_test_limit: layer.hook_test_limit.unwrap_or(5),
+            push_event_hooks_limit: layer.push_event_hooks_limit.unwrap_or(3),
             signing_token_grace: setting("signing_token_grace", &layer.signing_token_grace, "24h")?,
             secret_key: layer.secret_key.filter(|key| !key.is_empty()),
         })

@@ -7,6 +7,8 @@
 //! - [`server`]: `wvs serve`: opens the store, starts the API and the dispatcher, shuts down.
 //! - [`api`]: GitLab API v4 routes: registry, hooks, delivery log, ingest.
 //! - [`ingest`]: an event → one stored event and its deliveries, in one transaction.
+//! - [`push`]: a Git server's account of a push → its push, tag push and repository update
+//!   events.
 //! - [`dispatch`]: claims due deliveries, sends them from one worker pool, records attempts.
 //! - [`delivery`]: one attempt to one hook, shared by the dispatcher, test and resend.
 //! - [`hooks`]: glue between the hook rules (`wvs-hooks`) and stored hooks.
@@ -21,6 +23,7 @@ pub mod delivery;
 pub mod dispatch;
 pub mod hooks;
 pub mod ingest;
+pub mod push;
 mod secret_key;
 pub mod server;
 pub mod state;

@@ -12,7 +12,7 @@ use axum::{Extension, Json, Router};
 use serde_json::{Map, Value, json};
 use uuid::Uuid;
 use wvs_events::{Event, Scope};
-use wvs_store::{HookOwner, Inserted, Project, Store};
+use wvs_store::{Group, HookOwner, Inserted, Project, Store};
 
 use super::error::{ApiError, ApiResult};
 use super::fields::Fields;
@@ -55,6 +55,19 @@ fn posted(
     body: Result<Bytes, BytesRejection>,
     scope: Scope,
 ) -> ApiResult<Posted> {
+    let body = received(body)?;
+    let event = Event::from_slice(&body).map_err(|e| ApiError::bad_request(e.to_string()))?;
+    accepts(scope, &event).map_err(ApiError::unprocessable)?;
+    Ok(Posted {
+        event,
+        body: body.to_vec(),
+        idempotency_key: idempotency_key(headers)?,
+        chain_uuid: chain_uuid(headers)?,
+    })
+}
+
+/// A posted body within the size and nesting limits.
+pub(super) fn received(body: Result<Bytes, BytesRejection>) -> ApiResult<Bytes> {
     // A body over the limit is refused with 413, in the API's JSON error shape.
     let body = body.map_err(|e| ApiError::new(e.status(), e.body_text()))?;
     if json_depth::too_deep(&body, json_depth::MAX_DEPTH) {
@@ -63,32 +76,25 @@ fn posted(
             json_depth::MAX_DEPTH
         )));
     }
-    let event = Event::from_slice(&body).map_err(|e| ApiError::bad_request(e.to_string()))?;
-    accepts(scope, &event).map_err(ApiError::unprocessable)?;
-    let idempotency_key = match headers.get("idempotency-key") {
-        None => None,
-        Some(value) => Some(
-            value
-                .to_str()
-                .ok()
-                .filter(|key| !key.is_empty() && key.len() <= 255)
-                .ok_or_else(|| {
-                    ApiError::bad_request("Idempotency-Key must be 1 to 255 visible characters")
-                })?
-                .to_owned(),
-        ),
+    Ok(body)
+}
+
+/// The request's `Idempotency-Key`, if it has one.
+pub(super) fn idempotency_key(headers: &HeaderMap) -> ApiResult<Option<String>> {
+    let Some(value) = headers.get("idempotency-key") else {
+        return Ok(None);
     };
-    Ok(Posted {
-        event,
-        body: body.to_vec(),
-        idempotency_key,
-        chain_uuid: chain_uuid(headers)?,
-    })
+    value
+        .to_str()
+        .ok()
+        .filter(|key| !key.is_empty() && key.len() <= 255)
+        .map(|key| Some(key.to_owned()))
+        .ok_or_else(|| ApiError::bad_request("Idempotency-Key must be 1 to 255 visible characters"))
 }
 
 /// The UUID of the event that caused this one, when the poster passed it on (a receiver
 /// calling back into WVS): either flavor's event UUID header.
-fn chain_uuid(headers: &HeaderMap) -> ApiResult<Option<Uuid>> {
+pub(super) fn chain_uuid(headers: &HeaderMap) -> ApiResult<Option<Uuid>> {
     let Some((name, value)) = ["x-wvs-event-uuid", "x-gitlab-event-uuid"]
         .into_iter()
         .find_map(|name| headers.get(name).map(|value| (name, value)))
@@ -103,10 +109,29 @@ fn chain_uuid(headers: &HeaderMap) -> ApiResult<Option<Uuid>> {
         .ok_or_else(|| ApiError::bad_request(format!("{name} must be a UUID")))
 }
 
-async fn accept(state: &AppState, target: Target, posted: Posted) -> ApiResult<Response> {
-    let inserted: Inserted = ingest::ingest(
+/// Ingests one event and wakes the dispatcher when it made new deliveries; shared by the
+/// ingest endpoints and push processing.
+pub(super) async fn ingest_one(
+    state: &AppState,
+    target: &Target,
+    incoming: Incoming<'_>,
+) -> ApiResult<Inserted> {
+    let inserted = ingest::ingest(
         state.store.as_ref(),
         &state.config.delivery.auto_disable,
+        target,
+        incoming,
+    )
+    .await?;
+    if !inserted.duplicate && inserted.deliveries > 0 {
+        state.wake.notify_one();
+    }
+    Ok(inserted)
+}
+
+async fn accept(state: &AppState, target: Target, posted: Posted) -> ApiResult<Response> {
+    let inserted = ingest_one(
+        state,
         &target,
         Incoming {
             event: &posted.event,
@@ -116,9 +141,6 @@ async fn accept(state: &AppState, target: Target, posted: Posted) -> ApiResult<R
         },
     )
     .await?;
-    if !inserted.duplicate && inserted.deliveries > 0 {
-        state.wake.notify_one();
-    }
     let answer = json!({ "event_uuid": inserted.event_uuid, "deliveries": inserted.deliveries });
     Ok((StatusCode::ACCEPTED, Json(answer)).into_response())
 }
@@ -140,26 +162,28 @@ async fn project_event(
             .await?
             .ok_or(not_found)?,
     };
-    authorize(store, caller.reach, HookOwner::Project(project.id)).await?;
-    let group_ids = match project.namespace_id {
-        Some(group_id) => store
-            .group_ancestry(group_id)
-            .await?
-            .iter()
-            .map(|g| g.id)
-            .collect(),
+    let (target, _) = project_target(store, caller.reach, &project).await?;
+    accept(&state, target, posted).await
+}
+
+/// The ingest target of a project the caller may reach (404 otherwise), with the groups above
+/// it, nearest first.
+pub(super) async fn project_target(
+    store: &dyn Store,
+    reach: Reach,
+    project: &Project,
+) -> ApiResult<(Target, Vec<Group>)> {
+    authorize(store, reach, HookOwner::Project(project.id)).await?;
+    let groups = match project.namespace_id {
+        Some(group_id) => store.group_ancestry(group_id).await?,
         None => Vec::new(),
     };
-    accept(
-        &state,
-        Target::Project {
-            project_id: project.id,
-            group_ids,
-            namespace_path: project.namespace_path,
-        },
-        posted,
-    )
-    .await
+    let target = Target::Project {
+        project_id: project.id,
+        group_ids: groups.iter().map(|g| g.id).collect(),
+        namespace_path: project.namespace_path.clone(),
+    };
+    Ok((target, groups))
 }
 
 /// Registers an unknown project from the `project` block of its first event: its id is the

@@ -12,6 +12,7 @@ mod meta;
 mod owner;
 mod pagination;
 mod params;
+mod push;
 mod registry;
 pub mod test_limit;
 mod tokens;
@@ -34,6 +35,7 @@ pub fn router(state: AppState) -> Router {
     let scoped = Router::new()
         .route("/version", get(meta::version))
         .merge(ingest::routes())
+        .merge(push::routes())
         .nest("/projects/{id}/hooks", hooks::routes(false))
         .nest("/groups/{id}/hooks", hooks::routes(false));
     let api = admin_only

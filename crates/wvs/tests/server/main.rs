@@ -8,6 +8,7 @@ mod durability;
 mod fixtures;
 mod isolation;
 mod nodes;
+mod push;
 mod reliability;
 mod routing;
 mod scripted;

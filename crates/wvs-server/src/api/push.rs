@@ -1,0 +1,103 @@
+//! `POST /projects/:id/push`: a Git server reports a push (the pusher and every ref change
+//! with its commits) and WVS produces the documented events: one `push` per branch change,
+//! one `tag_push` per tag change (unless `push_event_hooks_limit` silences them) and one
+//! `repository_update`. Each goes through the ordinary ingest path, as if posted to
+//! `/projects/:id/events`; the answer, `202 {"events": [...], "skipped": [...]}`, comes once
+//! all are committed. Same access as the project ingest endpoint; an unknown project is 404
+//! (a push does not register projects: it has no `project` block to register from).
+
+use axum::body::Bytes;
+use axum::extract::rejection::BytesRejection;
+use axum::extract::{DefaultBodyLimit, Path, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::post;
+use axum::{Extension, Json, Router};
+use serde_json::{Value, json};
+use wvs_events::Event;
+
+use super::error::{ApiError, ApiResult};
+use super::ingest::{
+    MAX_EVENT_BYTES, chain_uuid, idempotency_key, ingest_one, project_target, received,
+};
+use super::owner::find_project;
+use crate::auth::Caller;
+use crate::ingest::Incoming;
+use crate::push::{input, limit, payload, project};
+use crate::state::AppState;
+
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/projects/{id}/push", post(push))
+        .layer(DefaultBodyLimit::max(MAX_EVENT_BYTES))
+}
+
+async fn push(
+    State(state): State<AppState>,
+    Extension(caller): Extension<Caller>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> ApiResult<Response> {
+    let body = received(body)?;
+    let push = input::parse(&body).map_err(|e| ApiError::bad_request(e.to_string()))?;
+    let idempotency_key = idempotency_key(&headers)?;
+    let chain_uuid = chain_uuid(&headers)?;
+    let store = state.store.as_ref();
+    let project = find_project(store, &id).await?;
+    let (target, groups) = project_target(store, caller.reach, &project).await?;
+    // The `namespace` of a payload is the namespace's name: the nearest group's, or the
+    // user namespace's path.
+    let namespace = groups
+        .first()
+        .map_or(project.namespace_path.as_str(), |group| group.name.as_str());
+    let blocks = project::blocks(&project, namespace, &state.config.instance_url);
+
+    let limit = state.config.push_event_hooks_limit;
+    let mut built: Vec<(Event, Option<&str>)> = Vec::new();
+    let mut skipped = Vec::new();
+    for (change, fires) in push.changes.iter().zip(limit::fires(&push.changes, limit)) {
+        if fires {
+            let event = payload::ref_event(&push, change, &blocks);
+            built.push((event, Some(&change.git_ref)));
+        } else {
+            skipped.push(json!({
+                "kind": payload::event_name(change.kind),
+                "ref": change.git_ref,
+                "reason": format!(
+                    "more than push_event_hooks_limit ({limit}) refs of this kind were {} \
+                     in this push",
+                    change.action.as_str()
+                ),
+            }));
+        }
+    }
+    built.push((payload::repository_update(&push, &blocks), None));
+
+    let mut events = Vec::with_capacity(built.len());
+    for (index, (event, git_ref)) in built.iter().enumerate() {
+        let inserted = ingest_one(
+            &state,
+            &target,
+            Incoming {
+                event,
+                body: event.to_vec(),
+                // One key per produced event, so a repeated push is stored once.
+                idempotency_key: idempotency_key.as_ref().map(|key| format!("{key}#{index}")),
+                chain_uuid,
+            },
+        )
+        .await?;
+        let mut answer = json!({
+            "event_uuid": inserted.event_uuid,
+            "kind": event.kind().name(),
+            "deliveries": inserted.deliveries,
+        });
+        if let Some(git_ref) = git_ref {
+            answer["ref"] = Value::from(*git_ref);
+        }
+        events.push(answer);
+    }
+    let answer = json!({ "events": events, "skipped": skipped });
+    Ok((StatusCode::ACCEPTED, Json(answer)).into_response())
+}
