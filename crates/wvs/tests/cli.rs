@@ -568,3 +568,39 @@ fn content_length(head: &str) -> usize {
         })
         .expect("a content-length header")
 }
+
+/// `wvs migrate` brings a new SQLite file and a new PostgreSQL database to the current
+/// schema, says which, and is a no-op the second time.
+#[tokio::test]
+async fn migrate_applies_the_schema_to_sqlite_and_postgresql() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("fresh.db");
+    let database = wvs_store::testing::TestDatabase::create("migrate").await;
+    for url in [file.to_str().unwrap(), database.url()] {
+        for _ in 0..2 {
+            let output = run(&["migrate", "--database-url", url]);
+            assert!(output.status.success(), "{}", text(&output.stderr));
+            assert!(
+                text(&output.stdout).starts_with("schema at version "),
+                "{}",
+                text(&output.stdout)
+            );
+        }
+    }
+    assert!(file.exists());
+}
+
+/// A PostgreSQL store without a shared at-rest key is refused with what to do.
+#[test]
+fn serve_on_postgresql_without_a_secret_key_says_what_to_do() {
+    let output = run(&[
+        "serve",
+        "--listen",
+        "127.0.0.1:0",
+        "--database-url",
+        "postgres://postgres@127.0.0.1:5432/postgres",
+    ]);
+    assert!(!output.status.success());
+    let stderr = text(&output.stderr);
+    assert!(stderr.contains("--secret-key"), "{stderr}");
+}
