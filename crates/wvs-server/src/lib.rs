@@ -23,6 +23,8 @@ pub mod delivery;
 pub mod dispatch;
 pub mod hooks;
 pub mod ingest;
+pub mod normalize;
+pub mod project_blocks;
 pub mod push;
 mod secret_key;
 pub mod server;

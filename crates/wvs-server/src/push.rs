@@ -1,15 +1,14 @@
 //! Push processing: what a Git server knows after a push becomes the documented events.
 //!
 //! - [`input`]: the posted account of the push, read and checked ([`input::InputError`]).
-//! - [`project`]: the `project` and `repository` blocks from the registry's project.
 //! - [`payload`]: the `push` / `tag_push` payload of a ref change, the `repository_update`
 //!   of the push.
 //! - [`limit`]: `push_event_hooks_limit`: which changes fire hooks at all.
 //!
-//! Each built event then goes through the ordinary ingest path
+//! The `project` and `repository` blocks come from [`crate::project_blocks`]. Each built
+//! event then goes through the ordinary ingest path
 //! ([`crate::ingest::ingest`]), exactly as if it had been posted.
 
 pub mod input;
 pub mod limit;
 pub mod payload;
-pub mod project;

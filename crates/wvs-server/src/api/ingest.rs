@@ -1,5 +1,6 @@
 //! WVS's own ingest endpoints: `POST /projects/:id/events`, `/groups/:id/events` and
-//! `/system/events`. The answer, `202 {"event_uuid", "deliveries"}`, comes only after the
+//! `/system/events`. A project event is completed from the registry first (see
+//! [`crate::normalize`]). The answer, `202 {"event_uuid", "deliveries"}`, comes only after the
 //! event and its deliveries are committed.
 
 use axum::body::Bytes;
@@ -23,6 +24,7 @@ use crate::auth::{Caller, Reach};
 use crate::delivery::now_millis;
 use crate::ingest::{self, Incoming, Target, accepts, project_block};
 use crate::state::AppState;
+use crate::{normalize, project_blocks};
 
 /// The largest event body accepted, as GitLab's webhook payload limit.
 pub const MAX_EVENT_BYTES: usize = 25 * 1024 * 1024;
@@ -152,7 +154,7 @@ async fn project_event(
     headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> ApiResult<Response> {
-    let posted = posted(&headers, body, Scope::Project)?;
+    let mut posted = posted(&headers, body, Scope::Project)?;
     let store = state.store.as_ref();
     let project = match find_project(store, &id).await {
         Ok(project) => project,
@@ -162,7 +164,11 @@ async fn project_event(
             .await?
             .ok_or(not_found)?,
     };
-    let (target, _) = project_target(store, caller.reach, &project).await?;
+    let (target, groups) = project_target(store, caller.reach, &project).await?;
+    let blocks = project_blocks::of(&project, &groups, &state.config.instance_url);
+    if let Some(filled) = normalize::fill(&posted.body, &posted.event, &blocks) {
+        posted.body = filled;
+    }
     accept(&state, target, posted).await
 }
 

@@ -23,7 +23,8 @@ use super::ingest::{
 use super::owner::find_project;
 use crate::auth::Caller;
 use crate::ingest::Incoming;
-use crate::push::{input, limit, payload, project};
+use crate::project_blocks;
+use crate::push::{input, limit, payload};
 use crate::state::AppState;
 
 pub fn routes() -> Router<AppState> {
@@ -46,12 +47,7 @@ async fn push(
     let store = state.store.as_ref();
     let project = find_project(store, &id).await?;
     let (target, groups) = project_target(store, caller.reach, &project).await?;
-    // The `namespace` of a payload is the namespace's name: the nearest group's, or the
-    // user namespace's path.
-    let namespace = groups
-        .first()
-        .map_or(project.namespace_path.as_str(), |group| group.name.as_str());
-    let blocks = project::blocks(&project, namespace, &state.config.instance_url);
+    let blocks = project_blocks::of(&project, &groups, &state.config.instance_url);
 
     let limit = state.config.push_event_hooks_limit;
     let mut built: Vec<(Event, Option<&str>)> = Vec::new();

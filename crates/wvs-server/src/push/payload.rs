@@ -14,7 +14,7 @@ use wvs_events::model::push::PushEvent;
 use wvs_events::model::system::{RefChange, RepositoryUpdateEvent};
 
 use super::input::{Action, Change, CommitInput, Push, RefKind};
-use super::project::Blocks;
+use crate::project_blocks::Blocks;
 
 /// Commits a push payload lists at most: the newest ones (GitLab: "If a push includes more
 /// than 20 commits, the payload contains only the newest 20").
@@ -141,7 +141,7 @@ mod tests {
     use wvs_store::{Project, ProjectAttributes};
 
     use super::*;
-    use crate::push::{input, project};
+    use crate::push::input;
 
     const ZERO: &str = "0000000000000000000000000000000000000000";
     const OLD: &str = "95790bf891e76fee5e1747ab589903a6a1f80f22";
@@ -177,7 +177,7 @@ mod tests {
             created_at: 0,
             updated_at: 0,
         };
-        project::blocks(&project, "Mike", "http://example.com")
+        crate::project_blocks::blocks(&project, "Mike", "http://example.com")
     }
 
     /// A push of `changes` by John Smith.

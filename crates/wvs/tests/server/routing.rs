@@ -213,3 +213,48 @@ async fn ancestor_groups_and_non_subscribers() {
         .unwrap();
     assert_eq!(system.header("X-WVS-Event"), Some("System Hook"));
 }
+
+/// A push posted without its `project` and `repository` blocks and `event_name` is
+/// completed from the registry, in the documented places; a complete one is sent as posted.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn events_are_completed_from_the_registry() {
+    let receiver = Receiver::start().await;
+    let server = Server::start(&["--instance-url", "https://git.example.com"]);
+    let ids = registry(&server).await;
+    hook(
+        &server,
+        &format!("/projects/{}", ids.project),
+        json!({"url": format!("{}/hook", receiver.url)}),
+    )
+    .await;
+    let documented = sample("push");
+    let mut lean = documented.clone();
+    for key in ["project", "repository", "event_name"] {
+        lean.as_object_mut().unwrap().shift_remove(key);
+    }
+    let events = format!("/projects/{}/events", ids.project);
+    deliveries(&server, &events, &serde_json::to_vec(&lean).unwrap()).await;
+    let complete = serde_json::to_vec(&documented).unwrap();
+    deliveries(&server, &events, &complete).await;
+
+    let received = receiver.wait_for(2, Duration::from_secs(20)).await;
+    // Delivered side by side: either may arrive first.
+    let (as_posted, filled): (Vec<_>, Vec<_>) = received.iter().partition(|r| r.body == complete);
+    assert_eq!(as_posted.len(), 1, "a complete event is sent byte for byte");
+    let filled = filled[0].json();
+    let keys =
+        |value: &Value| -> Vec<String> { value.as_object().unwrap().keys().cloned().collect() };
+    assert_eq!(keys(&filled), keys(&documented));
+    assert_eq!(keys(&filled["project"]), keys(&documented["project"]));
+    assert_eq!(keys(&filled["repository"]), keys(&documented["repository"]));
+    assert_eq!(filled["event_name"], "push");
+    assert_eq!(filled["project"]["path_with_namespace"], "top/mid/low/app");
+    assert_eq!(
+        filled["project"]["web_url"],
+        "https://git.example.com/top/mid/low/app"
+    );
+    assert_eq!(
+        filled["commits"], documented["commits"],
+        "the rest as posted"
+    );
+}

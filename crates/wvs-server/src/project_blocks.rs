@@ -1,5 +1,5 @@
-//! The `project` block and the deprecated `repository` block of push payloads, from the
-//! registry's project. Attributes the registry holds win; the URLs it lacks are computed
+//! The `project` block and the deprecated `repository` block of payloads (built pushes,
+//! normalized posted events), from the registry's project. Attributes the registry holds win; the URLs it lacks are computed
 //! from the instance URL and the project's path, as GitLab forms them:
 //! `web_url` = `<instance>/<path_with_namespace>`, `git_http_url` = `<web_url>.git`,
 //! `git_ssh_url` = `git@<instance host>:<path_with_namespace>.git`, `homepage` = `web_url`.
@@ -15,6 +15,17 @@ pub struct Blocks {
     pub repository: Repository,
     /// The project's web URL (commit URLs are derived from it).
     pub web_url: String,
+    /// In some documented `project` blocks only (not in pushes').
+    pub ci_config_path: Option<String>,
+}
+
+/// The blocks of `project` under `groups` (its ancestry, nearest first): the `namespace` of
+/// a payload is the namespace's name, the nearest group's or the user namespace's path.
+pub fn of(project: &wvs_store::Project, groups: &[wvs_store::Group], instance_url: &str) -> Blocks {
+    let namespace = groups
+        .first()
+        .map_or(project.namespace_path.as_str(), |group| group.name.as_str());
+    blocks(project, namespace, instance_url)
 }
 
 /// The blocks of `project`, whose namespace is called `namespace_name` (a group's name, or
@@ -74,6 +85,7 @@ pub fn blocks(project: &wvs_store::Project, namespace_name: &str, instance_url: 
         project: project_block,
         repository,
         web_url,
+        ci_config_path: a.ci_config_path.clone(),
     }
 }
 

@@ -1,0 +1,230 @@
+//! Normalization of events posted for a project: what the emitter left out and the registry
+//! knows is filled in, where the documented example of that kind has it.
+//!
+//! The keys filled are `project_id`, the `project` block, the deprecated `repository` block
+//! (each with the keys the documented example's block has, in its order), and
+//! `event_name` / `event_type` (the kind's constant; `confidential_issue` /
+//! `confidential_note` for a confidential one). A missing key goes right after the nearest
+//! key that precedes it in the documented example. Nothing the emitter sent is changed,
+//! removed or moved, and an event that lacks nothing is stored byte for byte as posted.
+
+use serde_json::{Map, Value};
+use wvs_events::{Event, Scope, samples};
+
+use crate::project_blocks::Blocks;
+
+/// The top-level keys normalization may add.
+const FILLED: [&str; 5] = [
+    "project_id",
+    "project",
+    "repository",
+    "event_name",
+    "event_type",
+];
+
+/// The body with what it lacks filled in, or `None` when it lacks nothing (or is not a
+/// JSON object, which parsing has already refused).
+pub fn fill(body: &[u8], event: &Event, blocks: &Blocks) -> Option<Vec<u8>> {
+    let documented = documented(event)?;
+    let mut payload: Map<String, Value> = serde_json::from_slice(body).ok()?;
+    let mut changed = false;
+    for key in FILLED {
+        let Some(example) = documented.get(key) else {
+            continue;
+        };
+        if payload.contains_key(key) {
+            continue;
+        }
+        let Some(value) = value_for(key, example, event, blocks) else {
+            continue;
+        };
+        let at = position(&payload, &documented, key);
+        payload.shift_insert(at, key.to_owned(), value);
+        changed = true;
+    }
+    changed.then(|| serde_json::to_vec(&payload).expect("a JSON map serializes"))
+}
+
+/// The documented example of the event's kind, as posted to a project.
+fn documented(event: &Event) -> Option<Map<String, Value>> {
+    let sample = samples::for_kind(event.kind(), Scope::Project);
+    match serde_json::from_str(sample.json).ok()? {
+        Value::Object(map) => Some(map),
+        _ => None,
+    }
+}
+
+/// What `key` is filled with, shaped like the documented `example` value.
+fn value_for(key: &str, example: &Value, event: &Event, blocks: &Blocks) -> Option<Value> {
+    match key {
+        "project_id" => Some(Value::from(blocks.project_id)),
+        "project" => {
+            let mut block = serde_json::to_value(&blocks.project).ok()?;
+            // Not in every documented project block; the registry may know it.
+            if let Value::Object(map) = &mut block {
+                map.insert(
+                    "ci_config_path".into(),
+                    blocks
+                        .ci_config_path
+                        .clone()
+                        .map_or(Value::Null, Value::from),
+                );
+            }
+            Some(shaped_like(block, example))
+        }
+        "repository" => Some(shaped_like(
+            serde_json::to_value(&blocks.repository).ok()?,
+            example,
+        )),
+        "event_name" => Some(example.clone()),
+        "event_type" => {
+            let name = example.as_str()?;
+            Some(Value::from(if event.is_confidential() {
+                format!("confidential_{name}")
+            } else {
+                name.to_owned()
+            }))
+        }
+        _ => None,
+    }
+}
+
+/// `full`'s entries that the documented `example` object has, in the example's order.
+fn shaped_like(full: Value, example: &Value) -> Value {
+    let (Value::Object(mut full), Value::Object(example)) = (full, example) else {
+        return Value::Null;
+    };
+    let shaped: Map<String, Value> = example
+        .keys()
+        .filter_map(|key| full.remove(key).map(|value| (key.clone(), value)))
+        .collect();
+    Value::Object(shaped)
+}
+
+/// Where `key` goes in `payload`: right after the nearest key before it in the documented
+/// order that the payload has; first when there is none.
+fn position(payload: &Map<String, Value>, documented: &Map<String, Value>, key: &str) -> usize {
+    documented
+        .keys()
+        .take_while(|k| *k != key)
+        .filter_map(|k| payload.keys().position(|present| present == k))
+        .last()
+        .map_or(0, |index| index + 1)
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+    use wvs_events::EventKind;
+
+    use super::*;
+    use crate::project_blocks;
+
+    fn blocks() -> Blocks {
+        let project = wvs_store::Project {
+            id: 15,
+            name: "Diaspora".into(),
+            path: "diaspora".into(),
+            namespace_id: None,
+            namespace_path: "mike".into(),
+            path_with_namespace: "mike/diaspora".into(),
+            attributes: wvs_store::ProjectAttributes {
+                description: Some("A social network".into()),
+                default_branch: Some("main".into()),
+                ..Default::default()
+            },
+            created_at: 0,
+            updated_at: 0,
+        };
+        project_blocks::blocks(&project, "Mike", "http://example.com")
+    }
+
+    fn sample(kind: EventKind) -> Value {
+        serde_json::from_str(samples::for_kind(kind, Scope::Project).json).unwrap()
+    }
+
+    /// The sample of `kind` without `removed` keys, normalized.
+    fn normalized(kind: EventKind, removed: &[&str]) -> (Value, Value) {
+        let full = sample(kind);
+        let mut posted = full.clone();
+        for key in removed {
+            posted.as_object_mut().unwrap().shift_remove(*key);
+        }
+        let body = serde_json::to_vec(&posted).unwrap();
+        let event = Event::from_slice(&body).unwrap();
+        let filled = fill(&body, &event, &blocks()).expect("something was filled");
+        (full, serde_json::from_slice(&filled).unwrap())
+    }
+
+    fn keys(value: &Value) -> Vec<&str> {
+        value
+            .as_object()
+            .unwrap()
+            .keys()
+            .map(String::as_str)
+            .collect()
+    }
+
+    #[test]
+    fn a_push_without_its_blocks_gets_them_in_the_documented_places() {
+        let (documented, filled) =
+            normalized(EventKind::Push, &["project", "repository", "event_name"]);
+        assert_eq!(keys(&filled), keys(&documented));
+        assert_eq!(filled["event_name"], "push");
+        assert_eq!(keys(&filled["project"]), keys(&documented["project"]));
+        assert_eq!(keys(&filled["repository"]), keys(&documented["repository"]));
+        assert_eq!(filled["project"]["path_with_namespace"], "mike/diaspora");
+        assert_eq!(filled["project"]["namespace"], "Mike");
+        assert_eq!(filled["project"]["default_branch"], "main");
+        assert_eq!(
+            filled["repository"]["git_http_url"],
+            "http://example.com/mike/diaspora.git"
+        );
+        assert!(Event::from_value(filled).is_ok());
+    }
+
+    #[test]
+    fn issue_and_merge_request_blocks_take_their_own_documented_shape() {
+        for kind in [EventKind::Issue, EventKind::MergeRequest] {
+            let (documented, filled) = normalized(kind, &["project", "repository", "event_type"]);
+            assert_eq!(keys(&filled), keys(&documented), "{kind:?}");
+            assert_eq!(keys(&filled["project"]), keys(&documented["project"]));
+            assert_eq!(keys(&filled["repository"]), keys(&documented["repository"]));
+            assert_eq!(filled["event_type"], documented["event_type"]);
+        }
+    }
+
+    #[test]
+    fn a_confidential_issue_is_typed_as_one() {
+        let mut posted = sample(EventKind::Issue);
+        posted["object_attributes"]["confidential"] = json!(true);
+        posted.as_object_mut().unwrap().shift_remove("event_type");
+        let body = serde_json::to_vec(&posted).unwrap();
+        let event = Event::from_slice(&body).unwrap();
+        let filled: Value =
+            serde_json::from_slice(&fill(&body, &event, &blocks()).unwrap()).unwrap();
+        assert_eq!(filled["event_type"], "confidential_issue");
+    }
+
+    #[test]
+    fn what_the_emitter_sent_is_kept_as_sent() {
+        let mut posted = sample(EventKind::Push);
+        posted["project"]["name"] = json!("mine");
+        posted.as_object_mut().unwrap().shift_remove("repository");
+        let body = serde_json::to_vec(&posted).unwrap();
+        let event = Event::from_slice(&body).unwrap();
+        let filled: Value =
+            serde_json::from_slice(&fill(&body, &event, &blocks()).unwrap()).unwrap();
+        assert_eq!(filled["project"], posted["project"]);
+        assert_eq!(filled["repository"]["name"], "Diaspora");
+    }
+
+    #[test]
+    fn a_complete_event_is_left_alone() {
+        let body = samples::for_kind(EventKind::Push, Scope::Project)
+            .json
+            .as_bytes();
+        let event = Event::from_slice(body).unwrap();
+        assert_eq!(fill(body, &event, &blocks()), None);
+    }
+}
