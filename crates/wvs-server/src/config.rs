@@ -110,6 +110,10 @@ pub struct ConfigLayer {
     /// push (tag push) hooks, GitLab's `push_event_hooks_limit` [default: 3]
     #[arg(long, env = "WVS_PUSH_EVENT_HOOKS_LIMIT")]
     pub push_event_hooks_limit: Option<u32>,
+    /// Send the emails of users and authors in project and group events as `[REDACTED]`, as
+    /// GitLab does for emails that are not public [default: false]
+    #[arg(long, env = "WVS_REDACT_EMAILS", num_args = 0..=1, default_missing_value = "true")]
+    pub redact_emails: Option<bool>,
 }
 
 impl ConfigLayer {
@@ -143,6 +147,7 @@ impl ConfigLayer {
                 .deny_all_requests_except_allowed
                 .or(lower.deny_all_requests_except_allowed),
             hook_test_limit: self.hook_test_limit.or(lower.hook_test_limit),
+            redact_emails: self.redact_emails.or(lower.redact_emails),
             push_event_hooks_limit: self.push_event_hooks_limit.or(lower.push_event_hooks_limit),
             signing_token_grace: self.signing_token_grace.or(lower.signing_token_grace),
             secret_key: self.secret_key.or(lower.secret_key),
@@ -186,6 +191,8 @@ pub struct Config {
     pub outbound: OutboundPolicy,
     /// Hook tests and resends per API token and hook per minute (0 = unlimited).
     pub hook_test_limit: u32,
+    /// Emails in project and group events are sent as `[REDACTED]`.
+    pub redact_emails: bool,
     /// Ref changes of one kind and action one push may have and still fire its hooks.
     pub push_event_hooks_limit: u32,
     /// How long a replaced signing secret keeps signing beside the new one.
@@ -308,6 +315,7 @@ impl Config {
             },
             outbound,
             hook_test_limit: layer.hook_test_limit.unwrap_or(5),
+            redact_emails: layer.redact_emails.unwrap_or(false),
             push_event_hooks_limit: layer.push_event_hooks_limit.unwrap_or(3),
             signing_token_grace: setting("signing_token_grace", &layer.signing_token_grace, "24h")?,
             secret_key: layer.secret_key.filter(|key| !key.is_empty()),

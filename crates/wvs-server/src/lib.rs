@@ -26,6 +26,7 @@ pub mod ingest;
 pub mod normalize;
 pub mod project_blocks;
 pub mod push;
+pub mod redact;
 mod secret_key;
 pub mod server;
 pub mod state;

@@ -24,7 +24,7 @@ use crate::auth::{Caller, Reach};
 use crate::delivery::now_millis;
 use crate::ingest::{self, Incoming, Target, accepts, project_block};
 use crate::state::AppState;
-use crate::{normalize, project_blocks};
+use crate::{normalize, project_blocks, redact};
 
 /// The largest event body accepted, as GitLab's webhook payload limit.
 pub const MAX_EVENT_BYTES: usize = 25 * 1024 * 1024;
@@ -116,8 +116,14 @@ pub(super) fn chain_uuid(headers: &HeaderMap) -> ApiResult<Option<Uuid>> {
 pub(super) async fn ingest_one(
     state: &AppState,
     target: &Target,
-    incoming: Incoming<'_>,
+    mut incoming: Incoming<'_>,
 ) -> ApiResult<Inserted> {
+    if state.config.redact_emails && !matches!(target, Target::System) {
+        // No registry of users' public emails yet: every email is treated as private.
+        if let Some(redacted) = redact::emails(&incoming.body, |_| false) {
+            incoming.body = redacted;
+        }
+    }
     let inserted = ingest::ingest(
         state.store.as_ref(),
         &state.config.delivery.auto_disable,

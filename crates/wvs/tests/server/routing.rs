@@ -258,3 +258,37 @@ async fn events_are_completed_from_the_registry() {
         "the rest as posted"
     );
 }
+
+/// With `--redact-emails`, user and author emails reach the receiver, and the delivery log,
+/// as `[REDACTED]`; the rest of the payload is as posted.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn emails_are_redacted_when_the_instance_says_so() {
+    let receiver = Receiver::start().await;
+    let server = Server::start(&["--redact-emails"]);
+    let ids = registry(&server).await;
+    let base = format!("/projects/{}/hooks", ids.project);
+    let hook_id = hook(
+        &server,
+        &format!("/projects/{}", ids.project),
+        json!({"url": format!("{}/hook", receiver.url)}),
+    )
+    .await;
+    let push = sample("push");
+    let events = format!("/projects/{}/events", ids.project);
+    deliveries(&server, &events, &serde_json::to_vec(&push).unwrap()).await;
+
+    let sent = receiver.wait_for(1, Duration::from_secs(20)).await[0].json();
+    assert_eq!(sent["user_email"], "[REDACTED]");
+    assert_eq!(sent["commits"][0]["author"]["email"], "[REDACTED]");
+    assert_eq!(
+        sent["commits"][0]["author"]["name"],
+        push["commits"][0]["author"]["name"]
+    );
+    assert_eq!(sent["user_name"], push["user_name"]);
+
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let log = server
+        .expect(200, "GET", &format!("{base}/{hook_id}/events"), None)
+        .await;
+    assert_eq!(log[0]["request_data"], sent, "the log holds what was sent");
+}
