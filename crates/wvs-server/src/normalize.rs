@@ -45,6 +45,22 @@ pub fn fill(body: &[u8], event: &Event, blocks: &Blocks) -> Option<Vec<u8>> {
     changed.then(|| serde_json::to_vec(&payload).expect("a JSON map serializes"))
 }
 
+/// A documented sample made to look like an event of the registry's project (for hook tests
+/// when no real event of the kind was seen): its own project, project id and repository are
+/// replaced by the registry's, in the same places.
+pub fn as_registry_project(sample: &[u8], blocks: &Blocks) -> Vec<u8> {
+    let (Ok(event), Ok(Value::Object(mut payload))) = (
+        Event::from_slice(sample),
+        serde_json::from_slice::<Value>(sample),
+    ) else {
+        return sample.to_vec();
+    };
+    // `fill` puts the registry's blocks back where the documented example has them.
+    payload.retain(|key, _| !["project_id", "project", "repository"].contains(&key.as_str()));
+    let body = serde_json::to_vec(&payload).expect("a JSON map serializes");
+    fill(&body, &event, blocks).unwrap_or(body)
+}
+
 /// The documented example of the event's kind, as posted to a project.
 fn documented(event: &Event) -> Option<Map<String, Value>> {
     let sample = samples::for_kind(event.kind(), Scope::Project);
@@ -217,6 +233,20 @@ mod tests {
             serde_json::from_slice(&fill(&body, &event, &blocks()).unwrap()).unwrap();
         assert_eq!(filled["project"], posted["project"]);
         assert_eq!(filled["repository"]["name"], "Diaspora");
+    }
+
+    #[test]
+    fn a_sample_becomes_an_event_of_the_registry_project() {
+        let sample = samples::for_kind(EventKind::Issue, Scope::Project)
+            .json
+            .as_bytes();
+        let documented: Value = serde_json::from_slice(sample).unwrap();
+        let made: Value = serde_json::from_slice(&as_registry_project(sample, &blocks())).unwrap();
+        assert_eq!(keys(&made), keys(&documented));
+        assert_eq!(made["project"]["path_with_namespace"], "mike/diaspora");
+        assert_eq!(made["project"]["id"], 15);
+        assert_eq!(made["repository"]["name"], "Diaspora");
+        assert_eq!(made["object_attributes"], documented["object_attributes"]);
     }
 
     #[test]

@@ -16,6 +16,7 @@ use wvs_store::{
 };
 
 use super::error::{ApiError, ApiResult};
+use super::owner::project_groups;
 use super::owner::{OwnedHook, Owner};
 use super::pagination::Paging;
 use super::params::Params;
@@ -25,6 +26,7 @@ use crate::hooks::{limits_of, parts_of, render, rotate, scope_of, to_store};
 use crate::ingest::idempotency_key;
 use crate::state::AppState;
 use crate::time::iso8601;
+use crate::{normalize, project_blocks};
 
 /// The hook routes, mounted under `/projects/{id}/hooks`, `/groups/{id}/hooks` and `/hooks`.
 pub fn routes(system: bool) -> Router<AppState> {
@@ -336,18 +338,24 @@ async fn test_hook(
     let scope = scope_of(hook.owner);
     let (kind, confidential) = wvs_hooks::test_kind(&trigger, scope)
         .ok_or_else(|| ApiError::bad_request("trigger does not have a valid value"))?;
-    let latest = match hook.owner {
+    let (event_uuid, body) = match hook.owner {
         HookOwner::Project(project_id) => {
-            state
+            let latest = state
                 .store
                 .latest_event(Some(project_id), kind.name())
-                .await?
+                .await?;
+            match latest {
+                Some(event) => (event.uuid, event.payload),
+                None => {
+                    // The documented sample, made an event of this project.
+                    let sample = sample_body(samples::for_kind(kind, scope).json, confidential);
+                    let blocks = registry_blocks(&state, project_id).await?;
+                    let body = normalize::as_registry_project(&sample, &blocks);
+                    (uuid::Uuid::now_v7().to_string(), body)
+                }
+            }
         }
-        _ => None,
-    };
-    let (event_uuid, body) = match latest {
-        Some(event) => (event.uuid, event.payload),
-        None => (
+        _ => (
             uuid::Uuid::now_v7().to_string(),
             sample_body(samples::for_kind(kind, scope).json, confidential),
         ),
@@ -396,6 +404,21 @@ async fn test_system_hook(
         }
         other => test_answer(other),
     }
+}
+
+/// The `project` and `repository` blocks of a registry project.
+async fn registry_blocks(state: &AppState, project_id: i64) -> ApiResult<project_blocks::Blocks> {
+    let store = state.store.as_ref();
+    let project = store
+        .project(project_id)
+        .await?
+        .ok_or_else(|| ApiError::not_found("Project"))?;
+    let groups = project_groups(store, &project).await?;
+    Ok(project_blocks::of(
+        &project,
+        &groups,
+        &state.config.instance_url,
+    ))
 }
 
 /// A confidential test trigger gets the sample marked confidential.

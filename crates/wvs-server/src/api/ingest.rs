@@ -18,7 +18,7 @@ use wvs_store::{Group, HookOwner, Inserted, Project, Store};
 use super::error::{ApiError, ApiResult};
 use super::fields::Fields;
 use super::json_depth;
-use super::owner::{authorize, find_group, find_project};
+use super::owner::{authorize, find_group, find_project, project_groups};
 use super::registry::new_project;
 use crate::auth::{Caller, Reach};
 use crate::delivery::now_millis;
@@ -186,10 +186,7 @@ pub(super) async fn project_target(
     project: &Project,
 ) -> ApiResult<(Target, Vec<Group>)> {
     authorize(store, reach, HookOwner::Project(project.id)).await?;
-    let groups = match project.namespace_id {
-        Some(group_id) => store.group_ancestry(group_id).await?,
-        None => Vec::new(),
-    };
+    let groups = project_groups(store, project).await?;
     let target = Target::Project {
         project_id: project.id,
         group_ids: groups.iter().map(|g| g.id).collect(),

@@ -125,3 +125,11 @@ async fn path_params(parts: &mut Parts, state: &AppState) -> ApiResult<HashMap<S
         .map_err(|e| ApiError::bad_request(e.body_text()))?;
     Ok(params)
 }
+
+/// The groups above a project, nearest first (none for a user namespace).
+pub async fn project_groups(store: &dyn Store, project: &Project) -> ApiResult<Vec<Group>> {
+    Ok(match project.namespace_id {
+        Some(group_id) => store.group_ancestry(group_id).await?,
+        None => Vec::new(),
+    })
+}

@@ -292,3 +292,43 @@ async fn emails_are_redacted_when_the_instance_says_so() {
         .await;
     assert_eq!(log[0]["request_data"], sent, "the log holds what was sent");
 }
+
+/// A hook test with no event of its kind seen yet sends the documented sample as an event of
+/// this project (its project and repository blocks from the registry); once a push was
+/// seen, a push test sends that push.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn hook_tests_are_built_from_the_registry() {
+    let receiver = Receiver::start().await;
+    let server = Server::start(&[]);
+    let ids = registry(&server).await;
+    let hook_id = hook(
+        &server,
+        &format!("/projects/{}", ids.project),
+        json!({"url": format!("{}/hook", receiver.url)}),
+    )
+    .await;
+    let test = format!(
+        "/projects/{}/hooks/{hook_id}/test/issues_events",
+        ids.project
+    );
+    server.expect(201, "POST", &test, None).await;
+    let sent = receiver.wait_for(1, Duration::from_secs(20)).await[0].json();
+    let documented = sample("issue");
+    assert_eq!(sent["project"]["path_with_namespace"], "top/mid/low/app");
+    assert_eq!(sent["project"]["id"], ids.project);
+    assert_eq!(sent["repository"]["name"], "App");
+    assert_eq!(sent["object_attributes"], documented["object_attributes"]);
+
+    let mut push = sample("push");
+    push["after"] = json!("1111111111111111111111111111111111111111");
+    let events = format!("/projects/{}/events", ids.project);
+    deliveries(&server, &events, &serde_json::to_vec(&push).unwrap()).await;
+    receiver.wait_for(2, Duration::from_secs(20)).await;
+    let test = format!("/projects/{}/hooks/{hook_id}/test/push_events", ids.project);
+    server.expect(201, "POST", &test, None).await;
+    let tested = receiver.wait_for(3, Duration::from_secs(20)).await[2].json();
+    assert_eq!(
+        tested["after"], push["after"],
+        "the latest push of the project"
+    );
+}
