@@ -35,6 +35,8 @@ use wvs_store::{Attempt, Claimed, HealthEffect, Id, Outcome, Store};
 
 use crate::config::DeliveryConfig;
 use crate::delivery::{self, AttemptContext, Envelope, PreparedHook, now_millis};
+use crate::hooks::scope_of;
+use crate::metrics;
 
 /// Attempts written to the store in one transaction at most.
 const RECORD_BATCH: usize = 512;
@@ -239,7 +241,7 @@ impl Dispatcher {
             );
             (outcome, HealthEffect::Failure)
         };
-        delivery::attempt_row(
+        let attempt = delivery::attempt_row(
             result,
             AttemptContext {
                 hook_id: delivery.hook_id,
@@ -253,7 +255,23 @@ impl Dispatcher {
                 request_body,
                 now,
             },
-        )
+        );
+        // Never the URL or headers: they may hold credentials.
+        tracing::debug!(
+            hook_id = attempt.hook_id,
+            delivery_id = delivery.delivery_id,
+            status = attempt.response_status,
+            seconds = attempt.execution_duration,
+            outcome = ?attempt.outcome,
+            error = attempt.internal_error.as_deref(),
+            "delivery attempt"
+        );
+        metrics::attempt(
+            scope_of(hook.hook.owner),
+            &attempt.outcome,
+            attempt.execution_duration,
+        );
+        attempt
     }
 }
 

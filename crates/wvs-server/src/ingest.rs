@@ -66,6 +66,17 @@ pub struct Incoming<'a> {
     pub chain_uuid: Option<Uuid>,
 }
 
+impl Target {
+    /// Whose event it is.
+    pub fn scope(&self) -> Scope {
+        match self {
+            Target::Project { .. } => Scope::Project,
+            Target::Group { .. } => Scope::Group,
+            Target::System => Scope::System,
+        }
+    }
+}
+
 /// A routed delivery that loop protection stopped.
 struct Stopped<'a> {
     hook: &'a Hook,

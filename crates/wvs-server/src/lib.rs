@@ -23,6 +23,7 @@ pub mod delivery;
 pub mod dispatch;
 pub mod hooks;
 pub mod ingest;
+pub mod metrics;
 pub mod normalize;
 pub mod project_blocks;
 pub mod push;

@@ -66,6 +66,7 @@ fn redacted(url: &str) -> String {
 
 /// Runs the server until `shutdown` is cancelled.
 pub async fn run(config: Config, shutdown: CancellationToken) -> anyhow::Result<()> {
+    crate::metrics::install();
     let store = open_store(&config).await?;
     if let Some(token) =
         crate::auth::ensure_admin_token(store.as_ref(), config.admin_token.as_deref())

@@ -218,6 +218,8 @@ pub trait Store: Send + Sync + 'static {
     async fn chain_hooks(&self, chain_uuid: &str) -> Result<Vec<Id>>;
     /// Deliveries per state, for tests, health and metrics.
     async fn delivery_counts(&self) -> Result<DeliveryCounts>;
+    /// Hooks per alert status at `now`, for metrics.
+    async fn hook_alert_counts(&self, now: Millis) -> Result<HookAlertCounts>;
 
     // ---- delivery log ----
 

@@ -457,6 +457,17 @@ pub enum StatusFilter {
     ServerFailure,
 }
 
+/// Hooks per alert status (GitLab's auto-disable states).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct HookAlertCounts {
+    /// Sending as usual.
+    pub executable: u64,
+    /// Failing: disabled until a backoff ends.
+    pub temporarily_disabled: u64,
+    /// Disabled until re-enabled by hand.
+    pub disabled: u64,
+}
+
 /// Deliveries per state.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct DeliveryCounts {

@@ -2031,6 +2031,49 @@ pub async fn check_access_tokens(store: &dyn Store) {
 
 // ---------------------------------------------------------------- SQLite
 
+pub async fn check_hook_alert_counts(store: &dyn Store) {
+    let now = 10_000;
+    hook(store, HookOwner::System).await;
+    let resting = hook(store, HookOwner::System).await;
+    let dead = hook(store, HookOwner::System).await;
+    store
+        .set_hook_health(
+            resting.id,
+            HookHealth {
+                recent_failures: 4,
+                backoff_count: 1,
+                disabled_until: Some(now + 60_000),
+                permanently_disabled: false,
+            },
+        )
+        .await
+        .unwrap();
+    store
+        .set_hook_health(
+            dead.id,
+            HookHealth {
+                recent_failures: 40,
+                backoff_count: 0,
+                disabled_until: None,
+                permanently_disabled: true,
+            },
+        )
+        .await
+        .unwrap();
+    let counts = store.hook_alert_counts(now).await.unwrap();
+    assert_eq!(
+        counts,
+        HookAlertCounts {
+            executable: 1,
+            temporarily_disabled: 1,
+            disabled: 1
+        }
+    );
+    // Once the backoff ends, the hook counts as executable again.
+    let later = store.hook_alert_counts(now + 120_000).await.unwrap();
+    assert_eq!(later.executable, 2);
+}
+
 // ---------------------------------------------------------------- the suite, per backend
 
 /// Calls `$suite!` with every check that takes one fresh store: each backend module runs
@@ -2061,6 +2104,7 @@ macro_rules! every_check {
             rate_limit_per_namespace => check_rate_limit_per_namespace,
             chain_hooks => check_chain_hooks,
             access_tokens => check_access_tokens,
+            hook_alert_counts => check_hook_alert_counts,
         }
     };
 }

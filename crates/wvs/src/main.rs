@@ -27,8 +27,18 @@ use tracing_subscriber::EnvFilter;
 #[derive(Parser)]
 #[command(name = "wvs", version, about = "WVS webhook server")]
 struct Cli {
+    /// Diagnostics on stderr as text lines or as one JSON object per line; `RUST_LOG` sets
+    /// the level (`RUST_LOG=debug` logs one line per delivery attempt)
+    #[arg(long, env = "WVS_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text, global = true)]
+    log_format: LogFormat,
     #[command(subcommand)]
     command: Command,
+}
+
+#[derive(Clone, Copy, clap::ValueEnum)]
+enum LogFormat {
+    Text,
+    Json,
 }
 
 #[derive(Subcommand)]
@@ -49,12 +59,15 @@ async fn main() -> ExitCode {
     let cli = Cli::parse();
     // Diagnostics go to stderr so that stdout carries only what the subcommand reports.
     // `try_init` only fails when a subscriber is already set, and then that one is used.
-    let _ = tracing_subscriber::fmt()
+    let logs = tracing_subscriber::fmt()
         .with_writer(std::io::stderr)
         .with_env_filter(
             EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")),
-        )
-        .try_init();
+        );
+    let _ = match cli.log_format {
+        LogFormat::Text => logs.try_init(),
+        LogFormat::Json => logs.json().try_init(),
+    };
     let result = match cli.command {
         Command::Serve(args) => serve::run(*args).await,
         Command::Trigger(args) => trigger::run(args).await,

@@ -5,8 +5,9 @@
 
 use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
-use axum::extract::{DefaultBodyLimit, Path, State};
+use axum::extract::{DefaultBodyLimit, Path, Request, State};
 use axum::http::{HeaderMap, StatusCode};
+use axum::middleware::{Next, from_fn};
 use axum::response::{IntoResponse, Response};
 use axum::routing::post;
 use axum::{Extension, Json, Router};
@@ -24,7 +25,7 @@ use crate::auth::{Caller, Reach};
 use crate::delivery::now_millis;
 use crate::ingest::{self, Incoming, Target, accepts, project_block};
 use crate::state::AppState;
-use crate::{normalize, project_blocks, redact};
+use crate::{metrics, normalize, project_blocks, redact};
 
 /// The largest event body accepted, as GitLab's webhook payload limit.
 pub const MAX_EVENT_BYTES: usize = 25 * 1024 * 1024;
@@ -35,6 +36,7 @@ pub fn routes() -> Router<AppState> {
         .route("/projects/{id}/events", post(project_event))
         .route("/groups/{id}/events", post(group_event))
         .layer(DefaultBodyLimit::max(MAX_EVENT_BYTES))
+        .route_layer(from_fn(count_errors))
 }
 
 /// Instance-wide ingest: admin only.
@@ -42,6 +44,17 @@ pub fn system_routes() -> Router<AppState> {
     Router::new()
         .route("/system/events", post(system_event))
         .layer(DefaultBodyLimit::max(MAX_EVENT_BYTES))
+        .route_layer(from_fn(count_errors))
+}
+
+/// Counts ingest requests refused (`wvs_ingest_errors_total`), whatever refused them.
+pub(super) async fn count_errors(request: Request, next: Next) -> Response {
+    let response = next.run(request).await;
+    let status = response.status();
+    if status.is_client_error() || status.is_server_error() {
+        metrics::ingest_error(status.as_u16());
+    }
+    response
 }
 
 /// A parsed ingest request.
@@ -131,8 +144,11 @@ pub(super) async fn ingest_one(
         incoming,
     )
     .await?;
-    if !inserted.duplicate && inserted.deliveries > 0 {
-        state.wake.notify_one();
+    if !inserted.duplicate {
+        metrics::ingested(target.scope());
+        if inserted.deliveries > 0 {
+            state.wake.notify_one();
+        }
     }
     Ok(inserted)
 }

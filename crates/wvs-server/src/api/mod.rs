@@ -44,6 +44,8 @@ pub fn router(state: AppState) -> Router {
     Router::new()
         .nest("/api/v4", api)
         .route("/-/health", get(meta::health))
+        .route("/-/ready", get(meta::ready))
+        .route("/metrics", get(meta::metrics))
         .fallback(|| async { error::ApiError::not_found("Route") })
         .with_state(state)
 }

@@ -10,6 +10,7 @@ use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
 use axum::extract::{DefaultBodyLimit, Path, State};
 use axum::http::{HeaderMap, StatusCode};
+use axum::middleware::from_fn;
 use axum::response::{IntoResponse, Response};
 use axum::routing::post;
 use axum::{Extension, Json, Router};
@@ -18,7 +19,8 @@ use wvs_events::Event;
 
 use super::error::{ApiError, ApiResult};
 use super::ingest::{
-    MAX_EVENT_BYTES, chain_uuid, idempotency_key, ingest_one, project_target, received,
+    MAX_EVENT_BYTES, chain_uuid, count_errors, idempotency_key, ingest_one, project_target,
+    received,
 };
 use super::owner::find_project;
 use crate::auth::Caller;
@@ -31,6 +33,7 @@ pub fn routes() -> Router<AppState> {
     Router::new()
         .route("/projects/{id}/push", post(push))
         .layer(DefaultBodyLimit::max(MAX_EVENT_BYTES))
+        .route_layer(from_fn(count_errors))
 }
 
 async fn push(

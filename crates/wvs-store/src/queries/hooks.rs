@@ -13,7 +13,8 @@ use super::secrets;
 use super::sql::{batches, count, from_json, missing, placeholders, tuples};
 use crate::cipher::Cipher;
 use crate::model::{
-    DeliveryLimits, Hook, HookChange, HookHealth, HookOwner, Id, Millis, NewHook, Page, Paged,
+    DeliveryLimits, Hook, HookAlertCounts, HookChange, HookHealth, HookOwner, Id, Millis, NewHook,
+    Page, Paged,
 };
 use crate::{Result, StoreError};
 
@@ -362,4 +363,22 @@ pub async fn candidates(
     hooks.sort_by_key(|hook| hook.id);
     hooks.dedup_by_key(|hook| hook.id);
     Ok(hooks)
+}
+
+/// Hooks per alert status at `now`.
+pub async fn alert_counts(conn: &mut Conn, now: Millis) -> Result<HookAlertCounts> {
+    let (disabled, temporarily_disabled, all): (i64, i64, i64) = sqlx::query_as(
+        "SELECT \
+             count(*) FILTER (WHERE permanently_disabled), \
+             count(*) FILTER (WHERE NOT permanently_disabled AND disabled_until > $1), \
+             count(*) FROM hooks",
+    )
+    .bind(now)
+    .fetch_one(conn)
+    .await?;
+    Ok(HookAlertCounts {
+        executable: count(all - disabled - temporarily_disabled),
+        temporarily_disabled: count(temporarily_disabled),
+        disabled: count(disabled),
+    })
 }

@@ -240,6 +240,11 @@ impl Store for Backend {
             .await
     }
 
+    async fn hook_alert_counts(&self, now: Millis) -> Result<HookAlertCounts> {
+        self.read_one(async |c| hooks::alert_counts(c, now).await)
+            .await
+    }
+
     async fn delivery_counts(&self) -> Result<DeliveryCounts> {
         self.read_one(async |c| queue::counts(c).await).await
     }

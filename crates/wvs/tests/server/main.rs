@@ -7,6 +7,7 @@ mod crash;
 mod durability;
 mod fixtures;
 mod isolation;
+mod metrics;
 mod nodes;
 mod push;
 mod reliability;
