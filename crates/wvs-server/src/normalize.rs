@@ -137,22 +137,11 @@ mod tests {
     use crate::project_blocks;
 
     fn blocks() -> Blocks {
-        let project = wvs_store::Project {
-            id: 15,
-            name: "Diaspora".into(),
-            path: "diaspora".into(),
-            namespace_id: None,
-            namespace_path: "mike".into(),
-            path_with_namespace: "mike/diaspora".into(),
-            attributes: wvs_store::ProjectAttributes {
-                description: Some("A social network".into()),
-                default_branch: Some("main".into()),
-                ..Default::default()
-            },
-            created_at: 0,
-            updated_at: 0,
-        };
-        project_blocks::blocks(&project, "Mike", "http://example.com")
+        project_blocks::testing::diaspora(wvs_store::ProjectAttributes {
+            description: Some("A social network".into()),
+            default_branch: Some("main".into()),
+            ..Default::default()
+        })
     }
 
     fn sample(kind: EventKind) -> Value {

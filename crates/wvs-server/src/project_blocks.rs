@@ -97,13 +97,14 @@ fn host(instance: &str) -> String {
         .unwrap_or_else(|| instance.to_owned())
 }
 
+/// The documented examples' project (`mike/diaspora`, id 15), for tests of payloads.
 #[cfg(test)]
-mod tests {
+pub(crate) mod testing {
     use wvs_store::ProjectAttributes;
 
-    use super::*;
+    use super::{Blocks, blocks};
 
-    fn project(attributes: ProjectAttributes) -> wvs_store::Project {
+    pub fn project(attributes: ProjectAttributes) -> wvs_store::Project {
         wvs_store::Project {
             id: 15,
             name: "Diaspora".into(),
@@ -116,6 +117,19 @@ mod tests {
             updated_at: 0,
         }
     }
+
+    /// Its blocks, in a namespace called `Mike`, on `http://example.com`.
+    pub fn diaspora(attributes: ProjectAttributes) -> Blocks {
+        blocks(&project(attributes), "Mike", "http://example.com")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use wvs_store::ProjectAttributes;
+
+    use super::testing::project;
+    use super::*;
 
     #[test]
     fn urls_the_registry_lacks_come_from_the_instance_url() {

@@ -32,6 +32,39 @@
 // Deliberate: each query module is compiled once per backend (see Layout above).
 #![allow(clippy::duplicate_mod)]
 
+/// Declares the query modules of `src/queries/` inside a backend module (`sqlite`,
+/// `postgres`), which provides the `Conn` and `dialect` they are compiled against.
+macro_rules! query_modules {
+    () => {
+        #[path = "queries/claim.rs"]
+        mod claim;
+        #[path = "queries/groups.rs"]
+        mod groups;
+        #[path = "queries/health.rs"]
+        mod health;
+        #[path = "queries/hooks.rs"]
+        mod hooks;
+        #[path = "queries/log.rs"]
+        mod log;
+        #[path = "queries/projects.rs"]
+        mod projects;
+        #[path = "queries/queue.rs"]
+        mod queue;
+        #[path = "queries/rate.rs"]
+        mod rate;
+        #[path = "queries/secrets.rs"]
+        mod secrets;
+        #[path = "queries/settings.rs"]
+        mod settings;
+        #[path = "queries/sql.rs"]
+        mod sql;
+        #[path = "queries/store.rs"]
+        mod store;
+        #[path = "queries/tokens.rs"]
+        mod tokens;
+    };
+}
+
 pub mod cipher;
 pub mod model;
 pub mod postgres;

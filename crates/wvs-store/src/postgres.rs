@@ -19,32 +19,7 @@
 //! makes deliveries claimable sends `NOTIFY wvs_work`; each node listens and wakes its
 //! dispatcher, and still polls in case a notification is lost with a connection.
 
-#[path = "queries/claim.rs"]
-mod claim;
-#[path = "queries/groups.rs"]
-mod groups;
-#[path = "queries/health.rs"]
-mod health;
-#[path = "queries/hooks.rs"]
-mod hooks;
-#[path = "queries/log.rs"]
-mod log;
-#[path = "queries/projects.rs"]
-mod projects;
-#[path = "queries/queue.rs"]
-mod queue;
-#[path = "queries/rate.rs"]
-mod rate;
-#[path = "queries/secrets.rs"]
-mod secrets;
-#[path = "queries/settings.rs"]
-mod settings;
-#[path = "queries/sql.rs"]
-mod sql;
-#[path = "queries/store.rs"]
-mod store;
-#[path = "queries/tokens.rs"]
-mod tokens;
+query_modules!();
 
 use std::str::FromStr;
 use std::sync::Arc;

@@ -18,32 +18,7 @@
 
 // The query modules are shared with the PostgreSQL store: each is compiled once per backend,
 // against this module's `Conn` and `dialect` (see `queries/` and lib.rs).
-#[path = "queries/claim.rs"]
-mod claim;
-#[path = "queries/groups.rs"]
-mod groups;
-#[path = "queries/health.rs"]
-mod health;
-#[path = "queries/hooks.rs"]
-mod hooks;
-#[path = "queries/log.rs"]
-mod log;
-#[path = "queries/projects.rs"]
-mod projects;
-#[path = "queries/queue.rs"]
-mod queue;
-#[path = "queries/rate.rs"]
-mod rate;
-#[path = "queries/secrets.rs"]
-mod secrets;
-#[path = "queries/settings.rs"]
-mod settings;
-#[path = "queries/sql.rs"]
-mod sql;
-#[path = "queries/store.rs"]
-mod store;
-#[path = "queries/tokens.rs"]
-mod tokens;
+query_modules!();
 
 use std::path::Path;
 use std::str::FromStr;

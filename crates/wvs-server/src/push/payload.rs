@@ -138,7 +138,7 @@ mod tests {
 
     use serde_json::{Value, json};
     use wvs_events::EventKind;
-    use wvs_store::{Project, ProjectAttributes};
+    use wvs_store::ProjectAttributes;
 
     use super::*;
     use crate::push::input;
@@ -166,18 +166,7 @@ mod tests {
     }
 
     fn blocks() -> Blocks {
-        let project = Project {
-            id: 15,
-            name: "Diaspora".into(),
-            path: "diaspora".into(),
-            namespace_id: None,
-            namespace_path: "mike".into(),
-            path_with_namespace: "mike/diaspora".into(),
-            attributes: ProjectAttributes::default(),
-            created_at: 0,
-            updated_at: 0,
-        };
-        crate::project_blocks::blocks(&project, "Mike", "http://example.com")
+        crate::project_blocks::testing::diaspora(ProjectAttributes::default())
     }
 
     /// A push of `changes` by John Smith.
