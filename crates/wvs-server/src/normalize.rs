@@ -135,6 +135,7 @@ mod tests {
 
     use super::*;
     use crate::project_blocks;
+    use crate::project_blocks::testing::keys;
 
     fn blocks() -> Blocks {
         project_blocks::testing::diaspora(wvs_store::ProjectAttributes {
@@ -159,15 +160,6 @@ mod tests {
         let event = Event::from_slice(&body).unwrap();
         let filled = fill(&body, &event, &blocks()).expect("something was filled");
         (full, serde_json::from_slice(&filled).unwrap())
-    }
-
-    fn keys(value: &Value) -> Vec<&str> {
-        value
-            .as_object()
-            .unwrap()
-            .keys()
-            .map(String::as_str)
-            .collect()
     }
 
     #[test]

@@ -118,6 +118,16 @@ pub(crate) mod testing {
         }
     }
 
+    /// The keys of a JSON object, in order.
+    pub fn keys(value: &serde_json::Value) -> Vec<&str> {
+        value
+            .as_object()
+            .expect("a JSON object")
+            .keys()
+            .map(String::as_str)
+            .collect()
+    }
+
     /// Its blocks, in a namespace called `Mike`, on `http://example.com`.
     pub fn diaspora(attributes: ProjectAttributes) -> Blocks {
         blocks(&project(attributes), "Mike", "http://example.com")

@@ -141,6 +141,7 @@ mod tests {
     use wvs_store::ProjectAttributes;
 
     use super::*;
+    use crate::project_blocks::testing::keys;
     use crate::push::input;
 
     const ZERO: &str = "0000000000000000000000000000000000000000";
@@ -216,15 +217,6 @@ mod tests {
             }
             _ => {}
         }
-    }
-
-    fn keys(value: &Value) -> Vec<&str> {
-        value
-            .as_object()
-            .unwrap()
-            .keys()
-            .map(String::as_str)
-            .collect()
     }
 
     #[test]
