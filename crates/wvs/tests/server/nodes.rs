@@ -195,7 +195,7 @@ const TOTAL: usize = HOOKS * EVENTS;
 async fn three_nodes_share_the_work_and_deliver_each_once() {
     let database = TestDatabase::create("nodes").await;
     let tally = Tally::start().await;
-    let nodes: Vec<Server> = (0..NODES).map(|n| start_node(&database, n, "3s")).collect();
+    let nodes: Vec<Server> = (0..NODES).map(|n| start_node(&database, n, "10s")).collect();
     let ids = registry(&nodes[0]).await;
     hooks(&nodes[1], &ids, &tally, HOOKS).await;
 
@@ -225,7 +225,7 @@ async fn three_nodes_share_the_work_and_deliver_each_once() {
 async fn a_node_killed_mid_load_loses_nothing() {
     let database = TestDatabase::create("kill").await;
     let tally = Tally::start().await;
-    let mut nodes: Vec<Server> = (0..NODES).map(|n| start_node(&database, n, "2s")).collect();
+    let mut nodes: Vec<Server> = (0..NODES).map(|n| start_node(&database, n, "5s")).collect();
     let ids = registry(&nodes[0]).await;
     hooks(&nodes[0], &ids, &tally, HOOKS).await;
 
