@@ -27,8 +27,12 @@ mod groups;
 mod health;
 #[path = "queries/hooks.rs"]
 mod hooks;
+#[path = "queries/keys.rs"]
+mod keys;
 #[path = "queries/log.rs"]
 mod log;
+#[path = "queries/members.rs"]
+mod members;
 #[path = "queries/projects.rs"]
 mod projects;
 #[path = "queries/queue.rs"]
@@ -45,6 +49,8 @@ mod sql;
 mod store;
 #[path = "queries/tokens.rs"]
 mod tokens;
+#[path = "queries/users.rs"]
+mod users;
 
 use std::str::FromStr;
 use std::sync::Arc;

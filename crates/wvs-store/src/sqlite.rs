@@ -26,8 +26,12 @@ mod groups;
 mod health;
 #[path = "queries/hooks.rs"]
 mod hooks;
+#[path = "queries/keys.rs"]
+mod keys;
 #[path = "queries/log.rs"]
 mod log;
+#[path = "queries/members.rs"]
+mod members;
 #[path = "queries/projects.rs"]
 mod projects;
 #[path = "queries/queue.rs"]
@@ -44,6 +48,8 @@ mod sql;
 mod store;
 #[path = "queries/tokens.rs"]
 mod tokens;
+#[path = "queries/users.rs"]
+mod users;
 
 use std::path::Path;
 use std::str::FromStr;
