@@ -9,6 +9,7 @@ mod fixtures;
 mod isolation;
 mod nodes;
 mod push;
+mod registry_events;
 mod reliability;
 mod routing;
 mod scripted;
