@@ -34,6 +34,9 @@ pub enum Target {
     },
     /// A group and the groups above it, nearest first (the group itself first).
     Group { group_ids: Vec<Id> },
+    /// As [`Target::Group`], but for the group hooks only: an event whose system hook copy
+    /// is a payload of its own, ingested separately (a registry membership change).
+    GroupHooks { group_ids: Vec<Id> },
     /// The instance: system hooks only.
     System,
 }
@@ -50,7 +53,9 @@ impl Target {
                 Some(root) => format!("group:{root}"),
                 None => format!("user:{namespace_path}"),
             }),
-            Target::Group { group_ids } => group_ids.last().map(|root| format!("group:{root}")),
+            Target::Group { group_ids } | Target::GroupHooks { group_ids } => {
+                group_ids.last().map(|root| format!("group:{root}"))
+            }
             Target::System => None,
         }
     }
@@ -71,7 +76,7 @@ impl Target {
     pub fn scope(&self) -> Scope {
         match self {
             Target::Project { .. } => Scope::Project,
-            Target::Group { .. } => Scope::Group,
+            Target::Group { .. } | Target::GroupHooks { .. } => Scope::Group,
             Target::System => Scope::System,
         }
     }
@@ -97,9 +102,10 @@ pub async fn ingest(
             group_ids,
             ..
         } => (Some(*project_id), group_ids),
-        Target::Group { group_ids } => (None, group_ids),
+        Target::Group { group_ids } | Target::GroupHooks { group_ids } => (None, group_ids),
         Target::System => (None, &[]),
     };
+    let system_hooks = !matches!(target, Target::GroupHooks { .. });
     let event_uuid = Uuid::now_v7();
     let chain_uuid = incoming.chain_uuid.unwrap_or(event_uuid).to_string();
     let mut reached: HashSet<Id> = match incoming.chain_uuid {
@@ -112,6 +118,9 @@ pub async fn ingest(
     let mut stopped = Vec::new();
     for hook in &candidates {
         let scope = scope_of(hook.owner);
+        if scope == Scope::System && !system_hooks {
+            continue;
+        }
         let Some(trigger) = wvs_hooks::wants(&settings_of(hook), scope, incoming.event) else {
             continue;
         };
@@ -130,7 +139,9 @@ pub async fn ingest(
         });
     }
     let group_id = match target {
-        Target::Group { group_ids } => group_ids.first().copied(),
+        Target::Group { group_ids } | Target::GroupHooks { group_ids } => {
+            group_ids.first().copied()
+        }
         _ => None,
     };
     let inserted = store

@@ -7,6 +7,8 @@
 //! - [`server`]: `wvs serve`: opens the store, starts the API and the dispatcher, shuts down.
 //! - [`api`]: GitLab API v4 routes: registry, hooks, delivery log, ingest.
 //! - [`ingest`]: an event → one stored event and its deliveries, in one transaction.
+//! - [`registry_events`]: the payloads of the events registry changes make (projects, groups,
+//!   users, SSH keys, memberships).
 //! - [`push`]: a Git server's account of a push → its push, tag push and repository update
 //!   events.
 //! - [`dispatch`]: claims due deliveries, sends them from one worker pool, records attempts.
@@ -21,6 +23,8 @@ pub mod auth;
 pub mod config;
 pub mod delivery;
 pub mod dispatch;
+#[cfg(test)]
+mod documented;
 pub mod hooks;
 pub mod ingest;
 pub mod metrics;
@@ -28,6 +32,7 @@ pub mod normalize;
 pub mod project_blocks;
 pub mod push;
 pub mod redact;
+pub mod registry_events;
 mod secret_key;
 pub mod server;
 pub mod state;

@@ -9,3 +9,19 @@ pub fn iso8601(millis: i64) -> String {
         .unwrap_or_default()
         .to_rfc3339_opts(SecondsFormat::Millis, true)
 }
+
+/// Unix milliseconds as ISO 8601 to the second, as the documented payloads show timestamps
+/// (`2012-07-21T07:30:54Z`).
+pub fn payload_time(millis: i64) -> String {
+    DateTime::<Utc>::from_timestamp_millis(millis)
+        .unwrap_or_default()
+        .to_rfc3339_opts(SecondsFormat::Secs, true)
+}
+
+/// Unix milliseconds as the SSH key events show them (`2014-08-18 18:45:16 UTC`).
+pub fn key_time(millis: i64) -> String {
+    DateTime::<Utc>::from_timestamp_millis(millis)
+        .unwrap_or_default()
+        .format("%Y-%m-%d %H:%M:%S UTC")
+        .to_string()
+}

@@ -1,4 +1,4 @@
-//! WVS storage: the registry (projects, groups), hooks, events, the delivery queue and the
+//! WVS storage: the registry (projects, groups, users with their SSH keys and memberships), hooks, events, the delivery queue and the
 //! delivery log, behind one [`Store`] trait so that SQLite and PostgreSQL stay
 //! interchangeable. The store holds no business rules: it does not know what a push is or
 //! which hook wants it; it stores what it is given and answers queries.
@@ -44,8 +44,12 @@ macro_rules! query_modules {
         mod health;
         #[path = "queries/hooks.rs"]
         mod hooks;
+        #[path = "queries/keys.rs"]
+        mod keys;
         #[path = "queries/log.rs"]
         mod log;
+        #[path = "queries/members.rs"]
+        mod members;
         #[path = "queries/projects.rs"]
         mod projects;
         #[path = "queries/queue.rs"]
@@ -62,6 +66,8 @@ macro_rules! query_modules {
         mod store;
         #[path = "queries/tokens.rs"]
         mod tokens;
+        #[path = "queries/users.rs"]
+        mod users;
     };
 }
 
@@ -170,6 +176,34 @@ pub trait Store: Send + Sync + 'static {
     /// Deletes a project and its hooks.
     async fn delete_project(&self, id: Id) -> Result<()>;
     async fn list_projects(&self, page: Page) -> Result<Paged<Project>>;
+
+    // ---- users, SSH keys and memberships ----
+
+    /// Creates a user; `id` may be given (the forge's own id) or assigned. A username is
+    /// unique.
+    async fn create_user(&self, user: NewUser, now: Millis) -> Result<User>;
+    async fn user(&self, id: Id) -> Result<Option<User>>;
+    async fn update_user(&self, id: Id, update: UserUpdate, now: Millis) -> Result<User>;
+    /// Deletes a user with their keys and memberships; returns what was deleted.
+    async fn delete_user(&self, id: Id) -> Result<User>;
+    async fn create_ssh_key(&self, user_id: Id, key: NewSshKey, now: Millis) -> Result<SshKey>;
+    /// The keys of one user, by id.
+    async fn list_ssh_keys(&self, user_id: Id) -> Result<Vec<SshKey>>;
+    /// Deletes a key of `user_id` (another user's key is not found); returns what was deleted.
+    async fn delete_ssh_key(&self, user_id: Id, key_id: Id) -> Result<SshKey>;
+    /// Adds a user to a project or group (once: a second membership is a conflict).
+    async fn add_member(&self, of: MemberOf, member: NewMember, now: Millis) -> Result<Member>;
+    async fn update_member(
+        &self,
+        of: MemberOf,
+        user_id: Id,
+        update: MemberUpdate,
+        now: Millis,
+    ) -> Result<Member>;
+    /// Removes a membership; returns what it was.
+    async fn remove_member(&self, of: MemberOf, user_id: Id) -> Result<Member>;
+    /// The members of a project or group, by user id.
+    async fn list_members(&self, of: MemberOf) -> Result<Vec<Member>>;
 
     // ---- hooks ----
 

@@ -120,6 +120,89 @@ pub struct Project {
     pub updated_at: Millis,
 }
 
+// ---------------------------------------------------------------- users and members
+
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct NewUser {
+    /// The forge's own id, or `None` to assign one.
+    pub id: Option<Id>,
+    pub username: String,
+    /// The display name.
+    pub name: String,
+    pub email: String,
+}
+
+/// Fields to change; `None` keeps the current value.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct UserUpdate {
+    pub username: Option<String>,
+    pub name: Option<String>,
+    pub email: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct User {
+    pub id: Id,
+    pub username: String,
+    pub name: String,
+    pub email: String,
+    pub created_at: Millis,
+    pub updated_at: Millis,
+}
+
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct NewSshKey {
+    pub title: String,
+    /// The public key, in OpenSSH format.
+    pub key: String,
+}
+
+/// An SSH key with the user it belongs to.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct SshKey {
+    pub id: Id,
+    pub user: User,
+    pub title: String,
+    pub key: String,
+    pub created_at: Millis,
+}
+
+/// What a membership is in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum MemberOf {
+    Project(Id),
+    Group(Id),
+}
+
+/// A membership to create, or (by `user_id`) to change.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct NewMember {
+    pub user_id: Id,
+    /// GitLab's access level: 10 Guest, 20 Reporter, 30 Developer, 40 Maintainer, 50 Owner.
+    pub access_level: i64,
+    /// The last day of the membership (`YYYY-MM-DD`), `None` for no end.
+    pub expires_at: Option<String>,
+}
+
+/// Fields of a membership to change; `None` keeps the current value.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct MemberUpdate {
+    pub access_level: Option<i64>,
+    /// `Some(None)` removes the end date.
+    pub expires_at: Option<Option<String>>,
+}
+
+/// A user's membership in a project or group, with the user.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Member {
+    pub of: MemberOf,
+    pub user: User,
+    pub access_level: i64,
+    pub expires_at: Option<String>,
+    pub created_at: Millis,
+    pub updated_at: Millis,
+}
+
 // ---------------------------------------------------------------- hooks
 
 /// Whom a hook belongs to.

@@ -3,11 +3,13 @@
 //! Bearer`). Access tokens reach only their project's or group's hooks, logs and ingest;
 //! everything else answers as if it did not exist (404) or, for instance-wide routes, 403.
 
+mod emit;
 pub mod error;
 mod fields;
 mod hooks;
 mod ingest;
 mod json_depth;
+mod members;
 mod meta;
 mod owner;
 mod pagination;
@@ -16,6 +18,7 @@ mod push;
 mod registry;
 pub mod test_limit;
 mod tokens;
+mod users;
 
 use axum::Router;
 use axum::middleware::{from_fn, from_fn_with_state};
@@ -30,6 +33,8 @@ pub fn router(state: AppState) -> Router {
         .merge(registry::routes())
         .merge(ingest::system_routes())
         .merge(tokens::routes())
+        .merge(users::routes())
+        .merge(members::routes())
         .nest("/hooks", hooks::routes(true))
         .route_layer(from_fn(require_admin));
     let scoped = Router::new()

@@ -1,5 +1,11 @@
 //! The registry: the projects and groups events are about. Group ancestry decides which
 //! group hooks see a project's events.
+//!
+//! Changes emit the documented system events (`project_create`, `project_rename`,
+//! `project_transfer`, `project_update`, `project_destroy`, `group_create`, `group_rename`,
+//! `group_destroy`) and, for subgroups created or removed, `subgroup_create` /
+//! `subgroup_destroy` to the parent's group hooks and its ancestors' (not when a subgroup
+//! moves: the documents say so). See [`super::emit`] for the order of change and event.
 
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
@@ -7,16 +13,20 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router};
 use serde_json::{Value, json};
+use wvs_events::EventKind;
 use wvs_store::{
     Group, GroupUpdate, NewGroup, NewProject, Project, ProjectAttributes, ProjectUpdate, Store,
 };
 
+use super::emit::{ancestry_ids, emit, group_owner, project_owner};
 use super::error::{ApiError, ApiResult};
 use super::fields::Fields;
 use super::owner::{find_group, find_project};
 use super::pagination::Paging;
 use super::params::Params;
 use crate::delivery::now_millis;
+use crate::ingest::Target;
+use crate::registry_events::payload;
 use crate::state::AppState;
 use crate::time::iso8601;
 
@@ -35,15 +45,6 @@ pub fn routes() -> Router<AppState> {
 }
 
 // ---------------------------------------------------------------- projects
-
-/// GitLab's `visibility` names for `visibility_level`.
-fn visibility(level: Option<i64>) -> &'static str {
-    match level {
-        Some(20) => "public",
-        Some(10) => "internal",
-        _ => "private",
-    }
-}
 
 fn visibility_level(name: &str) -> Option<i64> {
     match name {
@@ -72,7 +73,7 @@ pub fn render_project(project: &Project) -> Value {
         "ssh_url_to_repo": a.git_ssh_url,
         "http_url_to_repo": a.git_http_url,
         "default_branch": a.default_branch,
-        "visibility": visibility(a.visibility_level),
+        "visibility": payload::project_visibility(project),
         "ci_config_path": a.ci_config_path,
         "homepage": a.homepage,
         "namespace": {
@@ -164,7 +165,11 @@ fn path_from(name: &str) -> String {
 async fn create_project(State(state): State<AppState>, params: Params) -> ApiResult<Response> {
     let fields = Fields(params.into_object());
     let project = new_project(state.store.as_ref(), &fields).await?;
-    let project = state.store.create_project(project, now_millis()).await?;
+    let store = state.store.as_ref();
+    let project = store.create_project(project, now_millis()).await?;
+    let owner = project_owner(store, &project).await?;
+    let built = payload::project(EventKind::ProjectCreate, &project, &owner);
+    emit(&state, &Target::System, built).await?;
     Ok((StatusCode::CREATED, Json(render_project(&project))).into_response())
 }
 
@@ -225,9 +230,29 @@ async fn update_project(
         namespace_path: namespace.and_then(|(_, path)| path),
         attributes: Some(attributes(&fields, project.attributes.clone())?),
     };
-    let project = store
-        .update_project(project.id, update, now_millis())
-        .await?;
+    let old = project;
+    let project = store.update_project(old.id, update, now_millis()).await?;
+    let owner = project_owner(store, &project).await?;
+    // One event per call: a namespace change is a transfer (whatever else changed), a path
+    // change a rename, anything else an update.
+    let built = if project.namespace_path != old.namespace_path {
+        payload::project_moved(
+            EventKind::ProjectTransfer,
+            &project,
+            &owner,
+            &old.path_with_namespace,
+        )
+    } else if project.path != old.path {
+        payload::project_moved(
+            EventKind::ProjectRename,
+            &project,
+            &owner,
+            &old.path_with_namespace,
+        )
+    } else {
+        payload::project(EventKind::ProjectUpdate, &project, &owner)
+    };
+    emit(&state, &Target::System, built).await?;
     Ok(Json(render_project(&project)))
 }
 
@@ -235,8 +260,12 @@ async fn delete_project(
     State(state): State<AppState>,
     Path(id): Path<String>,
 ) -> ApiResult<Response> {
-    let project = find_project(state.store.as_ref(), &id).await?;
-    state.store.delete_project(project.id).await?;
+    let store = state.store.as_ref();
+    let project = find_project(store, &id).await?;
+    let owner = project_owner(store, &project).await?;
+    store.delete_project(project.id).await?;
+    let built = payload::project(EventKind::ProjectDestroy, &project, &owner);
+    emit(&state, &Target::System, built).await?;
     Ok((
         StatusCode::ACCEPTED,
         Json(json!({ "message": "202 Accepted" })),
@@ -267,31 +296,37 @@ async fn create_group(State(state): State<AppState>, params: Params) -> ApiResul
         .string("path")?
         .filter(|p| !p.is_empty())
         .unwrap_or_else(|| path_from(&name));
-    let parent_id = match fields.integer("parent_id")? {
+    let store = state.store.as_ref();
+    let parent = match fields.integer("parent_id")? {
         Some(id) => Some(
-            state
-                .store
+            store
                 .group(id)
                 .await?
-                .ok_or_else(|| ApiError::not_found("Parent group"))?
-                .id,
+                .ok_or_else(|| ApiError::not_found("Parent group"))?,
         ),
         None => None,
     };
-    let group = state
-        .store
+    let group = store
         .create_group(
             NewGroup {
                 id: fields.integer("id")?,
                 name,
                 path,
-                parent_id,
+                parent_id: parent.as_ref().map(|p| p.id),
                 description: fields.string("description")?,
                 visibility: fields.string("visibility")?,
             },
             now_millis(),
         )
         .await?;
+    let owner = group_owner(store, &group).await?;
+    let built = payload::group(EventKind::GroupCreate, &group, &owner);
+    emit(&state, &Target::System, built).await?;
+    if let Some(parent) = parent {
+        let built = payload::subgroup(EventKind::SubgroupCreate, &group, &parent);
+        let group_ids = ancestry_ids(store, parent.id).await?;
+        emit(&state, &Target::Group { group_ids }, built).await?;
+    }
     Ok((StatusCode::CREATED, Json(render_group(&group))).into_response())
 }
 
@@ -344,10 +379,16 @@ async fn update_group(
         description: optional("description")?,
         visibility: optional("visibility")?,
     };
-    let group = state
-        .store
-        .update_group(group.id, update, now_millis())
-        .await?;
+    let store = state.store.as_ref();
+    let old = group;
+    let group = store.update_group(old.id, update, now_millis()).await?;
+    // A new path or parent renames the group (and everything below it); a move into
+    // another parent is no subgroup event (documented).
+    if group.full_path != old.full_path {
+        let owner = group_owner(store, &group).await?;
+        let built = payload::group_renamed(&group, &owner, &old);
+        emit(&state, &Target::System, built).await?;
+    }
     Ok(Json(render_group(&group)))
 }
 
@@ -355,8 +396,21 @@ async fn delete_group(
     State(state): State<AppState>,
     Path(id): Path<String>,
 ) -> ApiResult<Response> {
-    let group = find_group(state.store.as_ref(), &id).await?;
-    state.store.delete_group(group.id).await?;
+    let store = state.store.as_ref();
+    let group = find_group(store, &id).await?;
+    let owner = group_owner(store, &group).await?;
+    let parent = match group.parent_id {
+        Some(parent_id) => store.group(parent_id).await?,
+        None => None,
+    };
+    store.delete_group(group.id).await?;
+    let built = payload::group(EventKind::GroupDestroy, &group, &owner);
+    emit(&state, &Target::System, built).await?;
+    if let Some(parent) = parent {
+        let built = payload::subgroup(EventKind::SubgroupDestroy, &group, &parent);
+        let group_ids = ancestry_ids(store, parent.id).await?;
+        emit(&state, &Target::Group { group_ids }, built).await?;
+    }
     Ok((
         StatusCode::ACCEPTED,
         Json(json!({ "message": "202 Accepted" })),

@@ -8,7 +8,10 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use tokio::sync::Notify;
 
-use super::{Backend, claim, groups, health, hooks, log, projects, queue, settings, tokens};
+use super::{
+    Backend, claim, groups, health, hooks, keys, log, members, projects, queue, settings, tokens,
+    users,
+};
 use crate::model::*;
 use crate::{Result, Store};
 
@@ -98,6 +101,63 @@ impl Store for Backend {
 
     async fn list_projects(&self, page: Page) -> Result<Paged<Project>> {
         self.read(async |c| projects::list(c, page).await).await
+    }
+
+    async fn create_user(&self, user: NewUser, now: Millis) -> Result<User> {
+        self.write(async |c| users::create(c, user, now).await)
+            .await
+    }
+
+    async fn user(&self, id: Id) -> Result<Option<User>> {
+        self.read_one(async |c| users::get(c, id).await).await
+    }
+
+    async fn update_user(&self, id: Id, update: UserUpdate, now: Millis) -> Result<User> {
+        self.write(async |c| users::update(c, id, update, now).await)
+            .await
+    }
+
+    async fn delete_user(&self, id: Id) -> Result<User> {
+        self.write(async |c| users::delete(c, id).await).await
+    }
+
+    async fn create_ssh_key(&self, user_id: Id, key: NewSshKey, now: Millis) -> Result<SshKey> {
+        self.write(async |c| keys::create(c, user_id, key, now).await)
+            .await
+    }
+
+    async fn list_ssh_keys(&self, user_id: Id) -> Result<Vec<SshKey>> {
+        self.read(async |c| keys::list(c, user_id).await).await
+    }
+
+    async fn delete_ssh_key(&self, user_id: Id, key_id: Id) -> Result<SshKey> {
+        self.write(async |c| keys::delete(c, user_id, key_id).await)
+            .await
+    }
+
+    async fn add_member(&self, of: MemberOf, member: NewMember, now: Millis) -> Result<Member> {
+        self.write(async |c| members::add(c, of, member, now).await)
+            .await
+    }
+
+    async fn update_member(
+        &self,
+        of: MemberOf,
+        user_id: Id,
+        update: MemberUpdate,
+        now: Millis,
+    ) -> Result<Member> {
+        self.write(async |c| members::update(c, of, user_id, update, now).await)
+            .await
+    }
+
+    async fn remove_member(&self, of: MemberOf, user_id: Id) -> Result<Member> {
+        self.write(async |c| members::remove(c, of, user_id).await)
+            .await
+    }
+
+    async fn list_members(&self, of: MemberOf) -> Result<Vec<Member>> {
+        self.read(async |c| members::list(c, of).await).await
     }
 
     async fn create_hook(&self, hook: NewHook, now: Millis) -> Result<Hook> {

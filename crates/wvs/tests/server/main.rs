@@ -10,6 +10,7 @@ mod isolation;
 mod metrics;
 mod nodes;
 mod push;
+mod registry_events;
 mod reliability;
 mod routing;
 mod scripted;

@@ -195,7 +195,9 @@ const TOTAL: usize = HOOKS * EVENTS;
 async fn three_nodes_share_the_work_and_deliver_each_once() {
     let database = TestDatabase::create("nodes").await;
     let tally = Tally::start().await;
-    let nodes: Vec<Server> = (0..NODES).map(|n| start_node(&database, n, "10s")).collect();
+    let nodes: Vec<Server> = (0..NODES)
+        .map(|n| start_node(&database, n, "10s"))
+        .collect();
     let ids = registry(&nodes[0]).await;
     hooks(&nodes[1], &ids, &tally, HOOKS).await;
 

@@ -1,0 +1,90 @@
+//! Sends the events a registry change makes through the ordinary ingest path, and finds the
+//! targets and owners they need.
+//!
+//! The change is committed first and its events after, each in its own transaction (the
+//! store has no transaction spanning both). When an event cannot be stored (the database
+//! went away between the two), the change stays made: the answer is the error, naming the
+//! event that was not sent, so the caller knows hooks did not hear of it.
+
+use wvs_store::{Group, Id, MemberOf, Project, Store};
+
+use super::error::{ApiError, ApiResult};
+use super::ingest::ingest_one;
+use crate::ingest::{Incoming, Target};
+use crate::registry_events::access::AccessLevel;
+use crate::registry_events::payload::{self, Built, Owner};
+use crate::state::AppState;
+
+/// Ingests one built registry event for `target`.
+pub(super) async fn emit(
+    state: &AppState,
+    target: &Target,
+    built: payload::Result<Built>,
+) -> ApiResult<()> {
+    let built = built.map_err(|error| {
+        tracing::error!(%error, "registry event not built");
+        ApiError::new(
+            axum::http::StatusCode::INTERNAL_SERVER_ERROR,
+            format!("the change was saved, but its event could not be built: {error}"),
+        )
+    })?;
+    let kind = built.event.kind();
+    ingest_one(
+        state,
+        target,
+        Incoming {
+            event: &built.event,
+            body: built.body,
+            idempotency_key: None,
+            chain_uuid: None,
+        },
+    )
+    .await
+    .map(drop)
+    .map_err(|error| {
+        tracing::error!(event = %kind, message = %error.message, "registry event not stored");
+        ApiError::new(
+            error.status,
+            format!(
+                "the change was saved, but its {kind} event could not be stored: {}",
+                error.message
+            ),
+        )
+    })
+}
+
+/// Group `id` and the groups above it, nearest first: whose hooks a group event reaches.
+pub(super) async fn ancestry_ids(store: &dyn Store, id: Id) -> ApiResult<Vec<Id>> {
+    Ok(store
+        .group_ancestry(id)
+        .await?
+        .iter()
+        .map(|g| g.id)
+        .collect())
+}
+
+/// Who owns a project, as GitLab's system hooks say it: its group (which has no email), or
+/// the user namespace (WVS knows its path only).
+pub(super) async fn project_owner(store: &dyn Store, project: &Project) -> ApiResult<Owner> {
+    let name = match project.namespace_id {
+        Some(id) => store.group(id).await?.map(|group| group.name),
+        None => None,
+    };
+    Ok(Owner {
+        name: Some(name.unwrap_or_else(|| project.namespace_path.clone())),
+        email: Some(String::new()),
+    })
+}
+
+/// Who owns a group: its first member with the Owner role, `null` when it has none.
+pub(super) async fn group_owner(store: &dyn Store, group: &Group) -> ApiResult<Owner> {
+    let members = store.list_members(MemberOf::Group(group.id)).await?;
+    Ok(members
+        .into_iter()
+        .find(|member| member.access_level == i64::from(AccessLevel::Owner))
+        .map(|member| Owner {
+            name: Some(member.user.name),
+            email: Some(member.user.email),
+        })
+        .unwrap_or_default())
+}

@@ -1,0 +1,221 @@
+//! Project and group members (admin only), GitLab's members API:
+//! `GET|POST /projects/:id/members`, `PUT|DELETE /projects/:id/members/:user_id`, and the
+//! same under `/groups/:id`. Body: `user_id`, `access_level` (10 Guest, 20 Reporter,
+//! 30 Developer, 40 Maintainer, 50 Owner), `expires_at` (`YYYY-MM-DD`).
+//!
+//! A project membership change emits `user_add_to_team` / `user_update_for_team` /
+//! `user_remove_from_team` to every system hook. A group membership change emits
+//! `user_add_to_group` / `user_update_for_group` / `user_remove_from_group` twice, each in
+//! its documented shape: to every system hook, and as a `Member Hook` event to the hooks of
+//! the group and of the groups above it that have `member_events`.
+
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::{Json, Router};
+use chrono::NaiveDate;
+use serde_json::{Value, json};
+use wvs_events::EventKind;
+use wvs_store::{Group, Id, Member, MemberOf, MemberUpdate, NewMember, Project, Store};
+
+use super::emit::{ancestry_ids, emit};
+use super::error::{ApiError, ApiResult};
+use super::fields::Fields;
+use super::owner::{find_group, find_project};
+use super::params::Params;
+use crate::delivery::now_millis;
+use crate::ingest::Target;
+use crate::registry_events::access::AccessLevel;
+use crate::registry_events::payload;
+use crate::state::AppState;
+use crate::time::iso8601;
+
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route(
+            "/projects/{id}/members",
+            get(list::<ProjectPlace>).post(add::<ProjectPlace>),
+        )
+        .route(
+            "/projects/{id}/members/{user_id}",
+            axum::routing::put(update::<ProjectPlace>).delete(remove::<ProjectPlace>),
+        )
+        .route(
+            "/groups/{id}/members",
+            get(list::<GroupPlace>).post(add::<GroupPlace>),
+        )
+        .route(
+            "/groups/{id}/members/{user_id}",
+            axum::routing::put(update::<GroupPlace>).delete(remove::<GroupPlace>),
+        )
+}
+
+/// What a change of membership did, which names the event.
+#[derive(Clone, Copy)]
+enum Change {
+    Added,
+    Updated,
+    Removed,
+}
+
+/// Where memberships live: a project or a group. Each place finds itself from the path and
+/// knows which events a change of its membership makes.
+trait Place: Sized + Send + Sync + 'static {
+    async fn find(store: &dyn Store, id: &str) -> ApiResult<Self>;
+    fn of(&self) -> MemberOf;
+    async fn emit(&self, state: &AppState, change: Change, member: &Member) -> ApiResult<()>;
+}
+
+struct ProjectPlace(Project);
+
+impl Place for ProjectPlace {
+    async fn find(store: &dyn Store, id: &str) -> ApiResult<Self> {
+        find_project(store, id).await.map(ProjectPlace)
+    }
+
+    fn of(&self) -> MemberOf {
+        MemberOf::Project(self.0.id)
+    }
+
+    async fn emit(&self, state: &AppState, change: Change, member: &Member) -> ApiResult<()> {
+        let kind = match change {
+            Change::Added => EventKind::UserAddToTeam,
+            Change::Updated => EventKind::UserUpdateForTeam,
+            Change::Removed => EventKind::UserRemoveFromTeam,
+        };
+        let built = payload::team_member(kind, &self.0, member);
+        emit(state, &Target::System, built).await
+    }
+}
+
+struct GroupPlace(Group);
+
+impl Place for GroupPlace {
+    async fn find(store: &dyn Store, id: &str) -> ApiResult<Self> {
+        find_group(store, id).await.map(GroupPlace)
+    }
+
+    fn of(&self) -> MemberOf {
+        MemberOf::Group(self.0.id)
+    }
+
+    async fn emit(&self, state: &AppState, change: Change, member: &Member) -> ApiResult<()> {
+        let kind = match change {
+            Change::Added => EventKind::UserAddToGroup,
+            Change::Updated => EventKind::UserUpdateForGroup,
+            Change::Removed => EventKind::UserRemoveFromGroup,
+        };
+        let group = &self.0;
+        let built = payload::group_member_for_system(kind, group, member);
+        emit(state, &Target::System, built).await?;
+        let group_ids = ancestry_ids(state.store.as_ref(), group.id).await?;
+        let built = payload::group_member_for_group(kind, group, member);
+        emit(state, &Target::GroupHooks { group_ids }, built).await
+    }
+}
+
+fn render_member(member: &Member) -> Value {
+    json!({
+        "id": member.user.id,
+        "username": member.user.username,
+        "name": member.user.name,
+        "state": "active",
+        "access_level": member.access_level,
+        "expires_at": member.expires_at,
+        "created_at": iso8601(member.created_at),
+    })
+}
+
+/// `access_level`, one of the documented levels, when given.
+fn access_level(fields: &Fields) -> ApiResult<Option<i64>> {
+    fields
+        .integer("access_level")?
+        .map(|level| {
+            AccessLevel::try_from(level)
+                .map(i64::from)
+                .map_err(|error| ApiError::bad_request(error.to_string()))
+        })
+        .transpose()
+}
+
+/// `expires_at`, a date, when given: `Some(None)` when given empty or `null` (no end).
+fn expires_at(fields: &Fields) -> ApiResult<Option<Option<String>>> {
+    if !fields.has("expires_at") {
+        return Ok(None);
+    }
+    let Some(date) = fields.string("expires_at")?.filter(|d| !d.is_empty()) else {
+        return Ok(Some(None));
+    };
+    NaiveDate::parse_from_str(&date, "%Y-%m-%d")
+        .map(|day| Some(Some(day.format("%Y-%m-%d").to_string())))
+        .map_err(|_| ApiError::bad_request("expires_at must be a date (YYYY-MM-DD)"))
+}
+
+fn user_id(text: &str) -> ApiResult<Id> {
+    text.parse().map_err(|_| ApiError::not_found("Member"))
+}
+
+async fn list<P: Place>(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+) -> ApiResult<Json<Value>> {
+    let place = P::find(state.store.as_ref(), &id).await?;
+    let members = state.store.list_members(place.of()).await?;
+    Ok(Json(members.iter().map(render_member).collect()))
+}
+
+async fn add<P: Place>(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    params: Params,
+) -> ApiResult<Response> {
+    let place = P::find(state.store.as_ref(), &id).await?;
+    let fields = Fields(params.into_object());
+    let new = NewMember {
+        user_id: fields
+            .integer("user_id")?
+            .ok_or_else(|| ApiError::bad_request("user_id is missing"))?,
+        access_level: access_level(&fields)?
+            .ok_or_else(|| ApiError::bad_request("access_level is missing"))?,
+        expires_at: expires_at(&fields)?.flatten(),
+    };
+    let member = state
+        .store
+        .add_member(place.of(), new, now_millis())
+        .await?;
+    place.emit(&state, Change::Added, &member).await?;
+    Ok((StatusCode::CREATED, Json(render_member(&member))).into_response())
+}
+
+async fn update<P: Place>(
+    State(state): State<AppState>,
+    Path((id, user)): Path<(String, String)>,
+    params: Params,
+) -> ApiResult<Json<Value>> {
+    let place = P::find(state.store.as_ref(), &id).await?;
+    let fields = Fields(params.into_object());
+    let update = MemberUpdate {
+        access_level: access_level(&fields)?,
+        expires_at: expires_at(&fields)?,
+    };
+    let member = state
+        .store
+        .update_member(place.of(), user_id(&user)?, update, now_millis())
+        .await?;
+    place.emit(&state, Change::Updated, &member).await?;
+    Ok(Json(render_member(&member)))
+}
+
+async fn remove<P: Place>(
+    State(state): State<AppState>,
+    Path((id, user)): Path<(String, String)>,
+) -> ApiResult<StatusCode> {
+    let place = P::find(state.store.as_ref(), &id).await?;
+    let member = state
+        .store
+        .remove_member(place.of(), user_id(&user)?)
+        .await?;
+    place.emit(&state, Change::Removed, &member).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
