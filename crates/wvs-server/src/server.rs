@@ -26,12 +26,21 @@ pub async fn open_store(config: &Config) -> anyhow::Result<Arc<dyn Store>> {
     let store: Arc<dyn Store> = if is_postgres(url) {
         let store = PgStore::open(url, &key, config.database_pool)
             .await
-            .with_context(|| format!("opening the PostgreSQL store at {}", redacted(url)))?;
+            .with_context(|| {
+                format!(
+                    "cannot open the PostgreSQL store at {} — is the server up and the URL \
+                     (--database-url, WVS_DATABASE_URL) right?",
+                    redacted(url)
+                )
+            })?;
         Arc::new(store)
     } else {
-        let store = SqliteStore::open_url(url, &key)
-            .await
-            .with_context(|| format!("opening the store at {url}"))?;
+        let store = SqliteStore::open_url(url, &key).await.with_context(|| {
+            format!(
+                "cannot open {url} — pass --database-url (WVS_DATABASE_URL) or run from a \
+                     writable directory"
+            )
+        })?;
         Arc::new(store)
     };
     Ok(store)
@@ -107,6 +116,7 @@ pub async fn run(config: Config, shutdown: CancellationToken) -> anyhow::Result<
     let dispatcher = Dispatcher::new(store, sender, config.delivery.clone(), config.flavor, wake);
     let dispatching = tokio::spawn(dispatcher.run(shutdown.clone()));
     println!("WVS listening on http://{address}");
+    println!("Store: {}", redacted(&config.database_url));
     let api_shutdown = shutdown.clone();
     axum::serve(listener, crate::api::router(state))
         .with_graceful_shutdown(async move { api_shutdown.cancelled().await })

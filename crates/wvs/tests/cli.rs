@@ -604,3 +604,21 @@ fn serve_on_postgresql_without_a_secret_key_says_what_to_do() {
     let stderr = text(&output.stderr);
     assert!(stderr.contains("--secret-key"), "{stderr}");
 }
+
+/// A store that cannot be opened is one line that says what to do.
+#[test]
+fn an_unwritable_database_path_says_what_to_do() {
+    let output = run(&[
+        "serve",
+        "--listen",
+        "127.0.0.1:0",
+        "--secret-key",
+        "MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=",
+        "--database-url",
+        "/proc/no-such-dir/wvs.db",
+    ]);
+    assert!(!output.status.success());
+    let stderr = text(&output.stderr);
+    assert!(stderr.starts_with("error: cannot open"), "{stderr}");
+    assert!(stderr.contains("pass --database-url"), "{stderr}");
+}

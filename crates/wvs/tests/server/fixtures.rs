@@ -126,13 +126,32 @@ async fn every_fixture_reaches_exactly_its_subscribers() {
         assert!(request.header("Idempotency-Key").is_some());
         assert!(request.header("User-Agent").unwrap().starts_with("WVS/"));
         assert_eq!(
-            &request.json(),
-            value,
-            "{file}: the body is what was ingested"
+            as_posted(request.json(), value),
+            *value,
+            "{file}: the body is what was ingested (completed from the registry at most)"
         );
     }
     assert!(
         seen.values().all(|count| *count == 1),
         "each hook gets each event once"
     );
+}
+
+/// The delivered body without what normalization may add to a project event that lacks it
+/// (older documented versions have no `event_name`, for instance).
+fn as_posted(mut delivered: Value, posted: &Value) -> Value {
+    if let Value::Object(map) = &mut delivered {
+        for key in [
+            "project_id",
+            "project",
+            "repository",
+            "event_name",
+            "event_type",
+        ] {
+            if posted.get(key).is_none() {
+                map.shift_remove(key);
+            }
+        }
+    }
+    delivered
 }
