@@ -73,7 +73,8 @@ pub struct Latency {
 pub struct StoreSize {
     /// Before the first post (after the hooks were made).
     pub before_bytes: u64,
-    /// Once every delivery was recorded, the server still running (SQLite: with its WAL).
+    /// Once every delivery was recorded, the server still running (SQLite: with its WAL for
+    /// a server the bench started, checkpointed for a --server).
     pub after_bytes: u64,
     /// After the bench stopped the server it started and checkpointed a SQLite WAL into the
     /// file (`wal_checkpoint(TRUNCATE)`); null for a server it did not start.
