@@ -6,6 +6,8 @@
 //! - [`trigger`]: `wvs trigger`, send one sample event to a URL exactly as WVS delivers it.
 //! - [`listen`]: `wvs listen`, a receiver that checks, prints and logs every webhook it gets.
 //! - [`migrate`]: `wvs migrate`, apply the store's schema migrations without serving.
+//! - [`bench`]: `wvs bench`, measure a server end to end: ingest, delivery, latency, CPU,
+//!   memory and store growth.
 //! - [`listen::verdict`]: how the listener answers one request (status, checks, error).
 //! - [`listen::record`]: one request as printed on stdout and appended to `--jsonl`.
 //! - [`secrets`]: reading `--signing-token` values and keeping tokens out of everything printed.
@@ -13,6 +15,7 @@
 //! Each subcommand owns its flags (`Args`) and its `run`; this file only parses the command line
 //! and turns an error into one line on stderr and a non-zero exit status.
 
+mod bench;
 mod listen;
 mod migrate;
 mod secrets;
@@ -52,6 +55,9 @@ enum Command {
     Listen(listen::Args),
     /// Apply the store's schema migrations (SQLite or PostgreSQL) and exit.
     Migrate(migrate::Args),
+    /// Measure throughput and latency end to end: start a server and a receiver, post
+    /// events, and report what it took.
+    Bench(Box<bench::Args>),
 }
 
 #[tokio::main]
@@ -73,6 +79,7 @@ async fn main() -> ExitCode {
         Command::Trigger(args) => trigger::run(args).await,
         Command::Listen(args) => listen::run(args).await,
         Command::Migrate(args) => migrate::run(args).await,
+        Command::Bench(args) => bench::run(*args).await,
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -1,0 +1,615 @@
+//! `wvs bench`: measures WVS end to end on this machine. It starts a server (this executable's
+//! `serve`, on a temporary SQLite file or on a PostgreSQL database it is given) or uses a
+//! running one, starts its own loopback receiver, registers a project with `--hooks` hooks,
+//! posts `--events` events (at `--rate` or as fast as `--posters` concurrent posters can), and
+//! reports ingest rate, delivery throughput, latency from acknowledgement to receipt, the
+//! server's CPU time and peak RSS, and the store's growth.
+//!
+//! # Layout
+//!
+//! - this file: the flags and the run: set up, post, wait for receipt, wait for the log.
+//! - [`receiver`]: the in-process receiver that timestamps every delivery.
+//! - [`target`]: the server under test, `/proc` figures and the store's size.
+//! - [`report`]: the figures, printed for a reader or as JSON.
+//!
+//! Throughput counts a delivery when the receiver got it; the run then waits until the
+//! server's delivery log (`GET .../hooks/:id/events?status=successful`, its `X-Total`) shows
+//! every one recorded, and reports that time too, since a delivery is finished for WVS only
+//! once its attempt is stored.
+
+mod receiver;
+mod report;
+mod target;
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, Result, bail};
+use indicatif::{ProgressBar, ProgressStyle};
+use serde_json::{Value, json};
+use tokio_util::sync::CancellationToken;
+use uuid::Uuid;
+
+use receiver::Receiver;
+use report::{Latency, Report, StoreSize};
+use target::{Store, Target};
+
+/// Posts in flight at once at most when a `--rate` is set (a slow acknowledgement must not
+/// hold the schedule back, nor may posts pile up without bound).
+const RATE_IN_FLIGHT: usize = 256;
+/// How often the delivery log is read while waiting for it to show every delivery.
+const RECORDED_POLL: Duration = Duration::from_millis(100);
+
+#[derive(clap::Args)]
+pub struct Args {
+    /// Events to post.
+    #[arg(long, default_value_t = 10_000, value_parser = clap::value_parser!(u64).range(1..=100_000_000))]
+    events: u64,
+    /// Hooks on the project: each event goes to every one (fan-out).
+    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..=1000))]
+    hooks: u32,
+    /// Post at this steady rate (`1000/s` or `1000`) instead of as fast as possible.
+    #[arg(long, value_name = "N/s", value_parser = parse_rate)]
+    rate: Option<f64>,
+    /// Concurrent posters when no --rate is given.
+    #[arg(long, default_value_t = 4, value_parser = clap::value_parser!(u32).range(1..=1024))]
+    posters: u32,
+    /// Pad the documented push example to about this many bytes, or trim its commits to come
+    /// near it (it is 2.1 KB compact, 1.7 KB with one commit) [default: the example as is].
+    #[arg(long, value_name = "BYTES")]
+    payload_bytes: Option<usize>,
+    /// The receiver answers 200 after this long (the arrival is timed before it waits).
+    #[arg(long, value_name = "DURATION", default_value = "0s", value_parser = humantime::parse_duration)]
+    receiver_delay: Duration,
+    /// Each hook's max_in_flight (1-100) [default: the server's default, 4].
+    #[arg(long, value_parser = clap::value_parser!(u32).range(1..=100))]
+    max_in_flight: Option<u32>,
+    /// The store of the server the bench starts: a SQLite path or a `postgres://` URL of an
+    /// existing database (the bench creates none) [default: a temporary SQLite file]. With
+    /// --server, the running server's database, read only to measure its size.
+    #[arg(long, value_name = "URL")]
+    database_url: Option<String>,
+    /// Use this running server (started with --allow-local-requests) instead of starting one.
+    #[arg(long, value_name = "URL", requires = "admin_token")]
+    server: Option<String>,
+    /// The admin token of the --server.
+    #[arg(long, env = "WVS_ADMIN_TOKEN", hide_env_values = true)]
+    admin_token: Option<String>,
+    /// An extra argument for the `wvs serve` the bench starts (repeat it: `--serve-arg=--workers
+    /// --serve-arg=128`).
+    #[arg(long = "serve-arg", value_name = "ARG", allow_hyphen_values = true)]
+    serve_args: Vec<String>,
+    /// Give up (and fail) when the run takes longer than this.
+    #[arg(long, value_name = "DURATION", default_value = "10m", value_parser = humantime::parse_duration)]
+    timeout: Duration,
+    /// Print the figures as one JSON object on stdout.
+    #[arg(long)]
+    json: bool,
+}
+
+fn parse_rate(value: &str) -> Result<f64, String> {
+    let number = value.strip_suffix("/s").unwrap_or(value);
+    number
+        .trim()
+        .parse::<f64>()
+        .ok()
+        .filter(|rate| rate.is_finite() && *rate > 0.0)
+        .ok_or_else(|| format!("`{value}` is not a rate such as 1000/s"))
+}
+
+pub async fn run(args: Args) -> Result<()> {
+    let load_before = target::load_average();
+    let mut target = match &args.server {
+        Some(url) => Target {
+            url: url.trim_end_matches('/').to_owned(),
+            admin_token: args.admin_token.clone().unwrap_or_default(),
+            store: match &args.database_url {
+                Some(url) if url.starts_with("postgres") => Store::Postgres(url.clone()),
+                Some(path) => Store::Sqlite(path.into()),
+                None => Store::Unknown,
+            },
+            child: None,
+        },
+        None => target::spawn(args.database_url.as_deref(), &args.serve_args)?,
+    };
+    let result = measure(&args, &target, load_before).await;
+    if let Some(child) = target.child.as_mut() {
+        if result.is_err() {
+            eprintln!("the server's last log lines:\n{}", child.log_tail());
+        }
+        child.stop();
+    }
+    let mut report = result?;
+    // The store once the server stopped, its WAL (SQLite) checkpointed into the file.
+    if target.child.is_some()
+        && let Some(size) = &report.store_size
+        && let Some(settled) = async {
+            target.store.settle().await?;
+            target.store.size().await
+        }
+        .await?
+    {
+        report.store_size = Some(StoreSize::new(
+            size.before_bytes,
+            size.after_bytes,
+            Some(settled),
+            report.deliveries,
+            report.events,
+        ));
+    }
+    if args.json {
+        println!("{}", serde_json::to_string_pretty(&report)?);
+    } else {
+        print!("{}", report.text());
+    }
+    Ok(())
+}
+
+/// The API of the server under test.
+struct Api {
+    client: reqwest::Client,
+    base: String,
+    token: String,
+}
+
+impl Api {
+    async fn call(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        body: Option<Value>,
+    ) -> Result<Value> {
+        let mut request = self
+            .client
+            .request(method.clone(), format!("{}{path}", self.base))
+            .header("PRIVATE-TOKEN", &self.token);
+        if let Some(body) = body {
+            request = request.json(&body);
+        }
+        let response = request
+            .send()
+            .await
+            .with_context(|| format!("{method} {path}"))?;
+        let status = response.status();
+        let text = response.text().await.unwrap_or_default();
+        if !status.is_success() {
+            bail!("{method} {path} answered {status}: {text}");
+        }
+        Ok(serde_json::from_str(&text).unwrap_or(Value::Null))
+    }
+
+    /// Successful attempts in a hook's delivery log, from the `X-Total` header.
+    async fn successful_attempts(&self, project: i64, hook: i64) -> Result<u64> {
+        let path = format!("/projects/{project}/hooks/{hook}/events?status=successful&per_page=1");
+        let response = self
+            .client
+            .get(format!("{}{path}", self.base))
+            .header("PRIVATE-TOKEN", &self.token)
+            .send()
+            .await
+            .with_context(|| format!("GET {path}"))?;
+        if !response.status().is_success() {
+            bail!("GET {path} answered {}", response.status());
+        }
+        response
+            .headers()
+            .get("x-total")
+            .and_then(|value| value.to_str().ok())
+            .and_then(|text| text.parse().ok())
+            .with_context(|| format!("GET {path} has no X-Total header"))
+    }
+}
+
+/// One acknowledged event: its UUID and when the 202 was read.
+type Ack = (Uuid, Instant);
+
+async fn measure(args: &Args, target: &Target, load_before: Option<f64>) -> Result<Report> {
+    let deadline = Instant::now() + args.timeout;
+    let client = reqwest::Client::builder()
+        .no_proxy()
+        .timeout(Duration::from_secs(60))
+        .pool_max_idle_per_host(1024)
+        .build()?;
+    let api = Arc::new(Api {
+        client,
+        base: format!("{}/api/v4", target.url),
+        token: target.admin_token.clone(),
+    });
+    let expected = args.events * u64::from(args.hooks);
+    let receiver = Receiver::start(
+        args.receiver_delay,
+        usize::try_from(expected)
+            .unwrap_or(usize::MAX)
+            .min(50_000_000),
+    )
+    .await?;
+
+    // A group and project of its own, so that a run against a running server touches
+    // nothing else.
+    let suffix = Uuid::new_v4().simple().to_string();
+    let suffix = &suffix[..12];
+    let group = api
+        .call(
+            reqwest::Method::POST,
+            "/groups",
+            Some(json!({"name": format!("Bench {suffix}"), "path": format!("bench-{suffix}")})),
+        )
+        .await
+        .context("creating the bench's group")?;
+    let project = api
+        .call(
+            reqwest::Method::POST,
+            "/projects",
+            Some(json!({"name": "Bench", "path": "bench", "namespace_id": group["id"]})),
+        )
+        .await
+        .context("creating the bench's project")?["id"]
+        .as_i64()
+        .context("the project's id")?;
+    let mut hooks = Vec::new();
+    for index in 0..args.hooks as usize {
+        let mut body = json!({"url": receiver.hook_url(index), "push_events": true});
+        if let Some(max) = args.max_in_flight {
+            body["max_in_flight"] = json!(max);
+        }
+        let hook = api
+            .call(
+                reqwest::Method::POST,
+                &format!("/projects/{project}/hooks"),
+                Some(body),
+            )
+            .await
+            .context("creating a hook (a --server must allow local requests)")?;
+        hooks.push(hook["id"].as_i64().context("the hook's id")?);
+    }
+    let payload = bytes_of_payload(args.payload_bytes)?;
+
+    let server_before = server_stats(target)?;
+    let bench_before = target::process_stats("self")?;
+    target.store.settle().await?;
+    let size_before = target.store.size().await?;
+
+    let progress = progress_bar(expected);
+    let posted = Arc::new(AtomicU64::new(0));
+    let ticker = {
+        let progress = progress.clone();
+        let posted = posted.clone();
+        let events = args.events;
+        let received = receiver_counter(&receiver);
+        tokio::spawn(async move {
+            loop {
+                progress.set_position(received());
+                progress.set_message(format!(
+                    "{}/{events} events acknowledged",
+                    posted.load(Ordering::Relaxed)
+                ));
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+        })
+    };
+
+    let started = Instant::now();
+    let posting = post_events(
+        api.clone(),
+        format!("/projects/{project}/events"),
+        payload.clone(),
+        args,
+        posted,
+        deadline,
+    )
+    .await;
+    let acks = match posting {
+        Ok(acks) => acks,
+        Err(err) => {
+            ticker.abort();
+            progress.abandon();
+            return Err(err);
+        }
+    };
+    let ingest_done = acks.iter().map(|(_, at)| *at).max().unwrap_or(started);
+
+    // Every delivery received...
+    while receiver.count() < expected {
+        if Instant::now() > deadline {
+            ticker.abort();
+            progress.abandon();
+            bail!(
+                "timed out after {:?}: {} of {expected} deliveries received",
+                args.timeout,
+                receiver.count()
+            );
+        }
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    ticker.abort();
+    progress.set_position(receiver.count());
+    progress.finish_and_clear();
+    let arrivals = receiver.arrivals();
+    let last_receipt = arrivals.iter().map(|a| a.at).max().unwrap_or(started);
+
+    // ...and then recorded in the delivery log.
+    let recorded = loop {
+        let mut total = 0;
+        for hook in &hooks {
+            total += api.successful_attempts(project, *hook).await?;
+        }
+        if total >= expected {
+            break total;
+        }
+        if Instant::now() > deadline {
+            bail!(
+                "timed out after {:?}: {total} of {expected} deliveries recorded",
+                args.timeout
+            );
+        }
+        tokio::time::sleep(RECORDED_POLL).await;
+    };
+    let recorded_at = Instant::now();
+    let server_after = server_stats(target)?;
+    let bench_after = target::process_stats("self")?;
+    if target.child.is_none() {
+        // A running server the bench will not stop: checkpoint its WAL (SQLite) now that it
+        // is idle, so that the growth is the data's.
+        target.store.settle().await?;
+    }
+    let size_after = target.store.size().await?;
+    receiver.stop();
+
+    // Latency: match each arrival to its event's acknowledgement.
+    let acked: HashMap<Uuid, Instant> = acks.iter().copied().collect();
+    let mut histogram = hdrhistogram::Histogram::<u64>::new_with_bounds(1, 3_600_000_000, 3)?;
+    let mut before_ack = 0;
+    let mut unmatched = 0;
+    let mut seen = std::collections::HashSet::with_capacity(arrivals.len());
+    for arrival in &arrivals {
+        seen.insert((arrival.event, arrival.hook));
+        let Some(acked_at) = arrival.event.and_then(|event| acked.get(&event)) else {
+            unmatched += 1;
+            continue;
+        };
+        // A delivery may beat the 202 to the bench: the event is committed before it is
+        // answered. It counts as zero latency, and is reported.
+        if arrival.at < *acked_at {
+            before_ack += 1;
+        }
+        let micros = arrival.at.saturating_duration_since(*acked_at).as_micros();
+        histogram.saturating_record(u64::try_from(micros).unwrap_or(u64::MAX).max(1));
+    }
+    let deliveries = seen.len() as u64;
+    let seconds = |from: Instant, to: Instant| to.saturating_duration_since(from).as_secs_f64();
+    let per_second = |count: u64, secs: f64| {
+        if secs > 0.0 { count as f64 / secs } else { 0.0 }
+    };
+    let ingest_seconds = seconds(started, ingest_done);
+    let delivery_seconds = seconds(started, last_receipt);
+    let recorded_seconds = seconds(started, recorded_at);
+    let millis = |micros: u64| micros as f64 / 1000.0;
+    Ok(Report {
+        store: target.store.name(),
+        server: if target.child.is_some() {
+            "spawned"
+        } else {
+            "external"
+        },
+        events: args.events,
+        hooks: args.hooks,
+        payload_bytes: payload.len() as u64,
+        rate: args.rate,
+        posters: if args.rate.is_some() {
+            None
+        } else {
+            Some(args.posters)
+        },
+        receiver_delay_ms: args.receiver_delay.as_secs_f64() * 1000.0,
+        max_in_flight: args.max_in_flight,
+        expected_deliveries: expected,
+        deliveries,
+        duplicates: arrivals.len() as u64 - deliveries,
+        recorded,
+        ingest_seconds,
+        ingest_events_per_second: per_second(args.events, ingest_seconds),
+        delivery_seconds,
+        deliveries_per_second: per_second(deliveries, delivery_seconds),
+        recorded_seconds,
+        recorded_deliveries_per_second: per_second(recorded, recorded_seconds),
+        latency_ms: Latency {
+            p50: millis(histogram.value_at_quantile(0.50)),
+            p90: millis(histogram.value_at_quantile(0.90)),
+            p99: millis(histogram.value_at_quantile(0.99)),
+            max: millis(histogram.max()),
+            mean: histogram.mean() / 1000.0,
+            samples: histogram.len(),
+            before_ack,
+            unmatched,
+        },
+        server_pid: target.child.as_ref().map(|child| child.pid()),
+        server_cpu_seconds: server_before
+            .zip(server_after)
+            .map(|(before, after)| after.cpu_seconds - before.cpu_seconds),
+        server_peak_rss_bytes: server_after.map(|stats| stats.peak_rss_bytes),
+        server_rss_bytes: server_after.map(|stats| stats.rss_bytes),
+        bench_cpu_seconds: bench_after.cpu_seconds - bench_before.cpu_seconds,
+        store_size: size_before
+            .zip(size_after)
+            .map(|(before, after)| StoreSize::new(before, after, None, deliveries, args.events)),
+        load_average_before: load_before,
+        load_average_after: target::load_average(),
+    })
+}
+
+fn server_stats(target: &Target) -> Result<Option<target::ProcessStats>> {
+    target
+        .child
+        .as_ref()
+        .map(|child| target::process_stats(&child.pid().to_string()))
+        .transpose()
+}
+
+fn receiver_counter(receiver: &Receiver) -> impl Fn() -> u64 + Send + 'static {
+    let receiver_count = receiver.counter();
+    move || receiver_count.load(Ordering::Relaxed)
+}
+
+fn progress_bar(deliveries: u64) -> ProgressBar {
+    // indicatif draws on stderr only when it is a terminal: a script's stderr stays clean.
+    let progress = ProgressBar::new(deliveries);
+    progress.set_style(
+        ProgressStyle::with_template("{elapsed_precise} [{bar:30}] {pos}/{len} delivered, {msg}")
+            .expect("a valid template")
+            .progress_chars("=> "),
+    );
+    progress
+}
+
+/// The documented push example at about `bytes`: padded with a `bench_padding` string, or,
+/// when the example is larger, with its newest commits left out (`total_commits_count` kept).
+fn bytes_of_payload(bytes: Option<usize>) -> Result<Vec<u8>> {
+    let sample = wvs_events::samples::find("push").context("the push sample")?;
+    let Some(target) = bytes else {
+        return Ok(sample.json.as_bytes().to_vec());
+    };
+    let mut value: Value = serde_json::from_str(sample.json)?;
+    while serde_json::to_vec(&value)?.len() > target
+        && let Some(commits) = value["commits"].as_array_mut()
+        && commits.len() > 1
+    {
+        commits.pop();
+    }
+    let size = serde_json::to_vec(&value)?.len();
+    if size < target {
+        value["bench_padding"] = json!("");
+        let base = serde_json::to_vec(&value)?.len();
+        value["bench_padding"] = json!("x".repeat(target.saturating_sub(base)));
+    }
+    Ok(serde_json::to_vec(&value)?)
+}
+
+/// Posts every event and returns their acknowledgements; fails on the first refusal.
+async fn post_events(
+    api: Arc<Api>,
+    path: String,
+    payload: Vec<u8>,
+    args: &Args,
+    posted: Arc<AtomicU64>,
+    deadline: Instant,
+) -> Result<Vec<Ack>> {
+    let payload = axum::body::Bytes::from(payload);
+    let url = Arc::new(format!("{}{path}", api.base));
+    let acks = Arc::new(Mutex::new(Vec::with_capacity(
+        usize::try_from(args.events).unwrap_or(0),
+    )));
+    let failure: Arc<Mutex<Option<anyhow::Error>>> = Arc::default();
+    let stop = CancellationToken::new();
+    let mut tasks = tokio::task::JoinSet::new();
+    let post = {
+        let api = api.clone();
+        let acks = acks.clone();
+        let failure = failure.clone();
+        let stop = stop.clone();
+        let posted = posted.clone();
+        move || {
+            let api = api.clone();
+            let url = url.clone();
+            let payload = payload.clone();
+            let acks = acks.clone();
+            let failure = failure.clone();
+            let stop = stop.clone();
+            let posted = posted.clone();
+            async move {
+                match post_one(&api, &url, payload).await {
+                    Ok(ack) => {
+                        acks.lock().expect("not poisoned").push(ack);
+                        posted.fetch_add(1, Ordering::Relaxed);
+                        true
+                    }
+                    Err(err) => {
+                        failure.lock().expect("not poisoned").get_or_insert(err);
+                        stop.cancel();
+                        false
+                    }
+                }
+            }
+        }
+    };
+    match args.rate {
+        Some(rate) => {
+            let slots = Arc::new(tokio::sync::Semaphore::new(RATE_IN_FLIGHT));
+            let start = tokio::time::Instant::now();
+            for index in 0..args.events {
+                if stop.is_cancelled() || Instant::now() > deadline {
+                    break;
+                }
+                tokio::time::sleep_until(start + Duration::from_secs_f64(index as f64 / rate))
+                    .await;
+                let slot = slots.clone().acquire_owned().await?;
+                let post = post();
+                tasks.spawn(async move {
+                    post.await;
+                    drop(slot);
+                });
+            }
+        }
+        None => {
+            let next = Arc::new(AtomicU64::new(0));
+            for _ in 0..args.posters {
+                let next = next.clone();
+                let stop = stop.clone();
+                let post = post.clone();
+                let events = args.events;
+                tasks.spawn(async move {
+                    while !stop.is_cancelled()
+                        && Instant::now() < deadline
+                        && next.fetch_add(1, Ordering::Relaxed) < events
+                    {
+                        if !post().await {
+                            break;
+                        }
+                    }
+                });
+            }
+        }
+    }
+    while tasks.join_next().await.is_some() {}
+    if let Some(err) = failure.lock().expect("not poisoned").take() {
+        return Err(err.context("posting an event"));
+    }
+    let acks = std::mem::take(&mut *acks.lock().expect("not poisoned"));
+    if (acks.len() as u64) < args.events {
+        bail!(
+            "timed out after {:?}: {} of {} events acknowledged",
+            args.timeout,
+            acks.len(),
+            args.events
+        );
+    }
+    Ok(acks)
+}
+
+/// Posts one event; its acknowledgement is timed once the 202's body is read.
+async fn post_one(api: &Api, url: &str, payload: axum::body::Bytes) -> Result<Ack> {
+    let response = api
+        .client
+        .post(url)
+        .header("PRIVATE-TOKEN", &api.token)
+        .header("Content-Type", "application/json")
+        .body(payload)
+        .send()
+        .await?;
+    let status = response.status();
+    let body = response.bytes().await?;
+    let at = Instant::now();
+    if status != reqwest::StatusCode::ACCEPTED {
+        bail!(
+            "ingest answered {status}: {}",
+            String::from_utf8_lossy(&body)
+        );
+    }
+    let answer: Value = serde_json::from_slice(&body)?;
+    let uuid = answer["event_uuid"]
+        .as_str()
+        .and_then(|text| Uuid::parse_str(text).ok())
+        .context("the ingest answer has no event_uuid")?;
+    Ok((uuid, at))
+}

@@ -1,0 +1,190 @@
+//! The bench's figures: one JSON object with `--json` (field names carry their unit), or
+//! lines for a reader.
+
+use std::fmt::Write;
+
+use serde::Serialize;
+
+#[derive(Debug, Serialize)]
+pub struct Report {
+    /// `sqlite`, `postgres`, or `unknown` (a --server whose database was not given).
+    pub store: &'static str,
+    /// `spawned` (started by the bench) or `external` (--server).
+    pub server: &'static str,
+    pub events: u64,
+    pub hooks: u32,
+    /// The size of each posted event body.
+    pub payload_bytes: u64,
+    /// The steady posting rate asked for (events/s), or null for as fast as possible.
+    pub rate: Option<f64>,
+    /// Concurrent posters (null with a rate).
+    pub posters: Option<u32>,
+    pub receiver_delay_ms: f64,
+    /// Each hook's max_in_flight, or null for the server's default.
+    pub max_in_flight: Option<u32>,
+    pub expected_deliveries: u64,
+    /// Distinct (event, hook) pairs the receiver got.
+    pub deliveries: u64,
+    /// Requests beyond the first for one (event, hook).
+    pub duplicates: u64,
+    /// Successful attempts in the hooks' delivery logs at the end.
+    pub recorded: u64,
+    /// From the first post to the last acknowledgement.
+    pub ingest_seconds: f64,
+    pub ingest_events_per_second: f64,
+    /// From the first post to the last delivery received.
+    pub delivery_seconds: f64,
+    pub deliveries_per_second: f64,
+    /// From the first post to the delivery log showing every delivery (polled every 100 ms).
+    pub recorded_seconds: f64,
+    pub recorded_deliveries_per_second: f64,
+    /// From each event's acknowledgement (its 202 read) to each receipt.
+    pub latency_ms: Latency,
+    pub server_pid: Option<u32>,
+    /// The server's user + system CPU time from just before the first post to the end.
+    pub server_cpu_seconds: Option<f64>,
+    /// The server's peak resident set size (VmHWM) over its life.
+    pub server_peak_rss_bytes: Option<u64>,
+    /// The server's resident set size at the end.
+    pub server_rss_bytes: Option<u64>,
+    /// This process's CPU time over the same span (posters and receiver share the machine).
+    pub bench_cpu_seconds: f64,
+    pub store_size: Option<StoreSize>,
+    pub load_average_before: Option<f64>,
+    pub load_average_after: Option<f64>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct Latency {
+    pub p50: f64,
+    pub p90: f64,
+    pub p99: f64,
+    pub max: f64,
+    pub mean: f64,
+    /// Deliveries timed.
+    pub samples: u64,
+    /// Deliveries that arrived before their event's 202 was read (timed as 0).
+    pub before_ack: u64,
+    /// Deliveries whose event UUID was not one the bench posted (not timed).
+    pub unmatched: u64,
+}
+
+#[derive(Debug, Serialize)]
+pub struct StoreSize {
+    /// Before the first post (after the hooks were made).
+    pub before_bytes: u64,
+    /// Once every delivery was recorded, the server still running (SQLite: with its WAL for
+    /// a server the bench started, checkpointed for a --server).
+    pub after_bytes: u64,
+    /// After the bench stopped the server it started and checkpointed a SQLite WAL into the
+    /// file (`wal_checkpoint(TRUNCATE)`); null for a server it did not start.
+    pub settled_bytes: Option<u64>,
+    /// `settled_bytes` (or else `after_bytes`) less `before_bytes`; the per-delivery and
+    /// per-event figures divide this.
+    pub growth_bytes: i64,
+    pub bytes_per_delivery: f64,
+    pub bytes_per_event: f64,
+}
+
+impl StoreSize {
+    pub fn new(
+        before: u64,
+        after: u64,
+        settled: Option<u64>,
+        deliveries: u64,
+        events: u64,
+    ) -> Self {
+        let growth = settled.unwrap_or(after) as i64 - before as i64;
+        StoreSize {
+            before_bytes: before,
+            after_bytes: after,
+            settled_bytes: settled,
+            growth_bytes: growth,
+            bytes_per_delivery: growth as f64 / deliveries.max(1) as f64,
+            bytes_per_event: growth as f64 / events.max(1) as f64,
+        }
+    }
+}
+
+impl Report {
+    /// The figures for a reader.
+    pub fn text(&self) -> String {
+        let mut out = String::new();
+        let rate = self.rate.map_or_else(
+            || format!("{} posters", self.posters.unwrap_or(0)),
+            |r| format!("{r}/s"),
+        );
+        let _ = writeln!(
+            out,
+            "wvs bench: {} events x {} hooks, {} B payload, {rate}, {} store ({} server)",
+            self.events, self.hooks, self.payload_bytes, self.store, self.server
+        );
+        let _ = writeln!(
+            out,
+            "ingest      {:>10.0} events/s     ({} events in {:.2} s)",
+            self.ingest_events_per_second, self.events, self.ingest_seconds
+        );
+        let _ = writeln!(
+            out,
+            "delivered   {:>10.0} deliveries/s ({} of {} received in {:.2} s, {} duplicates)",
+            self.deliveries_per_second,
+            self.deliveries,
+            self.expected_deliveries,
+            self.delivery_seconds,
+            self.duplicates
+        );
+        let _ = writeln!(
+            out,
+            "recorded    {:>10.0} deliveries/s ({} in the delivery log after {:.2} s)",
+            self.recorded_deliveries_per_second, self.recorded, self.recorded_seconds
+        );
+        let l = &self.latency_ms;
+        let _ = writeln!(
+            out,
+            "latency     p50 {:.2} ms  p90 {:.2} ms  p99 {:.2} ms  max {:.2} ms  (ack to receipt, {} timed, {} before the ack)",
+            l.p50, l.p90, l.p99, l.max, l.samples, l.before_ack
+        );
+        match (self.server_cpu_seconds, self.server_peak_rss_bytes) {
+            (Some(cpu), Some(peak)) => {
+                let _ = writeln!(
+                    out,
+                    "server      {cpu:.2} CPU s ({:.1} µs/delivery), peak RSS {:.1} MiB, RSS at end {:.1} MiB",
+                    cpu * 1e6 / self.deliveries.max(1) as f64,
+                    peak as f64 / 1048576.0,
+                    self.server_rss_bytes.unwrap_or(0) as f64 / 1048576.0
+                );
+            }
+            _ => {
+                let _ = writeln!(out, "server      not measured (not started by the bench)");
+            }
+        }
+        let _ = writeln!(out, "bench       {:.2} CPU s", self.bench_cpu_seconds);
+        match &self.store_size {
+            Some(size) => {
+                let _ = writeln!(
+                    out,
+                    "store       {:.1} MiB -> {:.1} MiB running, {} stopped: {:.0} B/delivery, {:.0} B/event",
+                    size.before_bytes as f64 / 1048576.0,
+                    size.after_bytes as f64 / 1048576.0,
+                    size.settled_bytes.map_or_else(
+                        || "not".to_owned(),
+                        |bytes| format!("{:.1} MiB", bytes as f64 / 1048576.0)
+                    ),
+                    size.bytes_per_delivery,
+                    size.bytes_per_event
+                );
+            }
+            None => {
+                let _ = writeln!(out, "store       size not measured (pass --database-url)");
+            }
+        }
+        let load = |value: Option<f64>| value.map_or_else(|| "?".to_owned(), |v| format!("{v:.2}"));
+        let _ = writeln!(
+            out,
+            "load avg    {} before, {} after",
+            load(self.load_average_before),
+            load(self.load_average_after)
+        );
+        out
+    }
+}

@@ -1,0 +1,113 @@
+//! `wvs bench` end to end: it starts its own server on a temporary SQLite file and its own
+//! receiver, and its JSON report carries every figure. The figures' values are machine
+//! dependent and are not asserted (BENCHMARKS.md records them); the counts are.
+
+use std::io::Read;
+use std::process::{Command, Stdio};
+use std::thread;
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+
+/// The whole run, server start included, on a slow debug build and a busy machine.
+const DEADLINE: Duration = Duration::from_secs(120);
+
+#[test]
+fn bench_reports_every_figure_for_200_events_to_2_hooks() {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_wvs"))
+        .args(["bench", "--events", "200", "--hooks", "2", "--json"])
+        .args(["--timeout", "100s"])
+        .env_remove("WVS_ADMIN_TOKEN")
+        .env_remove("WVS_DATABASE_URL")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("wvs bench starts");
+    let mut stdout = child.stdout.take().unwrap();
+    let mut stderr = child.stderr.take().unwrap();
+    let out = thread::spawn(move || {
+        let mut text = String::new();
+        let _ = stdout.read_to_string(&mut text);
+        text
+    });
+    let err = thread::spawn(move || {
+        let mut text = String::new();
+        let _ = stderr.read_to_string(&mut text);
+        text
+    });
+    let started = Instant::now();
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break status;
+        }
+        if started.elapsed() > DEADLINE {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("wvs bench did not finish within {DEADLINE:?}");
+        }
+        thread::sleep(Duration::from_millis(20));
+    };
+    let (stdout, stderr) = (out.join().unwrap(), err.join().unwrap());
+    assert!(status.success(), "wvs bench failed: {stderr}");
+    let report: Value = serde_json::from_str(&stdout).expect("stdout is one JSON object");
+
+    assert_eq!(report["store"], "sqlite");
+    assert_eq!(report["server"], "spawned");
+    assert_eq!(report["events"], 200);
+    assert_eq!(report["hooks"], 2);
+    assert_eq!(report["expected_deliveries"], 400);
+    assert_eq!(report["deliveries"], 400, "{report:#}");
+    assert_eq!(report["duplicates"], 0, "{report:#}");
+    assert_eq!(report["recorded"], 400, "{report:#}");
+    assert_eq!(report["latency_ms"]["samples"], 400, "{report:#}");
+    assert_eq!(report["latency_ms"]["unmatched"], 0, "{report:#}");
+
+    let positive = |path: &[&str]| {
+        let value = path.iter().fold(&report, |value, key| &value[*key]);
+        let number = value
+            .as_f64()
+            .unwrap_or_else(|| panic!("{} is not a number: {report:#}", path.join(".")));
+        assert!(number > 0.0, "{} is {number}: {report:#}", path.join("."));
+    };
+    for figure in [
+        &["payload_bytes"][..],
+        &["ingest_seconds"],
+        &["ingest_events_per_second"],
+        &["delivery_seconds"],
+        &["deliveries_per_second"],
+        &["recorded_seconds"],
+        &["recorded_deliveries_per_second"],
+        &["latency_ms", "p50"],
+        &["latency_ms", "p90"],
+        &["latency_ms", "p99"],
+        &["latency_ms", "max"],
+        &["latency_ms", "mean"],
+        &["server_pid"],
+        &["server_cpu_seconds"],
+        &["server_peak_rss_bytes"],
+        &["server_rss_bytes"],
+        &["store_size", "before_bytes"],
+        &["store_size", "after_bytes"],
+        &["store_size", "settled_bytes"],
+        &["store_size", "growth_bytes"],
+        &["store_size", "bytes_per_delivery"],
+        &["store_size", "bytes_per_event"],
+    ] {
+        positive(figure);
+    }
+    // Percentiles are ordered; the time to record follows the time to receive.
+    let latency = &report["latency_ms"];
+    let ms = |key: &str| latency[key].as_f64().unwrap();
+    assert!(ms("p50") <= ms("p90") && ms("p90") <= ms("p99") && ms("p99") <= ms("max"));
+    assert!(
+        report["recorded_seconds"].as_f64().unwrap()
+            >= report["delivery_seconds"].as_f64().unwrap()
+    );
+    for key in [
+        "bench_cpu_seconds",
+        "load_average_before",
+        "load_average_after",
+    ] {
+        assert!(report[key].is_number(), "{key}: {report:#}");
+    }
+}
