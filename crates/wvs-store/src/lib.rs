@@ -72,6 +72,7 @@ macro_rules! query_modules {
 }
 
 pub mod cipher;
+mod group_commit;
 pub mod model;
 pub mod postgres;
 pub mod sqlite;

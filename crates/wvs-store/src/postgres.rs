@@ -30,6 +30,7 @@ use tokio::sync::Notify;
 
 use crate::Result;
 use crate::cipher::{Cipher, SecretKey};
+use crate::group_commit::GroupCommit;
 
 /// The connection the shared query modules run on.
 type Conn = PgConnection;
@@ -93,6 +94,9 @@ pub struct PgStore {
     pool: PgPool,
     /// Encrypts hook URLs and secrets at rest.
     cipher: Cipher,
+    /// Ingested events go through a group commit (`None` in the committing task's own copy,
+    /// which writes directly).
+    inserts: Option<GroupCommit>,
 }
 
 impl PgStore {
@@ -110,10 +114,13 @@ impl PgStore {
             .await?;
         MIGRATOR.run(&pool).await?;
         tracing::debug!("postgres store open");
-        Ok(PgStore {
+        let mut store = PgStore {
             pool,
             cipher: Cipher::new(key),
-        })
+            inserts: None,
+        };
+        store.inserts = Some(store::group_commit(store.clone()));
+        Ok(store)
     }
 
     /// Applies the migrations to the database at `url` without serving (`wvs migrate`);

@@ -34,6 +34,7 @@ use tokio::sync::Notify;
 
 use crate::Result;
 use crate::cipher::{Cipher, SecretKey};
+use crate::group_commit::GroupCommit;
 
 /// The connection the shared query modules run on.
 type Conn = SqliteConnection;
@@ -84,6 +85,9 @@ pub struct SqliteStore {
     reader: SqlitePool,
     /// Encrypts hook URLs and secrets at rest.
     cipher: Cipher,
+    /// Ingested events go through a group commit (`None` in the committing task's own copy,
+    /// which writes directly).
+    inserts: Option<GroupCommit>,
 }
 
 impl SqliteStore {
@@ -140,11 +144,14 @@ impl SqliteStore {
                 .await?
         };
         tracing::debug!("sqlite store open");
-        Ok(SqliteStore {
+        let mut store = SqliteStore {
             writer,
             reader,
             cipher: Cipher::new(key),
-        })
+            inserts: None,
+        };
+        store.inserts = Some(store::group_commit(store.clone()));
+        Ok(store)
     }
 
     /// Applies the migrations to the database at `url` (creating the file) without

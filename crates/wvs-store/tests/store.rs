@@ -2074,6 +2074,38 @@ pub async fn check_hook_alert_counts(store: &dyn Store) {
     assert_eq!(later.executable, 2);
 }
 
+/// Concurrent inserts share commits (group commit): every one is stored once and answered
+/// with its own outcome; a repeated idempotency key within the same burst is a duplicate of
+/// the first; an event that cannot be stored (its uuid is taken) fails alone.
+pub async fn check_concurrent_inserts_are_each_answered(store: &dyn Store) {
+    let hook = hook(store, HookOwner::System).await;
+    enqueue(store, "taken", hook.id, 1, 1).await;
+    let inserts = (0..60).map(|n| {
+        let (uuid, key) = match n {
+            // Same key twice: one event.
+            10 | 11 => (format!("burst-{n}"), Some("same-key")),
+            // A uuid already stored: refused.
+            20 => ("taken".to_owned(), None),
+            _ => (format!("burst-{n}"), None),
+        };
+        async move {
+            let event = new_event(&uuid, key);
+            store
+                .insert_event(event, vec![delivery(hook.id, n)], 2)
+                .await
+        }
+    });
+    let outcomes = futures::future::join_all(inserts).await;
+    let refused = outcomes.iter().filter(|o| o.is_err()).count();
+    assert_eq!(refused, 1, "only the taken uuid fails");
+    assert!(matches!(outcomes[20], Err(StoreError::Conflict(_))));
+    let ok: Vec<&Inserted> = outcomes.iter().filter_map(|o| o.as_ref().ok()).collect();
+    assert_eq!(ok.iter().filter(|i| i.duplicate).count(), 1);
+    let counts = counts(store).await;
+    // 1 before, 59 answered, one of them a duplicate of another.
+    assert_eq!(counts.pending, 1 + 58);
+}
+
 // ---------------------------------------------------------------- the suite, per backend
 
 /// Calls `$suite!` with every check that takes one fresh store: each backend module runs
@@ -2363,6 +2395,7 @@ macro_rules! every_check {
             rate_limit_per_namespace => check_rate_limit_per_namespace,
             chain_hooks => check_chain_hooks,
             access_tokens => check_access_tokens,
+            concurrent_inserts_are_each_answered => check_concurrent_inserts_are_each_answered,
             hook_alert_counts => check_hook_alert_counts,
             users_crud => check_users_crud,
             ssh_keys => check_ssh_keys,

@@ -16,6 +16,7 @@ use super::sql::{batches, conflict, count, tuples};
 use crate::model::{
     Attempt, DeliveryCounts, Id, Inserted, Millis, NewDelivery, NewEvent, Outcome, StoredEvent,
 };
+use crate::group_commit::Pending;
 use crate::{Result, StoreError};
 
 /// Stores the event and its deliveries, unless its idempotency key was seen before: then
@@ -95,6 +96,15 @@ pub async fn insert_event(
         deliveries: count(delivery_count),
         duplicate: false,
     })
+}
+
+/// Stores several events in the caller's transaction (a group commit), in order.
+pub async fn insert_events(conn: &mut Conn, batch: Vec<Pending>) -> Result<Vec<Inserted>> {
+    let mut inserted = Vec::with_capacity(batch.len());
+    for pending in batch {
+        inserted.push(insert_event(conn, pending.event, &pending.deliveries, pending.now).await?);
+    }
+    Ok(inserted)
 }
 
 #[derive(FromRow)]

@@ -12,8 +12,23 @@ use super::{
     Backend, claim, groups, health, hooks, keys, log, members, projects, queue, settings, tokens,
     users,
 };
+use crate::group_commit::{GroupCommit, Pending};
 use crate::model::*;
-use crate::{Result, Store};
+use crate::{Result, Store, StoreError};
+
+/// Stores one group-commit batch in one write transaction of the store (retried when the
+/// database aborted it to break a deadlock).
+async fn insert_batch(store: &Backend, batch: Vec<Pending>) -> Result<Vec<Inserted>> {
+    retrying(|| store.write(async |c| queue::insert_events(c, batch.clone()).await)).await
+}
+
+/// Starts the group commit of `store`'s inserts, on a store sharing its connections.
+pub(super) fn group_commit(store: Backend) -> GroupCommit {
+    GroupCommit::start(move |batch| {
+        let store = store.clone();
+        async move { insert_batch(&store, batch).await }
+    })
+}
 
 /// Times a write is tried again after the database aborted it to break a deadlock.
 const DEADLOCK_RETRIES: u32 = 5;
@@ -223,10 +238,18 @@ impl Store for Backend {
         deliveries: Vec<NewDelivery>,
         now: Millis,
     ) -> Result<Inserted> {
-        retrying(|| {
-            self.write(async |c| queue::insert_event(c, event.clone(), &deliveries, now).await)
-        })
-        .await
+        let pending = Pending {
+            event,
+            deliveries,
+            now,
+        };
+        match &self.inserts {
+            Some(inserts) => inserts.insert(pending).await,
+            None => insert_batch(self, vec![pending])
+                .await?
+                .pop()
+                .ok_or(StoreError::Corrupt("batch")),
+        }
     }
 
     async fn latest_event(
