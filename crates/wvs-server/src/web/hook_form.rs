@@ -79,12 +79,13 @@ impl FormView {
         }
     }
 
-    /// The form as it was submitted (after an error), secrets left out.
+    /// The form as it was submitted (after an error), secrets left out (the URL without
+    /// its credentials).
     pub fn submitted(scope: Scope, fields: &Fields, hook: Option<&Hook>) -> Self {
         let strategy = BranchFilterStrategy::from_name(fields.text("branch_filter_strategy"))
             .unwrap_or_default();
         FormView {
-            url: fields.text("url").to_owned(),
+            url: wvs_send::log_url(fields.text("url")),
             name: fields.text("name").to_owned(),
             description: fields.text("description").to_owned(),
             flags: flag_rows(scope, |name| fields.checked(name)),
@@ -236,10 +237,10 @@ impl Fields {
                 "push_events_branch_filter",
                 self.text("push_events_branch_filter"),
             );
-            put(
-                "branch_filter_strategy",
-                self.text("branch_filter_strategy"),
-            );
+            let strategy = self.text("branch_filter_strategy");
+            if !strategy.is_empty() {
+                put("branch_filter_strategy", strategy);
+            }
             put(
                 "custom_webhook_template",
                 self.text("custom_webhook_template"),
