@@ -46,7 +46,7 @@ impl EventRow {
                 .response_status
                 .is_some_and(|code| (200..300).contains(&code)),
             trigger: attempt.trigger.clone(),
-            elapsed: format!("{:.2} s", attempt.execution_duration),
+            elapsed: elapsed(attempt.execution_duration),
             when: iso8601(attempt.created_at),
         }
     }
@@ -157,6 +157,15 @@ pub async fn details(
         request_headers: attempt.request_headers,
         response_headers: attempt.response_headers,
     })
+}
+
+/// Seconds in words: milliseconds below one second.
+fn elapsed(seconds: f64) -> String {
+    if seconds < 1.0 {
+        format!("{:.0} ms", seconds * 1000.0)
+    } else {
+        format!("{seconds:.2} s")
+    }
 }
 
 /// A JSON body indented for reading; anything else as text.

@@ -325,3 +325,114 @@ impl Fields {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use wvs_store::{DeliveryLimits, HookHealth, HookOwner, HookSecrets};
+
+    fn fields(pairs: &[(&str, &str)]) -> Fields {
+        Fields(
+            pairs
+                .iter()
+                .map(|(key, value)| ((*key).to_owned(), (*value).to_owned()))
+                .collect(),
+        )
+    }
+
+    fn stored() -> Hook {
+        Hook {
+            id: 1,
+            uuid: "u".into(),
+            owner: HookOwner::Project(15),
+            url: "https://user:pw@example.com/{path}".into(),
+            secrets: HookSecrets {
+                token: Some("tok".into()),
+                custom_headers: vec![("X-A".into(), "a".into()), ("X-B".into(), "b".into())],
+                url_variables: vec![("path".into(), "hook".into())],
+                ..HookSecrets::default()
+            },
+            settings: serde_json::to_value(HookSettings::for_scope(Scope::Project)).unwrap(),
+            limits: DeliveryLimits::default(),
+            health: HookHealth::default(),
+            created_at: 0,
+        }
+    }
+
+    #[test]
+    fn blank_secret_fields_and_the_shown_url_keep_what_is_stored() {
+        let hook = stored();
+        let form = fields(&[
+            ("url", "https://example.com/{path}"),
+            ("push_events", "on"),
+            ("enable_ssl_verification", "on"),
+            ("token", ""),
+            ("header_value:X-A", ""),
+        ]);
+        let input = form.to_input(Scope::Project, Some(&hook)).unwrap();
+        assert_eq!(input.url, None, "the masked URL sent back changes nothing");
+        assert_eq!(input.token, None);
+        assert_eq!(input.custom_headers, None);
+        assert_eq!(input.url_variables, None);
+        assert_eq!(input.enable_ssl_verification, Some(true));
+        assert!(input.events.contains(&(Flag::PushEvents, true)));
+        assert!(input.events.contains(&(Flag::IssuesEvents, false)));
+    }
+
+    #[test]
+    fn header_edits_keep_the_other_stored_values() {
+        let hook = stored();
+        let form = fields(&[
+            ("url", "https://example.com/{path}"),
+            ("header_value:X-A", "new-a"),
+            ("header_remove:X-B", "on"),
+            ("new_header_key", "X-C"),
+            ("new_header_value", "c"),
+            ("variable_remove:path", "on"),
+            ("remove_token", "on"),
+        ]);
+        let input = form.to_input(Scope::Project, Some(&hook)).unwrap();
+        assert_eq!(
+            input.custom_headers,
+            Some(vec![
+                ("X-A".into(), "new-a".into()),
+                ("X-C".into(), "c".into())
+            ])
+        );
+        assert_eq!(input.url_variables, Some(vec![]));
+        assert_eq!(input.token.as_deref(), Some(""));
+    }
+
+    #[test]
+    fn a_new_hook_takes_the_typed_url_and_refuses_as_the_api_does() {
+        let form = fields(&[("url", " https://example.com/h "), ("token", "t")]);
+        let input = form.to_input(Scope::Project, None).unwrap();
+        assert_eq!(input.url.as_deref(), Some("https://example.com/h"));
+        assert_eq!(input.token.as_deref(), Some("t"));
+        let form = fields(&[
+            ("url", "https://example.com/"),
+            ("branch_filter_strategy", "glob"),
+        ]);
+        let error = form.to_input(Scope::Project, None).unwrap_err();
+        assert_eq!(
+            error.to_string(),
+            "branch_filter_strategy does not have a valid value"
+        );
+    }
+
+    #[test]
+    fn a_refused_form_shows_no_credentials() {
+        let form = fields(&[("url", "https://user:pw@example.com/"), ("token", "secret")]);
+        let view = FormView::submitted(Scope::Project, &form, None);
+        assert_eq!(view.url, "https://example.com/");
+        assert!(!view.token_present);
+    }
+
+    #[test]
+    fn system_hooks_have_their_own_triggers_only() {
+        let view = FormView::blank(Scope::System);
+        let names: Vec<_> = view.flags.iter().map(|flag| flag.name).collect();
+        assert_eq!(names, EventFlags::names(Scope::System));
+        assert!(view.system);
+    }
+}

@@ -128,3 +128,17 @@ pub async fn page(State(state): State<WebState>, signed: SignedIn) -> Result<Res
         projects,
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bars_scale_to_the_largest_value_and_small_ones_stay_visible() {
+        let chart = Chart::new(&[("a", 0, "x"), ("b", 1, "x"), ("c", 1000, "x")]);
+        let widths: Vec<_> = chart.bars.iter().map(|bar| bar.width).collect();
+        assert_eq!(widths, [0, 2, BAR_SPACE]);
+        assert_eq!(chart.bars[2].y, 2 * (BAR_HEIGHT + BAR_GAP));
+        assert_eq!(chart.height, 3 * (BAR_HEIGHT + BAR_GAP));
+    }
+}

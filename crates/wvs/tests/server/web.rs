@@ -317,6 +317,75 @@ async fn no_page_shows_a_secret() {
     assert!(pages[2].1.contains("X-Auth"), "header keys are shown");
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_failing_hook_shows_red_events_its_alert_and_can_be_re_enabled() {
+    let receiver = Receiver::start().await;
+    receiver.set_status(500);
+    let server = server_with_project(&["--retry-schedule", "0s,0s,0s,0s,0s,0s"]).await;
+    let hook = json!({"url": receiver.url});
+    server
+        .expect(201, "POST", "/projects/15/hooks", Some(hook))
+        .await;
+    let push = std::fs::read(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../wvs-events/samples/push.json"
+    ))
+    .unwrap();
+    let (status, _) = server.ingest("/projects/15/events", &push).await;
+    assert_eq!(status, 202);
+    // The fourth failure in a row disables the hook for a while.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let (_, hook) = server.api("GET", "/projects/15/hooks/1", None).await;
+        if hook["alert_status"] == "temporarily_disabled" {
+            break;
+        }
+        assert!(Instant::now() < deadline, "{hook}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+
+    let mut visitor = Visitor::new(&server);
+    visitor.sign_in(ADMIN_TOKEN).await;
+    let list = visitor.get("/projects/15/hooks").await.body;
+    assert!(list.contains("Temporarily disabled until 20"), "{list}");
+    let failed = visitor
+        .get("/projects/15/hooks/1/events?status=server_failure")
+        .await;
+    assert!(
+        failed
+            .body
+            .matches(r#"class="badge status bad">500<"#)
+            .count()
+            >= 4,
+        "{}",
+        failed.body
+    );
+    let succeeded = visitor
+        .get("/projects/15/hooks/1/events?status=successful")
+        .await;
+    assert!(
+        succeeded.body.contains("No events yet."),
+        "{}",
+        succeeded.body
+    );
+    let overview = visitor.get("/admin").await.body;
+    assert!(
+        overview.contains("Temporarily disabled: 1."),
+        "the chart's label"
+    );
+
+    let csrf = csrf_of(&list);
+    let enabled = visitor
+        .post("/projects/15/hooks/1/enable", &[("_csrf", &csrf)])
+        .await;
+    assert_eq!(enabled.location.as_deref(), Some("/projects/15/hooks"));
+    let list = visitor.get("/projects/15/hooks").await.body;
+    assert!(
+        list.contains("Hook was re-enabled.") && list.contains("Active"),
+        "{list}"
+    );
+}
+
 // ---------------------------------------------------------------- in a browser
 
 /// `chromedriver` on a free loopback port, stopped when dropped.
