@@ -31,11 +31,7 @@ pub struct FormView {
     pub strategy: &'static str,
     pub ssl: bool,
     pub template: String,
-    /// Keys of the stored custom headers and URL variables.
-    pub headers: Vec<String>,
-    pub variables: Vec<String>,
-    pub token_present: bool,
-    pub signing_present: bool,
+    pub secrets: StoredSecrets,
     /// System hooks have no branch filter or template.
     pub system: bool,
 }
@@ -75,7 +71,7 @@ impl FormView {
             ssl: settings.enable_ssl_verification,
             template: settings.custom_webhook_template.clone().unwrap_or_default(),
             system: scope == Scope::System,
-            ..FormView::secrets_of(hook)
+            secrets: StoredSecrets::of(hook),
         }
     }
 
@@ -94,27 +90,32 @@ impl FormView {
             ssl: fields.checked("enable_ssl_verification"),
             template: fields.text("custom_webhook_template").to_owned(),
             system: scope == Scope::System,
-            ..FormView::secrets_of(hook)
+            secrets: StoredSecrets::of(hook),
         }
     }
+}
 
-    /// What the form tells of a hook's secrets: whether they are set, and keys only.
-    fn secrets_of(hook: Option<&Hook>) -> Self {
+/// What a form tells of a hook's secrets: whether they are set, and keys only.
+#[derive(Default)]
+pub struct StoredSecrets {
+    /// Keys of the custom headers and URL variables.
+    pub headers: Vec<String>,
+    pub variables: Vec<String>,
+    pub token_present: bool,
+    pub signing_present: bool,
+}
+
+impl StoredSecrets {
+    fn of(hook: Option<&Hook>) -> Self {
+        let Some(hook) = hook else {
+            return StoredSecrets::default();
+        };
         let keys = |pairs: &[(String, String)]| pairs.iter().map(|(key, _)| key.clone()).collect();
-        FormView {
-            url: String::new(),
-            name: String::new(),
-            description: String::new(),
-            flags: Vec::new(),
-            branch_filter: String::new(),
-            strategy: BranchFilterStrategy::default().as_str(),
-            ssl: true,
-            template: String::new(),
-            headers: hook.map_or_else(Vec::new, |hook| keys(&hook.secrets.custom_headers)),
-            variables: hook.map_or_else(Vec::new, |hook| keys(&hook.secrets.url_variables)),
-            token_present: hook.is_some_and(|hook| hook.secrets.token.is_some()),
-            signing_present: hook.is_some_and(|hook| !hook.secrets.signing_tokens.is_empty()),
-            system: false,
+        StoredSecrets {
+            headers: keys(&hook.secrets.custom_headers),
+            variables: keys(&hook.secrets.url_variables),
+            token_present: hook.secrets.token.is_some(),
+            signing_present: !hook.secrets.signing_tokens.is_empty(),
         }
     }
 }
@@ -425,7 +426,7 @@ mod tests {
         let form = fields(&[("url", "https://user:pw@example.com/"), ("token", "secret")]);
         let view = FormView::submitted(Scope::Project, &form, None);
         assert_eq!(view.url, "https://example.com/");
-        assert!(!view.token_present);
+        assert!(!view.secrets.token_present);
     }
 
     #[test]

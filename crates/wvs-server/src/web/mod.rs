@@ -19,9 +19,9 @@ mod events;
 mod hook_form;
 mod hooks;
 mod overview;
-pub mod page;
+mod page;
 mod place;
-pub mod session;
+mod session;
 mod sign_in;
 
 use std::sync::Arc;
@@ -35,9 +35,9 @@ use session::Sessions;
 
 /// What the pages' handlers share: the server's state and the sessions.
 #[derive(Clone)]
-pub struct WebState {
-    pub app: AppState,
-    pub sessions: Arc<Sessions>,
+struct WebState {
+    app: AppState,
+    sessions: Arc<Sessions>,
 }
 
 /// The web interface's routes.
