@@ -204,7 +204,7 @@ async fn the_session_cookie_is_http_only_strict_and_ends_at_sign_out() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn an_access_token_reaches_its_own_hooks_only() {
+async fn every_hook_list_opens_and_an_access_token_reaches_its_own_only() {
     let server = server_with_project(&[]).await;
     let project = json!({"id": 16, "name": "Other", "path": "other", "namespace_path": "acme"});
     server.expect(201, "POST", "/projects", Some(project)).await;
@@ -216,7 +216,35 @@ async fn an_access_token_reaches_its_own_hooks_only() {
             Some(json!({"name": "web"})),
         )
         .await;
+    // The admin reaches every hook list, by id or by full path.
+    let mut admin = Visitor::new(&server);
+    admin.sign_in(ADMIN_TOKEN).await;
+    for path in [
+        "/admin/hooks",
+        "/groups/acme/hooks",
+        "/projects/acme%2Fweb/hooks/new",
+        "/groups/1/hooks/new",
+    ] {
+        let page = admin.get(path).await;
+        assert_eq!(page.status, StatusCode::OK, "{path}: {}", page.body);
+    }
+    assert!(
+        admin
+            .get("/admin/hooks/new")
+            .await
+            .body
+            .contains("repository_update_events")
+    );
+    assert_eq!(
+        admin.get("/projects/99/hooks").await.status,
+        StatusCode::NOT_FOUND
+    );
+
     let mut visitor = Visitor::new(&server);
+    // The stylesheet is served from the binary, to anyone.
+    let css = visitor.get("/-/assets/wvs.css").await;
+    assert_eq!(css.status, StatusCode::OK);
+    assert!(css.body.contains("badge"));
     visitor.sign_in(created["token"].as_str().unwrap()).await;
     let home = visitor.get("/").await;
     assert_eq!(home.location.as_deref(), Some("/projects/15/hooks"));
