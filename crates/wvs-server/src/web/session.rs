@@ -35,7 +35,7 @@ const MAX_SESSIONS: usize = 10_000;
 /// The largest form body a page accepts (a hook form with its template fits easily).
 const MAX_FORM_BYTES: usize = 256 * 1024;
 /// The form field that carries the CSRF token.
-pub const CSRF_FIELD: &str = "_csrf";
+const CSRF_FIELD: &str = "_csrf";
 
 /// A one-time message shown on the next page (after a redirect).
 #[derive(Debug, Clone)]
