@@ -11,7 +11,7 @@ use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
-use wvs_store::{HookOwner, Id, Store};
+use wvs_store::{HookOwner, Id, Store, StoreError};
 
 use crate::api::error::ApiError;
 use crate::delivery::now_millis;
@@ -91,29 +91,37 @@ pub async fn authenticate(
     next: Next,
 ) -> Result<Response, ApiError> {
     let token = presented(request.headers()).ok_or_else(ApiError::unauthorized)?;
-    let key = digest(token);
-    let admin = state
-        .store
+    let caller = caller_of(state.store.as_ref(), digest(token))
+        .await?
+        .ok_or_else(ApiError::unauthorized)?;
+    request.extensions_mut().insert(caller);
+    Ok(next.run(request).await)
+}
+
+/// Who a token digest stands for: the admin, or a project or group access token that
+/// exists and has not expired; `None` for anything else. Asked at every request, so a
+/// revoked or expired token (and a web session signed in with it) stops working at once.
+pub async fn caller_of(store: &dyn Store, key: String) -> Result<Option<Caller>, StoreError> {
+    let admin = store
         .setting(ADMIN_TOKEN_DIGEST)
         .await?
         .is_some_and(|stored| bool::from(key.as_bytes().ct_eq(stored.as_bytes())));
-    let reach = if admin {
-        Reach::Admin
-    } else {
-        let token = state
-            .store
-            .access_token_by_digest(&key)
-            .await?
-            .filter(|token| token.expires_at.is_none_or(|at| at > now_millis()))
-            .ok_or_else(ApiError::unauthorized)?;
-        match token.owner {
-            HookOwner::Project(id) => Reach::Project(id),
-            HookOwner::Group(id) => Reach::Group(id),
-            HookOwner::System => return Err(ApiError::unauthorized()),
-        }
+    if admin {
+        return Ok(Some(Caller {
+            key,
+            reach: Reach::Admin,
+        }));
+    }
+    let token = store
+        .access_token_by_digest(&key)
+        .await?
+        .filter(|token| token.expires_at.is_none_or(|at| at > now_millis()));
+    let reach = match token.map(|token| token.owner) {
+        Some(HookOwner::Project(id)) => Reach::Project(id),
+        Some(HookOwner::Group(id)) => Reach::Group(id),
+        Some(HookOwner::System) | None => return Ok(None),
     };
-    request.extensions_mut().insert(Caller { key, reach });
-    Ok(next.run(request).await)
+    Ok(Some(Caller { key, reach }))
 }
 
 /// Middleware behind [`authenticate`]: only the admin token passes (registry, system hooks,

@@ -166,7 +166,7 @@ fn keys(pairs: &[(String, String)]) -> Value {
 }
 
 /// GitLab's `alert_status` and `disabled_until` from the hook's health.
-fn alert_status(hook: &Hook, now: i64) -> (&'static str, Option<String>) {
+pub fn alert_status(hook: &Hook, now: i64) -> (&'static str, Option<String>) {
     let health = &hook.health;
     if health.permanently_disabled {
         return ("disabled", None);

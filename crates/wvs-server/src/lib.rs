@@ -16,6 +16,8 @@
 //! - [`hooks`]: glue between the hook rules (`wvs-hooks`) and stored hooks.
 //! - [`auth`]: the admin token and project / group access tokens (digests at rest), and what
 //!   each caller may reach.
+//! - [`web`]: the web interface (server-rendered pages at `/`): sign in, hooks, recent
+//!   events, the instance overview.
 //! - `secret_key`: the key that encrypts hook URLs and secrets at rest (config or key file).
 
 pub mod api;
@@ -37,5 +39,6 @@ mod secret_key;
 pub mod server;
 pub mod state;
 pub mod time;
+pub mod web;
 
 pub use config::{Config, ConfigLayer};

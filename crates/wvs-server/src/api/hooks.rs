@@ -80,9 +80,21 @@ async fn create_hook(
 ) -> ApiResult<Response> {
     let input = input_of(params)?;
     let generated = input.generate_signing_token == Some(true);
+    let hook = create(&state, owner, input).await?;
+    let body = answer(&hook, generated);
+    Ok((StatusCode::CREATED, Json(body)).into_response())
+}
+
+/// Creates a hook of `owner` from a request's fields, through the hook rules and the
+/// outbound guard (shared by the API and the web pages, so both give the same errors).
+pub(crate) async fn create(
+    state: &AppState,
+    owner: HookOwner,
+    input: HookInput,
+) -> ApiResult<Hook> {
     let parts = wvs_hooks::create(scope_of(owner), input)
         .map_err(|e| ApiError::bad_request(e.to_string()))?;
-    check_destination(&state, owner, &parts).await?;
+    check_destination(state, owner, &parts).await?;
     let hook = state
         .store
         .create_hook(
@@ -96,8 +108,7 @@ async fn create_hook(
             now_millis(),
         )
         .await?;
-    let body = answer(&hook, generated);
-    Ok((StatusCode::CREATED, Json(body)).into_response())
+    Ok(hook)
 }
 
 /// The hook as the API shows it, plus, once, the signing secret WVS just generated.
@@ -120,10 +131,16 @@ async fn update_hook(
 ) -> ApiResult<Json<Value>> {
     let input = input_of(params)?;
     let generated = input.generate_signing_token == Some(true);
-    let parts = wvs_hooks::update(scope_of(hook.owner), &parts_of(&hook), input)
-        .map_err(|e| ApiError::bad_request(e.to_string()))?;
-    let saved = save(&state, &hook, parts).await?;
+    let saved = update(&state, &hook, input).await?;
     Ok(Json(answer(&saved, generated)))
+}
+
+/// Applies a request's fields to a hook through the hook rules and saves it (shared by the
+/// API and the web pages).
+pub(crate) async fn update(state: &AppState, hook: &Hook, input: HookInput) -> ApiResult<Hook> {
+    let parts = wvs_hooks::update(scope_of(hook.owner), &parts_of(hook), input)
+        .map_err(|e| ApiError::bad_request(e.to_string()))?;
+    save(state, hook, parts).await
 }
 
 async fn save(state: &AppState, hook: &Hook, parts: NewHookParts) -> ApiResult<Hook> {
@@ -158,17 +175,23 @@ async fn enable_hook(
     State(state): State<AppState>,
     OwnedHook(hook): OwnedHook,
 ) -> ApiResult<Json<Value>> {
+    let hook = enable(&state, &hook).await?;
+    Ok(Json(render(&hook, now_millis())))
+}
+
+/// Resets a hook's health and wakes the dispatcher for its held deliveries; the hook as it
+/// is now.
+pub(crate) async fn enable(state: &AppState, hook: &Hook) -> ApiResult<Hook> {
     state
         .store
         .set_hook_health(hook.id, HookHealth::default())
         .await?;
     state.wake.notify_one();
-    let hook = state
+    state
         .store
         .hook(hook.id)
         .await?
-        .ok_or_else(|| ApiError::not_found("Hook"))?;
-    Ok(Json(render(&hook, now_millis())))
+        .ok_or_else(|| ApiError::not_found("Hook"))
 }
 
 /// The SSRF guard on the hook's URL as saved (it checks again at every delivery): 422 with
@@ -334,9 +357,20 @@ async fn test_hook(
     OwnedHook(hook): OwnedHook,
     Path(TriggerPath { trigger }): Path<TriggerPath>,
 ) -> ApiResult<Response> {
-    rate_limit(&state, &caller, hook.id)?;
+    test_answer(test(&state, &caller, hook, &trigger).await?)
+}
+
+/// Sends a hook the test event of `trigger` and logs it; the receiver's status, `None`
+/// without a response (shared by the API and the web pages).
+pub(crate) async fn test(
+    state: &AppState,
+    caller: &Caller,
+    hook: Hook,
+    trigger: &str,
+) -> ApiResult<Option<u16>> {
+    rate_limit(state, caller, hook.id)?;
     let scope = scope_of(hook.owner);
-    let (kind, confidential) = wvs_hooks::test_kind(&trigger, scope)
+    let (kind, confidential) = wvs_hooks::test_kind(trigger, scope)
         .ok_or_else(|| ApiError::bad_request("trigger does not have a valid value"))?;
     let (event_uuid, body) = match hook.owner {
         HookOwner::Project(project_id) => {
@@ -349,7 +383,7 @@ async fn test_hook(
                 None => {
                     // The documented sample, made an event of this project.
                     let sample = sample_body(samples::for_kind(kind, scope).json, confidential);
-                    let blocks = registry_blocks(&state, project_id).await?;
+                    let blocks = registry_blocks(state, project_id).await?;
                     let body = normalize::as_registry_project(&sample, &blocks);
                     (uuid::Uuid::now_v7().to_string(), body)
                 }
@@ -365,16 +399,15 @@ async fn test_hook(
     let body = delivery::templated(&crate::hooks::settings_of(&hook), &body)
         .map_err(ApiError::unprocessable)?
         .unwrap_or(body);
-    let status = send_and_log(
-        &state,
+    send_and_log(
+        state,
         hook,
         &event_uuid,
         event.header_for(scope),
         &body,
-        test_trigger(&trigger),
+        test_trigger(trigger),
     )
-    .await?;
-    test_answer(status)
+    .await
 }
 
 /// `POST /hooks/:id`: tests a system hook with the documented `project_create` sample and
@@ -551,7 +584,23 @@ async fn resend(
     OwnedHook(hook): OwnedHook,
     Path(EventPath { event_id }): Path<EventPath>,
 ) -> ApiResult<Response> {
-    rate_limit(&state, &caller, hook.id)?;
+    let status = resend_attempt(&state, &caller, hook, event_id).await?;
+    Ok((
+        StatusCode::CREATED,
+        Json(json!({ "response_status": status })),
+    )
+        .into_response())
+}
+
+/// Sends a logged attempt again and logs it; the receiver's status (shared by the API and
+/// the web pages).
+pub(crate) async fn resend_attempt(
+    state: &AppState,
+    caller: &Caller,
+    hook: Hook,
+    event_id: i64,
+) -> ApiResult<Option<u16>> {
+    rate_limit(state, caller, hook.id)?;
     let logged = state
         .store
         .attempt(hook.id, event_id)
@@ -580,7 +629,7 @@ async fn resend(
         ));
     };
     let (status, _) = send_logged(
-        &state,
+        state,
         hook,
         &event_header,
         &event_uuid,
@@ -590,11 +639,7 @@ async fn resend(
         logged.event_id,
     )
     .await?;
-    Ok((
-        StatusCode::CREATED,
-        Json(json!({ "response_status": status })),
-    )
-        .into_response())
+    Ok(status)
 }
 
 // ---------------------------------------------------------------- delivery log
@@ -604,7 +649,7 @@ struct EventsQuery {
     status: Option<String>,
 }
 
-fn status_filter(status: Option<&str>) -> ApiResult<StatusFilter> {
+pub(crate) fn status_filter(status: Option<&str>) -> ApiResult<StatusFilter> {
     Ok(match status {
         None | Some("") => StatusFilter::All,
         Some("successful") => StatusFilter::Successful,

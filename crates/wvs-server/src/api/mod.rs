@@ -6,13 +6,13 @@
 mod emit;
 pub mod error;
 mod fields;
-mod hooks;
+pub(crate) mod hooks;
 mod ingest;
 mod json_depth;
 mod members;
 mod meta;
-mod owner;
-mod pagination;
+pub(crate) mod owner;
+pub(crate) mod pagination;
 mod params;
 mod push;
 mod registry;
@@ -27,7 +27,7 @@ use axum::routing::get;
 use crate::auth::{authenticate, require_admin};
 use crate::state::AppState;
 
-/// Every route of the server.
+/// Every route of the server: the API, probes, metrics and the web interface.
 pub fn router(state: AppState) -> Router {
     let admin_only = Router::new()
         .merge(registry::routes())
@@ -52,5 +52,6 @@ pub fn router(state: AppState) -> Router {
         .route("/-/ready", get(meta::ready))
         .route("/metrics", get(meta::metrics))
         .fallback(|| async { error::ApiError::not_found("Route") })
-        .with_state(state)
+        .with_state(state.clone())
+        .merge(crate::web::router(state))
 }

@@ -126,11 +126,9 @@ async fn access_tokens_reach_their_scope_and_nothing_else() {
         .wait_for(2, std::time::Duration::from_secs(10))
         .await;
     let logged = server
-        .expect(
-            200,
-            "GET",
+        .wait_for_log(
             &format!("{project_owner}/hooks/{other_project_hook}/events"),
-            None,
+            1,
         )
         .await;
     let attempt = logged[0]["id"].as_i64().unwrap();

@@ -454,9 +454,7 @@ async fn failures_are_retried_logged_filterable_and_resendable() {
         attempts[1].header("X-WVS-Event-UUID")
     );
 
-    let log = server
-        .expect(200, "GET", &format!("{base}/events"), None)
-        .await;
+    let log = server.wait_for_log(&format!("{base}/events"), 3).await;
     let statuses: Vec<&str> = log
         .as_array()
         .unwrap()

@@ -17,3 +17,4 @@ mod scripted;
 mod secrets;
 mod setup;
 mod support;
+mod web;

@@ -268,6 +268,24 @@ impl Server {
         value
     }
 
+    /// Polls a delivery log (`.../hooks/:id/events`) until it lists at least `count`
+    /// attempts: a receiver sees a request a moment before its attempt is recorded.
+    pub async fn wait_for_log(&self, path: &str, count: usize) -> Value {
+        let deadline = Instant::now() + Duration::from_secs(10);
+        loop {
+            let log = self.expect(200, "GET", path, None).await;
+            let listed = log.as_array().map_or(0, Vec::len);
+            if listed >= count {
+                return log;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "{path}: {listed} of {count} attempts logged"
+            );
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+
     /// Posts a raw event body to an ingest path.
     pub async fn ingest(&self, path: &str, body: &[u8]) -> (u16, Value) {
         let response = self

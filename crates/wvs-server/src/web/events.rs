@@ -1,0 +1,194 @@
+//! Recent events of a hook (the delivery log): status, trigger, elapsed time and when,
+//! filtered by status and paged; one event's request and response; resend.
+
+use askama::Template;
+use axum::extract::{Path, Query, State};
+use axum::response::{IntoResponse, Redirect, Response};
+use serde::Deserialize;
+use wvs_store::LoggedAttempt;
+
+use super::WebState;
+use super::hooks::answer_flash;
+use super::page::{Chrome, Pager, WebError, html};
+use super::place::PlacedHook;
+use super::session::Flash;
+use crate::api::error::ApiError;
+use crate::api::hooks::{resend_attempt, status_filter};
+use crate::time::iso8601;
+
+/// The status filters of the list: query value and label.
+const FILTERS: [(&str, &str); 4] = [
+    ("", "Any status"),
+    ("successful", "Succeeded (2xx)"),
+    ("client_failure", "Client errors (4xx)"),
+    ("server_failure", "Server errors (5xx) and internal errors"),
+];
+
+/// One attempt as the list and the details page show it.
+struct EventRow {
+    id: i64,
+    /// The HTTP status, or `internal error` without a response.
+    status: String,
+    ok: bool,
+    trigger: String,
+    elapsed: String,
+    when: String,
+}
+
+impl EventRow {
+    fn of(attempt: &LoggedAttempt) -> Self {
+        EventRow {
+            id: attempt.id,
+            status: attempt
+                .response_status
+                .map_or_else(|| "internal error".to_owned(), |code| code.to_string()),
+            ok: attempt
+                .response_status
+                .is_some_and(|code| (200..300).contains(&code)),
+            trigger: attempt.trigger.clone(),
+            elapsed: elapsed(attempt.execution_duration),
+            when: iso8601(attempt.created_at),
+        }
+    }
+}
+
+#[derive(Template)]
+#[template(path = "events.html")]
+struct ListPage {
+    chrome: Chrome,
+    title: String,
+    base: String,
+    hook_path: String,
+    hook_url: String,
+    rows: Vec<EventRow>,
+    filters: [(&'static str, &'static str); 4],
+    status: String,
+    pager: Pager,
+    /// The list's other query parameters, for the pager's links.
+    pager_query: String,
+}
+
+#[derive(Deserialize)]
+pub struct EventsQuery {
+    status: Option<String>,
+    page: Option<String>,
+}
+
+pub async fn list(
+    State(state): State<WebState>,
+    placed: PlacedHook,
+    Query(query): Query<EventsQuery>,
+) -> Result<Response, WebError> {
+    let status = query.status.unwrap_or_default();
+    let filter = status_filter(Some(&status))?;
+    let page = Pager::page(query.page.as_deref());
+    let attempts = state
+        .app
+        .store
+        .list_attempts(placed.hook.id, filter, page)
+        .await?;
+    html(ListPage {
+        chrome: Chrome::new(&state, &placed.place.signed),
+        hook_path: placed.path(),
+        hook_url: wvs_send::log_url(&placed.hook.url),
+        title: placed.place.title,
+        base: placed.place.base,
+        rows: attempts.items.iter().map(EventRow::of).collect(),
+        filters: FILTERS,
+        pager: Pager::new(page, attempts.total),
+        pager_query: url::form_urlencoded::Serializer::new("&".to_owned())
+            .append_pair("status", &status)
+            .finish(),
+        status,
+    })
+}
+
+#[derive(Template)]
+#[template(path = "event.html")]
+struct DetailsPage {
+    chrome: Chrome,
+    title: String,
+    base: String,
+    hook_path: String,
+    row: EventRow,
+    url: String,
+    internal_error: Option<String>,
+    request_headers: Vec<(String, String)>,
+    request_body: String,
+    response_headers: Vec<(String, String)>,
+    response_body: String,
+}
+
+#[derive(Deserialize)]
+pub struct EventPath {
+    event_id: i64,
+}
+
+async fn logged(
+    state: &WebState,
+    placed: &PlacedHook,
+    event_id: i64,
+) -> Result<LoggedAttempt, WebError> {
+    Ok(state
+        .app
+        .store
+        .attempt(placed.hook.id, event_id)
+        .await?
+        .ok_or_else(|| ApiError::not_found("Hook event"))?)
+}
+
+pub async fn details(
+    State(state): State<WebState>,
+    placed: PlacedHook,
+    Path(EventPath { event_id }): Path<EventPath>,
+) -> Result<Response, WebError> {
+    let attempt = logged(&state, &placed, event_id).await?;
+    html(DetailsPage {
+        chrome: Chrome::new(&state, &placed.place.signed),
+        hook_path: placed.path(),
+        title: placed.place.title,
+        base: placed.place.base,
+        row: EventRow::of(&attempt),
+        url: attempt.url.clone(),
+        internal_error: attempt.internal_error.clone(),
+        request_body: pretty(&attempt.request_body),
+        response_body: attempt.response_body,
+        // Logged with secrets redacted (token, signatures, custom header values).
+        request_headers: attempt.request_headers,
+        response_headers: attempt.response_headers,
+    })
+}
+
+/// Seconds in words: milliseconds below one second.
+fn elapsed(seconds: f64) -> String {
+    if seconds < 1.0 {
+        format!("{:.0} ms", seconds * 1000.0)
+    } else {
+        format!("{seconds:.2} s")
+    }
+}
+
+/// A JSON body indented for reading; anything else as text.
+fn pretty(body: &[u8]) -> String {
+    serde_json::from_slice::<serde_json::Value>(body)
+        .ok()
+        .and_then(|value| serde_json::to_string_pretty(&value).ok())
+        .unwrap_or_else(|| String::from_utf8_lossy(body).into_owned())
+}
+
+/// Sends the logged event again (same body, event UUID and Idempotency-Key).
+pub async fn resend(
+    State(state): State<WebState>,
+    placed: PlacedHook,
+    Path(EventPath { event_id }): Path<EventPath>,
+) -> Result<Response, WebError> {
+    let events_path = format!("{}/events", placed.path());
+    let PlacedHook { place, hook } = placed;
+    let flash = match resend_attempt(&state.app, &place.signed.caller, hook, event_id).await {
+        Ok(status) => answer_flash(status),
+        Err(error) if error.status.is_client_error() => Flash::error(error.message),
+        Err(error) => return Err(error.into()),
+    };
+    state.sessions.flash(&place.signed.session, flash);
+    Ok(Redirect::to(&events_path).into_response())
+}

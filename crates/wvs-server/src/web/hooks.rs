@@ -1,0 +1,326 @@
+//! The hooks of a project, a group or the instance: the list, add and edit forms, delete,
+//! re-enable and test. Every change goes through the API's own functions.
+
+use askama::Template;
+use axum::extract::{Query, State};
+use axum::http::header::CACHE_CONTROL;
+use axum::http::{HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::routing::{get, post};
+use axum::{Form, Router};
+use serde::Deserialize;
+use wvs_events::Scope;
+use wvs_store::Hook;
+
+use super::WebState;
+use super::events;
+use super::hook_form::{Fields, FormView, describe, trigger_labels};
+use super::page::{Chrome, Pager, WebError, html};
+use super::place::{Place, PlacedHook};
+use super::session::Flash;
+use crate::api::error::ApiError;
+use crate::api::hooks as api;
+use crate::delivery::now_millis;
+use crate::hooks::{alert_status, scope_of, settings_of};
+
+/// The pages under a hook list (`/projects/{id}/hooks`, `/groups/{id}/hooks`,
+/// `/admin/hooks`).
+pub fn routes() -> Router<WebState> {
+    Router::new()
+        .route("/", get(list).post(create))
+        .route("/new", get(new_form))
+        .route("/{hook_id}/edit", get(edit_form).post(update))
+        .route("/{hook_id}/delete", post(delete))
+        .route("/{hook_id}/enable", post(enable))
+        .route("/{hook_id}/test", post(test))
+        .route("/{hook_id}/events", get(events::list))
+        .route("/{hook_id}/events/{event_id}", get(events::details))
+        .route("/{hook_id}/events/{event_id}/resend", post(events::resend))
+}
+
+/// One row of the hook list.
+struct HookRow {
+    id: i64,
+    url: String,
+    name: String,
+    triggers: String,
+    ssl: bool,
+    /// `Temporarily disabled until ...` or `Disabled`; `None` while it sends.
+    alert: Option<String>,
+}
+
+impl HookRow {
+    fn of(hook: &Hook, now: i64) -> Self {
+        let settings = settings_of(hook);
+        let alert = match alert_status(hook, now) {
+            ("disabled", _) => Some("Disabled".to_owned()),
+            (_, Some(until)) => Some(format!("Temporarily disabled until {until}")),
+            _ => None,
+        };
+        HookRow {
+            id: hook.id,
+            url: wvs_send::log_url(&hook.url),
+            name: settings.name.unwrap_or_default(),
+            triggers: trigger_labels(scope_of(hook.owner), &settings.events).join(", "),
+            ssl: settings.enable_ssl_verification,
+            alert,
+        }
+    }
+}
+
+/// A trigger a test can send: its API name and label.
+pub struct TestTrigger {
+    pub name: &'static str,
+    pub label: &'static str,
+}
+
+fn test_triggers(scope: Scope) -> Vec<TestTrigger> {
+    wvs_hooks::Flag::ALL
+        .iter()
+        .filter(|flag| flag.in_scope(scope))
+        .map(|flag| TestTrigger {
+            name: flag.name(),
+            label: describe(*flag).0,
+        })
+        .collect()
+}
+
+#[derive(Template)]
+#[template(path = "hooks.html")]
+struct ListPage {
+    chrome: Chrome,
+    title: String,
+    base: String,
+    hooks: Vec<HookRow>,
+    triggers: Vec<TestTrigger>,
+    pager: Pager,
+    /// The list's other query parameters, for the pager's links.
+    pager_query: String,
+}
+
+#[derive(Deserialize)]
+pub struct PageQuery {
+    page: Option<String>,
+}
+
+async fn list(
+    State(state): State<WebState>,
+    place: Place,
+    Query(query): Query<PageQuery>,
+) -> Result<Response, WebError> {
+    let page = Pager::page(query.page.as_deref());
+    let hooks = state.app.store.list_hooks(place.owner, page).await?;
+    let now = now_millis();
+    html(ListPage {
+        chrome: Chrome::new(&state, &place.signed),
+        title: place.title,
+        base: place.base,
+        hooks: hooks
+            .items
+            .iter()
+            .map(|hook| HookRow::of(hook, now))
+            .collect(),
+        triggers: test_triggers(scope_of(place.owner)),
+        pager: Pager::new(page, hooks.total),
+        pager_query: String::new(),
+    })
+}
+
+#[derive(Template)]
+#[template(path = "hook_form.html")]
+struct FormPage {
+    chrome: Chrome,
+    title: String,
+    base: String,
+    /// Where the form posts.
+    action: String,
+    /// The hook being edited.
+    hook_id: Option<i64>,
+    view: FormView,
+    error: Option<String>,
+    /// A signing token WVS just generated: shown this once.
+    signing_token: Option<String>,
+}
+
+impl FormPage {
+    fn new(state: &WebState, place: &Place, hook: Option<&Hook>, view: FormView) -> Self {
+        let action = match hook {
+            Some(hook) => format!("{}/{}/edit", place.base, hook.id),
+            None => place.base.clone(),
+        };
+        FormPage {
+            chrome: Chrome::new(state, &place.signed),
+            title: place.title.clone(),
+            base: place.base.clone(),
+            action,
+            hook_id: hook.map(|hook| hook.id),
+            view,
+            error: None,
+            signing_token: None,
+        }
+    }
+
+    /// The form again with what was typed (secrets left out) and why it was refused.
+    fn refused(mut self, error: String) -> Result<Response, WebError> {
+        self.error = Some(error);
+        let mut response = html(self)?;
+        *response.status_mut() = StatusCode::UNPROCESSABLE_ENTITY;
+        Ok(response)
+    }
+}
+
+async fn new_form(State(state): State<WebState>, place: Place) -> Result<Response, WebError> {
+    let view = FormView::blank(scope_of(place.owner));
+    html(FormPage::new(&state, &place, None, view))
+}
+
+async fn edit_form(
+    State(state): State<WebState>,
+    placed: PlacedHook,
+) -> Result<Response, WebError> {
+    let view = FormView::of_hook(&placed.hook);
+    html(FormPage::new(
+        &state,
+        &placed.place,
+        Some(&placed.hook),
+        view,
+    ))
+}
+
+/// A refusal the form shows (a field's rule, a blocked URL); anything else is an error page.
+fn shown_on_form(error: &ApiError) -> bool {
+    matches!(
+        error.status,
+        StatusCode::BAD_REQUEST | StatusCode::UNPROCESSABLE_ENTITY
+    )
+}
+
+async fn create(
+    State(state): State<WebState>,
+    place: Place,
+    Form(fields): Form<Vec<(String, String)>>,
+) -> Result<Response, WebError> {
+    let fields = Fields(fields);
+    let scope = scope_of(place.owner);
+    let refused = |error: String| {
+        let view = FormView::submitted(scope, &fields, None);
+        FormPage::new(&state, &place, None, view).refused(error)
+    };
+    let input = match fields.to_input(scope, None) {
+        Ok(input) => input,
+        Err(error) => return refused(error.to_string()),
+    };
+    let generated = input.generate_signing_token == Some(true);
+    let hook = match api::create(&state.app, place.owner, input).await {
+        Ok(hook) => hook,
+        Err(error) if shown_on_form(&error) => return refused(error.message),
+        Err(error) => return Err(error.into()),
+    };
+    saved(&state, &place, &hook, generated, "Hook was created.")
+}
+
+async fn update(
+    State(state): State<WebState>,
+    placed: PlacedHook,
+    Form(fields): Form<Vec<(String, String)>>,
+) -> Result<Response, WebError> {
+    let fields = Fields(fields);
+    let PlacedHook { place, hook } = placed;
+    let scope = scope_of(place.owner);
+    let refused = |error: String| {
+        let view = FormView::submitted(scope, &fields, Some(&hook));
+        FormPage::new(&state, &place, Some(&hook), view).refused(error)
+    };
+    let input = match fields.to_input(scope, Some(&hook)) {
+        Ok(input) => input,
+        Err(error) => return refused(error.to_string()),
+    };
+    let generated = input.generate_signing_token == Some(true);
+    let saved_hook = match api::update(&state.app, &hook, input).await {
+        Ok(saved) => saved,
+        Err(error) if shown_on_form(&error) => return refused(error.message),
+        Err(error) => return Err(error.into()),
+    };
+    saved(&state, &place, &saved_hook, generated, "Hook was updated.")
+}
+
+/// After a save: back to the list, or, when WVS generated a signing token, the hook's form
+/// with the token shown this once (it is never shown again).
+fn saved(
+    state: &WebState,
+    place: &Place,
+    hook: &Hook,
+    generated: bool,
+    message: &str,
+) -> Result<Response, WebError> {
+    match hook.secrets.signing_tokens.first().filter(|_| generated) {
+        Some(secret) => {
+            let mut page = FormPage::new(state, place, Some(hook), FormView::of_hook(hook));
+            page.signing_token = Some(secret.clone());
+            let mut response = html(page)?;
+            response
+                .headers_mut()
+                .insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
+            Ok(response)
+        }
+        None => {
+            state
+                .sessions
+                .flash(&place.signed.session, Flash::ok(message));
+            Ok(Redirect::to(&place.base).into_response())
+        }
+    }
+}
+
+async fn delete(State(state): State<WebState>, placed: PlacedHook) -> Result<Response, WebError> {
+    state.app.store.delete_hook(placed.hook.id).await?;
+    let place = placed.place;
+    state
+        .sessions
+        .flash(&place.signed.session, Flash::ok("Hook was deleted."));
+    Ok(Redirect::to(&place.base).into_response())
+}
+
+async fn enable(State(state): State<WebState>, placed: PlacedHook) -> Result<Response, WebError> {
+    api::enable(&state.app, &placed.hook).await?;
+    let place = placed.place;
+    state
+        .sessions
+        .flash(&place.signed.session, Flash::ok("Hook was re-enabled."));
+    Ok(Redirect::to(&place.base).into_response())
+}
+
+#[derive(Deserialize)]
+pub struct TestForm {
+    trigger: String,
+}
+
+/// Sends the trigger's test event; the hook's recent events show the receiver's answer.
+async fn test(
+    State(state): State<WebState>,
+    placed: PlacedHook,
+    Form(form): Form<TestForm>,
+) -> Result<Response, WebError> {
+    let events_path = format!("{}/events", placed.path());
+    let PlacedHook { place, hook } = placed;
+    let flash = match api::test(&state.app, &place.signed.caller, hook, &form.trigger).await {
+        Ok(status) => answer_flash(status),
+        Err(error) if error.status.is_client_error() => Flash::error(error.message),
+        Err(error) => return Err(error.into()),
+    };
+    state.sessions.flash(&place.signed.session, flash);
+    Ok(Redirect::to(&events_path).into_response())
+}
+
+/// The receiver's answer to a test or resend, in words.
+pub fn answer_flash(status: Option<u16>) -> Flash {
+    match status {
+        Some(code) if (200..300).contains(&code) => {
+            Flash::ok(format!("Hook executed successfully: HTTP {code}"))
+        }
+        Some(code) => Flash::error(format!(
+            "Hook execution failed: the receiver answered HTTP {code}"
+        )),
+        None => Flash::error("Hook execution failed: no response from the receiver"),
+    }
+}

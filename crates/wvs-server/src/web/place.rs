@@ -1,0 +1,118 @@
+//! Whose hooks a page is about: the project or group named in the path (numeric id or full
+//! path, as the API accepts), or the instance (`/admin/hooks`); and the hook named by
+//! `{hook_id}` under it. Access follows the API: what a token may not reach is not found.
+
+use std::collections::HashMap;
+
+use axum::extract::{FromRequestParts, MatchedPath, Path};
+use axum::http::request::Parts;
+use wvs_store::{Hook, HookOwner, Id};
+
+use super::WebState;
+use super::page::WebError;
+use super::session::SignedIn;
+use crate::api::error::ApiError;
+use crate::api::owner::{authorize, find_group, find_project};
+use crate::auth::Reach;
+
+/// The owner of the hooks a page shows, with the signed-in caller.
+pub struct Place {
+    pub signed: SignedIn,
+    pub owner: HookOwner,
+    /// The path of its hook list (`/projects/15/hooks`); pages link beneath it.
+    pub base: String,
+    /// What the owner is, in words (`Project acme/web`).
+    pub title: String,
+}
+
+impl FromRequestParts<WebState> for Place {
+    type Rejection = WebError;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &WebState,
+    ) -> Result<Self, Self::Rejection> {
+        let signed = SignedIn::from_request_parts(parts, state).await?;
+        let route = parts
+            .extensions
+            .get::<MatchedPath>()
+            .map(|path| path.as_str().to_owned())
+            .unwrap_or_default();
+        let params = params(parts, state).await?;
+        let id = params.get("id").map(String::as_str).unwrap_or_default();
+        let store = state.app.store.as_ref();
+        let (owner, base, title) = if route.starts_with("/projects/") {
+            let project = find_project(store, id).await?;
+            (
+                HookOwner::Project(project.id),
+                format!("/projects/{}/hooks", project.id),
+                format!("Project {}", project.path_with_namespace),
+            )
+        } else if route.starts_with("/groups/") {
+            let group = find_group(store, id).await?;
+            (
+                HookOwner::Group(group.id),
+                format!("/groups/{}/hooks", group.id),
+                format!("Group {}", group.full_path),
+            )
+        } else {
+            if signed.caller.reach != Reach::Admin {
+                return Err(WebError::Forbidden(
+                    "Only the administrator manages system hooks.",
+                ));
+            }
+            (
+                HookOwner::System,
+                "/admin/hooks".to_owned(),
+                "System hooks".to_owned(),
+            )
+        };
+        authorize(store, signed.caller.reach, owner).await?;
+        Ok(Place {
+            signed,
+            owner,
+            base,
+            title,
+        })
+    }
+}
+
+/// A hook of the page's owner; not found when it belongs to someone else.
+pub struct PlacedHook {
+    pub place: Place,
+    pub hook: Hook,
+}
+
+impl PlacedHook {
+    /// The path of this hook's pages (`/projects/15/hooks/3`).
+    pub fn path(&self) -> String {
+        format!("{}/{}", self.place.base, self.hook.id)
+    }
+}
+
+impl FromRequestParts<WebState> for PlacedHook {
+    type Rejection = WebError;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &WebState,
+    ) -> Result<Self, Self::Rejection> {
+        let place = Place::from_request_parts(parts, state).await?;
+        let params = params(parts, state).await?;
+        let hook_id: Id = params
+            .get("hook_id")
+            .and_then(|id| id.parse().ok())
+            .ok_or_else(|| ApiError::not_found("Hook"))?;
+        match state.app.store.hook(hook_id).await? {
+            Some(hook) if hook.owner == place.owner => Ok(PlacedHook { place, hook }),
+            _ => Err(ApiError::not_found("Hook").into()),
+        }
+    }
+}
+
+async fn params(parts: &mut Parts, state: &WebState) -> Result<HashMap<String, String>, WebError> {
+    let Path(params) = Path::<HashMap<String, String>>::from_request_parts(parts, state)
+        .await
+        .map_err(|e| ApiError::bad_request(e.body_text()))?;
+    Ok(params)
+}

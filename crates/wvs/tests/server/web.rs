@@ -1,0 +1,631 @@
+//! The web interface: plain HTTP checks of sessions, CSRF and secrets, and one walk through
+//! the pages in a real browser (headless Chromium driven over WebDriver by `thirtyfour`).
+//!
+//! The browser test needs `chromedriver` and `chromium` (Debian's `chromium-driver` and
+//! `chromium`; `.ci/run` installs them). Without them it fails: it is never skipped.
+//! Screenshots of every page it visits go to `target/web-screenshots/`.
+
+use std::net::TcpListener;
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use reqwest::StatusCode;
+use reqwest::header::{COOKIE, LOCATION, SET_COOKIE};
+use serde_json::json;
+use thirtyfour::common::capabilities::chromium::ChromiumLikeCapabilities;
+use thirtyfour::prelude::*;
+
+use crate::support::{ADMIN_TOKEN, Receiver, Server};
+
+// ---------------------------------------------------------------- plain HTTP
+
+/// A browser without a browser: one session cookie, no redirects followed.
+struct Visitor {
+    base: String,
+    client: reqwest::Client,
+    cookie: Option<String>,
+}
+
+/// A page's answer: status, `Set-Cookie` values, `Location`, body.
+struct Answer {
+    status: StatusCode,
+    cookies: Vec<String>,
+    location: Option<String>,
+    body: String,
+}
+
+impl Visitor {
+    fn new(server: &Server) -> Visitor {
+        Visitor {
+            base: server.url.clone(),
+            client: reqwest::Client::builder()
+                .no_proxy()
+                .redirect(reqwest::redirect::Policy::none())
+                .build()
+                .unwrap(),
+            cookie: None,
+        }
+    }
+
+    async fn send(&mut self, request: reqwest::RequestBuilder) -> Answer {
+        let request = match &self.cookie {
+            Some(cookie) => request.header(COOKIE, cookie.as_str()),
+            None => request,
+        };
+        let response = request.send().await.expect("the page answers");
+        let cookies: Vec<String> = response
+            .headers()
+            .get_all(SET_COOKIE)
+            .iter()
+            .map(|value| value.to_str().unwrap().to_owned())
+            .collect();
+        if let Some(cookie) = cookies.last() {
+            self.cookie = Some(cookie.split(';').next().unwrap().to_owned());
+        }
+        Answer {
+            status: response.status(),
+            location: response
+                .headers()
+                .get(LOCATION)
+                .map(|value| value.to_str().unwrap().to_owned()),
+            cookies,
+            body: response.text().await.unwrap(),
+        }
+    }
+
+    async fn get(&mut self, path: &str) -> Answer {
+        let request = self.client.get(format!("{}{path}", self.base));
+        self.send(request).await
+    }
+
+    async fn post(&mut self, path: &str, fields: &[(&str, &str)]) -> Answer {
+        let request = self
+            .client
+            .post(format!("{}{path}", self.base))
+            .form(fields);
+        self.send(request).await
+    }
+
+    /// The CSRF token of the form on the page at `path`.
+    async fn csrf(&mut self, path: &str) -> String {
+        let page = self.get(path).await;
+        csrf_of(&page.body)
+    }
+
+    async fn sign_in(&mut self, token: &str) {
+        let csrf = self.csrf("/-/sign_in").await;
+        let answer = self
+            .post("/-/sign_in", &[("_csrf", &csrf), ("token", token)])
+            .await;
+        assert_eq!(answer.status, StatusCode::SEE_OTHER, "{}", answer.body);
+    }
+}
+
+fn csrf_of(body: &str) -> String {
+    let start = body
+        .find(r#"name="_csrf" value=""#)
+        .expect("a form with a CSRF token")
+        + r#"name="_csrf" value=""#.len();
+    body[start..].split('"').next().unwrap().to_owned()
+}
+
+/// A server with group `acme` and project 15 `acme/web`.
+async fn server_with_project(extra_args: &[&str]) -> Server {
+    let server = Server::start(extra_args);
+    server
+        .expect(
+            201,
+            "POST",
+            "/groups",
+            Some(json!({"name": "Acme", "path": "acme"})),
+        )
+        .await;
+    let project = json!({"id": 15, "name": "Web", "path": "web", "namespace_path": "acme"});
+    server.expect(201, "POST", "/projects", Some(project)).await;
+    server
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_post_needs_its_sessions_csrf_token() {
+    let server = server_with_project(&[]).await;
+    let mut visitor = Visitor::new(&server);
+    // Signing in without the form's token is refused too.
+    let answer = visitor.post("/-/sign_in", &[("token", ADMIN_TOKEN)]).await;
+    assert_eq!(answer.status, StatusCode::FORBIDDEN);
+    visitor.sign_in(ADMIN_TOKEN).await;
+    let form = [("url", "http://127.0.0.1:9/hook"), ("push_events", "on")];
+    let answer = visitor.post("/projects/15/hooks", &form).await;
+    assert_eq!(answer.status, StatusCode::FORBIDDEN, "no token");
+    let mut forged = form.to_vec();
+    forged.push(("_csrf", "forged"));
+    let answer = visitor.post("/projects/15/hooks", &forged).await;
+    assert_eq!(answer.status, StatusCode::FORBIDDEN, "a wrong token");
+    let (_, hooks) = server.api("GET", "/projects/15/hooks", None).await;
+    assert_eq!(hooks, json!([]), "nothing was created");
+
+    let csrf = visitor.csrf("/projects/15/hooks/new").await;
+    let mut good = form.to_vec();
+    good.push(("_csrf", &csrf));
+    let answer = visitor.post("/projects/15/hooks", &good).await;
+    assert_eq!(answer.status, StatusCode::SEE_OTHER, "{}", answer.body);
+    // Another session's token is no good either.
+    let mut other = Visitor::new(&server);
+    other.sign_in(ADMIN_TOKEN).await;
+    let answer = other
+        .post("/projects/15/hooks/1/delete", &[("_csrf", &csrf)])
+        .await;
+    assert_eq!(answer.status, StatusCode::FORBIDDEN);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_session_cookie_is_http_only_strict_and_ends_at_sign_out() {
+    let server = server_with_project(&[]).await;
+    let mut visitor = Visitor::new(&server);
+    let answer = visitor.get("/admin").await;
+    assert_eq!(answer.status, StatusCode::SEE_OTHER);
+    assert_eq!(answer.location.as_deref(), Some("/-/sign_in"));
+
+    let form = visitor.get("/-/sign_in").await;
+    let cookie = &form.cookies[0];
+    for attribute in ["HttpOnly", "SameSite=Strict", "Path=/"] {
+        assert!(cookie.contains(attribute), "{attribute} in {cookie}");
+    }
+    assert!(!cookie.contains("Secure"), "plain http instance: {cookie}");
+
+    let before = visitor.cookie.clone();
+    let csrf = csrf_of(&form.body);
+    let wrong = visitor
+        .post("/-/sign_in", &[("_csrf", &csrf), ("token", "not-a-token")])
+        .await;
+    assert_eq!(wrong.status, StatusCode::UNAUTHORIZED);
+    assert!(wrong.body.contains("Invalid or expired access token"));
+    let signed = visitor
+        .post("/-/sign_in", &[("_csrf", &csrf), ("token", ADMIN_TOKEN)])
+        .await;
+    assert_eq!(signed.status, StatusCode::SEE_OTHER);
+    assert_ne!(visitor.cookie, before, "signing in gives a new session id");
+    assert!(!signed.cookies[0].contains(ADMIN_TOKEN));
+    assert_eq!(visitor.get("/admin").await.status, StatusCode::OK);
+
+    let csrf = visitor.csrf("/admin").await;
+    let session = visitor.cookie.clone();
+    let out = visitor.post("/-/sign_out", &[("_csrf", &csrf)]).await;
+    assert!(out.cookies[0].contains("Max-Age=0"), "{}", out.cookies[0]);
+    // The old session id no longer opens anything.
+    visitor.cookie = session;
+    assert_eq!(visitor.get("/admin").await.status, StatusCode::SEE_OTHER);
+
+    // An https instance marks the cookie Secure.
+    let https = Server::start(&["--instance-url", "https://wvs.example.com"]);
+    let mut visitor = Visitor::new(&https);
+    let form = visitor.get("/-/sign_in").await;
+    assert!(form.cookies[0].contains("; Secure"), "{}", form.cookies[0]);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_hook_list_opens_and_an_access_token_reaches_its_own_only() {
+    let server = server_with_project(&[]).await;
+    let project = json!({"id": 16, "name": "Other", "path": "other", "namespace_path": "acme"});
+    server.expect(201, "POST", "/projects", Some(project)).await;
+    let created = server
+        .expect(
+            201,
+            "POST",
+            "/projects/15/access_tokens",
+            Some(json!({"name": "web"})),
+        )
+        .await;
+    // The admin reaches every hook list, by id or by full path.
+    let mut admin = Visitor::new(&server);
+    admin.sign_in(ADMIN_TOKEN).await;
+    for path in [
+        "/admin/hooks",
+        "/groups/acme/hooks",
+        "/projects/acme%2Fweb/hooks/new",
+        "/groups/1/hooks/new",
+    ] {
+        let page = admin.get(path).await;
+        assert_eq!(page.status, StatusCode::OK, "{path}: {}", page.body);
+    }
+    assert!(
+        admin
+            .get("/admin/hooks/new")
+            .await
+            .body
+            .contains("repository_update_events")
+    );
+    assert_eq!(
+        admin.get("/projects/99/hooks").await.status,
+        StatusCode::NOT_FOUND
+    );
+
+    let mut visitor = Visitor::new(&server);
+    // The stylesheet is served from the binary, to anyone.
+    let css = visitor.get("/-/assets/wvs.css").await;
+    assert_eq!(css.status, StatusCode::OK);
+    assert!(css.body.contains("badge"));
+    visitor.sign_in(created["token"].as_str().unwrap()).await;
+    let home = visitor.get("/").await;
+    assert_eq!(home.location.as_deref(), Some("/projects/15/hooks"));
+    assert_eq!(
+        visitor.get("/projects/15/hooks").await.status,
+        StatusCode::OK
+    );
+    assert_eq!(
+        visitor.get("/projects/16/hooks").await.status,
+        StatusCode::NOT_FOUND
+    );
+    assert_eq!(visitor.get("/admin").await.status, StatusCode::FORBIDDEN);
+    assert_eq!(
+        visitor.get("/admin/hooks").await.status,
+        StatusCode::FORBIDDEN
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn no_page_shows_a_secret() {
+    let receiver = Receiver::start().await;
+    let server = server_with_project(&[]).await;
+    let secrets = [
+        "url-password-1",
+        "secret-token-2",
+        "header-value-3",
+        "variable-value-4",
+        "whsec_c2lnbmluZy1zZWNyZXQtNQ==",
+    ];
+    let url = receiver
+        .url
+        .replace("http://", "http://user:url-password-1@")
+        + "/{path}";
+    let hook = json!({
+        "url": url,
+        "token": "secret-token-2",
+        "signing_token": secrets[4],
+        "custom_headers": [{"key": "X-Auth", "value": "header-value-3"}],
+        "url_variables": [{"key": "path", "value": "variable-value-4"}],
+    });
+    let hook = server
+        .expect(201, "POST", "/projects/15/hooks", Some(hook))
+        .await;
+    let id = hook["id"].as_i64().unwrap();
+    server
+        .expect(
+            201,
+            "POST",
+            &format!("/projects/15/hooks/{id}/test/push_events"),
+            None,
+        )
+        .await;
+    let (_, events) = server
+        .api("GET", &format!("/projects/15/hooks/{id}/events"), None)
+        .await;
+    let event_id = events[0]["id"].as_i64().unwrap();
+
+    let mut visitor = Visitor::new(&server);
+    visitor.sign_in(ADMIN_TOKEN).await;
+    let mut pages = Vec::new();
+    for path in [
+        "/admin".to_owned(),
+        "/projects/15/hooks".to_owned(),
+        format!("/projects/15/hooks/{id}/edit"),
+        format!("/projects/15/hooks/{id}/events"),
+        format!("/projects/15/hooks/{id}/events/{event_id}"),
+    ] {
+        let page = visitor.get(&path).await;
+        assert_eq!(page.status, StatusCode::OK, "{path}");
+        pages.push((path, page.body));
+    }
+    // A refused form does not send back what was typed into its secret fields.
+    let csrf = visitor.csrf("/projects/15/hooks/new").await;
+    let refused = visitor
+        .post(
+            "/projects/15/hooks",
+            &[
+                ("_csrf", &csrf),
+                ("url", "ftp://user:url-password-1@example.com/"),
+                ("token", "secret-token-2"),
+                ("new_header_key", "X-Auth"),
+                ("new_header_value", "header-value-3"),
+            ],
+        )
+        .await;
+    assert_eq!(refused.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(
+        refused.body.contains("url is invalid"),
+        "the API's message: {}",
+        refused.body
+    );
+    pages.push(("refused form".to_owned(), refused.body));
+    for (path, body) in &pages {
+        for secret in secrets {
+            assert!(!body.contains(secret), "{secret} on {path}");
+        }
+    }
+    assert!(pages[2].1.contains("X-Auth"), "header keys are shown");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_failing_hook_shows_red_events_its_alert_and_can_be_re_enabled() {
+    let receiver = Receiver::start().await;
+    receiver.set_status(500);
+    let server = server_with_project(&["--retry-schedule", "0s,0s,0s,0s,0s,0s"]).await;
+    let hook = json!({"url": receiver.url});
+    server
+        .expect(201, "POST", "/projects/15/hooks", Some(hook))
+        .await;
+    let push = std::fs::read(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../wvs-events/samples/push.json"
+    ))
+    .unwrap();
+    let (status, _) = server.ingest("/projects/15/events", &push).await;
+    assert_eq!(status, 202);
+    // The fourth failure in a row disables the hook for a while.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let (_, hook) = server.api("GET", "/projects/15/hooks/1", None).await;
+        if hook["alert_status"] == "temporarily_disabled" {
+            break;
+        }
+        assert!(Instant::now() < deadline, "{hook}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+
+    let mut visitor = Visitor::new(&server);
+    visitor.sign_in(ADMIN_TOKEN).await;
+    let list = visitor.get("/projects/15/hooks").await.body;
+    assert!(list.contains("Temporarily disabled until 20"), "{list}");
+    let failed = visitor
+        .get("/projects/15/hooks/1/events?status=server_failure")
+        .await;
+    assert!(
+        failed
+            .body
+            .matches(r#"class="badge status bad">500<"#)
+            .count()
+            >= 4,
+        "{}",
+        failed.body
+    );
+    let succeeded = visitor
+        .get("/projects/15/hooks/1/events?status=successful")
+        .await;
+    assert!(
+        succeeded.body.contains("No events yet."),
+        "{}",
+        succeeded.body
+    );
+    let overview = visitor.get("/admin").await.body;
+    assert!(
+        overview.contains("Temporarily disabled: 1."),
+        "the chart's label"
+    );
+
+    let csrf = csrf_of(&list);
+    let enabled = visitor
+        .post("/projects/15/hooks/1/enable", &[("_csrf", &csrf)])
+        .await;
+    assert_eq!(enabled.location.as_deref(), Some("/projects/15/hooks"));
+    let list = visitor.get("/projects/15/hooks").await.body;
+    assert!(
+        list.contains("Hook was re-enabled.") && list.contains("Active"),
+        "{list}"
+    );
+}
+
+// ---------------------------------------------------------------- in a browser
+
+/// `chromedriver` on a free loopback port, stopped when dropped.
+struct ChromeDriver {
+    url: String,
+    child: Child,
+}
+
+impl ChromeDriver {
+    fn start() -> ChromeDriver {
+        let port = TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let child = Command::new("chromedriver")
+            .arg(format!("--port={port}"))
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect(
+                "chromedriver must be installed for the browser test \
+                 (apt-get install chromium chromium-driver; .ci/run does it)",
+            );
+        ChromeDriver {
+            url: format!("http://127.0.0.1:{port}"),
+            child,
+        }
+    }
+
+    /// A headless Chromium session, once chromedriver answers.
+    async fn session(&self) -> WebDriver {
+        let mut caps = DesiredCapabilities::chrome();
+        for arg in [
+            "--headless=new",
+            "--no-sandbox",
+            "--disable-dev-shm-usage",
+            "--disable-gpu",
+            "--window-size=1280,1000",
+        ] {
+            caps.add_arg(arg).unwrap();
+        }
+        let deadline = Instant::now() + Duration::from_secs(20);
+        loop {
+            match WebDriver::new(&self.url, caps.clone()).await {
+                Ok(driver) => return driver,
+                Err(error) if Instant::now() > deadline => {
+                    panic!("chromedriver at {} gives no session: {error}", self.url)
+                }
+                Err(_) => tokio::time::sleep(Duration::from_millis(200)).await,
+            }
+        }
+    }
+}
+
+impl Drop for ChromeDriver {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Saves a screenshot of the current page as a test artifact.
+async fn screenshot(driver: &WebDriver, name: &str) {
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../target/web-screenshots");
+    std::fs::create_dir_all(&dir).unwrap();
+    driver
+        .screenshot(&dir.join(format!("{name}.png")))
+        .await
+        .unwrap();
+}
+
+/// The element, once the page shows it.
+async fn wait_for(driver: &WebDriver, by: By) -> WebElement {
+    driver.query(by).first().await.unwrap()
+}
+
+/// The page's text, once it contains `text` (after a click, the next page).
+async fn wait_for_text(driver: &WebDriver, text: &str) -> String {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        // The body found may belong to the page being left (a stale element): ask again.
+        let body = match wait_for(driver, By::Tag("body")).await.text().await {
+            Ok(body) if body.contains(text) => return body,
+            Ok(body) => body,
+            Err(error) => error.to_string(),
+        };
+        assert!(
+            Instant::now() < deadline,
+            "{text:?} not on the page: {body}"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_hook_is_managed_tested_and_resent_in_a_browser() {
+    let receiver = Receiver::start().await;
+    let server = server_with_project(&[]).await;
+    let chromedriver = ChromeDriver::start();
+    let driver = chromedriver.session().await;
+    let result = walk_through(&driver, &server, &receiver).await;
+    driver.quit().await.unwrap();
+    result.unwrap();
+}
+
+async fn walk_through(
+    driver: &WebDriver,
+    server: &Server,
+    receiver: &Receiver,
+) -> WebDriverResult<()> {
+    let base = &server.url;
+    // Sign in.
+    driver.goto(format!("{base}/")).await?;
+    wait_for(driver, By::Id("token"))
+        .await
+        .send_keys(ADMIN_TOKEN)
+        .await?;
+    screenshot(driver, "01-sign-in").await;
+    driver.find(By::Id("sign-in")).await?.click().await?;
+    wait_for_text(driver, "Instance overview").await;
+    screenshot(driver, "02-overview").await;
+
+    // Create a hook.
+    driver.goto(format!("{base}/projects/15/hooks")).await?;
+    wait_for(driver, By::Id("add-hook")).await.click().await?;
+    wait_for(driver, By::Id("url"))
+        .await
+        .send_keys(&receiver.url)
+        .await?;
+    driver
+        .find(By::Id("name"))
+        .await?
+        .send_keys("Receiver")
+        .await?;
+    driver
+        .find(By::Id("token"))
+        .await?
+        .send_keys("browser-secret")
+        .await?;
+    driver.find(By::Id("issues_events")).await?.click().await?;
+    screenshot(driver, "03-new-hook").await;
+    driver.find(By::Id("save-hook")).await?.click().await?;
+    let list = wait_for_text(driver, "Hook was created.").await;
+    assert!(
+        list.contains("Receiver") && list.contains("Push events, Issues events"),
+        "{list}"
+    );
+    screenshot(driver, "04-hooks").await;
+
+    // Test it: the event is green in recent events.
+    driver.find(By::Css("button.test")).await?.click().await?;
+    let events = wait_for_text(driver, "Hook executed successfully: HTTP 200").await;
+    assert!(events.contains("push_hooks"), "{events}");
+    let badge = wait_for(driver, By::Css("table.events .badge")).await;
+    assert_eq!(badge.text().await?, "200");
+    assert!(
+        badge
+            .class_name()
+            .await?
+            .unwrap_or_default()
+            .contains("good")
+    );
+    assert_eq!(receiver.received().len(), 1);
+    screenshot(driver, "05-recent-events").await;
+
+    // Its details, then resend.
+    driver.find(By::Css("a.details")).await?.click().await?;
+    let details = wait_for_text(driver, "Request headers").await;
+    assert!(
+        details.contains("X-WVS-Event") && details.contains("Push Hook"),
+        "{details}"
+    );
+    assert!(!details.contains("browser-secret"), "the token is redacted");
+    let body = driver.find(By::Id("request-body")).await?.text().await?;
+    assert!(body.contains("\"object_kind\": \"push\""), "{body}");
+    screenshot(driver, "06-event-details").await;
+    driver.find(By::Id("resend")).await?.click().await?;
+    wait_for_text(driver, "Hook executed successfully: HTTP 200").await;
+    assert_eq!(
+        driver
+            .find_all(By::Css("table.events tbody tr"))
+            .await?
+            .len(),
+        2
+    );
+    receiver.wait_for(2, Duration::from_secs(5)).await;
+    screenshot(driver, "07-resent").await;
+
+    // Turn SSL verification off.
+    driver.goto(format!("{base}/projects/15/hooks")).await?;
+    wait_for(driver, By::Css("a.edit")).await.click().await?;
+    let ssl = wait_for(driver, By::Id("enable_ssl_verification")).await;
+    assert!(ssl.is_selected().await?);
+    ssl.click().await?;
+    screenshot(driver, "08-edit-hook").await;
+    driver.find(By::Id("save-hook")).await?.click().await?;
+    wait_for_text(driver, "Hook was updated.").await;
+    let (_, hooks) = server.api("GET", "/projects/15/hooks", None).await;
+    assert_eq!(hooks[0]["enable_ssl_verification"], false);
+    assert_eq!(
+        hooks[0]["token_present"], true,
+        "a blank token field keeps it"
+    );
+    screenshot(driver, "09-ssl-off").await;
+
+    // Delete it.
+    driver.find(By::Css("button.delete")).await?.click().await?;
+    wait_for_text(driver, "Hook was deleted.").await;
+    wait_for_text(driver, "No webhooks yet.").await;
+    screenshot(driver, "10-deleted").await;
+    let (_, hooks) = server.api("GET", "/projects/15/hooks", None).await;
+    assert_eq!(hooks, json!([]));
+    Ok(())
+}
