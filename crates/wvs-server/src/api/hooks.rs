@@ -4,8 +4,7 @@
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post, put};
-use axum::{Extension, Json, Router};
+use axum::{Extension, Json};
 use serde::Deserialize;
 use serde_json::{Map, Value, json};
 use wvs_events::samples;
@@ -15,6 +14,7 @@ use wvs_store::{
     StatusFilter,
 };
 
+use super::endpoints::{Documented, Endpoints};
 use super::error::{ApiError, ApiResult};
 use super::owner::project_groups;
 use super::owner::{OwnedHook, Owner};
@@ -29,29 +29,65 @@ use crate::time::iso8601;
 use crate::{normalize, project_blocks};
 
 /// The hook routes, mounted under `/projects/{id}/hooks`, `/groups/{id}/hooks` and `/hooks`.
-pub fn routes(system: bool) -> Router<AppState> {
-    let one = get(get_hook).put(update_hook).delete(delete_hook);
+pub fn routes(system: bool) -> Documented {
+    let endpoints = Endpoints::new("hooks")
+        .get("/", list_hooks, "List hooks")
+        .post("/", create_hook, "Add a hook")
+        .get("/{hook_id}", get_hook, "Get a hook")
+        .put("/{hook_id}", update_hook, "Edit a hook")
+        .delete("/{hook_id}", delete_hook, "Delete a hook");
     // `POST /hooks/:id` tests a system hook, as GitLab's system hooks API does.
-    let one = if system {
-        one.post(test_system_hook)
+    let endpoints = if system {
+        endpoints.post(
+            "/{hook_id}",
+            test_system_hook,
+            "Test a system hook with the project_create sample",
+        )
     } else {
-        one
+        endpoints
     };
-    Router::new()
-        .route("/", get(list_hooks).post(create_hook))
-        .route("/{hook_id}", one)
-        .route("/{hook_id}/test/{trigger}", post(test_hook))
-        .route("/{hook_id}/enable", post(enable_hook))
-        .route("/{hook_id}/events", get(list_events))
-        .route("/{hook_id}/events/{event_id}/resend", post(resend))
-        .route(
+    endpoints
+        .post(
+            "/{hook_id}/test/{trigger}",
+            test_hook,
+            "Send a test event of a trigger",
+        )
+        .post(
+            "/{hook_id}/enable",
+            enable_hook,
+            "Re-enable a disabled hook",
+        )
+        .get(
+            "/{hook_id}/events",
+            list_events,
+            "List a hook's recent events (delivery log)",
+        )
+        .post(
+            "/{hook_id}/events/{event_id}/resend",
+            resend,
+            "Resend a logged event",
+        )
+        .put(
             "/{hook_id}/custom_headers/{key}",
-            put(put_custom_header).delete(delete_custom_header),
+            put_custom_header,
+            "Set a custom header",
         )
-        .route(
+        .delete(
+            "/{hook_id}/custom_headers/{key}",
+            delete_custom_header,
+            "Delete a custom header",
+        )
+        .put(
             "/{hook_id}/url_variables/{key}",
-            put(put_url_variable).delete(delete_url_variable),
+            put_url_variable,
+            "Set a URL variable",
         )
+        .delete(
+            "/{hook_id}/url_variables/{key}",
+            delete_url_variable,
+            "Delete a URL variable",
+        )
+        .build()
 }
 
 fn input_of(params: Params) -> ApiResult<HookInput> {

@@ -9,13 +9,13 @@ use axum::extract::{DefaultBodyLimit, Path, Request, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::middleware::{Next, from_fn};
 use axum::response::{IntoResponse, Response};
-use axum::routing::post;
 use axum::{Extension, Json, Router};
 use serde_json::{Map, Value, json};
 use uuid::Uuid;
 use wvs_events::{Event, Scope};
 use wvs_store::{Group, HookOwner, Inserted, Project, Store};
 
+use super::endpoints::{Documented, Endpoints};
 use super::error::{ApiError, ApiResult};
 use super::fields::Fields;
 use super::json_depth;
@@ -31,18 +31,37 @@ use crate::{metrics, normalize, project_blocks, redact};
 pub const MAX_EVENT_BYTES: usize = 25 * 1024 * 1024;
 
 /// Project and group ingest: open to access tokens within their reach.
-pub fn routes() -> Router<AppState> {
-    Router::new()
-        .route("/projects/{id}/events", post(project_event))
-        .route("/groups/{id}/events", post(group_event))
-        .layer(DefaultBodyLimit::max(MAX_EVENT_BYTES))
-        .route_layer(from_fn(count_errors))
+pub fn routes() -> Documented {
+    Endpoints::new("ingest")
+        .post(
+            "/projects/{id}/events",
+            project_event,
+            "Post an event of a project",
+        )
+        .post(
+            "/groups/{id}/events",
+            group_event,
+            "Post an event of a group",
+        )
+        .build()
+        .map(ingest_layers)
 }
 
 /// Instance-wide ingest: admin only.
-pub fn system_routes() -> Router<AppState> {
-    Router::new()
-        .route("/system/events", post(system_event))
+pub fn system_routes() -> Documented {
+    Endpoints::new("ingest")
+        .post(
+            "/system/events",
+            system_event,
+            "Post an instance-wide (system) event",
+        )
+        .build()
+        .map(ingest_layers)
+}
+
+/// Every ingest route: the event size limit and the error count.
+pub(super) fn ingest_layers(router: Router<AppState>) -> Router<AppState> {
+    router
         .layer(DefaultBodyLimit::max(MAX_EVENT_BYTES))
         .route_layer(from_fn(count_errors))
 }

@@ -9,17 +9,17 @@
 //! its documented shape: to every system hook, and as a `Member Hook` event to the hooks of
 //! the group and of the groups above it that have `member_events`.
 
+use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
-use axum::{Json, Router};
 use chrono::NaiveDate;
 use serde_json::{Value, json};
 use wvs_events::EventKind;
 use wvs_store::{Group, Id, Member, MemberOf, MemberUpdate, NewMember, Project, Store};
 
 use super::emit::{ancestry_ids, emit};
+use super::endpoints::{Documented, Endpoints};
 use super::error::{ApiError, ApiResult};
 use super::fields::Fields;
 use super::owner::{find_group, find_project};
@@ -31,24 +31,49 @@ use crate::registry_events::payload;
 use crate::state::AppState;
 use crate::time::iso8601;
 
-pub fn routes() -> Router<AppState> {
-    Router::new()
-        .route(
+pub fn routes() -> Documented {
+    Endpoints::new("members")
+        .get(
             "/projects/{id}/members",
-            get(list::<ProjectPlace>).post(add::<ProjectPlace>),
+            list::<ProjectPlace>,
+            "List project members",
         )
-        .route(
+        .post(
+            "/projects/{id}/members",
+            add::<ProjectPlace>,
+            "Add a project member",
+        )
+        .put(
             "/projects/{id}/members/{user_id}",
-            axum::routing::put(update::<ProjectPlace>).delete(remove::<ProjectPlace>),
+            update::<ProjectPlace>,
+            "Change a project member's access",
         )
-        .route(
+        .delete(
+            "/projects/{id}/members/{user_id}",
+            remove::<ProjectPlace>,
+            "Remove a project member",
+        )
+        .get(
             "/groups/{id}/members",
-            get(list::<GroupPlace>).post(add::<GroupPlace>),
+            list::<GroupPlace>,
+            "List group members",
         )
-        .route(
+        .post(
+            "/groups/{id}/members",
+            add::<GroupPlace>,
+            "Add a group member",
+        )
+        .put(
             "/groups/{id}/members/{user_id}",
-            axum::routing::put(update::<GroupPlace>).delete(remove::<GroupPlace>),
+            update::<GroupPlace>,
+            "Change a group member's access",
         )
+        .delete(
+            "/groups/{id}/members/{user_id}",
+            remove::<GroupPlace>,
+            "Remove a group member",
+        )
+        .build()
 }
 
 /// What a change of membership did, which names the event.

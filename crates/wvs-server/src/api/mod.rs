@@ -4,6 +4,7 @@
 //! everything else answers as if it did not exist (404) or, for instance-wide routes, 403.
 
 mod emit;
+mod endpoints;
 pub mod error;
 mod fields;
 pub(crate) mod hooks;
@@ -11,6 +12,7 @@ mod ingest;
 mod json_depth;
 mod members;
 mod meta;
+mod openapi;
 pub(crate) mod owner;
 pub(crate) mod pagination;
 mod params;
@@ -20,38 +22,57 @@ pub mod test_limit;
 mod tokens;
 mod users;
 
+use std::sync::Arc;
+
 use axum::Router;
 use axum::middleware::{from_fn, from_fn_with_state};
-use axum::routing::get;
 
+use self::endpoints::{Documented, Endpoints};
 use crate::auth::{authenticate, require_admin};
 use crate::state::AppState;
 
-/// Every route of the server: the API, probes, metrics and the web interface.
+/// Every route of the server: the API, probes, metrics, the API's OpenAPI document and the
+/// web interface.
 pub fn router(state: AppState) -> Router {
-    let admin_only = Router::new()
+    let admin_only = Documented::empty()
         .merge(registry::routes())
         .merge(ingest::system_routes())
         .merge(tokens::routes())
         .merge(users::routes())
         .merge(members::routes())
         .nest("/hooks", hooks::routes(true))
-        .route_layer(from_fn(require_admin));
-    let scoped = Router::new()
-        .route("/version", get(meta::version))
+        .map(|router| router.route_layer(from_fn(require_admin)));
+    let scoped = Endpoints::new("meta")
+        .get("/version", meta::version, "The WVS version")
+        .build()
         .merge(ingest::routes())
         .merge(push::routes())
         .nest("/projects/{id}/hooks", hooks::routes(false))
         .nest("/groups/{id}/hooks", hooks::routes(false));
     let api = admin_only
         .merge(scoped)
-        .route_layer(from_fn_with_state(state.clone(), authenticate));
-    Router::new()
-        .nest("/api/v4", api)
-        .route("/-/health", get(meta::health))
-        .route("/-/ready", get(meta::ready))
-        .route("/metrics", get(meta::metrics))
+        .map(|router| router.route_layer(from_fn_with_state(state.clone(), authenticate)));
+    let open = Endpoints::new("meta")
+        .get(
+            "/openapi.json",
+            openapi::serve,
+            "This document: OpenAPI 3.1 of every endpoint",
+        )
+        .build()
+        .public();
+    let probes = Endpoints::new("meta")
+        .get("/-/health", meta::health, "The process is up")
+        .get("/-/ready", meta::ready, "The store answers")
+        .get("/metrics", meta::metrics, "Prometheus metrics")
+        .build()
+        .public();
+    let all = Documented::empty()
+        .nest("/api/v4", api.merge(open))
+        .merge(probes);
+    let document = Arc::new(openapi::document(&all.ops));
+    all.router
         .fallback(|| async { error::ApiError::not_found("Route") })
+        .layer(axum::Extension(document))
         .with_state(state.clone())
         .merge(crate::web::router(state))
 }

@@ -8,19 +8,17 @@
 
 use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
-use axum::extract::{DefaultBodyLimit, Path, State};
+use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
-use axum::middleware::from_fn;
 use axum::response::{IntoResponse, Response};
-use axum::routing::post;
-use axum::{Extension, Json, Router};
+use axum::{Extension, Json};
 use serde_json::{Value, json};
 use wvs_events::Event;
 
+use super::endpoints::{Documented, Endpoints};
 use super::error::{ApiError, ApiResult};
 use super::ingest::{
-    MAX_EVENT_BYTES, chain_uuid, count_errors, idempotency_key, ingest_one, project_target,
-    received,
+    chain_uuid, idempotency_key, ingest_layers, ingest_one, project_target, received,
 };
 use super::owner::find_project;
 use crate::auth::Caller;
@@ -29,11 +27,15 @@ use crate::project_blocks;
 use crate::push::{input, limit, payload};
 use crate::state::AppState;
 
-pub fn routes() -> Router<AppState> {
-    Router::new()
-        .route("/projects/{id}/push", post(push))
-        .layer(DefaultBodyLimit::max(MAX_EVENT_BYTES))
-        .route_layer(from_fn(count_errors))
+pub fn routes() -> Documented {
+    Endpoints::new("ingest")
+        .post(
+            "/projects/{id}/push",
+            push,
+            "Report a push: its push, tag push and repository update events",
+        )
+        .build()
+        .map(ingest_layers)
 }
 
 async fn push(

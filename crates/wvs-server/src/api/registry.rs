@@ -7,11 +7,10 @@
 //! `subgroup_destroy` to the parent's group hooks and its ancestors' (not when a subgroup
 //! moves: the documents say so). See [`super::emit`] for the order of change and event.
 
+use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
-use axum::{Json, Router};
 use serde_json::{Value, json};
 use wvs_events::EventKind;
 use wvs_store::{
@@ -19,6 +18,7 @@ use wvs_store::{
 };
 
 use super::emit::{ancestry_ids, emit, group_owner, project_owner};
+use super::endpoints::{Documented, Endpoints};
 use super::error::{ApiError, ApiResult};
 use super::fields::Fields;
 use super::owner::{find_group, find_project};
@@ -30,18 +30,23 @@ use crate::registry_events::payload;
 use crate::state::AppState;
 use crate::time::iso8601;
 
-pub fn routes() -> Router<AppState> {
-    Router::new()
-        .route("/projects", get(list_projects).post(create_project))
-        .route(
+pub fn routes() -> Documented {
+    Endpoints::new("registry")
+        .get("/projects", list_projects, "List projects")
+        .post("/projects", create_project, "Register a project")
+        .get("/projects/{id}", get_project, "Get a project")
+        .put(
             "/projects/{id}",
-            get(get_project).put(update_project).delete(delete_project),
+            update_project,
+            "Edit, rename or transfer a project",
         )
-        .route("/groups", get(list_groups).post(create_group))
-        .route(
-            "/groups/{id}",
-            get(get_group).put(update_group).delete(delete_group),
-        )
+        .delete("/projects/{id}", delete_project, "Delete a project")
+        .get("/groups", list_groups, "List groups")
+        .post("/groups", create_group, "Register a group")
+        .get("/groups/{id}", get_group, "Get a group")
+        .put("/groups/{id}", update_group, "Edit, rename or move a group")
+        .delete("/groups/{id}", delete_group, "Delete a group")
+        .build()
 }
 
 // ---------------------------------------------------------------- projects

@@ -3,16 +3,16 @@
 //! its project, or of its group and everything beneath it. The token is shown once, in the
 //! answer to its creation; only its digest is kept.
 
+use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use axum::routing::{delete, get};
-use axum::{Json, Router};
 use chrono::NaiveDate;
 use serde::Deserialize;
 use serde_json::{Value, json};
 use wvs_store::{AccessToken, NewAccessToken};
 
+use super::endpoints::{Documented, Endpoints};
 use super::error::{ApiError, ApiResult};
 use super::fields::Fields;
 use super::owner::Owner;
@@ -24,14 +24,39 @@ use crate::time::iso8601;
 
 const MAX_NAME_CHARS: usize = 255;
 
-pub fn routes() -> Router<AppState> {
-    let list = get(list_tokens).post(create_token);
-    let one = delete(revoke_token);
-    Router::new()
-        .route("/projects/{id}/access_tokens", list.clone())
-        .route("/projects/{id}/access_tokens/{token_id}", one.clone())
-        .route("/groups/{id}/access_tokens", list)
-        .route("/groups/{id}/access_tokens/{token_id}", one)
+pub fn routes() -> Documented {
+    Endpoints::new("access tokens")
+        .get(
+            "/projects/{id}/access_tokens",
+            list_tokens,
+            "List a project's access tokens",
+        )
+        .post(
+            "/projects/{id}/access_tokens",
+            create_token,
+            "Create a project access token",
+        )
+        .delete(
+            "/projects/{id}/access_tokens/{token_id}",
+            revoke_token,
+            "Revoke a project access token",
+        )
+        .get(
+            "/groups/{id}/access_tokens",
+            list_tokens,
+            "List a group's access tokens",
+        )
+        .post(
+            "/groups/{id}/access_tokens",
+            create_token,
+            "Create a group access token",
+        )
+        .delete(
+            "/groups/{id}/access_tokens/{token_id}",
+            revoke_token,
+            "Revoke a group access token",
+        )
+        .build()
 }
 
 fn render(token: &AccessToken) -> Value {

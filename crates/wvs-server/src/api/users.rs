@@ -5,16 +5,16 @@
 //! `user_rename`, and adding or deleting a key `key_create` / `key_destroy`, to every system
 //! hook (see [`super::emit`] for the order of change and event).
 
+use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use axum::routing::{delete, get};
-use axum::{Json, Router};
 use serde_json::{Value, json};
 use wvs_events::EventKind;
 use wvs_store::{Id, NewSshKey, NewUser, SshKey, User, UserUpdate};
 
 use super::emit::emit;
+use super::endpoints::{Documented, Endpoints};
 use super::error::{ApiError, ApiResult};
 use super::fields::Fields;
 use super::params::Params;
@@ -28,15 +28,16 @@ use crate::time::iso8601;
 const MAX_TEXT: usize = 255;
 const MAX_KEY: usize = 16 * 1024;
 
-pub fn routes() -> Router<AppState> {
-    Router::new()
-        .route("/users", axum::routing::post(create_user))
-        .route(
-            "/users/{id}",
-            get(get_user).put(update_user).delete(delete_user),
-        )
-        .route("/users/{id}/keys", get(list_keys).post(create_key))
-        .route("/users/{id}/keys/{key_id}", delete(delete_key))
+pub fn routes() -> Documented {
+    Endpoints::new("users")
+        .post("/users", create_user, "Create a user")
+        .get("/users/{id}", get_user, "Get a user")
+        .put("/users/{id}", update_user, "Edit or rename a user")
+        .delete("/users/{id}", delete_user, "Delete a user")
+        .get("/users/{id}/keys", list_keys, "List a user's SSH keys")
+        .post("/users/{id}/keys", create_key, "Add an SSH key")
+        .delete("/users/{id}/keys/{key_id}", delete_key, "Delete an SSH key")
+        .build()
 }
 
 fn render_user(user: &User) -> Value {

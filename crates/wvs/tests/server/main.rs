@@ -9,6 +9,7 @@ mod fixtures;
 mod isolation;
 mod metrics;
 mod nodes;
+mod openapi;
 mod push;
 mod registry_events;
 mod reliability;
