@@ -288,6 +288,9 @@ pub trait Store: Send + Sync + 'static {
     async fn delivery_counts(&self) -> Result<DeliveryCounts>;
     /// Hooks per alert status at `now`, for metrics.
     async fn hook_alert_counts(&self, now: Millis) -> Result<HookAlertCounts>;
+    /// Attempts per minute since `since`, and the `slowest` hooks by mean attempt duration
+    /// over that time.
+    async fn activity(&self, since: Millis, slowest: u32) -> Result<Activity>;
 
     // ---- delivery log ----
 

@@ -540,6 +540,35 @@ pub enum StatusFilter {
     ServerFailure,
 }
 
+/// Attempts of one minute.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct MinuteActivity {
+    /// The minute's start (Unix milliseconds).
+    pub minute: Millis,
+    /// Answered with a 2xx.
+    pub succeeded: u64,
+    /// Anything else, internal errors included.
+    pub failed: u64,
+}
+
+/// A hook's attempts over a time span.
+#[derive(Debug, Clone, PartialEq)]
+pub struct HookTiming {
+    pub hook_id: Id,
+    pub attempts: u64,
+    /// The mean attempt duration, in seconds.
+    pub mean_seconds: f64,
+}
+
+/// Recent delivery activity, for the overview.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Activity {
+    /// Minutes with attempts, oldest first.
+    pub per_minute: Vec<MinuteActivity>,
+    /// The hooks with the slowest mean attempt, slowest first.
+    pub slowest_hooks: Vec<HookTiming>,
+}
+
 /// Hooks per alert status (GitLab's auto-disable states).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct HookAlertCounts {

@@ -2106,6 +2106,58 @@ pub async fn check_concurrent_inserts_are_each_answered(store: &dyn Store) {
     assert_eq!(counts.pending, 1 + 58);
 }
 
+/// Attempts per minute (2xx apart from the rest) and the slowest hooks, since a time.
+pub async fn check_activity(store: &dyn Store) {
+    let fast = hook(store, HookOwner::System).await;
+    let slow = hook(store, HookOwner::System).await;
+    let minute = 60_000;
+    let logged = [
+        (fast.id, Some(200), 10 * minute + 5, 0.1),
+        (fast.id, Some(500), 10 * minute + 9, 0.1),
+        (slow.id, None, 11 * minute + 1, 3.0),
+        (slow.id, Some(204), 11 * minute + 2, 1.0),
+        // Before the span: not counted.
+        (fast.id, Some(200), 9 * minute, 0.1),
+    ];
+    for (hook_id, status, at, seconds) in logged {
+        let mut row = attempt(hook_id, None, None, Outcome::Succeeded, status, at);
+        row.execution_duration = seconds;
+        store.log_attempt(row, &KeepHealth).await.unwrap();
+    }
+    let activity = store.activity(10 * minute, 5).await.unwrap();
+    assert_eq!(
+        activity.per_minute,
+        vec![
+            MinuteActivity {
+                minute: 10 * minute,
+                succeeded: 1,
+                failed: 1
+            },
+            MinuteActivity {
+                minute: 11 * minute,
+                succeeded: 1,
+                failed: 1
+            },
+        ]
+    );
+    let slowest: Vec<(Id, u64)> = activity
+        .slowest_hooks
+        .iter()
+        .map(|h| (h.hook_id, h.attempts))
+        .collect();
+    assert_eq!(slowest, vec![(slow.id, 2), (fast.id, 2)]);
+    assert!((activity.slowest_hooks[0].mean_seconds - 2.0).abs() < 1e-9);
+    assert_eq!(
+        store
+            .activity(10 * minute, 1)
+            .await
+            .unwrap()
+            .slowest_hooks
+            .len(),
+        1
+    );
+}
+
 // ---------------------------------------------------------------- the suite, per backend
 
 /// Calls `$suite!` with every check that takes one fresh store: each backend module runs
@@ -2397,6 +2449,7 @@ macro_rules! every_check {
             access_tokens => check_access_tokens,
             concurrent_inserts_are_each_answered => check_concurrent_inserts_are_each_answered,
             hook_alert_counts => check_hook_alert_counts,
+            activity => check_activity,
             users_crud => check_users_crud,
             ssh_keys => check_ssh_keys,
             members => check_members,

@@ -1,13 +1,14 @@
-//! The instance overview (admin): deliveries per state (the backlog), failures, hooks per
-//! alert status, with a bar chart drawn here as inline SVG, and the way to every hook list.
+//! The instance overview (admin): attempts per minute over the last quarter hour, the
+//! slowest hooks, deliveries per state (the backlog), failures, hooks per alert status, with a bar chart drawn here as inline SVG, and the way to every hook list.
 
 use askama::Template;
 use axum::extract::State;
 use axum::response::Response;
-use wvs_store::{Group, Page, Project};
+use wvs_store::{Activity, Group, Id, Page, Project, Store};
 
 use super::WebState;
 use super::page::{Chrome, WebError, html};
+use super::place::hooks_path;
 use super::session::SignedIn;
 use crate::auth::Reach;
 use crate::delivery::now_millis;
@@ -21,7 +22,7 @@ const BAR_GAP: u64 = 8;
 
 /// One bar of a chart, positioned.
 struct Bar {
-    label: &'static str,
+    label: String,
     value: u64,
     class: &'static str,
     y: u64,
@@ -39,7 +40,7 @@ struct Chart {
 }
 
 impl Chart {
-    fn new(values: &[(&'static str, u64, &'static str)]) -> Self {
+    fn new(values: &[(&str, u64, &'static str)]) -> Self {
         let max = values
             .iter()
             .map(|(_, value, _)| *value)
@@ -57,7 +58,7 @@ impl Chart {
                     value => (value * BAR_SPACE / max).max(2),
                 };
                 Bar {
-                    label,
+                    label: (*label).to_owned(),
                     value: *value,
                     class,
                     y,
@@ -81,11 +82,70 @@ impl Chart {
 struct OverviewPage {
     chrome: Chrome,
     deliveries: Chart,
+    /// Attempts per minute over the last [`RECENT_MINUTES`].
+    per_minute: Chart,
+    slowest: Vec<SlowHook>,
     hooks: Chart,
     failed: u64,
     backlog: u64,
     groups: Vec<Group>,
     projects: Vec<Project>,
+}
+
+/// The recent activity shown: attempts per minute and the slowest hooks over this span.
+const RECENT_MINUTES: i64 = 15;
+/// Slowest hooks listed.
+const SLOWEST: u32 = 5;
+
+/// A hook among the slowest, with a link to its recent events.
+struct SlowHook {
+    events_path: String,
+    url: String,
+    attempts: u64,
+    mean_ms: String,
+}
+
+/// Each recent minute with attempts: `14:31`, its successful attempts, and its failures in
+/// the label (the bar is the successes).
+fn per_minute(activity: &Activity) -> Chart {
+    let bars: Vec<(String, u64)> = activity
+        .per_minute
+        .iter()
+        .map(|minute| {
+            let at = chrono::DateTime::from_timestamp_millis(minute.minute)
+                .map(|t| t.format("%H:%M").to_string())
+                .unwrap_or_default();
+            let label = match minute.failed {
+                0 => at,
+                failed => format!("{at} ({failed} failed)"),
+            };
+            (label, minute.succeeded)
+        })
+        .collect();
+    let values: Vec<(&str, u64, &'static str)> = bars
+        .iter()
+        .map(|(label, value)| (label.as_str(), *value, "good"))
+        .collect();
+    Chart::new(&values)
+}
+
+/// The slowest hooks of `activity`, with where to look at them.
+async fn slowest(store: &dyn Store, activity: &Activity) -> Result<Vec<SlowHook>, WebError> {
+    let ids: Vec<Id> = activity.slowest_hooks.iter().map(|h| h.hook_id).collect();
+    let hooks = store.hooks_by_ids(&ids).await?;
+    Ok(activity
+        .slowest_hooks
+        .iter()
+        .filter_map(|timing| {
+            let hook = hooks.iter().find(|hook| hook.id == timing.hook_id)?;
+            Some(SlowHook {
+                events_path: format!("{}/{}/events", hooks_path(hook.owner), hook.id),
+                url: wvs_send::log_url(&hook.url),
+                attempts: timing.attempts,
+                mean_ms: format!("{:.1}", timing.mean_seconds * 1000.0),
+            })
+        })
+        .collect())
 }
 
 /// Groups and projects listed on the overview (the first ones, by id).
@@ -102,11 +162,17 @@ pub async fn page(State(state): State<WebState>, signed: SignedIn) -> Result<Res
     }
     let store = state.app.store.as_ref();
     let counts = store.delivery_counts().await?;
-    let alerts = store.hook_alert_counts(now_millis()).await?;
+    let now = now_millis();
+    let alerts = store.hook_alert_counts(now).await?;
+    let activity = store
+        .activity(now - RECENT_MINUTES * 60_000, SLOWEST)
+        .await?;
     let groups = store.list_groups(LISTED).await?.items;
     let projects = store.list_projects(LISTED).await?.items;
     html(OverviewPage {
         chrome: Chrome::new(&state, &signed),
+        per_minute: per_minute(&activity),
+        slowest: slowest(store, &activity).await?,
         deliveries: Chart::new(&[
             ("Pending", counts.pending, "pending"),
             ("In flight", counts.in_flight, "flight"),

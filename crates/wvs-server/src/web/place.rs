@@ -43,16 +43,18 @@ impl FromRequestParts<WebState> for Place {
         let store = state.app.store.as_ref();
         let (owner, base, title) = if route.starts_with("/projects/") {
             let project = find_project(store, id).await?;
+            let owner = HookOwner::Project(project.id);
             (
-                HookOwner::Project(project.id),
-                format!("/projects/{}/hooks", project.id),
+                owner,
+                hooks_path(owner),
                 format!("Project {}", project.path_with_namespace),
             )
         } else if route.starts_with("/groups/") {
             let group = find_group(store, id).await?;
+            let owner = HookOwner::Group(group.id);
             (
-                HookOwner::Group(group.id),
-                format!("/groups/{}/hooks", group.id),
+                owner,
+                hooks_path(owner),
                 format!("Group {}", group.full_path),
             )
         } else {
@@ -63,7 +65,7 @@ impl FromRequestParts<WebState> for Place {
             }
             (
                 HookOwner::System,
-                "/admin/hooks".to_owned(),
+                hooks_path(HookOwner::System),
                 "System hooks".to_owned(),
             )
         };
@@ -74,6 +76,15 @@ impl FromRequestParts<WebState> for Place {
             base,
             title,
         })
+    }
+}
+
+/// The page listing an owner's hooks (`/projects/15/hooks`, `/admin/hooks`).
+pub fn hooks_path(owner: HookOwner) -> String {
+    match owner {
+        HookOwner::Project(id) => format!("/projects/{id}/hooks"),
+        HookOwner::Group(id) => format!("/groups/{id}/hooks"),
+        HookOwner::System => "/admin/hooks".to_owned(),
     }
 }
 

@@ -7,7 +7,10 @@ use sqlx::FromRow;
 use super::Conn;
 
 use super::sql::{batches, count, from_json, missing, to_json, tuples};
-use crate::model::{Attempt, Id, LoggedAttempt, Millis, Page, Paged, StatusFilter};
+use crate::model::{
+    Activity, Attempt, HookTiming, Id, LoggedAttempt, Millis, MinuteActivity, Page, Paged,
+    StatusFilter,
+};
 use crate::{Result, StoreError};
 
 /// The attempt columns written, in the order [`insert`] binds them.
@@ -199,4 +202,44 @@ pub async fn get(conn: &mut Conn, hook_id: Id, attempt_id: Id) -> Result<Option<
             .fetch_optional(conn)
             .await?;
     row.map(AttemptRow::into_logged).transpose()
+}
+
+/// Attempts per minute since `since`, and the slowest hooks over that time.
+pub async fn activity(conn: &mut Conn, since: Millis, slowest: u32) -> Result<Activity> {
+    let minutes: Vec<(Millis, i64, i64)> = sqlx::query_as(
+        "SELECT created_at / 60000 * 60000 AS minute, \
+             count(*) FILTER (WHERE response_status BETWEEN 200 AND 299), \
+             count(*) FILTER (WHERE response_status IS NULL \
+                              OR response_status NOT BETWEEN 200 AND 299) \
+         FROM attempts WHERE created_at >= $1 GROUP BY minute ORDER BY minute",
+    )
+    .bind(since)
+    .fetch_all(&mut *conn)
+    .await?;
+    let hooks: Vec<(Id, i64, f64)> = sqlx::query_as(
+        "SELECT hook_id, count(*), avg(execution_duration) AS mean FROM attempts \
+         WHERE created_at >= $1 GROUP BY hook_id ORDER BY mean DESC, hook_id LIMIT $2",
+    )
+    .bind(since)
+    .bind(i64::from(slowest))
+    .fetch_all(conn)
+    .await?;
+    Ok(Activity {
+        per_minute: minutes
+            .into_iter()
+            .map(|(minute, succeeded, failed)| MinuteActivity {
+                minute,
+                succeeded: count(succeeded),
+                failed: count(failed),
+            })
+            .collect(),
+        slowest_hooks: hooks
+            .into_iter()
+            .map(|(hook_id, attempts, mean_seconds)| HookTiming {
+                hook_id,
+                attempts: count(attempts),
+                mean_seconds,
+            })
+            .collect(),
+    })
 }

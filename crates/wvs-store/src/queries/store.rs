@@ -323,6 +323,11 @@ impl Store for Backend {
             .await
     }
 
+    async fn activity(&self, since: Millis, slowest: u32) -> Result<Activity> {
+        self.read(async |c| log::activity(c, since, slowest).await)
+            .await
+    }
+
     async fn hook_alert_counts(&self, now: Millis) -> Result<HookAlertCounts> {
         self.read_one(async |c| hooks::alert_counts(c, now).await)
             .await

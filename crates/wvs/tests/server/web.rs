@@ -401,6 +401,13 @@ async fn a_failing_hook_shows_red_events_its_alert_and_can_be_re_enabled() {
         overview.contains("Temporarily disabled: 1."),
         "the chart's label"
     );
+    // The failures of this minute, and the failing hook among the slowest, linked.
+    assert!(overview.contains("failed)"), "per-minute chart: {overview}");
+    assert!(
+        overview.contains(r#"<table id="slowest">"#)
+            && overview.contains(r#"href="/projects/15/hooks/1/events""#),
+        "slowest hooks: {overview}"
+    );
 
     let csrf = csrf_of(&list);
     let enabled = visitor
