@@ -103,7 +103,11 @@ impl Dispatcher {
             };
             if claimed.is_empty() {
                 let sleep = dispatcher.idle_sleep().await;
-                dispatcher.pause(&shutdown, sleep).await;
+                if dispatcher.pause(&shutdown, sleep).await == Woken::ByWork {
+                    // Let the work that comes with this wake-up gather for a moment: one
+                    // claim of many costs about what one claim of one does.
+                    tokio::time::sleep(GATHER).await;
+                }
                 continue;
             }
             let hooks = match dispatcher.hooks_for(&claimed).await {
@@ -203,11 +207,11 @@ impl Dispatcher {
         }
     }
 
-    async fn pause(&self, shutdown: &CancellationToken, duration: Duration) {
+    async fn pause(&self, shutdown: &CancellationToken, duration: Duration) -> Woken {
         tokio::select! {
-            () = tokio::time::sleep(duration) => {}
-            () = self.wake.notified() => {}
-            () = shutdown.cancelled() => {}
+            () = tokio::time::sleep(duration) => Woken::ByClock,
+            () = self.wake.notified() => Woken::ByWork,
+            () = shutdown.cancelled() => Woken::ByShutdown,
         }
     }
 
@@ -274,6 +278,19 @@ impl Dispatcher {
         attempt
     }
 }
+
+/// What ended a pause of the claim loop.
+#[derive(Debug, PartialEq, Eq)]
+enum Woken {
+    ByClock,
+    /// An event was ingested or attempts recorded.
+    ByWork,
+    ByShutdown,
+}
+
+/// How long an idle claim loop lets work gather after a wake-up before it claims: a few
+/// events ingested together are then claimed, sent and recorded together.
+const GATHER: Duration = Duration::from_millis(2);
 
 /// Writes attempts in batches: whatever has arrived while the previous batch was being
 /// written goes into the next transaction. A failed write is retried, never dropped: the
