@@ -103,7 +103,7 @@ impl Dispatcher {
             };
             if claimed.is_empty() {
                 let sleep = dispatcher.idle_sleep().await;
-                if dispatcher.pause(&shutdown, sleep).await == Woken::ByWork {
+                if dispatcher.pause(&shutdown, sleep).await == WokenBy::Work {
                     // Let the work that comes with this wake-up gather for a moment: one
                     // claim of many costs about what one claim of one does.
                     tokio::time::sleep(GATHER).await;
@@ -207,11 +207,11 @@ impl Dispatcher {
         }
     }
 
-    async fn pause(&self, shutdown: &CancellationToken, duration: Duration) -> Woken {
+    async fn pause(&self, shutdown: &CancellationToken, duration: Duration) -> WokenBy {
         tokio::select! {
-            () = tokio::time::sleep(duration) => Woken::ByClock,
-            () = self.wake.notified() => Woken::ByWork,
-            () = shutdown.cancelled() => Woken::ByShutdown,
+            () = tokio::time::sleep(duration) => WokenBy::Clock,
+            () = self.wake.notified() => WokenBy::Work,
+            () = shutdown.cancelled() => WokenBy::Shutdown,
         }
     }
 
@@ -281,11 +281,11 @@ impl Dispatcher {
 
 /// What ended a pause of the claim loop.
 #[derive(Debug, PartialEq, Eq)]
-enum Woken {
-    ByClock,
+enum WokenBy {
+    Clock,
     /// An event was ingested or attempts recorded.
-    ByWork,
-    ByShutdown,
+    Work,
+    Shutdown,
 }
 
 /// How long an idle claim loop lets work gather after a wake-up before it claims: a few
