@@ -8,6 +8,9 @@
 //! key that precedes it in the documented example. Nothing the emitter sent is changed,
 //! removed or moved, and an event that lacks nothing is stored byte for byte as posted.
 
+use std::collections::HashMap;
+use std::sync::LazyLock;
+
 use serde_json::{Map, Value};
 use wvs_events::{Event, Scope, samples};
 
@@ -38,7 +41,7 @@ pub fn fill(body: &[u8], event: &Event, blocks: &Blocks) -> Option<Vec<u8>> {
         let Some(value) = value_for(key, example, event, blocks) else {
             continue;
         };
-        let at = position(&payload, &documented, key);
+        let at = position(&payload, documented, key);
         payload.shift_insert(at, key.to_owned(), value);
         changed = true;
     }
@@ -61,13 +64,21 @@ pub fn as_registry_project(sample: &[u8], blocks: &Blocks) -> Vec<u8> {
     fill(&body, &event, blocks).unwrap_or(body)
 }
 
+/// Every documented example as a JSON object, by sample name: parsed once, not for every
+/// event ingested.
+static DOCUMENTED: LazyLock<HashMap<&'static str, Map<String, Value>>> = LazyLock::new(|| {
+    samples::all()
+        .iter()
+        .filter_map(|sample| match serde_json::from_str(sample.json) {
+            Ok(Value::Object(map)) => Some((sample.name, map)),
+            _ => None,
+        })
+        .collect()
+});
+
 /// The documented example of the event's kind, as posted to a project.
-fn documented(event: &Event) -> Option<Map<String, Value>> {
-    let sample = samples::for_kind(event.kind(), Scope::Project);
-    match serde_json::from_str(sample.json).ok()? {
-        Value::Object(map) => Some(map),
-        _ => None,
-    }
+fn documented(event: &Event) -> Option<&'static Map<String, Value>> {
+    DOCUMENTED.get(samples::for_kind(event.kind(), Scope::Project).name)
 }
 
 /// What `key` is filled with, shaped like the documented `example` value.

@@ -8,6 +8,7 @@
 //! again one by one, and each caller gets its own outcome.
 
 use std::future::Future;
+use std::sync::Arc;
 
 use tokio::sync::{mpsc, oneshot};
 
@@ -41,7 +42,7 @@ impl GroupCommit {
     /// each event's outcome, in order.
     pub fn start<W, F>(write: W) -> GroupCommit
     where
-        W: Fn(Vec<Pending>) -> F + Send + 'static,
+        W: Fn(Arc<[Pending]>) -> F + Send + 'static,
         F: Future<Output = Result<Vec<Inserted>>> + Send + 'static,
     {
         let (jobs, queue) = mpsc::channel(BATCH * 4);
@@ -64,31 +65,36 @@ impl GroupCommit {
 
 async fn commit_loop<W, F>(mut queue: mpsc::Receiver<Job>, write: W)
 where
-    W: Fn(Vec<Pending>) -> F,
+    W: Fn(Arc<[Pending]>) -> F,
     F: Future<Output = Result<Vec<Inserted>>>,
 {
     let mut jobs = Vec::with_capacity(BATCH);
     while queue.recv_many(&mut jobs, BATCH).await > 0 {
-        let batch: Vec<Pending> = jobs.iter().map(|job| job.pending.clone()).collect();
-        match write(batch).await {
+        let (batch, replies): (Vec<Pending>, Vec<_>) =
+            jobs.drain(..).map(|job| (job.pending, job.reply)).unzip();
+        let batch: Arc<[Pending]> = batch.into();
+        match write(Arc::clone(&batch)).await {
             Ok(outcomes) => {
                 let mut outcomes = outcomes.into_iter();
-                for job in jobs.drain(..) {
-                    let outcome = outcomes.next().ok_or(StoreError::Corrupt("batch"));
-                    let _ = job.reply.send(outcome);
+                for reply in replies {
+                    let _ = reply.send(outcomes.next().ok_or(StoreError::Corrupt("batch")));
                 }
             }
-            Err(error) if jobs.len() == 1 => {
-                let job = jobs.pop().expect("one job");
-                let _ = job.reply.send(Err(error));
+            Err(error) if batch.len() == 1 => {
+                if let Some(reply) = replies.into_iter().next() {
+                    let _ = reply.send(Err(error));
+                }
             }
             // Nothing of the batch was stored: each event again on its own.
             Err(_) => {
-                for job in jobs.drain(..) {
-                    let outcome = write(vec![job.pending]).await.and_then(|mut outcomes| {
-                        outcomes.pop().ok_or(StoreError::Corrupt("batch"))
-                    });
-                    let _ = job.reply.send(outcome);
+                for (pending, reply) in batch.iter().zip(replies) {
+                    let outcome =
+                        write(Arc::from([pending.clone()]))
+                            .await
+                            .and_then(|mut outcomes| {
+                                outcomes.pop().ok_or(StoreError::Corrupt("batch"))
+                            });
+                    let _ = reply.send(outcome);
                 }
             }
         }

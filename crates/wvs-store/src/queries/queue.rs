@@ -23,7 +23,7 @@ use crate::{Result, StoreError};
 /// nothing is written and the first event's outcome is returned.
 pub async fn insert_event(
     conn: &mut Conn,
-    event: NewEvent,
+    event: &NewEvent,
     deliveries: &[NewDelivery],
     now: Millis,
 ) -> Result<Inserted> {
@@ -92,17 +92,17 @@ pub async fn insert_event(
     }
     Ok(Inserted {
         event_id,
-        event_uuid: event.chain_uuid,
+        event_uuid: event.chain_uuid.clone(),
         deliveries: count(delivery_count),
         duplicate: false,
     })
 }
 
 /// Stores several events in the caller's transaction (a group commit), in order.
-pub async fn insert_events(conn: &mut Conn, batch: Vec<Pending>) -> Result<Vec<Inserted>> {
+pub async fn insert_events(conn: &mut Conn, batch: &[Pending]) -> Result<Vec<Inserted>> {
     let mut inserted = Vec::with_capacity(batch.len());
     for pending in batch {
-        inserted.push(insert_event(conn, pending.event, &pending.deliveries, pending.now).await?);
+        inserted.push(insert_event(conn, &pending.event, &pending.deliveries, pending.now).await?);
     }
     Ok(inserted)
 }

@@ -18,8 +18,8 @@ use crate::{Result, Store, StoreError};
 
 /// Stores one group-commit batch in one write transaction of the store (retried when the
 /// database aborted it to break a deadlock).
-async fn insert_batch(store: &Backend, batch: Vec<Pending>) -> Result<Vec<Inserted>> {
-    retrying(|| store.write(async |c| queue::insert_events(c, batch.clone()).await)).await
+async fn insert_batch(store: &Backend, batch: Arc<[Pending]>) -> Result<Vec<Inserted>> {
+    retrying(|| store.write(async |c| queue::insert_events(c, &batch).await)).await
 }
 
 /// Starts the group commit of `store`'s inserts, on a store sharing its connections.
@@ -245,7 +245,7 @@ impl Store for Backend {
         };
         match &self.inserts {
             Some(inserts) => inserts.insert(pending).await,
-            None => insert_batch(self, vec![pending])
+            None => insert_batch(self, Arc::from([pending]))
                 .await?
                 .pop()
                 .ok_or(StoreError::Corrupt("batch")),
