@@ -101,12 +101,10 @@ struct Round {
 }
 
 async fn claim_round(conn: &mut Conn, spec: &ClaimSpec<'_>, budget: usize) -> Result<Round> {
+    let mut busy = in_flight_by_hook(conn).await?;
     // A hook with no free slot has at least one delivery in flight, so `budget` more than
     // the deliveries in flight always reaches every hook that can take one.
-    let in_flight: i64 =
-        sqlx::query_scalar("SELECT count(*) FROM deliveries WHERE state = 'in_flight'")
-            .fetch_one(&mut *conn)
-            .await?;
+    let in_flight: i64 = busy.values().sum();
     let wanted_hooks = i64::try_from(budget)
         .unwrap_or(i64::MAX)
         .saturating_add(in_flight);
@@ -124,8 +122,11 @@ async fn claim_round(conn: &mut Conn, spec: &ClaimSpec<'_>, budget: usize) -> Re
     .fetch_all(&mut *conn)
     .await?;
     let list_full = i64::try_from(candidates.len()).unwrap_or(i64::MAX) == wanted_hooks;
-    // Counted once the hooks are held, so no other claim adds to these counts meanwhile.
-    let busy = in_flight_by_hook(conn).await?;
+    if dialect::CLAIMS_SIDE_BY_SIDE {
+        // Counted again once the hooks are held: another node's claim may have added to
+        // them since, and now no other claim can.
+        busy = in_flight_by_hook(conn).await?;
+    }
 
     // Hooks are promised up to their free slots out of what is still needed, in candidate
     // order, and their due rows read; a hook with fewer due rows than promised leaves some
