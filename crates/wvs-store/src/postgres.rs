@@ -31,6 +31,7 @@ use tokio::sync::Notify;
 use crate::Result;
 use crate::cipher::{Cipher, SecretKey};
 use crate::group_commit::GroupCommit;
+use crate::read_cache::ReadCache;
 
 /// The connection the shared query modules run on.
 type Conn = PgConnection;
@@ -96,6 +97,8 @@ pub struct PgStore {
     pool: PgPool,
     /// Encrypts hook URLs and secrets at rest.
     cipher: Cipher,
+    /// Off: other nodes write to the database too.
+    cache: Arc<ReadCache>,
     /// Ingested events go through a group commit (`None` in the committing task's own copy,
     /// which writes directly).
     inserts: Option<GroupCommit>,
@@ -119,6 +122,7 @@ impl PgStore {
         let mut store = PgStore {
             pool,
             cipher: Cipher::new(key),
+            cache: Arc::new(ReadCache::off()),
             inserts: None,
         };
         store.inserts = Some(store::group_commit(store.clone()));

@@ -8,26 +8,28 @@
 //!
 //! # Connections
 //!
-//! SQLite allows one writer at a time. Writes go through a pool of exactly one connection, so
-//! they queue in the pool (cheaply, in memory) instead of fighting over the file lock, and
+//! SQLite allows one writer at a time. Writes go through exactly one connection, so they
+//! queue for it (cheaply, in memory) instead of fighting over the file lock, and
 //! every write transaction starts with `BEGIN IMMEDIATE`: it takes the write lock up front,
 //! so a transaction that reads and then writes never fails half-way with "database is
 //! locked" (another process on the same file waits up to `busy_timeout` instead). Reads use a
-//! separate small pool of read-only connections; in WAL mode they see the last committed
-//! state and never block the writer.
+//! few separate read-only connections; in WAL mode they see the last committed state and
+//! never block the writer. Connections are held open, not pooled (see `connections`).
 
 // The query modules are shared with the PostgreSQL store: each is compiled once per backend,
 // against this module's `Conn` and `dialect` (see `queries/` and lib.rs).
 query_modules!();
+
+mod connections;
 
 use std::path::Path;
 use std::str::FromStr;
 use std::sync::Arc;
 use std::time::Duration;
 
+use sqlx::Connection;
 use sqlx::sqlite::{
-    SqliteConnectOptions, SqliteConnection, SqliteJournalMode, SqlitePool, SqlitePoolOptions,
-    SqliteSynchronous,
+    SqliteConnectOptions, SqliteConnection, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous,
 };
 
 use tokio::sync::Notify;
@@ -35,6 +37,8 @@ use tokio::sync::Notify;
 use crate::Result;
 use crate::cipher::{Cipher, SecretKey};
 use crate::group_commit::GroupCommit;
+use crate::read_cache::ReadCache;
+use connections::Connections;
 
 /// The connection the shared query modules run on.
 type Conn = SqliteConnection;
@@ -76,17 +80,19 @@ static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite")
 /// How long a connection waits for a lock held by another process before giving up.
 const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
 /// Read connections: enough for the API and the dispatcher to read side by side.
-const READERS: u32 = 4;
+const READERS: usize = 4;
 
 /// The SQLite [`Store`]. Cloning is cheap and shares the connections.
 #[derive(Clone)]
 pub struct SqliteStore {
     /// Exactly one connection: SQLite has one writer.
-    writer: SqlitePool,
+    writer: Arc<Connections>,
     /// Read-only connections (the writer itself for an in-memory database).
-    reader: SqlitePool,
+    reader: Arc<Connections>,
     /// Encrypts hook URLs and secrets at rest.
     cipher: Cipher,
+    /// This process is the file's only writer: the reads of every ingest are remembered.
+    cache: Arc<ReadCache>,
     /// Ingested events go through a group commit (`None` in the committing task's own copy,
     /// which writes directly).
     inserts: Option<GroupCommit>,
@@ -125,31 +131,23 @@ impl SqliteStore {
             // event, many attempts per record) keeps small.
             .synchronous(SqliteSynchronous::Full);
         let writer_options = options.clone().journal_mode(SqliteJournalMode::Wal);
-        let writer = SqlitePoolOptions::new()
-            .max_connections(1)
-            .min_connections(1)
-            // An in-memory database lives as long as its connection: never drop it.
-            .idle_timeout(None)
-            .max_lifetime(None)
-            .connect_with(writer_options)
-            .await?;
-        MIGRATOR.run(&writer).await?;
+        // An in-memory database lives as long as its connection: held for the store's life.
+        let writer = Arc::new(Connections::open(&writer_options, 1).await?);
+        MIGRATOR.run(&mut *writer.take().await?).await?;
         // One shared-cache in-memory database would make readers and the writer lock each
         // other at table level (SQLITE_LOCKED, which busy_timeout does not wait on): there,
         // the one connection serves everything.
         let reader = if in_memory {
             writer.clone()
         } else {
-            SqlitePoolOptions::new()
-                .max_connections(READERS)
-                .connect_with(options.read_only(true))
-                .await?
+            Arc::new(Connections::open(&options.read_only(true), READERS).await?)
         };
         tracing::debug!("sqlite store open");
         let mut store = SqliteStore {
             writer,
             reader,
             cipher: Cipher::new(key),
+            cache: Arc::new(ReadCache::only_writer()),
             inserts: None,
         };
         store.inserts = Some(store::group_commit(store.clone()));
@@ -190,7 +188,8 @@ impl SqliteStore {
         &self,
         work: impl AsyncFnOnce(&mut SqliteConnection) -> Result<T>,
     ) -> Result<T> {
-        let mut tx = self.writer.begin_with("BEGIN IMMEDIATE").await?;
+        let mut conn = self.writer.take().await?;
+        let mut tx = conn.begin_with("BEGIN IMMEDIATE").await?;
         let out = work(&mut tx).await?;
         tx.commit().await?;
         Ok(out)
@@ -202,7 +201,8 @@ impl SqliteStore {
         &self,
         work: impl AsyncFnOnce(&mut SqliteConnection) -> Result<T>,
     ) -> Result<T> {
-        let mut tx = self.reader.begin().await?;
+        let mut conn = self.reader.take().await?;
+        let mut tx = conn.begin().await?;
         let out = work(&mut tx).await?;
         tx.commit().await?;
         Ok(out)
@@ -213,7 +213,7 @@ impl SqliteStore {
         &self,
         work: impl AsyncFnOnce(&mut SqliteConnection) -> Result<T>,
     ) -> Result<T> {
-        let mut conn = self.reader.acquire().await?;
+        let mut conn = self.reader.take().await?;
         work(&mut conn).await
     }
 }

@@ -904,6 +904,57 @@ pub async fn check_candidate_hooks(store: &dyn Store) {
     assert_eq!(ids_of(&system_event), vec![system.id]);
 }
 
+/// The reads every ingest makes (project, ancestry, candidate hooks, settings) see every
+/// change at once, however often they were read before (a store may remember them).
+pub async fn check_routing_reads_follow_every_change(store: &dyn Store) {
+    let top = group(store, None, "top", None).await;
+    let sub = group(store, None, "sub", None).await;
+    let p = project(store, "p", Some(sub.id), None).await;
+    let candidates = async || {
+        ids_of(
+            &store
+                .candidate_hooks(Some(p.id), &[sub.id, top.id])
+                .await
+                .unwrap(),
+        )
+    };
+    assert_eq!(candidates().await, Vec::<Id>::new());
+    assert_eq!(store.group_ancestry(sub.id).await.unwrap().len(), 1);
+    assert_eq!(store.project(p.id).await.unwrap().unwrap().name, p.name);
+    assert_eq!(store.setting("k").await.unwrap(), None);
+
+    let added = hook(store, HookOwner::Project(p.id)).await;
+    assert_eq!(candidates().await, vec![added.id]);
+    let change = HookChange {
+        url: added.url.clone(),
+        secrets: added.secrets.clone(),
+        settings: serde_json::json!({ "push_events": false }),
+        limits: added.limits,
+    };
+    store.update_hook(added.id, change, 2).await.unwrap();
+    let routed = store.candidate_hooks(Some(p.id), &[sub.id]).await.unwrap();
+    assert_eq!(routed[0].settings["push_events"], false);
+    store.delete_hook(added.id).await.unwrap();
+    assert_eq!(candidates().await, Vec::<Id>::new());
+
+    let moved = GroupUpdate {
+        parent_id: Some(Some(top.id)),
+        ..GroupUpdate::default()
+    };
+    store.update_group(sub.id, moved, 3).await.unwrap();
+    assert_eq!(store.group_ancestry(sub.id).await.unwrap().len(), 2);
+    let renamed = ProjectUpdate {
+        name: Some("renamed".into()),
+        ..ProjectUpdate::default()
+    };
+    store.update_project(p.id, renamed, 4).await.unwrap();
+    assert_eq!(store.project(p.id).await.unwrap().unwrap().name, "renamed");
+    store.set_setting("k", "v").await.unwrap();
+    assert_eq!(store.setting("k").await.unwrap().as_deref(), Some("v"));
+    store.delete_project(p.id).await.unwrap();
+    assert_eq!(store.project(p.id).await.unwrap(), None);
+}
+
 // ---------------------------------------------------------------- events and the queue
 
 pub async fn check_insert_event_idempotency(store: &dyn Store) {
@@ -2430,6 +2481,7 @@ macro_rules! every_check {
             cascade_delete => check_cascade_delete,
             hooks_crud => check_hooks_crud,
             candidate_hooks => check_candidate_hooks,
+            routing_reads_follow_every_change => check_routing_reads_follow_every_change,
             insert_event_idempotency => check_insert_event_idempotency,
             latest_event => check_latest_event,
             claim_and_record => check_claim_and_record,

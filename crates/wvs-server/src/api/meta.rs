@@ -19,8 +19,12 @@ pub async fn health() -> Json<Value> {
 }
 
 pub async fn ready(State(state): State<AppState>) -> (StatusCode, Json<Value>) {
-    // Any read will do: it needs a connection and the schema.
-    match state.store.setting("ready_probe").await {
+    // Any read the store does not remember will do: it needs a connection and the schema.
+    match state
+        .store
+        .hook_alert_counts(crate::delivery::now_millis())
+        .await
+    {
         Ok(_) => (
             StatusCode::OK,
             Json(json!({ "status": "ok", "store": "ok" })),

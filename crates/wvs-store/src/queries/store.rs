@@ -1,5 +1,7 @@
 //! The [`Store`] implementation, shared by the backends: each method opens the right kind of
-//! transaction (`write`, `read`, `read_one` of the backend) and calls one query module.
+//! transaction (`write`, `read`, `read_one` of the backend, or `change`: a write the read
+//! cache must hear of) and calls one query module; the reads every ingested event makes go
+//! through the backend's [`ReadCache`](crate::read_cache::ReadCache).
 //! The queue's writes, which nodes sharing a PostgreSQL database run side by side, are
 //! retried when the database aborts one of them to break a deadlock.
 
@@ -9,7 +11,7 @@ use async_trait::async_trait;
 use tokio::sync::Notify;
 
 use super::{
-    Backend, claim, groups, health, hooks, keys, log, members, projects, queue, settings, tokens,
+    Backend, Conn, claim, groups, health, hooks, keys, log, members, projects, queue, settings, tokens,
     users,
 };
 use crate::group_commit::{GroupCommit, Pending};
@@ -45,6 +47,17 @@ async fn retrying<T, F: Future<Output = Result<T>>>(mut write: impl FnMut() -> F
     }
 }
 
+impl Backend {
+    /// A write that may change what the read cache remembers (the registry, hooks,
+    /// settings): the cache forgets everything once it committed (or failed). The delivery
+    /// queue's writes use `write` directly: they change none of it.
+    async fn change<T>(&self, work: impl AsyncFnOnce(&mut Conn) -> Result<T>) -> Result<T> {
+        let outcome = self.write(work).await;
+        self.cache.invalidate();
+        outcome
+    }
+}
+
 #[async_trait]
 impl Store for Backend {
     fn watch_for_work(&self, wake: Arc<Notify>) {
@@ -52,16 +65,17 @@ impl Store for Backend {
     }
 
     async fn setting(&self, key: &str) -> Result<Option<String>> {
-        self.read_one(async |c| settings::get(c, key).await).await
+        let read = self.read_one(async |c| settings::get(c, key).await);
+        self.cache.setting(key, read).await
     }
 
     async fn set_setting(&self, key: &str, value: &str) -> Result<()> {
-        self.write(async |c| settings::set(c, key, value).await)
+        self.change(async |c| settings::set(c, key, value).await)
             .await
     }
 
     async fn create_group(&self, group: NewGroup, now: Millis) -> Result<Group> {
-        self.write(async |c| groups::create(c, group, now).await)
+        self.change(async |c| groups::create(c, group, now).await)
             .await
     }
 
@@ -75,12 +89,12 @@ impl Store for Backend {
     }
 
     async fn update_group(&self, id: Id, update: GroupUpdate, now: Millis) -> Result<Group> {
-        self.write(async |c| groups::update(c, id, update, now).await)
+        self.change(async |c| groups::update(c, id, update, now).await)
             .await
     }
 
     async fn delete_group(&self, id: Id) -> Result<()> {
-        self.write(async |c| groups::delete(c, id).await).await
+        self.change(async |c| groups::delete(c, id).await).await
     }
 
     async fn list_groups(&self, page: Page) -> Result<Paged<Group>> {
@@ -88,16 +102,18 @@ impl Store for Backend {
     }
 
     async fn group_ancestry(&self, id: Id) -> Result<Vec<Group>> {
-        self.read_one(async |c| groups::ancestry(c, id).await).await
+        let read = self.read_one(async |c| groups::ancestry(c, id).await);
+        self.cache.ancestry(id, read).await
     }
 
     async fn create_project(&self, project: NewProject, now: Millis) -> Result<Project> {
-        self.write(async |c| projects::create(c, project, now).await)
+        self.change(async |c| projects::create(c, project, now).await)
             .await
     }
 
     async fn project(&self, id: Id) -> Result<Option<Project>> {
-        self.read_one(async |c| projects::get(c, id).await).await
+        let read = self.read_one(async |c| projects::get(c, id).await);
+        self.cache.project(id, read).await
     }
 
     async fn project_by_path(&self, path_with_namespace: &str) -> Result<Option<Project>> {
@@ -106,12 +122,12 @@ impl Store for Backend {
     }
 
     async fn update_project(&self, id: Id, update: ProjectUpdate, now: Millis) -> Result<Project> {
-        self.write(async |c| projects::update(c, id, update, now).await)
+        self.change(async |c| projects::update(c, id, update, now).await)
             .await
     }
 
     async fn delete_project(&self, id: Id) -> Result<()> {
-        self.write(async |c| projects::delete(c, id).await).await
+        self.change(async |c| projects::delete(c, id).await).await
     }
 
     async fn list_projects(&self, page: Page) -> Result<Paged<Project>> {
@@ -119,7 +135,7 @@ impl Store for Backend {
     }
 
     async fn create_user(&self, user: NewUser, now: Millis) -> Result<User> {
-        self.write(async |c| users::create(c, user, now).await)
+        self.change(async |c| users::create(c, user, now).await)
             .await
     }
 
@@ -128,16 +144,16 @@ impl Store for Backend {
     }
 
     async fn update_user(&self, id: Id, update: UserUpdate, now: Millis) -> Result<User> {
-        self.write(async |c| users::update(c, id, update, now).await)
+        self.change(async |c| users::update(c, id, update, now).await)
             .await
     }
 
     async fn delete_user(&self, id: Id) -> Result<User> {
-        self.write(async |c| users::delete(c, id).await).await
+        self.change(async |c| users::delete(c, id).await).await
     }
 
     async fn create_ssh_key(&self, user_id: Id, key: NewSshKey, now: Millis) -> Result<SshKey> {
-        self.write(async |c| keys::create(c, user_id, key, now).await)
+        self.change(async |c| keys::create(c, user_id, key, now).await)
             .await
     }
 
@@ -146,12 +162,12 @@ impl Store for Backend {
     }
 
     async fn delete_ssh_key(&self, user_id: Id, key_id: Id) -> Result<SshKey> {
-        self.write(async |c| keys::delete(c, user_id, key_id).await)
+        self.change(async |c| keys::delete(c, user_id, key_id).await)
             .await
     }
 
     async fn add_member(&self, of: MemberOf, member: NewMember, now: Millis) -> Result<Member> {
-        self.write(async |c| members::add(c, of, member, now).await)
+        self.change(async |c| members::add(c, of, member, now).await)
             .await
     }
 
@@ -162,12 +178,12 @@ impl Store for Backend {
         update: MemberUpdate,
         now: Millis,
     ) -> Result<Member> {
-        self.write(async |c| members::update(c, of, user_id, update, now).await)
+        self.change(async |c| members::update(c, of, user_id, update, now).await)
             .await
     }
 
     async fn remove_member(&self, of: MemberOf, user_id: Id) -> Result<Member> {
-        self.write(async |c| members::remove(c, of, user_id).await)
+        self.change(async |c| members::remove(c, of, user_id).await)
             .await
     }
 
@@ -176,7 +192,7 @@ impl Store for Backend {
     }
 
     async fn create_hook(&self, hook: NewHook, now: Millis) -> Result<Hook> {
-        self.write(async |c| hooks::create(c, &self.cipher, hook, now).await)
+        self.change(async |c| hooks::create(c, &self.cipher, hook, now).await)
             .await
     }
 
@@ -191,16 +207,16 @@ impl Store for Backend {
     }
 
     async fn update_hook(&self, id: Id, hook: HookChange, now: Millis) -> Result<Hook> {
-        self.write(async |c| hooks::update(c, &self.cipher, id, hook, now).await)
+        self.change(async |c| hooks::update(c, &self.cipher, id, hook, now).await)
             .await
     }
 
     async fn set_hook_health(&self, id: Id, health: HookHealth) -> Result<()> {
-        retrying(|| self.write(async |c| hooks::set_health(c, id, &health).await)).await
+        retrying(|| self.change(async |c| hooks::set_health(c, id, &health).await)).await
     }
 
     async fn delete_hook(&self, id: Id) -> Result<()> {
-        self.write(async |c| hooks::delete(c, id).await).await
+        self.change(async |c| hooks::delete(c, id).await).await
     }
 
     async fn list_hooks(&self, owner: HookOwner, page: Page) -> Result<Paged<Hook>> {
@@ -209,12 +225,13 @@ impl Store for Backend {
     }
 
     async fn candidate_hooks(&self, project_id: Option<Id>, group_ids: &[Id]) -> Result<Vec<Hook>> {
-        self.read(async |c| hooks::candidates(c, &self.cipher, project_id, group_ids).await)
-            .await
+        let read =
+            self.read_one(async |c| hooks::candidates(c, &self.cipher, project_id, group_ids).await);
+        self.cache.candidates(project_id, group_ids, read).await
     }
 
     async fn create_access_token(&self, token: NewAccessToken, now: Millis) -> Result<AccessToken> {
-        self.write(async |c| tokens::create(c, token, now).await)
+        self.change(async |c| tokens::create(c, token, now).await)
             .await
     }
 
@@ -228,7 +245,7 @@ impl Store for Backend {
     }
 
     async fn revoke_access_token(&self, owner: HookOwner, id: Id) -> Result<()> {
-        self.write(async |c| tokens::revoke(c, owner, id).await)
+        self.change(async |c| tokens::revoke(c, owner, id).await)
             .await
     }
 
