@@ -45,6 +45,10 @@ pub struct ConfigLayer {
     /// Timeout of one delivery attempt [default: 10s]
     #[arg(long, env = "WVS_DELIVERY_TIMEOUT")]
     pub delivery_timeout: Option<String>,
+    /// Run the dispatcher: `false` makes a node that serves the API and ingests but delivers
+    /// nothing (other nodes of a shared database deliver) [default: true]
+    #[arg(long, env = "WVS_DELIVER", num_args = 0..=1, default_missing_value = "true")]
+    pub deliver: Option<bool>,
     /// Deliveries in flight at once, over all hooks [default: 64]
     #[arg(long, env = "WVS_WORKERS")]
     pub workers: Option<usize>,
@@ -127,6 +131,7 @@ impl ConfigLayer {
             flavor: self.flavor.or(lower.flavor),
             instance_url: self.instance_url.or(lower.instance_url),
             delivery_timeout: self.delivery_timeout.or(lower.delivery_timeout),
+            deliver: self.deliver.or(lower.deliver),
             workers: self.workers.or(lower.workers),
             retry_schedule: self.retry_schedule.or(lower.retry_schedule),
             lease: self.lease.or(lower.lease),
@@ -186,6 +191,8 @@ pub struct Config {
     pub admin_token: Option<String>,
     pub flavor: Flavor,
     pub instance_url: String,
+    /// Whether this node runs the dispatcher (false: API and ingest only).
+    pub deliver: bool,
     pub delivery: DeliveryConfig,
     /// Where hooks may send (the SSRF guard); the listen address is added once bound.
     pub outbound: OutboundPolicy,
@@ -295,6 +302,7 @@ impl Config {
             instance_url: layer
                 .instance_url
                 .unwrap_or_else(|| format!("http://{listen}")),
+            deliver: layer.deliver.unwrap_or(true),
             delivery: DeliveryConfig {
                 timeout: duration(
                     "delivery_timeout",
@@ -387,6 +395,18 @@ mod tests {
         );
         assert_eq!(config.delivery.timeout, Duration::from_secs(10));
         assert_eq!(config.database_url, "sqlite://wvs.db");
+        assert!(config.deliver);
+    }
+
+    #[test]
+    fn delivery_can_be_turned_off_in_the_file_and_back_on_by_a_flag() {
+        let file: ConfigLayer = toml::from_str("deliver = false").unwrap();
+        assert!(!Config::resolve(file.clone()).unwrap().deliver);
+        let cli = ConfigLayer {
+            deliver: Some(true),
+            ..ConfigLayer::default()
+        };
+        assert!(Config::resolve(cli.or(file)).unwrap().deliver);
     }
 
     #[test]

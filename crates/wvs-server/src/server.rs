@@ -1,6 +1,6 @@
 //! `wvs serve`: opens the store, makes sure an admin token exists, and runs the API and the
-//! dispatcher until Ctrl-C (or SIGTERM), then shuts down cleanly: no new claims, in-flight
-//! deliveries finish or are released.
+//! dispatcher (unless delivery is off) until Ctrl-C (or SIGTERM), then shuts down cleanly: no
+//! new claims, in-flight deliveries finish or are released.
 
 use std::sync::Arc;
 
@@ -101,8 +101,10 @@ pub async fn run(config: Config, shutdown: CancellationToken) -> anyhow::Result<
     })
     .context("building the HTTP client")?;
     let wake = Arc::new(Notify::new());
-    // Other nodes on the same database wake this one's dispatcher too.
-    store.watch_for_work(wake.clone());
+    if config.deliver {
+        // Other nodes on the same database wake this one's dispatcher too.
+        store.watch_for_work(wake.clone());
+    }
     let state = AppState {
         store: store.clone(),
         sender: sender.clone(),
@@ -113,18 +115,26 @@ pub async fn run(config: Config, shutdown: CancellationToken) -> anyhow::Result<
             std::time::Duration::from_secs(60),
         )),
     };
-    let dispatcher = Dispatcher::new(store, sender, config.delivery.clone(), config.flavor, wake);
-    let dispatching = tokio::spawn(dispatcher.run(shutdown.clone()));
+    let dispatching = config.deliver.then(|| {
+        let dispatcher =
+            Dispatcher::new(store, sender, config.delivery.clone(), config.flavor, wake);
+        tokio::spawn(dispatcher.run(shutdown.clone()))
+    });
     println!("WVS listening on http://{address}");
     println!("Store: {}", redacted(&config.database_url));
+    if dispatching.is_none() {
+        println!("Delivery off (--deliver false): this node ingests and serves the API only");
+    }
     let api_shutdown = shutdown.clone();
     axum::serve(listener, crate::api::router(state))
         .with_graceful_shutdown(async move { api_shutdown.cancelled().await })
         .await
         .context("serving the API")?;
-    dispatching
-        .await
-        .context("the dispatcher stopped abnormally")?;
+    if let Some(dispatching) = dispatching {
+        dispatching
+            .await
+            .context("the dispatcher stopped abnormally")?;
+    }
     Ok(())
 }
 

@@ -8,6 +8,7 @@
 //! # Layout
 //!
 //! - this file: the flags and the run: set up, post, wait for receipt, wait for the log.
+//! - [`backlog`]: the `--backlog` run: build a backlog, kill, restart, drain.
 //! - [`receiver`]: the in-process receiver that timestamps every delivery.
 //! - [`target`]: the server under test, `/proc` figures and the store's size.
 //! - [`report`]: the figures, printed for a reader or as JSON.
@@ -16,12 +17,15 @@
 //! server's delivery log (`GET .../hooks/:id/events?status=successful`, its `X-Total`) shows
 //! every one recorded, and reports that time too, since a delivery is finished for WVS only
 //! once its attempt is stored.
+//!
+//! `--backlog` measures a server with every delivery still to make instead: see [`backlog`].
 
+mod backlog;
 mod receiver;
 mod report;
 mod target;
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -32,8 +36,8 @@ use serde_json::{Value, json};
 use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
 
-use receiver::Receiver;
-use report::{Latency, Report, StoreSize};
+use receiver::{Arrival, Receiver};
+use report::{BacklogReport, Latency, Report, Setup, StoreSize};
 use target::{Store, Target};
 
 /// Posts in flight at once at most when a `--rate` is set (a slow acknowledgement must not
@@ -81,6 +85,12 @@ pub struct Args {
     /// --serve-arg=128`).
     #[arg(long = "serve-arg", value_name = "ARG", allow_hyphen_values = true)]
     serve_args: Vec<String>,
+    /// Measure a backlog: post every event to a server with delivery off (`--deliver
+    /// false`), read its memory and the store's size with every delivery pending, kill it
+    /// (SIGKILL), start a delivering server on the same store, and time its cold start, its
+    /// first delivery and the drain of the whole backlog.
+    #[arg(long, conflicts_with = "server")]
+    backlog: bool,
     /// Give up (and fail) when the run takes longer than this.
     #[arg(long, value_name = "DURATION", default_value = "10m", value_parser = humantime::parse_duration)]
     timeout: Duration,
@@ -100,6 +110,10 @@ fn parse_rate(value: &str) -> Result<f64, String> {
 }
 
 pub async fn run(args: Args) -> Result<()> {
+    if args.backlog {
+        let report = backlog::run(&args).await?;
+        return print(&report, BacklogReport::text, args.json);
+    }
     let load_before = target::load_average();
     let mut target = match &args.server {
         Some(url) => Target {
@@ -115,36 +129,48 @@ pub async fn run(args: Args) -> Result<()> {
         None => target::spawn(args.database_url.as_deref(), &args.serve_args)?,
     };
     let result = measure(&args, &target, load_before).await;
-    if let Some(child) = target.child.as_mut() {
-        if result.is_err() {
-            eprintln!("the server's last log lines:\n{}", child.log_tail());
-        }
-        child.stop();
-    }
+    stop_spawned(&mut target, result.is_err());
     let mut report = result?;
     // The store once the server stopped, its WAL (SQLite) checkpointed into the file.
     if target.child.is_some()
         && let Some(size) = &report.store_size
-        && let Some(settled) = async {
-            target.store.settle().await?;
-            target.store.size().await
-        }
-        .await?
+        && let Some(settled) = settled_size(&target.store).await?
     {
         report.store_size = Some(StoreSize::new(
             size.before_bytes,
             size.after_bytes,
             Some(settled),
             report.deliveries,
-            report.events,
+            report.setup.events,
         ));
     }
-    if args.json {
-        println!("{}", serde_json::to_string_pretty(&report)?);
+    print(&report, Report::text, args.json)
+}
+
+/// Prints the figures as JSON or for a reader.
+fn print<R: serde::Serialize>(report: &R, text: fn(&R) -> String, json: bool) -> Result<()> {
+    if json {
+        println!("{}", serde_json::to_string_pretty(report)?);
     } else {
-        print!("{}", report.text());
+        print!("{}", text(report));
     }
     Ok(())
+}
+
+/// Stops the server the bench started, if any; after a failure, shows its last log lines.
+fn stop_spawned(target: &mut Target, failed: bool) {
+    if let Some(child) = target.child.as_mut() {
+        if failed {
+            eprintln!("the server's last log lines:\n{}", child.log_tail());
+        }
+        child.stop();
+    }
+}
+
+/// The size of a store nothing writes to any more, its WAL (SQLite) checkpointed into it.
+async fn settled_size(store: &Store) -> Result<Option<u64>> {
+    store.settle().await?;
+    store.size().await
 }
 
 /// The API of the server under test.
@@ -155,6 +181,19 @@ struct Api {
 }
 
 impl Api {
+    fn new(target: &Target) -> Result<Arc<Api>> {
+        let client = reqwest::Client::builder()
+            .no_proxy()
+            .timeout(Duration::from_secs(60))
+            .pool_max_idle_per_host(1024)
+            .build()?;
+        Ok(Arc::new(Api {
+            client,
+            base: format!("{}/api/v4", target.url),
+            token: target.admin_token.clone(),
+        }))
+    }
+
     async fn call(
         &self,
         method: reqwest::Method,
@@ -205,29 +244,21 @@ impl Api {
 /// One acknowledged event: its UUID and when the 202 was read.
 type Ack = (Uuid, Instant);
 
-async fn measure(args: &Args, target: &Target, load_before: Option<f64>) -> Result<Report> {
-    let deadline = Instant::now() + args.timeout;
-    let client = reqwest::Client::builder()
-        .no_proxy()
-        .timeout(Duration::from_secs(60))
-        .pool_max_idle_per_host(1024)
-        .build()?;
-    let api = Arc::new(Api {
-        client,
-        base: format!("{}/api/v4", target.url),
-        token: target.admin_token.clone(),
-    });
-    let expected = args.events * u64::from(args.hooks);
-    let receiver = Receiver::start(
-        args.receiver_delay,
-        usize::try_from(expected)
-            .unwrap_or(usize::MAX)
-            .min(50_000_000),
-    )
-    .await?;
+/// What the bench registered on the server: its own project and hooks.
+struct Registered {
+    project: i64,
+    hooks: Vec<i64>,
+}
 
-    // A group and project of its own, so that a run against a running server touches
-    // nothing else.
+impl Registered {
+    fn events_path(&self) -> String {
+        format!("/projects/{}/events", self.project)
+    }
+}
+
+/// A group and project of the bench's own, so that a run against a running server touches
+/// nothing else, with `--hooks` hooks to the receiver.
+async fn register(api: &Api, receiver: &Receiver, args: &Args) -> Result<Registered> {
     let suffix = Uuid::new_v4().simple().to_string();
     let suffix = &suffix[..12];
     let group = api
@@ -264,88 +295,56 @@ async fn measure(args: &Args, target: &Target, load_before: Option<f64>) -> Resu
             .context("creating a hook (a --server must allow local requests)")?;
         hooks.push(hook["id"].as_i64().context("the hook's id")?);
     }
+    Ok(Registered { project, hooks })
+}
+
+/// Every event goes to every hook.
+fn expected_deliveries(args: &Args) -> u64 {
+    args.events * u64::from(args.hooks)
+}
+
+/// The bench's receiver, with room for every expected delivery.
+async fn start_receiver(args: &Args) -> Result<Receiver> {
+    let capacity = usize::try_from(expected_deliveries(args))
+        .unwrap_or(usize::MAX)
+        .min(50_000_000);
+    Receiver::start(args.receiver_delay, capacity).await
+}
+
+async fn measure(args: &Args, target: &Target, load_before: Option<f64>) -> Result<Report> {
+    let deadline = Instant::now() + args.timeout;
+    let api = Api::new(target)?;
+    let expected = expected_deliveries(args);
+    let receiver = start_receiver(args).await?;
+    let registered = register(&api, &receiver, args).await?;
     let payload = bytes_of_payload(args.payload_bytes)?;
 
     let server_before = server_stats(target)?;
     let bench_before = target::process_stats("self")?;
-    target.store.settle().await?;
-    let size_before = target.store.size().await?;
+    let size_before = settled_size(&target.store).await?;
 
-    let progress = progress_bar(expected);
     let posted = Arc::new(AtomicU64::new(0));
-    let ticker = {
-        let progress = progress.clone();
-        let posted = posted.clone();
-        let events = args.events;
-        let received = receiver_counter(&receiver);
-        tokio::spawn(async move {
-            loop {
-                progress.set_position(received());
-                progress.set_message(format!(
-                    "{}/{events} events acknowledged",
-                    posted.load(Ordering::Relaxed)
-                ));
-                tokio::time::sleep(Duration::from_millis(100)).await;
-            }
-        })
-    };
-
+    let progress = Progress::start(expected, args.events, posted.clone(), &receiver);
     let started = Instant::now();
-    let posting = post_events(
+    let acks = post_events(
         api.clone(),
-        format!("/projects/{project}/events"),
+        registered.events_path(),
         payload.clone(),
         args,
         posted,
         deadline,
     )
-    .await;
-    let acks = match posting {
-        Ok(acks) => acks,
-        Err(err) => {
-            ticker.abort();
-            progress.abandon();
-            return Err(err);
-        }
-    };
-    let ingest_done = acks.iter().map(|(_, at)| *at).max().unwrap_or(started);
+    .await?;
+    let ingest_done = last_ack(&acks, started);
 
     // Every delivery received...
-    while receiver.count() < expected {
-        if Instant::now() > deadline {
-            ticker.abort();
-            progress.abandon();
-            bail!(
-                "timed out after {:?}: {} of {expected} deliveries received",
-                args.timeout,
-                receiver.count()
-            );
-        }
-        tokio::time::sleep(Duration::from_millis(5)).await;
-    }
-    ticker.abort();
-    progress.set_position(receiver.count());
-    progress.finish_and_clear();
+    wait_for_receipts(&receiver, expected, deadline, args.timeout).await?;
+    progress.finish(receiver.count());
     let arrivals = receiver.arrivals();
     let last_receipt = arrivals.iter().map(|a| a.at).max().unwrap_or(started);
 
     // ...and then recorded in the delivery log.
-    let recorded = loop {
-        let mut total = 0;
-        for hook in &hooks {
-            total += api.successful_attempts(project, *hook).await?;
-        }
-        if total >= expected {
-            break total;
-        }
-        if Instant::now() > deadline {
-            bail!(
-                "timed out after {:?}: {total} of {expected} deliveries recorded",
-                args.timeout
-            );
-        }
-        tokio::time::sleep(RECORDED_POLL).await;
-    };
+    let recorded = wait_until_recorded(&api, &registered, expected, deadline, args.timeout).await?;
     let recorded_at = Instant::now();
     let server_after = server_stats(target)?;
     let bench_after = target::process_stats("self")?;
@@ -357,54 +356,18 @@ async fn measure(args: &Args, target: &Target, load_before: Option<f64>) -> Resu
     let size_after = target.store.size().await?;
     receiver.stop();
 
-    // Latency: match each arrival to its event's acknowledgement.
-    let acked: HashMap<Uuid, Instant> = acks.iter().copied().collect();
-    let mut histogram = hdrhistogram::Histogram::<u64>::new_with_bounds(1, 3_600_000_000, 3)?;
-    let mut before_ack = 0;
-    let mut unmatched = 0;
-    let mut seen = std::collections::HashSet::with_capacity(arrivals.len());
-    for arrival in &arrivals {
-        seen.insert((arrival.event, arrival.hook));
-        let Some(acked_at) = arrival.event.and_then(|event| acked.get(&event)) else {
-            unmatched += 1;
-            continue;
-        };
-        // A delivery may beat the 202 to the bench: the event is committed before it is
-        // answered. It counts as zero latency, and is reported.
-        if arrival.at < *acked_at {
-            before_ack += 1;
-        }
-        let micros = arrival.at.saturating_duration_since(*acked_at).as_micros();
-        histogram.saturating_record(u64::try_from(micros).unwrap_or(u64::MAX).max(1));
-    }
-    let deliveries = seen.len() as u64;
-    let seconds = |from: Instant, to: Instant| to.saturating_duration_since(from).as_secs_f64();
-    let per_second = |count: u64, secs: f64| {
-        if secs > 0.0 { count as f64 / secs } else { 0.0 }
-    };
+    let latency = latency(&arrivals, &acks)?;
+    let deliveries = distinct_deliveries(&arrivals);
     let ingest_seconds = seconds(started, ingest_done);
     let delivery_seconds = seconds(started, last_receipt);
     let recorded_seconds = seconds(started, recorded_at);
-    let millis = |micros: u64| micros as f64 / 1000.0;
     Ok(Report {
-        store: target.store.name(),
         server: if target.child.is_some() {
             "spawned"
         } else {
             "external"
         },
-        events: args.events,
-        hooks: args.hooks,
-        payload_bytes: payload.len() as u64,
-        rate: args.rate,
-        posters: if args.rate.is_some() {
-            None
-        } else {
-            Some(args.posters)
-        },
-        receiver_delay_ms: args.receiver_delay.as_secs_f64() * 1000.0,
-        max_in_flight: args.max_in_flight,
-        expected_deliveries: expected,
+        setup: setup(args, &target.store, &payload),
         deliveries,
         duplicates: arrivals.len() as u64 - deliveries,
         recorded,
@@ -414,16 +377,7 @@ async fn measure(args: &Args, target: &Target, load_before: Option<f64>) -> Resu
         deliveries_per_second: per_second(deliveries, delivery_seconds),
         recorded_seconds,
         recorded_deliveries_per_second: per_second(recorded, recorded_seconds),
-        latency_ms: Latency {
-            p50: millis(histogram.value_at_quantile(0.50)),
-            p90: millis(histogram.value_at_quantile(0.90)),
-            p99: millis(histogram.value_at_quantile(0.99)),
-            max: millis(histogram.max()),
-            mean: histogram.mean() / 1000.0,
-            samples: histogram.len(),
-            before_ack,
-            unmatched,
-        },
+        latency_ms: latency,
         server_pid: target.child.as_ref().map(|child| child.pid()),
         server_cpu_seconds: server_before
             .zip(server_after)
@@ -439,6 +393,123 @@ async fn measure(args: &Args, target: &Target, load_before: Option<f64>) -> Resu
     })
 }
 
+/// When the last event was acknowledged (`started` for none).
+fn last_ack(acks: &[Ack], started: Instant) -> Instant {
+    acks.iter().map(|(_, at)| *at).max().unwrap_or(started)
+}
+
+/// What the run is, for its report.
+fn setup(args: &Args, store: &Store, payload: &[u8]) -> Setup {
+    Setup {
+        store: store.name(),
+        events: args.events,
+        hooks: args.hooks,
+        payload_bytes: payload.len() as u64,
+        rate: args.rate,
+        // Concurrent posters, when no rate is set.
+        posters: args.rate.is_none().then_some(args.posters),
+        receiver_delay_ms: args.receiver_delay.as_secs_f64() * 1000.0,
+        max_in_flight: args.max_in_flight,
+        expected_deliveries: expected_deliveries(args),
+    }
+}
+
+/// Waits until the receiver got `expected` deliveries; fails at the `deadline`.
+async fn wait_for_receipts(
+    receiver: &Receiver,
+    expected: u64,
+    deadline: Instant,
+    timeout: Duration,
+) -> Result<()> {
+    while receiver.count() < expected {
+        if Instant::now() > deadline {
+            bail!(
+                "timed out after {timeout:?}: {} of {expected} deliveries received",
+                receiver.count()
+            );
+        }
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    Ok(())
+}
+
+/// Waits until the hooks' delivery logs show `expected` successful attempts; returns their
+/// count. Fails at the `deadline`.
+async fn wait_until_recorded(
+    api: &Api,
+    registered: &Registered,
+    expected: u64,
+    deadline: Instant,
+    timeout: Duration,
+) -> Result<u64> {
+    loop {
+        let mut total = 0;
+        for hook in &registered.hooks {
+            total += api.successful_attempts(registered.project, *hook).await?;
+        }
+        if total >= expected {
+            return Ok(total);
+        }
+        if Instant::now() > deadline {
+            bail!("timed out after {timeout:?}: {total} of {expected} deliveries recorded");
+        }
+        tokio::time::sleep(RECORDED_POLL).await;
+    }
+}
+
+/// Distinct (event, hook) pairs among the arrivals.
+fn distinct_deliveries(arrivals: &[Arrival]) -> u64 {
+    let seen: HashSet<_> = arrivals
+        .iter()
+        .map(|arrival| (arrival.event, arrival.hook))
+        .collect();
+    seen.len() as u64
+}
+
+/// Latency from each event's acknowledgement to each of its arrivals.
+fn latency(arrivals: &[Arrival], acks: &[Ack]) -> Result<Latency> {
+    let acked: HashMap<Uuid, Instant> = acks.iter().copied().collect();
+    let mut histogram = hdrhistogram::Histogram::<u64>::new_with_bounds(1, 3_600_000_000, 3)?;
+    let mut before_ack = 0;
+    let mut unmatched = 0;
+    for arrival in arrivals {
+        let Some(acked_at) = arrival.event.and_then(|event| acked.get(&event)) else {
+            unmatched += 1;
+            continue;
+        };
+        // A delivery may beat the 202 to the bench: the event is committed before it is
+        // answered. It counts as zero latency, and is reported.
+        if arrival.at < *acked_at {
+            before_ack += 1;
+        }
+        let micros = arrival.at.saturating_duration_since(*acked_at).as_micros();
+        histogram.saturating_record(u64::try_from(micros).unwrap_or(u64::MAX).max(1));
+    }
+    let millis = |micros: u64| micros as f64 / 1000.0;
+    Ok(Latency {
+        p50: millis(histogram.value_at_quantile(0.50)),
+        p90: millis(histogram.value_at_quantile(0.90)),
+        p99: millis(histogram.value_at_quantile(0.99)),
+        max: millis(histogram.max()),
+        mean: histogram.mean() / 1000.0,
+        samples: histogram.len(),
+        before_ack,
+        unmatched,
+    })
+}
+
+fn seconds(from: Instant, to: Instant) -> f64 {
+    to.saturating_duration_since(from).as_secs_f64()
+}
+
+fn per_second(count: u64, seconds: f64) -> f64 {
+    if seconds > 0.0 {
+        count as f64 / seconds
+    } else {
+        0.0
+    }
+}
+
 fn server_stats(target: &Target) -> Result<Option<target::ProcessStats>> {
     target
         .child
@@ -447,20 +518,53 @@ fn server_stats(target: &Target) -> Result<Option<target::ProcessStats>> {
         .transpose()
 }
 
-fn receiver_counter(receiver: &Receiver) -> impl Fn() -> u64 + Send + 'static {
-    let receiver_count = receiver.counter();
-    move || receiver_count.load(Ordering::Relaxed)
+/// The progress bar on stderr: deliveries received, events acknowledged. It stops ticking
+/// when dropped, and is left on screen unless finished.
+struct Progress {
+    bar: ProgressBar,
+    ticker: tokio::task::JoinHandle<()>,
 }
 
-fn progress_bar(deliveries: u64) -> ProgressBar {
-    // indicatif draws on stderr only when it is a terminal: a script's stderr stays clean.
-    let progress = ProgressBar::new(deliveries);
-    progress.set_style(
-        ProgressStyle::with_template("{elapsed_precise} [{bar:30}] {pos}/{len} delivered, {msg}")
+impl Progress {
+    fn start(deliveries: u64, events: u64, posted: Arc<AtomicU64>, receiver: &Receiver) -> Self {
+        // indicatif draws on stderr only when it is a terminal: a script's stderr stays clean.
+        let bar = ProgressBar::new(deliveries);
+        bar.set_style(
+            ProgressStyle::with_template(
+                "{elapsed_precise} [{bar:30}] {pos}/{len} delivered, {msg}",
+            )
             .expect("a valid template")
             .progress_chars("=> "),
-    );
-    progress
+        );
+        let received = receiver.counter();
+        let ticking = bar.clone();
+        let ticker = tokio::spawn(async move {
+            loop {
+                ticking.set_position(received.load(Ordering::Relaxed));
+                ticking.set_message(format!(
+                    "{}/{events} events acknowledged",
+                    posted.load(Ordering::Relaxed)
+                ));
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+        });
+        Progress { bar, ticker }
+    }
+
+    /// Shows the final count and clears the bar.
+    fn finish(self, delivered: u64) {
+        self.bar.set_position(delivered);
+        self.bar.finish_and_clear();
+    }
+}
+
+impl Drop for Progress {
+    fn drop(&mut self) {
+        self.ticker.abort();
+        if !self.bar.is_finished() {
+            self.bar.abandon();
+        }
+    }
 }
 
 /// The documented push example at about `bytes`: padded with a `bench_padding` string, or,

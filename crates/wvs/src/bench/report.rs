@@ -5,12 +5,11 @@ use std::fmt::Write;
 
 use serde::Serialize;
 
+/// What was run, in every report.
 #[derive(Debug, Serialize)]
-pub struct Report {
+pub struct Setup {
     /// `sqlite`, `postgres`, or `unknown` (a --server whose database was not given).
     pub store: &'static str,
-    /// `spawned` (started by the bench) or `external` (--server).
-    pub server: &'static str,
     pub events: u64,
     pub hooks: u32,
     /// The size of each posted event body.
@@ -22,7 +21,16 @@ pub struct Report {
     pub receiver_delay_ms: f64,
     /// Each hook's max_in_flight, or null for the server's default.
     pub max_in_flight: Option<u32>,
+    /// `events × hooks`.
     pub expected_deliveries: u64,
+}
+
+#[derive(Debug, Serialize)]
+pub struct Report {
+    /// `spawned` (started by the bench) or `external` (--server).
+    pub server: &'static str,
+    #[serde(flatten)]
+    pub setup: Setup,
     /// Distinct (event, hook) pairs the receiver got.
     pub deliveries: u64,
     /// Requests beyond the first for one (event, hook).
@@ -110,26 +118,30 @@ impl Report {
     /// The figures for a reader.
     pub fn text(&self) -> String {
         let mut out = String::new();
-        let rate = self.rate.map_or_else(
-            || format!("{} posters", self.posters.unwrap_or(0)),
+        let rate = self.setup.rate.map_or_else(
+            || format!("{} posters", self.setup.posters.unwrap_or(0)),
             |r| format!("{r}/s"),
         );
         let _ = writeln!(
             out,
             "wvs bench: {} events x {} hooks, {} B payload, {rate}, {} store ({} server)",
-            self.events, self.hooks, self.payload_bytes, self.store, self.server
+            self.setup.events,
+            self.setup.hooks,
+            self.setup.payload_bytes,
+            self.setup.store,
+            self.server
         );
         let _ = writeln!(
             out,
             "ingest      {:>10.0} events/s     ({} events in {:.2} s)",
-            self.ingest_events_per_second, self.events, self.ingest_seconds
+            self.ingest_events_per_second, self.setup.events, self.ingest_seconds
         );
         let _ = writeln!(
             out,
             "delivered   {:>10.0} deliveries/s ({} of {} received in {:.2} s, {} duplicates)",
             self.deliveries_per_second,
             self.deliveries,
-            self.expected_deliveries,
+            self.setup.expected_deliveries,
             self.delivery_seconds,
             self.duplicates
         );
@@ -150,8 +162,8 @@ impl Report {
                     out,
                     "server      {cpu:.2} CPU s ({:.1} µs/delivery), peak RSS {:.1} MiB, RSS at end {:.1} MiB",
                     cpu * 1e6 / self.deliveries.max(1) as f64,
-                    peak as f64 / 1048576.0,
-                    self.server_rss_bytes.unwrap_or(0) as f64 / 1048576.0
+                    mib(peak),
+                    mib(self.server_rss_bytes.unwrap_or(0))
                 );
             }
             _ => {
@@ -164,11 +176,11 @@ impl Report {
                 let _ = writeln!(
                     out,
                     "store       {:.1} MiB -> {:.1} MiB running, {} stopped: {:.0} B/delivery, {:.0} B/event",
-                    size.before_bytes as f64 / 1048576.0,
-                    size.after_bytes as f64 / 1048576.0,
+                    mib(size.before_bytes),
+                    mib(size.after_bytes),
                     size.settled_bytes.map_or_else(
                         || "not".to_owned(),
-                        |bytes| format!("{:.1} MiB", bytes as f64 / 1048576.0)
+                        |bytes| format!("{:.1} MiB", mib(bytes))
                     ),
                     size.bytes_per_delivery,
                     size.bytes_per_event
@@ -178,7 +190,6 @@ impl Report {
                 let _ = writeln!(out, "store       size not measured (pass --database-url)");
             }
         }
-        let load = |value: Option<f64>| value.map_or_else(|| "?".to_owned(), |v| format!("{v:.2}"));
         let _ = writeln!(
             out,
             "load avg    {} before, {} after",
@@ -187,4 +198,143 @@ impl Report {
         );
         out
     }
+}
+
+/// The figures of `wvs bench --backlog`.
+#[derive(Debug, Serialize)]
+pub struct BacklogReport {
+    /// `expected_deliveries` is the backlog.
+    #[serde(flatten)]
+    pub setup: Setup,
+    /// Phase 1: the server with delivery off, once it took every event.
+    pub backlog: Backlog,
+    /// Phase 2: the delivering server started on the same store after the first was killed.
+    pub restart: Restart,
+    /// This process's CPU time over both phases.
+    pub bench_cpu_seconds: f64,
+    pub load_average_before: Option<f64>,
+    pub load_average_after: Option<f64>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct Backlog {
+    /// From the first post to the last acknowledgement.
+    pub ingest_seconds: f64,
+    pub ingest_events_per_second: f64,
+    /// `wvs_backlog{state="pending"}` of the server's `/metrics` once every event was taken.
+    pub pending_deliveries: u64,
+    /// The server's RSS (VmRSS) with the whole backlog pending.
+    pub server_rss_bytes: u64,
+    /// The server's peak RSS (VmHWM) over its life, ingest included.
+    pub server_peak_rss_bytes: u64,
+    /// Before the first post (after the hooks were made), checkpointed.
+    pub store_before_bytes: Option<u64>,
+    /// With the whole backlog, as the kill leaves it (SQLite: file, WAL and shared memory;
+    /// the WAL, up to about 4 MiB at SQLite's auto-checkpoint, is not moved into the file).
+    pub store_bytes: Option<u64>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct Restart {
+    pub server_pid: u32,
+    /// From the spawn to `/-/ready` answering 200: cold start to serving.
+    pub ready_seconds: f64,
+    /// From the spawn to the first delivery received.
+    pub first_delivery_seconds: f64,
+    /// From the spawn to the last delivery received.
+    pub last_delivery_seconds: f64,
+    /// From the spawn to the delivery logs showing every delivery (polled every 100 ms).
+    pub recorded_seconds: f64,
+    /// Distinct (event, hook) pairs the receiver got.
+    pub deliveries: u64,
+    /// Requests beyond the first for one (event, hook).
+    pub duplicates: u64,
+    /// Successful attempts in the hooks' delivery logs at the end.
+    pub recorded: u64,
+    /// Deliveries / (first receipt → last receipt).
+    pub deliveries_per_second: f64,
+    /// The server's user + system CPU time over its life (start and drain).
+    pub server_cpu_seconds: f64,
+    /// The server's peak RSS (VmHWM) over its life.
+    pub server_peak_rss_bytes: u64,
+    /// The server's RSS once every delivery was recorded.
+    pub server_rss_bytes: u64,
+    /// After the bench stopped the server, checkpointed (SQLite): the backlog and its log.
+    pub store_drained_bytes: Option<u64>,
+}
+
+impl BacklogReport {
+    /// The figures for a reader.
+    pub fn text(&self) -> String {
+        let mut out = String::new();
+        let b = &self.backlog;
+        let r = &self.restart;
+        let _ = writeln!(
+            out,
+            "wvs bench --backlog: {} events x {} hooks = {} deliveries, {} B payload, {} store",
+            self.setup.events,
+            self.setup.hooks,
+            self.setup.expected_deliveries,
+            self.setup.payload_bytes,
+            self.setup.store
+        );
+        let _ = writeln!(
+            out,
+            "ingest      {:>10.0} events/s     ({} events in {:.2} s, delivery off)",
+            b.ingest_events_per_second, self.setup.events, b.ingest_seconds
+        );
+        let _ = writeln!(
+            out,
+            "backlog     {} pending: server RSS {:.1} MiB (peak {:.1} MiB), store {} -> {}",
+            b.pending_deliveries,
+            mib(b.server_rss_bytes),
+            mib(b.server_peak_rss_bytes),
+            size(b.store_before_bytes),
+            size(b.store_bytes)
+        );
+        let _ = writeln!(
+            out,
+            "restart     after SIGKILL: ready in {:.3} s, first delivery after {:.3} s",
+            r.ready_seconds, r.first_delivery_seconds
+        );
+        let _ = writeln!(
+            out,
+            "drain       {:>10.0} deliveries/s ({} of {} received, {} duplicates; last after {:.2} s, recorded after {:.2} s)",
+            r.deliveries_per_second,
+            r.deliveries,
+            self.setup.expected_deliveries,
+            r.duplicates,
+            r.last_delivery_seconds,
+            r.recorded_seconds
+        );
+        let _ = writeln!(
+            out,
+            "server      {:.2} CPU s ({:.1} µs/delivery), peak RSS {:.1} MiB, RSS at end {:.1} MiB; store drained {}",
+            r.server_cpu_seconds,
+            r.server_cpu_seconds * 1e6 / r.deliveries.max(1) as f64,
+            mib(r.server_peak_rss_bytes),
+            mib(r.server_rss_bytes),
+            size(r.store_drained_bytes)
+        );
+        let _ = writeln!(out, "bench       {:.2} CPU s", self.bench_cpu_seconds);
+        let _ = writeln!(
+            out,
+            "load avg    {} before, {} after",
+            load(self.load_average_before),
+            load(self.load_average_after)
+        );
+        out
+    }
+}
+
+fn mib(bytes: u64) -> f64 {
+    bytes as f64 / 1048576.0
+}
+
+fn size(bytes: Option<u64>) -> String {
+    bytes.map_or_else(|| "?".to_owned(), |bytes| format!("{:.1} MiB", mib(bytes)))
+}
+
+fn load(value: Option<f64>) -> String {
+    value.map_or_else(|| "?".to_owned(), |v| format!("{v:.2}"))
 }

@@ -1,13 +1,14 @@
 //! The server under test: a `wvs serve` child process that the bench starts (on a temporary
-//! SQLite file, or on a PostgreSQL database it is given), or one already running. For a child
-//! the bench also reads its CPU time and peak RSS from `/proc`, and for either store the
-//! store's size.
+//! SQLite file, or on a PostgreSQL database it is given) and may kill and start again on the
+//! same store, or one already running. For a child the bench also reads its CPU time and peak
+//! RSS from `/proc`, and for either store the store's size.
 
+use std::ffi::OsString;
 use std::io::{BufRead, BufReader, Read};
-use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
-use std::sync::mpsc;
-use std::time::Duration;
+use std::path::{Path, PathBuf};
+use std::process::{Child, ChildStdout, Command, Stdio};
+use std::sync::{Arc, mpsc};
+use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, bail};
 use base64::Engine;
@@ -94,12 +95,109 @@ pub struct Target {
     pub child: Option<Spawned>,
 }
 
-/// A `wvs serve` started by the bench; stopped (SIGTERM, then SIGKILL) when dropped.
+impl Target {
+    /// Kills the server the bench started (SIGKILL: no clean shutdown) and starts `wvs serve`
+    /// again on the same store, with `extra_args` instead of the first start's.
+    pub fn restart(&mut self, extra_args: &[String]) -> Result<()> {
+        let killed = self.child.take().context("the bench started no server")?;
+        let (url, child) = Launch::start(&killed.kill(), extra_args)?;
+        self.url = url;
+        self.child = Some(child);
+        Ok(())
+    }
+}
+
+/// How the bench starts `wvs serve`, as often as it needs to, on one store: the temporary
+/// directory (the SQLite file, the servers' log), the store's flags and the admin token.
+pub struct Launch {
+    dir: tempfile::TempDir,
+    admin_token: String,
+    /// `--database-url` and, for PostgreSQL, `--secret-key`.
+    store_args: Vec<OsString>,
+    /// Every server the bench starts appends its stderr here.
+    log: PathBuf,
+}
+
+impl Launch {
+    /// The command line of `wvs serve` (this executable) on the store, with `extra_args`.
+    fn command(&self, extra_args: &[String]) -> Result<Command> {
+        let exe = std::env::current_exe().context("finding the wvs executable")?;
+        let mut command = Command::new(exe);
+        command
+            .arg("serve")
+            .args(["--listen", "127.0.0.1:0", "--allow-local-requests"])
+            .args(&self.store_args)
+            .args(extra_args)
+            .env("WVS_ADMIN_TOKEN", &self.admin_token)
+            .env("RUST_LOG", "warn")
+            .current_dir(self.dir.path());
+        // Settings must come from the bench, not from a wvs.toml or WVS_* of whoever runs it.
+        for (name, _) in std::env::vars_os() {
+            if let Some(name) = name.to_str()
+                && name.starts_with("WVS_")
+                && name != "WVS_ADMIN_TOKEN"
+            {
+                command.env_remove(name);
+            }
+        }
+        Ok(command)
+    }
+
+    /// Starts a server and waits for it to print its address; returns its URL.
+    pub fn start(launch: &Arc<Launch>, extra_args: &[String]) -> Result<(String, Spawned)> {
+        let log = std::fs::File::options()
+            .create(true)
+            .append(true)
+            .open(&launch.log)
+            .context("opening the server's log file")?;
+        let mut command = launch.command(extra_args)?;
+        command
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(log);
+        let started = Instant::now();
+        let mut child = command.spawn().context("starting wvs serve")?;
+        let address = read_address(child.stdout.take().expect("a piped stdout"));
+        let spawned = Spawned {
+            child,
+            started,
+            launch: launch.clone(),
+        };
+        match address.recv_timeout(START_TIMEOUT) {
+            Ok(url) => Ok((url, spawned)),
+            Err(_) => bail!(
+                "wvs serve did not print its address within {START_TIMEOUT:?}; its log:\n{}",
+                spawned.log_tail()
+            ),
+        }
+    }
+}
+
+/// Reads the server's address from its stdout, then keeps draining it so the server never
+/// blocks on it.
+fn read_address(stdout: ChildStdout) -> mpsc::Receiver<String> {
+    let (address_tx, address_rx) = mpsc::channel();
+    std::thread::spawn(move || {
+        let mut reader = BufReader::new(stdout);
+        let mut line = String::new();
+        while reader.read_line(&mut line).unwrap_or(0) > 0 {
+            if let Some(url) = line.trim_end().strip_prefix("WVS listening on ") {
+                let _ = address_tx.send(url.to_owned());
+                break;
+            }
+            line.clear();
+        }
+        let _ = std::io::copy(&mut reader.take(u64::MAX), &mut std::io::sink());
+    });
+    address_rx
+}
+
+/// A `wvs serve` started by the bench; killed when dropped.
 pub struct Spawned {
     child: Child,
-    log: PathBuf,
-    /// The temporary directory holding the SQLite file and the server's log.
-    _dir: tempfile::TempDir,
+    /// Just before the process was spawned.
+    started: Instant,
+    launch: Arc<Launch>,
 }
 
 impl Spawned {
@@ -107,9 +205,13 @@ impl Spawned {
         self.child.id()
     }
 
-    /// The last lines the server wrote on stderr, to explain a failure.
+    pub fn started(&self) -> Instant {
+        self.started
+    }
+
+    /// The last lines the servers wrote on stderr, to explain a failure.
     pub fn log_tail(&self) -> String {
-        let text = std::fs::read_to_string(&self.log).unwrap_or_default();
+        let text = std::fs::read_to_string(&self.launch.log).unwrap_or_default();
         let lines: Vec<&str> = text.lines().collect();
         lines[lines.len().saturating_sub(20)..].join("\n")
     }
@@ -129,6 +231,13 @@ impl Spawned {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
+
+    /// Kills the server at once (SIGKILL) and hands back how to start it again.
+    fn kill(mut self) -> Arc<Launch> {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        self.launch.clone()
+    }
 }
 
 impl Drop for Spawned {
@@ -146,88 +255,45 @@ pub fn spawn(database_url: Option<&str>, extra_args: &[String]) -> Result<Target
         .prefix("wvs-bench-")
         .tempdir()
         .context("creating a temporary directory")?;
-    let admin_token = format!("bench-{}", uuid::Uuid::new_v4().simple());
-    let exe = std::env::current_exe().context("finding the wvs executable")?;
-    let log = dir.path().join("server.log");
-    let mut command = Command::new(exe);
-    command
-        .arg("serve")
-        .args(["--listen", "127.0.0.1:0", "--allow-local-requests"])
-        .env("WVS_ADMIN_TOKEN", &admin_token)
-        .env("RUST_LOG", "warn")
-        .current_dir(dir.path());
-    // Settings must come from the bench, not from a wvs.toml or WVS_* of whoever runs it.
-    for (name, _) in std::env::vars_os() {
-        if let Some(name) = name.to_str()
-            && name.starts_with("WVS_")
-            && name != "WVS_ADMIN_TOKEN"
-        {
-            command.env_remove(name);
-        }
-    }
-    let store = match database_url {
+    let (store, store_args) = store_of(database_url, dir.path());
+    let launch = Arc::new(Launch {
+        log: dir.path().join("server.log"),
+        dir,
+        admin_token: format!("bench-{}", uuid::Uuid::new_v4().simple()),
+        store_args,
+    });
+    let (url, child) = Launch::start(&launch, extra_args)?;
+    Ok(Target {
+        url,
+        admin_token: launch.admin_token.clone(),
+        store,
+        child: Some(child),
+    })
+}
+
+/// The store at `database_url` (a new SQLite file in `dir` without one) and the flags that
+/// name it to `wvs serve`.
+fn store_of(database_url: Option<&str>, dir: &Path) -> (Store, Vec<OsString>) {
+    match database_url {
         Some(url) if url.starts_with("postgres://") || url.starts_with("postgresql://") => {
             // PostgreSQL needs a secret key; a random one is fine for a throwaway run.
             let mut key = [0u8; 32];
             key[..16].copy_from_slice(uuid::Uuid::new_v4().as_bytes());
             key[16..].copy_from_slice(uuid::Uuid::new_v4().as_bytes());
             let key = base64::engine::general_purpose::STANDARD.encode(key);
-            command
-                .args(["--database-url", url])
-                .args(["--secret-key", &key]);
-            Store::Postgres(url.to_owned())
+            let args = ["--database-url", url, "--secret-key", &key].map(OsString::from);
+            (Store::Postgres(url.to_owned()), args.to_vec())
         }
-        Some(path) => {
-            let path = PathBuf::from(path.strip_prefix("sqlite://").unwrap_or(path));
-            command.arg("--database-url").arg(&path);
-            Store::Sqlite(path)
-        }
-        None => {
-            let path = dir.path().join("wvs.db");
-            command.arg("--database-url").arg(&path);
-            Store::Sqlite(path)
-        }
-    };
-    let mut child = command
-        .args(extra_args)
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(std::fs::File::create(&log).context("creating the server's log file")?)
-        .spawn()
-        .context("starting wvs serve")?;
-    let stdout = child.stdout.take().expect("a piped stdout");
-    let (address_tx, address_rx) = mpsc::channel();
-    // Reads the address, then keeps draining stdout so the server never blocks on it.
-    std::thread::spawn(move || {
-        let mut reader = BufReader::new(stdout);
-        let mut line = String::new();
-        while reader.read_line(&mut line).unwrap_or(0) > 0 {
-            if let Some(url) = line.trim_end().strip_prefix("WVS listening on ") {
-                let _ = address_tx.send(url.to_owned());
-                break;
-            }
-            line.clear();
-        }
-        let _ = std::io::copy(&mut reader.take(u64::MAX), &mut std::io::sink());
-    });
-    let spawned = Spawned {
-        child,
-        log,
-        _dir: dir,
-    };
-    let url = match address_rx.recv_timeout(START_TIMEOUT) {
-        Ok(url) => url,
-        Err(_) => bail!(
-            "wvs serve did not print its address within {START_TIMEOUT:?}; its log:\n{}",
-            spawned.log_tail()
-        ),
-    };
-    Ok(Target {
-        url,
-        admin_token,
-        store,
-        child: Some(spawned),
-    })
+        Some(path) => sqlite_store(PathBuf::from(
+            path.strip_prefix("sqlite://").unwrap_or(path),
+        )),
+        None => sqlite_store(dir.join("wvs.db")),
+    }
+}
+
+fn sqlite_store(path: PathBuf) -> (Store, Vec<OsString>) {
+    let args = vec!["--database-url".into(), path.clone().into_os_string()];
+    (Store::Sqlite(path), args)
 }
 
 /// CPU time and memory of a process, from `/proc`.

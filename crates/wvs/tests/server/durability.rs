@@ -1,5 +1,6 @@
 //! Nothing acknowledged is lost: a backlog for a receiver that is down survives `kill -9`
-//! and is delivered once the receiver is back.
+//! and is delivered once the receiver is back; a node started with `--deliver false` keeps
+//! what it ingests for a delivering node.
 
 use std::collections::HashSet;
 use std::sync::Arc;
@@ -104,4 +105,51 @@ async fn a_backlog_survives_kill_9_and_is_delivered() {
     assert_eq!(status, 200);
     let total: usize = headers["x-total"].to_str().unwrap().parse().unwrap();
     assert!(total >= EVENTS, "the log shows {total} successful attempts");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_node_with_delivery_off_keeps_the_backlog_for_a_delivering_one() {
+    const HELD: usize = 3;
+    let receiver = Receiver::start().await;
+    let mut args = FAST.to_vec();
+    args.extend(["--deliver", "false"]);
+    let server = Server::start(&args);
+    let ids = registry(&server).await;
+    let hook_id = hook(
+        &server,
+        &format!("/projects/{}", ids.project),
+        json!({"url": format!("{}/hook", receiver.url)}),
+    )
+    .await;
+    let body = samples::find("push").unwrap().json.as_bytes();
+    let mut acknowledged = HashSet::new();
+    for _ in 0..HELD {
+        let (status, answer) = server
+            .ingest(&format!("/projects/{}/events", ids.project), body)
+            .await;
+        assert_eq!(status, 202, "{answer}");
+        acknowledged.insert(answer["event_uuid"].as_str().unwrap().to_owned());
+    }
+    // Several poll intervals (200 ms): a dispatcher would have delivered by now.
+    tokio::time::sleep(Duration::from_millis(1_500)).await;
+    assert!(
+        receiver.received().is_empty(),
+        "a node with delivery off delivered"
+    );
+    let log = format!("/projects/{}/hooks/{hook_id}/events", ids.project);
+    assert_eq!(server.expect(200, "GET", &log, None).await, json!([]));
+
+    let dir = server.dir.clone();
+    server.kill();
+    let server = Server::start_in(&dir, FAST);
+    let received = receiver.wait_for(HELD, Duration::from_secs(30)).await;
+    let delivered: HashSet<String> = received
+        .iter()
+        .filter_map(|r| r.header("X-WVS-Event-UUID").map(str::to_owned))
+        .collect();
+    assert_eq!(delivered, acknowledged);
+    server.wait_for_log(&log, HELD).await;
+    // Nothing more than one delivery per event.
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert_eq!(receiver.received().len(), HELD);
 }
