@@ -1011,7 +1011,7 @@ pub async fn check_insert_event_idempotency(store: &dyn Store) {
         .await
         .unwrap();
     assert_eq!(quiet.deliveries, 0);
-    let gone = hook(store, HookOwner::System).await;
+    let gone = self::hook(store, HookOwner::System).await;
     store.delete_hook(gone.id).await.unwrap();
     let partial = store
         .insert_event(
@@ -2155,6 +2155,31 @@ pub async fn check_concurrent_inserts_are_each_answered(store: &dyn Store) {
     let counts = counts(store).await;
     // 1 before, 59 answered, one of them a duplicate of another.
     assert_eq!(counts.pending, 1 + 58);
+
+    // A burst that commits together (nothing in it fails): a key twice within it, a key
+    // stored by the first burst, and a hook deleted since routing.
+    let gone = self::hook(store, HookOwner::System).await;
+    store.delete_hook(gone.id).await.unwrap();
+    let inserts = (0..40).map(|n| {
+        let key = match n {
+            5 | 6 => Some("twice-in-burst"),
+            7 => Some("same-key"),
+            _ => None,
+        };
+        async move {
+            let event = new_event(&format!("second-{n}"), key);
+            let routed = vec![delivery(hook.id, n), delivery(gone.id, n)];
+            store.insert_event(event, routed, 3).await.unwrap()
+        }
+    });
+    let outcomes = futures::future::join_all(inserts).await;
+    assert!(outcomes.iter().all(|o| o.deliveries == 1), "the deleted hook gets nothing");
+    assert_eq!(outcomes[6].event_id, outcomes[5].event_id);
+    assert!(outcomes[6].duplicate && !outcomes[5].duplicate);
+    assert!(outcomes[7].duplicate);
+    let first = ok.iter().find(|i| !i.duplicate && i.event_id == outcomes[7].event_id);
+    assert!(first.is_some(), "answered with the first burst's event");
+    assert_eq!(self::counts(store).await.pending, 1 + 58 + 38);
 }
 
 /// Attempts per minute (2xx apart from the rest) and the slowest hooks, since a time.

@@ -12,99 +12,195 @@ use sqlx::FromRow;
 use super::{Conn, dialect};
 
 use super::hooks;
-use super::sql::{batches, conflict, count, tuples};
+use super::sql::{batches, conflict, count, placeholders, tuples};
 use crate::model::{
-    Attempt, DeliveryCounts, Id, Inserted, Millis, NewDelivery, NewEvent, Outcome, StoredEvent,
+    Attempt, DeliveryCounts, Id, Inserted, Millis, NewDelivery, Outcome, StoredEvent,
 };
 use crate::group_commit::Pending;
 use crate::{Result, StoreError};
 
-/// Stores the event and its deliveries, unless its idempotency key was seen before: then
-/// nothing is written and the first event's outcome is returned.
-pub async fn insert_event(
-    conn: &mut Conn,
-    event: &NewEvent,
-    deliveries: &[NewDelivery],
-    now: Millis,
-) -> Result<Inserted> {
-    if let Some(key) = &event.idempotency_key {
-        let first: Option<(Id, String, i64)> = sqlx::query_as(
-            "SELECT id, chain_uuid, delivery_count FROM events WHERE idempotency_key = $1",
-        )
-        .bind(key)
-        .fetch_optional(&mut *conn)
-        .await?;
-        if let Some((event_id, event_uuid, delivery_count)) = first {
-            return Ok(Inserted {
+/// Stores a group commit's events with their deliveries in the caller's transaction, a
+/// few statements for the whole batch. An event whose idempotency key was seen before
+/// (stored earlier, or earlier in this batch) writes nothing and gets the first event's
+/// outcome. Answers come in the batch's order.
+pub async fn insert_events(conn: &mut Conn, batch: &[Pending]) -> Result<Vec<Inserted>> {
+    let stored = stored_by_key(conn, batch).await?;
+    // A hook deleted after routing but before this transaction gets nothing: the event is
+    // accepted for the others rather than refused for a hook that is gone.
+    let routed: Vec<Id> = batch
+        .iter()
+        .flat_map(|pending| pending.deliveries.iter().map(|d| d.hook_id))
+        .collect();
+    let live = hooks::lock_existing(conn, routed.into_iter()).await?;
+
+    let mut answers: Vec<Answer> = Vec::with_capacity(batch.len());
+    let mut new: Vec<NewRow> = Vec::new();
+    let mut first_in_batch: HashMap<&str, usize> = HashMap::new();
+    for pending in batch {
+        let key = pending.event.idempotency_key.as_deref();
+        if let Some(inserted) = key.and_then(|key| stored.get(key)) {
+            answers.push(Answer::Stored(inserted.clone()));
+            continue;
+        }
+        if let Some(&row) = key.and_then(|key| first_in_batch.get(key)) {
+            answers.push(Answer::Duplicate(row));
+            continue;
+        }
+        if let Some(key) = key {
+            first_in_batch.insert(key, new.len());
+        }
+        answers.push(Answer::New(new.len()));
+        new.push(NewRow {
+            pending,
+            deliveries: pending
+                .deliveries
+                .iter()
+                .filter(|d| live.contains(&d.hook_id))
+                .collect(),
+        });
+    }
+
+    let ids = insert_event_rows(conn, &new).await?;
+    insert_delivery_rows(conn, &new, &ids).await?;
+    let due: Vec<(Id, Millis)> = new
+        .iter()
+        .flat_map(|row| row.deliveries.iter().map(|d| (d.hook_id, row.pending.now)))
+        .collect();
+    hooks::due_by(conn, &earliest_per_hook(due.into_iter())).await?;
+    if new.iter().any(|row| !row.deliveries.is_empty()) {
+        dialect::work_added(conn).await?;
+    }
+
+    let outcome = |row: usize, duplicate: bool| Inserted {
+        event_id: ids[row],
+        event_uuid: new[row].pending.event.chain_uuid.clone(),
+        deliveries: new[row].deliveries.len() as u64,
+        duplicate,
+    };
+    Ok(answers
+        .into_iter()
+        .map(|answer| match answer {
+            Answer::Stored(inserted) => inserted,
+            Answer::Duplicate(row) => outcome(row, true),
+            Answer::New(row) => outcome(row, false),
+        })
+        .collect())
+}
+
+/// How one event of a batch is answered.
+enum Answer {
+    /// Its key was stored by an earlier transaction.
+    Stored(Inserted),
+    /// Its key is that of this new row, earlier in the batch.
+    Duplicate(usize),
+    New(usize),
+}
+
+/// An event of the batch to write, with the deliveries to hooks that still exist.
+struct NewRow<'a> {
+    pending: &'a Pending,
+    deliveries: Vec<&'a NewDelivery>,
+}
+
+/// The first outcome of each idempotency key of the batch that an earlier transaction stored.
+async fn stored_by_key(conn: &mut Conn, batch: &[Pending]) -> Result<HashMap<String, Inserted>> {
+    let keys: Vec<&str> = batch
+        .iter()
+        .filter_map(|pending| pending.event.idempotency_key.as_deref())
+        .collect();
+    let mut stored = HashMap::new();
+    for run in batches(&keys) {
+        let sql = format!(
+            "SELECT idempotency_key, id, chain_uuid, delivery_count FROM events \
+             WHERE idempotency_key IN ({})",
+            placeholders(1, run.len())
+        );
+        let mut query = sqlx::query_as::<_, (String, Id, String, i64)>(&sql);
+        for key in run {
+            query = query.bind(*key);
+        }
+        for (key, event_id, event_uuid, delivery_count) in query.fetch_all(&mut *conn).await? {
+            let inserted = Inserted {
                 event_id,
                 event_uuid,
                 deliveries: count(delivery_count),
                 duplicate: true,
-            });
+            };
+            stored.insert(key, inserted);
         }
     }
-    // A hook deleted after routing but before this transaction gets nothing: the event is
-    // accepted for the others rather than refused for a hook that is gone.
-    let live = hooks::lock_existing(conn, deliveries.iter().map(|d| d.hook_id)).await?;
-    let deliveries: Vec<&NewDelivery> = deliveries
+    Ok(stored)
+}
+
+/// Inserts the events, many per statement; their ids, in `rows`' order.
+async fn insert_event_rows(conn: &mut Conn, rows: &[NewRow<'_>]) -> Result<Vec<Id>> {
+    let mut ids = Vec::with_capacity(rows.len());
+    for run in batches(rows) {
+        let sql = format!(
+            "INSERT INTO events (uuid, kind, project_id, group_id, payload, idempotency_key, \
+             delivery_count, created_at, chain_uuid) VALUES {} RETURNING id, uuid",
+            tuples(run.len(), 9, 1, "")
+        );
+        let mut query = sqlx::query_as::<_, (Id, String)>(&sql);
+        for row in run {
+            let event = &row.pending.event;
+            query = query
+                .bind(&event.uuid)
+                .bind(&event.kind)
+                .bind(event.project_id)
+                .bind(event.group_id)
+                .bind(&event.payload)
+                .bind(&event.idempotency_key)
+                .bind(i64::try_from(row.deliveries.len()).unwrap_or(i64::MAX))
+                .bind(row.pending.now)
+                .bind(&event.chain_uuid);
+        }
+        // RETURNING does not promise the rows' order: matched back by uuid.
+        let returned: HashMap<String, Id> = query
+            .fetch_all(&mut *conn)
+            .await
+            .map_err(conflict("event"))?
+            .into_iter()
+            .map(|(id, uuid)| (uuid, id))
+            .collect();
+        for row in run {
+            let id = returned
+                .get(&row.pending.event.uuid)
+                .ok_or(StoreError::Corrupt("events.uuid"))?;
+            ids.push(*id);
+        }
+    }
+    Ok(ids)
+}
+
+/// Inserts every row's deliveries, many per statement; `ids[n]` is `rows[n]`'s event.
+async fn insert_delivery_rows(conn: &mut Conn, rows: &[NewRow<'_>], ids: &[Id]) -> Result<()> {
+    let deliveries: Vec<(Id, Millis, &NewDelivery)> = rows
         .iter()
-        .filter(|d| live.contains(&d.hook_id))
+        .zip(ids)
+        .flat_map(|(row, id)| row.deliveries.iter().map(|d| (*id, row.pending.now, *d)))
         .collect();
-    let delivery_count = i64::try_from(deliveries.len()).unwrap_or(i64::MAX);
-    let event_id: Id = sqlx::query_scalar(
-        "INSERT INTO events (uuid, kind, project_id, group_id, payload, idempotency_key, delivery_count, \
-         created_at, chain_uuid) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING id",
-    )
-    .bind(&event.uuid)
-    .bind(&event.kind)
-    .bind(event.project_id)
-    .bind(event.group_id)
-    .bind(&event.payload)
-    .bind(&event.idempotency_key)
-    .bind(delivery_count)
-    .bind(now)
-    .bind(&event.chain_uuid)
-    .fetch_one(&mut *conn)
-    .await
-    .map_err(conflict("event"))?;
-    for batch in batches(&deliveries) {
-        // $1 and $2 (event id, now) are shared; five placeholders per row follow.
+    for run in batches(&deliveries) {
         let sql = format!(
             "INSERT INTO deliveries (hook_id, event_header, trigger, idempotency_key, rate_key, \
              event_id, next_attempt_at, updated_at, state, attempts) VALUES {}",
-            tuples(batch.len(), 5, 3, ", $1, $2, $2, 'pending', 0")
+            tuples(run.len(), 8, 1, ", 'pending', 0")
         );
-        let mut query = sqlx::query(&sql).bind(event_id).bind(now);
-        for delivery in batch {
+        let mut query = sqlx::query(&sql);
+        for (event_id, now, delivery) in run {
             query = query
                 .bind(delivery.hook_id)
                 .bind(&delivery.event_header)
                 .bind(&delivery.trigger)
                 .bind(&delivery.idempotency_key)
-                .bind(&delivery.rate_key);
+                .bind(&delivery.rate_key)
+                .bind(event_id)
+                .bind(now)
+                .bind(now);
         }
         query.execute(&mut *conn).await?;
     }
-    let due = deliveries.iter().map(|d| (d.hook_id, now));
-    hooks::due_by(conn, &earliest_per_hook(due)).await?;
-    if !deliveries.is_empty() {
-        dialect::work_added(conn).await?;
-    }
-    Ok(Inserted {
-        event_id,
-        event_uuid: event.chain_uuid.clone(),
-        deliveries: count(delivery_count),
-        duplicate: false,
-    })
-}
-
-/// Stores several events in the caller's transaction (a group commit), in order.
-pub async fn insert_events(conn: &mut Conn, batch: &[Pending]) -> Result<Vec<Inserted>> {
-    let mut inserted = Vec::with_capacity(batch.len());
-    for pending in batch {
-        inserted.push(insert_event(conn, &pending.event, &pending.deliveries, pending.now).await?);
-    }
-    Ok(inserted)
+    Ok(())
 }
 
 #[derive(FromRow)]
