@@ -2173,11 +2173,16 @@ pub async fn check_concurrent_inserts_are_each_answered(store: &dyn Store) {
         }
     });
     let outcomes = futures::future::join_all(inserts).await;
-    assert!(outcomes.iter().all(|o| o.deliveries == 1), "the deleted hook gets nothing");
+    assert!(
+        outcomes.iter().all(|o| o.deliveries == 1),
+        "the deleted hook gets nothing"
+    );
     assert_eq!(outcomes[6].event_id, outcomes[5].event_id);
     assert!(outcomes[6].duplicate && !outcomes[5].duplicate);
     assert!(outcomes[7].duplicate);
-    let first = ok.iter().find(|i| !i.duplicate && i.event_id == outcomes[7].event_id);
+    let first = ok
+        .iter()
+        .find(|i| !i.duplicate && i.event_id == outcomes[7].event_id);
     assert!(first.is_some(), "answered with the first burst's event");
     assert_eq!(self::counts(store).await.pending, 1 + 58 + 38);
 }

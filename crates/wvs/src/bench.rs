@@ -57,8 +57,10 @@ pub struct Args {
     /// Post at this steady rate (`1000/s` or `1000`) instead of as fast as possible.
     #[arg(long, value_name = "N/s", value_parser = parse_rate)]
     rate: Option<f64>,
-    /// Concurrent posters when no --rate is given.
-    #[arg(long, default_value_t = 4, value_parser = clap::value_parser!(u32).range(1..=1024))]
+    /// Concurrent posters when no --rate is given. Each waits for its `202`; the server
+    /// commits what arrives together in one transaction, so throughput needs many emitters at
+    /// once, as a platform has.
+    #[arg(long, default_value_t = 64, value_parser = clap::value_parser!(u32).range(1..=1024))]
     posters: u32,
     /// Pad the documented push example to about this many bytes, or trim its commits to come
     /// near it (it is 2.1 KB compact, 1.7 KB with one commit) [default: the example as is].

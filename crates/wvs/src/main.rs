@@ -24,6 +24,12 @@ mod trigger;
 
 use std::process::ExitCode;
 
+/// mimalloc instead of the system allocator: a delivery allocates and frees many small
+/// buffers across threads (request, JSON, rows), which glibc's malloc spent a sixth of the
+/// server's CPU on (see BENCHMARKS.md).
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 use clap::{Parser, Subcommand};
 use tracing_subscriber::EnvFilter;
 
