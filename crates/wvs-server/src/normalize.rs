@@ -11,6 +11,8 @@
 use std::collections::HashMap;
 use std::sync::LazyLock;
 
+use serde::de::IgnoredAny;
+
 use serde_json::{Map, Value};
 use wvs_events::{Event, Scope, samples};
 
@@ -29,6 +31,9 @@ const FILLED: [&str; 5] = [
 /// JSON object, which parsing has already refused).
 pub fn fill(body: &[u8], event: &Event, blocks: &Blocks) -> Option<Vec<u8>> {
     let documented = documented(event)?;
+    if lacks_nothing(body, documented) {
+        return None;
+    }
     let mut payload: Map<String, Value> = serde_json::from_slice(body).ok()?;
     let mut changed = false;
     for key in FILLED {
@@ -46,6 +51,18 @@ pub fn fill(body: &[u8], event: &Event, blocks: &Blocks) -> Option<Vec<u8>> {
         changed = true;
     }
     changed.then(|| serde_json::to_vec(&payload).expect("a JSON map serializes"))
+}
+
+/// Whether the body already has every key that could be filled: the common case, told by
+/// reading only its top-level keys (values skipped, not built). A key written with escapes
+/// cannot be borrowed: such a body takes the full path.
+fn lacks_nothing(body: &[u8], documented: &Map<String, Value>) -> bool {
+    let Ok(present) = serde_json::from_slice::<HashMap<&str, IgnoredAny>>(body) else {
+        return false;
+    };
+    FILLED
+        .iter()
+        .all(|key| !documented.contains_key(*key) || present.contains_key(*key))
 }
 
 /// A documented sample made to look like an event of the registry's project (for hook tests
