@@ -63,7 +63,9 @@ pub struct HookSettings {
 
 impl HookSettings {
     pub const DEFAULT_MAX_IN_FLIGHT: u32 = 4;
-    pub const MAX_IN_FLIGHT: u32 = 100;
+    /// A receiver behind a load balancer can take hundreds of requests at once; with one busy
+    /// hook, its slots (held from claim to record) bound the whole node's delivery rate.
+    pub const MAX_IN_FLIGHT: u32 = 1000;
 }
 
 impl Default for HookSettings {

@@ -673,11 +673,11 @@ mod tests {
             (parts.settings.max_in_flight, parts.settings.ordered),
             (16, true)
         );
-        for out_of_range in [0, 101] {
+        for out_of_range in [0, 1001] {
             let body = json!({"url": "https://e.x/h", "max_in_flight": out_of_range});
             assert_eq!(
                 error(Scope::Project, body),
-                "max_in_flight must be between 1 and 100"
+                "max_in_flight must be between 1 and 1000"
             );
         }
         for malformed in [json!("many"), json!(-1), json!(true)] {

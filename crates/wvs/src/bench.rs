@@ -69,8 +69,8 @@ pub struct Args {
     /// The receiver answers 200 after this long (the arrival is timed before it waits).
     #[arg(long, value_name = "DURATION", default_value = "0s", value_parser = humantime::parse_duration)]
     receiver_delay: Duration,
-    /// Each hook's max_in_flight (1-100) [default: the server's default, 4].
-    #[arg(long, value_parser = clap::value_parser!(u32).range(1..=100))]
+    /// Each hook's max_in_flight (1-1000) [default: the server's default, 4].
+    #[arg(long, value_parser = clap::value_parser!(u32).range(1..=1000))]
     max_in_flight: Option<u32>,
     /// The store of the server the bench starts: a SQLite path or a `postgres://` URL of an
     /// existing database (the bench creates none) [default: a temporary SQLite file]. With
