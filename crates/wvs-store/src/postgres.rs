@@ -57,6 +57,8 @@ mod dialect {
     /// Appended to a SELECT whose rows the transaction goes on to change. `NO KEY UPDATE`:
     /// the foreign-key checks of rows inserted meanwhile (attempts of a hook) do not wait.
     pub const LOCK: &str = " FOR NO KEY UPDATE";
+    /// PostgreSQL numbers every parameter (see `sql::rows_in_order`).
+    pub const IN_ORDER: Option<&str> = None;
     /// Whether claims of several nodes run at the same time. Nodes claim at the same time: counts read before locking may be stale.
     pub const CLAIMS_SIDE_BY_SIDE: bool = true;
     /// Appended to a SELECT of rows to work on that another transaction may hold.

@@ -38,8 +38,18 @@ pub struct ClaimSpec<'a> {
     pub rate: RateLimit,
 }
 
-pub async fn claim_due(conn: &mut Conn, spec: &ClaimSpec<'_>) -> Result<Vec<Claimed>> {
-    expire_leases(conn, spec.now).await?;
+/// Claims due deliveries for `spec.owner`, due order first; their payloads are attached by
+/// [`with_payloads`], which needs no write transaction (events never change).
+pub async fn claim_due(conn: &mut Conn, spec: &ClaimSpec<'_>) -> Result<Vec<ClaimedRow>> {
+    // Every statement of a write transaction holds the store's one writer (on SQLite a round
+    // trip to its thread each): the count of what is in flight also tells whether a lease
+    // ran out, so the common claim does not look for expired leases separately.
+    let mut counted = in_flight_by_hook(conn).await?;
+    if counted.oldest_lease.is_some_and(|lease| lease < spec.now) {
+        expire_leases(conn, spec.now).await?;
+        counted = in_flight_by_hook(conn).await?;
+    }
+    let mut first_count = Some(counted.per_hook);
     let mut claimed = Vec::new();
     for _ in 0..ROUNDS {
         let budget = usize::try_from(spec.limit)
@@ -48,14 +58,19 @@ pub async fn claim_due(conn: &mut Conn, spec: &ClaimSpec<'_>) -> Result<Vec<Clai
         if budget == 0 {
             break;
         }
-        let round = claim_round(conn, spec, budget).await?;
+        // A later round counts again: the rounds before put deliveries in flight.
+        let busy = match first_count.take() {
+            Some(busy) => busy,
+            None => in_flight_by_hook(conn).await?.per_hook,
+        };
+        let round = claim_round(conn, spec, budget, busy).await?;
         claimed.extend(round.claimed);
         if !round.more_hooks {
             break;
         }
     }
     claimed.sort_by_key(|row: &ClaimedRow| (row.next_attempt_at, row.id));
-    with_payloads(conn, claimed).await
+    Ok(claimed)
 }
 
 /// In-flight deliveries whose lease ran out (their node died or stalled) become pending
@@ -100,8 +115,13 @@ struct Round {
     more_hooks: bool,
 }
 
-async fn claim_round(conn: &mut Conn, spec: &ClaimSpec<'_>, budget: usize) -> Result<Round> {
-    let mut busy = in_flight_by_hook(conn).await?;
+/// One round of a claim; `busy` is what is in flight per hook as the round starts.
+async fn claim_round(
+    conn: &mut Conn,
+    spec: &ClaimSpec<'_>,
+    budget: usize,
+    mut busy: HashMap<Id, i64>,
+) -> Result<Round> {
     // A hook with no free slot has at least one delivery in flight, so `budget` more than
     // the deliveries in flight always reaches every hook that can take one.
     let in_flight: i64 = busy.values().sum();
@@ -125,7 +145,7 @@ async fn claim_round(conn: &mut Conn, spec: &ClaimSpec<'_>, budget: usize) -> Re
     if dialect::CLAIMS_SIDE_BY_SIDE {
         // Counted again once the hooks are held: another node's claim may have added to
         // them since, and now no other claim can.
-        busy = in_flight_by_hook(conn).await?;
+        busy = in_flight_by_hook(conn).await?.per_hook;
     }
 
     // Hooks are promised up to their free slots out of what is still needed, in candidate
@@ -186,14 +206,25 @@ async fn claim_round(conn: &mut Conn, spec: &ClaimSpec<'_>, budget: usize) -> Re
     })
 }
 
-/// Deliveries in flight per hook (every node's: the limit is the hook's, not the node's).
-async fn in_flight_by_hook(conn: &mut Conn) -> Result<HashMap<Id, i64>> {
-    let rows: Vec<(Id, i64)> = sqlx::query_as(
-        "SELECT hook_id, count(*) FROM deliveries WHERE state = 'in_flight' GROUP BY hook_id",
+/// What is in flight (on every node: the limit is the hook's, not the node's).
+struct InFlight {
+    per_hook: HashMap<Id, i64>,
+    /// The lease that runs out first.
+    oldest_lease: Option<Millis>,
+}
+
+async fn in_flight_by_hook(conn: &mut Conn) -> Result<InFlight> {
+    let rows: Vec<(Id, i64, Option<Millis>)> = sqlx::query_as(
+        "SELECT hook_id, count(*), min(lease_expires_at) FROM deliveries \
+         WHERE state = 'in_flight' GROUP BY hook_id",
     )
     .fetch_all(conn)
     .await?;
-    Ok(rows.into_iter().collect())
+    let oldest_lease = rows.iter().filter_map(|(_, _, lease)| *lease).min();
+    Ok(InFlight {
+        per_hook: rows.into_iter().map(|(hook, count, _)| (hook, count)).collect(),
+        oldest_lease,
+    })
 }
 
 /// A due delivery, before it is taken.
@@ -244,8 +275,9 @@ async fn due_rows(
     Ok(rows)
 }
 
+/// A claimed delivery, before its event's payload is attached.
 #[derive(FromRow)]
-struct ClaimedRow {
+pub struct ClaimedRow {
     id: Id,
     hook_id: Id,
     event_id: Id,
@@ -283,7 +315,7 @@ async fn take(conn: &mut Conn, spec: &ClaimSpec<'_>, rows: &[DueRow]) -> Result<
 
 /// Attaches each event's chain uuid and payload, read once per event and shared by its
 /// deliveries.
-async fn with_payloads(conn: &mut Conn, rows: Vec<ClaimedRow>) -> Result<Vec<Claimed>> {
+pub async fn with_payloads(conn: &mut Conn, rows: Vec<ClaimedRow>) -> Result<Vec<Claimed>> {
     let mut ids: Vec<Id> = rows.iter().map(|row| row.event_id).collect();
     ids.sort_unstable();
     ids.dedup();

@@ -45,23 +45,25 @@ impl HealthRow {
     }
 }
 
-/// Applies the attempts' effects to their hooks' health; writes only what changed.
-pub async fn apply(conn: &mut Conn, attempts: &[&Attempt], rule: &dyn HealthRule) -> Result<()> {
-    let relevant: Vec<&Attempt> = attempts
-        .iter()
-        .copied()
-        .filter(|a| a.health != HealthEffect::Unchanged)
-        .collect();
-    if relevant.is_empty() {
-        return Ok(());
+/// The health of some hooks, read before attempts are folded into it.
+pub struct Healths(HashMap<Id, (HookOwner, HookHealth)>);
+
+impl Healths {
+    /// Whether the hook still exists.
+    pub fn contains(&self, hook_id: Id) -> bool {
+        self.0.contains_key(&hook_id)
     }
-    let mut ids: Vec<Id> = relevant.iter().map(|a| a.hook_id).collect();
+}
+
+/// Reads the hooks' health; a hook deleted meanwhile is absent. Locked where recorders run
+/// side by side (PostgreSQL): two nodes folding attempts of one hook take turns instead of
+/// losing one another's counts, and the hook cannot be deleted under the transaction.
+pub async fn load(conn: &mut Conn, ids: impl Iterator<Item = Id>) -> Result<Healths> {
+    let mut ids: Vec<Id> = ids.collect();
     ids.sort_unstable();
     ids.dedup();
-    let mut hooks_health: HashMap<Id, (HookOwner, HookHealth, HookHealth)> = HashMap::new();
+    let mut healths = HashMap::with_capacity(ids.len());
     for batch in batches(&ids) {
-        // Locked where recorders run side by side (PostgreSQL): two nodes folding attempts
-        // of one hook take turns instead of losing one another's counts.
         let sql = format!(
             "SELECT id, scope, project_id, group_id, recent_failures, backoff_count, \
              disabled_until, permanently_disabled FROM hooks WHERE id IN ({}) ORDER BY id{}",
@@ -73,11 +75,26 @@ pub async fn apply(conn: &mut Conn, attempts: &[&Attempt], rule: &dyn HealthRule
             query = query.bind(id);
         }
         for row in query.fetch_all(&mut *conn).await? {
-            let health = row.health();
-            hooks_health.insert(row.id, (row.owner()?, health.clone(), health));
+            healths.insert(row.id, (row.owner()?, row.health()));
         }
     }
-    for attempt in relevant {
+    Ok(Healths(healths))
+}
+
+/// Applies the attempts' effects to their hooks' health as `load` read it; writes only what
+/// changed.
+pub async fn apply(
+    conn: &mut Conn,
+    attempts: &[&Attempt],
+    rule: &dyn HealthRule,
+    healths: Healths,
+) -> Result<()> {
+    let mut hooks_health: HashMap<Id, (HookOwner, HookHealth, HookHealth)> = healths
+        .0
+        .into_iter()
+        .map(|(id, (owner, health))| (id, (owner, health.clone(), health)))
+        .collect();
+    for attempt in attempts.iter().filter(|a| a.health != HealthEffect::Unchanged) {
         // A hook deleted meanwhile has no health left to change.
         if let Some((owner, _, health)) = hooks_health.get_mut(&attempt.hook_id) {
             *health = rule.after(*owner, health, attempt.health, attempt.created_at);

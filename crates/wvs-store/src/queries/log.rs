@@ -6,7 +6,7 @@ use sqlx::FromRow;
 
 use super::Conn;
 
-use super::sql::{batches, count, from_json, missing, to_json, tuples};
+use super::sql::{batches, count, from_json, missing, rows_in_order, to_json};
 use crate::model::{
     Activity, Attempt, HookTiming, Id, LoggedAttempt, Millis, MinuteActivity, Page, Paged,
     StatusFilter,
@@ -28,7 +28,7 @@ pub async fn insert(conn: &mut Conn, attempts: &[&Attempt]) -> Result<Vec<Id>> {
             .iter()
             .map(|a| Encoded::new(a))
             .collect::<Result<Vec<_>>>()?;
-        let sql = format!("{INSERT}{} RETURNING id", tuples(batch.len(), WIDTH, 1, ""));
+        let sql = format!("{INSERT}{} RETURNING id", rows_in_order(batch.len(), WIDTH, ""));
         let mut query = sqlx::query_scalar::<_, Id>(&sql);
         for (attempt, encoded) in batch.iter().zip(&encoded) {
             query = query

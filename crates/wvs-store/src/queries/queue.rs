@@ -12,7 +12,7 @@ use sqlx::FromRow;
 use super::{Conn, dialect};
 
 use super::hooks;
-use super::sql::{batches, conflict, count, placeholders, tuples};
+use super::sql::{batches, conflict, count, placeholders, rows_in_order, tuples};
 use crate::model::{
     Attempt, DeliveryCounts, Id, Inserted, Millis, NewDelivery, Outcome, StoredEvent,
 };
@@ -139,7 +139,7 @@ async fn insert_event_rows(conn: &mut Conn, rows: &[NewRow<'_>]) -> Result<Vec<I
         let sql = format!(
             "INSERT INTO events (uuid, kind, project_id, group_id, payload, idempotency_key, \
              delivery_count, created_at, chain_uuid) VALUES {} RETURNING id, uuid",
-            tuples(run.len(), 9, 1, "")
+            rows_in_order(run.len(), 9, "")
         );
         let mut query = sqlx::query_as::<_, (Id, String)>(&sql);
         for row in run {
@@ -184,7 +184,7 @@ async fn insert_delivery_rows(conn: &mut Conn, rows: &[NewRow<'_>], ids: &[Id]) 
         let sql = format!(
             "INSERT INTO deliveries (hook_id, event_header, trigger, idempotency_key, rate_key, \
              event_id, next_attempt_at, updated_at, state, attempts) VALUES {}",
-            tuples(run.len(), 8, 1, ", 'pending', 0")
+            rows_in_order(run.len(), 8, ", 'pending', 0")
         );
         let mut query = sqlx::query(&sql);
         for (event_id, now, delivery) in run {

@@ -5,6 +5,7 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 use sqlx::error::ErrorKind;
 
+use super::dialect;
 use crate::{Result, StoreError};
 
 /// Rows per multi-row statement (and ids per `IN (...)` list) at most.
@@ -54,6 +55,16 @@ pub fn tuples(rows: usize, width: usize, first: usize, suffix: &str) -> String {
         .map(|row| format!("({}{suffix})", placeholders(first + row * width, width)))
         .collect::<Vec<_>>()
         .join(", ")
+}
+
+/// `(...), (...)`: `rows` tuples of `width` parameters, each followed by `suffix` (constants
+/// only), for a multi-row INSERT whose only parameters they are, bound row after row.
+pub fn rows_in_order(rows: usize, width: usize, suffix: &str) -> String {
+    let Some(parameter) = dialect::IN_ORDER else {
+        return tuples(rows, width, 1, suffix);
+    };
+    let row = format!("({}{suffix})", vec![parameter; width].join(", "));
+    vec![row.as_str(); rows].join(", ")
 }
 
 /// Maps a uniqueness violation to [`StoreError::Conflict`]`(what)`; other errors pass.
@@ -111,6 +122,15 @@ mod tests {
         let rejoined: Vec<usize> = batches(&items).flatten().copied().collect();
         assert_eq!(rejoined, items);
         assert_eq!(batches::<u8>(&[]).count(), 0);
+    }
+
+    #[test]
+    fn rows_in_order_are_plain_on_sqlite_and_numbered_on_postgres() {
+        let expected = match dialect::IN_ORDER {
+            Some(_) => "(?, ?, 'x'), (?, ?, 'x')",
+            None => "($1, $2, 'x'), ($3, $4, 'x')",
+        };
+        assert_eq!(rows_in_order(2, 2, ", 'x'"), expected);
     }
 
     #[test]

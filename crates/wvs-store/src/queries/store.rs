@@ -296,7 +296,12 @@ impl Store for Backend {
             limit,
             rate,
         };
-        retrying(|| self.write(async |c| claim::claim_due(c, &spec).await)).await
+        let claimed = retrying(|| self.write(async |c| claim::claim_due(c, &spec).await)).await?;
+        // Stored events never change: their payloads are read once the claim committed, on a
+        // read connection, instead of holding the one writer for it. (Failing here leaves the
+        // claims to expire, as a node that died would.)
+        self.read_one(async |c| claim::with_payloads(c, claimed).await)
+            .await
     }
 
     async fn record_attempts(
@@ -313,14 +318,16 @@ impl Store for Backend {
                 // A hook deleted while its delivery was in flight took its log and deliveries
                 // with it; its attempts have nowhere to go. Dropping them here (instead of failing
                 // on the foreign key) keeps one vanished hook from blocking the whole batch.
-                let live = hooks::lock_existing(c, attempts.iter().map(|a| a.hook_id)).await?;
+                // One read of the hooks tells which still exist and the health their
+                // attempts fold into.
+                let healths = health::load(c, attempts.iter().map(|a| a.hook_id)).await?;
                 let attempts: Vec<&Attempt> = attempts
                     .iter()
-                    .filter(|a| live.contains(&a.hook_id))
+                    .filter(|a| healths.contains(a.hook_id))
                     .collect();
                 log::insert(c, &attempts).await?;
                 queue::settle(c, owner, &attempts).await?;
-                health::apply(c, &attempts, rule).await
+                health::apply(c, &attempts, rule, healths).await
             })
         })
         .await
@@ -372,8 +379,9 @@ impl Store for Backend {
     async fn log_attempt(&self, attempt: Attempt, rule: &dyn HealthRule) -> Result<Id> {
         retrying(|| {
             self.write(async |c| {
+                let healths = health::load(c, std::iter::once(attempt.hook_id)).await?;
                 let id = log::insert_one(c, &attempt).await?;
-                health::apply(c, &[&attempt], rule).await?;
+                health::apply(c, &[&attempt], rule, healths).await?;
                 Ok(id)
             })
         })
