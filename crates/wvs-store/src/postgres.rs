@@ -18,11 +18,15 @@
 //! deadlock is run again. Every write that
 //! makes deliveries claimable sends `NOTIFY wvs_work`; each node listens and wakes its
 //! dispatcher, and still polls in case a notification is lost with a connection.
+//!
+//! Every write that may change what the read cache remembers (registry, hooks, settings)
+//! sends `NOTIFY wvs_changes`; a node's cache is on only while its listener hears that
+//! channel, and forgets everything at each notification (see `read_cache`).
 
 query_modules!();
 
 use std::str::FromStr;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
 use sqlx::postgres::{PgConnectOptions, PgConnection, PgListener, PgPool, PgPoolOptions};
@@ -43,6 +47,8 @@ static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/postgres
 
 /// The channel on which nodes tell each other that deliveries became claimable.
 const WORK_CHANNEL: &str = "wvs_work";
+/// The channel on which nodes tell each other that what read caches remember changed.
+const CHANGE_CHANNEL: &str = "wvs_changes";
 /// How long a request waits for a connection before the store reports itself unavailable:
 /// short, so that ingest answers 503 at once while the database is down.
 const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(3);
@@ -85,8 +91,18 @@ mod dialect {
     /// Deliveries became claimable: wakes every node's dispatcher when the transaction
     /// commits (PostgreSQL folds repeated notifications of one transaction into one).
     pub async fn work_added(conn: &mut Conn) -> Result<()> {
+        notify(conn, WORK_CHANNEL).await
+    }
+
+    /// What read caches remember changed: every node forgets it when the transaction
+    /// commits.
+    pub async fn cached_changed(conn: &mut Conn) -> Result<()> {
+        notify(conn, super::CHANGE_CHANNEL).await
+    }
+
+    async fn notify(conn: &mut Conn, channel: &str) -> Result<()> {
         sqlx::query("SELECT pg_notify($1, '')")
-            .bind(WORK_CHANNEL)
+            .bind(channel)
             .execute(conn)
             .await?;
         Ok(())
@@ -99,8 +115,10 @@ pub struct PgStore {
     pool: PgPool,
     /// Encrypts hook URLs and secrets at rest.
     cipher: Cipher,
-    /// Off: other nodes write to the database too.
+    /// On while the listener hears the other nodes' changes.
     cache: Arc<ReadCache>,
+    /// The dispatchers woken when a node made deliveries claimable.
+    work_watchers: Arc<Mutex<Vec<Arc<Notify>>>>,
     /// Ingested events go through a group commit (`None` in the committing task's own copy,
     /// which writes directly).
     inserts: Option<GroupCommit>,
@@ -124,10 +142,12 @@ impl PgStore {
         let mut store = PgStore {
             pool,
             cipher: Cipher::new(key),
-            cache: Arc::new(ReadCache::off()),
+            cache: Arc::new(ReadCache::shared()),
+            work_watchers: Arc::default(),
             inserts: None,
         };
         store.inserts = Some(store::group_commit(store.clone()));
+        store.listen();
         Ok(store)
     }
 
@@ -149,15 +169,30 @@ impl PgStore {
     }
 
     /// Wakes `wake` whenever a node sharing the database (this one included) makes
-    /// deliveries claimable, until the store is closed. A lost connection is listened on
-    /// again; notifications sent meanwhile are lost, which the dispatcher's polling covers.
+    /// deliveries claimable, until the store is closed. Notifications sent while the
+    /// listener has lost its connection are lost, which the dispatcher's polling covers.
     fn listen_for_work(&self, wake: Arc<Notify>) {
-        let pool = self.pool.clone();
+        // Work may be waiting already.
+        wake.notify_one();
+        lock(&self.work_watchers).push(wake);
+    }
+
+    /// Listens to the other nodes until the store is closed, on one connection of its own:
+    /// work they made claimable wakes this node's dispatchers, their changes clear this
+    /// node's read cache. A lost connection is listened on again; meanwhile the cache is off.
+    fn listen(&self) {
+        let (pool, cache, watchers) = (
+            self.pool.clone(),
+            self.cache.clone(),
+            self.work_watchers.clone(),
+        );
+        let wake_all = move || lock(&watchers).iter().for_each(|wake| wake.notify_one());
         tokio::spawn(async move {
             while !pool.is_closed() {
-                let error = relay_notifications(&pool, &wake).await;
+                let error = relay_notifications(&pool, &cache, &wake_all).await;
+                cache.hearing(false);
                 if !pool.is_closed() {
-                    tracing::warn!(%error, "not listening for other nodes' work; retrying");
+                    tracing::warn!(%error, "not listening to other nodes; retrying");
                     tokio::time::sleep(RELISTEN_AFTER).await;
                 }
             }
@@ -194,24 +229,35 @@ impl PgStore {
     }
 }
 
-/// Listens on [`WORK_CHANNEL`] and wakes `wake` at each notification, until the connection
-/// fails for good; returns why.
-async fn relay_notifications(pool: &PgPool, wake: &Notify) -> sqlx::Error {
+/// Listens on [`WORK_CHANNEL`] (calling `wake_all` at each notification) and on
+/// [`CHANGE_CHANNEL`] (clearing `cache`), until the connection fails for good; returns why.
+async fn relay_notifications(
+    pool: &PgPool,
+    cache: &ReadCache,
+    wake_all: &impl Fn(),
+) -> sqlx::Error {
     let mut listener = match PgListener::connect_with(pool).await {
         Ok(listener) => listener,
         Err(error) => return error,
     };
-    if let Err(error) = listener.listen(WORK_CHANNEL).await {
+    if let Err(error) = listener.listen_all([WORK_CHANNEL, CHANGE_CHANNEL]).await {
         return error;
     }
+    cache.hearing(true);
     // Work may have been added while nobody listened.
-    wake.notify_one();
+    wake_all();
     loop {
         match listener.recv().await {
-            Ok(_) => wake.notify_one(),
+            Ok(notification) if notification.channel() == CHANGE_CHANNEL => cache.invalidate(),
+            Ok(_) => wake_all(),
             Err(error) => return error,
         }
     }
+}
+
+/// The watchers, even if a thread panicked holding them (a list of handles stays valid).
+fn lock(watchers: &Mutex<Vec<Arc<Notify>>>) -> MutexGuard<'_, Vec<Arc<Notify>>> {
+    watchers.lock().unwrap_or_else(|poison| poison.into_inner())
 }
 
 /// The newest migration's version: the schema a migrated database is at.

@@ -1,17 +1,21 @@
 //! Reads that every ingested event makes — its project, the groups above it, the hooks that
-//! may receive it, the admin token's digest — remembered between requests by a store that
-//! is the only writer of its database (SQLite: one node per file).
+//! may receive it, the admin token's digest — remembered between requests.
 //!
 //! Every write that may change them (anything but the delivery queue's own writes) moves the
 //! store's generation on once committed; a remembered read counts only for the generation
 //! it was read in. A read is tagged with the generation seen *before* it ran, so a write
-//! committing while it runs leaves it stale rather than wrongly fresh. On PostgreSQL other
-//! nodes write too, so there the cache is off and every read goes to the database.
+//! committing while it runs leaves it stale rather than wrongly fresh.
+//!
+//! On SQLite the store is its file's only writer and sees every write. On PostgreSQL other
+//! nodes write too: each such write notifies every node once committed, and a node's cache
+//! is on only while it is listening ([`ReadCache::hearing`]). A node may then route with
+//! what it read for the few milliseconds a notification takes, as if the event had come a
+//! moment earlier; it never keeps a read once it heard of a later write.
 
 use std::collections::HashMap;
 use std::hash::Hash;
 use std::sync::Mutex;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
 use crate::Result;
 use crate::model::{Group, Hook, Id, Project};
@@ -20,7 +24,8 @@ use crate::model::{Group, Hook, Id, Project};
 const MAX_ENTRIES: usize = 4096;
 
 pub struct ReadCache {
-    enabled: bool,
+    /// Whether every other writer's changes reach this cache (see [`ReadCache::hearing`]).
+    hears_others: AtomicBool,
     generation: AtomicU64,
     projects: Memo<Id, Option<Project>>,
     ancestries: Memo<Id, Vec<Group>>,
@@ -34,14 +39,15 @@ impl ReadCache {
         ReadCache::new(true)
     }
 
-    /// No cache: other processes write to the database too.
-    pub fn off() -> ReadCache {
+    /// A cache for a store whose database other nodes write too: off until the store says
+    /// it hears their writes.
+    pub fn shared() -> ReadCache {
         ReadCache::new(false)
     }
 
-    fn new(enabled: bool) -> ReadCache {
+    fn new(hears_others: bool) -> ReadCache {
         ReadCache {
-            enabled,
+            hears_others: AtomicBool::new(hears_others),
             generation: AtomicU64::new(0),
             projects: Memo::default(),
             ancestries: Memo::default(),
@@ -53,6 +59,15 @@ impl ReadCache {
     /// Forgets everything read so far; called after every committed write that may change it.
     pub fn invalidate(&self) {
         self.generation.fetch_add(1, Ordering::AcqRel);
+    }
+
+    /// Whether the other writers' changes reach this cache (each by an [`invalidate`] call)
+    /// from now on. Either way what was read before is forgotten: it may have missed some.
+    ///
+    /// [`invalidate`]: ReadCache::invalidate
+    pub fn hearing(&self, hears: bool) {
+        self.invalidate();
+        self.hears_others.store(hears, Ordering::Release);
     }
 
     pub async fn project(
@@ -95,7 +110,7 @@ impl ReadCache {
         key: K,
         read: impl Future<Output = Result<V>>,
     ) -> Result<V> {
-        if !self.enabled {
+        if !self.hears_others.load(Ordering::Acquire) {
             return read.await;
         }
         let generation = self.generation.load(Ordering::Acquire);
@@ -193,12 +208,26 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn off_always_reads() {
-        let cache = ReadCache::off();
+    async fn a_shared_cache_remembers_only_while_it_hears_the_others() {
+        let cache = ReadCache::shared();
         cache.setting("k", value(1)).await.unwrap();
         assert_eq!(
             cache.setting("k", value(2)).await.unwrap().as_deref(),
             Some("2")
+        );
+        cache.hearing(true);
+        cache.setting("k", value(3)).await.unwrap();
+        assert_eq!(
+            cache.setting("k", value(4)).await.unwrap().as_deref(),
+            Some("3")
+        );
+        // Deaf again (its listener lost the database), then hearing: what it read before
+        // may have missed a write.
+        cache.hearing(false);
+        cache.hearing(true);
+        assert_eq!(
+            cache.setting("k", value(5)).await.unwrap().as_deref(),
+            Some("5")
         );
     }
 

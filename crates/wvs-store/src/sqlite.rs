@@ -76,6 +76,11 @@ mod dialect {
     pub async fn work_added(_conn: &mut Conn) -> Result<()> {
         Ok(())
     }
+
+    /// What the read cache remembers changed: this store, the file's only writer, clears it.
+    pub async fn cached_changed(_conn: &mut Conn) -> Result<()> {
+        Ok(())
+    }
 }
 
 /// The schema migrations under `migrations/sqlite/`, embedded at compile time.

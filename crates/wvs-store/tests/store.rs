@@ -2708,6 +2708,9 @@ mod sqlite {
 }
 
 mod postgres {
+    use std::time::Duration;
+    use wvs_store::Store;
+
     use wvs_store::SecretKey;
     use wvs_store::postgres::PgStore;
     use wvs_store::testing::TestDatabase;
@@ -2736,6 +2739,50 @@ mod postgres {
             .await
             .expect("second store");
         super::check_concurrent_claimers(&a, &b).await;
+    }
+
+    /// Another node's cache: it remembers reads while it hears the others, and forgets
+    /// them once a change made through another node is announced.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_change_on_one_node_reaches_the_others_cache() {
+        let (database, a) = open().await;
+        let b = PgStore::open(database.url(), &key(), 4)
+            .await
+            .expect("second store");
+        let raw = sqlx::PgPool::connect(database.url()).await.unwrap();
+        // Written behind every store's back: no node hears of it.
+        let set_unannounced = async |value: &str| {
+            sqlx::query("UPDATE settings SET value = $1 WHERE key = 'k'")
+                .bind(value)
+                .execute(&raw)
+                .await
+                .unwrap();
+        };
+        a.set_setting("k", "1").await.unwrap();
+        let mut remembered = false;
+        for _ in 0..100 {
+            set_unannounced("1").await;
+            b.setting("k").await.unwrap();
+            set_unannounced("unannounced").await;
+            if b.setting("k").await.unwrap().as_deref() == Some("1") {
+                remembered = true;
+                break;
+            }
+            // b's listener is not listening yet: nothing is remembered until it is.
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        assert!(remembered, "b remembers its reads once it hears the others");
+
+        a.set_setting("k", "2").await.unwrap();
+        let mut seen = None;
+        for _ in 0..100 {
+            seen = b.setting("k").await.unwrap();
+            if seen.as_deref() == Some("2") {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        assert_eq!(seen.as_deref(), Some("2"), "a's change reached b's cache");
     }
 
     #[tokio::test]

@@ -11,7 +11,7 @@ use async_trait::async_trait;
 use tokio::sync::Notify;
 
 use super::{
-    Backend, Conn, claim, groups, health, hooks, keys, log, members, projects, queue, settings, tokens,
+    Backend, Conn, claim, dialect, groups, health, hooks, keys, log, members, projects, queue, settings, tokens,
     users,
 };
 use crate::group_commit::{GroupCommit, Pending};
@@ -52,7 +52,14 @@ impl Backend {
     /// settings): the cache forgets everything once it committed (or failed). The delivery
     /// queue's writes use `write` directly: they change none of it.
     async fn change<T>(&self, work: impl AsyncFnOnce(&mut Conn) -> Result<T>) -> Result<T> {
-        let outcome = self.write(work).await;
+        let outcome = self
+            .write(async |c| {
+                let out = work(c).await?;
+                // Other nodes' caches forget it too.
+                dialect::cached_changed(c).await?;
+                Ok(out)
+            })
+            .await;
         self.cache.invalidate();
         outcome
     }
