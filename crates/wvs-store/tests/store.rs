@@ -1094,6 +1094,24 @@ pub async fn check_latest_event(store: &dyn Store) {
     assert_eq!(store.latest_event(None, "issue").await.unwrap(), None);
 }
 
+/// An event for a hook that is next due later (a retry waiting) brings it forward; one for
+/// a hook already due by then leaves it as it is.
+pub async fn check_new_deliveries_bring_their_hook_forward(store: &dyn Store) {
+    let h = hook(store, HookOwner::System).await;
+    enqueue(store, "later", h.id, 1, 5_000).await;
+    assert_eq!(store.next_due_at(0).await.unwrap(), Some(5_000));
+    enqueue(store, "sooner", h.id, 1, 2_000).await;
+    assert_eq!(store.next_due_at(0).await.unwrap(), Some(2_000));
+    enqueue(store, "after", h.id, 1, 3_000).await;
+    assert_eq!(store.next_due_at(0).await.unwrap(), Some(2_000));
+    let claimed = store
+        .claim_due("n1", 2_000, 60_000, 10, RateLimit::UNLIMITED)
+        .await
+        .unwrap();
+    assert_eq!(claimed.len(), 1);
+    assert_eq!(claimed[0].event_uuid, "sooner");
+}
+
 pub async fn check_claim_and_record(store: &dyn Store) {
     let h = hook(store, HookOwner::System).await;
     assert_eq!(store.next_due_at(0).await.unwrap(), None);
@@ -2515,6 +2533,7 @@ macro_rules! every_check {
             insert_event_idempotency => check_insert_event_idempotency,
             latest_event => check_latest_event,
             claim_and_record => check_claim_and_record,
+            new_deliveries_bring_their_hook_forward => check_new_deliveries_bring_their_hook_forward,
             claim_order_and_limit => check_claim_order_and_limit,
             lease_expiry => check_lease_expiry,
             release_claims => check_release_claims,

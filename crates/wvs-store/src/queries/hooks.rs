@@ -2,7 +2,7 @@
 //! [`secrets`](super::secrets), the settings as JSON owned by the hooks layer, and the health
 //! columns the dispatcher maintains.
 
-use std::collections::{BTreeSet, HashSet};
+use std::collections::{BTreeSet, HashMap};
 
 use serde_json::Value;
 use sqlx::FromRow;
@@ -158,21 +158,23 @@ async fn extend_where_in(
     Ok(())
 }
 
-/// Which of these hook ids still exist.
-/// The hooks among `ids` that exist, locked for the rest of the transaction where
+/// The hooks among `ids` that exist, with when each is next due, locked for the rest of the transaction where
 /// transactions run side by side (PostgreSQL). Every write that goes on to change hook rows
 /// (recording attempts, inserting deliveries, taking over expired leases) takes its locks
 /// here first, all in id order, so that two of them never wait for each other in a circle.
-pub async fn lock_existing(conn: &mut Conn, ids: impl Iterator<Item = Id>) -> Result<HashSet<Id>> {
+pub async fn lock_existing(
+    conn: &mut Conn,
+    ids: impl Iterator<Item = Id>,
+) -> Result<HashMap<Id, Option<Millis>>> {
     let ids: Vec<Id> = ids.collect::<BTreeSet<_>>().into_iter().collect();
-    let mut found = HashSet::with_capacity(ids.len());
+    let mut found = HashMap::with_capacity(ids.len());
     for batch in batches(&ids) {
         let sql = format!(
-            "SELECT id FROM hooks WHERE id IN ({}) ORDER BY id{}",
+            "SELECT id, next_due_at FROM hooks WHERE id IN ({}) ORDER BY id{}",
             placeholders(1, batch.len()),
             dialect::LOCK
         );
-        let mut query = sqlx::query_scalar::<_, Id>(&sql);
+        let mut query = sqlx::query_as::<_, (Id, Option<Millis>)>(&sql);
         for id in batch {
             query = query.bind(id);
         }
