@@ -63,6 +63,9 @@ mod dialect {
     /// Appended to a SELECT whose rows the transaction goes on to change. `NO KEY UPDATE`:
     /// the foreign-key checks of rows inserted meanwhile (attempts of a hook) do not wait.
     pub const LOCK: &str = " FOR NO KEY UPDATE";
+    /// Appended to a SELECT of rows that must not be deleted before the transaction ends,
+    /// while other transactions may still lock them to change them.
+    pub const KEY_SHARE: &str = " FOR KEY SHARE";
     /// PostgreSQL numbers every parameter (see `sql::rows_in_order`).
     pub const IN_ORDER: Option<&str> = None;
     /// Whether claims of several nodes run at the same time. Nodes claim at the same time: counts read before locking may be stale.

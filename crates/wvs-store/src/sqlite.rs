@@ -52,6 +52,8 @@ mod dialect {
 
     /// Appended to a SELECT whose rows the transaction goes on to change.
     pub const LOCK: &str = "";
+    /// Appended to a SELECT of rows that must not be deleted before the transaction ends.
+    pub const KEY_SHARE: &str = "";
     /// Whether claims of several nodes run at the same time. One writer at a time: a claim's counts cannot change under it.
     pub const CLAIMS_SIDE_BY_SIDE: bool = false;
     /// Appended to a SELECT of rows to work on that another transaction may hold.

@@ -53,12 +53,40 @@ impl Healths {
     pub fn contains(&self, hook_id: Id) -> bool {
         self.0.contains_key(&hook_id)
     }
+
+    /// Each hook's health with the attempts' effects folded in, in the attempts' order.
+    fn folded(&self, attempts: &[&Attempt], rule: &dyn HealthRule) -> HashMap<Id, HookHealth> {
+        let mut after: HashMap<Id, HookHealth> = self
+            .0
+            .iter()
+            .map(|(id, (_, health))| (*id, health.clone()))
+            .collect();
+        for attempt in attempts.iter().filter(|a| a.health != HealthEffect::Unchanged) {
+            // A hook deleted meanwhile has no health left to change.
+            if let (Some((owner, _)), Some(health)) = (
+                self.0.get(&attempt.hook_id),
+                after.get_mut(&attempt.hook_id),
+            ) {
+                *health = rule.after(*owner, health, attempt.health, attempt.created_at);
+            }
+        }
+        after
+    }
+
+    /// The hooks whose health `after` changes.
+    fn changed_by(&self, after: &HashMap<Id, HookHealth>) -> Vec<Id> {
+        after
+            .iter()
+            .filter(|(id, health)| self.0.get(id).is_some_and(|(_, before)| before != *health))
+            .map(|(id, _)| *id)
+            .collect()
+    }
 }
 
-/// Reads the hooks' health; a hook deleted meanwhile is absent. Locked where recorders run
-/// side by side (PostgreSQL): two nodes folding attempts of one hook take turns instead of
-/// losing one another's counts, and the hook cannot be deleted under the transaction.
-pub async fn load(conn: &mut Conn, ids: impl Iterator<Item = Id>) -> Result<Healths> {
+/// Reads the hooks' health; a hook deleted meanwhile is absent. `lock` is the dialect's
+/// `KEY_SHARE` (the hooks cannot be deleted under the transaction, and claims of other
+/// nodes go on) or its `LOCK` (to change them).
+pub async fn load(conn: &mut Conn, ids: impl Iterator<Item = Id>, lock: &str) -> Result<Healths> {
     let mut ids: Vec<Id> = ids.collect();
     ids.sort_unstable();
     ids.dedup();
@@ -66,9 +94,8 @@ pub async fn load(conn: &mut Conn, ids: impl Iterator<Item = Id>) -> Result<Heal
     for batch in batches(&ids) {
         let sql = format!(
             "SELECT id, scope, project_id, group_id, recent_failures, backoff_count, \
-             disabled_until, permanently_disabled FROM hooks WHERE id IN ({}) ORDER BY id{}",
+             disabled_until, permanently_disabled FROM hooks WHERE id IN ({}) ORDER BY id{lock}",
             placeholders(1, batch.len()),
-            dialect::LOCK
         );
         let mut query = sqlx::query_as::<_, HealthRow>(&sql);
         for id in batch {
@@ -81,29 +108,28 @@ pub async fn load(conn: &mut Conn, ids: impl Iterator<Item = Id>) -> Result<Heal
     Ok(Healths(healths))
 }
 
-/// Applies the attempts' effects to their hooks' health as `load` read it; writes only what
-/// changed.
+/// Applies the attempts' effects to their hooks' health; writes only what changed.
+///
+/// `read` was loaded without keeping other nodes' claims off the hooks: most attempts (the
+/// successes of a healthy hook) change nothing. Those that do are folded again into the
+/// health read locked, which another node may have changed meanwhile: two nodes folding
+/// attempts of one hook take turns instead of losing one another's counts. (A success
+/// that found its hook healthy counts as having come before a failure another node
+/// records at the same moment.)
 pub async fn apply(
     conn: &mut Conn,
     attempts: &[&Attempt],
     rule: &dyn HealthRule,
-    healths: Healths,
+    read: Healths,
 ) -> Result<()> {
-    let mut hooks_health: HashMap<Id, (HookOwner, HookHealth, HookHealth)> = healths
-        .0
-        .into_iter()
-        .map(|(id, (owner, health))| (id, (owner, health.clone(), health)))
-        .collect();
-    for attempt in attempts.iter().filter(|a| a.health != HealthEffect::Unchanged) {
-        // A hook deleted meanwhile has no health left to change.
-        if let Some((owner, _, health)) = hooks_health.get_mut(&attempt.hook_id) {
-            *health = rule.after(*owner, health, attempt.health, attempt.created_at);
-        }
+    let changing = read.changed_by(&read.folded(attempts, rule));
+    if changing.is_empty() {
+        return Ok(());
     }
-    for (id, (_, before, after)) in hooks_health {
-        if before != after {
-            hooks::set_health(conn, id, &after).await?;
-        }
+    let locked = load(conn, changing.into_iter(), dialect::LOCK).await?;
+    let after = locked.folded(attempts, rule);
+    for id in locked.changed_by(&after) {
+        hooks::set_health(conn, id, &after[&id]).await?;
     }
     Ok(())
 }

@@ -327,7 +327,9 @@ impl Store for Backend {
                 // on the foreign key) keeps one vanished hook from blocking the whole batch.
                 // One read of the hooks tells which still exist and the health their
                 // attempts fold into.
-                let healths = health::load(c, attempts.iter().map(|a| a.hook_id)).await?;
+                let healths =
+                    health::load(c, attempts.iter().map(|a| a.hook_id), dialect::KEY_SHARE)
+                        .await?;
                 let attempts: Vec<&Attempt> = attempts
                     .iter()
                     .filter(|a| healths.contains(a.hook_id))
@@ -386,7 +388,8 @@ impl Store for Backend {
     async fn log_attempt(&self, attempt: Attempt, rule: &dyn HealthRule) -> Result<Id> {
         retrying(|| {
             self.write(async |c| {
-                let healths = health::load(c, std::iter::once(attempt.hook_id)).await?;
+                let healths =
+                    health::load(c, std::iter::once(attempt.hook_id), dialect::KEY_SHARE).await?;
                 let id = log::insert_one(c, &attempt).await?;
                 health::apply(c, &[&attempt], rule, healths).await?;
                 Ok(id)
