@@ -21,7 +21,7 @@ use super::{Conn, dialect};
 use super::hooks;
 use super::queue::earliest_per_hook;
 use super::rate::{self, Admission};
-use super::sql::{batches, placeholders};
+use super::sql::{batches, in_lists, placeholders};
 use crate::model::{Claimed, Id, Millis, RateLimit};
 use crate::{Result, StoreError};
 
@@ -293,7 +293,7 @@ pub struct ClaimedRow {
 async fn take(conn: &mut Conn, spec: &ClaimSpec<'_>, rows: &[DueRow]) -> Result<Vec<ClaimedRow>> {
     let ids: Vec<Id> = rows.iter().map(|row| row.id).collect();
     let mut claimed = Vec::with_capacity(ids.len());
-    for batch in batches(&ids) {
+    for batch in in_lists(&ids) {
         let sql = format!(
             "UPDATE deliveries SET state = 'in_flight', lease_owner = $1, lease_expires_at = $2, \
              updated_at = $3 WHERE state = 'pending' AND id IN ({}) \
@@ -320,7 +320,7 @@ pub async fn with_payloads(conn: &mut Conn, rows: Vec<ClaimedRow>) -> Result<Vec
     ids.sort_unstable();
     ids.dedup();
     let mut events: HashMap<Id, (String, Arc<[u8]>)> = HashMap::with_capacity(ids.len());
-    for batch in batches(&ids) {
+    for batch in in_lists(&ids) {
         let sql = format!(
             "SELECT id, chain_uuid, payload FROM events WHERE id IN ({})",
             placeholders(1, batch.len())

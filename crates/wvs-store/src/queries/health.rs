@@ -9,7 +9,7 @@ use sqlx::FromRow;
 use super::{Conn, dialect};
 
 use super::hooks;
-use super::sql::{batches, placeholders};
+use super::sql::{in_lists, placeholders};
 use crate::model::{Attempt, HealthEffect, HealthRule, HookHealth, HookOwner, Id};
 use crate::{Result, StoreError};
 
@@ -91,7 +91,7 @@ pub async fn load(conn: &mut Conn, ids: impl Iterator<Item = Id>, lock: &str) ->
     ids.sort_unstable();
     ids.dedup();
     let mut healths = HashMap::with_capacity(ids.len());
-    for batch in batches(&ids) {
+    for batch in in_lists(&ids) {
         let sql = format!(
             "SELECT id, scope, project_id, group_id, recent_failures, backoff_count, \
              disabled_until, permanently_disabled FROM hooks WHERE id IN ({}) ORDER BY id{lock}",

@@ -10,7 +10,7 @@ use sqlx::FromRow;
 use super::{Conn, dialect};
 
 use super::secrets;
-use super::sql::{batches, count, from_json, missing, placeholders, tuples};
+use super::sql::{batches, count, from_json, in_lists, missing, placeholders, tuples};
 use crate::cipher::Cipher;
 use crate::model::{
     DeliveryLimits, Hook, HookAlertCounts, HookChange, HookHealth, HookOwner, Id, Millis, NewHook,
@@ -143,7 +143,7 @@ async fn extend_where_in(
     values: &[Id],
     hooks: &mut Vec<Hook>,
 ) -> Result<()> {
-    for batch in batches(values) {
+    for batch in in_lists(values) {
         let sql = format!(
             concat!("SELECT ", columns!(), " FROM hooks WHERE {} IN ({})"),
             column,
@@ -168,7 +168,7 @@ pub async fn lock_existing(
 ) -> Result<HashMap<Id, Option<Millis>>> {
     let ids: Vec<Id> = ids.collect::<BTreeSet<_>>().into_iter().collect();
     let mut found = HashMap::with_capacity(ids.len());
-    for batch in batches(&ids) {
+    for batch in in_lists(&ids) {
         let sql = format!(
             "SELECT id, next_due_at FROM hooks WHERE id IN ({}) ORDER BY id{}",
             placeholders(1, batch.len()),
@@ -233,7 +233,7 @@ pub async fn set_health(conn: &mut Conn, id: Id, health: &HookHealth) -> Result<
 /// temporary disable ends; NULL when nothing is pending or the hook is permanently disabled
 /// (its backlog is held until it is re-enabled).
 pub async fn reschedule(conn: &mut Conn, ids: &[Id]) -> Result<()> {
-    for batch in batches(ids) {
+    for batch in in_lists(ids) {
         // No pending delivery (a NULL due) means no due time, whatever disabled_until says.
         let sql = format!(
             "UPDATE hooks SET next_due_at = CASE WHEN permanently_disabled THEN NULL \

@@ -12,7 +12,7 @@ use sqlx::FromRow;
 use super::{Conn, dialect};
 
 use super::hooks;
-use super::sql::{batches, conflict, count, placeholders, rows_in_order, tuples};
+use super::sql::{batches, conflict, count, in_lists, placeholders, rows_in_order, tuples};
 use crate::model::{
     Attempt, DeliveryCounts, Id, Inserted, Millis, NewDelivery, Outcome, StoredEvent,
 };
@@ -114,7 +114,7 @@ async fn stored_by_key(conn: &mut Conn, batch: &[Pending]) -> Result<HashMap<Str
         .filter_map(|pending| pending.event.idempotency_key.as_deref())
         .collect();
     let mut stored = HashMap::new();
-    for run in batches(&keys) {
+    for run in in_lists(&keys) {
         let sql = format!(
             "SELECT idempotency_key, id, chain_uuid, delivery_count FROM events \
              WHERE idempotency_key IN ({})",
@@ -122,7 +122,7 @@ async fn stored_by_key(conn: &mut Conn, batch: &[Pending]) -> Result<HashMap<Str
         );
         let mut query = sqlx::query_as::<_, (String, Id, String, i64)>(&sql);
         for key in run {
-            query = query.bind(*key);
+            query = query.bind(key);
         }
         for (key, event_id, event_uuid, delivery_count) in query.fetch_all(&mut *conn).await? {
             let inserted = Inserted {

@@ -34,6 +34,20 @@ pub fn batches<T>(items: &[T]) -> impl Iterator<Item = &[T]> {
     })
 }
 
+/// Splits `items` for `IN (...)` lists: runs of 64, the last one padded to a power of two by
+/// repeating its last item (a value listed twice selects nothing more). A list of any length
+/// then takes one statement per 64, in one of seven shapes each prepared once (see
+/// [`batches`]), where splitting it into powers of two would take up to seven.
+pub fn in_lists<T: Copy>(items: &[T]) -> impl Iterator<Item = Vec<T>> {
+    items.chunks(BATCH).map(|run| {
+        let mut list = run.to_vec();
+        if let Some(&last) = run.last() {
+            list.resize(run.len().next_power_of_two(), last);
+        }
+        list
+    })
+}
+
 /// `$first, $first+1, ...`: `count` numbered placeholders. `$n` placeholders work in SQLite
 /// and PostgreSQL alike.
 pub fn placeholders(first: usize, count: usize) -> String {
@@ -131,6 +145,17 @@ mod tests {
             None => "($1, $2, 'x'), ($3, $4, 'x')",
         };
         assert_eq!(rows_in_order(2, 2, ", 'x'"), expected);
+    }
+
+    #[test]
+    fn in_lists_pad_the_last_run_to_a_power_of_two() {
+        let items: Vec<usize> = (0..133).collect();
+        let lists: Vec<Vec<usize>> = in_lists(&items).collect();
+        let sizes: Vec<usize> = lists.iter().map(Vec::len).collect();
+        assert_eq!(sizes, vec![64, 64, 8]);
+        assert_eq!(lists[2], vec![128, 129, 130, 131, 132, 132, 132, 132]);
+        assert_eq!(in_lists(&[7]).collect::<Vec<_>>(), vec![vec![7]]);
+        assert_eq!(in_lists::<u8>(&[]).count(), 0);
     }
 
     #[test]
