@@ -51,9 +51,13 @@ pub struct Args {
     /// Events to post.
     #[arg(long, default_value_t = 10_000, value_parser = clap::value_parser!(u64).range(1..=100_000_000))]
     events: u64,
-    /// Hooks on the project: each event goes to every one (fan-out).
+    /// Hooks on each project: each event goes to every one of its project's (fan-out).
     #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..=1000))]
     hooks: u32,
+    /// Projects the events are spread over, one after another, each with --hooks hooks: one
+    /// busy hook (the default) or load spread over many, as a platform's is.
+    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..=1000))]
+    projects: u32,
     /// Post at this steady rate (`1000/s` or `1000`) instead of as fast as possible.
     #[arg(long, value_name = "N/s", value_parser = parse_rate)]
     rate: Option<f64>,
@@ -246,20 +250,23 @@ impl Api {
 /// One acknowledged event: its UUID and when the 202 was read.
 type Ack = (Uuid, Instant);
 
-/// What the bench registered on the server: its own project and hooks.
+/// What the bench registered on the server: its own projects, each with its hooks.
 struct Registered {
-    project: i64,
-    hooks: Vec<i64>,
+    projects: Vec<(i64, Vec<i64>)>,
 }
 
 impl Registered {
-    fn events_path(&self) -> String {
-        format!("/projects/{}/events", self.project)
+    /// Where each project's events are posted.
+    fn events_paths(&self) -> Vec<String> {
+        self.projects
+            .iter()
+            .map(|(project, _)| format!("/projects/{project}/events"))
+            .collect()
     }
 }
 
-/// A group and project of the bench's own, so that a run against a running server touches
-/// nothing else, with `--hooks` hooks to the receiver.
+/// A group and projects of the bench's own, so that a run against a running server touches
+/// nothing else, each with `--hooks` hooks to the receiver.
 async fn register(api: &Api, receiver: &Receiver, args: &Args) -> Result<Registered> {
     let suffix = Uuid::new_v4().simple().to_string();
     let suffix = &suffix[..12];
@@ -271,36 +278,43 @@ async fn register(api: &Api, receiver: &Receiver, args: &Args) -> Result<Registe
         )
         .await
         .context("creating the bench's group")?;
-    let project = api
-        .call(
-            reqwest::Method::POST,
-            "/projects",
-            Some(json!({"name": "Bench", "path": "bench", "namespace_id": group["id"]})),
-        )
-        .await
-        .context("creating the bench's project")?["id"]
-        .as_i64()
-        .context("the project's id")?;
-    let mut hooks = Vec::new();
-    for index in 0..args.hooks as usize {
-        let mut body = json!({"url": receiver.hook_url(index), "push_events": true});
-        if let Some(max) = args.max_in_flight {
-            body["max_in_flight"] = json!(max);
-        }
-        let hook = api
+    let mut projects = Vec::new();
+    for number in 0..args.projects {
+        let path = format!("bench-{number}");
+        let project = api
             .call(
                 reqwest::Method::POST,
-                &format!("/projects/{project}/hooks"),
-                Some(body),
+                "/projects",
+                Some(json!({"name": path, "path": path, "namespace_id": group["id"]})),
             )
             .await
-            .context("creating a hook (a --server must allow local requests)")?;
-        hooks.push(hook["id"].as_i64().context("the hook's id")?);
+            .context("creating a bench project")?["id"]
+            .as_i64()
+            .context("the project's id")?;
+        let mut hooks = Vec::new();
+        for _ in 0..args.hooks {
+            // Every hook has a receiver path of its own: deliveries are told apart by it.
+            let index = projects.len() * args.hooks as usize + hooks.len();
+            let mut body = json!({"url": receiver.hook_url(index), "push_events": true});
+            if let Some(max) = args.max_in_flight {
+                body["max_in_flight"] = json!(max);
+            }
+            let hook = api
+                .call(
+                    reqwest::Method::POST,
+                    &format!("/projects/{project}/hooks"),
+                    Some(body),
+                )
+                .await
+                .context("creating a hook (a --server must allow local requests)")?;
+            hooks.push(hook["id"].as_i64().context("the hook's id")?);
+        }
+        projects.push((project, hooks));
     }
-    Ok(Registered { project, hooks })
+    Ok(Registered { projects })
 }
 
-/// Every event goes to every hook.
+/// Every event goes to every hook of its project.
 fn expected_deliveries(args: &Args) -> u64 {
     args.events * u64::from(args.hooks)
 }
@@ -330,7 +344,7 @@ async fn measure(args: &Args, target: &Target, load_before: Option<f64>) -> Resu
     let started = Instant::now();
     let acks = post_events(
         api.clone(),
-        registered.events_path(),
+        registered.events_paths(),
         payload.clone(),
         args,
         posted,
@@ -372,6 +386,11 @@ async fn measure(args: &Args, target: &Target, load_before: Option<f64>) -> Resu
         setup: setup(args, &target.store, &payload),
         deliveries,
         duplicates: arrivals.len() as u64 - deliveries,
+        hooks_reached: arrivals
+            .iter()
+            .map(|arrival| arrival.hook)
+            .collect::<HashSet<_>>()
+            .len() as u64,
         recorded,
         ingest_seconds,
         ingest_events_per_second: per_second(args.events, ingest_seconds),
@@ -406,6 +425,7 @@ fn setup(args: &Args, store: &Store, payload: &[u8]) -> Setup {
         store: store.name(),
         events: args.events,
         hooks: args.hooks,
+        projects: args.projects,
         payload_bytes: payload.len() as u64,
         rate: args.rate,
         // Concurrent posters, when no rate is set.
@@ -446,8 +466,10 @@ async fn wait_until_recorded(
 ) -> Result<u64> {
     loop {
         let mut total = 0;
-        for hook in &registered.hooks {
-            total += api.successful_attempts(registered.project, *hook).await?;
+        for (project, hooks) in &registered.projects {
+            for hook in hooks {
+                total += api.successful_attempts(*project, *hook).await?;
+            }
         }
         if total >= expected {
             return Ok(total);
@@ -593,16 +615,20 @@ fn bytes_of_payload(bytes: Option<usize>) -> Result<Vec<u8>> {
 }
 
 /// Posts every event and returns their acknowledgements; fails on the first refusal.
+/// Posts `--events` events, the n-th to `paths[n % paths.len()]`.
 async fn post_events(
     api: Arc<Api>,
-    path: String,
+    paths: Vec<String>,
     payload: Vec<u8>,
     args: &Args,
     posted: Arc<AtomicU64>,
     deadline: Instant,
 ) -> Result<Vec<Ack>> {
     let payload = axum::body::Bytes::from(payload);
-    let url = Arc::new(format!("{}{path}", api.base));
+    let urls: Arc<[String]> = paths
+        .iter()
+        .map(|path| format!("{}{path}", api.base))
+        .collect();
     let acks = Arc::new(Mutex::new(Vec::with_capacity(
         usize::try_from(args.events).unwrap_or(0),
     )));
@@ -615,9 +641,9 @@ async fn post_events(
         let failure = failure.clone();
         let stop = stop.clone();
         let posted = posted.clone();
-        move || {
+        move |event: u64| {
             let api = api.clone();
-            let url = url.clone();
+            let url = urls[(event % urls.len() as u64) as usize].clone();
             let payload = payload.clone();
             let acks = acks.clone();
             let failure = failure.clone();
@@ -650,7 +676,7 @@ async fn post_events(
                 tokio::time::sleep_until(start + Duration::from_secs_f64(index as f64 / rate))
                     .await;
                 let slot = slots.clone().acquire_owned().await?;
-                let post = post();
+                let post = post(index);
                 tasks.spawn(async move {
                     post.await;
                     drop(slot);
@@ -665,11 +691,9 @@ async fn post_events(
                 let post = post.clone();
                 let events = args.events;
                 tasks.spawn(async move {
-                    while !stop.is_cancelled()
-                        && Instant::now() < deadline
-                        && next.fetch_add(1, Ordering::Relaxed) < events
-                    {
-                        if !post().await {
+                    while !stop.is_cancelled() && Instant::now() < deadline {
+                        let event = next.fetch_add(1, Ordering::Relaxed);
+                        if event >= events || !post(event).await {
                             break;
                         }
                     }

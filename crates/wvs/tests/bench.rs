@@ -63,14 +63,19 @@ fn positive(report: &Value, path: &[&str]) {
 }
 
 #[test]
-fn bench_reports_every_figure_for_200_events_to_2_hooks() {
-    let report = bench(&["--events", "200", "--hooks", "2"]);
+fn bench_reports_every_figure_for_200_events_to_2_hooks_of_2_projects() {
+    let report = bench(&["--events", "200", "--hooks", "2", "--projects", "2"]);
 
     assert_eq!(report["store"], "sqlite");
     assert_eq!(report["server"], "spawned");
     assert_eq!(report["events"], 200);
     assert_eq!(report["hooks"], 2);
+    assert_eq!(report["projects"], 2);
     assert_eq!(report["expected_deliveries"], 400);
+    assert_eq!(
+        report["hooks_reached"], 4,
+        "events go to both projects: {report:#}"
+    );
     assert_eq!(report["deliveries"], 400, "{report:#}");
     assert_eq!(report["duplicates"], 0, "{report:#}");
     assert_eq!(report["recorded"], 400, "{report:#}");

@@ -87,7 +87,7 @@ async fn build_backlog(
     let started = Instant::now();
     let acks = post_events(
         api.clone(),
-        registered.events_path(),
+        registered.events_paths(),
         payload,
         args,
         posted,

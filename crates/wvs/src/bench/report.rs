@@ -11,7 +11,10 @@ pub struct Setup {
     /// `sqlite`, `postgres`, or `unknown` (a --server whose database was not given).
     pub store: &'static str,
     pub events: u64,
+    /// Hooks per project.
     pub hooks: u32,
+    /// Projects the events were spread over.
+    pub projects: u32,
     /// The size of each posted event body.
     pub payload_bytes: u64,
     /// The steady posting rate asked for (events/s), or null for as fast as possible.
@@ -35,6 +38,9 @@ pub struct Report {
     pub deliveries: u64,
     /// Requests beyond the first for one (event, hook).
     pub duplicates: u64,
+    /// Hooks that received at least one delivery (every hook of every project, when the
+    /// events were spread over all of them).
+    pub hooks_reached: u64,
     /// Successful attempts in the hooks' delivery logs at the end.
     pub recorded: u64,
     /// From the first post to the last acknowledgement.
@@ -124,8 +130,9 @@ impl Report {
         );
         let _ = writeln!(
             out,
-            "wvs bench: {} events x {} hooks, {} B payload, {rate}, {} store ({} server)",
+            "wvs bench: {} events over {} project(s) x {} hooks, {} B payload, {rate}, {} store ({} server)",
             self.setup.events,
+            self.setup.projects,
             self.setup.hooks,
             self.setup.payload_bytes,
             self.setup.store,
