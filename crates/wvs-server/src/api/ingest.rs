@@ -6,6 +6,7 @@
 use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
 use axum::extract::{DefaultBodyLimit, Path, Request, State};
+use axum::http::header::CONTENT_LENGTH;
 use axum::http::{HeaderMap, StatusCode};
 use axum::middleware::{Next, from_fn};
 use axum::response::{IntoResponse, Response};
@@ -63,7 +64,29 @@ pub fn system_routes() -> Documented {
 pub(super) fn ingest_layers(router: Router<AppState>) -> Router<AppState> {
     router
         .layer(DefaultBodyLimit::max(MAX_EVENT_BYTES))
+        .layer(from_fn(refuse_announced_oversize))
         .route_layer(from_fn(count_errors))
+}
+
+/// Refuses an event whose announced length (`Content-Length`) is over the limit before
+/// reading any of it; a body without one is cut off at the limit as it is read.
+async fn refuse_announced_oversize(request: Request, next: Next) -> Response {
+    let announced = request
+        .headers()
+        .get(CONTENT_LENGTH)
+        .and_then(|value| value.to_str().ok())
+        .and_then(|value| value.parse::<u64>().ok());
+    if announced.is_some_and(|length| length > MAX_EVENT_BYTES as u64) {
+        return ApiError::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            format!(
+                "the event is larger than {} MiB",
+                MAX_EVENT_BYTES / (1024 * 1024)
+            ),
+        )
+        .into_response();
+    }
+    next.run(request).await
 }
 
 /// Counts ingest requests refused (`wvs_ingest_errors_total`), whatever refused them.
