@@ -126,7 +126,9 @@ pub async fn run(config: Config, shutdown: CancellationToken) -> anyhow::Result<
         println!("Delivery off (--deliver false): this node ingests and serves the API only");
     }
     let api_shutdown = shutdown.clone();
-    axum::serve(listener, crate::api::router(state))
+    // One router for every connection: handing axum the router itself would rebuild its
+    // table of routes for each new connection (tens of KB each, kept while it is open).
+    axum::serve(listener, crate::api::router(state).into_make_service())
         .with_graceful_shutdown(async move { api_shutdown.cancelled().await })
         .await
         .context("serving the API")?;
