@@ -224,10 +224,11 @@ pub trait Store: Send + Sync + 'static {
     /// The hooks of one owner, by id.
     async fn list_hooks(&self, owner: HookOwner, page: Page) -> Result<Paged<Hook>>;
     /// Every hook that may receive an event of this project: its own, those of the given
-    /// groups (its ancestors), and the system hooks, by id. Their settings are current; their
-    /// health may be as of an earlier call (a store that is its database's only writer
-    /// remembers this read until the registry or a hook changes, not when attempts are
-    /// recorded): routing does not look at health.
+    /// groups (its ancestors), and the system hooks, by id. Their settings are current (on
+    /// PostgreSQL, as of the last change this node heard of: milliseconds behind another
+    /// node's); their health may be as of an earlier call (the store remembers this read
+    /// until the registry or a hook changes, not when attempts are recorded): routing does
+    /// not look at health.
     async fn candidate_hooks(&self, project_id: Option<Id>, group_ids: &[Id]) -> Result<Vec<Hook>>;
 
     // ---- access tokens ----
