@@ -21,7 +21,7 @@ use super::{Conn, dialect};
 use super::hooks;
 use super::queue::earliest_per_hook;
 use super::rate::{self, Admission};
-use super::sql::{batches, in_lists, placeholders};
+use super::sql::{in_lists, placeholders, runs};
 use crate::model::{Claimed, Id, Millis, RateLimit};
 use crate::{Result, StoreError};
 
@@ -245,8 +245,8 @@ const HEAD_ORDERED: &str = "SELECT * FROM (SELECT id, hook_id, next_attempt_at, 
      FROM deliveries WHERE hook_id = ${hook} AND state = 'pending' ORDER BY id LIMIT ${take}) \
      AS head";
 
-/// Runs `arm` for each wanted hook, many hooks per statement (`UNION ALL`); `now` is bound
-/// first when the arm uses it.
+/// Runs `arm` for each wanted hook, many hooks per statement (`UNION ALL`, a padded [`Run`](super::sql::Run)
+/// whose padding takes nothing: `LIMIT 0`); `now` is bound first when the arm uses it.
 async fn due_rows(
     conn: &mut Conn,
     wants: &[Want],
@@ -255,8 +255,8 @@ async fn due_rows(
 ) -> Result<Vec<DueRow>> {
     let first = if now.is_some() { 2 } else { 1 };
     let mut rows = Vec::new();
-    for batch in batches(wants) {
-        let sql = (0..batch.len())
+    for run in runs(wants) {
+        let sql = (0..run.rows())
             .map(|n| {
                 arm.replace("{hook}", &(first + 2 * n).to_string())
                     .replace("{take}", &(first + 1 + 2 * n).to_string())
@@ -267,8 +267,10 @@ async fn due_rows(
         if let Some(now) = now {
             query = query.bind(now);
         }
-        for want in batch {
-            query = query.bind(want.hook_id).bind(want.take);
+        for (want, kept) in run.bound() {
+            query = query
+                .bind(want.hook_id)
+                .bind(if kept { want.take } else { 0 });
         }
         rows.extend(query.fetch_all(&mut *conn).await?);
     }

@@ -10,7 +10,7 @@ use sqlx::FromRow;
 use super::{Conn, dialect};
 
 use super::secrets;
-use super::sql::{batches, count, from_json, in_lists, missing, placeholders, tuples};
+use super::sql::{count, from_json, in_lists, missing, placeholders, runs, tuples};
 use crate::cipher::Cipher;
 use crate::model::{
     DeliveryLimits, Hook, HookAlertCounts, HookChange, HookHealth, HookOwner, Id, Millis, NewHook,
@@ -263,16 +263,16 @@ pub async fn due_by(conn: &mut Conn, due: &[(Id, Millis)]) -> Result<()> {
     // The given time, or the end of a temporary disable if that is later.
     const DUE: &str = "CASE WHEN hooks.disabled_until > d.column2 THEN hooks.disabled_until \
                        ELSE d.column2 END";
-    for batch in batches(due) {
+    for run in runs(due) {
         let sql = format!(
             "UPDATE hooks SET next_due_at = {DUE} FROM (VALUES {}) AS d \
-             WHERE hooks.id = d.column1 AND NOT hooks.permanently_disabled \
+             WHERE hooks.id = d.column1 AND d.column3 AND NOT hooks.permanently_disabled \
              AND (hooks.next_due_at IS NULL OR hooks.next_due_at > {DUE})",
-            tuples(batch.len(), 2, 1, "")
+            tuples(run.rows(), 3, 1, "")
         );
         let mut query = sqlx::query(&sql);
-        for (id, at) in batch {
-            query = query.bind(id).bind(at);
+        for ((id, at), kept) in run.bound() {
+            query = query.bind(id).bind(at).bind(kept);
         }
         query.execute(&mut *conn).await?;
     }

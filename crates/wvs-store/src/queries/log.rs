@@ -6,7 +6,7 @@ use sqlx::FromRow;
 
 use super::Conn;
 
-use super::sql::{batches, count, from_json, missing, rows_in_order, to_json};
+use super::sql::{count, from_json, kept_values, missing, padded, runs, to_json};
 use crate::model::{
     Activity, Attempt, HookTiming, Id, LoggedAttempt, Millis, MinuteActivity, Page, Paged,
     StatusFilter,
@@ -16,21 +16,22 @@ use crate::{Result, StoreError};
 /// The attempt columns written, in the order [`insert`] binds them.
 const INSERT: &str = "INSERT INTO attempts (hook_id, delivery_id, event_id, trigger, url, request_headers, \
      request_body, response_status, response_headers, response_body, execution_duration, internal_error, \
-     created_at, rate_limited) VALUES ";
+     created_at, rate_limited) ";
 const WIDTH: usize = 14;
 
 /// Writes the attempts in multi-row statements; returns their ids in order.
 pub async fn insert(conn: &mut Conn, attempts: &[&Attempt]) -> Result<Vec<Id>> {
     let mut ids = Vec::with_capacity(attempts.len());
-    for batch in batches(attempts) {
+    for run in runs(attempts) {
         // Encode first: the query borrows the encoded strings.
-        let encoded = batch
+        let encoded = run
+            .items()
             .iter()
             .map(|a| Encoded::new(a))
             .collect::<Result<Vec<_>>>()?;
-        let sql = format!("{INSERT}{} RETURNING id", rows_in_order(batch.len(), WIDTH, ""));
+        let sql = format!("{INSERT}{} RETURNING id", kept_values(run.rows(), WIDTH, ""));
         let mut query = sqlx::query_scalar::<_, Id>(&sql);
-        for (attempt, encoded) in batch.iter().zip(&encoded) {
+        for ((attempt, kept), (encoded, _)) in run.bound().zip(padded(&encoded)) {
             query = query
                 .bind(attempt.hook_id)
                 .bind(attempt.delivery_id)
@@ -45,7 +46,8 @@ pub async fn insert(conn: &mut Conn, attempts: &[&Attempt]) -> Result<Vec<Id>> {
                 .bind(attempt.execution_duration)
                 .bind(&attempt.internal_error)
                 .bind(attempt.created_at)
-                .bind(attempt.rate_limited);
+                .bind(attempt.rate_limited)
+                .bind(kept);
         }
         let mut batch_ids = query.fetch_all(&mut *conn).await.map_err(missing("hook"))?;
         // RETURNING gives no order; ids are assigned in row order.

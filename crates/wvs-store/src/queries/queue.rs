@@ -12,7 +12,7 @@ use sqlx::FromRow;
 use super::{Conn, dialect};
 
 use super::hooks;
-use super::sql::{batches, conflict, count, in_lists, placeholders, rows_in_order, tuples};
+use super::sql::{conflict, count, in_lists, kept_values, placeholders, runs, tuples};
 use crate::model::{
     Attempt, DeliveryCounts, Id, Inserted, Millis, NewDelivery, Outcome, StoredEvent,
 };
@@ -140,14 +140,14 @@ async fn stored_by_key(conn: &mut Conn, batch: &[Pending]) -> Result<HashMap<Str
 /// Inserts the events, many per statement; their ids, in `rows`' order.
 async fn insert_event_rows(conn: &mut Conn, rows: &[NewRow<'_>]) -> Result<Vec<Id>> {
     let mut ids = Vec::with_capacity(rows.len());
-    for run in batches(rows) {
+    for run in runs(rows) {
         let sql = format!(
             "INSERT INTO events (uuid, kind, project_id, group_id, payload, idempotency_key, \
-             delivery_count, created_at, chain_uuid) VALUES {} RETURNING id, uuid",
-            rows_in_order(run.len(), 9, "")
+             delivery_count, created_at, chain_uuid) {} RETURNING id, uuid",
+            kept_values(run.rows(), 9, "")
         );
         let mut query = sqlx::query_as::<_, (Id, String)>(&sql);
-        for row in run {
+        for (row, kept) in run.bound() {
             let event = &row.pending.event;
             query = query
                 .bind(&event.uuid)
@@ -158,7 +158,8 @@ async fn insert_event_rows(conn: &mut Conn, rows: &[NewRow<'_>]) -> Result<Vec<I
                 .bind(&event.idempotency_key)
                 .bind(i64::try_from(row.deliveries.len()).unwrap_or(i64::MAX))
                 .bind(row.pending.now)
-                .bind(&event.chain_uuid);
+                .bind(&event.chain_uuid)
+                .bind(kept);
         }
         // RETURNING does not promise the rows' order: matched back by uuid.
         let returned: HashMap<String, Id> = query
@@ -168,7 +169,7 @@ async fn insert_event_rows(conn: &mut Conn, rows: &[NewRow<'_>]) -> Result<Vec<I
             .into_iter()
             .map(|(id, uuid)| (uuid, id))
             .collect();
-        for row in run {
+        for (row, _) in run.bound().filter(|(_, kept)| *kept) {
             let id = returned
                 .get(&row.pending.event.uuid)
                 .ok_or(StoreError::Corrupt("events.uuid"))?;
@@ -185,14 +186,14 @@ async fn insert_delivery_rows(conn: &mut Conn, rows: &[NewRow<'_>], ids: &[Id]) 
         .zip(ids)
         .flat_map(|(row, id)| row.deliveries.iter().map(|d| (*id, row.pending.now, *d)))
         .collect();
-    for run in batches(&deliveries) {
+    for run in runs(&deliveries) {
         let sql = format!(
             "INSERT INTO deliveries (hook_id, event_header, trigger, idempotency_key, rate_key, \
-             event_id, next_attempt_at, updated_at, state, attempts) VALUES {}",
-            rows_in_order(run.len(), 8, ", 'pending', 0")
+             event_id, next_attempt_at, updated_at, state, attempts) {}",
+            kept_values(run.rows(), 8, ", 'pending', 0")
         );
         let mut query = sqlx::query(&sql);
-        for (event_id, now, delivery) in run {
+        for ((event_id, now, delivery), kept) in run.bound() {
             query = query
                 .bind(delivery.hook_id)
                 .bind(&delivery.event_header)
@@ -201,7 +202,8 @@ async fn insert_delivery_rows(conn: &mut Conn, rows: &[NewRow<'_>], ids: &[Id]) 
                 .bind(&delivery.rate_key)
                 .bind(event_id)
                 .bind(now)
-                .bind(now);
+                .bind(now)
+                .bind(kept);
         }
         query.execute(&mut *conn).await?;
     }
@@ -269,7 +271,7 @@ pub async fn settle(conn: &mut Conn, owner: &str, attempts: &[&Attempt]) -> Resu
         })
         .collect();
     let mut retried = Vec::new();
-    for batch in batches(&outcomes) {
+    for run in runs(&outcomes) {
         // VALUES columns are named column1, column2... in SQLite and PostgreSQL alike.
         let sql = format!(
             "UPDATE deliveries SET state = o.column2, \
@@ -277,18 +279,19 @@ pub async fn settle(conn: &mut Conn, owner: &str, attempts: &[&Attempt]) -> Resu
              attempts = deliveries.attempts + 1, lease_owner = NULL, lease_expires_at = NULL, \
              updated_at = o.column4 \
              FROM (VALUES {}) AS o \
-             WHERE deliveries.id = o.column1 AND deliveries.state = 'in_flight' \
+             WHERE deliveries.id = o.column1 AND o.column5 AND deliveries.state = 'in_flight' \
              AND deliveries.lease_owner = $1 \
              RETURNING deliveries.hook_id, deliveries.next_attempt_at, deliveries.state",
-            tuples(batch.len(), 4, 2, "")
+            tuples(run.rows(), 5, 2, "")
         );
         let mut query = sqlx::query_as::<_, (Id, Millis, String)>(&sql).bind(owner);
-        for (delivery_id, state, next_attempt_at, at) in batch {
+        for ((delivery_id, state, next_attempt_at, at), kept) in run.bound() {
             query = query
                 .bind(delivery_id)
                 .bind(*state)
                 .bind(next_attempt_at)
-                .bind(at);
+                .bind(at)
+                .bind(kept);
         }
         let settled = query.fetch_all(&mut *conn).await?;
         retried.extend(

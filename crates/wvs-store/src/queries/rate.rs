@@ -9,7 +9,7 @@ use std::collections::{BTreeSet, HashMap};
 use super::{Conn, dialect};
 
 use super::claim::DueRow;
-use super::sql::{batches, placeholders, tuples};
+use super::sql::{in_lists, placeholders, runs, tuples};
 use crate::Result;
 use crate::model::{Id, Millis, RateLimit};
 
@@ -72,25 +72,26 @@ async fn calls_in_window(
     start: Millis,
 ) -> Result<HashMap<String, i64>> {
     let mut used = HashMap::with_capacity(keys.len());
-    for batch in batches(keys) {
+    // A key listed twice (the padding) is made and read once all the same.
+    for list in in_lists(&keys.iter().collect::<Vec<_>>()) {
         let sql = format!(
             "INSERT INTO rate_windows (key, window_start, calls) VALUES {} \
              ON CONFLICT (key) DO NOTHING",
-            tuples(batch.len(), 1, 2, ", $1, 0")
+            tuples(list.len(), 1, 2, ", $1, 0")
         );
         let mut query = sqlx::query(&sql).bind(start);
-        for key in batch {
-            query = query.bind(key);
+        for key in &list {
+            query = query.bind(*key);
         }
         query.execute(&mut *conn).await?;
         let sql = format!(
             "SELECT key, CASE WHEN window_start = $1 THEN calls ELSE 0 END FROM rate_windows \
              WHERE key IN ({}) ORDER BY key{}",
-            placeholders(2, batch.len()),
+            placeholders(2, list.len()),
             dialect::LOCK
         );
         let mut query = sqlx::query_as::<_, (String, i64)>(&sql).bind(start);
-        for key in batch {
+        for key in list {
             query = query.bind(key);
         }
         used.extend(query.fetch_all(&mut *conn).await?);
@@ -100,16 +101,18 @@ async fn calls_in_window(
 
 async fn save(conn: &mut Conn, used: &HashMap<String, i64>, start: Millis) -> Result<()> {
     let used: Vec<(&String, &i64)> = used.iter().collect();
-    for batch in batches(&used) {
+    for run in runs(&used) {
+        // Its WHERE also tells SQLite that `ON CONFLICT` belongs to the INSERT, not to a join.
         let sql = format!(
-            "INSERT INTO rate_windows (key, calls, window_start) VALUES {} \
+            "INSERT INTO rate_windows (key, calls, window_start) \
+             SELECT column1, column2, $1 FROM (VALUES {}) AS v WHERE v.column3 \
              ON CONFLICT (key) DO UPDATE SET window_start = excluded.window_start, \
              calls = excluded.calls",
-            tuples(batch.len(), 2, 2, ", $1")
+            tuples(run.rows(), 3, 2, "")
         );
         let mut query = sqlx::query(&sql).bind(start);
-        for (key, calls) in batch {
-            query = query.bind(*key).bind(**calls);
+        for ((key, calls), kept) in run.bound() {
+            query = query.bind(*key).bind(**calls).bind(kept);
         }
         query.execute(&mut *conn).await?;
     }

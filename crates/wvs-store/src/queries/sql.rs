@@ -11,33 +11,72 @@ use crate::{Result, StoreError};
 /// Rows per multi-row statement (and ids per `IN (...)` list) at most.
 const BATCH: usize = 64;
 
-/// Splits `items` into runs of 64, 32, 16 ... 1 (largest first) for multi-row statements.
+/// A run of a multi-row statement: up to 64 items, bound as a power-of-two number of rows
+/// (the last item repeated to fill it), each row followed by one more column saying whether
+/// it is real. The statement keeps the real rows only ([`kept_values`], or `AND v.columnN`).
 ///
 /// SQLite parses a statement at a cost that grows faster than its length (a 500-row insert
 /// of attempts takes tens of milliseconds to prepare), so a statement built for each batch
-/// size would cost more to parse than to run. With power-of-two runs there are only seven
-/// shapes per statement, each prepared once per connection and then served from sqlx's
-/// statement cache; a batch of any size costs a few cached executions.
-pub fn batches<T>(items: &[T]) -> impl Iterator<Item = &[T]> {
-    let mut rest = items;
-    let mut size = BATCH;
-    std::iter::from_fn(move || {
-        if rest.is_empty() {
-            return None;
-        }
-        while size > rest.len() {
-            size /= 2;
-        }
-        let (run, tail) = rest.split_at(size);
-        rest = tail;
-        Some(run)
-    })
+/// size would cost more to parse than to run. Padded runs come in only seven shapes per
+/// statement, each prepared once per connection and then served from sqlx's statement
+/// cache, and a run of any length is one statement (split into powers of two, 45 rows took
+/// four): every statement of a write transaction holds the store's one writer.
+pub struct Run<'a, T> {
+    items: &'a [T],
+}
+
+impl<'a, T> Run<'a, T> {
+    /// Rows bound, padding included.
+    pub fn rows(&self) -> usize {
+        self.items.len().next_power_of_two()
+    }
+
+    /// The real items.
+    pub fn items(&self) -> &'a [T] {
+        self.items
+    }
+
+    /// The items to bind, row after row, each with whether the row is kept.
+    pub fn bound(&self) -> impl Iterator<Item = (&'a T, bool)> + use<'a, T> {
+        padded(self.items)
+    }
+}
+
+/// `items` (kept), then copies of the last one (not kept) up to a power of two: the rows of
+/// a [`Run`] of them, or of values that go with its items one for one.
+pub fn padded<U>(items: &[U]) -> impl Iterator<Item = (&U, bool)> {
+    let padding = items.len().next_power_of_two() - items.len();
+    let last = items.last().map(|item| (item, false));
+    items
+        .iter()
+        .map(|item| (item, true))
+        .chain(std::iter::repeat_n(last, padding).flatten())
+}
+
+/// Splits `items` into runs of 64 for multi-row statements (see [`Run`]).
+pub fn runs<T>(items: &[T]) -> impl Iterator<Item = Run<'_, T>> {
+    items.chunks(BATCH).map(|items| Run { items })
+}
+
+/// `SELECT column1, ..., column<width><extra> FROM (VALUES ...) AS v WHERE v.column<width+1>`:
+/// the real rows of a [`Run`] of `rows` rows, each bound as `width` values and then whether
+/// it is kept, for `INSERT INTO t (...) <this>`. `extra` adds constant columns (`, 0`).
+pub fn kept_values(rows: usize, width: usize, extra: &str) -> String {
+    let columns = (1..=width)
+        .map(|n| format!("column{n}"))
+        .collect::<Vec<_>>()
+        .join(", ");
+    format!(
+        "SELECT {columns}{extra} FROM (VALUES {}) AS v WHERE v.column{}",
+        rows_in_order(rows, width + 1, ""),
+        width + 1
+    )
 }
 
 /// Splits `items` for `IN (...)` lists: runs of 64, the last one padded to a power of two by
 /// repeating its last item (a value listed twice selects nothing more). A list of any length
-/// then takes one statement per 64, in one of seven shapes each prepared once (see
-/// [`batches`]), where splitting it into powers of two would take up to seven.
+/// then takes one statement per 64, in one of seven shapes each prepared once (see [`Run`]),
+/// where splitting it into powers of two would take up to seven.
 pub fn in_lists<T: Copy>(items: &[T]) -> impl Iterator<Item = Vec<T>> {
     items.chunks(BATCH).map(|run| {
         let mut list = run.to_vec();
@@ -129,13 +168,40 @@ mod tests {
     }
 
     #[test]
-    fn batches_come_in_powers_of_two() {
-        let items: Vec<usize> = (0..200).collect();
-        let sizes: Vec<usize> = batches(&items).map(<[usize]>::len).collect();
-        assert_eq!(sizes, vec![64, 64, 64, 8]);
-        let rejoined: Vec<usize> = batches(&items).flatten().copied().collect();
-        assert_eq!(rejoined, items);
-        assert_eq!(batches::<u8>(&[]).count(), 0);
+    fn runs_are_padded_to_a_power_of_two_with_rows_not_kept() {
+        let items: Vec<usize> = (0..133).collect();
+        let split: Vec<Run<'_, usize>> = runs(&items).collect();
+        let rows: Vec<usize> = split.iter().map(Run::rows).collect();
+        assert_eq!(rows, vec![64, 64, 8]);
+        let last: Vec<(usize, bool)> = split[2].bound().map(|(n, kept)| (*n, kept)).collect();
+        assert_eq!(
+            last,
+            vec![
+                (128, true),
+                (129, true),
+                (130, true),
+                (131, true),
+                (132, true),
+                (132, false),
+                (132, false),
+                (132, false)
+            ]
+        );
+        let kept: Vec<usize> = split
+            .iter()
+            .flat_map(|run| run.bound().filter(|(_, kept)| *kept).map(|(n, _)| *n))
+            .collect();
+        assert_eq!(kept, items);
+        assert_eq!(runs::<u8>(&[]).count(), 0);
+    }
+
+    #[test]
+    fn kept_values_select_the_real_rows() {
+        let expected = match dialect::IN_ORDER {
+            Some(_) => "SELECT column1, column2, 0 FROM (VALUES (?, ?, ?), (?, ?, ?)) AS v WHERE v.column3",
+            None => "SELECT column1, column2, 0 FROM (VALUES ($1, $2, $3), ($4, $5, $6)) AS v WHERE v.column3",
+        };
+        assert_eq!(kept_values(2, 2, ", 0"), expected);
     }
 
     #[test]
