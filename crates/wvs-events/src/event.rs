@@ -1,6 +1,6 @@
 //! The `Event` enum: which kind a payload is, its header value, and lossless (de)serialization.
 
-use serde::{Serialize, Serializer};
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use serde_json::{Map, Value};
 
 use crate::ParseError;
@@ -85,6 +85,12 @@ macro_rules! events {
             /// Reads `value` as an event of `kind`.
             pub fn from_value_as(kind: EventKind, value: Value) -> Result<Event, ParseError> {
                 match kind { $(EventKind::$variant => decode(kind, value).map(Event::$variant),)* }
+            }
+
+            /// Reads `body` as an event of `kind` straight from its JSON; `None` if it is not
+            /// one (see [`Event::from_slice`]).
+            fn from_slice_as(kind: EventKind, body: &[u8]) -> Option<Event> {
+                match kind { $(EventKind::$variant => serde_json::from_slice(body).ok().map(Event::$variant),)* }
             }
         }
 
@@ -210,8 +216,31 @@ impl Event {
     /// Parses a JSON body, telling the kind from `object_kind` / `event_name` (and
     /// `object_attributes.noteable_type` for notes).
     pub fn from_slice(body: &[u8]) -> Result<Event, ParseError> {
+        if let Some(event) = Event::from_slice_directly(body) {
+            return Ok(event);
+        }
         let value: Value = serde_json::from_slice(body).map_err(|e| ParseError::json(&e))?;
         Event::from_value(value)
+    }
+
+    /// The common body parsed without building a JSON value first (a third of the parse's
+    /// time, all allocation): its names are read in one pass, its type in a second. `None`
+    /// for anything unusual (a name of the wrong type, a field that does not fit, a key given
+    /// twice, bad JSON): going through a JSON value then tells exactly what is wrong, and
+    /// decides as it always did.
+    fn from_slice_directly(body: &[u8]) -> Option<Event> {
+        let names: Names<'_> = serde_json::from_slice(body).ok()?;
+        let object_kind = match names.object_kind {
+            Some(Some(name)) => Some(name),
+            Some(None) => return None,
+            None => None,
+        };
+        let noteable_type = names.object_attributes.and_then(|a| a.noteable_type);
+        let kind = match named_kind(object_kind, names.event_name).ok()? {
+            Named::Kind(kind) => kind,
+            Named::Note => noteable_kind(noteable_type?).ok()?,
+        };
+        Event::from_slice_as(kind, body)
     }
 
     /// Reads a JSON value as an event, telling the kind from its fields.
@@ -268,64 +297,142 @@ impl Event {
     }
 }
 
-/// Tells the kind of a payload from `object_kind`, else `event_name`.
-fn detect_kind(map: &Map<String, Value>) -> Result<EventKind, ParseError> {
-    if let Some(object_kind) = map.get("object_kind") {
-        let Some(object_kind) = object_kind.as_str() else {
-            return Err(ParseError::UnknownKind(
-                "`object_kind` must be a string".to_owned(),
-            ));
-        };
-        return match object_kind {
-            "note" => note_kind(map),
+/// The names that tell an event's kind, read without the rest of the body.
+#[derive(Deserialize)]
+struct Names<'a> {
+    /// Absent (`None`), or given: as a name or as null (`Some(None)`, which is no name).
+    #[serde(default, deserialize_with = "given")]
+    object_kind: Option<Option<&'a str>>,
+    #[serde(borrow)]
+    event_name: Option<&'a str>,
+    #[serde(borrow)]
+    object_attributes: Option<NoteAttributes<'a>>,
+}
+
+#[derive(Deserialize)]
+struct NoteAttributes<'a> {
+    #[serde(borrow)]
+    noteable_type: Option<&'a str>,
+}
+
+/// A field that is present, null or not.
+fn given<'de, D: Deserializer<'de>>(field: D) -> Result<Option<Option<&'de str>>, D::Error> {
+    Option::<&'de str>::deserialize(field).map(Some)
+}
+
+/// What a payload's names say it is.
+enum Named {
+    Kind(EventKind),
+    /// A note: its kind follows `object_attributes.noteable_type`.
+    Note,
+}
+
+/// The kind `object_kind` names, else `event_name`.
+fn named_kind(object_kind: Option<&str>, event_name: Option<&str>) -> Result<Named, ParseError> {
+    if let Some(name) = object_kind {
+        return match name {
+            "note" => Ok(Named::Note),
             // Push and member events carry both fields; object_kind wins.
             name => match EventKind::from_name(name) {
-                Some(kind) if !kind.is_note() => Ok(kind),
+                Some(kind) if !kind.is_note() => Ok(Named::Kind(kind)),
                 _ => Err(ParseError::UnknownKind(format!(
                     "unknown object_kind `{name}`"
                 ))),
             },
         };
     }
-    match map.get("event_name").map(Value::as_str) {
-        Some(Some(name)) => EventKind::from_name(name)
-            .filter(|k| {
-                k.scope() != Scope::Project || matches!(k, EventKind::Push | EventKind::TagPush)
-            })
-            .ok_or_else(|| ParseError::UnknownKind(format!("unknown event_name `{name}`"))),
-        Some(None) => Err(ParseError::UnknownKind(
-            "`event_name` must be a string".to_owned(),
-        )),
-        None => Err(ParseError::UnknownKind(
+    let Some(name) = event_name else {
+        return Err(ParseError::UnknownKind(
             "the payload has neither `object_kind` nor `event_name`".to_owned(),
-        )),
+        ));
+    };
+    EventKind::from_name(name)
+        .filter(|k| {
+            k.scope() != Scope::Project || matches!(k, EventKind::Push | EventKind::TagPush)
+        })
+        .map(Named::Kind)
+        .ok_or_else(|| ParseError::UnknownKind(format!("unknown event_name `{name}`")))
+}
+
+/// Tells the kind of a payload from `object_kind`, else `event_name`.
+fn detect_kind(map: &Map<String, Value>) -> Result<EventKind, ParseError> {
+    let name_of = |field: &str| match map.get(field) {
+        Some(value) => value
+            .as_str()
+            .map(Some)
+            .ok_or_else(|| ParseError::UnknownKind(format!("`{field}` must be a string"))),
+        None => Ok(None),
+    };
+    let object_kind = name_of("object_kind")?;
+    let event_name = match object_kind {
+        Some(_) => None,
+        None => name_of("event_name")?,
+    };
+    match named_kind(object_kind, event_name)? {
+        Named::Kind(kind) => Ok(kind),
+        Named::Note => {
+            let noteable_type = map
+                .get("object_attributes")
+                .and_then(|attributes| attributes.get("noteable_type"))
+                .ok_or_else(|| note_field("missing field"))?;
+            noteable_kind(
+                noteable_type
+                    .as_str()
+                    .ok_or_else(|| note_field("expected a string"))?,
+            )
+        }
     }
 }
 
-/// A note's kind follows `object_attributes.noteable_type`.
-fn note_kind(map: &Map<String, Value>) -> Result<EventKind, ParseError> {
-    let field = |message: &str| ParseError::Field {
+/// The kind of a note on a `noteable_type`.
+fn noteable_kind(noteable_type: &str) -> Result<EventKind, ParseError> {
+    match noteable_type {
+        "Commit" => Ok(EventKind::CommitNote),
+        "MergeRequest" => Ok(EventKind::MergeRequestNote),
+        "Issue" => Ok(EventKind::IssueNote),
+        "Snippet" => Ok(EventKind::SnippetNote),
+        other => Err(note_field(&format!(
+            "unknown noteable_type `{other}`, expected Commit, MergeRequest, Issue or Snippet"
+        ))),
+    }
+}
+
+fn note_field(message: &str) -> ParseError {
+    ParseError::Field {
         kind: "note",
         path: ".object_attributes.noteable_type".to_owned(),
         message: message.to_owned(),
-    };
-    let noteable_type = map
-        .get("object_attributes")
-        .and_then(|attributes| attributes.get("noteable_type"))
-        .ok_or_else(|| field("missing field"))?;
-    match noteable_type.as_str() {
-        Some("Commit") => Ok(EventKind::CommitNote),
-        Some("MergeRequest") => Ok(EventKind::MergeRequestNote),
-        Some("Issue") => Ok(EventKind::IssueNote),
-        Some("Snippet") => Ok(EventKind::SnippetNote),
-        Some(other) => Err(field(&format!(
-            "unknown noteable_type `{other}`, expected Commit, MergeRequest, Issue or Snippet"
-        ))),
-        None => Err(field("expected a string")),
     }
 }
 
 fn decode<T: serde::de::DeserializeOwned>(kind: EventKind, value: Value) -> Result<T, ParseError> {
     serde_path_to_error::deserialize(value)
         .map_err(|e| ParseError::field(kind.name(), &e.path().to_string(), e.inner()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::samples;
+
+    /// The direct parse is the one taken (not the JSON value's), and it reads the same event.
+    #[test]
+    fn every_sample_parses_directly_into_what_the_value_gives() {
+        for sample in samples::all() {
+            let body = sample.json.as_bytes();
+            let direct = Event::from_slice_directly(body)
+                .unwrap_or_else(|| panic!("{} did not parse directly", sample.name));
+            let value: Value = serde_json::from_slice(body).unwrap();
+            assert_eq!(direct, Event::from_value(value).unwrap(), "{}", sample.name);
+        }
+    }
+
+    /// A null `object_kind` is refused, whatever `event_name` says (as through a value).
+    #[test]
+    fn a_null_object_kind_is_not_read_past() {
+        let body = br#"{"object_kind": null, "event_name": "push"}"#;
+        assert!(Event::from_slice_directly(body).is_none());
+        let error = Event::from_slice(body).unwrap_err().to_string();
+        assert!(error.contains("`object_kind` must be a string"), "{error}");
+    }
 }

@@ -625,10 +625,11 @@ async fn post_events(
     deadline: Instant,
 ) -> Result<Vec<Ack>> {
     let payload = axum::body::Bytes::from(payload);
-    let urls: Arc<[String]> = paths
+    // Parsed once: reqwest would parse a string (IDNA included) for every post.
+    let urls: Arc<[reqwest::Url]> = paths
         .iter()
-        .map(|path| format!("{}{path}", api.base))
-        .collect();
+        .map(|path| reqwest::Url::parse(&format!("{}{path}", api.base)))
+        .collect::<Result<_, _>>()?;
     let acks = Arc::new(Mutex::new(Vec::with_capacity(
         usize::try_from(args.events).unwrap_or(0),
     )));
@@ -650,7 +651,7 @@ async fn post_events(
             let stop = stop.clone();
             let posted = posted.clone();
             async move {
-                match post_one(&api, &url, payload).await {
+                match post_one(&api, url, payload).await {
                     Ok(ack) => {
                         acks.lock().expect("not poisoned").push(ack);
                         posted.fetch_add(1, Ordering::Relaxed);
@@ -718,7 +719,7 @@ async fn post_events(
 }
 
 /// Posts one event; its acknowledgement is timed once the 202's body is read.
-async fn post_one(api: &Api, url: &str, payload: axum::body::Bytes) -> Result<Ack> {
+async fn post_one(api: &Api, url: reqwest::Url, payload: axum::body::Bytes) -> Result<Ack> {
     let response = api
         .client
         .post(url)
