@@ -19,9 +19,16 @@ const INSERT: &str = "INSERT INTO attempts (hook_id, delivery_id, event_id, trig
      created_at, rate_limited) ";
 const WIDTH: usize = 14;
 
-/// Writes the attempts in multi-row statements; returns their ids in order.
-pub async fn insert(conn: &mut Conn, attempts: &[&Attempt]) -> Result<Vec<Id>> {
-    let mut ids = Vec::with_capacity(attempts.len());
+/// Writes the attempts in multi-row statements.
+pub async fn insert(conn: &mut Conn, attempts: &[&Attempt]) -> Result<()> {
+    // Their ids are not needed: not returned (on SQLite each row returned is one more hand-off
+    // from the writer's thread).
+    write(conn, attempts, "").await.map(drop)
+}
+
+/// Writes the attempts; with `returning` = ` RETURNING id`, returns their ids in order.
+async fn write(conn: &mut Conn, attempts: &[&Attempt], returning: &str) -> Result<Vec<Id>> {
+    let mut ids = Vec::new();
     for run in runs(attempts) {
         // Encode first: the query borrows the encoded strings.
         let encoded = run
@@ -29,7 +36,7 @@ pub async fn insert(conn: &mut Conn, attempts: &[&Attempt]) -> Result<Vec<Id>> {
             .iter()
             .map(|a| Encoded::new(a))
             .collect::<Result<Vec<_>>>()?;
-        let sql = format!("{INSERT}{} RETURNING id", kept_values(run.rows(), WIDTH, ""));
+        let sql = format!("{INSERT}{}{returning}", kept_values(run.rows(), WIDTH, ""));
         let mut query = sqlx::query_scalar::<_, Id>(&sql);
         for ((attempt, kept), (encoded, _)) in run.bound().zip(padded(&encoded)) {
             query = query
@@ -59,7 +66,7 @@ pub async fn insert(conn: &mut Conn, attempts: &[&Attempt]) -> Result<Vec<Id>> {
 
 /// Writes one attempt (a test or a resend); its hook must exist.
 pub async fn insert_one(conn: &mut Conn, attempt: &Attempt) -> Result<Id> {
-    insert(conn, &[attempt])
+    write(conn, &[attempt], " RETURNING id")
         .await?
         .first()
         .copied()
