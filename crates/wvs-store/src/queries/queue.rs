@@ -258,19 +258,22 @@ pub async fn latest_event(
 pub async fn settle(conn: &mut Conn, owner: &str, attempts: &[&Attempt]) -> Result<()> {
     // (delivery, state, next attempt, time); one outcome per delivery, the first reported.
     let mut seen = HashSet::new();
+    let mut retried = Vec::new();
     let outcomes: Vec<(Id, &str, Option<Millis>, Millis)> = attempts
         .iter()
         .filter_map(|attempt| {
             let delivery_id = attempt.delivery_id.filter(|id| seen.insert(*id))?;
             let (state, next_attempt_at) = match attempt.outcome {
                 Outcome::Succeeded => ("succeeded", None),
-                Outcome::RetryAt(at) => ("pending", Some(at)),
+                Outcome::RetryAt(at) => {
+                    retried.push((attempt.hook_id, at));
+                    ("pending", Some(at))
+                }
                 Outcome::Failed => ("failed", None),
             };
             Some((delivery_id, state, next_attempt_at, attempt.created_at))
         })
         .collect();
-    let mut retried = Vec::new();
     for run in runs(&outcomes) {
         // VALUES columns are named column1, column2... in SQLite and PostgreSQL alike.
         let sql = format!(
@@ -280,11 +283,10 @@ pub async fn settle(conn: &mut Conn, owner: &str, attempts: &[&Attempt]) -> Resu
              updated_at = o.column4 \
              FROM (VALUES {}) AS o \
              WHERE deliveries.id = o.column1 AND o.column5 AND deliveries.state = 'in_flight' \
-             AND deliveries.lease_owner = $1 \
-             RETURNING deliveries.hook_id, deliveries.next_attempt_at, deliveries.state",
+             AND deliveries.lease_owner = $1",
             tuples(run.rows(), 5, 2, "")
         );
-        let mut query = sqlx::query_as::<_, (Id, Millis, String)>(&sql).bind(owner);
+        let mut query = sqlx::query(&sql).bind(owner);
         for ((delivery_id, state, next_attempt_at, at), kept) in run.bound() {
             query = query
                 .bind(delivery_id)
@@ -293,14 +295,11 @@ pub async fn settle(conn: &mut Conn, owner: &str, attempts: &[&Attempt]) -> Resu
                 .bind(at)
                 .bind(kept);
         }
-        let settled = query.fetch_all(&mut *conn).await?;
-        retried.extend(
-            settled
-                .into_iter()
-                .filter(|(_, _, state)| state == "pending")
-                .map(|(hook_id, at, _)| (hook_id, at)),
-        );
+        query.execute(&mut *conn).await?;
     }
+    // Hooks are made due by the retries reported, not by the rows changed (which would have
+    // to come back, on SQLite one hand-off each): a retry whose claim was lost meanwhile
+    // only makes its hook due early, and `next_due_at` is a lower bound.
     hooks::due_by(conn, &earliest_per_hook(retried.into_iter())).await?;
     // Settled deliveries freed slots and retries are due later: other nodes may claim now.
     dialect::work_added(conn).await
