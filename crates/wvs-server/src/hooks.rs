@@ -1,6 +1,7 @@
 //! Glue between the hook rules (`wvs-hooks`) and the stored hooks (`wvs-store`): settings
 //! read back from the store, secrets converted, and a hook rendered as GitLab's API shows it.
 
+use serde::Deserialize;
 use serde_json::{Map, Value, json};
 use std::time::Duration;
 use wvs_events::Scope;
@@ -23,11 +24,12 @@ pub fn scope_of(owner: HookOwner) -> Scope {
 /// not read back is a bug; the hook then behaves as a fresh one of its scope rather than
 /// stopping every delivery.
 pub fn settings_of(hook: &Hook) -> HookSettings {
-    let mut settings: HookSettings =
-        serde_json::from_value(hook.settings.clone()).unwrap_or_else(|error| {
-            tracing::error!(hook = hook.id, %error, "unreadable hook settings; using defaults");
-            HookSettings::for_scope(scope_of(hook.owner))
-        });
+    // Read from the JSON in place: routing reads every candidate hook's settings for every
+    // event, and `from_value` would want a copy of the whole tree first.
+    let mut settings = HookSettings::deserialize(&hook.settings).unwrap_or_else(|error| {
+        tracing::error!(hook = hook.id, %error, "unreadable hook settings; using defaults");
+        HookSettings::for_scope(scope_of(hook.owner))
+    });
     settings.max_in_flight = hook.limits.max_in_flight;
     settings.ordered = hook.limits.ordered;
     settings
