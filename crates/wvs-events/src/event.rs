@@ -235,10 +235,9 @@ impl Event {
             Some(None) => return None,
             None => None,
         };
-        let noteable_type = names.object_attributes.and_then(|a| a.noteable_type);
         let kind = match named_kind(object_kind, names.event_name).ok()? {
             Named::Kind(kind) => kind,
-            Named::Note => noteable_kind(noteable_type?).ok()?,
+            Named::Note => noteable_kind(names.object_attributes?.noteable_type?).ok()?,
         };
         Event::from_slice_as(kind, body)
     }

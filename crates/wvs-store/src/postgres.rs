@@ -68,8 +68,9 @@ mod dialect {
     pub const KEY_SHARE: &str = " FOR KEY SHARE";
     /// PostgreSQL numbers every parameter (see `sql::rows_in_order`).
     pub const IN_ORDER: Option<&str> = None;
-    /// Whether claims of several nodes run at the same time. Nodes claim at the same time: counts read before locking may be stale.
-    pub const CLAIMS_SIDE_BY_SIDE: bool = true;
+    /// Whether write transactions (of several nodes) run at the same time. They do: what a
+    /// transaction read before locking may be stale.
+    pub const WRITES_SIDE_BY_SIDE: bool = true;
     /// Appended to a SELECT of rows to work on that another transaction may hold.
     pub const SKIP_LOCKED: &str = " FOR NO KEY UPDATE SKIP LOCKED";
 

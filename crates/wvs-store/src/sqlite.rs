@@ -54,8 +54,9 @@ mod dialect {
     pub const LOCK: &str = "";
     /// Appended to a SELECT of rows that must not be deleted before the transaction ends.
     pub const KEY_SHARE: &str = "";
-    /// Whether claims of several nodes run at the same time. One writer at a time: a claim's counts cannot change under it.
-    pub const CLAIMS_SIDE_BY_SIDE: bool = false;
+    /// Whether write transactions (of several nodes) run at the same time. One writer at a
+    /// time: what a transaction read cannot change under it.
+    pub const WRITES_SIDE_BY_SIDE: bool = false;
     /// Appended to a SELECT of rows to work on that another transaction may hold.
     pub const SKIP_LOCKED: &str = "";
     /// The parameter of a statement whose parameters are bound once each, in the order they

@@ -2768,6 +2768,8 @@ mod postgres {
         let b = PgStore::open(database.url(), &key(), 4)
             .await
             .expect("second store");
+        // Up to 30 s: with the whole suite running, b's listener may wait for a connection.
+        const LISTENING_WAITS: usize = 600;
         let raw = sqlx::PgPool::connect(database.url()).await.unwrap();
         // Written behind every store's back: no node hears of it.
         let set_unannounced = async |value: &str| {
@@ -2779,7 +2781,7 @@ mod postgres {
         };
         a.set_setting("k", "1").await.unwrap();
         let mut remembered = false;
-        for _ in 0..100 {
+        for _ in 0..LISTENING_WAITS {
             set_unannounced("1").await;
             b.setting("k").await.unwrap();
             set_unannounced("unannounced").await;
@@ -2794,7 +2796,7 @@ mod postgres {
 
         a.set_setting("k", "2").await.unwrap();
         let mut seen = None;
-        for _ in 0..100 {
+        for _ in 0..LISTENING_WAITS {
             seen = b.setting("k").await.unwrap();
             if seen.as_deref() == Some("2") {
                 break;

@@ -614,8 +614,8 @@ fn bytes_of_payload(bytes: Option<usize>) -> Result<Vec<u8>> {
     Ok(serde_json::to_vec(&value)?)
 }
 
-/// Posts every event and returns their acknowledgements; fails on the first refusal.
-/// Posts `--events` events, the n-th to `paths[n % paths.len()]`.
+/// Posts `--events` events, the n-th to `paths[n % paths.len()]`, and returns their
+/// acknowledgements; fails on the first refusal.
 async fn post_events(
     api: Arc<Api>,
     paths: Vec<String>,

@@ -142,7 +142,7 @@ async fn claim_round(
     .fetch_all(&mut *conn)
     .await?;
     let list_full = i64::try_from(candidates.len()).unwrap_or(i64::MAX) == wanted_hooks;
-    if dialect::CLAIMS_SIDE_BY_SIDE {
+    if dialect::WRITES_SIDE_BY_SIDE {
         // Counted again once the hooks are held: another node's claim may have added to
         // them since, and now no other claim can.
         busy = in_flight_by_hook(conn).await?.per_hook;

@@ -111,24 +111,31 @@ pub async fn load(conn: &mut Conn, ids: impl Iterator<Item = Id>, lock: &str) ->
 /// Applies the attempts' effects to their hooks' health; writes only what changed.
 ///
 /// `read` was loaded without keeping other nodes' claims off the hooks: most attempts (the
-/// successes of a healthy hook) change nothing. Those that do are folded again into the
-/// health read locked, which another node may have changed meanwhile: two nodes folding
-/// attempts of one hook take turns instead of losing one another's counts. (A success
-/// that found its hook healthy counts as having come before a failure another node
-/// records at the same moment.)
+/// successes of a healthy hook) change nothing. Where writes run side by side (PostgreSQL),
+/// those that do are folded again into the health read locked, which another node may have
+/// changed meanwhile: two nodes folding attempts of one hook take turns instead of losing
+/// one another's counts. (A success that found its hook healthy counts as having come
+/// before a failure another node records at the same moment.) With one writer at a time
+/// (SQLite), `read` is still current.
 pub async fn apply(
     conn: &mut Conn,
     attempts: &[&Attempt],
     rule: &dyn HealthRule,
     read: Healths,
 ) -> Result<()> {
-    let changing = read.changed_by(&read.folded(attempts, rule));
+    let after = read.folded(attempts, rule);
+    let changing = read.changed_by(&after);
     if changing.is_empty() {
         return Ok(());
     }
-    let locked = load(conn, changing.into_iter(), dialect::LOCK).await?;
-    let after = locked.folded(attempts, rule);
-    for id in locked.changed_by(&after) {
+    let (current, after) = if dialect::WRITES_SIDE_BY_SIDE {
+        let locked = load(conn, changing.into_iter(), dialect::LOCK).await?;
+        let after = locked.folded(attempts, rule);
+        (locked, after)
+    } else {
+        (read, after)
+    };
+    for id in current.changed_by(&after) {
         hooks::set_health(conn, id, &after[&id]).await?;
     }
     Ok(())

@@ -169,7 +169,7 @@ async fn insert_event_rows(conn: &mut Conn, rows: &[NewRow<'_>]) -> Result<Vec<I
             .into_iter()
             .map(|(id, uuid)| (uuid, id))
             .collect();
-        for (row, _) in run.bound().filter(|(_, kept)| *kept) {
+        for row in run.items() {
             let id = returned
                 .get(&row.pending.event.uuid)
                 .ok_or(StoreError::Corrupt("events.uuid"))?;
