@@ -116,7 +116,7 @@ pub async fn ingest(
     let candidates = store.candidate_hooks(project_id, group_ids).await?;
     let mut deliveries = Vec::new();
     let mut stopped = Vec::new();
-    for hook in &candidates {
+    for hook in candidates.iter() {
         let scope = scope_of(hook.owner);
         if scope == Scope::System && !system_hooks {
             continue;

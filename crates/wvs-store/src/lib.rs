@@ -229,7 +229,11 @@ pub trait Store: Send + Sync + 'static {
     /// node's); their health may be as of an earlier call (the store remembers this read
     /// until the registry or a hook changes, not when attempts are recorded): routing does
     /// not look at health.
-    async fn candidate_hooks(&self, project_id: Option<Id>, group_ids: &[Id]) -> Result<Vec<Hook>>;
+    async fn candidate_hooks(
+        &self,
+        project_id: Option<Id>,
+        group_ids: &[Id],
+    ) -> Result<Arc<[Hook]>>;
 
     // ---- access tokens ----
 

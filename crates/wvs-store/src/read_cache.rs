@@ -14,8 +14,8 @@
 
 use std::collections::HashMap;
 use std::hash::Hash;
-use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
 
 use crate::Result;
 use crate::model::{Group, Hook, Id, Project};
@@ -23,13 +23,17 @@ use crate::model::{Group, Hook, Id, Project};
 /// Entries one kind keeps at most; past that, the stale ones go (or all, if none is).
 const MAX_ENTRIES: usize = 4096;
 
+/// A project (none for group and system events) and the groups above it.
+type Routing = (Option<Id>, Vec<Id>);
+
 pub struct ReadCache {
     /// Whether every other writer's changes reach this cache (see [`ReadCache::hearing`]).
     hears_others: AtomicBool,
     generation: AtomicU64,
     projects: Memo<Id, Option<Project>>,
     ancestries: Memo<Id, Vec<Group>>,
-    candidates: Memo<(Option<Id>, Vec<Id>), Vec<Hook>>,
+    /// Shared, not copied, by every event that reads them.
+    candidates: Memo<Routing, Arc<[Hook]>>,
     settings: Memo<String, Option<String>>,
 }
 
@@ -91,7 +95,8 @@ impl ReadCache {
         project_id: Option<Id>,
         group_ids: &[Id],
         read: impl Future<Output = Result<Vec<Hook>>>,
-    ) -> Result<Vec<Hook>> {
+    ) -> Result<Arc<[Hook]>> {
+        let read = async { read.await.map(Arc::from) };
         self.through(&self.candidates, (project_id, group_ids.to_vec()), read)
             .await
     }

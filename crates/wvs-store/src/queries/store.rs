@@ -231,7 +231,11 @@ impl Store for Backend {
             .await
     }
 
-    async fn candidate_hooks(&self, project_id: Option<Id>, group_ids: &[Id]) -> Result<Vec<Hook>> {
+    async fn candidate_hooks(
+        &self,
+        project_id: Option<Id>,
+        group_ids: &[Id],
+    ) -> Result<Arc<[Hook]>> {
         let read =
             self.read_one(async |c| hooks::candidates(c, &self.cipher, project_id, group_ids).await);
         self.cache.candidates(project_id, group_ids, read).await
