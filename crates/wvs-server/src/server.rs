@@ -16,7 +16,7 @@ use wvs_store::sqlite::SqliteStore;
 use crate::api::test_limit::TestLimiter;
 use crate::config::Config;
 use crate::dispatch::Dispatcher;
-use crate::state::AppState;
+use crate::state::{AppState, Shared};
 
 /// Opens the store named by the configuration (PostgreSQL for a `postgres://` URL, SQLite
 /// otherwise) and applies its migrations.
@@ -105,7 +105,7 @@ pub async fn run(config: Config, shutdown: CancellationToken) -> anyhow::Result<
         // Other nodes on the same database wake this one's dispatcher too.
         store.watch_for_work(wake.clone());
     }
-    let state = AppState {
+    let state = AppState::new(Shared {
         store: store.clone(),
         sender: sender.clone(),
         config: Arc::new(config.clone()),
@@ -114,7 +114,7 @@ pub async fn run(config: Config, shutdown: CancellationToken) -> anyhow::Result<
             config.hook_test_limit,
             std::time::Duration::from_secs(60),
         )),
-    };
+    });
     let dispatching = config.deliver.then(|| {
         let dispatcher =
             Dispatcher::new(store, sender, config.delivery.clone(), config.flavor, wake);

@@ -1,5 +1,6 @@
 //! What every request handler shares.
 
+use std::ops::Deref;
 use std::sync::Arc;
 
 use tokio::sync::Notify;
@@ -9,9 +10,14 @@ use wvs_store::Store;
 use crate::api::test_limit::TestLimiter;
 use crate::config::Config;
 
-/// The application state behind every handler: cheap to clone.
+/// The application state behind every handler. Every layer and handler a request passes
+/// takes its own clone, so it is one shared allocation: a clone is one reference count, not
+/// one per field (each bounced between the cores on every request).
 #[derive(Clone)]
-pub struct AppState {
+pub struct AppState(Arc<Shared>);
+
+/// What [`AppState`] shares.
+pub struct Shared {
     pub store: Arc<dyn Store>,
     pub sender: Sender,
     pub config: Arc<Config>,
@@ -19,4 +25,18 @@ pub struct AppState {
     pub wake: Arc<Notify>,
     /// Tests and resends per caller and hook.
     pub test_limiter: Arc<TestLimiter>,
+}
+
+impl AppState {
+    pub fn new(shared: Shared) -> AppState {
+        AppState(Arc::new(shared))
+    }
+}
+
+impl Deref for AppState {
+    type Target = Shared;
+
+    fn deref(&self) -> &Shared {
+        &self.0
+    }
 }
