@@ -10,7 +10,7 @@ use sqlx::FromRow;
 use super::{Conn, dialect};
 
 use super::secrets;
-use super::sql::{count, from_json, in_lists, missing, placeholders, runs, tuples};
+use super::sql::{count, from_json, in_lists, missing, placeholders, rows_in_order, runs};
 use crate::cipher::Cipher;
 use crate::model::{
     DeliveryLimits, Hook, HookAlertCounts, HookChange, HookHealth, HookOwner, Id, Millis, NewHook,
@@ -268,7 +268,7 @@ pub async fn due_by(conn: &mut Conn, due: &[(Id, Millis)]) -> Result<()> {
             "UPDATE hooks SET next_due_at = {DUE} FROM (VALUES {}) AS d \
              WHERE hooks.id = d.column1 AND d.column3 AND NOT hooks.permanently_disabled \
              AND (hooks.next_due_at IS NULL OR hooks.next_due_at > {DUE})",
-            tuples(run.rows(), 3, 1, "")
+            rows_in_order(run.rows(), 3, "")
         );
         let mut query = sqlx::query(&sql);
         for ((id, at), kept) in run.bound() {

@@ -12,7 +12,7 @@ use sqlx::FromRow;
 use super::{Conn, dialect};
 
 use super::hooks;
-use super::sql::{conflict, count, in_lists, kept_values, placeholders, runs, tuples};
+use super::sql::{conflict, count, in_lists, kept_values, next_in_order, placeholders, rows_in_order, runs};
 use crate::model::{
     Attempt, DeliveryCounts, Id, Inserted, Millis, NewDelivery, Outcome, StoredEvent,
 };
@@ -283,10 +283,12 @@ pub async fn settle(conn: &mut Conn, owner: &str, attempts: &[&Attempt]) -> Resu
              updated_at = o.column4 \
              FROM (VALUES {}) AS o \
              WHERE deliveries.id = o.column1 AND o.column5 AND deliveries.state = 'in_flight' \
-             AND deliveries.lease_owner = $1",
-            tuples(run.rows(), 5, 2, "")
+             AND deliveries.lease_owner = {}",
+            rows_in_order(run.rows(), 5, ""),
+            next_in_order(run.rows() * 5)
         );
-        let mut query = sqlx::query(&sql).bind(owner);
+        // Bound in the order they appear: the rows, then the owner.
+        let mut query = sqlx::query(&sql);
         for ((delivery_id, state, next_attempt_at, at), kept) in run.bound() {
             query = query
                 .bind(delivery_id)
@@ -295,7 +297,7 @@ pub async fn settle(conn: &mut Conn, owner: &str, attempts: &[&Attempt]) -> Resu
                 .bind(at)
                 .bind(kept);
         }
-        query.execute(&mut *conn).await?;
+        query.bind(owner).execute(&mut *conn).await?;
     }
     // Hooks are made due by the retries reported, not by the rows changed (which would have
     // to come back, on SQLite one hand-off each): a retry whose claim was lost meanwhile
