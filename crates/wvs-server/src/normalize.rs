@@ -12,6 +12,7 @@ use std::collections::HashMap;
 use std::sync::LazyLock;
 
 use serde::de::IgnoredAny;
+use serde::{Deserialize, Deserializer};
 
 use serde_json::{Map, Value};
 use wvs_events::{Event, Scope, samples};
@@ -54,15 +55,55 @@ pub fn fill(body: &[u8], event: &Event, blocks: &Blocks) -> Option<Vec<u8>> {
 }
 
 /// Whether the body already has every key that could be filled: the common case, told by
-/// reading only its top-level keys (values skipped, not built). A key written with escapes
-/// cannot be borrowed: such a body takes the full path.
+/// reading only its top-level keys (values skipped, not built, and no other key kept). A
+/// body that cannot be read so (a key given twice, say) takes the full path.
 fn lacks_nothing(body: &[u8], documented: &Map<String, Value>) -> bool {
-    let Ok(present) = serde_json::from_slice::<HashMap<&str, IgnoredAny>>(body) else {
+    let Ok(present) = serde_json::from_slice::<Fillable>(body) else {
         return false;
     };
     FILLED
         .iter()
-        .all(|key| !documented.contains_key(*key) || present.contains_key(*key))
+        .all(|key| !documented.contains_key(*key) || present.has(key))
+}
+
+/// Which of the [`FILLED`] keys a body has, whatever their values (null included).
+#[derive(Deserialize)]
+struct Fillable {
+    #[serde(default)]
+    project_id: Present,
+    #[serde(default)]
+    project: Present,
+    #[serde(default)]
+    repository: Present,
+    #[serde(default)]
+    event_name: Present,
+    #[serde(default)]
+    event_type: Present,
+}
+
+impl Fillable {
+    fn has(&self, key: &str) -> bool {
+        let Present(has) = match key {
+            "project_id" => self.project_id,
+            "project" => self.project,
+            "repository" => self.repository,
+            "event_name" => self.event_name,
+            "event_type" => self.event_type,
+            _ => Present(false),
+        };
+        has
+    }
+}
+
+/// A key that is there (its value skipped) or, by default, is not.
+#[derive(Clone, Copy, Default)]
+struct Present(bool);
+
+impl<'de> Deserialize<'de> for Present {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Present, D::Error> {
+        IgnoredAny::deserialize(deserializer)?;
+        Ok(Present(true))
+    }
 }
 
 /// A documented sample made to look like an event of the registry's project (for hook tests
@@ -265,5 +306,23 @@ mod tests {
             .as_bytes();
         let event = Event::from_slice(body).unwrap();
         assert_eq!(fill(body, &event, &blocks()), None);
+    }
+
+    #[test]
+    fn a_key_sent_as_null_is_not_filled() {
+        let mut posted = sample(EventKind::Push);
+        posted["repository"] = Value::Null;
+        let body = serde_json::to_vec(&posted).unwrap();
+        let event = Event::from_slice(&body).unwrap();
+        assert_eq!(fill(&body, &event, &blocks()), None);
+    }
+
+    #[test]
+    fn a_key_written_with_escapes_counts_as_there() {
+        let body = samples::for_kind(EventKind::Push, Scope::Project)
+            .json
+            .replacen("\"repository\"", "\"repo\\u0073itory\"", 1);
+        let event = Event::from_slice(body.as_bytes()).unwrap();
+        assert_eq!(fill(body.as_bytes(), &event, &blocks()), None);
     }
 }
