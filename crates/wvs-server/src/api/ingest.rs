@@ -229,8 +229,8 @@ async fn project_event(
             .ok_or(not_found)?,
     };
     let (target, groups) = project_target(store, caller.reach, &project).await?;
-    let blocks = project_blocks::of(&project, &groups, &state.config.instance_url);
-    if let Some(filled) = normalize::fill(&posted.body, &posted.event, &blocks) {
+    let blocks = || project_blocks::of(&project, &groups, &state.config.instance_url);
+    if let Some(filled) = normalize::fill(&posted.body, &posted.event, blocks) {
         posted.body = filled;
     }
     accept(&state, target, posted).await
