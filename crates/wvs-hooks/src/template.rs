@@ -7,6 +7,12 @@
 //! (`{{project}}`) puts the JSON value itself. A field the event lacks is empty inside a string
 //! and `null` outside. The result must be valid JSON; when it is not, the delivery fails
 //! with the reason.
+//!
+//! A template can name a large field many times, so its output is bounded: rendering stops
+//! as soon as the body would pass the limit it is given (the largest payload a delivery
+//! sends), and never holds more than that. Templates are not refused when saved for what
+//! they could produce: whether a body is too large depends on the event, and a template
+//! that names `{{commits}}` twice is reasonable for small pushes.
 
 use serde_json::Value;
 
@@ -17,10 +23,12 @@ pub enum TemplateError {
     Unclosed,
     #[error("the result is not valid JSON: {0}")]
     InvalidJson(String),
+    #[error("the body would be larger than the payload limit of {limit} bytes")]
+    TooLarge { limit: usize },
 }
 
-/// Renders `template` for `event`.
-pub fn render(template: &str, event: &Value) -> Result<String, TemplateError> {
+/// Renders `template` for `event`, in at most `limit` bytes.
+pub fn render(template: &str, event: &Value, limit: usize) -> Result<String, TemplateError> {
     let mut out = String::with_capacity(template.len());
     let mut in_string = false;
     let mut escaped = false;
@@ -29,7 +37,11 @@ pub fn render(template: &str, event: &Value) -> Result<String, TemplateError> {
         if rest.starts_with("{{") {
             let end = rest.find("}}").ok_or(TemplateError::Unclosed)?;
             let value = lookup(event, rest[2..end].trim());
-            out.push_str(&fill(value, in_string));
+            let filled = fill(value, in_string);
+            if out.len().saturating_add(filled.len()) > limit {
+                return Err(TemplateError::TooLarge { limit });
+            }
+            out.push_str(&filled);
             rest = &rest[end + 2..];
             continue;
         }
@@ -38,6 +50,9 @@ pub fn render(template: &str, event: &Value) -> Result<String, TemplateError> {
             (true, false, '\\') => escaped = true,
             (_, false, '"') => in_string = !in_string,
             _ => {}
+        }
+        if out.len() + c.len_utf8() > limit {
+            return Err(TemplateError::TooLarge { limit });
         }
         out.push(c);
         rest = &rest[c.len_utf8()..];
@@ -50,7 +65,7 @@ pub fn render(template: &str, event: &Value) -> Result<String, TemplateError> {
 /// Whether the template can produce valid JSON at all (checked when it is saved): rendered
 /// for an event with no fields, where every placeholder is empty or `null`.
 pub fn check(template: &str) -> Result<(), TemplateError> {
-    render(template, &Value::Object(serde_json::Map::new())).map(|_| ())
+    render(template, &Value::Object(serde_json::Map::new()), usize::MAX).map(|_| ())
 }
 
 /// The field at `path` (`a.b.0.c`): object keys, and array indexes.
@@ -98,6 +113,7 @@ mod tests {
         let rendered = render(
             r#"{"event": "{{object_kind}}", "project": {{project}}, "count": {{total_commits_count}}, "label": "{{project.name}} #{{project.id}}"}"#,
             &event(),
+            usize::MAX,
         )
         .unwrap();
         let value: Value = serde_json::from_str(&rendered).unwrap();
@@ -112,6 +128,7 @@ mod tests {
         let rendered = render(
             r#"{"sha": "{{commits.0.id}}", "message": "{{ commits.0.message }}", "none": {{commits.9.id}}}"#,
             &event(),
+            usize::MAX,
         )
         .unwrap();
         let value: Value = serde_json::from_str(&rendered).unwrap();
@@ -122,17 +139,32 @@ mod tests {
 
     #[test]
     fn a_result_that_is_not_json_is_an_error_with_the_reason() {
-        let error = render(r#"{"a": {{object_kind}"#, &event()).unwrap_err();
+        let error = render(r#"{"a": {{object_kind}"#, &event(), usize::MAX).unwrap_err();
         assert_eq!(error, TemplateError::Unclosed);
-        let error = render(r#"{"a": {{object_kind}}"#, &event()).unwrap_err();
+        let error = render(r#"{"a": {{object_kind}}"#, &event(), usize::MAX).unwrap_err();
         assert!(matches!(error, TemplateError::InvalidJson(_)), "{error}");
         // Text outside a string is not JSON.
-        let error = render(r#"{"a": {{project.name}}x}"#, &event()).unwrap_err();
+        let error = render(r#"{"a": {{project.name}}x}"#, &event(), usize::MAX).unwrap_err();
         assert!(
             error
                 .to_string()
                 .starts_with("the result is not valid JSON")
         );
+    }
+
+    #[test]
+    fn rendering_stops_at_the_limit_whatever_the_template_multiplies() {
+        let pad = "x".repeat(1000);
+        let event = json!({ "pad": pad });
+        let template = format!("[{}]", vec![r#""{{pad}}""#; 400].join(","));
+        // 400 copies of 1,000 bytes: over a 100 kB limit, stopped before it is passed.
+        let error = render(&template, &event, 100_000).unwrap_err();
+        assert_eq!(error, TemplateError::TooLarge { limit: 100_000 });
+        let body = render(&template, &event, 500_000).unwrap();
+        assert!(body.len() > 400_000 && body.len() <= 500_000);
+        // Literal text counts too.
+        let error = render(r#"{"a": "bcdef"}"#, &json!({}), 5).unwrap_err();
+        assert_eq!(error, TemplateError::TooLarge { limit: 5 });
     }
 
     #[test]

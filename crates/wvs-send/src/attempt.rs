@@ -18,8 +18,9 @@ pub struct AttemptResult {
     pub status: Option<u16>,
     /// The first 50 response headers, each value cut to 1 KiB.
     pub response_headers: Vec<(String, String)>,
-    /// The start of the response body (lossy UTF-8, at most 8 KiB).
-    pub response_body: String,
+    /// The start of the response body, its bytes as received (at most 8 KiB): a receiver's
+    /// reply may hold NUL, invalid UTF-8 or binary data, and the log keeps it as it came.
+    pub response_body: Vec<u8>,
     /// From the start of the attempt to the end of reading the response.
     pub duration: Duration,
     /// What went wrong, in one short sentence: why no response arrived (`blocked: ...` when

@@ -27,7 +27,7 @@ const TRANSPORT_HEADERS: &[&str] = &[
 ];
 
 /// One delivery attempt, borrowed from the delivery and hook records.
-#[derive(Clone, Copy)]
+#[derive(Clone)]
 pub struct Request<'a> {
     /// The hook URL as saved: it may contain `user:pass@` and `{name}` placeholders.
     pub url: &'a str,
@@ -46,8 +46,9 @@ pub struct Request<'a> {
     pub webhook_uuid: &'a str,
     /// Stable across retries and resends of one event to one hook.
     pub idempotency_key: &'a str,
-    /// Sent byte for byte, as stored and signed.
-    pub body: &'a [u8],
+    /// Sent byte for byte, as stored and signed. Shared, not copied: one event's payload is
+    /// held once however many hooks it goes to.
+    pub body: bytes::Bytes,
     /// `false` when the hook turned TLS verification off.
     pub verify_tls: bool,
     /// The delivery is for a system hook: the outbound policy's
@@ -109,7 +110,7 @@ pub(crate) fn prepare(
         timestamp,
         version: &config.version,
     }
-    .build(request.body);
+    .build(&request.body);
 
     let mut prepared = Prepared {
         url: target.url,
@@ -176,7 +177,7 @@ mod tests {
             event_uuid: "e",
             webhook_uuid: "w",
             idempotency_key: "k",
-            body: b"{}",
+            body: bytes::Bytes::from_static(b"{}"),
             verify_tls: true,
             system_hook: false,
         }

@@ -4,7 +4,6 @@
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
-use bytes::Bytes;
 use http::HeaderMap;
 use reqwest::Client;
 use reqwest::redirect::Policy;
@@ -121,6 +120,11 @@ impl Sender {
         &self.inner.guard
     }
 
+    /// The largest request body an attempt sends, in bytes.
+    pub fn max_payload(&self) -> usize {
+        self.inner.config.max_payload
+    }
+
     /// Makes one attempt. It never fails: every outcome, including a request that could not
     /// be built or a destination the guard refused, is an [`AttemptResult`] to record.
     pub async fn send(&self, request: &Request<'_>) -> AttemptResult {
@@ -191,7 +195,7 @@ impl Sender {
         let client = self.client(request.verify_tls, request.system_hook);
         // A host or port from a URL variable: refusals must not name them.
         let hidden = target::hidden_parts(request.url);
-        let body = Bytes::copy_from_slice(request.body);
+        let body = request.body.clone();
         let first_url = hop.url.clone();
         let mut followed = 0;
         loop {
@@ -274,7 +278,8 @@ impl Sender {
         attempt.retry_after = response::retry_after(status, response.headers(), SystemTime::now());
         let (body, error) =
             response::read_body(response, config.max_response_read, deadline, config.timeout).await;
-        attempt.response_body = response::lossy_prefix(&body, MAX_LOGGED_BODY);
+        attempt.response_body = body;
+        attempt.response_body.truncate(MAX_LOGGED_BODY);
         attempt.error = error;
     }
 }

@@ -141,7 +141,7 @@ fn request(url: &str) -> Request<'_> {
         event_uuid: "e",
         webhook_uuid: "w",
         idempotency_key: "k",
-        body: b"{}",
+        body: bytes::Bytes::from_static(b"{}"),
         verify_tls: true,
         system_hook: false,
     }

@@ -19,6 +19,20 @@ use crate::dispatch::{AutoDisable, RetryPolicy};
 /// 24 h (about two days in all), then the delivery is marked failed.
 pub const DEFAULT_RETRY_SCHEDULE: &str = "0s,10s,1m,5m,30m,2h,6h,12h,24h";
 
+/// The share of the workers one top-level namespace may hold by default: a quarter.
+pub const DEFAULT_NAMESPACE_SHARE: f64 = 0.25;
+
+/// Deliveries one namespace may have in flight: its share of the workers, at least one; none
+/// (0, no limit) when the share is the whole pool.
+fn namespace_in_flight(workers: usize, share: f64) -> u32 {
+    if share >= 1.0 {
+        return 0;
+    }
+    // Truncation intended: a share is a floor, never rounded up past it.
+    let workers = u32::try_from(workers).unwrap_or(u32::MAX);
+    ((f64::from(workers) * share) as u32).max(1)
+}
+
 /// One source of settings; every field is optional so that sources can be layered.
 #[derive(Debug, Default, Clone, clap::Args, Deserialize)]
 #[serde(default, deny_unknown_fields)]
@@ -71,6 +85,12 @@ pub struct ConfigLayer {
     /// The rate limit's window [default: 1m]
     #[arg(long, env = "WVS_RATE_LIMIT_WINDOW")]
     pub rate_limit_window: Option<String>,
+    /// Share of the workers one top-level namespace's deliveries may hold at once, over
+    /// every node (at least one worker; the system hooks have a share of their own), so that
+    /// one tenant's slow or hung receivers cannot delay the others; 1 = no limit but the
+    /// hooks' own [default: 0.25]
+    #[arg(long, env = "WVS_NAMESPACE_SHARE")]
+    pub namespace_share: Option<f64>,
     /// First pause of an auto-disabled hook, doubled per further failure [default: 1m]
     #[arg(long, env = "WVS_AUTO_DISABLE_BACKOFF")]
     pub auto_disable_backoff: Option<String>,
@@ -139,6 +159,7 @@ impl ConfigLayer {
             retry_after_cap: self.retry_after_cap.or(lower.retry_after_cap),
             web_hook_calls: self.web_hook_calls.or(lower.web_hook_calls),
             rate_limit_window: self.rate_limit_window.or(lower.rate_limit_window),
+            namespace_share: self.namespace_share.or(lower.namespace_share),
             auto_disable_backoff: self.auto_disable_backoff.or(lower.auto_disable_backoff),
             auto_disable_max_backoff: self
                 .auto_disable_max_backoff
@@ -260,6 +281,13 @@ impl Config {
         if rate_limit_window.is_zero() {
             return Err(invalid("rate_limit_window", "must be longer than zero"));
         }
+        let namespace_share = layer.namespace_share.unwrap_or(DEFAULT_NAMESPACE_SHARE);
+        if !(namespace_share > 0.0 && namespace_share <= 1.0) {
+            return Err(invalid(
+                "namespace_share",
+                "must be more than 0 and at most 1",
+            ));
+        }
         let auto_disable = AutoDisable {
             initial_backoff: setting("auto_disable_backoff", &layer.auto_disable_backoff, "1m")?,
             max_backoff: setting(
@@ -318,6 +346,7 @@ impl Config {
                 rate_limit: RateLimit {
                     calls: layer.web_hook_calls.unwrap_or(0),
                     window: i64::try_from(rate_limit_window.as_millis()).unwrap_or(i64::MAX),
+                    in_flight: namespace_in_flight(workers, namespace_share),
                 },
                 auto_disable,
             },

@@ -41,15 +41,30 @@ impl PreparedHook {
     }
 }
 
+/// Bytes of a request body the log keeps when the body is not the event's stored payload (a
+/// template's output, a test's sample): a template can make a body as large as the payload
+/// limit, which the log need not hold again.
+pub const MAX_LOGGED_REQUEST_BODY: usize = 64 * 1024;
+
+/// The start of `body` that the log keeps.
+pub fn logged_body(body: &[u8]) -> Vec<u8> {
+    body[..body.len().min(MAX_LOGGED_REQUEST_BODY)].to_vec()
+}
+
 /// The body a hook with a `custom_webhook_template` sends instead of the event's payload;
-/// `None` when it has no template. `Err` says why the template gave no valid JSON.
-pub fn templated(settings: &HookSettings, payload: &[u8]) -> Result<Option<Vec<u8>>, String> {
+/// `None` when it has no template. `Err` says why the template gave no valid JSON, or that
+/// its output would pass `limit` bytes (rendering stops there).
+pub fn templated(
+    settings: &HookSettings,
+    payload: &[u8],
+    limit: usize,
+) -> Result<Option<Vec<u8>>, String> {
     let Some(template) = &settings.custom_webhook_template else {
         return Ok(None);
     };
     let event: serde_json::Value = serde_json::from_slice(payload)
         .map_err(|error| format!("custom webhook template: the event is not JSON: {error}"))?;
-    wvs_hooks::template::render(template, &event)
+    wvs_hooks::template::render(template, &event, limit)
         .map(|body| Some(body.into_bytes()))
         .map_err(|error| format!("custom webhook template: {error}"))
 }
@@ -70,7 +85,7 @@ pub struct Envelope<'a> {
     pub event_uuid: &'a str,
     pub event_header: &'a str,
     pub idempotency_key: &'a str,
-    pub body: &'a [u8],
+    pub body: bytes::Bytes,
 }
 
 /// Sends `envelope` to `hook` with the hook's current settings.
@@ -92,7 +107,7 @@ pub async fn send(
         event_uuid: envelope.event_uuid,
         webhook_uuid: &hook.hook.uuid,
         idempotency_key: envelope.idempotency_key,
-        body: envelope.body,
+        body: envelope.body.clone(),
         verify_tls: hook.settings.enable_ssl_verification,
         system_hook: hook.hook.owner == HookOwner::System,
     };
@@ -151,13 +166,16 @@ mod tests {
             custom_webhook_template: Some(r#"{"kind": "{{object_kind}}"}"#.into()),
             ..HookSettings::default()
         };
-        let body = templated(&settings, br#"{"object_kind": "push"}"#).unwrap();
+        let body = templated(&settings, br#"{"object_kind": "push"}"#, usize::MAX).unwrap();
         assert_eq!(body.as_deref(), Some(br#"{"kind": "push"}"#.as_slice()));
-        let error = templated(&settings, b"not json").unwrap_err();
+        let error = templated(&settings, b"not json", usize::MAX).unwrap_err();
         assert!(
             error.starts_with("custom webhook template: the event is not JSON"),
             "{error}"
         );
-        assert_eq!(templated(&HookSettings::default(), b"{}").unwrap(), None);
+        assert_eq!(
+            templated(&HookSettings::default(), b"{}", usize::MAX).unwrap(),
+            None
+        );
     }
 }

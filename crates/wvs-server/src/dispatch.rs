@@ -21,11 +21,13 @@ mod retry;
 
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 pub use auto_disable::AutoDisable;
 pub use retry::RetryPolicy;
 
+use bytes::Bytes;
 use tokio::sync::{Notify, Semaphore, mpsc};
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
@@ -53,6 +55,8 @@ pub struct Dispatcher {
     /// This node's claim owner id.
     owner: String,
     wake: Arc<Notify>,
+    /// The recorder cannot write its attempts: claim nothing until it can.
+    recording_fails: AtomicBool,
 }
 
 impl Dispatcher {
@@ -70,13 +74,15 @@ impl Dispatcher {
             flavor,
             owner: format!("node-{}", uuid::Uuid::new_v4()),
             wake,
+            recording_fails: AtomicBool::new(false),
         }
     }
 
     pub async fn run(self, shutdown: CancellationToken) {
         let dispatcher = Arc::new(self);
         let (record_tx, record_rx) = mpsc::channel::<Attempt>(RECORD_BATCH * 4);
-        let recorder = tokio::spawn(record_loop(dispatcher.clone(), record_rx));
+        let give_up = CancellationToken::new();
+        let recorder = tokio::spawn(record_loop(dispatcher.clone(), record_rx, give_up.clone()));
         let workers = Arc::new(Semaphore::new(dispatcher.config.workers));
         let mut in_flight = JoinSet::new();
         while !shutdown.is_cancelled() {
@@ -88,6 +94,14 @@ impl Dispatcher {
                     _ = in_flight.join_next() => {}
                     () = shutdown.cancelled() => break,
                 }
+                continue;
+            }
+            if dispatcher.recording_fails.load(Ordering::Relaxed) {
+                // Claims made now could expire before their attempts are recorded, and be
+                // sent twice.
+                dispatcher
+                    .pause(&shutdown, dispatcher.config.poll_interval)
+                    .await;
                 continue;
             }
             let limit = CLAIM_BATCH.min(u32::try_from(free).unwrap_or(CLAIM_BATCH));
@@ -149,7 +163,17 @@ impl Dispatcher {
             in_flight.abort_all();
         }
         drop(record_tx);
-        let _ = recorder.await;
+        // Recording may wait for a store that cannot write: it gets the same grace.
+        let deadline = tokio::time::sleep(grace);
+        tokio::pin!(deadline);
+        let mut recorder = recorder;
+        tokio::select! {
+            _ = &mut recorder => {}
+            () = &mut deadline => {
+                give_up.cancel();
+                let _ = recorder.await;
+            }
+        }
         match dispatcher
             .store
             .release_claims(&dispatcher.owner, now_millis())
@@ -216,19 +240,29 @@ impl Dispatcher {
     }
 
     async fn deliver(&self, hook: &PreparedHook, delivery: Claimed) -> Attempt {
-        let (result, request_body) = match delivery::templated(&hook.settings, &delivery.payload) {
-            Err(reason) => (delivery::unsendable(hook, reason), None),
-            Ok(templated) => {
-                let envelope = Envelope {
-                    event_uuid: &delivery.event_uuid,
-                    event_header: &delivery.event_header,
-                    idempotency_key: &delivery.idempotency_key,
-                    body: templated.as_deref().unwrap_or(&delivery.payload),
-                };
-                let result = delivery::send(&self.sender, self.flavor, hook, &envelope).await;
-                (result, templated)
-            }
-        };
+        let limit = self.sender.max_payload();
+        let (result, request_body) =
+            match delivery::templated(&hook.settings, &delivery.payload, limit) {
+                Err(reason) => (delivery::unsendable(hook, reason), None),
+                Ok(templated) => {
+                    // The log keeps the start of a body of the hook's own; the event's
+                    // payload is stored already.
+                    let logged = templated.as_deref().map(delivery::logged_body);
+                    let body = match templated {
+                        Some(body) => Bytes::from(body),
+                        // Shared with every other delivery of the event: not copied.
+                        None => Bytes::from_owner(Arc::clone(&delivery.payload)),
+                    };
+                    let envelope = Envelope {
+                        event_uuid: &delivery.event_uuid,
+                        event_header: &delivery.event_header,
+                        idempotency_key: &delivery.idempotency_key,
+                        body,
+                    };
+                    let result = delivery::send(&self.sender, self.flavor, hook, &envelope).await;
+                    (result, logged)
+                }
+            };
         let now = now_millis();
         let (outcome, health) = if result.is_success() {
             (Outcome::Succeeded, HealthEffect::Success)
@@ -293,31 +327,92 @@ enum WokenBy {
 const GATHER: Duration = Duration::from_millis(2);
 
 /// Writes attempts in batches: whatever has arrived while the previous batch was being
-/// written goes into the next transaction. A failed write is retried, never dropped: the
-/// claims would otherwise expire and the deliveries be sent again. Each commit wakes the
-/// claim loop: the recorded deliveries freed their hooks' slots.
-async fn record_loop(dispatcher: Arc<Dispatcher>, mut attempts: mpsc::Receiver<Attempt>) {
-    let store = &dispatcher.store;
-    let rule = &dispatcher.config.auto_disable;
+/// written goes into the next transaction. Each commit wakes the claim loop: the recorded
+/// deliveries freed their hooks' slots.
+///
+/// No attempt is dropped while the store cannot write (a full disk, the database out of
+/// reach): the batch is retried, and the claim loop claims nothing meanwhile, so that no
+/// claim expires and is sent again while its attempt waits here. A batch the database
+/// refuses for its data (a row it cannot hold) is split until the bad row is alone; that row
+/// is recorded without the parts it came with ([`reduced`]), and only if even that fails is
+/// it set aside with a log line (its delivery is then sent again once its lease expires).
+/// Recording gives up at shutdown, after the grace period: unrecorded deliveries are due
+/// again at the next start.
+async fn record_loop(
+    dispatcher: Arc<Dispatcher>,
+    mut attempts: mpsc::Receiver<Attempt>,
+    give_up: CancellationToken,
+) {
     let mut batch = Vec::with_capacity(RECORD_BATCH);
     while attempts.recv_many(&mut batch, RECORD_BATCH).await > 0 {
         let mut backoff = Duration::from_millis(50);
-        loop {
-            match store
-                .record_attempts(&dispatcher.owner, batch.clone(), rule)
-                .await
-            {
+        // Batches still to write: a refused batch comes back as its two halves.
+        let mut parts = vec![std::mem::take(&mut batch)];
+        while let Some(part) = parts.pop() {
+            match dispatcher.record(part.clone()).await {
                 Ok(()) => {
+                    dispatcher.recording_fails.store(false, Ordering::Relaxed);
+                    backoff = Duration::from_millis(50);
                     dispatcher.wake.notify_one();
-                    break;
+                }
+                Err(error) if error.is_row_error() && part.len() > 1 => {
+                    let mut part = part;
+                    let second = part.split_off(part.len() / 2);
+                    parts.push(second);
+                    parts.push(part);
+                }
+                Err(error) if error.is_row_error() => {
+                    let attempt = part.into_iter().next().expect("one attempt");
+                    dispatcher.record_reduced(attempt, &error).await;
                 }
                 Err(error) => {
-                    tracing::warn!(%error, "recording attempts failed; retrying");
-                    tokio::time::sleep(backoff).await;
+                    dispatcher.recording_fails.store(true, Ordering::Relaxed);
+                    tracing::warn!(%error, attempts = part.len(), "recording attempts failed; retrying");
+                    tokio::select! {
+                        () = tokio::time::sleep(backoff) => {}
+                        () = give_up.cancelled() => {
+                            tracing::warn!(attempts = part.len(), "stopping with attempts not recorded: their deliveries are due again at the next start");
+                            return;
+                        }
+                    }
                     backoff = (backoff * 2).min(Duration::from_secs(5));
+                    parts.push(part);
                 }
             }
         }
-        batch.clear();
+    }
+}
+
+impl Dispatcher {
+    async fn record(&self, attempts: Vec<Attempt>) -> wvs_store::Result<()> {
+        self.store
+            .record_attempts(&self.owner, attempts, &self.config.auto_disable)
+            .await
+    }
+
+    /// Records an attempt the database refused, without the parts it came with; sets it
+    /// aside with a log line if even that is refused.
+    async fn record_reduced(&self, attempt: Attempt, error: &wvs_store::StoreError) {
+        let (hook_id, delivery_id) = (attempt.hook_id, attempt.delivery_id);
+        tracing::warn!(hook_id, delivery_id, %error, "the store refused an attempt's log row; recording it without its response");
+        if let Err(error) = self.record(vec![reduced(attempt)]).await {
+            tracing::error!(hook_id, delivery_id, %error, "the store refused an attempt even without its response; set aside (the delivery is sent again once its claim expires)");
+        }
+    }
+}
+
+/// `attempt` without what came from outside (the response's headers and body, the body sent,
+/// the error's text), and a note of why in their place.
+fn reduced(attempt: Attempt) -> Attempt {
+    Attempt {
+        request_headers: Vec::new(),
+        request_body: None,
+        response_headers: Vec::new(),
+        response_body: Vec::new(),
+        internal_error: Some(format!(
+            "the log row of this attempt was stored without its request and response: \
+             the store refused them"
+        )),
+        ..attempt
     }
 }

@@ -200,7 +200,7 @@ async fn log_stopped(
             request_body: None,
             response_status: None,
             response_headers: Vec::new(),
-            response_body: String::new(),
+            response_body: Vec::new(),
             execution_duration: 0.0,
             internal_error: Some(why),
             created_at: now_millis(),

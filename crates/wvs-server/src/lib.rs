@@ -13,6 +13,7 @@
 //!   events.
 //! - [`dispatch`]: claims due deliveries, sends them from one worker pool, records attempts.
 //! - [`delivery`]: one attempt to one hook, shared by the dispatcher, test and resend.
+//! - [`body_text`]: a receiver's reply, logged as bytes, shown as text.
 //! - [`hooks`]: glue between the hook rules (`wvs-hooks`) and stored hooks.
 //! - [`auth`]: the admin token and project / group access tokens (digests at rest), and what
 //!   each caller may reach.
@@ -22,6 +23,7 @@
 
 pub mod api;
 pub mod auth;
+pub mod body_text;
 pub mod config;
 pub mod delivery;
 pub mod dispatch;

@@ -79,6 +79,7 @@ mod read_cache;
 pub mod sqlite;
 #[doc(hidden)]
 pub mod testing;
+mod write_health;
 
 use std::sync::Arc;
 
@@ -118,6 +119,40 @@ impl StoreError {
     pub fn is_lost_race(&self) -> bool {
         matches!(self, StoreError::Database(sqlx::Error::Database(db))
             if matches!(db.code().as_deref(), Some("40P01" | "40001")))
+    }
+
+    /// The database refused this write's data, not the write itself: a constraint, a value
+    /// it cannot hold, a row too large, a missing or duplicate row. The same rows would
+    /// fail again however often they are tried, while other writes go through. Every other
+    /// failure of a write (a full disk, an I/O error, a lost connection) is the store's own.
+    pub fn is_row_error(&self) -> bool {
+        match self {
+            StoreError::NotFound(_)
+            | StoreError::Conflict(_)
+            | StoreError::Invalid(_)
+            | StoreError::Corrupt(_) => true,
+            StoreError::Migrate(_) => false,
+            StoreError::Database(error) => match error {
+                sqlx::Error::Encode(_)
+                | sqlx::Error::Decode(_)
+                | sqlx::Error::ColumnDecode { .. }
+                | sqlx::Error::RowNotFound => true,
+                sqlx::Error::Database(db) => {
+                    if let Some(pg) = db.try_downcast_ref::<sqlx::postgres::PgDatabaseError>() {
+                        // Data exception, integrity constraint violation, program limit
+                        // exceeded (a row or value too large).
+                        matches!(pg.code().get(..2), Some("22" | "23" | "54"))
+                    } else {
+                        // SQLite's extended result code; its low byte is the primary code:
+                        // TOOBIG, CONSTRAINT, MISMATCH, RANGE.
+                        db.code()
+                            .and_then(|code| code.parse::<u32>().ok())
+                            .is_some_and(|code| matches!(code & 0xff, 18 | 19 | 20 | 25))
+                    }
+                }
+                _ => false,
+            },
+        }
     }
 
     /// The database could not be reached (refused, closed, timed out waiting for a
@@ -284,6 +319,15 @@ pub trait Store: Send + Sync + 'static {
         attempts: Vec<Attempt>,
         rule: &dyn HealthRule,
     ) -> Result<()>;
+    /// Why the store cannot write now (a full disk, an I/O error, the database out of
+    /// reach), or `None` when it can: set when a write transaction fails for a reason of the
+    /// store's own, cleared when a write that stores something succeeds (an event, attempts,
+    /// [`probe_write`](Store::probe_write)).
+    fn write_failure(&self) -> Option<String>;
+    /// Writes (and deletes, in the same transaction) a row of some size, to tell whether the
+    /// store can take writes again after a failure; success clears
+    /// [`write_failure`](Store::write_failure).
+    async fn probe_write(&self) -> Result<()>;
     /// Gives back every claim `owner` holds (graceful shutdown): they become due now.
     async fn release_claims(&self, owner: &str, now: Millis) -> Result<u64>;
     /// The earliest time after `after` at which a claim may find new work (a hook falling

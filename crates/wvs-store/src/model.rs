@@ -447,20 +447,26 @@ pub struct Claimed {
     pub payload: std::sync::Arc<[u8]>,
 }
 
-/// The per-namespace rate limit (GitLab's `web_hook_calls`): at most `calls` deliveries per
-/// `window` for each top-level namespace; over it, deliveries wait for the next window.
+/// What each top-level namespace (a tenant) may use. The rate limit (GitLab's
+/// `web_hook_calls`): at most `calls` deliveries per `window`; over it, deliveries wait for
+/// the next window. The fair share: at most `in_flight` deliveries in flight at once, over
+/// every node, so that one tenant's hung receivers cannot hold every worker; the system
+/// hooks share one such allowance of their own.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct RateLimit {
     /// 0 = unlimited.
     pub calls: u32,
     /// Milliseconds; a minute in production.
     pub window: Millis,
+    /// Deliveries in flight per top-level namespace; 0 = no limit but the hooks' own.
+    pub in_flight: u32,
 }
 
 impl RateLimit {
     pub const UNLIMITED: RateLimit = RateLimit {
         calls: 0,
         window: 60_000,
+        in_flight: 0,
     };
 }
 
@@ -497,7 +503,8 @@ pub struct Attempt {
     /// The HTTP status, or `None` when there was no response.
     pub response_status: Option<u16>,
     pub response_headers: Vec<(String, String)>,
-    pub response_body: String,
+    /// The start of the response body as received: any bytes (NUL, invalid UTF-8, binary).
+    pub response_body: Vec<u8>,
     /// Seconds.
     pub execution_duration: f64,
     /// Why there was no response (connection refused, timeout...).
@@ -519,7 +526,8 @@ pub struct LoggedAttempt {
     pub request_body: Vec<u8>,
     pub response_status: Option<u16>,
     pub response_headers: Vec<(String, String)>,
-    pub response_body: String,
+    /// As received: any bytes.
+    pub response_body: Vec<u8>,
     pub execution_duration: f64,
     pub internal_error: Option<String>,
     pub rate_limited: bool,

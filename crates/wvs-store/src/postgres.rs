@@ -36,6 +36,7 @@ use crate::Result;
 use crate::cipher::{Cipher, SecretKey};
 use crate::group_commit::GroupCommit;
 use crate::read_cache::ReadCache;
+use crate::write_health::WriteHealth;
 
 /// The connection the shared query modules run on.
 type Conn = PgConnection;
@@ -73,6 +74,11 @@ mod dialect {
     pub const WRITES_SIDE_BY_SIDE: bool = true;
     /// Appended to a SELECT of rows to work on that another transaction may hold.
     pub const SKIP_LOCKED: &str = " FOR NO KEY UPDATE SKIP LOCKED";
+
+    /// The top-level namespace of the path `path` (an SQL expression): its first segment.
+    pub fn top_segment(path: &str) -> String {
+        format!("split_part({path}, '/', 1)")
+    }
 
     /// The value of a new row's id: parameter `$param`, or (NULL) the table's next one.
     pub fn id_or_next(table: &str, param: usize) -> String {
@@ -126,6 +132,8 @@ pub struct PgStore {
     /// Ingested events go through a group commit (`None` in the committing task's own copy,
     /// which writes directly).
     inserts: Option<GroupCommit>,
+    /// Whether writes are failing, and why.
+    writes: Arc<WriteHealth>,
 }
 
 impl PgStore {
@@ -149,6 +157,7 @@ impl PgStore {
             cache: Arc::new(ReadCache::shared()),
             work_watchers: Arc::default(),
             inserts: None,
+            writes: Arc::default(),
         };
         store.inserts = Some(store::group_commit(store.clone()));
         store.listen();
@@ -206,10 +215,22 @@ impl PgStore {
     /// Runs `work` in one transaction, committed if it succeeds and rolled back (on drop)
     /// if it fails.
     async fn write<T>(&self, work: impl AsyncFnOnce(&mut PgConnection) -> Result<T>) -> Result<T> {
-        let mut tx = self.pool.begin().await?;
-        let out = work(&mut tx).await?;
-        tx.commit().await?;
-        Ok(out)
+        let outcome = async {
+            let mut tx = self.pool.begin().await?;
+            let out = work(&mut tx).await?;
+            tx.commit().await?;
+            Ok(out)
+        }
+        .await;
+        if let Err(error) = &outcome {
+            self.writes.failed(error);
+        }
+        outcome
+    }
+
+    /// Whether writes are failing, and why.
+    fn write_health(&self) -> &WriteHealth {
+        &self.writes
     }
 
     /// Runs `work` in one read-only transaction on one snapshot (a page and its total).

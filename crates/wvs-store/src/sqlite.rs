@@ -38,6 +38,7 @@ use crate::Result;
 use crate::cipher::{Cipher, SecretKey};
 use crate::group_commit::GroupCommit;
 use crate::read_cache::ReadCache;
+use crate::write_health::WriteHealth;
 use connections::Connections;
 
 /// The connection the shared query modules run on.
@@ -63,6 +64,11 @@ mod dialect {
     /// appear: SQLite looks a numbered one (`$7`) up by walking the statement's list of
     /// names, so binding the hundreds of a multi-row INSERT by number costs their square.
     pub const IN_ORDER: Option<&str> = Some("?");
+
+    /// The top-level namespace of the path `path` (an SQL expression): its first segment.
+    pub fn top_segment(path: &str) -> String {
+        format!("substr({path}, 1, instr({path} || '/', '/') - 1)")
+    }
 
     /// The value of a new row's id: parameter `$param`, or (NULL) the next free one.
     pub fn id_or_next(_table: &str, param: usize) -> String {
@@ -108,6 +114,11 @@ pub struct SqliteStore {
     /// Ingested events go through a group commit (`None` in the committing task's own copy,
     /// which writes directly).
     inserts: Option<GroupCommit>,
+    /// Whether writes are failing, and why.
+    writes: Arc<WriteHealth>,
+    /// The writer can be replaced after a failed transaction (not for an in-memory
+    /// database: it lives in its one connection).
+    reopen_writer: bool,
 }
 
 impl SqliteStore {
@@ -115,6 +126,12 @@ impl SqliteStore {
     /// `key` encrypts hook URLs and secrets at rest.
     pub async fn open(path: &Path, key: &SecretKey) -> Result<SqliteStore> {
         let options = SqliteConnectOptions::new().filename(path);
+        SqliteStore::connect(options, false, key).await
+    }
+
+    /// Opens the file database `options` name, with their settings (a `max_page_count`
+    /// pragma, say), and applies the migrations.
+    pub async fn open_with(options: SqliteConnectOptions, key: &SecretKey) -> Result<SqliteStore> {
         SqliteStore::connect(options, false, key).await
     }
 
@@ -161,6 +178,8 @@ impl SqliteStore {
             cipher: Cipher::new(key),
             cache: Arc::new(ReadCache::only_writer()),
             inserts: None,
+            writes: Arc::default(),
+            reopen_writer: !in_memory,
         };
         store.inserts = Some(store::group_commit(store.clone()));
         Ok(store)
@@ -195,16 +214,36 @@ impl SqliteStore {
     fn listen_for_work(&self, _wake: Arc<Notify>) {}
 
     /// Runs `work` in one write transaction (`BEGIN IMMEDIATE`), committed if it succeeds
-    /// and rolled back (on drop) if it fails.
+    /// and rolled back if it fails. After a failure of the store's own (a full disk, an I/O
+    /// error) the writer connection is replaced, so the next write works as soon as the
+    /// cause is gone, without a restart.
     async fn write<T>(
         &self,
         work: impl AsyncFnOnce(&mut SqliteConnection) -> Result<T>,
     ) -> Result<T> {
         let mut conn = self.writer.take().await?;
-        let mut tx = conn.begin_with("BEGIN IMMEDIATE").await?;
-        let out = work(&mut tx).await?;
-        tx.commit().await?;
-        Ok(out)
+        let outcome = async {
+            let mut tx = conn.begin_with("BEGIN IMMEDIATE").await?;
+            let out = work(&mut tx).await?;
+            tx.commit().await?;
+            Ok(out)
+        }
+        .await;
+        if let Err(error) = &outcome {
+            self.writes.failed(error);
+            if self.reopen_writer
+                && !error.is_row_error()
+                && let Err(reopen) = self.writer.reopen(&mut conn).await
+            {
+                tracing::warn!(error = %reopen, "could not reopen the SQLite writer; the next write tries again");
+            }
+        }
+        outcome
+    }
+
+    /// Whether writes are failing, and why.
+    fn write_health(&self) -> &WriteHealth {
+        &self.writes
     }
 
     /// Runs `work` in one read transaction: several statements see the same snapshot (a

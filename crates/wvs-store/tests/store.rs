@@ -149,7 +149,7 @@ fn attempt(
         request_body: None,
         response_status: status,
         response_headers: vec![("Content-Type".into(), "text/plain".into())],
-        response_body: "ok".into(),
+        response_body: b"ok".to_vec(),
         execution_duration: 0.25,
         internal_error: status.is_none().then(|| "connection refused".to_owned()),
         health: HealthEffect::Unchanged,
@@ -1620,8 +1620,11 @@ pub async fn check_list_attempts(store: &dyn Store) {
         vec![("Content-Type".to_owned(), "text/plain".to_owned())]
     );
     assert_eq!(
-        (internal.response_body.as_str(), internal.execution_duration),
-        ("ok", 0.25)
+        (
+            internal.response_body.as_slice(),
+            internal.execution_duration
+        ),
+        (b"ok".as_slice(), 0.25)
     );
     assert_eq!(
         (
@@ -1983,6 +1986,7 @@ pub async fn check_rate_limit_per_namespace(store: &dyn Store) {
     let rate = RateLimit {
         calls: 4,
         window: 60_000,
+        in_flight: 0,
     };
     let first = store
         .claim_due("n1", 1_000, 100_000, 100, rate)
@@ -2520,6 +2524,93 @@ pub async fn check_members(store: &dyn Store) {
     );
 }
 
+/// A receiver's reply is stored as the bytes it sent: NUL, invalid UTF-8, binary (PostgreSQL's
+/// `text` refuses the first two, which once stopped a node's recording).
+pub async fn check_foreign_reply_bytes_are_kept(store: &dyn Store) {
+    let hook = hook_with(store, HookOwner::System, ROOMY).await;
+    enqueue(store, "e1", hook.id, 1, 1_000).await;
+    let claimed = claim(store, "n1", 1_000, 10).await;
+    let reply = b"ok\0nul \xff\xfe not UTF-8 \x89PNG\r\n\x1a\n".to_vec();
+    let mut attempt = attempt_for(&claimed[0], Outcome::Succeeded, Some(200), 1_001);
+    attempt.response_body = reply.clone();
+    store
+        .record_attempts("n1", vec![attempt], &KeepHealth)
+        .await
+        .expect("a reply of any bytes is recorded");
+    let logged = store
+        .list_attempts(hook.id, StatusFilter::All, PAGE)
+        .await
+        .unwrap();
+    assert_eq!(logged.items[0].response_body, reply);
+    assert_eq!(counts(store).await.succeeded, 1);
+}
+
+/// No top-level namespace has more than its share in flight (over every owner); the system
+/// hooks have a share of their own; a tenant's recorded attempts free its share.
+pub async fn check_namespace_share(store: &dyn Store) {
+    let a = group(store, None, "a", None).await;
+    let sub = group(store, None, "sub", Some(a.id)).await;
+    let b = group(store, None, "b", None).await;
+    let deep = project(store, "p", Some(sub.id), None).await;
+    let other = project(store, "q", Some(b.id), None).await;
+    let mut busy = Vec::new();
+    for n in 0..3 {
+        busy.push(hook_with(store, HookOwner::Project(deep.id), ROOMY).await);
+        enqueue(store, &format!("a{n}"), busy[n].id, 2, 1_000).await;
+    }
+    let group_hook = hook_with(store, HookOwner::Group(a.id), ROOMY).await;
+    enqueue(store, "ag", group_hook.id, 2, 1_000).await;
+    let quiet = hook_with(store, HookOwner::Project(other.id), ROOMY).await;
+    enqueue(store, "b", quiet.id, 2, 1_000).await;
+    let system = hook_with(store, HookOwner::System, ROOMY).await;
+    enqueue(store, "s", system.id, 3, 1_000).await;
+    let share = RateLimit {
+        in_flight: 2,
+        ..RateLimit::UNLIMITED
+    };
+    let tenant_a: HashSet<Id> = busy.iter().chain([&group_hook]).map(|h| h.id).collect();
+    let of_a = |claimed: &[Claimed]| {
+        claimed
+            .iter()
+            .filter(|c| tenant_a.contains(&c.hook_id))
+            .count()
+    };
+    let first = store
+        .claim_due("n1", 1_000, 60_000, 100, share)
+        .await
+        .unwrap();
+    assert_eq!(
+        of_a(&first),
+        2,
+        "a's share, its group hook and subgroup's projects counted together"
+    );
+    assert_eq!(
+        hooks_of(&first).iter().filter(|h| **h == quiet.id).count(),
+        2
+    );
+    assert_eq!(
+        hooks_of(&first).iter().filter(|h| **h == system.id).count(),
+        2
+    );
+    // Another node sees the same counts.
+    let second = store
+        .claim_due("n2", 1_000, 60_000, 100, share)
+        .await
+        .unwrap();
+    assert_eq!(second.len(), 0, "{:?}", hooks_of(&second));
+    // What a records frees its share, and only its own.
+    let of_a_claimed: Vec<Claimed> = first
+        .into_iter()
+        .filter(|c| tenant_a.contains(&c.hook_id))
+        .collect();
+    record(store, "n1", &of_a_claimed, Outcome::Succeeded, 1_001).await;
+    let third = store
+        .claim_due("n2", 1_001, 60_000, 100, share)
+        .await
+        .unwrap();
+    assert_eq!((of_a(&third), third.len()), (2, 2));
+}
+
 macro_rules! every_check {
     ($suite:ident) => {
         $suite! {
@@ -2554,6 +2645,8 @@ macro_rules! every_check {
             users_crud => check_users_crud,
             ssh_keys => check_ssh_keys,
             members => check_members,
+            foreign_reply_bytes_are_kept => check_foreign_reply_bytes_are_kept,
+            namespace_share => check_namespace_share,
         }
     };
 }
@@ -2620,6 +2713,62 @@ mod sqlite {
         drop(store);
         let store = SqliteStore::open(&path, &key()).await.expect("reopen");
         super::check_persistence_read(&store, written).await;
+    }
+
+    /// A write that fails for want of space (the file at its `max_page_count`, as a full
+    /// disk) marks the store failing and leaves its writer usable: once space is freed the
+    /// readiness probe and the next event go through, without reopening the store.
+    #[tokio::test]
+    async fn a_full_store_heals_once_space_is_back() {
+        use sqlx::sqlite::SqliteConnectOptions;
+        use wvs_store::*;
+        let dir = tempfile::tempdir().expect("temp dir");
+        let options = SqliteConnectOptions::new()
+            .filename(dir.path().join("wvs.db"))
+            .pragma("max_page_count", "300");
+        let store = SqliteStore::open_with(options, &key()).await.unwrap();
+        // Room to free later: a hook whose settings take ~100 pages.
+        let ballast = store
+            .create_hook(
+                NewHook {
+                    owner: HookOwner::System,
+                    url: "https://example.com/hook".into(),
+                    secrets: HookSecrets::default(),
+                    settings: serde_json::json!({ "pad": "x".repeat(400_000) }),
+                    limits: DeliveryLimits::default(),
+                },
+                1,
+            )
+            .await
+            .unwrap();
+        let big = |n: usize| NewEvent {
+            payload: vec![b' '; 100_000],
+            ..super::new_event(&format!("big-{n}"), None)
+        };
+        let mut stored = 0;
+        let error = loop {
+            match store.insert_event(big(stored), Vec::new(), 1).await {
+                Ok(_) => stored += 1,
+                Err(error) => break error,
+            }
+            assert!(stored < 20, "300 pages hold fewer than 20 events of 100 kB");
+        };
+        assert!(!error.is_row_error(), "{error}");
+        assert!(store.write_failure().is_some());
+        assert!(store.probe_write().await.is_err());
+        assert!(store.write_failure().is_some());
+
+        // Space is back: the writer was replaced after the failure, so this works.
+        store
+            .delete_hook(ballast.id)
+            .await
+            .expect("delete after a full disk");
+        store.probe_write().await.expect("the probe fits again");
+        assert_eq!(store.write_failure(), None);
+        store
+            .insert_event(big(99), Vec::new(), 1)
+            .await
+            .expect("an event fits again");
     }
 
     #[tokio::test]

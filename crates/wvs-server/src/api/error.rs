@@ -11,7 +11,13 @@ use wvs_store::StoreError;
 pub struct ApiError {
     pub status: StatusCode,
     pub message: String,
+    /// Seconds after which a retry may succeed (`Retry-After`).
+    pub retry_after: Option<u32>,
 }
+
+/// When a client may try again after the store failed: soon, since a store error heals by
+/// itself once its cause is gone (space freed, the database back).
+const STORE_RETRY_AFTER: u32 = 5;
 
 pub type ApiResult<T> = Result<T, ApiError>;
 
@@ -20,6 +26,7 @@ impl ApiError {
         ApiError {
             status,
             message: message.into(),
+            retry_after: None,
         }
     }
 
@@ -49,7 +56,13 @@ impl ApiError {
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        (self.status, Json(json!({ "message": self.message }))).into_response()
+        let mut response = (self.status, Json(json!({ "message": self.message }))).into_response();
+        if let Some(seconds) = self.retry_after {
+            response
+                .headers_mut()
+                .insert(axum::http::header::RETRY_AFTER, seconds.into());
+        }
+        response
     }
 }
 
@@ -65,11 +78,14 @@ impl From<StoreError> for ApiError {
             StoreError::Database(_) => {
                 // The detail goes to the log, not to the client.
                 tracing::error!(error = %error, "store error");
-                ApiError::new(
-                    StatusCode::SERVICE_UNAVAILABLE,
-                    "503 Service Unavailable: the database cannot be reached or failed; \
-                     retry later (with the same Idempotency-Key, a retry is never stored twice)",
-                )
+                ApiError {
+                    retry_after: Some(STORE_RETRY_AFTER),
+                    ..ApiError::new(
+                        StatusCode::SERVICE_UNAVAILABLE,
+                        "503 Service Unavailable: the database cannot be reached or failed; \
+                         retry later (with the same Idempotency-Key, a retry is never stored twice)",
+                    )
+                }
             }
             StoreError::Corrupt(_) | StoreError::Migrate(_) => {
                 tracing::error!(error = %error, "store error");

@@ -432,9 +432,13 @@ pub(crate) async fn test(
     };
     let event =
         wvs_events::Event::from_slice(&body).map_err(|e| ApiError::unprocessable(e.to_string()))?;
-    let body = delivery::templated(&crate::hooks::settings_of(&hook), &body)
-        .map_err(ApiError::unprocessable)?
-        .unwrap_or(body);
+    let body = delivery::templated(
+        &crate::hooks::settings_of(&hook),
+        &body,
+        state.sender.max_payload(),
+    )
+    .map_err(ApiError::unprocessable)?
+    .unwrap_or(body);
     send_and_log(
         state,
         hook,
@@ -572,7 +576,7 @@ async fn send_logged(
         event_uuid,
         event_header,
         idempotency_key,
-        body,
+        body: bytes::Bytes::copy_from_slice(body),
     };
     let result = delivery::send(&state.sender, state.config.flavor, &prepared, &envelope).await;
     let status = result.status;
@@ -592,7 +596,7 @@ async fn send_logged(
             outcome: Outcome::Succeeded,
             health,
             rate_limited: false,
-            request_body: Some(body.to_vec()),
+            request_body: Some(delivery::logged_body(body)),
             now: now_millis(),
         },
     );
@@ -720,6 +724,7 @@ fn render_attempt(attempt: &LoggedAttempt) -> Value {
     let request_data = serde_json::from_slice(&attempt.request_body).unwrap_or_else(|_| {
         Value::String(String::from_utf8_lossy(&attempt.request_body).into_owned())
     });
+    let response_body = crate::body_text::BodyText::of(&attempt.response_body);
     json!({
         "id": attempt.id,
         "url": attempt.url,
@@ -727,7 +732,9 @@ fn render_attempt(attempt: &LoggedAttempt) -> Value {
         "request_headers": headers_object(&attempt.request_headers),
         "request_data": request_data,
         "response_headers": headers_object(&attempt.response_headers),
-        "response_body": attempt.response_body,
+        "response_body": response_body.text,
+        // WVS's own: the body held bytes that are not text, written `\xNN` above.
+        "response_body_binary": response_body.binary,
         "execution_duration": attempt.execution_duration,
         "response_status": attempt.response_status.map_or_else(|| "internal error".to_owned(), |s| s.to_string()),
         "internal_error_message": attempt.internal_error,

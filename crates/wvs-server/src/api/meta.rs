@@ -18,25 +18,34 @@ pub async fn health() -> Json<Value> {
     Json(json!({ "status": "ok" }))
 }
 
+/// Ready when the store answers a read and can write: after a write failed for a reason of
+/// the store's own (a full disk), a write of some size tells whether the cause is gone.
 pub async fn ready(State(state): State<AppState>) -> (StatusCode, Json<Value>) {
     // Any read the store does not remember will do: it needs a connection and the schema.
-    match state
+    if let Err(error) = state
         .store
         .hook_alert_counts(crate::delivery::now_millis())
         .await
     {
-        Ok(_) => (
-            StatusCode::OK,
-            Json(json!({ "status": "ok", "store": "ok" })),
-        ),
-        Err(error) => {
-            tracing::warn!(%error, "not ready: the store does not answer");
-            (
-                StatusCode::SERVICE_UNAVAILABLE,
-                Json(json!({ "status": "failing", "store": "the database cannot be reached" })),
-            )
-        }
+        tracing::warn!(%error, "not ready: the store does not answer");
+        return failing("the database cannot be reached".to_owned());
     }
+    if let Some(reason) = state.store.write_failure()
+        && state.store.probe_write().await.is_err()
+    {
+        return failing(format!("the store cannot write: {reason}"));
+    }
+    (
+        StatusCode::OK,
+        Json(json!({ "status": "ok", "store": "ok" })),
+    )
+}
+
+fn failing(store: String) -> (StatusCode, Json<Value>) {
+    (
+        StatusCode::SERVICE_UNAVAILABLE,
+        Json(json!({ "status": "failing", "store": store })),
+    )
 }
 
 /// Prometheus text format; no authentication, as scrapers expect (nothing secret in it).

@@ -14,6 +14,7 @@ use super::place::PlacedHook;
 use super::session::Flash;
 use crate::api::error::ApiError;
 use crate::api::hooks::{resend_attempt, status_filter};
+use crate::body_text::BodyText;
 use crate::time::iso8601;
 
 /// The status filters of the list: query value and label.
@@ -116,7 +117,7 @@ struct DetailsPage {
     request_headers: Vec<(String, String)>,
     request_body: String,
     response_headers: Vec<(String, String)>,
-    response_body: String,
+    response_body: BodyText,
 }
 
 #[derive(Deserialize)]
@@ -152,7 +153,7 @@ pub async fn details(
         url: attempt.url.clone(),
         internal_error: attempt.internal_error.clone(),
         request_body: pretty(&attempt.request_body),
-        response_body: attempt.response_body,
+        response_body: BodyText::of(&attempt.response_body),
         // Logged with secrets redacted (token, signatures, custom header values).
         request_headers: attempt.request_headers,
         response_headers: attempt.response_headers,

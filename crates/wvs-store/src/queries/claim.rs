@@ -44,12 +44,13 @@ pub async fn claim_due(conn: &mut Conn, spec: &ClaimSpec<'_>) -> Result<Vec<Clai
     // Every statement of a write transaction holds the store's one writer (on SQLite a round
     // trip to its thread each): the count of what is in flight also tells whether a lease
     // ran out, so the common claim does not look for expired leases separately.
-    let mut counted = in_flight_by_hook(conn).await?;
+    let shared = spec.rate.in_flight > 0;
+    let mut counted = count_in_flight(conn, shared).await?;
     if counted.oldest_lease.is_some_and(|lease| lease < spec.now) {
         expire_leases(conn, spec.now).await?;
-        counted = in_flight_by_hook(conn).await?;
+        counted = count_in_flight(conn, shared).await?;
     }
-    let mut first_count = Some(counted.per_hook);
+    let mut first_count = Some(counted);
     let mut claimed = Vec::new();
     for _ in 0..ROUNDS {
         let budget = usize::try_from(spec.limit)
@@ -61,7 +62,7 @@ pub async fn claim_due(conn: &mut Conn, spec: &ClaimSpec<'_>) -> Result<Vec<Clai
         // A later round counts again: the rounds before put deliveries in flight.
         let busy = match first_count.take() {
             Some(busy) => busy,
-            None => in_flight_by_hook(conn).await?.per_hook,
+            None => count_in_flight(conn, shared).await?,
         };
         let round = claim_round(conn, spec, budget, busy).await?;
         claimed.extend(round.claimed);
@@ -101,6 +102,18 @@ struct Candidate {
     id: Id,
     max_in_flight: i64,
     ordered: bool,
+    /// Its top-level namespace ('' for a system hook); read only when shares are counted.
+    tenant: Option<String>,
+}
+
+/// The top-level namespace of the hook `h`: the first segment of its project's or group's
+/// path, always current (a transfer moves it); '' for a system hook, whose hooks share one
+/// allowance of their own.
+fn tenant_of_hook() -> String {
+    dialect::top_segment(
+        "coalesce((SELECT path_with_namespace FROM projects WHERE id = h.project_id), \
+         (SELECT full_path FROM groups WHERE id = h.group_id), '')",
+    )
 }
 
 /// A hook and how many of its due deliveries to take.
@@ -115,37 +128,64 @@ struct Round {
     more_hooks: bool,
 }
 
-/// One round of a claim; `busy` is what is in flight per hook as the round starts.
+/// One round of a claim; `busy` is what is in flight as the round starts.
 async fn claim_round(
     conn: &mut Conn,
     spec: &ClaimSpec<'_>,
     budget: usize,
-    mut busy: HashMap<Id, i64>,
+    mut busy: InFlight,
 ) -> Result<Round> {
     // A hook with no free slot has at least one delivery in flight, so `budget` more than
-    // the deliveries in flight always reaches every hook that can take one.
-    let in_flight: i64 = busy.values().sum();
+    // the deliveries in flight always reaches every hook that can take one; the hooks of a
+    // tenant at its share are not looked at.
+    let share = i64::from(spec.rate.in_flight);
+    let in_flight: i64 = busy.per_hook.values().sum();
     let wanted_hooks = i64::try_from(budget)
         .unwrap_or(i64::MAX)
         .saturating_add(in_flight);
+    let full_tenants: Vec<&String> = busy
+        .per_tenant
+        .iter()
+        .filter(|(_, count)| **count >= share)
+        .map(|(tenant, _)| tenant)
+        .collect();
+    let (tenant, not_full) = if share > 0 {
+        let tenant = tenant_of_hook();
+        let not_full = if full_tenants.is_empty() {
+            String::new()
+        } else {
+            format!(
+                " AND {tenant} NOT IN ({})",
+                placeholders(3, full_tenants.len())
+            )
+        };
+        (tenant, not_full)
+    } else {
+        ("NULL".to_owned(), String::new())
+    };
     // Where claims run side by side (PostgreSQL), each locks the hooks it plans for and skips
     // those another claim holds: no two claims plan for one hook at once.
-    let candidates: Vec<Candidate> = sqlx::query_as(&format!(
-        "SELECT id, max_in_flight, ordered FROM hooks \
+    let sql = format!(
+        "SELECT id, max_in_flight, ordered, {tenant} AS tenant FROM hooks h \
          WHERE next_due_at <= $1 AND NOT permanently_disabled \
-         AND (disabled_until IS NULL OR disabled_until <= $1) \
+         AND (disabled_until IS NULL OR disabled_until <= $1){not_full} \
          ORDER BY next_due_at, id LIMIT $2{}",
         dialect::SKIP_LOCKED
-    ))
-    .bind(spec.now)
-    .bind(wanted_hooks)
-    .fetch_all(&mut *conn)
-    .await?;
+    );
+    let mut query = sqlx::query_as::<_, Candidate>(&sql)
+        .bind(spec.now)
+        .bind(wanted_hooks);
+    for full in &full_tenants {
+        query = query.bind(*full);
+    }
+    let candidates = query.fetch_all(&mut *conn).await?;
     let list_full = i64::try_from(candidates.len()).unwrap_or(i64::MAX) == wanted_hooks;
     if dialect::WRITES_SIDE_BY_SIDE {
         // Counted again once the hooks are held: another node's claim may have added to
-        // them since, and now no other claim can.
-        busy = in_flight_by_hook(conn).await?.per_hook;
+        // them since, and now no other claim can. (A tenant's share is counted the same
+        // way, but claims of different hooks of one tenant may run side by side: on several
+        // nodes a share can be passed by what their simultaneous claims take.)
+        busy = count_in_flight(conn, share > 0).await?;
     }
 
     // Hooks are promised up to their free slots out of what is still needed, in candidate
@@ -161,15 +201,24 @@ async fn claim_round(
         let mut promised = 0;
         while promised < need {
             let Some(hook) = next.next() else { break };
-            let in_flight = busy.get(&hook.id).copied().unwrap_or(0);
+            let in_flight = busy.per_hook.get(&hook.id).copied().unwrap_or(0);
             let free = if hook.ordered {
                 i64::from(in_flight == 0)
             } else {
                 (hook.max_in_flight - in_flight).max(0)
             };
-            let take = free.min(need - promised);
+            let tenant_room = match &hook.tenant {
+                Some(tenant) if share > 0 => {
+                    (share - busy.per_tenant.get(tenant).copied().unwrap_or(0)).max(0)
+                }
+                _ => i64::MAX,
+            };
+            let take = free.min(need - promised).min(tenant_room);
             if take == 0 {
                 continue;
+            }
+            if let Some(tenant) = hook.tenant.as_ref().filter(|_| share > 0) {
+                *busy.per_tenant.entry(tenant.clone()).or_default() += take;
             }
             promised += take;
             touched.push(hook.id);
@@ -206,23 +255,47 @@ async fn claim_round(
     })
 }
 
-/// What is in flight (on every node: the limit is the hook's, not the node's).
+/// What is in flight (on every node: the limits are the hook's and the tenant's, not the
+/// node's).
 struct InFlight {
     per_hook: HashMap<Id, i64>,
+    /// Per top-level namespace, when shares are counted (empty otherwise).
+    per_tenant: HashMap<String, i64>,
     /// The lease that runs out first.
     oldest_lease: Option<Millis>,
 }
 
-async fn in_flight_by_hook(conn: &mut Conn) -> Result<InFlight> {
-    let rows: Vec<(Id, i64, Option<Millis>)> = sqlx::query_as(
-        "SELECT hook_id, count(*), min(lease_expires_at) FROM deliveries \
-         WHERE state = 'in_flight' GROUP BY hook_id",
-    )
-    .fetch_all(conn)
-    .await?;
-    let oldest_lease = rows.iter().filter_map(|(_, _, lease)| *lease).min();
+/// Counts what is in flight per hook, and per tenant when `per_tenant`.
+async fn count_in_flight(conn: &mut Conn, per_tenant: bool) -> Result<InFlight> {
+    let rows: Vec<(Id, i64, Option<Millis>, Option<String>)> = if per_tenant {
+        sqlx::query_as(&format!(
+            "SELECT h.id, count(*), min(d.lease_expires_at), {} FROM deliveries d \
+             JOIN hooks h ON h.id = d.hook_id WHERE d.state = 'in_flight' GROUP BY h.id",
+            tenant_of_hook()
+        ))
+        .fetch_all(conn)
+        .await?
+    } else {
+        sqlx::query_as(
+            "SELECT hook_id, count(*), min(lease_expires_at), NULL FROM deliveries \
+             WHERE state = 'in_flight' GROUP BY hook_id",
+        )
+        .fetch_all(conn)
+        .await?
+    };
+    let oldest_lease = rows.iter().filter_map(|(_, _, lease, _)| *lease).min();
+    let mut tenants = HashMap::new();
+    for (_, count, _, tenant) in &rows {
+        if let Some(tenant) = tenant {
+            *tenants.entry(tenant.clone()).or_default() += count;
+        }
+    }
     Ok(InFlight {
-        per_hook: rows.into_iter().map(|(hook, count, _)| (hook, count)).collect(),
+        per_hook: rows
+            .into_iter()
+            .map(|(hook, count, _, _)| (hook, count))
+            .collect(),
+        per_tenant: tenants,
         oldest_lease,
     })
 }

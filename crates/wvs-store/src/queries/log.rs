@@ -129,7 +129,7 @@ struct AttemptRow {
     request_body: Option<Vec<u8>>,
     response_status: Option<i64>,
     response_headers: String,
-    response_body: String,
+    response_body: Vec<u8>,
     execution_duration: f64,
     internal_error: Option<String>,
     rate_limited: bool,

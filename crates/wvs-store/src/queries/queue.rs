@@ -307,6 +307,20 @@ pub async fn settle(conn: &mut Conn, owner: &str, attempts: &[&Attempt]) -> Resu
     dialect::work_added(conn).await
 }
 
+/// Bytes the readiness probe writes: several pages, so that a file that cannot grow (a full
+/// disk, SQLite's `max_page_count`) fails it as it fails an event.
+const PROBE_BYTES: usize = 64 * 1024;
+
+/// Writes a row of [`PROBE_BYTES`] and deletes it again (in the caller's transaction).
+pub async fn probe_write(conn: &mut Conn) -> Result<()> {
+    sqlx::query("INSERT INTO write_probe (filler) VALUES ($1)")
+        .bind(vec![0_u8; PROBE_BYTES])
+        .execute(&mut *conn)
+        .await?;
+    sqlx::query("DELETE FROM write_probe").execute(&mut *conn).await?;
+    Ok(())
+}
+
 /// Every claim of `owner` becomes pending and due at `now`.
 pub async fn release_claims(conn: &mut Conn, owner: &str, now: Millis) -> Result<u64> {
     let claimed_hooks: Vec<Id> = sqlx::query_scalar(

@@ -21,7 +21,9 @@ use crate::{Result, Store, StoreError};
 /// Stores one group-commit batch in one write transaction of the store (retried when the
 /// database aborted it to break a deadlock).
 async fn insert_batch(store: &Backend, batch: Arc<[Pending]>) -> Result<Vec<Inserted>> {
-    retrying(|| store.write(async |c| queue::insert_events(c, &batch).await)).await
+    let outcome = retrying(|| store.write(async |c| queue::insert_events(c, &batch).await)).await;
+    store.write_health().note(&outcome);
+    outcome
 }
 
 /// Starts the group commit of `store`'s inserts, on a store sharing its connections.
@@ -324,7 +326,7 @@ impl Store for Backend {
         if attempts.is_empty() {
             return Ok(());
         }
-        retrying(|| {
+        let outcome = retrying(|| {
             self.write(async |c| {
                 // A hook deleted while its delivery was in flight took its log and deliveries
                 // with it; its attempts have nowhere to go. Dropping them here (instead of failing
@@ -343,7 +345,19 @@ impl Store for Backend {
                 health::apply(c, &attempts, rule, healths).await
             })
         })
-        .await
+        .await;
+        self.write_health().note(&outcome);
+        outcome
+    }
+
+    fn write_failure(&self) -> Option<String> {
+        self.write_health().failure()
+    }
+
+    async fn probe_write(&self) -> Result<()> {
+        let outcome = self.write(async |c| queue::probe_write(c).await).await;
+        self.write_health().note(&outcome);
+        outcome
     }
 
     async fn release_claims(&self, owner: &str, now: Millis) -> Result<u64> {
@@ -390,7 +404,7 @@ impl Store for Backend {
     }
 
     async fn log_attempt(&self, attempt: Attempt, rule: &dyn HealthRule) -> Result<Id> {
-        retrying(|| {
+        let outcome = retrying(|| {
             self.write(async |c| {
                 let healths =
                     health::load(c, std::iter::once(attempt.hook_id), dialect::KEY_SHARE).await?;
@@ -399,6 +413,8 @@ impl Store for Backend {
                 Ok(id)
             })
         })
-        .await
+        .await;
+        self.write_health().note(&outcome);
+        outcome
     }
 }

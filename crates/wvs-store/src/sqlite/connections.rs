@@ -19,6 +19,8 @@ use crate::Result;
 pub struct Connections {
     /// `None` once closed.
     slots: Vec<Mutex<Option<SqliteConnection>>>,
+    /// How the connections were opened, to open a replacement.
+    options: SqliteConnectOptions,
     /// Where a caller that found every connection busy queues: round robin.
     next: AtomicUsize,
 }
@@ -35,6 +37,7 @@ impl Connections {
         }
         Ok(Connections {
             slots,
+            options: options.clone(),
             next: AtomicUsize::new(0),
         })
     }
@@ -49,6 +52,17 @@ impl Connections {
             }
         };
         MutexGuard::try_map(guard, Option::as_mut).map_err(|_| sqlx::Error::PoolClosed.into())
+    }
+
+    /// Replaces `taken` with a new connection to the same file (the old one is closed in
+    /// the background). After a failed transaction sqlx may hold the old one in a state no
+    /// later transaction can start from: when SQLite itself rolled the transaction back (a
+    /// full disk), sqlx's own ROLLBACK fails and it still counts the transaction open. Not
+    /// for an in-memory database, which lives and dies with its connection.
+    pub async fn reopen(&self, taken: &mut Taken<'_>) -> Result<()> {
+        let fresh = self.options.connect().await?;
+        drop(std::mem::replace(&mut **taken, fresh));
+        Ok(())
     }
 
     /// Closes every connection, waiting for those in use; taking one afterwards fails.
