@@ -5,6 +5,7 @@ mod api;
 mod client;
 mod crash;
 mod durability;
+mod faults;
 mod fixtures;
 mod isolation;
 mod metrics;

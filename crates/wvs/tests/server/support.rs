@@ -208,6 +208,11 @@ impl Server {
         }
     }
 
+    /// The process id of the server.
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
     /// Kills the process at once, as `kill -9` does.
     pub fn kill(mut self) {
         let _ = self.child.kill();
@@ -250,6 +255,28 @@ impl Server {
             request = request.json(&body);
         }
         let response = request.send().await.expect("the API answers");
+        let status = response.status().as_u16();
+        let headers = response.headers().clone();
+        (status, headers, response.bytes().await.unwrap().to_vec())
+    }
+
+    /// Posts raw bytes as JSON; returns status, headers and body.
+    pub async fn api_raw_bytes(
+        &self,
+        method: &str,
+        path: &str,
+        body: &[u8],
+    ) -> (u16, HeaderMap, Vec<u8>) {
+        let method = reqwest::Method::from_bytes(method.as_bytes()).unwrap();
+        let response = self
+            .client
+            .request(method, format!("{}/api/v4{path}", self.url))
+            .header("PRIVATE-TOKEN", ADMIN_TOKEN)
+            .header("Content-Type", "application/json")
+            .body(body.to_vec())
+            .send()
+            .await
+            .expect("the API answers");
         let status = response.status().as_u16();
         let headers = response.headers().clone();
         (status, headers, response.bytes().await.unwrap().to_vec())
