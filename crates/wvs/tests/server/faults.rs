@@ -359,3 +359,35 @@ async fn a_full_disk_answers_503_and_heals_when_space_is_back() {
         .unwrap();
     assert!(status.success(), "{status}");
 }
+
+/// A retry's delay counts from the end of the failed attempt, so a long timeout does not
+/// swallow a short step of the schedule: with a 1 s timeout and a last step of exactly 3 s,
+/// the third attempt starts at least 4 s after the second.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn retry_delays_count_from_the_end_of_an_attempt() {
+    let server = Server::start(&[
+        "--delivery-timeout",
+        "1s",
+        "--retry-schedule",
+        "3s,3s",
+        "--poll-interval",
+        "100ms",
+    ]);
+    let ids = registry(&server).await;
+    let owner = format!("/projects/{}", ids.project);
+    let hung = Scripted::start(|_| Reply::Hang).await;
+    hook(
+        &server,
+        &owner,
+        json!({ "url": hung.url, "push_events": true }),
+    )
+    .await;
+    let (status, _) = server.ingest(&format!("{owner}/events"), push()).await;
+    assert_eq!(status, 202);
+    let arrivals = hung.wait_for(3, Duration::from_secs(30)).await;
+    let gap = arrivals[2].at - arrivals[1].at;
+    assert!(
+        gap >= Duration::from_millis(3_900),
+        "1 s attempt + 3 s delay, but the third attempt came {gap:?} after the second"
+    );
+}

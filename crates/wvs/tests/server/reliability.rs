@@ -345,7 +345,16 @@ async fn forty_failures_disable_for_good_until_an_operator_enables() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_hanging_receiver_holds_four_workers_at_most_and_slows_no_one() {
-    let server = server(&["--delivery-timeout", "5s", "--workers", "8"]);
+    // One tenant's two hooks: its share of the pool is the whole pool here (with the default
+    // quarter, 2 of 8 workers, the hanging hook would fill it; shares are tested in faults).
+    let server = server(&[
+        "--delivery-timeout",
+        "5s",
+        "--workers",
+        "8",
+        "--namespace-share",
+        "1",
+    ]);
     let ids = registry(&server).await;
     let hanging = Scripted::start(|_| Reply::Hang).await;
     let healthy = Scripted::start(|_| Reply::Status(200)).await;
