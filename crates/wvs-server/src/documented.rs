@@ -1,4 +1,4 @@
-//! Test helpers: the documented examples (`../shared/fixtures`, or `WVS_FIXTURES_DIR`) and
+//! Test helpers: the documented examples (`fixtures/` at the repository root, or `WVS_FIXTURES_DIR`) and
 //! comparing built payloads with them.
 
 use std::path::PathBuf;
@@ -8,7 +8,7 @@ use serde_json::Value;
 /// The documented example in `file` (relative to the fixtures directory).
 pub fn fixture(file: &str) -> Value {
     let dir = std::env::var_os("WVS_FIXTURES_DIR").map_or_else(
-        || PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/fixtures"),
+        || PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../fixtures"),
         PathBuf::from,
     );
     let text = std::fs::read_to_string(dir.join(file))

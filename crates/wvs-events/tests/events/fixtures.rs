@@ -1,4 +1,4 @@
-//! Every documented example (../shared/fixtures) parses into the right kind, carries the
+//! Every documented example (`fixtures/` at the repository root) parses into the right kind, carries the
 //! right header, and serializes back to the same JSON.
 
 use std::path::PathBuf;
@@ -7,10 +7,10 @@ use serde_json::Value;
 use wvs_events::event::LEGACY_BUILD_HOOK;
 use wvs_events::{Event, EventKind, Scope};
 
-/// The shared fixtures: `WVS_FIXTURES_DIR`, or `shared/fixtures` beside the repository.
+/// The shared fixtures: `WVS_FIXTURES_DIR`, or `fixtures/` at the repository root.
 pub fn fixtures_dir() -> PathBuf {
     let dir = std::env::var_os("WVS_FIXTURES_DIR").map_or_else(
-        || PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/fixtures"),
+        || PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../fixtures"),
         PathBuf::from,
     );
     assert!(

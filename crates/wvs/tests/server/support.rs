@@ -336,10 +336,10 @@ impl Drop for Server {
     }
 }
 
-/// The shared fixtures directory.
+/// The documented examples (`fixtures/` at the repository root).
 pub fn fixtures_dir() -> PathBuf {
     let dir = std::env::var_os("WVS_FIXTURES_DIR").map_or_else(
-        || PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/fixtures"),
+        || PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../fixtures"),
         PathBuf::from,
     );
     assert!(
