@@ -96,6 +96,9 @@ pub async fn send(
     envelope: &Envelope<'_>,
 ) -> AttemptResult {
     let secrets = &hook.hook.secrets;
+    // A new one for every request, retries and resends included, as GitLab's WebHookService
+    // does; the event UUID and Idempotency-Key are what stays the same.
+    let webhook_uuid = uuid::Uuid::new_v4().to_string();
     let request = wvs_send::Request {
         url: &hook.hook.url,
         flavor: hook.settings.flavor.unwrap_or(default_flavor),
@@ -105,7 +108,7 @@ pub async fn send(
         custom_headers: &secrets.custom_headers,
         url_variables: &secrets.url_variables,
         event_uuid: envelope.event_uuid,
-        webhook_uuid: &hook.hook.uuid,
+        webhook_uuid: &webhook_uuid,
         idempotency_key: envelope.idempotency_key,
         body: envelope.body.clone(),
         verify_tls: hook.settings.enable_ssl_verification,

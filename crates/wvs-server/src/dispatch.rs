@@ -251,7 +251,7 @@ impl Dispatcher {
                     let body = match templated {
                         Some(body) => Bytes::from(body),
                         // Shared with every other delivery of the event: not copied.
-                        None => Bytes::from_owner(Arc::clone(&delivery.payload)),
+                        None => delivery.payload.clone(),
                     };
                     let envelope = Envelope {
                         event_uuid: &delivery.event_uuid,

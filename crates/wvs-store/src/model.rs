@@ -342,7 +342,7 @@ pub struct HookChange {
 #[derive(Debug, Clone, PartialEq)]
 pub struct Hook {
     pub id: Id,
-    /// Sent as `X-WVS-Webhook-UUID`.
+    /// The hook's own identifier (each request's `X-WVS-Webhook-UUID` is new, as GitLab's).
     pub uuid: String,
     pub owner: HookOwner,
     pub url: String,
@@ -444,7 +444,9 @@ pub struct Claimed {
     pub attempts: i64,
     /// The delivery waited for its namespace's rate limit at least once.
     pub rate_limited: bool,
-    pub payload: std::sync::Arc<[u8]>,
+    /// The event's payload, read once per claim and shared by its deliveries (cloning is a
+    /// reference count, not a copy).
+    pub payload: bytes::Bytes,
 }
 
 /// What each top-level namespace (a tenant) may use. The rate limit (GitLab's

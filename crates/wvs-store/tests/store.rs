@@ -1153,7 +1153,7 @@ pub async fn check_claim_and_record(store: &dyn Store) {
     assert!(c.idempotency_key.starts_with("key-"));
     assert_eq!(&*c.payload, new_event("e1", None).payload.as_slice());
     assert!(
-        Arc::ptr_eq(&claimed[0].payload, &claimed[2].payload),
+        claimed[0].payload.as_ptr() == claimed[2].payload.as_ptr(),
         "one payload per event in a batch"
     );
     assert_eq!(

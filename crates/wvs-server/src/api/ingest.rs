@@ -117,7 +117,8 @@ fn posted(
     accepts(scope, &event).map_err(ApiError::unprocessable)?;
     Ok(Posted {
         event,
-        body: body.to_vec(),
+        // The received buffer itself when nothing else holds it (no copy of up to 25 MiB).
+        body: Vec::from(body),
         idempotency_key: idempotency_key(headers)?,
         chain_uuid: chain_uuid(headers)?,
     })

@@ -2,7 +2,7 @@
 //! `X-Per-Page`, `X-Total`, `X-Total-Pages`, `X-Next-Page`, `X-Prev-Page` and `Link` headers.
 
 use axum::Json;
-use axum::extract::FromRequestParts;
+use axum::extract::{FromRequestParts, OriginalUri};
 use axum::http::header::HOST;
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, HeaderValue, Uri};
@@ -50,7 +50,12 @@ impl<S: Send + Sync> FromRequestParts<S> for Paging {
                 page: page.unwrap_or(1).max(1),
                 per_page: per_page.unwrap_or(DEFAULT_PER_PAGE).clamp(1, MAX_PER_PAGE),
             },
-            uri: parts.uri.clone(),
+            // The whole path: a nested router sees only the part below its prefix, and a
+            // `Link` without the rest leads clients (python-gitlab's `get_all`) elsewhere.
+            uri: parts
+                .extensions
+                .get::<OriginalUri>()
+                .map_or_else(|| parts.uri.clone(), |original| original.0.clone()),
             base: format!("http://{host}"),
         })
     }

@@ -12,7 +12,7 @@
 //! across nodes that share the database.
 
 use std::collections::HashMap;
-use std::sync::Arc;
+use bytes::Bytes;
 
 use sqlx::FromRow;
 
@@ -394,7 +394,7 @@ pub async fn with_payloads(conn: &mut Conn, rows: Vec<ClaimedRow>) -> Result<Vec
     let mut ids: Vec<Id> = rows.iter().map(|row| row.event_id).collect();
     ids.sort_unstable();
     ids.dedup();
-    let mut events: HashMap<Id, (String, Arc<[u8]>)> = HashMap::with_capacity(ids.len());
+    let mut events: HashMap<Id, (String, Bytes)> = HashMap::with_capacity(ids.len());
     for batch in in_lists(&ids) {
         let sql = format!(
             "SELECT id, chain_uuid, payload FROM events WHERE id IN ({})",
@@ -405,7 +405,8 @@ pub async fn with_payloads(conn: &mut Conn, rows: Vec<ClaimedRow>) -> Result<Vec
             query = query.bind(id);
         }
         for (id, uuid, payload) in query.fetch_all(&mut *conn).await? {
-            events.insert(id, (uuid, Arc::from(payload)));
+            // Taken over as it was read, not copied: a payload may be 25 MiB.
+            events.insert(id, (uuid, Bytes::from(payload)));
         }
     }
     rows.into_iter()
@@ -423,7 +424,7 @@ pub async fn with_payloads(conn: &mut Conn, rows: Vec<ClaimedRow>) -> Result<Vec
                 idempotency_key: row.idempotency_key,
                 attempts: row.attempts,
                 rate_limited: row.rate_limited,
-                payload: Arc::clone(payload),
+                payload: payload.clone(),
             })
         })
         .collect()

@@ -35,6 +35,15 @@ print("edited", again.id)
 again.test("push_events")
 print("tested")
 
+# Three pages of two: the Link header's URLs lead to the next page, every item seen once.
+extra = [project.hooks.create({"url": receiver + f"/page{n}"}) for n in range(4)]
+every = sorted([again.id] + [h.id for h in extra])
+assert sorted(h.id for h in project.hooks.list(get_all=True, per_page=2)) == every
+assert sorted(h.id for h in project.hooks.list(iterator=True, per_page=2)) == every
+for h in extra:
+    h.delete()
+print("paged")
+
 again.delete()
 assert project.hooks.list(get_all=True) == []
 print("deleted")

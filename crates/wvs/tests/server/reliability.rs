@@ -467,3 +467,24 @@ async fn a_chain_that_comes_back_to_a_hook_is_stopped_and_logged() {
             .contains("x-gitlab-event-uuid")
     );
 }
+
+/// Every request carries a new `X-WVS-Webhook-UUID`, retries included, as GitLab's
+/// WebHookService does; the event UUID and the Idempotency-Key stay those of the delivery.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_request_has_its_own_webhook_uuid() {
+    let server = server(&["--retry-schedule", "100ms,100ms"]);
+    let ids = registry(&server).await;
+    // Three failures (one fewer than auto-disable's threshold), then success: 100 requests.
+    let receiver = Scripted::start(|n| Reply::Status(if n < 3 { 500 } else { 200 })).await;
+    project_hook(&server, ids.project, json!({ "url": receiver.url })).await;
+    post_events(&server, ids.project, 97).await;
+    let arrivals = receiver.wait_for(100, Duration::from_secs(30)).await;
+    let webhook_uuids: std::collections::HashSet<&str> =
+        arrivals.iter().map(|a| a.webhook_uuid.as_str()).collect();
+    assert_eq!(webhook_uuids.len(), 100, "one per request");
+    let deliveries: std::collections::HashSet<(&str, &str)> = arrivals
+        .iter()
+        .map(|a| (a.event_uuid.as_str(), a.idempotency_key.as_str()))
+        .collect();
+    assert_eq!(deliveries.len(), 97, "a retry keeps its event UUID and key");
+}

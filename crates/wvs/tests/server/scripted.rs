@@ -30,6 +30,8 @@ pub enum Reply {
 pub struct Arrival {
     pub at: Instant,
     pub event_uuid: String,
+    pub webhook_uuid: String,
+    pub idempotency_key: String,
 }
 
 type Script = dyn Fn(usize) -> Reply + Send + Sync;
@@ -108,13 +110,18 @@ async fn answer(State(shared): State<Shared>, headers: HeaderMap) -> Response {
         .fetch_max(now_in_flight, Ordering::SeqCst);
     let n = {
         let mut arrivals = shared.arrivals.lock().unwrap();
-        arrivals.push(Arrival {
-            at: Instant::now(),
-            event_uuid: headers
-                .get("x-wvs-event-uuid")
+        let header = |name: &str| {
+            headers
+                .get(name)
                 .and_then(|v| v.to_str().ok())
                 .unwrap_or_default()
-                .to_owned(),
+                .to_owned()
+        };
+        arrivals.push(Arrival {
+            at: Instant::now(),
+            event_uuid: header("x-wvs-event-uuid"),
+            webhook_uuid: header("x-wvs-webhook-uuid"),
+            idempotency_key: header("idempotency-key"),
         });
         arrivals.len() - 1
     };
