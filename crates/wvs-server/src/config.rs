@@ -342,7 +342,6 @@ fn read_file(path: &Path) -> Result<ConfigLayer, ConfigError> {
     })
 }
 
-/// A plain path becomes a `sqlite://` URL.
 /// A bare path becomes a `sqlite://` URL; a URL (SQLite or PostgreSQL) stays as it is.
 pub fn database_url(database: &str) -> String {
     if database.contains("://") || database.starts_with("sqlite:") {
@@ -350,6 +349,21 @@ pub fn database_url(database: &str) -> String {
     } else {
         format!("sqlite://{database}")
     }
+}
+
+/// The file of a SQLite database URL; `None` for an in-memory database or PostgreSQL.
+pub fn sqlite_path(database_url: &str) -> Option<PathBuf> {
+    if crate::server::is_postgres(database_url)
+        || database_url.contains(":memory:")
+        || database_url.contains("mode=memory")
+    {
+        return None;
+    }
+    let path = database_url
+        .strip_prefix("sqlite://")
+        .or_else(|| database_url.strip_prefix("sqlite:"))
+        .unwrap_or(database_url);
+    Some(PathBuf::from(path.split('?').next().unwrap_or(path)))
 }
 
 fn parse<T: std::str::FromStr>(setting: &'static str, value: &str) -> Result<T, ConfigError>

@@ -18,11 +18,13 @@
 //!   each caller may reach.
 //! - [`web`]: the web interface (server-rendered pages at `/`): sign in, hooks, recent
 //!   events, the instance overview.
+//! - [`db_lock`]: one `wvs serve` or `wvs migrate` per SQLite file (an OS file lock).
 //! - `secret_key`: the key that encrypts hook URLs and secrets at rest (config or key file).
 
 pub mod api;
 pub mod auth;
 pub mod config;
+pub mod db_lock;
 pub mod delivery;
 pub mod dispatch;
 #[cfg(test)]

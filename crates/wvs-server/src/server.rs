@@ -49,6 +49,7 @@ pub async fn open_store(config: &Config) -> anyhow::Result<Arc<dyn Store>> {
 /// Applies the schema migrations of the database at `url` without serving; returns the
 /// schema version.
 pub async fn migrate(url: &str) -> anyhow::Result<i64> {
+    let _lock = crate::db_lock::acquire(url)?;
     let version = if is_postgres(url) {
         PgStore::migrate(url).await
     } else {
@@ -75,6 +76,8 @@ fn redacted(url: &str) -> String {
 
 /// Runs the server until `shutdown` is cancelled.
 pub async fn run(config: Config, shutdown: CancellationToken) -> anyhow::Result<()> {
+    // Held until the server has stopped: no other process may write this SQLite file.
+    let _lock = crate::db_lock::acquire(&config.database_url)?;
     crate::metrics::install();
     let store = open_store(&config).await?;
     if let Some(token) =

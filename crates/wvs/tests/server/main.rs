@@ -7,6 +7,7 @@ mod crash;
 mod durability;
 mod fixtures;
 mod isolation;
+mod lock;
 mod metrics;
 mod nodes;
 mod openapi;

@@ -208,6 +208,11 @@ impl Server {
         }
     }
 
+    /// The server process's id.
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
     /// Kills the process at once, as `kill -9` does.
     pub fn kill(mut self) {
         let _ = self.child.kill();
