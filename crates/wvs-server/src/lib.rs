@@ -5,6 +5,7 @@
 //!
 //! - [`config`]: flags, `WVS_*` environment and `wvs.toml`, layered.
 //! - [`server`]: `wvs serve`: opens the store, starts the API and the dispatcher, shuts down.
+//! - [`http`]: the accept loop: connection cap, header and body timeouts.
 //! - [`api`]: GitLab API v4 routes: registry, hooks, delivery log, ingest.
 //! - [`ingest`]: an event → one stored event and its deliveries, in one transaction.
 //! - [`registry_events`]: the payloads of the events registry changes make (projects, groups,
@@ -30,6 +31,7 @@ pub mod dispatch;
 #[cfg(test)]
 mod documented;
 pub mod hooks;
+pub mod http;
 pub mod ingest;
 pub mod metrics;
 pub mod normalize;

@@ -128,13 +128,13 @@ pub async fn run(config: Config, shutdown: CancellationToken) -> anyhow::Result<
     if dispatching.is_none() {
         println!("Delivery off (--deliver false): this node ingests and serves the API only");
     }
-    let api_shutdown = shutdown.clone();
-    // One router for every connection: handing axum the router itself would rebuild its
-    // table of routes for each new connection (tens of KB each, kept while it is open).
-    axum::serve(listener, crate::api::router(state).into_make_service())
-        .with_graceful_shutdown(async move { api_shutdown.cancelled().await })
-        .await
-        .context("serving the API")?;
+    crate::http::serve(
+        listener,
+        crate::api::router(state),
+        &config.http,
+        shutdown.clone(),
+    )
+    .await;
     if let Some(dispatching) = dispatching {
         dispatching
             .await

@@ -3,6 +3,7 @@
 mod access;
 mod api;
 mod client;
+mod connections;
 mod crash;
 mod durability;
 mod fixtures;
