@@ -221,6 +221,14 @@ async fn hooks_crud_with_gitlab_shapes_and_pagination() {
         )
         .await;
     assert!(bad["message"].as_str().unwrap().starts_with("url"), "{bad}");
+    let too_long = format!("http://example.com/{}", "a".repeat(8192));
+    let bad = server
+        .expect(400, "POST", &hooks, Some(json!({ "url": too_long })))
+        .await;
+    assert_eq!(
+        bad["message"], "url is too long (maximum is 8192 characters)",
+        "{bad}"
+    );
     let bad = server
         .expect(
             400,
