@@ -16,6 +16,7 @@ use uuid::Uuid;
 use wvs_events::{Event, Scope};
 use wvs_store::{Group, HookOwner, Inserted, Project, Store};
 
+use super::claims::Claims;
 use super::endpoints::{Documented, Endpoints};
 use super::error::{ApiError, ApiResult};
 use super::fields::Fields;
@@ -219,16 +220,18 @@ async fn project_event(
     body: Result<Bytes, BytesRejection>,
 ) -> ApiResult<Response> {
     let mut posted = posted(&headers, body, Scope::Project)?;
+    let claims = Claims::of(&posted.body);
     let store = state.store.as_ref();
     let project = match find_project(store, &id).await {
         Ok(project) => project,
         // Only an admin registers projects on their first event.
         Err(not_found) if caller.reach != Reach::Admin => return Err(not_found),
-        Err(not_found) => register(store, &id, &posted.event)
+        Err(not_found) => register(store, &id, &posted.event, &claims)
             .await?
             .ok_or(not_found)?,
     };
     let (target, groups) = project_target(store, caller.reach, &project).await?;
+    claims.check_project(project.id)?;
     let blocks = || project_blocks::of(&project, &groups, &state.config.instance_url);
     if let Some(filled) = normalize::fill(&posted.body, &posted.event, blocks) {
         posted.body = filled;
@@ -254,8 +257,14 @@ pub(super) async fn project_target(
 }
 
 /// Registers an unknown project from the `project` block of its first event: its id is the
-/// one in the path (or the block's), its namespace the path's prefix.
-async fn register(store: &dyn Store, id: &str, event: &Event) -> ApiResult<Option<Project>> {
+/// one in the path (or the block's), its namespace the path's prefix. An event that names
+/// another project than that id registers nothing.
+async fn register(
+    store: &dyn Store,
+    id: &str,
+    event: &Event,
+    claims: &Claims,
+) -> ApiResult<Option<Project>> {
     let value = event.to_value();
     let Some(block) = project_block(&value) else {
         return Ok(None);
@@ -271,6 +280,9 @@ async fn register(store: &dyn Store, id: &str, event: &Event) -> ApiResult<Optio
     let id = id_from_path
         .or_else(|| block.get("id").cloned())
         .or_else(|| value.get("project_id").cloned());
+    if let Some(id) = id.as_ref().and_then(Value::as_i64) {
+        claims.check_project(id)?;
+    }
     fields.insert("id".into(), id.unwrap_or(Value::Null));
     fields.insert("path".into(), Value::from(path));
     fields.insert("namespace_path".into(), Value::from(namespace));
@@ -291,6 +303,9 @@ async fn group_event(
     let store = state.store.as_ref();
     let group = find_group(store, &id).await?;
     authorize(store, caller.reach, HookOwner::Group(group.id)).await?;
+    Claims::of(&posted.body)
+        .check_group(store, &posted.event, group.id)
+        .await?;
     let group_ids = store
         .group_ancestry(group.id)
         .await?

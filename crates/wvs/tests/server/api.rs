@@ -7,7 +7,7 @@ use serde_json::{Value, json};
 use wvs_events::samples;
 
 use crate::setup::{hook, registry};
-use crate::support::{ADMIN_TOKEN, Receiver, Server};
+use crate::support::{ADMIN_TOKEN, Receiver, Server, retarget};
 
 fn push() -> &'static [u8] {
     samples::find("push").unwrap().json.as_bytes()
@@ -380,7 +380,7 @@ async fn ingest_validates_and_is_idempotent() {
             .header("PRIVATE-TOKEN", ADMIN_TOKEN)
             .header(headers[0].0, headers[0].1)
             .header(headers[1].0, headers[1].1)
-            .body(push().to_vec())
+            .body(retarget(&events, push()))
             .send()
             .await
             .unwrap();
@@ -439,9 +439,8 @@ async fn failures_are_retried_logged_filterable_and_resendable() {
         "{failed}"
     );
 
-    let (status, _) = server
-        .ingest(&format!("/projects/{}/events", ids.project), push())
-        .await;
+    let events = format!("/projects/{}/events", ids.project);
+    let (status, _) = server.ingest(&events, push()).await;
     assert_eq!(status, 202);
     receiver.wait_for(2, Duration::from_secs(10)).await; // test + first attempt
     receiver.set_status(200);
@@ -470,7 +469,7 @@ async fn failures_are_retried_logged_filterable_and_resendable() {
     assert_eq!(entry["request_headers"]["X-WVS-Token"], "[REDACTED]");
     assert_eq!(
         entry["request_data"],
-        serde_json::from_slice::<Value>(push()).unwrap()
+        serde_json::from_slice::<Value>(&retarget(&events, push())).unwrap()
     );
     assert!(entry["execution_duration"].as_f64().unwrap() >= 0.0);
     let failures = server
@@ -679,9 +678,10 @@ async fn a_custom_webhook_template_replaces_the_body() {
         )
         .await;
     assert_eq!(status, 400, "refused at save: {answer}");
-    server.ingest(&format!("{owner}/events"), push()).await;
+    let events = format!("{owner}/events");
+    server.ingest(&events, push()).await;
     let received = receiver.wait_for(1, Duration::from_secs(10)).await;
-    let event: Value = serde_json::from_slice(push()).unwrap();
+    let event: Value = serde_json::from_slice(&retarget(&events, push())).unwrap();
     assert_eq!(
         received[0].json(),
         json!({

@@ -2,6 +2,7 @@
 
 mod access;
 mod api;
+mod claims;
 mod client;
 mod connections;
 mod crash;
