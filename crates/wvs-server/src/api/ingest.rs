@@ -29,7 +29,8 @@ use crate::ingest::{self, Incoming, Target, accepts, project_block};
 use crate::state::AppState;
 use crate::{metrics, normalize, project_blocks, redact};
 
-/// The largest event body accepted, as GitLab's webhook payload limit.
+/// The largest event body accepted: 26,214,400 bytes (25 MiB), GitLab's webhook payload
+/// limit.
 pub const MAX_EVENT_BYTES: usize = 25 * 1024 * 1024;
 
 /// Project and group ingest: open to access tokens within their reach.
@@ -78,16 +79,20 @@ async fn refuse_announced_oversize(request: Request, next: Next) -> Response {
         .and_then(|value| value.to_str().ok())
         .and_then(|value| value.parse::<u64>().ok());
     if announced.is_some_and(|length| length > MAX_EVENT_BYTES as u64) {
-        return ApiError::new(
-            StatusCode::PAYLOAD_TOO_LARGE,
-            format!(
-                "the event is larger than {} MiB",
-                MAX_EVENT_BYTES / (1024 * 1024)
-            ),
-        )
-        .into_response();
+        return too_large().into_response();
     }
     next.run(request).await
+}
+
+/// 413, naming the limit in bytes.
+fn too_large() -> ApiError {
+    ApiError::new(
+        StatusCode::PAYLOAD_TOO_LARGE,
+        format!(
+            "the body is larger than the limit of {}",
+            wvs_send::byte_size(MAX_EVENT_BYTES)
+        ),
+    )
 }
 
 /// Counts ingest requests refused (`wvs_ingest_errors_total`), whatever refused them.
@@ -126,8 +131,12 @@ fn posted(
 
 /// A posted body within the size and nesting limits.
 pub(super) fn received(body: Result<Bytes, BytesRejection>) -> ApiResult<Bytes> {
-    // A body over the limit is refused with 413, in the API's JSON error shape.
-    let body = body.map_err(|e| ApiError::new(e.status(), e.body_text()))?;
+    // A body over the limit (cut off as it is read: no or a false `Content-Length`) is
+    // refused with the same 413 as an announced one.
+    let body = body.map_err(|e| match e.status() {
+        StatusCode::PAYLOAD_TOO_LARGE => too_large(),
+        status => ApiError::new(status, e.body_text()),
+    })?;
     if json_depth::too_deep(&body, json_depth::MAX_DEPTH) {
         return Err(ApiError::bad_request(format!(
             "the event nests deeper than {} levels",
