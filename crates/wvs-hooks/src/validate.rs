@@ -2,8 +2,8 @@
 //! whole, GitLab's way (the saved record must be valid, not just the fields sent).
 //!
 //! Limits, GitLab's where it has one:
-//! - `url`: required, `http` or `https`, parses once its `{name}` placeholders are filled;
-//!   every placeholder needs a URL variable.
+//! - `url`: required, at most 8192 characters, `http` or `https`, parses once its `{name}`
+//!   placeholders are filled; every placeholder needs a URL variable.
 //! - `name` ≤ 255 characters, `description` ≤ 2048, `custom_webhook_template` ≤ 4096,
 //!   `push_events_branch_filter` ≤ 4000 (and a valid branch name with `*` for `wildcard`,
 //!   a valid regular expression for `regex`; `all_branches` clears it).
@@ -25,6 +25,10 @@ use crate::{
     branch_filter,
 };
 
+/// GitLab's hook model validates the URL's presence and destination but sets no length (its
+/// column is unbounded text), so this is WVS's own limit: 8192 characters, the request-line
+/// size most HTTP servers and proxies accept, beyond which a receiver could not be reached.
+pub const MAX_URL_CHARS: usize = 8192;
 pub const MAX_NAME_CHARS: usize = 255;
 pub const MAX_DESCRIPTION_CHARS: usize = 2048;
 pub const MAX_TEMPLATE_CHARS: usize = 4096;
@@ -243,6 +247,7 @@ fn check_url(parts: &NewHookParts) -> Result<(), ValidationError> {
     if parts.url.is_empty() {
         return Err(ValidationError::new("url", "can't be blank"));
     }
+    check_length("url", Some(&parts.url), MAX_URL_CHARS)?;
     if parts.url.chars().any(char::is_control) {
         return Err(invalid("it contains control characters"));
     }
@@ -729,6 +734,24 @@ mod tests {
                 message
             );
         }
+    }
+
+    #[test]
+    fn a_url_is_at_most_8192_characters() {
+        let url = |chars: usize| format!("{URL}/{}", "a".repeat(chars - URL.len() - 1));
+        assert_eq!(url(MAX_URL_CHARS).len(), MAX_URL_CHARS);
+        assert!(create_json(Scope::Project, json!({"url": url(MAX_URL_CHARS)})).is_ok());
+        assert_eq!(
+            error(Scope::Project, json!({"url": url(MAX_URL_CHARS + 1)})),
+            "url is too long (maximum is 8192 characters)"
+        );
+        let current = create_json(Scope::Project, json!({"url": URL})).unwrap();
+        let refused = update(
+            Scope::Project,
+            &current,
+            input(json!({"url": url(MAX_URL_CHARS + 1)})),
+        );
+        assert_eq!(refused.unwrap_err().field, "url");
     }
 
     #[test]

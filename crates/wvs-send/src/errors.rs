@@ -25,23 +25,35 @@ pub(crate) fn timed_out(timeout: Duration) -> String {
     }
 }
 
-/// `internal error: payload of 26214401 bytes exceeds the 25 MiB limit`.
+/// `internal error: payload of 26,214,401 bytes exceeds the limit of 26,214,400 bytes (25 MiB)`.
 pub(crate) fn payload_too_large(size: usize, limit: usize) -> String {
     format!(
-        "internal error: payload of {size} bytes exceeds the {} limit",
+        "internal error: payload of {} exceeds the limit of {}",
+        byte_size(size),
         byte_size(limit)
     )
 }
 
-/// `25 MiB`, `64 KiB`, or `1000 bytes`: the unit the size is a whole number of.
-fn byte_size(bytes: usize) -> String {
+/// `26,214,400 bytes (25 MiB)`, `65,536 bytes (64 KiB)` or `1,000 bytes`: the exact count,
+/// then the binary unit it is a whole number of, if any. Every size limit WVS states is
+/// written so.
+pub fn byte_size(bytes: usize) -> String {
     const KIB: usize = 1024;
     const MIB: usize = 1024 * KIB;
+    let digits = bytes.to_string();
+    let mut exact = String::with_capacity(digits.len() + digits.len() / 3 + 6);
+    for (i, digit) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
+            exact.push(',');
+        }
+        exact.push(digit);
+    }
+    exact.push_str(" bytes");
     match bytes {
-        0 => "0 bytes".to_owned(),
-        _ if bytes.is_multiple_of(MIB) => format!("{} MiB", bytes / MIB),
-        _ if bytes.is_multiple_of(KIB) => format!("{} KiB", bytes / KIB),
-        _ => format!("{bytes} bytes"),
+        0 => exact,
+        _ if bytes.is_multiple_of(MIB) => format!("{exact} ({} MiB)", bytes / MIB),
+        _ if bytes.is_multiple_of(KIB) => format!("{exact} ({} KiB)", bytes / KIB),
+        _ => exact,
     }
 }
 
@@ -139,13 +151,16 @@ mod tests {
     }
 
     #[test]
-    fn sizes_read_in_the_unit_they_are_whole_in() {
+    fn sizes_read_in_bytes_and_the_unit_they_are_whole_in() {
         assert_eq!(
             payload_too_large(26_214_401, 25 * 1024 * 1024),
-            "internal error: payload of 26214401 bytes exceeds the 25 MiB limit"
+            "internal error: payload of 26,214,401 bytes exceeds the limit of \
+             26,214,400 bytes (25 MiB)"
         );
-        assert_eq!(byte_size(64 * 1024), "64 KiB");
-        assert_eq!(byte_size(1000), "1000 bytes");
+        assert_eq!(byte_size(64 * 1024), "65,536 bytes (64 KiB)");
+        assert_eq!(byte_size(1000), "1,000 bytes");
+        assert_eq!(byte_size(999), "999 bytes");
+        assert_eq!(byte_size(100_000_000), "100,000,000 bytes");
         assert_eq!(byte_size(0), "0 bytes");
     }
 

@@ -48,7 +48,7 @@ mod target;
 pub use address::{AddressKind, CLOUD_METADATA};
 pub use allowlist::{AllowEntry, AllowEntryError};
 pub use attempt::AttemptResult;
-pub use errors::SendError;
+pub use errors::{SendError, byte_size};
 pub use guard::{BoxFuture, Guard, HostResolver, SystemResolver, check_url};
 pub use policy::{BlockReason, Blocked, OutboundPolicy, Refusal};
 pub use request::{REDACTED, Request, is_secret_header};

@@ -32,8 +32,9 @@ pub struct SenderConfig {
     /// Response body bytes read at most; default 64 KiB. Only the first 8 KiB are kept, but
     /// reading a little more lets small bodies finish, so their connection can be reused.
     pub max_response_read: usize,
-    /// Request bodies larger than this are not sent; default 25 MiB. Receivers commonly
-    /// refuse larger bodies, and a payload that large is a bug upstream, not a delivery.
+    /// Request bodies larger than this are not sent; default 26,214,400 bytes (25 MiB).
+    /// Receivers commonly refuse larger bodies, and a payload that large is a bug upstream,
+    /// not a delivery.
     pub max_payload: usize,
     /// Where deliveries may go (the SSRF guard). The default refuses local addresses to
     /// project and group hooks.

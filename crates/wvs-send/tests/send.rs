@@ -853,7 +853,7 @@ async fn a_payload_over_the_cap_is_not_sent_and_is_permanent() {
     assert!(over.permanent);
     assert_eq!(
         over.error.as_deref(),
-        Some("internal error: payload of 17 bytes exceeds the 16 bytes limit")
+        Some("internal error: payload of 17 bytes exceeds the limit of 16 bytes")
     );
     assert!(over.request_headers.is_empty());
     assert!(receiver.received().is_empty());

@@ -14,6 +14,7 @@ use wvs_send::{AllowEntry, OutboundPolicy};
 use wvs_store::RateLimit;
 
 use crate::dispatch::{AutoDisable, RetryPolicy};
+use crate::http::HttpLimits;
 
 /// The default retry schedule: immediately, 10 s, 1 min, 5 min, 30 min, 2 h, 6 h, 12 h,
 /// 24 h (about two days in all), then the delivery is marked failed.
@@ -134,6 +135,18 @@ pub struct ConfigLayer {
     /// push (tag push) hooks, GitLab's `push_event_hooks_limit` [default: 3]
     #[arg(long, env = "WVS_PUSH_EVENT_HOOKS_LIMIT")]
     pub push_event_hooks_limit: Option<u32>,
+    /// Time a client has to send a request's headers; also how long an idle keep-alive
+    /// connection is kept [default: 10s]
+    #[arg(long, env = "WVS_HEADER_READ_TIMEOUT")]
+    pub header_read_timeout: Option<String>,
+    /// Time a client has to send a request's body once its headers are in; later, the
+    /// request is answered 408 and the connection closed [default: 60s]
+    #[arg(long, env = "WVS_BODY_READ_TIMEOUT")]
+    pub body_read_timeout: Option<String>,
+    /// Connections served at once; past it a new connection is answered 503 and closed
+    /// [default: 1024]
+    #[arg(long, env = "WVS_MAX_CONNECTIONS")]
+    pub max_connections: Option<usize>,
     /// Send the emails of users and authors in project and group events as `[REDACTED]`, as
     /// GitLab does for emails that are not public [default: false]
     #[arg(long, env = "WVS_REDACT_EMAILS", num_args = 0..=1, default_missing_value = "true")]
@@ -177,6 +190,9 @@ impl ConfigLayer {
             push_event_hooks_limit: self.push_event_hooks_limit.or(lower.push_event_hooks_limit),
             signing_token_grace: self.signing_token_grace.or(lower.signing_token_grace),
             secret_key: self.secret_key.or(lower.secret_key),
+            header_read_timeout: self.header_read_timeout.or(lower.header_read_timeout),
+            body_read_timeout: self.body_read_timeout.or(lower.body_read_timeout),
+            max_connections: self.max_connections.or(lower.max_connections),
         }
     }
 }
@@ -227,6 +243,8 @@ pub struct Config {
     pub signing_token_grace: Duration,
     /// The at-rest key as configured (base64); `None`: the key file.
     pub secret_key: Option<String>,
+    /// What the HTTP server allows a client (timeouts, connections).
+    pub http: HttpLimits,
 }
 
 /// How the dispatcher works.
@@ -297,6 +315,25 @@ impl Config {
             )?,
             ..AutoDisable::default()
         };
+        let max_connections = layer.max_connections.unwrap_or(1024);
+        if !(1..=tokio::sync::Semaphore::MAX_PERMITS).contains(&max_connections) {
+            return Err(invalid("max_connections", "must be at least 1"));
+        }
+        let http = HttpLimits {
+            header_read_timeout: positive(setting(
+                "header_read_timeout",
+                &layer.header_read_timeout,
+                "10s",
+            )?)
+            .ok_or_else(|| invalid("header_read_timeout", "must be longer than zero"))?,
+            body_read_timeout: positive(setting(
+                "body_read_timeout",
+                &layer.body_read_timeout,
+                "60s",
+            )?)
+            .ok_or_else(|| invalid("body_read_timeout", "must be longer than zero"))?,
+            max_connections,
+        };
         let allowlist = layer
             .outbound_allowlist
             .as_deref()
@@ -356,6 +393,7 @@ impl Config {
             push_event_hooks_limit: layer.push_event_hooks_limit.unwrap_or(3),
             signing_token_grace: setting("signing_token_grace", &layer.signing_token_grace, "24h")?,
             secret_key: layer.secret_key.filter(|key| !key.is_empty()),
+            http,
         })
     }
 }
@@ -371,7 +409,6 @@ fn read_file(path: &Path) -> Result<ConfigLayer, ConfigError> {
     })
 }
 
-/// A plain path becomes a `sqlite://` URL.
 /// A bare path becomes a `sqlite://` URL; a URL (SQLite or PostgreSQL) stays as it is.
 pub fn database_url(database: &str) -> String {
     if database.contains("://") || database.starts_with("sqlite:") {
@@ -379,6 +416,21 @@ pub fn database_url(database: &str) -> String {
     } else {
         format!("sqlite://{database}")
     }
+}
+
+/// The file of a SQLite database URL; `None` for an in-memory database or PostgreSQL.
+pub fn sqlite_path(database_url: &str) -> Option<PathBuf> {
+    if crate::server::is_postgres(database_url)
+        || database_url.contains(":memory:")
+        || database_url.contains("mode=memory")
+    {
+        return None;
+    }
+    let path = database_url
+        .strip_prefix("sqlite://")
+        .or_else(|| database_url.strip_prefix("sqlite:"))
+        .unwrap_or(database_url);
+    Some(PathBuf::from(path.split('?').next().unwrap_or(path)))
 }
 
 fn parse<T: std::str::FromStr>(setting: &'static str, value: &str) -> Result<T, ConfigError>
@@ -392,6 +444,10 @@ where
 
 fn duration(setting: &'static str, value: &str) -> Result<Duration, ConfigError> {
     humantime::parse_duration(value).map_err(|e| invalid(setting, &format!("`{value}`: {e}")))
+}
+
+fn positive(duration: Duration) -> Option<Duration> {
+    (!duration.is_zero()).then_some(duration)
 }
 
 fn invalid(setting: &'static str, message: &str) -> ConfigError {
@@ -425,6 +481,39 @@ mod tests {
         assert_eq!(config.delivery.timeout, Duration::from_secs(10));
         assert_eq!(config.database_url, "sqlite://wvs.db");
         assert!(config.deliver);
+        assert_eq!(config.http.header_read_timeout, Duration::from_secs(10));
+        assert_eq!(config.http.body_read_timeout, Duration::from_secs(60));
+        assert_eq!(config.http.max_connections, 1024);
+    }
+
+    #[test]
+    fn http_limits_must_let_something_through() {
+        for (layer, setting) in [
+            (
+                ConfigLayer {
+                    max_connections: Some(0),
+                    ..ConfigLayer::default()
+                },
+                "max_connections",
+            ),
+            (
+                ConfigLayer {
+                    header_read_timeout: Some("0s".into()),
+                    ..ConfigLayer::default()
+                },
+                "header_read_timeout",
+            ),
+            (
+                ConfigLayer {
+                    body_read_timeout: Some("0s".into()),
+                    ..ConfigLayer::default()
+                },
+                "body_read_timeout",
+            ),
+        ] {
+            let error = Config::resolve(layer).unwrap_err().to_string();
+            assert!(error.starts_with(setting), "{error}");
+        }
     }
 
     #[test]

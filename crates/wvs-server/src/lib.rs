@@ -5,6 +5,7 @@
 //!
 //! - [`config`]: flags, `WVS_*` environment and `wvs.toml`, layered.
 //! - [`server`]: `wvs serve`: opens the store, starts the API and the dispatcher, shuts down.
+//! - [`http`]: the accept loop: connection cap, header and body timeouts.
 //! - [`api`]: GitLab API v4 routes: registry, hooks, delivery log, ingest.
 //! - [`ingest`]: an event → one stored event and its deliveries, in one transaction.
 //! - [`registry_events`]: the payloads of the events registry changes make (projects, groups,
@@ -19,17 +20,20 @@
 //!   each caller may reach.
 //! - [`web`]: the web interface (server-rendered pages at `/`): sign in, hooks, recent
 //!   events, the instance overview.
+//! - [`db_lock`]: one `wvs serve` or `wvs migrate` per SQLite file (an OS file lock).
 //! - `secret_key`: the key that encrypts hook URLs and secrets at rest (config or key file).
 
 pub mod api;
 pub mod auth;
 pub mod body_text;
 pub mod config;
+pub mod db_lock;
 pub mod delivery;
 pub mod dispatch;
 #[cfg(test)]
 mod documented;
 pub mod hooks;
+pub mod http;
 pub mod ingest;
 pub mod metrics;
 pub mod normalize;

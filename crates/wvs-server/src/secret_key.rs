@@ -11,7 +11,7 @@ use std::path::{Path, PathBuf};
 use anyhow::Context;
 use wvs_store::SecretKey;
 
-use crate::config::Config;
+use crate::config::{Config, sqlite_path};
 
 /// The store's key, from the configuration or the key file.
 pub fn load(config: &Config) -> anyhow::Result<SecretKey> {
@@ -34,15 +34,7 @@ pub fn load(config: &Config) -> anyhow::Result<SecretKey> {
 
 /// `wvs.key` beside the database file; `None` for an in-memory database.
 fn key_file_path(database_url: &str) -> Option<PathBuf> {
-    if database_url.contains(":memory:") || database_url.contains("mode=memory") {
-        return None;
-    }
-    let path = database_url
-        .strip_prefix("sqlite://")
-        .or_else(|| database_url.strip_prefix("sqlite:"))
-        .unwrap_or(database_url);
-    let path = Path::new(path.split('?').next().unwrap_or(path));
-    Some(path.with_file_name("wvs.key"))
+    sqlite_path(database_url).map(|path| path.with_file_name("wvs.key"))
 }
 
 /// Reads the key at `path`, or creates it (mode 0600) when there is none.

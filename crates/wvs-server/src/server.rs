@@ -49,6 +49,7 @@ pub async fn open_store(config: &Config) -> anyhow::Result<Arc<dyn Store>> {
 /// Applies the schema migrations of the database at `url` without serving; returns the
 /// schema version.
 pub async fn migrate(url: &str) -> anyhow::Result<i64> {
+    let _lock = crate::db_lock::acquire(url)?;
     let version = if is_postgres(url) {
         PgStore::migrate(url).await
     } else {
@@ -75,6 +76,8 @@ fn redacted(url: &str) -> String {
 
 /// Runs the server until `shutdown` is cancelled.
 pub async fn run(config: Config, shutdown: CancellationToken) -> anyhow::Result<()> {
+    // Held until the server has stopped: no other process may write this SQLite file.
+    let _lock = crate::db_lock::acquire(&config.database_url)?;
     crate::metrics::install();
     let store = open_store(&config).await?;
     if let Some(token) =
@@ -125,13 +128,13 @@ pub async fn run(config: Config, shutdown: CancellationToken) -> anyhow::Result<
     if dispatching.is_none() {
         println!("Delivery off (--deliver false): this node ingests and serves the API only");
     }
-    let api_shutdown = shutdown.clone();
-    // One router for every connection: handing axum the router itself would rebuild its
-    // table of routes for each new connection (tens of KB each, kept while it is open).
-    axum::serve(listener, crate::api::router(state).into_make_service())
-        .with_graceful_shutdown(async move { api_shutdown.cancelled().await })
-        .await
-        .context("serving the API")?;
+    crate::http::serve(
+        listener,
+        crate::api::router(state),
+        &config.http,
+        shutdown.clone(),
+    )
+    .await;
     if let Some(dispatching) = dispatching {
         dispatching
             .await

@@ -5,7 +5,6 @@
 //! fresh SQLite file and a fresh PostgreSQL database (`WVS_TEST_DATABASE_URL`).
 
 use std::collections::HashSet;
-use std::sync::Arc;
 
 use serde_json::json;
 use wvs_store::*;

@@ -263,6 +263,15 @@ impl Registered {
             .map(|(project, _)| format!("/projects/{project}/events"))
             .collect()
     }
+
+    /// The event posted to each project (as [`Registered::events_paths`]), naming it: an
+    /// event may not name another project than the one it is posted to.
+    fn payloads(&self, bytes: Option<usize>) -> Result<Vec<Vec<u8>>> {
+        self.projects
+            .iter()
+            .map(|(project, _)| bytes_of_payload(bytes, *project))
+            .collect()
+    }
 }
 
 /// A group and projects of the bench's own, so that a run against a running server touches
@@ -333,7 +342,7 @@ async fn measure(args: &Args, target: &Target, load_before: Option<f64>) -> Resu
     let expected = expected_deliveries(args);
     let receiver = start_receiver(args).await?;
     let registered = register(&api, &receiver, args).await?;
-    let payload = bytes_of_payload(args.payload_bytes)?;
+    let payloads = registered.payloads(args.payload_bytes)?;
 
     let server_before = server_stats(target)?;
     let bench_before = target::process_stats("self")?;
@@ -345,7 +354,7 @@ async fn measure(args: &Args, target: &Target, load_before: Option<f64>) -> Resu
     let acks = post_events(
         api.clone(),
         registered.events_paths(),
-        payload.clone(),
+        payloads.clone(),
         args,
         posted,
         deadline,
@@ -383,7 +392,7 @@ async fn measure(args: &Args, target: &Target, load_before: Option<f64>) -> Resu
         } else {
             "external"
         },
-        setup: setup(args, &target.store, &payload),
+        setup: setup(args, &target.store, &payloads),
         deliveries,
         duplicates: arrivals.len() as u64 - deliveries,
         hooks_reached: arrivals
@@ -420,13 +429,14 @@ fn last_ack(acks: &[Ack], started: Instant) -> Instant {
 }
 
 /// What the run is, for its report.
-fn setup(args: &Args, store: &Store, payload: &[u8]) -> Setup {
+fn setup(args: &Args, store: &Store, payloads: &[Vec<u8>]) -> Setup {
     Setup {
         store: store.name(),
         events: args.events,
         hooks: args.hooks,
         projects: args.projects,
-        payload_bytes: payload.len() as u64,
+        // The same event for every project, but for its id.
+        payload_bytes: payloads.first().map_or(0, Vec::len) as u64,
         rate: args.rate,
         // Concurrent posters, when no rate is set.
         posters: args.rate.is_none().then_some(args.posters),
@@ -591,14 +601,17 @@ impl Drop for Progress {
     }
 }
 
-/// The documented push example at about `bytes`: padded with a `bench_padding` string, or,
-/// when the example is larger, with its newest commits left out (`total_commits_count` kept).
-fn bytes_of_payload(bytes: Option<usize>) -> Result<Vec<u8>> {
+/// The documented push example of `project` at about `bytes`: padded with a `bench_padding`
+/// string, or, when the example is larger, with its newest commits left out
+/// (`total_commits_count` kept). Without `bytes`, the example as documented (indented).
+fn bytes_of_payload(bytes: Option<usize>, project: i64) -> Result<Vec<u8>> {
     let sample = wvs_events::samples::find("push").context("the push sample")?;
-    let Some(target) = bytes else {
-        return Ok(sample.json.as_bytes().to_vec());
-    };
     let mut value: Value = serde_json::from_str(sample.json)?;
+    value["project_id"] = json!(project);
+    value["project"]["id"] = json!(project);
+    let Some(target) = bytes else {
+        return Ok(serde_json::to_vec_pretty(&value)?);
+    };
     while serde_json::to_vec(&value)?.len() > target
         && let Some(commits) = value["commits"].as_array_mut()
         && commits.len() > 1
@@ -614,22 +627,25 @@ fn bytes_of_payload(bytes: Option<usize>) -> Result<Vec<u8>> {
     Ok(serde_json::to_vec(&value)?)
 }
 
-/// Posts `--events` events, the n-th to `paths[n % paths.len()]`, and returns their
-/// acknowledgements; fails on the first refusal.
+/// Posts `--events` events, the n-th `payloads[i]` to `paths[i]` with `i = n % paths.len()`,
+/// and returns their acknowledgements; fails on the first refusal.
 async fn post_events(
     api: Arc<Api>,
     paths: Vec<String>,
-    payload: Vec<u8>,
+    payloads: Vec<Vec<u8>>,
     args: &Args,
     posted: Arc<AtomicU64>,
     deadline: Instant,
 ) -> Result<Vec<Ack>> {
-    let payload = axum::body::Bytes::from(payload);
     // Parsed once: reqwest would parse a string (IDNA included) for every post.
-    let urls: Arc<[reqwest::Url]> = paths
+    let targets: Arc<[(reqwest::Url, axum::body::Bytes)]> = paths
         .iter()
-        .map(|path| reqwest::Url::parse(&format!("{}{path}", api.base)))
-        .collect::<Result<_, _>>()?;
+        .zip(payloads)
+        .map(|(path, payload)| {
+            let url = reqwest::Url::parse(&format!("{}{path}", api.base))?;
+            Ok((url, axum::body::Bytes::from(payload)))
+        })
+        .collect::<Result<_>>()?;
     let acks = Arc::new(Mutex::new(Vec::with_capacity(
         usize::try_from(args.events).unwrap_or(0),
     )));
@@ -644,8 +660,7 @@ async fn post_events(
         let posted = posted.clone();
         move |event: u64| {
             let api = api.clone();
-            let url = urls[(event % urls.len() as u64) as usize].clone();
-            let payload = payload.clone();
+            let (url, payload) = targets[(event % targets.len() as u64) as usize].clone();
             let acks = acks.clone();
             let failure = failure.clone();
             let stop = stop.clone();

@@ -26,7 +26,8 @@ use record::{JsonLines, Record};
 use verdict::{Checks, Verdict};
 
 /// axum refuses bodies over 2 MB by default, which a push with many large commits can exceed;
-/// a receiver under test should see every genuine delivery, so it takes up to 25 MiB.
+/// a receiver under test should see every genuine delivery, so it takes up to 26,214,400
+/// bytes (25 MiB), what WVS sends at most.
 const BODY_LIMIT: usize = 25 * 1024 * 1024;
 
 #[derive(clap::Args)]

@@ -16,6 +16,7 @@ use uuid::Uuid;
 use wvs_events::{Event, Scope};
 use wvs_store::{Group, HookOwner, Inserted, Project, Store};
 
+use super::claims::Claims;
 use super::endpoints::{Documented, Endpoints};
 use super::error::{ApiError, ApiResult};
 use super::fields::Fields;
@@ -28,7 +29,8 @@ use crate::ingest::{self, Incoming, Target, accepts, project_block};
 use crate::state::AppState;
 use crate::{metrics, normalize, project_blocks, redact};
 
-/// The largest event body accepted, as GitLab's webhook payload limit.
+/// The largest event body accepted: 26,214,400 bytes (25 MiB), GitLab's webhook payload
+/// limit.
 pub const MAX_EVENT_BYTES: usize = 25 * 1024 * 1024;
 
 /// Project and group ingest: open to access tokens within their reach.
@@ -77,16 +79,20 @@ async fn refuse_announced_oversize(request: Request, next: Next) -> Response {
         .and_then(|value| value.to_str().ok())
         .and_then(|value| value.parse::<u64>().ok());
     if announced.is_some_and(|length| length > MAX_EVENT_BYTES as u64) {
-        return ApiError::new(
-            StatusCode::PAYLOAD_TOO_LARGE,
-            format!(
-                "the event is larger than {} MiB",
-                MAX_EVENT_BYTES / (1024 * 1024)
-            ),
-        )
-        .into_response();
+        return too_large().into_response();
     }
     next.run(request).await
+}
+
+/// 413, naming the limit in bytes.
+fn too_large() -> ApiError {
+    ApiError::new(
+        StatusCode::PAYLOAD_TOO_LARGE,
+        format!(
+            "the body is larger than the limit of {}",
+            wvs_send::byte_size(MAX_EVENT_BYTES)
+        ),
+    )
 }
 
 /// Counts ingest requests refused (`wvs_ingest_errors_total`), whatever refused them.
@@ -126,8 +132,12 @@ fn posted(
 
 /// A posted body within the size and nesting limits.
 pub(super) fn received(body: Result<Bytes, BytesRejection>) -> ApiResult<Bytes> {
-    // A body over the limit is refused with 413, in the API's JSON error shape.
-    let body = body.map_err(|e| ApiError::new(e.status(), e.body_text()))?;
+    // A body over the limit (cut off as it is read: no or a false `Content-Length`) is
+    // refused with the same 413 as an announced one.
+    let body = body.map_err(|e| match e.status() {
+        StatusCode::PAYLOAD_TOO_LARGE => too_large(),
+        status => ApiError::new(status, e.body_text()),
+    })?;
     if json_depth::too_deep(&body, json_depth::MAX_DEPTH) {
         return Err(ApiError::bad_request(format!(
             "the event nests deeper than {} levels",
@@ -220,16 +230,18 @@ async fn project_event(
     body: Result<Bytes, BytesRejection>,
 ) -> ApiResult<Response> {
     let mut posted = posted(&headers, body, Scope::Project)?;
+    let claims = Claims::of(&posted.body);
     let store = state.store.as_ref();
     let project = match find_project(store, &id).await {
         Ok(project) => project,
         // Only an admin registers projects on their first event.
         Err(not_found) if caller.reach != Reach::Admin => return Err(not_found),
-        Err(not_found) => register(store, &id, &posted.event)
+        Err(not_found) => register(store, &id, &posted.event, &claims)
             .await?
             .ok_or(not_found)?,
     };
     let (target, groups) = project_target(store, caller.reach, &project).await?;
+    claims.check_project(project.id)?;
     let blocks = || project_blocks::of(&project, &groups, &state.config.instance_url);
     if let Some(filled) = normalize::fill(&posted.body, &posted.event, blocks) {
         posted.body = filled;
@@ -255,8 +267,14 @@ pub(super) async fn project_target(
 }
 
 /// Registers an unknown project from the `project` block of its first event: its id is the
-/// one in the path (or the block's), its namespace the path's prefix.
-async fn register(store: &dyn Store, id: &str, event: &Event) -> ApiResult<Option<Project>> {
+/// one in the path (or the block's), its namespace the path's prefix. An event that names
+/// another project than that id registers nothing.
+async fn register(
+    store: &dyn Store,
+    id: &str,
+    event: &Event,
+    claims: &Claims,
+) -> ApiResult<Option<Project>> {
     let value = event.to_value();
     let Some(block) = project_block(&value) else {
         return Ok(None);
@@ -272,6 +290,9 @@ async fn register(store: &dyn Store, id: &str, event: &Event) -> ApiResult<Optio
     let id = id_from_path
         .or_else(|| block.get("id").cloned())
         .or_else(|| value.get("project_id").cloned());
+    if let Some(id) = id.as_ref().and_then(Value::as_i64) {
+        claims.check_project(id)?;
+    }
     fields.insert("id".into(), id.unwrap_or(Value::Null));
     fields.insert("path".into(), Value::from(path));
     fields.insert("namespace_path".into(), Value::from(namespace));
@@ -292,6 +313,9 @@ async fn group_event(
     let store = state.store.as_ref();
     let group = find_group(store, &id).await?;
     authorize(store, caller.reach, HookOwner::Group(group.id)).await?;
+    Claims::of(&posted.body)
+        .check_group(store, &posted.event, group.id)
+        .await?;
     let group_ids = store
         .group_ancestry(group.id)
         .await?

@@ -3,6 +3,7 @@
 //! Bearer`). Access tokens reach only their project's or group's hooks, logs and ingest;
 //! everything else answers as if it did not exist (404) or, for instance-wide routes, 403.
 
+mod claims;
 mod emit;
 mod endpoints;
 pub mod error;

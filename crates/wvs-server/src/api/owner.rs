@@ -111,7 +111,7 @@ pub async fn authorize(store: &dyn Store, reach: Reach, owner: HookOwner) -> Api
 }
 
 /// Whether group `id` is `ancestor` or lies beneath it.
-async fn beneath(store: &dyn Store, id: Id, ancestor: Id) -> ApiResult<bool> {
+pub(super) async fn beneath(store: &dyn Store, id: Id, ancestor: Id) -> ApiResult<bool> {
     Ok(store
         .group_ancestry(id)
         .await?

@@ -18,9 +18,9 @@ use super::receiver::Receiver;
 use super::report::{Backlog, BacklogReport, Restart};
 use super::target::{self, Target};
 use super::{
-    Api, Args, Progress, Registered, bytes_of_payload, distinct_deliveries, expected_deliveries,
-    last_ack, per_second, post_events, register, seconds, server_stats, settled_size, setup,
-    start_receiver, stop_spawned, wait_for_receipts, wait_until_recorded,
+    Api, Args, Progress, Registered, distinct_deliveries, expected_deliveries, last_ack,
+    per_second, post_events, register, seconds, server_stats, settled_size, setup, start_receiver,
+    stop_spawned, wait_for_receipts, wait_until_recorded,
 };
 
 /// How often `/-/ready` is asked while the restarted server starts.
@@ -46,7 +46,6 @@ async fn measure(
     let deadline = Instant::now() + args.timeout;
     let bench_before = target::process_stats("self")?;
     let receiver = start_receiver(args).await?;
-    let payload = bytes_of_payload(args.payload_bytes)?;
     let posted = Arc::new(AtomicU64::new(0));
     let progress = Progress::start(
         expected_deliveries(args),
@@ -54,15 +53,15 @@ async fn measure(
         posted.clone(),
         &receiver,
     );
-    let (backlog, registered) =
-        build_backlog(args, target, &receiver, payload.clone(), posted, deadline).await?;
+    let (backlog, registered, payloads) =
+        build_backlog(args, target, &receiver, posted, deadline).await?;
     // The start is timed from the spawn: block this worker only, not the receiver's tasks.
     tokio::task::block_in_place(|| target.restart(&args.serve_args))?;
     let restart = drain(args, target, &receiver, &registered, deadline).await?;
     progress.finish(receiver.count());
     receiver.stop();
     Ok(BacklogReport {
-        setup: setup(args, &target.store, &payload),
+        setup: setup(args, &target.store, &payloads),
         backlog,
         restart,
         bench_cpu_seconds: target::process_stats("self")?.cpu_seconds - bench_before.cpu_seconds,
@@ -77,18 +76,18 @@ async fn build_backlog(
     args: &Args,
     target: &Target,
     receiver: &Receiver,
-    payload: Vec<u8>,
     posted: Arc<AtomicU64>,
     deadline: Instant,
-) -> Result<(Backlog, Registered)> {
+) -> Result<(Backlog, Registered, Vec<Vec<u8>>)> {
     let api = Api::new(target)?;
     let registered = register(&api, receiver, args).await?;
+    let payloads = registered.payloads(args.payload_bytes)?;
     let size_before = settled_size(&target.store).await?;
     let started = Instant::now();
     let acks = post_events(
         api.clone(),
         registered.events_paths(),
-        payload,
+        payloads.clone(),
         args,
         posted,
         deadline,
@@ -111,7 +110,7 @@ async fn build_backlog(
         store_before_bytes: size_before,
         store_bytes: size,
     };
-    Ok((backlog, registered))
+    Ok((backlog, registered, payloads))
 }
 
 /// Phase 2: times the restarted server's start and first delivery, and waits until it has

@@ -6,10 +6,10 @@ use serde_json::{Value, json};
 use wvs_events::samples;
 
 use crate::setup::{hook, registry};
-use crate::support::{Receiver, Server};
+use crate::support::{Receiver, Server, retarget};
 
 /// Sends a request with `token` instead of the admin token; returns the status and body.
-async fn call(
+pub async fn call(
     server: &Server,
     token: &str,
     method: &str,
@@ -31,7 +31,12 @@ async fn call(
     (status, response.json().await.unwrap_or(Value::Null))
 }
 
-async fn token(server: &Server, owner: &str) -> String {
+/// `event` naming the project or group of the ingest `path` (see [`retarget`]).
+fn posted_to(path: &str, event: &Value) -> Value {
+    serde_json::from_slice(&retarget(path, &serde_json::to_vec(event).unwrap())).unwrap()
+}
+
+pub async fn token(server: &Server, owner: &str) -> String {
     let created = server
         .expect(
             201,
@@ -82,7 +87,11 @@ fn endpoints(
         ),
         ("DELETE", format!("{one}/url_variables/v"), None),
         ("DELETE", one, None),
-        ("POST", format!("{owner}/events"), Some(event)),
+        (
+            "POST",
+            format!("{owner}/events"),
+            Some(posted_to(&format!("{owner}/events"), &event)),
+        ),
     ]
 }
 
@@ -197,15 +206,9 @@ async fn access_tokens_reach_their_scope_and_nothing_else() {
     )
     .await;
     assert_eq!((status, answer.as_array().unwrap().len()), (200, 1));
-    let push_value: Value = serde_json::from_slice(push).unwrap();
-    let (status, _) = call(
-        &server,
-        &project_token,
-        "POST",
-        &format!("{own}/events"),
-        Some(push_value),
-    )
-    .await;
+    let events = format!("{own}/events");
+    let push_value = posted_to(&events, &serde_json::from_slice(push).unwrap());
+    let (status, _) = call(&server, &project_token, "POST", &events, Some(push_value)).await;
     assert_eq!(status, 202);
     for path in [
         format!("/groups/{}/hooks", ours.low),

@@ -7,7 +7,7 @@ use serde_json::{Value, json};
 use wvs_events::samples;
 
 use crate::setup::{hook, registry};
-use crate::support::{ADMIN_TOKEN, Receiver, Server};
+use crate::support::{ADMIN_TOKEN, Receiver, Server, retarget};
 
 fn push() -> &'static [u8] {
     samples::find("push").unwrap().json.as_bytes()
@@ -225,6 +225,14 @@ async fn hooks_crud_with_gitlab_shapes_and_pagination() {
         )
         .await;
     assert!(bad["message"].as_str().unwrap().starts_with("url"), "{bad}");
+    let too_long = format!("http://example.com/{}", "a".repeat(8192));
+    let bad = server
+        .expect(400, "POST", &hooks, Some(json!({ "url": too_long })))
+        .await;
+    assert_eq!(
+        bad["message"], "url is too long (maximum is 8192 characters)",
+        "{bad}"
+    );
     let bad = server
         .expect(
             400,
@@ -352,10 +360,13 @@ async fn ingest_validates_and_is_idempotent() {
     let member = samples::find("user_add_to_group").unwrap().json.as_bytes();
     let (status, answer) = server.ingest(&events, member).await;
     assert_eq!(status, 422, "{answer}");
-    // Over 25 MB: 413, as JSON, from the announced length, before the body is read.
-    let (status, answer) = post_announcing(&server, &events, 26 * 1024 * 1024).await;
-    assert_eq!(status, 413, "{answer}");
-    assert!(answer["message"].is_string());
+    // Over 26,214,400 bytes: 413, as JSON, from the announced length, before the body is
+    // read; and the same when the body comes without a length and is cut off as it is read.
+    let too_large = "the body is larger than the limit of 26,214,400 bytes (25 MiB)";
+    let (status, answer) = post_announcing(&server, &events, 26_214_401).await;
+    assert_eq!((status, answer["message"].as_str()), (413, Some(too_large)));
+    let (status, answer) = post_chunked(&server, &events, 26_214_401).await;
+    assert_eq!((status, answer["message"].as_str()), (413, Some(too_large)));
     // Without a token: 401.
     let response = reqwest::Client::new()
         .post(format!("{}/api/v4{events}", server.url))
@@ -376,7 +387,7 @@ async fn ingest_validates_and_is_idempotent() {
             .header("PRIVATE-TOKEN", ADMIN_TOKEN)
             .header(headers[0].0, headers[0].1)
             .header(headers[1].0, headers[1].1)
-            .body(push().to_vec())
+            .body(retarget(&events, push()))
             .send()
             .await
             .unwrap();
@@ -435,9 +446,8 @@ async fn failures_are_retried_logged_filterable_and_resendable() {
         "{failed}"
     );
 
-    let (status, _) = server
-        .ingest(&format!("/projects/{}/events", ids.project), push())
-        .await;
+    let events = format!("/projects/{}/events", ids.project);
+    let (status, _) = server.ingest(&events, push()).await;
     assert_eq!(status, 202);
     receiver.wait_for(2, Duration::from_secs(10)).await; // test + first attempt
     receiver.set_status(200);
@@ -466,7 +476,7 @@ async fn failures_are_retried_logged_filterable_and_resendable() {
     assert_eq!(entry["request_headers"]["X-WVS-Token"], "[REDACTED]");
     assert_eq!(
         entry["request_data"],
-        serde_json::from_slice::<Value>(push()).unwrap()
+        serde_json::from_slice::<Value>(&retarget(&events, push())).unwrap()
     );
     assert!(entry["execution_duration"].as_f64().unwrap() >= 0.0);
     let failures = server
@@ -675,9 +685,10 @@ async fn a_custom_webhook_template_replaces_the_body() {
         )
         .await;
     assert_eq!(status, 400, "refused at save: {answer}");
-    server.ingest(&format!("{owner}/events"), push()).await;
+    let events = format!("{owner}/events");
+    server.ingest(&events, push()).await;
     let received = receiver.wait_for(1, Duration::from_secs(10)).await;
-    let event: Value = serde_json::from_slice(push()).unwrap();
+    let event: Value = serde_json::from_slice(&retarget(&events, push())).unwrap();
     assert_eq!(
         received[0].json(),
         json!({
@@ -698,19 +709,49 @@ async fn a_custom_webhook_template_replaces_the_body() {
 /// bare connection, and reads the answer. (Sending an oversized body instead races the
 /// server, which answers from the header and closes, against the client still writing it.)
 async fn post_announcing(server: &Server, path: &str, length: usize) -> (u16, Value) {
+    let head = format!("Content-Length: {length}\r\n");
+    post_raw(server, path, &head, Vec::new()).await
+}
+
+/// Posts `length` bytes of a JSON string in chunks (`Transfer-Encoding: chunked`, no length
+/// announced); returns the status and the JSON answer.
+async fn post_chunked(server: &Server, path: &str, length: usize) -> (u16, Value) {
+    const CHUNK: usize = 1024 * 1024;
+    let mut body = Vec::with_capacity(length + 64);
+    let mut left = length;
+    while left > 0 {
+        let size = left.min(CHUNK);
+        body.extend_from_slice(format!("{size:x}\r\n").as_bytes());
+        body.resize(body.len() + size, b' ');
+        body.extend_from_slice(b"\r\n");
+        left -= size;
+    }
+    body.extend_from_slice(b"0\r\n\r\n");
+    post_raw(server, path, "Transfer-Encoding: chunked\r\n", body).await
+}
+
+/// Sends a POST with the extra `headers` lines and `body` bytes on a connection of its own
+/// (written beside the reading: the server may answer and close before it is all sent).
+async fn post_raw(server: &Server, path: &str, headers: &str, body: Vec<u8>) -> (u16, Value) {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
     let address = server.url.trim_start_matches("http://");
-    let mut stream = tokio::net::TcpStream::connect(address).await.unwrap();
+    let stream = tokio::net::TcpStream::connect(address).await.unwrap();
+    let (mut reader, mut writer) = stream.into_split();
     let head = format!(
         "POST /api/v4{path} HTTP/1.1\r\nHost: {address}\r\nPRIVATE-TOKEN: {ADMIN_TOKEN}\r\n\
-         Content-Type: application/json\r\nContent-Length: {length}\r\nConnection: close\r\n\r\n"
+         Content-Type: application/json\r\n{headers}Connection: close\r\n\r\n"
     );
-    stream.write_all(head.as_bytes()).await.unwrap();
+    writer.write_all(head.as_bytes()).await.unwrap();
+    let writing = tokio::spawn(async move {
+        let _ = writer.write_all(&body).await;
+        writer
+    });
     let mut answer = Vec::new();
-    tokio::time::timeout(Duration::from_secs(10), stream.read_to_end(&mut answer))
+    // A reset after the answer (the server closed with body bytes unread) ends the read.
+    let _ = tokio::time::timeout(Duration::from_secs(10), reader.read_to_end(&mut answer))
         .await
-        .expect("the server answers without the body")
-        .unwrap();
+        .expect("the server answers in time");
+    writing.abort();
     let answer = String::from_utf8_lossy(&answer);
     let (head, body) = answer.split_once("\r\n\r\n").expect("a whole HTTP answer");
     let status = head

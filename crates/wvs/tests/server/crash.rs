@@ -10,7 +10,7 @@ use serde_json::{Value, json};
 use wvs_events::samples;
 
 use crate::setup::{hook, registry};
-use crate::support::{ADMIN_TOKEN, Receiver, Server};
+use crate::support::{ADMIN_TOKEN, Receiver, Server, retarget};
 
 const KILLS: usize = 3;
 const POSTERS: usize = 4;
@@ -56,14 +56,14 @@ async fn kill_9_three_times_under_load_loses_nothing() {
         let path = format!("/api/v4/projects/{}/events", ids.project);
         posters.spawn(async move {
             let client = reqwest::Client::builder().no_proxy().build().unwrap();
-            let body = samples::find("push").unwrap().json.as_bytes();
+            let body = retarget(&path, samples::find("push").unwrap().json.as_bytes());
             while !stop.load(std::sync::atomic::Ordering::SeqCst) {
                 let base = url.read().unwrap().clone();
                 let sent = client
                     .post(format!("{base}{path}"))
                     .header("PRIVATE-TOKEN", ADMIN_TOKEN)
                     .header("Content-Type", "application/json")
-                    .body(body)
+                    .body(body.clone())
                     .timeout(Duration::from_secs(5))
                     .send()
                     .await;

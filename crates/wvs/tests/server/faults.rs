@@ -267,11 +267,12 @@ impl Drop for SmallDisk {
 async fn post_until_refused(server: &Server, owner: &str) -> Vec<String> {
     let mut event: Value = serde_json::from_slice(push()).unwrap();
     event["pad"] = Value::String("x".repeat(100_000));
-    let body = serde_json::to_vec(&event).unwrap();
+    let path = format!("{owner}/events");
+    let body = crate::support::retarget(&path, &serde_json::to_vec(&event).unwrap());
     let mut acked = Vec::new();
     for _ in 0..500 {
         let (status, headers, answer) = server
-            .api_raw_bytes("POST", &format!("{owner}/events"), &body)
+            .api_raw_bytes("POST", &path, &body)
             .await;
         let answer: Value = serde_json::from_slice(&answer).unwrap_or(Value::Null);
         match status {

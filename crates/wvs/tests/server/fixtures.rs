@@ -7,7 +7,7 @@ use std::time::Duration;
 use serde_json::Value;
 
 use crate::setup::{GROUP_ONLY_FLAGS, PROJECT_FLAGS, SYSTEM_FLAGS, all_flags, hook, registry};
-use crate::support::{Receiver, Server, fixtures};
+use crate::support::{Receiver, Server, fixtures, retarget};
 
 /// Where a fixture is posted, and which of the project / group / system hooks get it.
 fn route(file: &str, value: &Value) -> (&'static str, [bool; 3]) {
@@ -72,13 +72,14 @@ async fn every_fixture_reaches_exactly_its_subscribers() {
     let mut expected: HashMap<String, (String, String, Value, [bool; 3])> = HashMap::new();
     let mut total = 0;
     for (file, header, bytes) in fixtures() {
-        let value: Value = serde_json::from_slice(&bytes).unwrap();
-        let (target, hooks) = route(&file, &value);
+        let (target, hooks) = route(&file, &serde_json::from_slice(&bytes).unwrap());
         let path = match target {
             "project" => format!("/projects/{}/events", ids.project),
             "group" => format!("/groups/{}/events", ids.low),
             _ => "/system/events".to_owned(),
         };
+        // As posted: naming the project or group it is posted to.
+        let value: Value = serde_json::from_slice(&retarget(&path, &bytes)).unwrap();
         let (status, answer) = server.ingest(&path, &bytes).await;
         assert_eq!(status, 202, "{file}: {answer}");
         let count = hooks.iter().filter(|on| **on).count();

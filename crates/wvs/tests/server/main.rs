@@ -2,12 +2,15 @@
 
 mod access;
 mod api;
+mod claims;
 mod client;
+mod connections;
 mod crash;
 mod durability;
 mod faults;
 mod fixtures;
 mod isolation;
+mod lock;
 mod metrics;
 mod nodes;
 mod openapi;

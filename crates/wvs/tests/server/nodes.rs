@@ -17,7 +17,7 @@ use wvs_events::samples;
 use wvs_store::testing::TestDatabase;
 
 use crate::setup::{Registry, hook, registry};
-use crate::support::{ADMIN_TOKEN, Server};
+use crate::support::{ADMIN_TOKEN, Server, retarget};
 
 /// The at-rest key every node of a database shares.
 const SECRET_KEY: &str = "MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=";
@@ -312,17 +312,18 @@ async fn a_database_outage_pauses_ingest_and_delivery_until_it_is_back() {
     let stop = Arc::new(AtomicBool::new(false));
     let mut posters = tokio::task::JoinSet::new();
     for node in &nodes {
-        let url = format!("{}/api/v4/projects/{}/events", node.url, ids.project);
+        let path = format!("/api/v4/projects/{}/events", ids.project);
+        let url = format!("{}{path}", node.url);
+        let body = retarget(&path, samples::find("push").unwrap().json.as_bytes());
         let (acknowledged, refused, stop) = (acknowledged.clone(), refused.clone(), stop.clone());
         posters.spawn(async move {
             let client = reqwest::Client::builder().no_proxy().build().unwrap();
-            let body = samples::find("push").unwrap().json.as_bytes();
             while !stop.load(Ordering::SeqCst) {
                 let response = client
                     .post(&url)
                     .header("PRIVATE-TOKEN", ADMIN_TOKEN)
                     .header("Content-Type", "application/json")
-                    .body(body)
+                    .body(body.clone())
                     .timeout(Duration::from_secs(10))
                     .send()
                     .await

@@ -10,7 +10,7 @@ use wvs_events::samples;
 
 use crate::scripted::{self, Reply, Scripted};
 use crate::setup::{hook, registry};
-use crate::support::Server;
+use crate::support::{Server, retarget};
 
 fn push() -> &'static [u8] {
     samples::find("push").unwrap().json.as_bytes()
@@ -418,7 +418,7 @@ async fn a_chain_that_comes_back_to_a_hook_is_stopped_and_logged() {
     let events = format!("/projects/{}/events", ids.project);
     let chain = "0190a5b2-6a1e-7c3d-9e8f-0123456789ab";
     let post = |uuid: &'static str| {
-        let body = push().to_vec();
+        let body = retarget(&events, push());
         let server = &server;
         let events = events.clone();
         async move {

@@ -7,7 +7,7 @@ use serde_json::{Value, json};
 use wvs_events::samples;
 
 use crate::setup::{hook, registry};
-use crate::support::{Receiver, Server};
+use crate::support::{Receiver, Server, retarget};
 
 fn sample(name: &str) -> Value {
     serde_json::from_str(samples::find(name).unwrap().json).unwrap()
@@ -227,12 +227,17 @@ async fn events_are_completed_from_the_registry() {
         json!({"url": format!("{}/hook", receiver.url)}),
     )
     .await;
-    let documented = sample("push");
+    let events = format!("/projects/{}/events", ids.project);
+    // As the project's emitter posts it: naming this project.
+    let documented: Value = serde_json::from_slice(&retarget(
+        &events,
+        &serde_json::to_vec(&sample("push")).unwrap(),
+    ))
+    .unwrap();
     let mut lean = documented.clone();
     for key in ["project", "repository", "event_name"] {
         lean.as_object_mut().unwrap().shift_remove(key);
     }
-    let events = format!("/projects/{}/events", ids.project);
     deliveries(&server, &events, &serde_json::to_vec(&lean).unwrap()).await;
     let complete = serde_json::to_vec(&documented).unwrap();
     deliveries(&server, &events, &complete).await;

@@ -313,14 +313,15 @@ impl Server {
         }
     }
 
-    /// Posts a raw event body to an ingest path.
+    /// Posts an event body to an ingest path, naming the path's project or group (see
+    /// [`retarget`]).
     pub async fn ingest(&self, path: &str, body: &[u8]) -> (u16, Value) {
         let response = self
             .client
             .post(format!("{}/api/v4{path}", self.url))
             .header("PRIVATE-TOKEN", ADMIN_TOKEN)
             .header("Content-Type", "application/json")
-            .body(body.to_vec())
+            .body(retarget(path, body))
             .send()
             .await
             .expect("the API answers");
@@ -365,4 +366,49 @@ pub fn fixtures() -> Vec<(String, String, Vec<u8>)> {
             (file, header, bytes)
         })
         .collect()
+}
+
+/// `body` as the emitter of the project or group of the ingest `path`
+/// (`[/api/v4]/projects/:id/events`, `/groups/:id/events`) would post it: the ids it names
+/// (`project_id`, `project.id`; `group_id`, `group.id`, or a subgroup event's
+/// `parent_group_id`) become the path's, since an event may not name another. A body that
+/// names none, is not a JSON object, or goes elsewhere is returned byte for byte.
+pub fn retarget(path: &str, body: &[u8]) -> Vec<u8> {
+    let route = path.strip_prefix("/api/v4").unwrap_or(path);
+    let id_after = |prefix: &str| {
+        route
+            .strip_prefix(prefix)
+            .and_then(|rest| rest.strip_suffix("/events"))
+            .and_then(|id| id.parse::<i64>().ok())
+    };
+    let (id, top_key, block) = if let Some(id) = id_after("/projects/") {
+        (id, "project_id", "project")
+    } else if let Some(id) = id_after("/groups/") {
+        (id, "group_id", "group")
+    } else {
+        return body.to_vec();
+    };
+    let Ok(Value::Object(mut event)) = serde_json::from_slice::<Value>(body) else {
+        return body.to_vec();
+    };
+    // A subgroup event's `group_id` is the subgroup; its parent is the route's group.
+    let top_key = if block == "group" && event.contains_key("parent_group_id") {
+        "parent_group_id"
+    } else {
+        top_key
+    };
+    let mut changed = false;
+    let mut set = |slot: Option<&mut Value>| {
+        if let Some(slot) = slot.filter(|slot| !slot.is_null() && **slot != id) {
+            *slot = Value::from(id);
+            changed = true;
+        }
+    };
+    set(event.get_mut(top_key));
+    set(event.get_mut(block).and_then(|block| block.get_mut("id")));
+    if changed {
+        serde_json::to_vec(&Value::Object(event)).unwrap()
+    } else {
+        body.to_vec()
+    }
 }

@@ -127,6 +127,50 @@ async fn server_with_project(extra_args: &[&str]) -> Server {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pages_carry_the_browser_security_headers() {
+    let server = Server::start(&[]);
+    let client = reqwest::Client::builder()
+        .no_proxy()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    // The sign-in page, and the home page's redirect to it.
+    for (path, status) in [("/-/sign_in", StatusCode::OK), ("/", StatusCode::SEE_OTHER)] {
+        let response = client
+            .get(format!("{}{path}", server.url))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), status, "{path}");
+        let header = |name: &str| {
+            response
+                .headers()
+                .get(name)
+                .map(|value| value.to_str().unwrap().to_owned())
+        };
+        assert_eq!(
+            header("content-security-policy").as_deref(),
+            Some(
+                "default-src 'none'; style-src 'self'; form-action 'self'; base-uri 'none'; \
+                 frame-ancestors 'none'"
+            ),
+            "{path}"
+        );
+        assert_eq!(header("x-frame-options").as_deref(), Some("DENY"), "{path}");
+        assert_eq!(
+            header("x-content-type-options").as_deref(),
+            Some("nosniff"),
+            "{path}"
+        );
+        assert_eq!(
+            header("referrer-policy").as_deref(),
+            Some("no-referrer"),
+            "{path}"
+        );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_post_needs_its_sessions_csrf_token() {
     let server = server_with_project(&[]).await;
     let mut visitor = Visitor::new(&server);
