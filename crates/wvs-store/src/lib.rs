@@ -50,6 +50,8 @@ macro_rules! query_modules {
         mod log;
         #[path = "queries/members.rs"]
         mod members;
+        #[path = "queries/payload.rs"]
+        mod payload;
         #[path = "queries/projects.rs"]
         mod projects;
         #[path = "queries/queue.rs"]

@@ -2610,6 +2610,53 @@ pub async fn check_namespace_share(store: &dyn Store) {
     assert_eq!((of_a(&third), third.len()), (2, 2));
 }
 
+/// Payloads over a MiB are stored in parts and read back whole wherever a payload is read:
+/// by a claim, as the latest event of its kind, and as the body a log row shows.
+pub async fn check_large_payloads_are_read_back_whole(store: &dyn Store) {
+    let hook = hook_with(store, HookOwner::System, ROOMY).await;
+    let sizes = [1024 * 1024, 2 * 1024 * 1024 + 512 * 1024];
+    for (n, size) in sizes.into_iter().enumerate() {
+        // Bytes that differ from part to part, so that a part out of order shows.
+        let payload: Vec<u8> = (0..size).map(|i| (i / 1000 % 251) as u8).collect();
+        let event = NewEvent {
+            payload: payload.clone(),
+            ..new_event(&format!("large-{n}"), None)
+        };
+        store
+            .insert_event(event, vec![delivery(hook.id, n)], 1_000)
+            .await
+            .unwrap();
+        let claimed = claim(store, "n1", 1_000, 10).await;
+        assert_eq!(claimed.len(), 1);
+        assert!(
+            claimed[0].payload == payload,
+            "claimed payload of {size} bytes"
+        );
+        let latest = store.latest_event(None, "push").await.unwrap().unwrap();
+        assert!(latest.payload == payload, "latest event of {size} bytes");
+        let mut attempt = attempt_for(&claimed[0], Outcome::Succeeded, Some(200), 1_001);
+        attempt.request_body = None;
+        store
+            .record_attempts("n1", vec![attempt], &KeepHealth)
+            .await
+            .unwrap();
+        let logged = store
+            .list_attempts(hook.id, StatusFilter::All, PAGE)
+            .await
+            .unwrap();
+        assert!(
+            logged.items[0].request_body == payload,
+            "logged body of {size} bytes"
+        );
+        let one = store
+            .attempt(hook.id, logged.items[0].id)
+            .await
+            .unwrap()
+            .unwrap();
+        assert!(one.request_body == payload);
+    }
+}
+
 macro_rules! every_check {
     ($suite:ident) => {
         $suite! {
@@ -2646,6 +2693,7 @@ macro_rules! every_check {
             members => check_members,
             foreign_reply_bytes_are_kept => check_foreign_reply_bytes_are_kept,
             namespace_share => check_namespace_share,
+            large_payloads_are_read_back_whole => check_large_payloads_are_read_back_whole,
         }
     };
 }

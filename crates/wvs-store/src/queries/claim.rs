@@ -19,6 +19,7 @@ use sqlx::FromRow;
 use super::{Conn, dialect};
 
 use super::hooks;
+use super::payload;
 use super::queue::earliest_per_hook;
 use super::rate::{self, Admission};
 use super::sql::{in_lists, placeholders, runs};
@@ -404,7 +405,8 @@ pub async fn with_payloads(conn: &mut Conn, rows: Vec<ClaimedRow>) -> Result<Vec
         for id in batch {
             query = query.bind(id);
         }
-        for (id, uuid, payload) in query.fetch_all(&mut *conn).await? {
+        for (id, uuid, mut payload) in query.fetch_all(&mut *conn).await? {
+            payload::read_rest(conn, id, &mut payload).await?;
             // Taken over as it was read, not copied: a payload may be 25 MiB.
             events.insert(id, (uuid, Bytes::from(payload)));
         }

@@ -5,6 +5,7 @@
 use sqlx::FromRow;
 
 use super::Conn;
+use super::payload;
 
 use super::sql::{count, from_json, kept_values, missing, padded, runs, to_json};
 use crate::model::{
@@ -93,8 +94,9 @@ impl Encoded {
 macro_rules! select {
     () => {
         "SELECT a.id, a.hook_id, a.delivery_id, a.event_id, a.trigger, a.url, a.request_headers, \
-         COALESCE(a.request_body, e.payload) AS request_body, a.response_status, a.response_headers, \
-         a.response_body, a.execution_duration, a.internal_error, a.rate_limited, a.created_at \
+         COALESCE(a.request_body, e.payload) AS request_body, e.id AS payload_of, a.response_status, \
+         a.response_headers, a.response_body, a.execution_duration, a.internal_error, a.rate_limited, \
+         a.created_at \
          FROM attempts a LEFT JOIN events e ON e.id = a.event_id AND a.request_body IS NULL "
     };
 }
@@ -127,6 +129,8 @@ struct AttemptRow {
     url: String,
     request_headers: String,
     request_body: Option<Vec<u8>>,
+    /// The event whose payload `request_body` is the first part of, when it is one.
+    payload_of: Option<Id>,
     response_status: Option<i64>,
     response_headers: String,
     response_body: Vec<u8>,
@@ -137,6 +141,14 @@ struct AttemptRow {
 }
 
 impl AttemptRow {
+    /// Reads the rest of an event payload shown as the body sent.
+    async fn read(mut self, conn: &mut Conn) -> Result<LoggedAttempt> {
+        if let (Some(event_id), Some(body)) = (self.payload_of, self.request_body.as_mut()) {
+            payload::read_rest(conn, event_id, body).await?;
+        }
+        self.into_logged()
+    }
+
     fn into_logged(self) -> Result<LoggedAttempt> {
         let response_status = self
             .response_status
@@ -191,13 +203,14 @@ pub async fn list(
         .bind(low)
         .bind(high)
         .bind(without_response)
-        .fetch_one(conn)
+        .fetch_one(&mut *conn)
         .await?;
+    let mut items = Vec::with_capacity(rows.len());
+    for row in rows {
+        items.push(row.read(conn).await?);
+    }
     Ok(Paged {
-        items: rows
-            .into_iter()
-            .map(AttemptRow::into_logged)
-            .collect::<Result<_>>()?,
+        items,
         total: count(total),
     })
 }
@@ -208,9 +221,12 @@ pub async fn get(conn: &mut Conn, hook_id: Id, attempt_id: Id) -> Result<Option<
         sqlx::query_as(concat!(select!(), "WHERE a.id = $1 AND a.hook_id = $2"))
             .bind(attempt_id)
             .bind(hook_id)
-            .fetch_optional(conn)
+            .fetch_optional(&mut *conn)
             .await?;
-    row.map(AttemptRow::into_logged).transpose()
+    match row {
+        Some(row) => row.read(conn).await.map(Some),
+        None => Ok(None),
+    }
 }
 
 /// Attempts per minute since `since`, and the slowest hooks over that time.

@@ -12,6 +12,7 @@ use sqlx::FromRow;
 use super::{Conn, dialect};
 
 use super::hooks;
+use super::payload;
 use super::sql::{conflict, count, in_lists, kept_values, next_in_order, placeholders, rows_in_order, runs};
 use crate::model::{
     Attempt, DeliveryCounts, Id, Inserted, Millis, NewDelivery, Outcome, StoredEvent,
@@ -61,6 +62,9 @@ pub async fn insert_events(conn: &mut Conn, batch: &[Pending]) -> Result<Vec<Ins
     }
 
     let ids = insert_event_rows(conn, &new).await?;
+    for (row, id) in new.iter().zip(&ids) {
+        payload::store_rest(conn, *id, &row.pending.event.payload).await?;
+    }
     insert_delivery_rows(conn, &new, &ids).await?;
     let due = new
         .iter()
@@ -154,7 +158,7 @@ async fn insert_event_rows(conn: &mut Conn, rows: &[NewRow<'_>]) -> Result<Vec<I
                 .bind(&event.kind)
                 .bind(event.project_id)
                 .bind(event.group_id)
-                .bind(&event.payload)
+                .bind(payload::first(&event.payload))
                 .bind(&event.idempotency_key)
                 .bind(i64::try_from(row.deliveries.len()).unwrap_or(i64::MAX))
                 .bind(row.pending.now)
@@ -240,7 +244,11 @@ pub async fn latest_event(
         )
         .bind(kind),
     };
-    Ok(query.fetch_optional(conn).await?.map(|row| StoredEvent {
+    let Some(mut row) = query.fetch_optional(&mut *conn).await? else {
+        return Ok(None);
+    };
+    payload::read_rest(conn, row.id, &mut row.payload).await?;
+    Ok(Some(StoredEvent {
         id: row.id,
         uuid: row.uuid,
         kind: row.kind,

@@ -271,9 +271,7 @@ async fn post_until_refused(server: &Server, owner: &str) -> Vec<String> {
     let body = crate::support::retarget(&path, &serde_json::to_vec(&event).unwrap());
     let mut acked = Vec::new();
     for _ in 0..500 {
-        let (status, headers, answer) = server
-            .api_raw_bytes("POST", &path, &body)
-            .await;
+        let (status, headers, answer) = server.api_raw_bytes("POST", &path, &body).await;
         let answer: Value = serde_json::from_slice(&answer).unwrap_or(Value::Null);
         match status {
             202 => acked.push(answer["event_uuid"].as_str().unwrap().to_owned()),
