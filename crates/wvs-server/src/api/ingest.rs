@@ -3,14 +3,13 @@
 //! [`crate::normalize`]). The answer, `202 {"event_uuid", "deliveries"}`, comes only after the
 //! event and its deliveries are committed.
 
-use axum::body::Bytes;
-use axum::extract::rejection::BytesRejection;
-use axum::extract::{DefaultBodyLimit, Path, Request, State};
+use axum::extract::{FromRequest, Path, Request, State};
 use axum::http::header::CONTENT_LENGTH;
 use axum::http::{HeaderMap, StatusCode};
 use axum::middleware::{Next, from_fn};
 use axum::response::{IntoResponse, Response};
 use axum::{Extension, Json, Router};
+use futures::StreamExt;
 use serde_json::{Map, Value, json};
 use uuid::Uuid;
 use wvs_events::{Event, Scope};
@@ -62,10 +61,9 @@ pub fn system_routes() -> Documented {
         .map(ingest_layers)
 }
 
-/// Every ingest route: the event size limit and the error count.
+/// Every ingest route: the announced size checked before reading, and the error count.
 pub(super) fn ingest_layers(router: Router<AppState>) -> Router<AppState> {
     router
-        .layer(DefaultBodyLimit::max(MAX_EVENT_BYTES))
         .layer(from_fn(refuse_announced_oversize))
         .route_layer(from_fn(count_errors))
 }
@@ -105,6 +103,38 @@ pub(super) async fn count_errors(request: Request, next: Next) -> Response {
     response
 }
 
+/// A posted body read into one buffer, sized by its `Content-Length` up to the limit. axum's
+/// `Bytes` gathers the frames and then copies them into one buffer, holding a 25 MiB event
+/// twice for a moment; this holds it once, and gives it to the store without a copy.
+pub(super) struct EventBody(Vec<u8>);
+
+impl<S: Send + Sync> FromRequest<S> for EventBody {
+    type Rejection = ApiError;
+
+    async fn from_request(request: Request, _state: &S) -> Result<Self, Self::Rejection> {
+        let announced = request
+            .headers()
+            .get(CONTENT_LENGTH)
+            .and_then(|value| value.to_str().ok())
+            .and_then(|value| value.parse::<usize>().ok())
+            .unwrap_or(0);
+        let mut buffer = Vec::with_capacity(announced.min(MAX_EVENT_BYTES));
+        let mut frames = request.into_body().into_data_stream();
+        while let Some(frame) = frames.next().await {
+            let data = frame.map_err(|error| {
+                ApiError::bad_request(format!("the body could not be read: {error}"))
+            })?;
+            // A body over the limit (no or a false `Content-Length`) is refused with the
+            // same 413 as an announced one, as soon as it passes the limit.
+            if buffer.len() + data.len() > MAX_EVENT_BYTES {
+                return Err(too_large());
+            }
+            buffer.extend_from_slice(&data);
+        }
+        Ok(EventBody(buffer))
+    }
+}
+
 /// A parsed ingest request.
 struct Posted {
     event: Event,
@@ -113,31 +143,20 @@ struct Posted {
     chain_uuid: Option<Uuid>,
 }
 
-fn posted(
-    headers: &HeaderMap,
-    body: Result<Bytes, BytesRejection>,
-    scope: Scope,
-) -> ApiResult<Posted> {
+fn posted(headers: &HeaderMap, body: EventBody, scope: Scope) -> ApiResult<Posted> {
     let body = received(body)?;
     let event = Event::from_slice(&body).map_err(|e| ApiError::bad_request(e.to_string()))?;
     accepts(scope, &event).map_err(ApiError::unprocessable)?;
     Ok(Posted {
         event,
-        // The received buffer itself when nothing else holds it (no copy of up to 25 MiB).
-        body: Vec::from(body),
+        body,
         idempotency_key: idempotency_key(headers)?,
         chain_uuid: chain_uuid(headers)?,
     })
 }
 
-/// A posted body within the size and nesting limits.
-pub(super) fn received(body: Result<Bytes, BytesRejection>) -> ApiResult<Bytes> {
-    // A body over the limit (cut off as it is read: no or a false `Content-Length`) is
-    // refused with the same 413 as an announced one.
-    let body = body.map_err(|e| match e.status() {
-        StatusCode::PAYLOAD_TOO_LARGE => too_large(),
-        status => ApiError::new(status, e.body_text()),
-    })?;
+/// A posted body within the nesting limit (its size was checked as it was read).
+pub(super) fn received(EventBody(body): EventBody) -> ApiResult<Vec<u8>> {
     if json_depth::too_deep(&body, json_depth::MAX_DEPTH) {
         return Err(ApiError::bad_request(format!(
             "the event nests deeper than {} levels",
@@ -227,7 +246,7 @@ async fn project_event(
     Extension(caller): Extension<Caller>,
     Path(id): Path<String>,
     headers: HeaderMap,
-    body: Result<Bytes, BytesRejection>,
+    body: EventBody,
 ) -> ApiResult<Response> {
     let mut posted = posted(&headers, body, Scope::Project)?;
     let claims = Claims::of(&posted.body);
@@ -307,7 +326,7 @@ async fn group_event(
     Extension(caller): Extension<Caller>,
     Path(id): Path<String>,
     headers: HeaderMap,
-    body: Result<Bytes, BytesRejection>,
+    body: EventBody,
 ) -> ApiResult<Response> {
     let posted = posted(&headers, body, Scope::Group)?;
     let store = state.store.as_ref();
@@ -328,7 +347,7 @@ async fn group_event(
 async fn system_event(
     State(state): State<AppState>,
     headers: HeaderMap,
-    body: Result<Bytes, BytesRejection>,
+    body: EventBody,
 ) -> ApiResult<Response> {
     let posted = posted(&headers, body, Scope::System)?;
     accept(&state, Target::System, posted).await

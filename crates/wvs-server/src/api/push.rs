@@ -6,8 +6,6 @@
 //! all are committed. Same access as the project ingest endpoint; an unknown project is 404
 //! (a push does not register projects: it has no `project` block to register from).
 
-use axum::body::Bytes;
-use axum::extract::rejection::BytesRejection;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
@@ -18,7 +16,7 @@ use wvs_events::Event;
 use super::endpoints::{Documented, Endpoints};
 use super::error::{ApiError, ApiResult};
 use super::ingest::{
-    chain_uuid, idempotency_key, ingest_layers, ingest_one, project_target, received,
+    EventBody, chain_uuid, idempotency_key, ingest_layers, ingest_one, project_target, received,
 };
 use super::owner::find_project;
 use crate::auth::Caller;
@@ -43,7 +41,7 @@ async fn push(
     Extension(caller): Extension<Caller>,
     Path(id): Path<String>,
     headers: HeaderMap,
-    body: Result<Bytes, BytesRejection>,
+    body: EventBody,
 ) -> ApiResult<Response> {
     let body = received(body)?;
     let push = input::parse(&body).map_err(|e| ApiError::bad_request(e.to_string()))?;

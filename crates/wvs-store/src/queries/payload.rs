@@ -36,6 +36,16 @@ pub async fn read_rest(conn: &mut Conn, event_id: Id, payload: &mut Vec<u8>) -> 
     if payload.len() < PART {
         return Ok(());
     }
+    // Room for the whole payload at once: growing by doubling would hold the old and the
+    // new buffer together, up to three times the payload.
+    let rest: i64 = sqlx::query_scalar(
+        "SELECT CAST(coalesce(sum(length(part)), 0) AS BIGINT) FROM event_payload_parts \
+         WHERE event_id = $1",
+    )
+    .bind(event_id)
+    .fetch_one(&mut *conn)
+    .await?;
+    payload.reserve_exact(usize::try_from(rest).unwrap_or(0));
     for seq in 1_i64.. {
         let part: Option<Vec<u8>> = sqlx::query_scalar(
             "SELECT part FROM event_payload_parts WHERE event_id = $1 AND seq = $2",
