@@ -7,6 +7,7 @@ mod crash;
 mod durability;
 mod faults;
 mod fixtures;
+mod git_hook;
 mod isolation;
 mod metrics;
 mod nodes;
