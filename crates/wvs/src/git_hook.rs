@@ -88,12 +88,21 @@ async fn post_receive(args: &RepoArgs) -> Result<()> {
     let client = connect(&settings)?;
     let lines = refs::parse_lines(&input)?;
     let spool = Spool::of(repo.git_dir());
+    let mut target = target(client.as_ref(), &settings);
     if !lines.is_empty() {
         let changes = refs::changes(&repo, &lines).context("reading the pushed commits")?;
         let username = args.flags.pusher(&repo)?;
-        let user = match &client {
-            Some(client) => client.user(&username).await,
-            None => None,
+        let user = match &target {
+            Target::Ready { client, .. } => match client.user(&username).await {
+                Ok(user) => user,
+                // Unreachable: the push is spooled at once instead of waiting out a second
+                // timeout.
+                Err(error) => {
+                    target = Target::NotNow(error.to_string());
+                    None
+                }
+            },
+            Target::NotNow(_) => None,
         };
         let body = json!({
             "user": pusher(&username, user),
@@ -106,7 +115,7 @@ async fn post_receive(args: &RepoArgs) -> Result<()> {
     }
     // The hook may hold the push only briefly: what is not sent by then waits for the next.
     let deadline = Instant::now() + 2 * settings.timeout;
-    let outcome = send_spool(&spool, client.as_ref(), &settings, Some(deadline)).await?;
+    let outcome = send_spool(&spool, &target, Some(deadline)).await?;
     if let Some(note) = outcome.note() {
         eprintln!("wvs: {note}");
     }
@@ -118,7 +127,7 @@ async fn flush(args: &RepoArgs) -> Result<()> {
     let settings = args.flags.resolve(&repo)?;
     let client = connect(&settings)?;
     let spool = Spool::of(repo.git_dir());
-    let outcome = send_spool(&spool, client.as_ref(), &settings, None).await?;
+    let outcome = send_spool(&spool, &target(client.as_ref(), &settings), None).await?;
     println!("{} sent, {} waiting", outcome.sent, outcome.waiting);
     match outcome.stopped {
         Some(reason) => bail!("{reason}"),
@@ -173,11 +182,26 @@ impl Outcome {
     }
 }
 
+/// Where the spool goes, or why it cannot go now.
+enum Target<'a> {
+    Ready {
+        client: &'a Client,
+        project: &'a str,
+    },
+    NotNow(String),
+}
+
+fn target<'a>(client: Option<&'a Client>, settings: &'a Settings) -> Target<'a> {
+    match (client, settings.project.as_deref()) {
+        (Some(client), Some(project)) => Target::Ready { client, project },
+        _ => Target::NotNow("wvs.url or wvs.project is not set".to_owned()),
+    }
+}
+
 /// Sends the spooled pushes oldest first, until one is not taken or the deadline passes.
 async fn send_spool(
     spool: &Spool,
-    client: Option<&Client>,
-    settings: &Settings,
+    target: &Target<'_>,
     deadline: Option<Instant>,
 ) -> Result<Outcome> {
     let locked = spool.lock()?;
@@ -189,9 +213,12 @@ async fn send_spool(
     if pending.is_empty() {
         return Ok(outcome);
     }
-    let (Some(client), Some(project)) = (client, settings.project.as_deref()) else {
-        outcome.stopped = Some("wvs.url or wvs.project is not set".to_owned());
-        return Ok(outcome);
+    let (client, project) = match target {
+        Target::Ready { client, project } => (*client, *project),
+        Target::NotNow(reason) => {
+            outcome.stopped = Some(reason.clone());
+            return Ok(outcome);
+        }
     };
     for path in pending {
         if deadline.is_some_and(|deadline| Instant::now() >= deadline) {

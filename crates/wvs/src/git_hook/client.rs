@@ -64,11 +64,14 @@ impl Client {
     }
 
     /// The registry user of this username, when there is one (`None` also when the token
-    /// may not read users).
-    pub async fn user(&self, username: &str) -> Option<Value> {
+    /// may not read users); an error only when WVS did not answer.
+    pub async fn user(&self, username: &str) -> Result<Option<Value>, SendError> {
         let path = format!("/users?username={}", encode(username));
-        let found = self.request(Method::GET, &path, None, &[]).await.ok()?;
-        found.as_array()?.first().cloned()
+        match self.request(Method::GET, &path, None, &[]).await {
+            Ok(found) => Ok(found.as_array().and_then(|users| users.first().cloned())),
+            Err(error @ SendError::Retry(_)) => Err(error),
+            Err(_) => Ok(None),
+        }
     }
 
     /// Creates `group/.../project`: each missing group from the top, then the project.
