@@ -12,9 +12,10 @@ pub const MAX_LISTED: usize = 20;
 
 /// Fields of one commit in the `git log` format below, in order.
 const FIELDS: usize = 6;
-/// Id, parents, author name, author email, author date (strict ISO 8601 with the author's
-/// offset), raw message; `-z` ends each commit with a NUL, and the fields are NUL-separated.
-const FORMAT: &str = "--format=%H%x00%P%x00%an%x00%ae%x00%aI%x00%B";
+/// Id, parents, author name, author email, committer date (strict ISO 8601 with the offset
+/// it was recorded with: GitLab's `timestamp` is the commit's `committed_date`, not the
+/// author date), raw message; `-z` ends each commit with a NUL, the fields are NUL-separated.
+const FORMAT: &str = "--format=%H%x00%P%x00%an%x00%ae%x00%cI%x00%B";
 
 /// A revision range in `git rev-list` terms: these tips, minus what these exclusions reach.
 #[derive(Debug, Clone)]

@@ -14,7 +14,7 @@ use crate::setup::hook;
 use crate::support::{ADMIN_TOKEN, Received, Receiver, Server};
 
 const ZERO: &str = "0000000000000000000000000000000000000000";
-/// 2024-05-01T10:00:00+02:00; each commit is a minute later than the one before.
+/// 2024-05-01T08:00:00Z; each commit is a minute later than the one before.
 const EPOCH: u64 = 1_714_550_400;
 /// How long any git command may take.
 const GIT_TIMEOUT: Duration = Duration::from_secs(60);
@@ -83,7 +83,10 @@ impl Repos {
 
     /// `git` in `dir` with this scratch directory's identity and the next commit date.
     fn command(&self, dir: &Path, args: &[&str]) -> Command {
-        let date = format!("@{} +0200", EPOCH + 60 * self.commits.get());
+        let time = EPOCH + 60 * self.commits.get();
+        // The committer's offset differs from the author's: payloads carry the commit date
+        // with the committer's offset, as GitLab's do.
+        let (author_date, committer_date) = (format!("@{time} +0200"), format!("@{time} +0100"));
         let mut command = Command::new("git");
         command
             .current_dir(dir)
@@ -92,10 +95,10 @@ impl Repos {
             .env("GIT_CONFIG_NOSYSTEM", "1")
             .env("GIT_AUTHOR_NAME", "Jordi Mallach")
             .env("GIT_AUTHOR_EMAIL", "jordi@example.com")
-            .env("GIT_AUTHOR_DATE", &date)
+            .env("GIT_AUTHOR_DATE", &author_date)
             .env("GIT_COMMITTER_NAME", "Jordi Mallach")
             .env("GIT_COMMITTER_EMAIL", "jordi@example.com")
-            .env("GIT_COMMITTER_DATE", &date)
+            .env("GIT_COMMITTER_DATE", &committer_date)
             // The pusher, as a GitLab-like server tells its hooks.
             .env("GL_USERNAME", "jsmith");
         for name in ["WVS_URL", "WVS_PROJECT", "WVS_TOKEN", "WVS_USER"] {
@@ -287,7 +290,7 @@ async fn real_pushes_reach_the_hook_as_gitlab_sends_them() {
             "id": first,
             "message": "Add README\n\nThe first words.\n",
             "title": "Add README",
-            "timestamp": "2024-05-01T10:01:00+02:00",
+            "timestamp": "2024-05-01T09:01:00+01:00",
             "url": format!("https://git.example.com/acme/web/commit/{first}"),
             "author": {"name": "Jordi Mallach", "email": "jordi@example.com"},
             "added": ["README.md"],
@@ -315,7 +318,7 @@ async fn real_pushes_reach_the_hook_as_gitlab_sends_them() {
     assert_eq!(payload["commits"][0]["modified"], json!(["README.md"]));
     assert_eq!(
         payload["commits"][0]["timestamp"],
-        "2024-05-01T10:02:00+02:00"
+        "2024-05-01T09:02:00+01:00"
     );
     assert_eq!(payload["commits"][2]["title"], "Add b");
 
