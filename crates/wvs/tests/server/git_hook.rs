@@ -108,24 +108,7 @@ impl Repos {
     }
 
     fn output(&self, dir: &Path, args: &[&str]) -> Output {
-        let mut child = self
-            .command(dir, args)
-            .stdout(std::process::Stdio::piped())
-            .stderr(std::process::Stdio::piped())
-            .spawn()
-            .unwrap();
-        // Bounded: a hung git (or hook) fails the test instead of hanging it.
-        let deadline = std::time::Instant::now() + GIT_TIMEOUT;
-        while child.try_wait().unwrap().is_none() {
-            if std::time::Instant::now() > deadline {
-                let _ = child.kill();
-                panic!("git {args:?} took longer than {GIT_TIMEOUT:?}");
-            }
-            std::thread::sleep(Duration::from_millis(10));
-        }
-        let output = child.wait_with_output().unwrap();
-        assert!(output.status.success(), "git {args:?}: {output:?}");
-        output
+        finish(self.command(dir, args))
     }
 
     fn run(&self, dir: &Path, args: &[&str]) -> String {
@@ -184,6 +167,27 @@ impl Repos {
         files.sort();
         files
     }
+}
+
+/// Runs a git command to the end, asserting success. Bounded: a hung git (or hook) fails the
+/// test instead of hanging it.
+fn finish(mut command: Command) -> Output {
+    let mut child = command
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let deadline = std::time::Instant::now() + GIT_TIMEOUT;
+    while child.try_wait().unwrap().is_none() {
+        if std::time::Instant::now() > deadline {
+            let _ = child.kill();
+            panic!("{command:?} took longer than {GIT_TIMEOUT:?}");
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    let output = child.wait_with_output().unwrap();
+    assert!(output.status.success(), "{command:?}: {output:?}");
+    output
 }
 
 /// Waits for `count` requests, then a little longer to be sure no more come.
@@ -555,4 +559,27 @@ async fn a_first_push_creates_the_project_and_its_groups() {
         .await;
     assert_eq!(project["path"], "app");
     server.expect(200, "GET", "/groups/new%2Fsub", None).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_push_to_a_wvs_that_never_answers_succeeds_and_is_spooled() {
+    // Accepts connections and never answers.
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    let held = tokio::spawn(async move {
+        let mut open = Vec::new();
+        while let Ok((socket, _)) = listener.accept().await {
+            open.push(socket);
+        }
+    });
+    let repos = Repos::new(&url, "acme/web");
+    let pushed = repos.commit("One");
+    let mut push = repos.command(&repos.work(), &["push", "-q", "origin", "main"]);
+    push.env("WVS_TIMEOUT", "1s");
+    let output = tokio::task::block_in_place(|| finish(push));
+    let said = String::from_utf8_lossy(&output.stderr);
+    assert!(said.contains("wait in wvs-spool/"), "{said}");
+    assert_eq!(repos.run(&repos.bare(), &["rev-parse", "main"]), pushed);
+    assert_eq!(repos.spooled().len(), 1);
+    held.abort();
 }
