@@ -41,13 +41,13 @@ use git::Repo;
 use settings::{Flags, Settings};
 use spool::Spool;
 
-#[derive(clap::Args, Debug)]
+#[derive(clap::Args)]
 pub struct Args {
     #[command(subcommand)]
     command: HookCommand,
 }
 
-#[derive(Subcommand, Debug)]
+#[derive(Subcommand)]
 enum HookCommand {
     /// Run as a repository's post-receive hook: report the push on stdin to WVS.
     PostReceive(RepoArgs),
@@ -57,7 +57,7 @@ enum HookCommand {
     Install(install::Args),
 }
 
-#[derive(clap::Args, Debug)]
+#[derive(clap::Args)]
 struct RepoArgs {
     /// The repository (default: the current directory, which is the repository in a hook)
     #[arg(long, default_value = ".")]

@@ -15,7 +15,7 @@ use super::git::{GitError, Repo};
 /// The line that marks a hook as written by this command (re-installing replaces it).
 const MARKER: &str = "# Written by `wvs git-hook install`";
 
-#[derive(clap::Args, Debug)]
+#[derive(clap::Args)]
 pub struct Args {
     /// The repository (bare or not)
     repo: PathBuf,

@@ -6,8 +6,9 @@ use std::time::Duration;
 
 use super::git::{GitError, Repo};
 
-/// Connection settings, as given on the command line or in the environment.
-#[derive(clap::Args, Debug, Clone)]
+/// Connection settings, as given on the command line or in the environment. Not `Debug`:
+/// it holds the token.
+#[derive(clap::Args)]
 pub struct Flags {
     /// WVS's base URL, e.g. `http://127.0.0.1:8080` (else git config `wvs.url`)
     #[arg(long, env = "WVS_URL")]
