@@ -409,10 +409,11 @@ fn reduced(attempt: Attempt) -> Attempt {
         request_body: None,
         response_headers: Vec::new(),
         response_body: Vec::new(),
-        internal_error: Some(format!(
+        internal_error: Some(
             "the log row of this attempt was stored without its request and response: \
              the store refused them"
-        )),
+                .to_owned(),
+        ),
         ..attempt
     }
 }

@@ -222,6 +222,8 @@ pub trait Store: Send + Sync + 'static {
     /// unique.
     async fn create_user(&self, user: NewUser, now: Millis) -> Result<User>;
     async fn user(&self, id: Id) -> Result<Option<User>>;
+    /// The user with this username (usernames are unique).
+    async fn user_by_username(&self, username: &str) -> Result<Option<User>>;
     async fn update_user(&self, id: Id, update: UserUpdate, now: Millis) -> Result<User>;
     /// Deletes a user with their keys and memberships; returns what was deleted.
     async fn delete_user(&self, id: Id) -> Result<User>;

@@ -6,6 +6,8 @@
 //! - [`trigger`]: `wvs trigger`, send one sample event to a URL exactly as WVS delivers it.
 //! - [`listen`]: `wvs listen`, a receiver that checks, prints and logs every webhook it gets.
 //! - [`migrate`]: `wvs migrate`, apply the store's schema migrations without serving.
+//! - [`git_hook`]: `wvs git-hook`, a post-receive hook that reports a Git server's pushes to
+//!   WVS's push processing, spooling what WVS does not take.
 //! - [`bench`]: `wvs bench`, measure a server end to end: ingest, delivery, latency, CPU,
 //!   memory and store growth.
 //! - [`listen::verdict`]: how the listener answers one request (status, checks, error).
@@ -16,6 +18,7 @@
 //! and turns an error into one line on stderr and a non-zero exit status.
 
 mod bench;
+mod git_hook;
 mod listen;
 mod migrate;
 mod secrets;
@@ -64,6 +67,8 @@ enum Command {
     /// Measure throughput and latency end to end: start a server and a receiver, post
     /// events, and report what it took.
     Bench(Box<bench::Args>),
+    /// Report pushes from a Git server: the post-receive hook, its installer and its spool.
+    GitHook(git_hook::Args),
 }
 
 #[tokio::main]
@@ -86,6 +91,7 @@ async fn main() -> ExitCode {
         Command::Listen(args) => listen::run(args).await,
         Command::Migrate(args) => migrate::run(args).await,
         Command::Bench(args) => bench::run(*args).await,
+        Command::GitHook(args) => git_hook::run(args).await,
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

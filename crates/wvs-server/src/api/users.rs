@@ -1,4 +1,4 @@
-//! Users and their SSH keys (admin only), GitLab's `/users` API: `POST /users`,
+//! Users and their SSH keys (admin only), GitLab's `/users` API: `GET /users?username=`, `POST /users`,
 //! `GET|PUT|DELETE /users/:id`, `GET|POST /users/:id/keys`, `DELETE /users/:id/keys/:key_id`.
 //!
 //! Creating and deleting a user emit `user_create` / `user_destroy`, a new username
@@ -6,9 +6,10 @@
 //! hook (see [`super::emit`] for the order of change and event).
 
 use axum::Json;
-use axum::extract::{Path, State};
+use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
+use serde::Deserialize;
 use serde_json::{Value, json};
 use wvs_events::EventKind;
 use wvs_store::{Id, NewSshKey, NewUser, SshKey, User, UserUpdate};
@@ -30,6 +31,7 @@ const MAX_KEY: usize = 16 * 1024;
 
 pub fn routes() -> Documented {
     Endpoints::new("users")
+        .get("/users", find_users, "Find a user by username")
         .post("/users", create_user, "Create a user")
         .get("/users/{id}", get_user, "Get a user")
         .put("/users/{id}", update_user, "Edit or rename a user")
@@ -140,6 +142,27 @@ async fn create_user(State(state): State<AppState>, params: Params) -> ApiResult
     )
     .await?;
     Ok((StatusCode::CREATED, Json(render_user(&user))).into_response())
+}
+
+#[derive(Deserialize)]
+struct UsersQuery {
+    username: Option<String>,
+}
+
+/// GitLab's `GET /users?username=`: the user of that username, as a list of one (or none).
+/// WVS lists users by username only (a Git hook maps its pusher with it).
+async fn find_users(
+    State(state): State<AppState>,
+    Query(query): Query<UsersQuery>,
+) -> ApiResult<Json<Value>> {
+    let username = query
+        .username
+        .filter(|name| !name.is_empty())
+        .ok_or_else(|| {
+            ApiError::bad_request("username is missing (WVS lists users by username)")
+        })?;
+    let found = state.store.user_by_username(&username).await?;
+    Ok(Json(Value::Array(found.iter().map(render_user).collect())))
 }
 
 async fn get_user(State(state): State<AppState>, Path(id): Path<String>) -> ApiResult<Json<Value>> {

@@ -152,6 +152,11 @@ impl Store for Backend {
         self.read_one(async |c| users::get(c, id).await).await
     }
 
+    async fn user_by_username(&self, username: &str) -> Result<Option<User>> {
+        self.read_one(async |c| users::by_username(c, username).await)
+            .await
+    }
+
     async fn update_user(&self, id: Id, update: UserUpdate, now: Millis) -> Result<User> {
         self.change(async |c| users::update(c, id, update, now).await)
             .await

@@ -71,6 +71,18 @@ pub async fn get(conn: &mut Conn, id: Id) -> Result<Option<User>> {
     Ok(row.map(User::from))
 }
 
+pub async fn by_username(conn: &mut Conn, username: &str) -> Result<Option<User>> {
+    let row: Option<UserRow> = sqlx::query_as(concat!(
+        "SELECT ",
+        columns!(),
+        " FROM users WHERE username = $1"
+    ))
+    .bind(username)
+    .fetch_optional(conn)
+    .await?;
+    Ok(row.map(User::from))
+}
+
 pub async fn update(conn: &mut Conn, id: Id, update: UserUpdate, now: Millis) -> Result<User> {
     let current = get(conn, id).await?.ok_or(StoreError::NotFound("user"))?;
     let row: UserRow = sqlx::query_as(concat!(

@@ -9,6 +9,7 @@ mod crash;
 mod durability;
 mod faults;
 mod fixtures;
+mod git_hook;
 mod isolation;
 mod lock;
 mod metrics;
