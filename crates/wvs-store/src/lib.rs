@@ -8,6 +8,7 @@
 //! - [`model`]: the records the store takes and returns.
 //! - [`sqlite`]: the embedded default (one file, WAL, one writer connection).
 //! - [`postgres`]: for several nodes sharing one database.
+//! - `write_health`: whether writes are failing and why (the readiness probe, ingest's 503).
 //! - `src/queries/`: the SQL, one module per table family, written once for both backends.
 //!   Each backend compiles every query module against its own connection type (`Conn`)
 //!   and `dialect` (the few things the two say differently: row locks, id sequences,

@@ -228,11 +228,6 @@ impl PgStore {
         outcome
     }
 
-    /// Whether writes are failing, and why.
-    fn write_health(&self) -> &WriteHealth {
-        &self.writes
-    }
-
     /// Runs `work` in one read-only transaction on one snapshot (a page and its total).
     async fn read<T>(&self, work: impl AsyncFnOnce(&mut PgConnection) -> Result<T>) -> Result<T> {
         let mut tx = self

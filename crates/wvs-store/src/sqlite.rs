@@ -241,11 +241,6 @@ impl SqliteStore {
         outcome
     }
 
-    /// Whether writes are failing, and why.
-    fn write_health(&self) -> &WriteHealth {
-        &self.writes
-    }
-
     /// Runs `work` in one read transaction: several statements see the same snapshot (a
     /// page and its total, for instance).
     async fn read<T>(

@@ -22,7 +22,7 @@ use crate::{Result, Store, StoreError};
 /// database aborted it to break a deadlock).
 async fn insert_batch(store: &Backend, batch: Arc<[Pending]>) -> Result<Vec<Inserted>> {
     let outcome = retrying(|| store.write(async |c| queue::insert_events(c, &batch).await)).await;
-    store.write_health().note(&outcome);
+    store.writes.note(&outcome);
     outcome
 }
 
@@ -351,17 +351,17 @@ impl Store for Backend {
             })
         })
         .await;
-        self.write_health().note(&outcome);
+        self.writes.note(&outcome);
         outcome
     }
 
     fn write_failure(&self) -> Option<String> {
-        self.write_health().failure()
+        self.writes.failure()
     }
 
     async fn probe_write(&self) -> Result<()> {
         let outcome = self.write(async |c| queue::probe_write(c).await).await;
-        self.write_health().note(&outcome);
+        self.writes.note(&outcome);
         outcome
     }
 
@@ -419,7 +419,7 @@ impl Store for Backend {
             })
         })
         .await;
-        self.write_health().note(&outcome);
+        self.writes.note(&outcome);
         outcome
     }
 }
