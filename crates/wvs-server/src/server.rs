@@ -58,6 +58,22 @@ pub async fn migrate(url: &str) -> anyhow::Result<i64> {
     version.with_context(|| format!("applying the migrations to {}", redacted(url)))
 }
 
+/// Writes a consistent copy of the SQLite database at `url` to the new file `destination`
+/// while it may be in use (see [`SqliteStore::backup`]).
+pub async fn backup(url: &str, destination: &std::path::Path) -> anyhow::Result<()> {
+    if is_postgres(url) {
+        anyhow::bail!(
+            "wvs backup copies a SQLite store; back up PostgreSQL with pg_dump (see the README)"
+        );
+    }
+    if destination.exists() {
+        anyhow::bail!("{} exists already: give a new file", destination.display());
+    }
+    SqliteStore::backup(url, destination)
+        .await
+        .with_context(|| format!("backing up {url} to {}", destination.display()))
+}
+
 /// Whether the database URL names PostgreSQL.
 pub fn is_postgres(url: &str) -> bool {
     url.starts_with("postgres://") || url.starts_with("postgresql://")

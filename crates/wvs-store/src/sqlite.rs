@@ -201,6 +201,23 @@ impl SqliteStore {
         Ok(schema_version())
     }
 
+    /// Writes a consistent copy of the database at `url` to the new file `destination`
+    /// (`wvs backup`), with SQLite's `VACUUM INTO`: a snapshot of one read transaction, taken
+    /// on a read-only connection of its own, so that a server using the file goes on
+    /// ingesting and delivering meanwhile (in WAL mode a reader never blocks the writer).
+    pub async fn backup(url: &str, destination: &Path) -> Result<()> {
+        let options = SqliteConnectOptions::from_str(url)?
+            .read_only(true)
+            .busy_timeout(BUSY_TIMEOUT);
+        let mut conn = SqliteConnection::connect_with(&options).await?;
+        sqlx::query("VACUUM INTO $1")
+            .bind(destination.to_string_lossy().into_owned())
+            .execute(&mut conn)
+            .await?;
+        conn.close().await?;
+        Ok(())
+    }
+
     /// Closes every connection (after which the store is unusable). Closing checkpoints the
     /// WAL into the main file; dropping the store without it is safe too, only slower to
     /// reopen.

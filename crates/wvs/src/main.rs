@@ -6,6 +6,7 @@
 //! - [`trigger`]: `wvs trigger`, send one sample event to a URL exactly as WVS delivers it.
 //! - [`listen`]: `wvs listen`, a receiver that checks, prints and logs every webhook it gets.
 //! - [`migrate`]: `wvs migrate`, apply the store's schema migrations without serving.
+//! - [`backup`]: `wvs backup FILE`, a consistent copy of a SQLite store in use.
 //! - [`git_hook`]: `wvs git-hook`, a post-receive hook that reports a Git server's pushes to
 //!   WVS's push processing, spooling what WVS does not take.
 //! - [`bench`]: `wvs bench`, measure a server end to end: ingest, delivery, latency, CPU,
@@ -17,6 +18,7 @@
 //! Each subcommand owns its flags (`Args`) and its `run`; this file only parses the command line
 //! and turns an error into one line on stderr and a non-zero exit status.
 
+mod backup;
 mod bench;
 mod git_hook;
 mod listen;
@@ -69,6 +71,8 @@ enum Command {
     Bench(Box<bench::Args>),
     /// Report pushes from a Git server: the post-receive hook, its installer and its spool.
     GitHook(git_hook::Args),
+    /// Copy a SQLite store consistently while a server keeps using it.
+    Backup(backup::Args),
 }
 
 #[tokio::main]
@@ -92,6 +96,7 @@ async fn main() -> ExitCode {
         Command::Migrate(args) => migrate::run(args).await,
         Command::Bench(args) => bench::run(*args).await,
         Command::GitHook(args) => git_hook::run(args).await,
+        Command::Backup(args) => backup::run(args).await,
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

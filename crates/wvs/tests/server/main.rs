@@ -2,6 +2,7 @@
 
 mod access;
 mod api;
+mod backup;
 mod claims;
 mod client;
 mod connections;
