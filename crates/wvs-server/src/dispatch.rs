@@ -33,7 +33,7 @@ use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 use wvs_events::Flavor;
 use wvs_send::Sender;
-use wvs_store::{Attempt, Claimed, HealthEffect, Id, Outcome, Store};
+use wvs_store::{Attempt, Claimed, HealthEffect, Id, Outcome, Store, StoreError};
 
 use crate::config::DeliveryConfig;
 use crate::delivery::{self, AttemptContext, Envelope, PreparedHook, now_millis};
@@ -346,58 +346,68 @@ async fn record_loop(
     let mut batch = Vec::with_capacity(RECORD_BATCH);
     while attempts.recv_many(&mut batch, RECORD_BATCH).await > 0 {
         let mut backoff = Duration::from_millis(50);
-        // Batches still to write: a refused batch comes back as its two halves.
         let mut parts = vec![std::mem::take(&mut batch)];
-        while let Some(part) = parts.pop() {
-            match dispatcher.record(part.clone()).await {
-                Ok(()) => {
-                    dispatcher.recording_fails.store(false, Ordering::Relaxed);
-                    backoff = Duration::from_millis(50);
-                    dispatcher.wake.notify_one();
-                }
-                Err(error) if error.is_row_error() && part.len() > 1 => {
-                    let mut part = part;
-                    let second = part.split_off(part.len() / 2);
-                    parts.push(second);
-                    parts.push(part);
-                }
-                Err(error) if error.is_row_error() => {
-                    let attempt = part.into_iter().next().expect("one attempt");
-                    dispatcher.record_reduced(attempt, &error).await;
-                }
-                Err(error) => {
-                    dispatcher.recording_fails.store(true, Ordering::Relaxed);
-                    tracing::warn!(%error, attempts = part.len(), "recording attempts failed; retrying");
-                    tokio::select! {
-                        () = tokio::time::sleep(backoff) => {}
-                        () = give_up.cancelled() => {
-                            tracing::warn!(attempts = part.len(), "stopping with attempts not recorded: their deliveries are due again at the next start");
-                            return;
-                        }
-                    }
-                    backoff = (backoff * 2).min(Duration::from_secs(5));
-                    parts.push(part);
+        while let Err(error) = record_parts(&mut parts, |part| dispatcher.record(part)).await {
+            dispatcher.recording_fails.store(true, Ordering::Relaxed);
+            let waiting: usize = parts.iter().map(Vec::len).sum();
+            tracing::warn!(%error, attempts = waiting, "recording attempts failed; retrying");
+            tokio::select! {
+                () = tokio::time::sleep(backoff) => {}
+                () = give_up.cancelled() => {
+                    tracing::warn!(attempts = waiting, "stopping with attempts not recorded: their deliveries are due again at the next start");
+                    return;
                 }
             }
+            backoff = (backoff * 2).min(Duration::from_secs(5));
         }
+        dispatcher.recording_fails.store(false, Ordering::Relaxed);
+        dispatcher.wake.notify_one();
     }
 }
 
+/// Records every part of `parts` with `record`, taking them off as they are written. A part
+/// the database refuses for its data is split in two until the bad attempt is alone; that
+/// one is recorded [`reduced`], or set aside with a log line if even that is refused. Stops
+/// at the first failure of the store's own, leaving what is unwritten in `parts`.
+async fn record_parts<R>(
+    parts: &mut Vec<Vec<Attempt>>,
+    record: impl Fn(Vec<Attempt>) -> R,
+) -> Result<(), StoreError>
+where
+    R: Future<Output = Result<(), StoreError>>,
+{
+    while let Some(mut part) = parts.pop() {
+        let error = match record(part.clone()).await {
+            Ok(()) => continue,
+            Err(error) if error.is_row_error() => error,
+            Err(error) => {
+                parts.push(part);
+                return Err(error);
+            }
+        };
+        if part.len() > 1 {
+            let second = part.split_off(part.len() / 2);
+            parts.push(second);
+            parts.push(part);
+            continue;
+        }
+        for attempt in part {
+            let (hook_id, delivery_id) = (attempt.hook_id, attempt.delivery_id);
+            tracing::warn!(hook_id, delivery_id, %error, "the store refused an attempt's log row; recording it without its response");
+            if let Err(error) = record(vec![reduced(attempt)]).await {
+                tracing::error!(hook_id, delivery_id, %error, "the store refused an attempt even without its response; set aside (the delivery is sent again once its claim expires)");
+            }
+        }
+    }
+    Ok(())
+}
+
 impl Dispatcher {
+    /// Records attempts in one transaction of the store.
     async fn record(&self, attempts: Vec<Attempt>) -> wvs_store::Result<()> {
         self.store
             .record_attempts(&self.owner, attempts, &self.config.auto_disable)
             .await
-    }
-
-    /// Records an attempt the database refused, without the parts it came with; sets it
-    /// aside with a log line if even that is refused.
-    async fn record_reduced(&self, attempt: Attempt, error: &wvs_store::StoreError) {
-        let (hook_id, delivery_id) = (attempt.hook_id, attempt.delivery_id);
-        tracing::warn!(hook_id, delivery_id, %error, "the store refused an attempt's log row; recording it without its response");
-        if let Err(error) = self.record(vec![reduced(attempt)]).await {
-            tracing::error!(hook_id, delivery_id, %error, "the store refused an attempt even without its response; set aside (the delivery is sent again once its claim expires)");
-        }
     }
 }
 
@@ -415,5 +425,118 @@ fn reduced(attempt: Attempt) -> Attempt {
                 .to_owned(),
         ),
         ..attempt
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Mutex;
+
+    use super::*;
+
+    fn attempt(hook_id: Id) -> Attempt {
+        Attempt {
+            delivery_id: Some(hook_id),
+            hook_id,
+            event_id: Some(1),
+            outcome: Outcome::Succeeded,
+            health: HealthEffect::Success,
+            rate_limited: false,
+            trigger: "push_hooks".into(),
+            url: "http://example.com/".into(),
+            request_headers: vec![("X-WVS-Event".into(), "Push Hook".into())],
+            request_body: None,
+            response_status: Some(200),
+            response_headers: Vec::new(),
+            response_body: b"refused by the store".to_vec(),
+            execution_duration: 0.1,
+            internal_error: None,
+            created_at: 1,
+        }
+    }
+
+    /// A store that refuses any batch holding hook 13's attempt with its response body,
+    /// fails as a whole (a full disk) while `down`, and keeps what it accepts.
+    struct Fake {
+        kept: Mutex<Vec<Attempt>>,
+        calls: Mutex<usize>,
+        down: Mutex<bool>,
+    }
+
+    impl Fake {
+        async fn record(&self, attempts: Vec<Attempt>) -> Result<(), StoreError> {
+            *self.calls.lock().unwrap() += 1;
+            if *self.down.lock().unwrap() {
+                return Err(StoreError::Database(sqlx::Error::PoolClosed));
+            }
+            if attempts
+                .iter()
+                .any(|a| a.hook_id == 13 && !a.response_body.is_empty())
+            {
+                return Err(StoreError::Invalid("a value the column cannot hold"));
+            }
+            self.kept.lock().unwrap().extend(attempts);
+            Ok(())
+        }
+    }
+
+    #[tokio::test]
+    async fn one_refused_attempt_is_split_off_and_recorded_without_its_response() {
+        let fake = Fake {
+            kept: Mutex::default(),
+            calls: Mutex::default(),
+            down: Mutex::new(false),
+        };
+        let mut parts = vec![(1..=64).map(attempt).collect::<Vec<_>>()];
+        record_parts(&mut parts, |part| fake.record(part))
+            .await
+            .unwrap();
+        assert!(parts.is_empty());
+        let kept = fake.kept.lock().unwrap();
+        assert_eq!(kept.len(), 64, "every attempt recorded once");
+        let bad = kept.iter().find(|a| a.hook_id == 13).unwrap();
+        assert!(bad.response_body.is_empty() && bad.request_headers.is_empty());
+        assert!(
+            bad.internal_error
+                .as_deref()
+                .unwrap()
+                .contains("stored without")
+        );
+        assert_eq!(bad.response_status, Some(200), "the outcome is kept");
+        // Halving: about two writes per level of 64 = 2^6, not one per attempt.
+        assert!(
+            *fake.calls.lock().unwrap() <= 2 * 7 + 1,
+            "{}",
+            fake.calls.lock().unwrap()
+        );
+    }
+
+    #[tokio::test]
+    async fn a_store_that_cannot_write_keeps_every_attempt_waiting() {
+        let fake = Fake {
+            kept: Mutex::default(),
+            calls: Mutex::default(),
+            down: Mutex::new(true),
+        };
+        let mut parts = vec![(1..=8).map(attempt).collect::<Vec<_>>()];
+        let error = record_parts(&mut parts, |part| fake.record(part))
+            .await
+            .unwrap_err();
+        assert!(!error.is_row_error());
+        assert_eq!(
+            parts.iter().map(Vec::len).sum::<usize>(),
+            8,
+            "nothing dropped"
+        );
+        assert_eq!(
+            *fake.calls.lock().unwrap(),
+            1,
+            "not split: the store is down"
+        );
+        *fake.down.lock().unwrap() = false;
+        record_parts(&mut parts, |part| fake.record(part))
+            .await
+            .unwrap();
+        assert_eq!(fake.kept.lock().unwrap().len(), 8);
     }
 }
