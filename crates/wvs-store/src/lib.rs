@@ -333,6 +333,10 @@ pub trait Store: Send + Sync + 'static {
     /// store can take writes again after a failure; success clears
     /// [`write_failure`](Store::write_failure).
     async fn probe_write(&self) -> Result<()>;
+    /// The failed deliveries of a hook settled at or after `since` become pending and due
+    /// at `now`, each to be sent once more with its own Idempotency-Key (bulk recovery);
+    /// returns how many.
+    async fn requeue_failed(&self, hook_id: Id, since: Millis, now: Millis) -> Result<u64>;
     /// Gives back every claim `owner` holds (graceful shutdown): they become due now.
     async fn release_claims(&self, owner: &str, now: Millis) -> Result<u64>;
     /// The earliest time after `after` at which a claim may find new work (a hook falling

@@ -57,6 +57,11 @@ pub fn routes(system: bool) -> Documented {
             enable_hook,
             "Re-enable a disabled hook",
         )
+        .post(
+            "/{hook_id}/recover",
+            recover,
+            "Send again the hook's failed deliveries since a time, and release what a disabled hook holds",
+        )
         .get(
             "/{hook_id}/events",
             list_events,
@@ -213,6 +218,39 @@ async fn enable_hook(
 ) -> ApiResult<Json<Value>> {
     let hook = enable(&state, &hook).await?;
     Ok(Json(render(&hook, now_millis())))
+}
+
+/// `POST .../hooks/:hook_id/recover` (WVS's own), `{"since": ISO 8601}`: bulk recovery.
+/// Every failed delivery of the hook settled since then (all of them without `since`) is
+/// queued again, each to go out once more with its original Idempotency-Key; a disabled
+/// hook is re-enabled, so that the deliveries it holds go out too. Answers how many were
+/// queued and whether the hook was released, with the hook as it is now.
+async fn recover(
+    State(state): State<AppState>,
+    OwnedHook(hook): OwnedHook,
+    params: Params,
+) -> ApiResult<Json<Value>> {
+    let since = match params.into_object().get("since") {
+        None | Some(Value::Null) => i64::MIN,
+        Some(Value::String(text)) => chrono::DateTime::parse_from_rfc3339(text)
+            .map_err(|_| ApiError::bad_request("since is not an ISO 8601 time"))?
+            .timestamp_millis(),
+        Some(_) => return Err(ApiError::bad_request("since is not an ISO 8601 time")),
+    };
+    let now = now_millis();
+    let requeued = state.store.requeue_failed(hook.id, since, now).await?;
+    let released = !hook.health.is_executable(now);
+    let hook = if released {
+        enable(&state, &hook).await?
+    } else {
+        state.wake.notify_one();
+        hook
+    };
+    Ok(Json(json!({
+        "requeued": requeued,
+        "released": released,
+        "hook": render(&hook, now),
+    })))
 }
 
 /// Resets a hook's health and wakes the dispatcher for its held deliveries; the hook as it

@@ -329,6 +329,27 @@ pub async fn probe_write(conn: &mut Conn) -> Result<()> {
     Ok(())
 }
 
+/// The failed deliveries of `hook_id` settled at or after `since` become pending and due at
+/// `now` (bulk recovery: each goes out once more with its own Idempotency-Key); how many.
+pub async fn requeue_failed(conn: &mut Conn, hook_id: Id, since: Millis, now: Millis) -> Result<u64> {
+    hooks::lock_existing(conn, std::iter::once(hook_id)).await?;
+    let requeued = sqlx::query(
+        "UPDATE deliveries SET state = 'pending', next_attempt_at = $3, updated_at = $3 \
+         WHERE hook_id = $1 AND state = 'failed' AND updated_at >= $2",
+    )
+    .bind(hook_id)
+    .bind(since)
+    .bind(now)
+    .execute(&mut *conn)
+    .await?
+    .rows_affected();
+    if requeued > 0 {
+        hooks::due_by(conn, &[(hook_id, now)]).await?;
+        dialect::work_added(conn).await?;
+    }
+    Ok(requeued)
+}
+
 /// Every claim of `owner` becomes pending and due at `now`.
 pub async fn release_claims(conn: &mut Conn, owner: &str, now: Millis) -> Result<u64> {
     let claimed_hooks: Vec<Id> = sqlx::query_scalar(

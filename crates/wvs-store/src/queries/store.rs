@@ -365,6 +365,11 @@ impl Store for Backend {
         outcome
     }
 
+    async fn requeue_failed(&self, hook_id: Id, since: Millis, now: Millis) -> Result<u64> {
+        retrying(|| self.write(async |c| queue::requeue_failed(c, hook_id, since, now).await))
+            .await
+    }
+
     async fn release_claims(&self, owner: &str, now: Millis) -> Result<u64> {
         retrying(|| self.write(async |c| queue::release_claims(c, owner, now).await)).await
     }

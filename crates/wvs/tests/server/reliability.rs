@@ -488,3 +488,79 @@ async fn every_request_has_its_own_webhook_uuid() {
         .collect();
     assert_eq!(deliveries.len(), 97, "a retry keeps its event UUID and key");
 }
+
+/// Bulk recovery: the failed deliveries since a time go out once more with their own
+/// Idempotency-Key, the deliveries a disabled hook holds are released, and a delivery that
+/// failed before that time is left alone.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn recover_sends_the_failed_deliveries_since_a_time_and_the_held_ones() {
+    let server = server(&["--retry-schedule", "100ms"]);
+    let ids = registry(&server).await;
+    // Four failures: two attempts each of the first two events (the fourth in a row
+    // disables the hook), then success.
+    let receiver = Scripted::start(|n| Reply::Status(if n < 4 { 500 } else { 200 })).await;
+    let hook_id = project_hook(&server, ids.project, json!({ "url": receiver.url })).await;
+    let hook_path = format!("/projects/{}/hooks/{hook_id}", ids.project);
+    let early = post_events(&server, ids.project, 1).await;
+    receiver.wait_for(2, Duration::from_secs(10)).await;
+    log_of(&server, ids.project, hook_id, 2).await;
+    tokio::time::sleep(Duration::from_millis(50)).await;
+    let since = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
+    let failed = post_events(&server, ids.project, 1).await;
+    receiver.wait_for(4, Duration::from_secs(10)).await;
+    log_of(&server, ids.project, hook_id, 4).await;
+    let held = post_events(&server, ids.project, 1).await;
+    let disabled = server.expect(200, "GET", &hook_path, None).await;
+    assert_eq!(
+        disabled["alert_status"], "temporarily_disabled",
+        "{disabled}"
+    );
+
+    let (status, _) = server
+        .api(
+            "POST",
+            &format!("{hook_path}/recover"),
+            Some(json!({ "since": "yesterday" })),
+        )
+        .await;
+    assert_eq!(status, 400);
+    let answer = server
+        .expect(
+            200,
+            "POST",
+            &format!("{hook_path}/recover"),
+            Some(json!({ "since": since })),
+        )
+        .await;
+    assert_eq!(
+        (answer["requeued"].as_u64(), answer["released"].as_bool()),
+        (Some(1), Some(true))
+    );
+    let arrivals = receiver.wait_for(6, Duration::from_secs(10)).await;
+    let sent_again: Vec<&str> = arrivals[4..]
+        .iter()
+        .map(|a| a.event_uuid.as_str())
+        .collect();
+    assert!(sent_again.contains(&failed[0].as_str()), "{sent_again:?}");
+    assert!(sent_again.contains(&held[0].as_str()), "{sent_again:?}");
+    let keys = |uuid: &str| -> Vec<&str> {
+        arrivals
+            .iter()
+            .filter(|a| a.event_uuid == uuid)
+            .map(|a| a.idempotency_key.as_str())
+            .collect()
+    };
+    let failed_keys = keys(&failed[0]);
+    assert_eq!(failed_keys.len(), 3);
+    assert!(
+        failed_keys.iter().all(|key| *key == failed_keys[0]),
+        "the original key"
+    );
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert_eq!(
+        receiver.arrivals().len(),
+        6,
+        "the delivery failed before `since` stays failed"
+    );
+    assert_eq!(keys(&early[0]).len(), 2);
+}
