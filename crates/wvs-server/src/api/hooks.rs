@@ -237,20 +237,45 @@ async fn recover(
             .timestamp_millis(),
         Some(_) => return Err(ApiError::bad_request("since is not an ISO 8601 time")),
     };
+    let recovered = recover_deliveries(&state, &hook, since).await?;
+    Ok(Json(json!({
+        "requeued": recovered.requeued,
+        "released": recovered.released,
+        "hook": render(&recovered.hook, now_millis()),
+    })))
+}
+
+/// What bulk recovery did.
+pub(crate) struct Recovered {
+    /// Failed deliveries queued again.
+    pub requeued: u64,
+    /// The hook was disabled and is re-enabled: its held deliveries go out.
+    pub released: bool,
+    /// The hook as it is now.
+    pub hook: Hook,
+}
+
+/// Queues again the hook's deliveries failed since `since` and re-enables it if it is
+/// disabled (shared by the API and the web pages).
+pub(crate) async fn recover_deliveries(
+    state: &AppState,
+    hook: &Hook,
+    since: i64,
+) -> ApiResult<Recovered> {
     let now = now_millis();
     let requeued = state.store.requeue_failed(hook.id, since, now).await?;
     let released = !hook.health.is_executable(now);
     let hook = if released {
-        enable(&state, &hook).await?
+        enable(state, hook).await?
     } else {
         state.wake.notify_one();
-        hook
+        hook.clone()
     };
-    Ok(Json(json!({
-        "requeued": requeued,
-        "released": released,
-        "hook": render(&hook, now),
-    })))
+    Ok(Recovered {
+        requeued,
+        released,
+        hook,
+    })
 }
 
 /// Resets a hook's health and wakes the dispatcher for its held deliveries; the hook as it

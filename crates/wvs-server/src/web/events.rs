@@ -8,6 +8,7 @@ use serde::Deserialize;
 use wvs_store::LoggedAttempt;
 
 use super::WebState;
+use super::health;
 use super::hooks::answer_flash;
 use super::page::{Chrome, Pager, WebError, html};
 use super::place::PlacedHook;
@@ -15,6 +16,7 @@ use super::session::Flash;
 use crate::api::error::ApiError;
 use crate::api::hooks::{resend_attempt, status_filter};
 use crate::body_text::BodyText;
+use crate::delivery::now_millis;
 use crate::time::iso8601;
 
 /// The status filters of the list: query value and label.
@@ -61,6 +63,8 @@ struct ListPage {
     base: String,
     hook_path: String,
     hook_url: String,
+    /// Why the hook does not send, while it does not (a banner).
+    health: Option<String>,
     rows: Vec<EventRow>,
     filters: [(&'static str, &'static str); 4],
     status: String,
@@ -88,10 +92,12 @@ pub async fn list(
         .store
         .list_attempts(placed.hook.id, filter, page)
         .await?;
+    let health = health::note(state.app.store.as_ref(), &placed.hook, now_millis()).await?;
     html(ListPage {
         chrome: Chrome::new(&state, &placed.place.signed),
         hook_path: placed.path(),
         hook_url: wvs_send::log_url(&placed.hook.url),
+        health,
         title: placed.place.title,
         base: placed.place.base,
         rows: attempts.items.iter().map(EventRow::of).collect(),

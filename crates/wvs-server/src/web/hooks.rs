@@ -14,6 +14,7 @@ use wvs_store::Hook;
 
 use super::WebState;
 use super::events;
+use super::health;
 use super::hook_form::{Fields, FormView, describe, trigger_labels};
 use super::page::{Chrome, Pager, WebError, html};
 use super::place::{Place, PlacedHook};
@@ -32,6 +33,7 @@ pub fn routes() -> Router<WebState> {
         .route("/{hook_id}/edit", get(edit_form).post(update))
         .route("/{hook_id}/delete", post(delete))
         .route("/{hook_id}/enable", post(enable))
+        .route("/{hook_id}/recover", post(recover))
         .route("/{hook_id}/test", post(test))
         .route("/{hook_id}/events", get(events::list))
         .route("/{hook_id}/events/{event_id}", get(events::details))
@@ -47,6 +49,8 @@ struct HookRow {
     ssl: bool,
     /// `Temporarily disabled until ...` or `Disabled`; `None` while it sends.
     alert: Option<String>,
+    /// Why, and what happens next (`health::note`); `None` while it sends.
+    health: Option<String>,
 }
 
 impl HookRow {
@@ -64,6 +68,7 @@ impl HookRow {
             triggers: trigger_labels(scope_of(hook.owner), &settings.events).join(", "),
             ssl: settings.enable_ssl_verification,
             alert,
+            health: None,
         }
     }
 }
@@ -111,15 +116,17 @@ async fn list(
     let page = Pager::page(query.page.as_deref());
     let hooks = state.app.store.list_hooks(place.owner, page).await?;
     let now = now_millis();
+    let mut rows = Vec::with_capacity(hooks.items.len());
+    for hook in &hooks.items {
+        let mut row = HookRow::of(hook, now);
+        row.health = health::note(state.app.store.as_ref(), hook, now).await?;
+        rows.push(row);
+    }
     html(ListPage {
         chrome: Chrome::new(&state, &place.signed),
         title: place.title,
         base: place.base,
-        hooks: hooks
-            .items
-            .iter()
-            .map(|hook| HookRow::of(hook, now))
-            .collect(),
+        hooks: rows,
         triggers: test_triggers(scope_of(place.owner)),
         pager: Pager::new(page, hooks.total),
         pager_query: String::new(),
@@ -288,6 +295,21 @@ async fn enable(State(state): State<WebState>, placed: PlacedHook) -> Result<Res
         .sessions
         .flash(&place.signed.session, Flash::ok("Hook was re-enabled."));
     Ok(Redirect::to(&place.base).into_response())
+}
+
+/// Sends again the hook's failed deliveries and releases what it holds (bulk recovery, as
+/// `POST .../recover` without `since`).
+async fn recover(State(state): State<WebState>, placed: PlacedHook) -> Result<Response, WebError> {
+    let recovered = api::recover_deliveries(&state.app, &placed.hook, i64::MIN).await?;
+    let events = format!("{}/events", placed.path());
+    state.sessions.flash(
+        &placed.place.signed.session,
+        Flash::ok(format!(
+            "{} failed deliveries queued again; held deliveries released.",
+            recovered.requeued
+        )),
+    );
+    Ok(Redirect::to(&events).into_response())
 }
 
 #[derive(Deserialize)]

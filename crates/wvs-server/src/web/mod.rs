@@ -10,12 +10,14 @@
 //! - `place`: whose hooks a page is about (a project, a group, the instance).
 //! - `hooks`: the hook list, add and edit forms, delete, re-enable, test.
 //! - `hook_form`: a submitted hook form → the API's hook fields.
+//! - `health`: why a hook is disabled and when it tries again.
 //! - `events`: recent events of a hook, one event's details, resend.
 //! - `overview`: the instance overview (admin), with a chart drawn as inline SVG.
 //! - `assets`: the stylesheet.
 
 mod assets;
 mod events;
+mod health;
 mod hook_form;
 mod hooks;
 mod overview;

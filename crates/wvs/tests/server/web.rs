@@ -420,6 +420,16 @@ async fn a_failing_hook_shows_red_events_its_alert_and_can_be_re_enabled() {
     visitor.sign_in(ADMIN_TOKEN).await;
     let list = visitor.get("/projects/15/hooks").await.body;
     assert!(list.contains("Temporarily disabled until 20"), "{list}");
+    // Why, and what happens next: failures in a row and the last attempt's answer.
+    assert!(
+        list.contains("failures in a row; last attempt at 20") && list.contains("answered 500"),
+        "{list}"
+    );
+    let recent = visitor.get("/projects/15/hooks/1/events").await.body;
+    assert!(
+        recent.contains(r#"id="hook-health""#),
+        "a banner while disabled: {recent}"
+    );
     let failed = visitor
         .get("/projects/15/hooks/1/events?status=server_failure")
         .await;
@@ -463,6 +473,19 @@ async fn a_failing_hook_shows_red_events_its_alert_and_can_be_re_enabled() {
         list.contains("Hook was re-enabled.") && list.contains("Active"),
         "{list}"
     );
+
+    // Recovery from the page: the receiver is back, and what failed or waits goes out.
+    receiver.set_status(200);
+    let recovered = visitor
+        .post("/projects/15/hooks/1/recover", &[("_csrf", &csrf)])
+        .await;
+    assert_eq!(
+        recovered.location.as_deref(),
+        Some("/projects/15/hooks/1/events")
+    );
+    server
+        .wait_for_log("/projects/15/hooks/1/events?status=successful", 1)
+        .await;
 }
 
 // ---------------------------------------------------------------- in a browser
