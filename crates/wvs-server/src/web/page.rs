@@ -45,8 +45,9 @@ pub fn html(page: impl Template) -> Result<Response, WebError> {
 /// Why a page cannot be shown.
 #[derive(Debug)]
 pub enum WebError {
-    /// Not signed in (or the session ended): to the sign-in form.
-    SignIn,
+    /// Not signed in (or the session ended): to the sign-in form, which returns to the page
+    /// asked for (a path of this site) once signed in.
+    SignIn { back: Option<String> },
     /// 403 with a reason.
     Forbidden(&'static str),
     /// The form body is over the limit.
@@ -85,7 +86,18 @@ struct ErrorPage<'a> {
 impl IntoResponse for WebError {
     fn into_response(self) -> Response {
         let (status, message) = match &self {
-            WebError::SignIn => return Redirect::to("/-/sign_in").into_response(),
+            WebError::SignIn { back } => {
+                let to = match back {
+                    Some(back) => format!(
+                        "/-/sign_in?{}",
+                        url::form_urlencoded::Serializer::new(String::new())
+                            .append_pair("return_to", back)
+                            .finish()
+                    ),
+                    None => "/-/sign_in".to_owned(),
+                };
+                return Redirect::to(&to).into_response();
+            }
             WebError::Forbidden(message) => (StatusCode::FORBIDDEN, (*message).to_owned()),
             WebError::TooLarge => (
                 StatusCode::PAYLOAD_TOO_LARGE,

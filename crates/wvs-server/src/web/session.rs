@@ -232,9 +232,20 @@ impl FromRequestParts<WebState> for SignedIn {
         parts: &mut Parts,
         state: &WebState,
     ) -> Result<Self, Self::Rejection> {
-        let session = session_id(&parts.headers).ok_or(WebError::SignIn)?;
-        let (csrf, key) = state.sessions.touch(&session).ok_or(WebError::SignIn)?;
-        let key = key.ok_or(WebError::SignIn)?;
+        // A page asked for with GET is where signing in returns to (a form's POST is not
+        // sent again).
+        // The whole path: a nested router sees only the part below its prefix.
+        let uri = parts
+            .extensions
+            .get::<axum::extract::OriginalUri>()
+            .map_or(&parts.uri, |original| &original.0);
+        let back = (parts.method == axum::http::Method::GET)
+            .then(|| uri.path_and_query().map(|p| p.as_str().to_owned()))
+            .flatten();
+        let sign_in = || WebError::SignIn { back: back.clone() };
+        let session = session_id(&parts.headers).ok_or_else(sign_in)?;
+        let (csrf, key) = state.sessions.touch(&session).ok_or_else(sign_in)?;
+        let key = key.ok_or_else(sign_in)?;
         match caller_of(state.app.store.as_ref(), key).await? {
             Some(caller) => Ok(SignedIn {
                 session,
@@ -244,7 +255,7 @@ impl FromRequestParts<WebState> for SignedIn {
             None => {
                 // The token was revoked or expired: so is the session.
                 state.sessions.end(&session);
-                Err(WebError::SignIn)
+                Err(sign_in())
             }
         }
     }

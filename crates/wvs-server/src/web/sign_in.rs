@@ -3,7 +3,7 @@
 
 use askama::Template;
 use axum::Form;
-use axum::extract::State;
+use axum::extract::{Query, State};
 use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Redirect, Response};
 use serde::Deserialize;
@@ -18,6 +18,27 @@ use crate::auth::{Reach, caller_of, digest};
 struct SignInPage<'a> {
     csrf: &'a str,
     error: Option<&'a str>,
+    /// The page to return to once signed in.
+    return_to: &'a str,
+}
+
+/// Where signing in goes on to: the page asked for, if it is a path of this site (never
+/// another site: `//host` and `/\host` are refused), else the home page.
+#[derive(Deserialize, Default)]
+pub struct ReturnTo {
+    #[serde(default)]
+    return_to: String,
+}
+
+impl ReturnTo {
+    fn target(&self) -> &str {
+        let path = self.return_to.as_str();
+        let local = path.starts_with('/')
+            && !path.starts_with("//")
+            && !path.starts_with("/\\")
+            && !path.chars().any(char::is_control);
+        if local { path } else { "/" }
+    }
 }
 
 /// `/`: the instance overview for the admin, the hooks of its project or group for an
@@ -31,7 +52,11 @@ pub async fn home(signed: SignedIn) -> Redirect {
 }
 
 /// The sign-in form, with a fresh anonymous session for its CSRF token.
-pub async fn form(State(state): State<WebState>, headers: HeaderMap) -> Result<Response, WebError> {
+pub async fn form(
+    State(state): State<WebState>,
+    headers: HeaderMap,
+    Query(back): Query<ReturnTo>,
+) -> Result<Response, WebError> {
     let existing =
         session_id(&headers).and_then(|id| state.sessions.csrf(&id).map(|csrf| (id, csrf)));
     let (id, csrf) = match existing {
@@ -45,6 +70,7 @@ pub async fn form(State(state): State<WebState>, headers: HeaderMap) -> Result<R
     let page = html(SignInPage {
         csrf: &csrf,
         error: None,
+        return_to: back.target(),
     })?;
     Ok(with_cookie(state.sessions.cookie(&id), page))
 }
@@ -52,6 +78,8 @@ pub async fn form(State(state): State<WebState>, headers: HeaderMap) -> Result<R
 #[derive(Deserialize)]
 pub struct Credentials {
     token: String,
+    #[serde(flatten)]
+    back: ReturnTo,
 }
 
 /// Checks the token (only its digest is kept) and starts a signed-in session.
@@ -65,7 +93,8 @@ pub async fn submit(
     match caller_of(state.app.store.as_ref(), key.clone()).await? {
         Some(_) => {
             let id = state.sessions.sign_in(old.as_deref(), key);
-            Ok(with_cookie(state.sessions.cookie(&id), Redirect::to("/")))
+            let to = credentials.back.target();
+            Ok(with_cookie(state.sessions.cookie(&id), Redirect::to(to)))
         }
         None => {
             // The CSRF check passed, so the session exists.
@@ -75,6 +104,7 @@ pub async fn submit(
             let mut page = html(SignInPage {
                 csrf: &csrf,
                 error: Some("Invalid or expired access token."),
+                return_to: credentials.back.target(),
             })?;
             *page.status_mut() = axum::http::StatusCode::UNAUTHORIZED;
             Ok(page)

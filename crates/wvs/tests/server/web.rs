@@ -208,7 +208,10 @@ async fn the_session_cookie_is_http_only_strict_and_ends_at_sign_out() {
     let mut visitor = Visitor::new(&server);
     let answer = visitor.get("/admin").await;
     assert_eq!(answer.status, StatusCode::SEE_OTHER);
-    assert_eq!(answer.location.as_deref(), Some("/-/sign_in"));
+    assert_eq!(
+        answer.location.as_deref(),
+        Some("/-/sign_in?return_to=%2Fadmin")
+    );
 
     let form = visitor.get("/-/sign_in").await;
     let cookie = &form.cookies[0];
@@ -387,6 +390,54 @@ async fn no_page_shows_a_secret() {
         }
     }
     assert!(pages[2].1.contains("X-Auth"), "header keys are shown");
+}
+
+/// A deep link asked for before signing in is where signing in returns to; a link to
+/// another site is not followed.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn signing_in_returns_to_the_page_asked_for() {
+    let server = server_with_project(&[]).await;
+    let mut visitor = Visitor::new(&server);
+    let asked = visitor.get("/projects/15/hooks?page=1").await;
+    let to_sign_in = asked.location.expect("a redirect to sign in");
+    assert_eq!(
+        to_sign_in,
+        "/-/sign_in?return_to=%2Fprojects%2F15%2Fhooks%3Fpage%3D1"
+    );
+    let form = visitor.get(&to_sign_in).await.body;
+    assert!(
+        form.contains(r#"name="return_to" value="/projects/15/hooks?page=1""#),
+        "{form}"
+    );
+    let csrf = csrf_of(&form);
+    let signed = visitor
+        .post(
+            "/-/sign_in",
+            &[
+                ("_csrf", &csrf),
+                ("token", ADMIN_TOKEN),
+                ("return_to", "/projects/15/hooks?page=1"),
+            ],
+        )
+        .await;
+    assert_eq!(
+        signed.location.as_deref(),
+        Some("/projects/15/hooks?page=1")
+    );
+
+    let mut other = Visitor::new(&server);
+    let csrf = other.csrf("/-/sign_in").await;
+    let signed = other
+        .post(
+            "/-/sign_in",
+            &[
+                ("_csrf", &csrf),
+                ("token", ADMIN_TOKEN),
+                ("return_to", "//evil.example/"),
+            ],
+        )
+        .await;
+    assert_eq!(signed.location.as_deref(), Some("/"));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
