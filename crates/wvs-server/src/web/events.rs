@@ -17,7 +17,7 @@ use crate::api::error::ApiError;
 use crate::api::hooks::{resend_attempt, status_filter};
 use crate::body_text::BodyText;
 use crate::delivery::now_millis;
-use crate::time::iso8601;
+use crate::time::{iso8601, relative};
 
 /// The status filters of the list: query value and label.
 const FILTERS: [(&str, &str); 4] = [
@@ -33,13 +33,17 @@ struct EventRow {
     /// The HTTP status, or `internal error` without a response.
     status: String,
     ok: bool,
+    /// As GitLab's pages say it (`Push events`), with the log name (`push_hooks`) on hover.
     trigger: String,
+    trigger_name: String,
     elapsed: String,
+    /// ISO 8601, on hover, and how long ago, shown.
     when: String,
+    ago: String,
 }
 
 impl EventRow {
-    fn of(attempt: &LoggedAttempt) -> Self {
+    fn of(attempt: &LoggedAttempt, now: i64) -> Self {
         EventRow {
             id: attempt.id,
             status: attempt
@@ -48,10 +52,26 @@ impl EventRow {
             ok: attempt
                 .response_status
                 .is_some_and(|code| (200..300).contains(&code)),
-            trigger: attempt.trigger.clone(),
+            trigger: trigger_label(&attempt.trigger),
+            trigger_name: attempt.trigger.clone(),
             elapsed: elapsed(attempt.execution_duration),
             when: iso8601(attempt.created_at),
+            ago: relative(attempt.created_at, now),
         }
+    }
+}
+
+/// A log's trigger name as GitLab's pages say it: `push_hooks` → `Push events`,
+/// `confidential_issue_hooks` → `Confidential issue events`.
+fn trigger_label(name: &str) -> String {
+    let words = name
+        .strip_suffix("_hooks")
+        .unwrap_or(name)
+        .replace('_', " ");
+    let mut chars = words.chars();
+    match chars.next() {
+        Some(first) => format!("{}{} events", first.to_uppercase(), chars.as_str()),
+        None => name.to_owned(),
     }
 }
 
@@ -100,7 +120,11 @@ pub async fn list(
         health,
         title: placed.place.title,
         base: placed.place.base,
-        rows: attempts.items.iter().map(EventRow::of).collect(),
+        rows: attempts
+            .items
+            .iter()
+            .map(|attempt| EventRow::of(attempt, now_millis()))
+            .collect(),
         filters: FILTERS,
         pager: Pager::new(page, attempts.total),
         pager_query: url::form_urlencoded::Serializer::new("&".to_owned())
@@ -155,7 +179,7 @@ pub async fn details(
         hook_path: placed.path(),
         title: placed.place.title,
         base: placed.place.base,
-        row: EventRow::of(&attempt),
+        row: EventRow::of(&attempt, now_millis()),
         url: attempt.url.clone(),
         internal_error: attempt.internal_error.clone(),
         request_body: pretty(&attempt.request_body),
@@ -198,4 +222,16 @@ pub async fn resend(
     };
     state.sessions.flash(&place.signed.session, flash);
     Ok(Redirect::to(&events_path).into_response())
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn triggers_are_labelled_as_gitlab_does() {
+        assert_eq!(super::trigger_label("push_hooks"), "Push events");
+        assert_eq!(
+            super::trigger_label("confidential_issue_hooks"),
+            "Confidential issue events"
+        );
+    }
 }
