@@ -100,13 +100,16 @@ const SLOWEST: u32 = 5;
 /// A hook among the slowest, with a link to its recent events.
 struct SlowHook {
     events_path: String,
+    /// Its name, or `Hook N` when it has none (its URL on hover).
+    name: String,
     url: String,
     attempts: u64,
     mean_ms: String,
 }
 
-/// Each recent minute with attempts: `14:31`, its successful attempts, and its failures in
-/// the label (the bar is the successes).
+/// Each recent minute with attempts: `14:31`, its successful attempts, and its failed
+/// attempts in the label (the bar is the successes). Attempts, not deliveries: a delivery
+/// that is retried fails more than once.
 fn per_minute(activity: &Activity) -> Chart {
     let bars: Vec<(String, u64)> = activity
         .per_minute
@@ -117,7 +120,7 @@ fn per_minute(activity: &Activity) -> Chart {
                 .unwrap_or_default();
             let label = match minute.failed {
                 0 => at,
-                failed => format!("{at} ({failed} failed)"),
+                failed => format!("{at} ({failed} failed attempts)"),
             };
             (label, minute.succeeded)
         })
@@ -140,6 +143,10 @@ async fn slowest(store: &dyn Store, activity: &Activity) -> Result<Vec<SlowHook>
             let hook = hooks.iter().find(|hook| hook.id == timing.hook_id)?;
             Some(SlowHook {
                 events_path: format!("{}/{}/events", hooks_path(hook.owner), hook.id),
+                name: crate::hooks::settings_of(hook)
+                    .name
+                    .filter(|name| !name.is_empty())
+                    .unwrap_or_else(|| format!("Hook {}", hook.id)),
                 url: wvs_send::log_url(&hook.url),
                 attempts: timing.attempts,
                 mean_ms: format!("{:.1}", timing.mean_seconds * 1000.0),

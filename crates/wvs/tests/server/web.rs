@@ -507,7 +507,16 @@ async fn a_failing_hook_shows_red_events_its_alert_and_can_be_re_enabled() {
         "the chart's label"
     );
     // The failures of this minute, and the failing hook among the slowest, linked.
-    assert!(overview.contains("failed)"), "per-minute chart: {overview}");
+    // Counted as attempts (a retried delivery fails more than once), not deliveries.
+    assert!(
+        overview.contains("failed attempts)"),
+        "per-minute chart: {overview}"
+    );
+    // The hook by its name (`Hook 1` when it has none), its URL on hover.
+    assert!(
+        overview.contains(">Hook 1</a>"),
+        "slowest hooks by name: {overview}"
+    );
     assert!(
         overview.contains(r#"<table id="slowest">"#)
             && overview.contains(r#"href="/projects/15/hooks/1/events""#),
