@@ -266,6 +266,13 @@ async fn every_hook_list_opens_and_an_access_token_reaches_its_own_only() {
     // The admin reaches every hook list, by id or by full path.
     let mut admin = Visitor::new(&server);
     admin.sign_in(ADMIN_TOKEN).await;
+    // A hook subscribed to nothing says so.
+    let silent = json!({"url": "http://127.0.0.1:9/", "push_events": false});
+    server
+        .expect(201, "POST", "/projects/16/hooks", Some(silent))
+        .await;
+    let list = admin.get("/projects/16/hooks").await.body;
+    assert!(list.contains("None: this hook receives no event"), "{list}");
     for path in [
         "/admin/hooks",
         "/groups/acme/hooks",
