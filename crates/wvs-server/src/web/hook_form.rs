@@ -7,7 +7,7 @@
 //! a "remove" box clears it. The URL is shown without credentials; sent back unchanged, it
 //! is left as stored.
 
-use wvs_events::Scope;
+use wvs_events::{Flavor, Scope};
 use wvs_hooks::{BranchFilterStrategy, EventFlags, Flag, HookInput, HookSettings, ValidationError};
 use wvs_store::Hook;
 
@@ -31,6 +31,11 @@ pub struct FormView {
     pub strategy: &'static str,
     pub ssl: bool,
     pub template: String,
+    /// `wvs`, `gitlab`, or empty for the instance's default.
+    pub flavor: &'static str,
+    /// As typed; empty for the default.
+    pub max_in_flight: String,
+    pub ordered: bool,
     pub secrets: StoredSecrets,
     /// System hooks have no branch filter or template.
     pub system: bool,
@@ -70,6 +75,9 @@ impl FormView {
             strategy: settings.branch_filter_strategy.as_str(),
             ssl: settings.enable_ssl_verification,
             template: settings.custom_webhook_template.clone().unwrap_or_default(),
+            flavor: settings.flavor.map_or("", Flavor::as_str),
+            max_in_flight: settings.max_in_flight.to_string(),
+            ordered: settings.ordered,
             system: scope == Scope::System,
             secrets: StoredSecrets::of(hook),
         }
@@ -89,6 +97,13 @@ impl FormView {
             strategy: strategy.as_str(),
             ssl: fields.checked("enable_ssl_verification"),
             template: fields.text("custom_webhook_template").to_owned(),
+            flavor: Flavor::ALL
+                .iter()
+                .map(|flavor| flavor.as_str())
+                .find(|name| *name == fields.text("flavor"))
+                .unwrap_or(""),
+            max_in_flight: fields.text("max_in_flight").to_owned(),
+            ordered: fields.checked("ordered"),
             system: scope == Scope::System,
             secrets: StoredSecrets::of(hook),
         }
@@ -249,6 +264,12 @@ impl Fields {
         }
         let on = |name: &str| if self.checked(name) { "true" } else { "false" };
         put("enable_ssl_verification", on("enable_ssl_verification"));
+        put("flavor", self.text("flavor"));
+        put("ordered", on("ordered"));
+        let max_in_flight = self.text("max_in_flight").trim();
+        if !max_in_flight.is_empty() {
+            put("max_in_flight", max_in_flight);
+        }
         for name in EventFlags::names(scope) {
             put(name, on(name));
         }

@@ -191,8 +191,32 @@ async fn every_post_needs_its_sessions_csrf_token() {
     let csrf = visitor.csrf("/projects/15/hooks/new").await;
     let mut good = form.to_vec();
     good.push(("_csrf", &csrf));
+    // The delivery settings of the API are in the form too.
+    good.extend([
+        ("flavor", "gitlab"),
+        ("max_in_flight", "7"),
+        ("ordered", "on"),
+    ]);
     let answer = visitor.post("/projects/15/hooks", &good).await;
     assert_eq!(answer.status, StatusCode::SEE_OTHER, "{}", answer.body);
+    let created = server
+        .expect(200, "GET", "/projects/15/hooks/1", None)
+        .await;
+    assert_eq!(
+        (
+            &created["flavor"],
+            &created["max_in_flight"],
+            &created["ordered"]
+        ),
+        (&json!("gitlab"), &json!(7), &json!(true))
+    );
+    let edit = visitor.get("/projects/15/hooks/1/edit").await.body;
+    assert!(
+        edit.contains(r#"<option value="gitlab" selected>"#)
+            && edit.contains(r#"name="max_in_flight" min="1" max="1000" value="7""#)
+            && edit.contains(r#"name="ordered" checked"#),
+        "{edit}"
+    );
     // Another session's token is no good either.
     let mut other = Visitor::new(&server);
     other.sign_in(ADMIN_TOKEN).await;
