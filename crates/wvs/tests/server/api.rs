@@ -381,13 +381,13 @@ async fn ingest_validates_and_is_idempotent() {
         ("Idempotency-Key", "emit-42"),
         ("Content-Type", "application/json"),
     ];
-    let post = || async {
+    let post = |body: Vec<u8>| async {
         let response = reqwest::Client::new()
             .post(format!("{}/api/v4{events}", server.url))
             .header("PRIVATE-TOKEN", ADMIN_TOKEN)
             .header(headers[0].0, headers[0].1)
             .header(headers[1].0, headers[1].1)
-            .body(retarget(&events, push()))
+            .body(body)
             .send()
             .await
             .unwrap();
@@ -396,11 +396,22 @@ async fn ingest_validates_and_is_idempotent() {
             response.json::<Value>().await.unwrap(),
         )
     };
-    let first = post().await;
-    let second = post().await;
+    let body = retarget(&events, push());
+    let first = post(body.clone()).await;
+    let second = post(body.clone()).await;
     assert_eq!(first.0, 202);
     assert_eq!(first, second);
     assert_eq!(first.1["deliveries"], 1);
+    // The same key with another body: 422 saying so, nothing stored.
+    let mut other: Value = serde_json::from_slice(&body).unwrap();
+    other["ref"] = Value::from("refs/heads/other");
+    let (status, answer) = post(serde_json::to_vec(&other).unwrap()).await;
+    assert_eq!(status, 422, "{answer}");
+    let message = answer["message"].as_str().unwrap();
+    assert!(
+        message.contains("Idempotency-Key was already used with another body"),
+        "{message}"
+    );
     receiver.wait_for(1, Duration::from_secs(10)).await;
     tokio::time::sleep(Duration::from_millis(500)).await;
     assert_eq!(receiver.received().len(), 1);
