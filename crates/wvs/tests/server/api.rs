@@ -664,14 +664,24 @@ async fn tests_and_resends_are_limited_to_five_a_minute_per_hook() {
             None,
         )
         .await;
-    let (status, answer) = server.api("POST", &test(first), None).await;
-    assert_eq!(status, 429, "{answer}");
-    assert!(
-        answer["message"]
-            .as_str()
-            .unwrap()
-            .contains("too many times")
-    );
+    // The sixth, a test or a resend: 429, with the seconds until the window ends.
+    let resend = format!("{owner}/hooks/{first}/events/{attempt}/resend");
+    for path in [test(first), resend] {
+        let (status, headers, body) = server.api_raw("POST", &path, None, &[]).await;
+        let answer: Value = serde_json::from_slice(&body).unwrap();
+        assert_eq!(status, 429, "{path}: {answer}");
+        assert!(
+            answer["message"]
+                .as_str()
+                .unwrap()
+                .contains("too many times")
+        );
+        let retry_after: u64 = headers["retry-after"].to_str().unwrap().parse().unwrap();
+        assert!(
+            (1..=60).contains(&retry_after),
+            "Retry-After: {retry_after}"
+        );
+    }
     server.expect(201, "POST", &test(second), None).await;
 }
 
