@@ -653,3 +653,20 @@ fn config_and_migrate_errors_are_printed_once() {
         assert_eq!(stderr.matches(cause).count(), 1, "{args:?}: {stderr}");
     }
 }
+
+/// `--print` only writes the sample: with a URL to send it to, it is refused.
+#[test]
+fn print_sends_nothing() {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}/", listener.local_addr().unwrap());
+    let output = run(&["trigger", "push", "--print", "--url", &url]);
+    assert!(!output.status.success());
+    assert!(
+        text(&output.stderr).contains("--url"),
+        "{}",
+        text(&output.stderr)
+    );
+    let output = run(&["trigger", "push", "--print"]);
+    assert!(output.status.success());
+    assert_eq!(output.stdout, sample("push").json.as_bytes());
+}

@@ -782,3 +782,24 @@ async fn post_raw(server: &Server, path: &str, headers: &str, body: Vec<u8>) -> 
         .expect("a status line");
     (status, serde_json::from_str(body).unwrap_or(Value::Null))
 }
+
+/// `wvs trigger KIND --print` writes the sample it would send, and a server takes it as an
+/// event of the project it names.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_printed_sample_is_accepted_by_ingest() {
+    let server = Server::start(&[]);
+    let output = std::process::Command::new(env!("CARGO_BIN_EXE_wvs"))
+        .args(["trigger", "push", "--print"])
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "{output:?}");
+    assert_eq!(
+        output.stdout,
+        samples::find("push").unwrap().json.as_bytes()
+    );
+    let printed: Value = serde_json::from_slice(&output.stdout).unwrap();
+    let project = printed["project_id"].as_i64().unwrap();
+    let events = format!("/projects/{project}/events");
+    let (status, _, body) = server.api_raw_bytes("POST", &events, &output.stdout).await;
+    assert_eq!(status, 202, "{}", String::from_utf8_lossy(&body));
+}
