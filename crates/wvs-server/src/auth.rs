@@ -26,9 +26,17 @@ pub async fn ensure_admin_token(
     configured: Option<&str>,
 ) -> Result<Option<String>, wvs_store::StoreError> {
     if let Some(token) = configured {
-        store
-            .set_setting(ADMIN_TOKEN_DIGEST, &digest(token))
-            .await?;
+        let configured = digest(token);
+        let stored = store.setting(ADMIN_TOKEN_DIGEST).await?;
+        if stored.as_ref().is_some_and(|stored| *stored != configured) {
+            // An operator who restarts with another token locks out every client of the old
+            // one: say so, without either token.
+            tracing::warn!(
+                "the configured admin token (WVS_ADMIN_TOKEN) replaces the stored one: \
+                 the previous admin token no longer works"
+            );
+        }
+        store.set_setting(ADMIN_TOKEN_DIGEST, &configured).await?;
         return Ok(None);
     }
     if store.setting(ADMIN_TOKEN_DIGEST).await?.is_some() {

@@ -13,7 +13,8 @@ use serde_json::Value;
 use uuid::Uuid;
 use wvs_events::{Event, EventKind, Scope};
 use wvs_store::{
-    Attempt, HealthEffect, HealthRule, Hook, Id, Inserted, NewDelivery, NewEvent, Outcome, Store,
+    Attempt, HealthEffect, HealthRule, Hook, Id, Idempotency, Inserted, NewDelivery, NewEvent,
+    Outcome, Store,
 };
 
 use crate::delivery::now_millis;
@@ -66,7 +67,7 @@ pub struct Incoming<'a> {
     pub event: &'a Event,
     /// The body exactly as received; it is stored and sent byte for byte.
     pub body: Vec<u8>,
-    pub idempotency_key: Option<String>,
+    pub idempotency: Option<Idempotency>,
     /// The UUID of the event that caused this one, when a receiver passed it on.
     pub chain_uuid: Option<Uuid>,
 }
@@ -153,7 +154,7 @@ pub async fn ingest(
                 project_id,
                 group_id,
                 payload: incoming.body,
-                idempotency_key: incoming.idempotency_key,
+                idempotency: incoming.idempotency,
             },
             deliveries,
             now_millis(),

@@ -144,6 +144,12 @@ pub async fn run(config: Config, shutdown: CancellationToken) -> anyhow::Result<
     if dispatching.is_none() {
         println!("Delivery off (--deliver false): this node ingests and serves the API only");
     }
+    tracing::info!(
+        listen = %address,
+        store = %redacted(&config.database_url),
+        deliver = config.deliver,
+        "WVS started"
+    );
     crate::http::serve(
         listener,
         crate::api::router(state),
@@ -156,6 +162,7 @@ pub async fn run(config: Config, shutdown: CancellationToken) -> anyhow::Result<
             .await
             .context("the dispatcher stopped abnormally")?;
     }
+    tracing::info!("WVS stopped");
     Ok(())
 }
 

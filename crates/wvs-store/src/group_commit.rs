@@ -43,7 +43,7 @@ impl GroupCommit {
     pub fn start<W, F>(write: W) -> GroupCommit
     where
         W: Fn(Arc<[Pending]>) -> F + Send + 'static,
-        F: Future<Output = Result<Vec<Inserted>>> + Send + 'static,
+        F: Future<Output = Result<Vec<Result<Inserted>>>> + Send + 'static,
     {
         let (jobs, queue) = mpsc::channel(BATCH * 4);
         tokio::spawn(commit_loop(queue, write));
@@ -66,7 +66,7 @@ impl GroupCommit {
 async fn commit_loop<W, F>(mut queue: mpsc::Receiver<Job>, write: W)
 where
     W: Fn(Arc<[Pending]>) -> F,
-    F: Future<Output = Result<Vec<Inserted>>>,
+    F: Future<Output = Result<Vec<Result<Inserted>>>>,
 {
     let mut jobs = Vec::with_capacity(BATCH);
     while queue.recv_many(&mut jobs, BATCH).await > 0 {
@@ -77,7 +77,8 @@ where
             Ok(outcomes) => {
                 let mut outcomes = outcomes.into_iter();
                 for reply in replies {
-                    let _ = reply.send(outcomes.next().ok_or(StoreError::Corrupt("batch")));
+                    let _ =
+                        reply.send(outcomes.next().unwrap_or(Err(StoreError::Corrupt("batch"))));
                 }
             }
             Err(error) if batch.len() == 1 => {
@@ -92,7 +93,7 @@ where
                         write(Arc::from([pending.clone()]))
                             .await
                             .and_then(|mut outcomes| {
-                                outcomes.pop().ok_or(StoreError::Corrupt("batch"))
+                                outcomes.pop().unwrap_or(Err(StoreError::Corrupt("batch")))
                             });
                     let _ = reply.send(outcome);
                 }

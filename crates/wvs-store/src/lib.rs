@@ -114,6 +114,9 @@ pub enum StoreError {
     /// project without a namespace). A client error: the request cannot be done as asked.
     #[error("invalid: {0}")]
     Invalid(&'static str),
+    /// An idempotency key posted again with another body than the first time.
+    #[error("the Idempotency-Key was already used with another body")]
+    IdempotencyKeyReused,
 }
 
 impl StoreError {
@@ -133,6 +136,7 @@ impl StoreError {
             StoreError::NotFound(_)
             | StoreError::Conflict(_)
             | StoreError::Invalid(_)
+            | StoreError::IdempotencyKeyReused
             | StoreError::Corrupt(_) => true,
             StoreError::Migrate(_) => false,
             StoreError::Database(error) => match error {
@@ -290,7 +294,8 @@ pub trait Store: Send + Sync + 'static {
 
     /// Stores an event and one delivery per hook in ONE transaction. When the event carries
     /// an idempotency key that was seen before, nothing is written and the first event's
-    /// outcome is returned.
+    /// outcome is returned, or [`StoreError::IdempotencyKeyReused`] when the key came with
+    /// another body.
     async fn insert_event(
         &self,
         event: NewEvent,

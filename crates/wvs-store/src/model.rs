@@ -390,7 +390,15 @@ pub struct NewEvent {
     /// The JSON body every delivery sends, stored once.
     pub payload: Vec<u8>,
     /// The ingest `Idempotency-Key`, if the emitter sent one.
-    pub idempotency_key: Option<String>,
+    pub idempotency: Option<Idempotency>,
+}
+
+/// An ingest `Idempotency-Key` with the SHA-256 (hex) of the body posted under it: a key
+/// posted again answers the first event only when the body is the same.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Idempotency {
+    pub key: String,
+    pub body_sha256: String,
 }
 
 #[derive(Debug, Clone, PartialEq)]

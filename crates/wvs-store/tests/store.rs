@@ -106,8 +106,20 @@ fn new_event(uuid: &str, idempotency_key: Option<&str>) -> NewEvent {
         group_id: None,
         chain_uuid: uuid.into(),
         payload: format!(r#"{{"object_kind":"push","uuid":"{uuid}"}}"#).into_bytes(),
-        idempotency_key: idempotency_key.map(str::to_owned),
+        idempotency: idempotency_key.map(|key| Idempotency {
+            key: key.to_owned(),
+            body_sha256: "digest of the first body".into(),
+        }),
     }
+}
+
+/// `new_event` posted under `key` with another body than the first one.
+fn other_body(uuid: &str, key: &str) -> NewEvent {
+    let mut event = new_event(uuid, Some(key));
+    if let Some(idempotency) = event.idempotency.as_mut() {
+        idempotency.body_sha256 = "digest of another body".into();
+    }
+    event
 }
 
 fn delivery(hook_id: Id, n: usize) -> NewDelivery {
@@ -980,6 +992,15 @@ pub async fn check_insert_event_idempotency(store: &dyn Store) {
             deliveries: 2,
             duplicate: true
         }
+    );
+    assert_eq!(counts(store).await.pending, 2);
+    // The same key with another body: refused, nothing written.
+    let reused = store
+        .insert_event(other_body("e2b", "k1"), deliveries(1), 11)
+        .await;
+    assert!(
+        matches!(reused, Err(StoreError::IdempotencyKeyReused)),
+        "{reused:?}"
     );
     assert_eq!(counts(store).await.pending, 2);
 
@@ -2193,7 +2214,25 @@ pub async fn check_concurrent_inserts_are_each_answered(store: &dyn Store) {
             store.insert_event(event, routed, 3).await.unwrap()
         }
     });
-    let outcomes = futures::future::join_all(inserts).await;
+    // Within the burst, a key stored before and a key of this burst, each with another
+    // body: refused alone, whichever commit they join.
+    let reused = ["same-key", "twice-in-burst"].map(|key| async move {
+        let routed = vec![delivery(hook.id, 99)];
+        store
+            .insert_event(other_body(&format!("reused-{key}"), key), routed, 3)
+            .await
+    });
+    let (outcomes, reused) = futures::future::join(
+        futures::future::join_all(inserts),
+        futures::future::join_all(reused),
+    )
+    .await;
+    for outcome in reused {
+        assert!(
+            matches!(outcome, Err(StoreError::IdempotencyKeyReused)),
+            "{outcome:?}"
+        );
+    }
     assert!(
         outcomes.iter().all(|o| o.deliveries == 1),
         "the deleted hook gets nothing"

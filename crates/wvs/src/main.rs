@@ -27,6 +27,7 @@ mod secrets;
 mod serve;
 mod trigger;
 
+use std::io::IsTerminal;
 use std::process::ExitCode;
 
 /// mimalloc instead of the system allocator: a delivery allocates and frees many small
@@ -82,6 +83,8 @@ async fn main() -> ExitCode {
     // `try_init` only fails when a subscriber is already set, and then that one is used.
     let logs = tracing_subscriber::fmt()
         .with_writer(std::io::stderr)
+        // Colours on a terminal only: a log file or journal gets plain text.
+        .with_ansi(std::io::stderr().is_terminal())
         .with_env_filter(
             EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")),
         );
@@ -101,9 +104,25 @@ async fn main() -> ExitCode {
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(err) => {
-            // `{:#}` joins the context chain on one line: "sending to URL: connection refused".
-            eprintln!("error: {err:#}");
+            eprintln!("error: {}", one_line(&err));
             ExitCode::FAILURE
         }
     }
+}
+
+/// The error and its causes on one line ("sending to URL: connection refused"), each said
+/// once: many errors already include their source's message in their own (`database error:
+/// {0}`, a TOML error naming its file), which `{:#}` would print again after it.
+fn one_line(err: &anyhow::Error) -> String {
+    let mut line = String::new();
+    for cause in err.chain().map(ToString::to_string) {
+        if line.contains(&cause) {
+            continue;
+        }
+        if !line.is_empty() {
+            line.push_str(": ");
+        }
+        line.push_str(&cause);
+    }
+    line
 }

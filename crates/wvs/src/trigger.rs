@@ -31,8 +31,12 @@ pub struct Args {
     )]
     sample: Option<&'static Sample>,
     /// Where to send it (http:// or https://).
-    #[arg(long, required_unless_present_any = ["list", "generate_secret"])]
+    #[arg(long, required_unless_present_any = ["list", "generate_secret", "print"])]
     url: Option<String>,
+    /// Write the body that would be sent (the sample, or --file's bytes) to stdout and send
+    /// nothing.
+    #[arg(long, conflicts_with_all = ["url", "list", "generate_secret"])]
+    print: bool,
     /// The hook's secret token, sent in X-WVS-Token or X-Gitlab-Token.
     #[arg(long, env = "WVS_TOKEN", hide_env_values = true)]
     token: Option<String>,
@@ -79,7 +83,23 @@ pub async fn run(args: Args) -> Result<()> {
         let secret = SigningSecret::generate().expose();
         return writeln!(io::stdout().lock(), "{secret}").context("writing to stdout");
     }
+    if args.print {
+        return print_payload(&args);
+    }
     deliver(args).await
+}
+
+/// Writes the payload `deliver` would send, byte for byte.
+fn print_payload(args: &Args) -> Result<()> {
+    // clap requires KIND unless --list or --generate-secret, which --print excludes.
+    let Some(sample) = args.sample else {
+        bail!("KIND is required");
+    };
+    let payload = Payload::read(sample, args.file.as_deref())?;
+    io::stdout()
+        .lock()
+        .write_all(&payload.body)
+        .context("writing to stdout")
 }
 
 /// Sends the payload once and reports the answer.

@@ -622,3 +622,51 @@ fn an_unwritable_database_path_says_what_to_do() {
     assert!(stderr.starts_with("error: cannot open"), "{stderr}");
     assert!(stderr.contains("pass --database-url"), "{stderr}");
 }
+
+/// A configuration or migration error is printed once, on one line per cause, not repeated
+/// by the error that wraps it.
+#[test]
+fn config_and_migrate_errors_are_printed_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("bad.toml");
+    std::fs::write(&config, "listen = 5\n").unwrap();
+    let not_a_database = dir.path().join("garbage.db");
+    std::fs::write(&not_a_database, "not a database").unwrap();
+    let cases = [
+        (
+            vec!["serve", "--config", config.to_str().unwrap()],
+            "expected a string",
+        ),
+        (
+            vec![
+                "migrate",
+                "--database-url",
+                not_a_database.to_str().unwrap(),
+            ],
+            "file is not a database",
+        ),
+    ];
+    for (args, cause) in cases {
+        let output = run(&args);
+        let stderr = text(&output.stderr);
+        assert!(!output.status.success(), "{args:?}");
+        assert_eq!(stderr.matches(cause).count(), 1, "{args:?}: {stderr}");
+    }
+}
+
+/// `--print` only writes the sample: with a URL to send it to, it is refused.
+#[test]
+fn print_sends_nothing() {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}/", listener.local_addr().unwrap());
+    let output = run(&["trigger", "push", "--print", "--url", &url]);
+    assert!(!output.status.success());
+    assert!(
+        text(&output.stderr).contains("--url"),
+        "{}",
+        text(&output.stderr)
+    );
+    let output = run(&["trigger", "push", "--print"]);
+    assert!(output.status.success());
+    assert_eq!(output.stdout, sample("push").json.as_bytes());
+}

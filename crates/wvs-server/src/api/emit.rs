@@ -35,7 +35,7 @@ pub(super) async fn emit(
         Incoming {
             event: &built.event,
             body: built.body,
-            idempotency_key: None,
+            idempotency: None,
             chain_uuid: None,
         },
     )

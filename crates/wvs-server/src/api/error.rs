@@ -75,6 +75,10 @@ impl From<StoreError> for ApiError {
                 format!("{what} has already been taken"),
             ),
             StoreError::Invalid(what) => ApiError::unprocessable(format!("invalid {what}")),
+            StoreError::IdempotencyKeyReused => ApiError::unprocessable(
+                "Idempotency-Key was already used with another body: nothing was stored; \
+                 post another event under a new key",
+            ),
             StoreError::Database(_) => {
                 // The detail goes to the log, not to the client.
                 tracing::error!(error = %error, "store error");

@@ -430,17 +430,25 @@ async fn delete_url_variable(
 
 // ---------------------------------------------------------------- test and resend
 
-/// 429, GitLab's words, when the caller tested or resent to this hook too often.
+/// 429, GitLab's words, when the caller tested or resent to this hook too often, with
+/// `Retry-After`: the seconds until the limiter allows the next one.
 fn rate_limit(state: &AppState, caller: &Caller, hook_id: i64) -> ApiResult<()> {
     state
         .test_limiter
         .check(&caller.key, hook_id, std::time::Instant::now())
-        .map_err(|_wait| {
-            ApiError::new(
+        .map_err(|wait| ApiError {
+            retry_after: Some(retry_after_seconds(wait)),
+            ..ApiError::new(
                 StatusCode::TOO_MANY_REQUESTS,
                 "This endpoint has been requested too many times. Try again later.",
             )
         })
+}
+
+/// A wait as whole seconds, rounded up (a retry sooner would be refused), at least 1.
+fn retry_after_seconds(wait: std::time::Duration) -> u32 {
+    let seconds = wait.as_secs() + u64::from(wait.subsec_nanos() > 0);
+    u32::try_from(seconds.max(1)).unwrap_or(u32::MAX)
 }
 
 #[derive(Deserialize)]

@@ -11,9 +11,10 @@ use axum::response::{IntoResponse, Response};
 use axum::{Extension, Json, Router};
 use futures::StreamExt;
 use serde_json::{Map, Value, json};
+use sha2::{Digest, Sha256};
 use uuid::Uuid;
 use wvs_events::{Event, Scope};
-use wvs_store::{Group, HookOwner, Inserted, Project, Store};
+use wvs_store::{Group, HookOwner, Idempotency, Inserted, Project, Store};
 
 use super::claims::Claims;
 use super::endpoints::{Documented, Endpoints};
@@ -139,7 +140,7 @@ impl<S: Send + Sync> FromRequest<S> for EventBody {
 struct Posted {
     event: Event,
     body: Vec<u8>,
-    idempotency_key: Option<String>,
+    idempotency: Option<Idempotency>,
     chain_uuid: Option<Uuid>,
 }
 
@@ -149,8 +150,8 @@ fn posted(headers: &HeaderMap, body: EventBody, scope: Scope) -> ApiResult<Poste
     accepts(scope, &event).map_err(ApiError::unprocessable)?;
     Ok(Posted {
         event,
+        idempotency: idempotency(headers, &body)?,
         body,
-        idempotency_key: idempotency_key(headers)?,
         chain_uuid: chain_uuid(headers)?,
     })
 }
@@ -166,17 +167,23 @@ pub(super) fn received(EventBody(body): EventBody) -> ApiResult<Vec<u8>> {
     Ok(body)
 }
 
-/// The request's `Idempotency-Key`, if it has one.
-pub(super) fn idempotency_key(headers: &HeaderMap) -> ApiResult<Option<String>> {
+/// The request's `Idempotency-Key`, if it has one, with the digest of the body as posted
+/// (before anything is filled in, which depends on the registry at the time).
+pub(super) fn idempotency(headers: &HeaderMap, body: &[u8]) -> ApiResult<Option<Idempotency>> {
     let Some(value) = headers.get("idempotency-key") else {
         return Ok(None);
     };
-    value
+    let key = value
         .to_str()
         .ok()
         .filter(|key| !key.is_empty() && key.len() <= 255)
-        .map(|key| Some(key.to_owned()))
-        .ok_or_else(|| ApiError::bad_request("Idempotency-Key must be 1 to 255 visible characters"))
+        .ok_or_else(|| {
+            ApiError::bad_request("Idempotency-Key must be 1 to 255 visible characters")
+        })?;
+    Ok(Some(Idempotency {
+        key: key.to_owned(),
+        body_sha256: hex::encode(Sha256::digest(body)),
+    }))
 }
 
 /// The UUID of the event that caused this one, when the poster passed it on (a receiver
@@ -232,7 +239,7 @@ async fn accept(state: &AppState, target: Target, posted: Posted) -> ApiResult<R
         Incoming {
             event: &posted.event,
             body: posted.body,
-            idempotency_key: posted.idempotency_key,
+            idempotency: posted.idempotency,
             chain_uuid: posted.chain_uuid,
         },
     )

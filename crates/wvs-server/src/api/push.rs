@@ -12,11 +12,12 @@ use axum::response::{IntoResponse, Response};
 use axum::{Extension, Json};
 use serde_json::{Value, json};
 use wvs_events::Event;
+use wvs_store::Idempotency;
 
 use super::endpoints::{Documented, Endpoints};
 use super::error::{ApiError, ApiResult};
 use super::ingest::{
-    EventBody, chain_uuid, idempotency_key, ingest_layers, ingest_one, project_target, received,
+    EventBody, chain_uuid, idempotency, ingest_layers, ingest_one, project_target, received,
 };
 use super::owner::find_project;
 use crate::auth::Caller;
@@ -45,7 +46,7 @@ async fn push(
 ) -> ApiResult<Response> {
     let body = received(body)?;
     let push = input::parse(&body).map_err(|e| ApiError::bad_request(e.to_string()))?;
-    let idempotency_key = idempotency_key(&headers)?;
+    let idempotency = idempotency(&headers, &body)?;
     let chain_uuid = chain_uuid(&headers)?;
     let store = state.store.as_ref();
     let project = find_project(store, &id).await?;
@@ -82,7 +83,10 @@ async fn push(
                 event,
                 body: event.to_vec(),
                 // One key per produced event, so a repeated push is stored once.
-                idempotency_key: idempotency_key.as_ref().map(|key| format!("{key}#{index}")),
+                idempotency: idempotency.as_ref().map(|first| Idempotency {
+                    key: format!("{}#{index}", first.key),
+                    body_sha256: first.body_sha256.clone(),
+                }),
                 chain_uuid,
             },
         )

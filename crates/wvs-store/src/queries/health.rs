@@ -137,6 +137,37 @@ pub async fn apply(
     };
     for id in current.changed_by(&after) {
         hooks::set_health(conn, id, &after[&id]).await?;
+        if let Some((_, before)) = current.0.get(&id) {
+            let cause = attempts.iter().rev().find(|a| a.hook_id == id).copied();
+            log_change(id, before, &after[&id], cause);
+        }
     }
     Ok(())
+}
+
+/// One line for the operator when attempts change whether a hook is sent to. Logged here,
+/// the one place that has the health before and after and the attempt that changed it
+/// (the dispatcher sees attempts but not the health the rule makes of them).
+fn log_change(hook: Id, before: &HookHealth, after: &HookHealth, cause: Option<&Attempt>) {
+    let last = cause.map_or_else(String::new, |attempt| {
+        match (attempt.response_status, &attempt.internal_error) {
+            (Some(status), _) => format!("HTTP {status}"),
+            (None, Some(error)) => error.clone(),
+            (None, None) => String::new(),
+        }
+    });
+    let failures = after.recent_failures;
+    if after.permanently_disabled && !before.permanently_disabled {
+        tracing::warn!(hook, %last, failures, "hook disabled for good: too many failures in a row");
+    } else if let Some(until) = after.disabled_until.filter(|_| after.disabled_until != before.disabled_until) {
+        // From the last attempt, rounded up: the pause began at the one that crossed the
+        // threshold, at most as late.
+        let seconds = cause.map_or(0, |attempt| (until - attempt.created_at + 999) / 1000);
+        tracing::warn!(hook, %last, failures, until_unix_ms = until, "hook temporarily disabled for {seconds}s");
+    } else if after.disabled_until.is_none()
+        && !after.permanently_disabled
+        && (before.disabled_until.is_some() || before.permanently_disabled)
+    {
+        tracing::info!(hook, "hook enabled again by a successful attempt");
+    }
 }

@@ -15,7 +15,8 @@ use super::hooks;
 use super::payload;
 use super::sql::{conflict, count, in_lists, kept_values, next_in_order, placeholders, rows_in_order, runs};
 use crate::model::{
-    Attempt, DeliveryCounts, Id, Inserted, Millis, NewDelivery, Outcome, StoredEvent,
+    Attempt, DeliveryCounts, Id, Idempotency, Inserted, Millis, NewDelivery, Outcome,
+    StoredEvent,
 };
 use crate::group_commit::Pending;
 use crate::{Result, StoreError};
@@ -23,8 +24,9 @@ use crate::{Result, StoreError};
 /// Stores a group commit's events with their deliveries in the caller's transaction, a
 /// few statements for the whole batch. An event whose idempotency key was seen before
 /// (stored earlier, or earlier in this batch) writes nothing and gets the first event's
-/// outcome. Answers come in the batch's order.
-pub async fn insert_events(conn: &mut Conn, batch: &[Pending]) -> Result<Vec<Inserted>> {
+/// outcome, or [`StoreError::IdempotencyKeyReused`] when its body was another. Answers come
+/// in the batch's order.
+pub async fn insert_events(conn: &mut Conn, batch: &[Pending]) -> Result<Vec<Result<Inserted>>> {
     let stored = stored_by_key(conn, batch).await?;
     // A hook deleted after routing but before this transaction gets nothing: the event is
     // accepted for the others rather than refused for a hook that is gone.
@@ -38,27 +40,27 @@ pub async fn insert_events(conn: &mut Conn, batch: &[Pending]) -> Result<Vec<Ins
     let mut new: Vec<NewRow> = Vec::new();
     let mut first_in_batch: HashMap<&str, usize> = HashMap::new();
     for pending in batch {
-        let key = pending.event.idempotency_key.as_deref();
-        if let Some(inserted) = key.and_then(|key| stored.get(key)) {
-            answers.push(Answer::Stored(inserted.clone()));
+        let Some(idempotency) = &pending.event.idempotency else {
+            answers.push(Answer::New(new.len()));
+            new.push(NewRow::of(pending, &live));
             continue;
-        }
-        if let Some(&row) = key.and_then(|key| first_in_batch.get(key)) {
-            answers.push(Answer::Duplicate(row));
-            continue;
-        }
-        if let Some(key) = key {
-            first_in_batch.insert(key, new.len());
-        }
-        answers.push(Answer::New(new.len()));
-        new.push(NewRow {
-            pending,
-            deliveries: pending
-                .deliveries
-                .iter()
-                .filter(|d| live.contains_key(&d.hook_id))
-                .collect(),
-        });
+        };
+        let answer = if let Some(first) = stored.get(&idempotency.key) {
+            match first.same_body(idempotency) {
+                true => Answer::Stored(first.inserted.clone()),
+                false => Answer::Reused,
+            }
+        } else if let Some(&row) = first_in_batch.get(idempotency.key.as_str()) {
+            match new[row].pending.event.idempotency.as_ref() == Some(idempotency) {
+                true => Answer::Duplicate(row),
+                false => Answer::Reused,
+            }
+        } else {
+            first_in_batch.insert(&idempotency.key, new.len());
+            new.push(NewRow::of(pending, &live));
+            Answer::New(new.len() - 1)
+        };
+        answers.push(answer);
     }
 
     let ids = insert_event_rows(conn, &new).await?;
@@ -89,9 +91,10 @@ pub async fn insert_events(conn: &mut Conn, batch: &[Pending]) -> Result<Vec<Ins
     Ok(answers
         .into_iter()
         .map(|answer| match answer {
-            Answer::Stored(inserted) => inserted,
-            Answer::Duplicate(row) => outcome(row, true),
-            Answer::New(row) => outcome(row, false),
+            Answer::Stored(inserted) => Ok(inserted),
+            Answer::Duplicate(row) => Ok(outcome(row, true)),
+            Answer::New(row) => Ok(outcome(row, false)),
+            Answer::Reused => Err(StoreError::IdempotencyKeyReused),
         })
         .collect())
 }
@@ -103,6 +106,8 @@ enum Answer {
     /// Its key is that of this new row, earlier in the batch.
     Duplicate(usize),
     New(usize),
+    /// Its key was stored or is earlier in the batch with another body.
+    Reused,
 }
 
 /// An event of the batch to write, with the deliveries to hooks that still exist.
@@ -111,31 +116,63 @@ struct NewRow<'a> {
     deliveries: Vec<&'a NewDelivery>,
 }
 
-/// The first outcome of each idempotency key of the batch that an earlier transaction stored.
-async fn stored_by_key(conn: &mut Conn, batch: &[Pending]) -> Result<HashMap<String, Inserted>> {
+impl<'a> NewRow<'a> {
+    fn of<T>(pending: &'a Pending, live: &HashMap<Id, T>) -> NewRow<'a> {
+        NewRow {
+            pending,
+            deliveries: pending
+                .deliveries
+                .iter()
+                .filter(|d| live.contains_key(&d.hook_id))
+                .collect(),
+        }
+    }
+}
+
+/// The first event stored under an idempotency key.
+struct FirstUse {
+    inserted: Inserted,
+    /// `None` for a key stored before bodies were digested (schema version 8): any body
+    /// is taken as the same.
+    body_sha256: Option<String>,
+}
+
+impl FirstUse {
+    fn same_body(&self, idempotency: &Idempotency) -> bool {
+        self.body_sha256
+            .as_ref()
+            .is_none_or(|digest| *digest == idempotency.body_sha256)
+    }
+}
+
+/// The first use of each idempotency key of the batch that an earlier transaction stored.
+async fn stored_by_key(conn: &mut Conn, batch: &[Pending]) -> Result<HashMap<String, FirstUse>> {
     let keys: Vec<&str> = batch
         .iter()
-        .filter_map(|pending| pending.event.idempotency_key.as_deref())
+        .filter_map(|pending| pending.event.idempotency.as_ref())
+        .map(|idempotency| idempotency.key.as_str())
         .collect();
     let mut stored = HashMap::new();
     for run in in_lists(&keys) {
         let sql = format!(
-            "SELECT idempotency_key, id, chain_uuid, delivery_count FROM events \
-             WHERE idempotency_key IN ({})",
+            "SELECT idempotency_key, id, chain_uuid, delivery_count, idempotency_sha256 \
+             FROM events WHERE idempotency_key IN ({})",
             placeholders(1, run.len())
         );
-        let mut query = sqlx::query_as::<_, (String, Id, String, i64)>(&sql);
+        let mut query = sqlx::query_as::<_, (String, Id, String, i64, Option<String>)>(&sql);
         for key in run {
             query = query.bind(key);
         }
-        for (key, event_id, event_uuid, delivery_count) in query.fetch_all(&mut *conn).await? {
+        for (key, event_id, event_uuid, delivery_count, body_sha256) in
+            query.fetch_all(&mut *conn).await?
+        {
             let inserted = Inserted {
                 event_id,
                 event_uuid,
                 deliveries: count(delivery_count),
                 duplicate: true,
             };
-            stored.insert(key, inserted);
+            stored.insert(key, FirstUse { inserted, body_sha256 });
         }
     }
     Ok(stored)
@@ -147,8 +184,8 @@ async fn insert_event_rows(conn: &mut Conn, rows: &[NewRow<'_>]) -> Result<Vec<I
     for run in runs(rows) {
         let sql = format!(
             "INSERT INTO events (uuid, kind, project_id, group_id, payload, idempotency_key, \
-             delivery_count, created_at, chain_uuid) {} RETURNING id, uuid",
-            kept_values(run.rows(), 9, "")
+             idempotency_sha256, delivery_count, created_at, chain_uuid) {} RETURNING id, uuid",
+            kept_values(run.rows(), 10, "")
         );
         let mut query = sqlx::query_as::<_, (Id, String)>(&sql);
         for (row, kept) in run.bound() {
@@ -159,7 +196,8 @@ async fn insert_event_rows(conn: &mut Conn, rows: &[NewRow<'_>]) -> Result<Vec<I
                 .bind(event.project_id)
                 .bind(event.group_id)
                 .bind(payload::first(&event.payload))
-                .bind(&event.idempotency_key)
+                .bind(event.idempotency.as_ref().map(|i| &i.key))
+                .bind(event.idempotency.as_ref().map(|i| &i.body_sha256))
                 .bind(i64::try_from(row.deliveries.len()).unwrap_or(i64::MAX))
                 .bind(row.pending.now)
                 .bind(&event.chain_uuid)

@@ -19,8 +19,8 @@ use crate::model::*;
 use crate::{Result, Store, StoreError};
 
 /// Stores one group-commit batch in one write transaction of the store (retried when the
-/// database aborted it to break a deadlock).
-async fn insert_batch(store: &Backend, batch: Arc<[Pending]>) -> Result<Vec<Inserted>> {
+/// database aborted it to break a deadlock); each event's own outcome, in order.
+async fn insert_batch(store: &Backend, batch: Arc<[Pending]>) -> Result<Vec<Result<Inserted>>> {
     let outcome = retrying(|| store.write(async |c| queue::insert_events(c, &batch).await)).await;
     store.writes.note(&outcome);
     outcome
@@ -283,7 +283,7 @@ impl Store for Backend {
             None => insert_batch(self, Arc::from([pending]))
                 .await?
                 .pop()
-                .ok_or(StoreError::Corrupt("batch")),
+                .ok_or(StoreError::Corrupt("batch"))?,
         }
     }
 

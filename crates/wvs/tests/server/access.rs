@@ -244,3 +244,19 @@ async fn access_tokens_reach_their_scope_and_nothing_else() {
     let (status, _) = call(&server, "wvsat_nope", "GET", &format!("{own}/hooks"), None).await;
     assert_eq!(status, 401);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_token_keeps_its_expiry_date_and_one_in_the_past_is_refused() {
+    let server = Server::start(&[]);
+    let ours = registry(&server).await;
+    let tokens = format!("/projects/{}/access_tokens", ours.project);
+    let body = json!({"name": "ci", "expires_at": "2099-06-30"});
+    let created = server.expect(201, "POST", &tokens, Some(body)).await;
+    assert_eq!(created["expires_at"], "2099-06-30");
+    let listed = server.expect(200, "GET", &tokens, None).await;
+    assert_eq!(listed[0]["expires_at"], "2099-06-30");
+    let body = json!({"name": "ci", "expires_at": "2020-01-01"});
+    let refused = server.expect(400, "POST", &tokens, Some(body)).await;
+    let message = refused["message"].as_str().unwrap();
+    assert!(message.contains("expires_at"), "{message}");
+}

@@ -381,13 +381,13 @@ async fn ingest_validates_and_is_idempotent() {
         ("Idempotency-Key", "emit-42"),
         ("Content-Type", "application/json"),
     ];
-    let post = || async {
+    let post = |body: Vec<u8>| async {
         let response = reqwest::Client::new()
             .post(format!("{}/api/v4{events}", server.url))
             .header("PRIVATE-TOKEN", ADMIN_TOKEN)
             .header(headers[0].0, headers[0].1)
             .header(headers[1].0, headers[1].1)
-            .body(retarget(&events, push()))
+            .body(body)
             .send()
             .await
             .unwrap();
@@ -396,11 +396,22 @@ async fn ingest_validates_and_is_idempotent() {
             response.json::<Value>().await.unwrap(),
         )
     };
-    let first = post().await;
-    let second = post().await;
+    let body = retarget(&events, push());
+    let first = post(body.clone()).await;
+    let second = post(body.clone()).await;
     assert_eq!(first.0, 202);
     assert_eq!(first, second);
     assert_eq!(first.1["deliveries"], 1);
+    // The same key with another body: 422 saying so, nothing stored.
+    let mut other: Value = serde_json::from_slice(&body).unwrap();
+    other["ref"] = Value::from("refs/heads/other");
+    let (status, answer) = post(serde_json::to_vec(&other).unwrap()).await;
+    assert_eq!(status, 422, "{answer}");
+    let message = answer["message"].as_str().unwrap();
+    assert!(
+        message.contains("Idempotency-Key was already used with another body"),
+        "{message}"
+    );
     receiver.wait_for(1, Duration::from_secs(10)).await;
     tokio::time::sleep(Duration::from_millis(500)).await;
     assert_eq!(receiver.received().len(), 1);
@@ -653,14 +664,24 @@ async fn tests_and_resends_are_limited_to_five_a_minute_per_hook() {
             None,
         )
         .await;
-    let (status, answer) = server.api("POST", &test(first), None).await;
-    assert_eq!(status, 429, "{answer}");
-    assert!(
-        answer["message"]
-            .as_str()
-            .unwrap()
-            .contains("too many times")
-    );
+    // The sixth, a test or a resend: 429, with the seconds until the window ends.
+    let resend = format!("{owner}/hooks/{first}/events/{attempt}/resend");
+    for path in [test(first), resend] {
+        let (status, headers, body) = server.api_raw("POST", &path, None, &[]).await;
+        let answer: Value = serde_json::from_slice(&body).unwrap();
+        assert_eq!(status, 429, "{path}: {answer}");
+        assert!(
+            answer["message"]
+                .as_str()
+                .unwrap()
+                .contains("too many times")
+        );
+        let retry_after: u64 = headers["retry-after"].to_str().unwrap().parse().unwrap();
+        assert!(
+            (1..=60).contains(&retry_after),
+            "Retry-After: {retry_after}"
+        );
+    }
     server.expect(201, "POST", &test(second), None).await;
 }
 
@@ -760,4 +781,25 @@ async fn post_raw(server: &Server, path: &str, headers: &str, body: Vec<u8>) -> 
         .and_then(|code| code.parse().ok())
         .expect("a status line");
     (status, serde_json::from_str(body).unwrap_or(Value::Null))
+}
+
+/// `wvs trigger KIND --print` writes the sample it would send, and a server takes it as an
+/// event of the project it names.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_printed_sample_is_accepted_by_ingest() {
+    let server = Server::start(&[]);
+    let output = std::process::Command::new(env!("CARGO_BIN_EXE_wvs"))
+        .args(["trigger", "push", "--print"])
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "{output:?}");
+    assert_eq!(
+        output.stdout,
+        samples::find("push").unwrap().json.as_bytes()
+    );
+    let printed: Value = serde_json::from_slice(&output.stdout).unwrap();
+    let project = printed["project_id"].as_i64().unwrap();
+    let events = format!("/projects/{project}/events");
+    let (status, _, body) = server.api_raw_bytes("POST", &events, &output.stdout).await;
+    assert_eq!(status, 202, "{}", String::from_utf8_lossy(&body));
 }

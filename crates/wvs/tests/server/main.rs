@@ -13,6 +13,7 @@ mod fixtures;
 mod git_hook;
 mod isolation;
 mod lock;
+mod logs;
 mod metrics;
 mod nodes;
 mod openapi;

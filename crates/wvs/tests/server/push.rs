@@ -375,4 +375,16 @@ async fn bad_pushes_name_the_field_unknown_projects_are_404_and_retries_are_stor
     }
     assert_eq!(answers[0], answers[1]);
     assert_eq!(kinds(&answers[0]), ["push", "repository_update"]);
+    // The same key with another push: 422, not the first push's answer.
+    let other = json!({"user": {"id": 4, "name": "J", "username": "j", "email": "j@x"},
+                       "changes": [new_ref("refs/heads/other")]});
+    let (status, _, answer) = server
+        .api_raw("POST", &path, Some(other), &[("Idempotency-Key", "push-1")])
+        .await;
+    let answer: Value = serde_json::from_slice(&answer).unwrap();
+    assert_eq!(status, 422, "{answer}");
+    assert!(
+        answer["message"].as_str().unwrap().contains("another body"),
+        "{answer}"
+    );
 }

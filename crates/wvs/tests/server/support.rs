@@ -140,6 +140,16 @@ pub struct Server {
     pub dir: PathBuf,
     child: Child,
     client: reqwest::Client,
+    /// What the server wrote to stderr, for a server started with [`Server::start_logged`].
+    stderr: Option<Arc<Mutex<String>>>,
+}
+
+/// How a test server's diagnostics are handled.
+enum Logs<'a> {
+    /// Warnings only, on the test's own stderr.
+    Inherit,
+    /// The default level, kept for the test to read; the server uses `admin_token`.
+    Capture { admin_token: &'a str },
 }
 
 impl Server {
@@ -171,7 +181,29 @@ impl Server {
         Server::spawn(&dir, &args)
     }
 
+    /// Starts a server on the database in `dir` at the default log level, with
+    /// `admin_token`, keeping its stderr (see [`Server::stderr`]).
+    pub fn start_logged(dir: &Path, admin_token: &str, extra_args: &[&str]) -> Server {
+        let mut args = vec!["--allow-local-requests"];
+        args.extend_from_slice(extra_args);
+        Server::spawn_with(dir, &args, Logs::Capture { admin_token })
+    }
+
+    /// What a server started with [`Server::start_logged`] wrote to stderr so far.
+    pub fn stderr(&self) -> String {
+        self.stderr_kept().lock().unwrap().clone()
+    }
+
+    /// Where that stderr is kept, to read it after the server stopped.
+    pub fn stderr_kept(&self) -> Arc<Mutex<String>> {
+        self.stderr.clone().expect("started with start_logged")
+    }
+
     fn spawn(dir: &Path, extra_args: &[&str]) -> Server {
+        Server::spawn_with(dir, extra_args, Logs::Inherit)
+    }
+
+    fn spawn_with(dir: &Path, extra_args: &[&str], logs: Logs) -> Server {
         let database = dir.join("wvs.db");
         let mut command = Command::new(env!("CARGO_BIN_EXE_wvs"));
         command.arg("serve").args(["--listen", "127.0.0.1:0"]);
@@ -179,15 +211,33 @@ impl Server {
         if !extra_args.contains(&"--database-url") {
             command.arg("--database-url").arg(database);
         }
-        let mut child = command
+        command
             .args(extra_args)
-            .env("WVS_ADMIN_TOKEN", ADMIN_TOKEN)
-            .env("RUST_LOG", "warn")
             .current_dir(dir)
-            .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
-            .spawn()
-            .expect("wvs serve starts");
+            .stdout(Stdio::piped());
+        match logs {
+            Logs::Inherit => command
+                .env("WVS_ADMIN_TOKEN", ADMIN_TOKEN)
+                .env("RUST_LOG", "warn")
+                .stderr(Stdio::inherit()),
+            Logs::Capture { admin_token } => command
+                .env("WVS_ADMIN_TOKEN", admin_token)
+                .env_remove("RUST_LOG")
+                .stderr(Stdio::piped()),
+        };
+        let mut child = command.spawn().expect("wvs serve starts");
+        let stderr = child.stderr.take().map(|pipe| {
+            let kept = Arc::new(Mutex::new(String::new()));
+            let writer = kept.clone();
+            std::thread::spawn(move || {
+                for line in BufReader::new(pipe).lines().map_while(Result::ok) {
+                    let mut kept = writer.lock().unwrap();
+                    kept.push_str(&line);
+                    kept.push('\n');
+                }
+            });
+            kept
+        });
         let stdout = child.stdout.take().unwrap();
         let (tx, rx) = std::sync::mpsc::channel();
         std::thread::spawn(move || {
@@ -205,6 +255,7 @@ impl Server {
             dir: dir.to_owned(),
             child,
             client: reqwest::Client::builder().no_proxy().build().unwrap(),
+            stderr,
         }
     }
 
