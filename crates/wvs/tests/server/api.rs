@@ -761,3 +761,45 @@ async fn post_raw(server: &Server, path: &str, headers: &str, body: Vec<u8>) -> 
         .expect("a status line");
     (status, serde_json::from_str(body).unwrap_or(Value::Null))
 }
+
+/// Header names go on the wire Title-Case, as GitLab's Ruby `Net::HTTP` writes them (each
+/// word capitalized: `X-Gitlab-Event-Uuid`), in both flavors; hyper alone writes lower case.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn header_names_are_written_title_case_in_both_flavors() {
+    for (flavor, prefix) in [("gitlab", "X-Gitlab"), ("wvs", "X-Wvs")] {
+        let server = Server::start(&["--flavor", flavor]);
+        let (url, heads) = crate::scripted::recording_heads().await;
+        let ids = registry(&server).await;
+        let owner = format!("/projects/{}", ids.project);
+        let id = hook(&server, &owner, json!({"url": url, "token": "s3cret"})).await;
+        server
+            .expect(
+                201,
+                "POST",
+                &format!("{owner}/hooks/{id}/test/push_events"),
+                None,
+            )
+            .await;
+        let head = heads.lock().unwrap()[0].clone();
+        let names: Vec<&str> = head
+            .lines()
+            .skip(1)
+            .filter_map(|line| line.split_once(':').map(|(name, _)| name))
+            .collect();
+        for expected in [
+            format!("{prefix}-Event"),
+            format!("{prefix}-Token"),
+            format!("{prefix}-Event-Uuid"),
+            format!("{prefix}-Webhook-Uuid"),
+            format!("{prefix}-Instance"),
+            "Idempotency-Key".to_owned(),
+            "User-Agent".to_owned(),
+            "Content-Type".to_owned(),
+        ] {
+            assert!(
+                names.contains(&expected.as_str()),
+                "{flavor}: {expected} in {head}"
+            );
+        }
+    }
+}
