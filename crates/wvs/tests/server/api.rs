@@ -803,3 +803,44 @@ async fn header_names_are_written_title_case_in_both_flavors() {
         }
     }
 }
+
+/// A hook test is an execution of its own, as in GitLab: it sends the project's latest push
+/// with a new event UUID and Idempotency-Key; a resend keeps the original key.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_test_is_a_new_execution_and_a_resend_is_not() {
+    let server = Server::start(&[]);
+    let receiver = crate::scripted::Scripted::start(|_| crate::scripted::Reply::Status(200)).await;
+    let ids = registry(&server).await;
+    let owner = format!("/projects/{}", ids.project);
+    let id = hook(
+        &server,
+        &owner,
+        json!({"url": receiver.url, "push_events": true}),
+    )
+    .await;
+    let (status, answer) = server.ingest(&format!("{owner}/events"), push()).await;
+    assert_eq!(status, 202, "{answer}");
+    receiver.wait_for(1, Duration::from_secs(30)).await;
+    let log = server
+        .wait_for_log(&format!("{owner}/hooks/{id}/events"), 1)
+        .await;
+    let original = log[0]["id"].as_i64().unwrap();
+
+    server
+        .expect(
+            201,
+            "POST",
+            &format!("{owner}/hooks/{id}/test/push_events"),
+            None,
+        )
+        .await;
+    let resend = format!("{owner}/hooks/{id}/events/{original}/resend");
+    server.expect(201, "POST", &resend, None).await;
+    let arrivals = receiver.wait_for(3, Duration::from_secs(30)).await;
+    let (delivery, test, resent) = (&arrivals[0], &arrivals[1], &arrivals[2]);
+    assert!(!test.event_uuid.is_empty() && !test.idempotency_key.is_empty());
+    assert_ne!(test.event_uuid, delivery.event_uuid);
+    assert_ne!(test.idempotency_key, delivery.idempotency_key);
+    assert_eq!(resent.event_uuid, delivery.event_uuid);
+    assert_eq!(resent.idempotency_key, delivery.idempotency_key);
+}
