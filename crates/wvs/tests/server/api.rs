@@ -238,13 +238,10 @@ async fn hooks_crud_with_gitlab_shapes_and_pagination() {
             400,
             "POST",
             &hooks,
-            Some(json!({"url": "http://x", "member_events": true})),
+            Some(json!({"url": "http://x", "push_events": "sometimes"})),
         )
         .await;
-    assert!(
-        bad["message"].as_str().unwrap().contains("member_events"),
-        "{bad}"
-    );
+    assert_eq!(bad["message"], "push_events is invalid", "{bad}");
 
     server
         .expect(204, "DELETE", &format!("{hooks}/{id}"), None)
@@ -843,4 +840,46 @@ async fn a_test_is_a_new_execution_and_a_resend_is_not() {
     assert_ne!(test.idempotency_key, delivery.idempotency_key);
     assert_eq!(resent.event_uuid, delivery.event_uuid);
     assert_eq!(resent.idempotency_key, delivery.idempotency_key);
+}
+
+/// Hook flags a scope does not have are ignored, as GitLab ignores unknown attributes; a
+/// flag the scope has still needs a boolean.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn flags_a_scope_does_not_have_are_ignored() {
+    let server = Server::start(&[]);
+    let ids = registry(&server).await;
+    let url = "http://127.0.0.1:9/hook";
+    let created = server
+        .expect(
+            201,
+            "POST",
+            "/hooks",
+            Some(json!({"url": url, "issues_events": true, "member_events": "maybe"})),
+        )
+        .await;
+    assert_eq!(created.get("issues_events"), None, "{created}");
+    let project = format!("/projects/{}/hooks", ids.project);
+    let created = server
+        .expect(
+            201,
+            "POST",
+            &project,
+            Some(json!({"url": url, "subgroup_events": true})),
+        )
+        .await;
+    let edit = format!("{project}/{}", created["id"]);
+    server
+        .expect(200, "PUT", &edit, Some(json!({"member_events": true})))
+        .await;
+    let (status, answer) = server
+        .api(
+            "POST",
+            "/hooks",
+            Some(json!({"url": url, "push_events": "maybe"})),
+        )
+        .await;
+    assert_eq!(
+        (status, &answer["message"]),
+        (400, &json!("push_events is invalid"))
+    );
 }
