@@ -883,3 +883,40 @@ async fn flags_a_scope_does_not_have_are_ignored() {
         (400, &json!("push_events is invalid"))
     );
 }
+
+/// A project posted without a namespace goes to the admin's user namespace `root`, as
+/// GitLab puts it in the current user's; a group's `full_name` is its ancestry's names.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_project_without_namespace_is_the_admins_and_full_names_name_the_ancestry() {
+    let server = Server::start(&[]);
+    let ids = registry(&server).await;
+    let project = server
+        .expect(201, "POST", "/projects", Some(json!({"name": "Mine"})))
+        .await;
+    assert_eq!(project["path_with_namespace"], "root/mine", "{project}");
+    assert_eq!(project["namespace"]["kind"], "user");
+    assert_eq!(project["namespace"]["full_path"], "root");
+
+    let low = server
+        .expect(200, "GET", &format!("/groups/{}", ids.low), None)
+        .await;
+    assert_eq!(low["full_name"], "Top / Mid / Low", "{low}");
+    assert_eq!(low["full_path"], "top/mid/low");
+    let renamed = server
+        .expect(
+            200,
+            "PUT",
+            &format!("/groups/{}", ids.mid),
+            Some(json!({"name": "Middle"})),
+        )
+        .await;
+    assert_eq!(renamed["full_name"], "Top / Middle");
+    let listed = server.expect(200, "GET", "/groups", None).await;
+    let names: Vec<&str> = listed
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|group| group["full_name"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["Top", "Top / Middle", "Top / Middle / Low"]);
+}
