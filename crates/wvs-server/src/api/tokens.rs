@@ -16,6 +16,7 @@ use super::endpoints::{Documented, Endpoints};
 use super::error::{ApiError, ApiResult};
 use super::fields::Fields;
 use super::owner::Owner;
+use super::pagination::Paging;
 use super::params::Params;
 use crate::auth::{digest, new_token};
 use crate::delivery::now_millis;
@@ -71,9 +72,13 @@ fn render(token: &AccessToken) -> Value {
     })
 }
 
-async fn list_tokens(State(state): State<AppState>, Owner(owner): Owner) -> ApiResult<Json<Value>> {
+async fn list_tokens(
+    State(state): State<AppState>,
+    Owner(owner): Owner,
+    paging: Paging,
+) -> ApiResult<Response> {
     let tokens = state.store.list_access_tokens(owner).await?;
-    Ok(Json(Value::Array(tokens.iter().map(render).collect())))
+    Ok(paging.respond_whole(tokens.iter().map(render).collect()))
 }
 
 async fn create_token(

@@ -18,6 +18,7 @@ use super::emit::emit;
 use super::endpoints::{Documented, Endpoints};
 use super::error::{ApiError, ApiResult};
 use super::fields::Fields;
+use super::pagination::Paging;
 use super::params::Params;
 use crate::delivery::now_millis;
 use crate::ingest::Target;
@@ -221,9 +222,10 @@ async fn delete_user(
 async fn list_keys(
     State(state): State<AppState>,
     Path(id): Path<String>,
-) -> ApiResult<Json<Value>> {
+    paging: Paging,
+) -> ApiResult<Response> {
     let keys = state.store.list_ssh_keys(user_id(&id)?).await?;
-    Ok(Json(keys.iter().map(render_key).collect()))
+    Ok(paging.respond_whole(keys.iter().map(render_key).collect()))
 }
 
 async fn create_key(

@@ -920,3 +920,39 @@ async fn a_project_without_namespace_is_the_admins_and_full_names_name_the_ances
         .collect();
     assert_eq!(names, ["Top", "Top / Middle", "Top / Middle / Low"]);
 }
+
+/// Every list endpoint pages as GitLab's do, also those read whole from the store: access
+/// tokens and members.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn tokens_and_members_lists_are_paged() {
+    let server = Server::start(&[]);
+    let ids = registry(&server).await;
+    let tokens = format!("/projects/{}/access_tokens", ids.project);
+    let members = format!("/groups/{}/members", ids.mid);
+    for n in 0..3 {
+        let token = json!({"name": format!("t{n}"), "expires_at": "2030-01-01"});
+        server.expect(201, "POST", &tokens, Some(token)).await;
+        let user = server
+            .expect(
+                201,
+                "POST",
+                "/users",
+                Some(json!({"username": format!("u{n}"), "name": "U", "email": format!("u{n}@example.com")})),
+            )
+            .await;
+        let member = json!({"user_id": user["id"], "access_level": 30});
+        server.expect(201, "POST", &members, Some(member)).await;
+    }
+    for list in [tokens, members] {
+        for (page, count) in [(1, 2), (2, 1)] {
+            let (status, headers, body) = server
+                .api_raw("GET", &format!("{list}?per_page=2&page={page}"), None, &[])
+                .await;
+            assert_eq!(status, 200, "{list}");
+            assert_eq!(headers["x-total"], "3", "{list}");
+            assert_eq!(headers["x-total-pages"], "2", "{list}");
+            let body: Value = serde_json::from_slice(&body).unwrap();
+            assert_eq!(body.as_array().unwrap().len(), count, "{list} page {page}");
+        }
+    }
+}
