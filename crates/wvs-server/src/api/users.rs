@@ -155,7 +155,8 @@ struct UsersQuery {
 async fn find_users(
     State(state): State<AppState>,
     Query(query): Query<UsersQuery>,
-) -> ApiResult<Json<Value>> {
+    paging: Paging,
+) -> ApiResult<Response> {
     let username = query
         .username
         .filter(|name| !name.is_empty())
@@ -163,7 +164,7 @@ async fn find_users(
             ApiError::bad_request("username is missing (WVS lists users by username)")
         })?;
     let found = state.store.user_by_username(&username).await?;
-    Ok(Json(Value::Array(found.iter().map(render_user).collect())))
+    Ok(paging.respond_whole(found.iter().map(render_user).collect()))
 }
 
 async fn get_user(State(state): State<AppState>, Path(id): Path<String>) -> ApiResult<Json<Value>> {

@@ -922,7 +922,7 @@ async fn a_project_without_namespace_is_the_admins_and_full_names_name_the_ances
 }
 
 /// Every list endpoint pages as GitLab's do, also those read whole from the store: access
-/// tokens and members.
+/// tokens, members and users found by username.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn tokens_and_members_lists_are_paged() {
     let server = Server::start(&[]);
@@ -955,4 +955,6 @@ async fn tokens_and_members_lists_are_paged() {
             assert_eq!(body.as_array().unwrap().len(), count, "{list} page {page}");
         }
     }
+    let (status, headers, _) = server.api_raw("GET", "/users?username=u1", None, &[]).await;
+    assert_eq!((status, headers["x-total"].to_str().unwrap()), (200, "1"));
 }
