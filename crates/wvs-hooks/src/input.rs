@@ -30,6 +30,9 @@ pub struct HookInput {
     pub generate_signing_token: Option<bool>,
     /// The `*_events` flags the request sets, in request order.
     pub events: Vec<(Flag, bool)>,
+    /// Flags sent with a value that is not a boolean: refused only by a scope that has them
+    /// (GitLab ignores the attributes a hook does not have).
+    pub malformed_events: Vec<Flag>,
     pub push_events_branch_filter: Option<String>,
     pub branch_filter_strategy: Option<BranchFilterStrategy>,
     pub enable_ssl_verification: Option<bool>,
@@ -91,7 +94,10 @@ impl HookInput {
                 _ => return Err(ValidationError::invalid(key)),
             }
         } else if let Some(flag) = Flag::from_name(key) {
-            self.events.push((flag, boolean(key, value)?));
+            match boolean(key, value) {
+                Ok(on) => self.events.push((flag, on)),
+                Err(_) => self.malformed_events.push(flag),
+            }
         } else {
             match key {
                 "enable_ssl_verification" => {
@@ -177,6 +183,7 @@ impl fmt::Debug for HookInput {
             .field("signing_token", &redact::presence(&self.signing_token))
             .field("generate_signing_token", &self.generate_signing_token)
             .field("events", &self.events)
+            .field("malformed_events", &self.malformed_events)
             .field("push_events_branch_filter", &self.push_events_branch_filter)
             .field("branch_filter_strategy", &self.branch_filter_strategy)
             .field("enable_ssl_verification", &self.enable_ssl_verification)

@@ -118,6 +118,7 @@ fn apply(
         signing_token,
         generate_signing_token,
         events,
+        malformed_events,
         push_events_branch_filter,
         branch_filter_strategy,
         enable_ssl_verification,
@@ -162,14 +163,14 @@ fn apply(
         }
         secrets.signing_tokens = vec![SigningSecret::generate().expose()];
     }
+    // A flag the scope does not have is ignored, as GitLab ignores unknown attributes.
+    if let Some(flag) = malformed_events.iter().find(|flag| flag.in_scope(scope)) {
+        return Err(ValidationError::invalid(flag.name()));
+    }
     for (flag, on) in events {
-        if !flag.in_scope(scope) {
-            return Err(ValidationError::new(
-                flag.name(),
-                format!("is not available for {} hooks", scope.as_str()),
-            ));
+        if flag.in_scope(scope) {
+            settings.events.turn(flag, on);
         }
-        settings.events.turn(flag, on);
     }
     if let Some(strategy) = branch_filter_strategy {
         settings.branch_filter_strategy = strategy;
@@ -558,21 +559,20 @@ mod tests {
     }
 
     #[test]
-    fn flags_must_belong_to_the_scope() {
+    fn flags_the_scope_does_not_have_are_ignored() {
+        for (scope, flag) in [
+            (Scope::Project, "member_events"),
+            (Scope::Group, "repository_update_events"),
+            (Scope::System, "issues_events"),
+        ] {
+            let parts = create_json(scope, json!({"url": URL, flag: true})).unwrap();
+            assert_eq!(parts.settings, HookSettings::for_scope(scope), "{flag}");
+            // Whatever its value: the scope has no such attribute.
+            assert!(create_json(scope, json!({"url": URL, flag: "maybe"})).is_ok());
+        }
         assert_eq!(
-            error(Scope::Project, json!({"url": URL, "member_events": true})),
-            "member_events is not available for project hooks"
-        );
-        assert_eq!(
-            error(
-                Scope::Group,
-                json!({"url": URL, "repository_update_events": false})
-            ),
-            "repository_update_events is not available for group hooks"
-        );
-        assert_eq!(
-            error(Scope::System, json!({"url": URL, "issues_events": true})),
-            "issues_events is not available for system hooks"
+            error(Scope::System, json!({"url": URL, "push_events": "maybe"})),
+            "push_events is invalid"
         );
     }
 
@@ -962,18 +962,14 @@ mod tests {
     }
 
     #[test]
-    fn update_checks_flags_against_the_scope() {
-        let message = update(
+    fn update_ignores_flags_the_scope_does_not_have() {
+        let next = update(
             Scope::Project,
             &existing(),
             input(json!({"subgroup_events": true})),
         )
-        .unwrap_err()
-        .to_string();
-        assert_eq!(
-            message,
-            "subgroup_events is not available for project hooks"
-        );
+        .unwrap();
+        assert_eq!(next.settings, existing().settings);
         let mut current = existing();
         current.settings.events.turn(Flag::PushEvents, false);
         let next = update(

@@ -295,10 +295,13 @@ struct Hop {
 /// resolves names itself and would slip past the guard; redirects not followed by the
 /// client, because [`Sender::deliver`] checks each target first; keep-alive pooling as
 /// reqwest does by default. No client-level timeout: [`Sender::send`] holds one deadline
-/// over the whole exchange.
+/// over the whole exchange. HTTP/1 header names go Title-Case, as GitLab's Ruby `Net::HTTP`
+/// writes them (`X-Gitlab-Event-Uuid`); hyper would write them in lower case, and exposes
+/// no way to keep another case through reqwest.
 fn build_client(verify_tls: bool, guard: &Guard, system_hook: bool) -> Result<Client, SendError> {
     Client::builder()
         .use_rustls_tls()
+        .http1_title_case_headers()
         .no_proxy()
         .dns_resolver(guard.resolver(system_hook))
         .redirect(Policy::none())

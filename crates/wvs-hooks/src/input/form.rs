@@ -181,9 +181,14 @@ mod tests {
     }
 
     #[test]
+    fn a_flag_that_is_not_a_boolean_is_kept_for_the_scope_to_judge() {
+        let input = form(&[("push_events", "yes please")]).unwrap();
+        assert_eq!(input.malformed_events, [Flag::PushEvents]);
+    }
+
+    #[test]
     fn errors_name_the_field() {
-        let cases: [(&[(&str, &str)], &str); 5] = [
-            (&[("push_events", "yes please")], "push_events is invalid"),
+        let cases: [(&[(&str, &str)], &str); 4] = [
             (
                 &[("branch_filter_strategy", "")],
                 "branch_filter_strategy does not have a valid value",

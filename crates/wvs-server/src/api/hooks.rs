@@ -479,28 +479,27 @@ pub(crate) async fn test(
     let scope = scope_of(hook.owner);
     let (kind, confidential) = wvs_hooks::test_kind(trigger, scope)
         .ok_or_else(|| ApiError::bad_request("trigger does not have a valid value"))?;
-    let (event_uuid, body) = match hook.owner {
+    let body = match hook.owner {
         HookOwner::Project(project_id) => {
             let latest = state
                 .store
                 .latest_event(Some(project_id), kind.name())
                 .await?;
             match latest {
-                Some(event) => (event.uuid, event.payload),
+                Some(event) => event.payload,
                 None => {
                     // The documented sample, made an event of this project.
                     let sample = sample_body(samples::for_kind(kind, scope).json, confidential);
                     let blocks = registry_blocks(state, project_id).await?;
-                    let body = normalize::as_registry_project(&sample, &blocks);
-                    (uuid::Uuid::now_v7().to_string(), body)
+                    normalize::as_registry_project(&sample, &blocks)
                 }
             }
         }
-        _ => (
-            uuid::Uuid::now_v7().to_string(),
-            sample_body(samples::for_kind(kind, scope).json, confidential),
-        ),
+        _ => sample_body(samples::for_kind(kind, scope).json, confidential),
     };
+    // A test is an execution of its own, as in GitLab: even when it sends a stored event's
+    // payload it gets a new event UUID, hence a new Idempotency-Key.
+    let event_uuid = uuid::Uuid::now_v7().to_string();
     let event =
         wvs_events::Event::from_slice(&body).map_err(|e| ApiError::unprocessable(e.to_string()))?;
     let body = delivery::templated(

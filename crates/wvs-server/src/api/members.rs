@@ -23,6 +23,7 @@ use super::endpoints::{Documented, Endpoints};
 use super::error::{ApiError, ApiResult};
 use super::fields::Fields;
 use super::owner::{find_group, find_project};
+use super::pagination::Paging;
 use super::params::Params;
 use crate::delivery::now_millis;
 use crate::ingest::Target;
@@ -184,10 +185,11 @@ fn user_id(text: &str) -> ApiResult<Id> {
 async fn list<P: Place>(
     State(state): State<AppState>,
     Path(id): Path<String>,
-) -> ApiResult<Json<Value>> {
+    paging: Paging,
+) -> ApiResult<Response> {
     let place = P::find(state.store.as_ref(), &id).await?;
     let members = state.store.list_members(place.of()).await?;
-    Ok(Json(members.iter().map(render_member).collect()))
+    Ok(paging.respond_whole(members.iter().map(render_member).collect()))
 }
 
 async fn add<P: Place>(

@@ -72,6 +72,15 @@ impl Paging {
     pub fn respond(&self, items: Vec<Value>, total: u64) -> Response {
         paged(items, total, self.page, &self.uri, &self.base)
     }
+
+    /// The asked page of a list read whole (a place's tokens, members or keys: few).
+    pub fn respond_whole(&self, items: Vec<Value>) -> Response {
+        let total = items.len() as u64;
+        let per_page = self.page.per_page as usize;
+        let skip = (self.page.page as usize - 1).saturating_mul(per_page);
+        let page = items.into_iter().skip(skip).take(per_page).collect();
+        self.respond(page, total)
+    }
 }
 
 fn paged(items: Vec<Value>, total: u64, page: Page, uri: &Uri, base: &str) -> Response {

@@ -167,10 +167,17 @@ fn path_from(name: &str) -> String {
         .collect()
 }
 
+/// The admin's own (user) namespace. GitLab creates a project sent without a namespace in
+/// the current user's; WVS's one user is the admin, named as GitLab's first admin.
+const ADMIN_NAMESPACE: &str = "root";
+
 async fn create_project(State(state): State<AppState>, params: Params) -> ApiResult<Response> {
     let fields = Fields(params.into_object());
-    let project = new_project(state.store.as_ref(), &fields).await?;
     let store = state.store.as_ref();
+    let in_namespace = namespace(store, &fields)
+        .await?
+        .unwrap_or_else(|| (None, Some(ADMIN_NAMESPACE.to_owned())));
+    let project = project_in(&fields, in_namespace)?;
     let project = store.create_project(project, now_millis()).await?;
     let owner = project_owner(store, &project).await?;
     let built = payload::project(EventKind::ProjectCreate, &project, &owner);
@@ -178,9 +185,20 @@ async fn create_project(State(state): State<AppState>, params: Params) -> ApiRes
     Ok((StatusCode::CREATED, Json(render_project(&project))).into_response())
 }
 
-/// A project to create from request fields; also used to register a project from the
-/// `project` block of its first event.
+/// A project to register from the `project` block of its first event, which names its
+/// namespace.
 pub async fn new_project(store: &dyn Store, fields: &Fields) -> ApiResult<NewProject> {
+    let in_namespace = namespace(store, fields)
+        .await?
+        .ok_or_else(|| ApiError::bad_request("namespace_id is missing (or namespace_path)"))?;
+    project_in(fields, in_namespace)
+}
+
+/// A project to create from request fields in a namespace: a group's id, or a user's path.
+fn project_in(
+    fields: &Fields,
+    (namespace_id, namespace_path): (Option<i64>, Option<String>),
+) -> ApiResult<NewProject> {
     let name = match fields.string("name")? {
         Some(name) if !name.is_empty() => name,
         _ => fields.required("path")?,
@@ -189,9 +207,6 @@ pub async fn new_project(store: &dyn Store, fields: &Fields) -> ApiResult<NewPro
         .string("path")?
         .filter(|p| !p.is_empty())
         .unwrap_or_else(|| path_from(&name));
-    let (namespace_id, namespace_path) = namespace(store, fields)
-        .await?
-        .ok_or_else(|| ApiError::bad_request("namespace_id is missing (or namespace_path)"))?;
     Ok(NewProject {
         id: fields.integer("id")?,
         name,
@@ -280,13 +295,26 @@ async fn delete_project(
 
 // ---------------------------------------------------------------- groups
 
-fn render_group(group: &Group) -> Value {
+/// A group as the API shows it; its `full_name` is its ancestors' names and its own joined
+/// by ` / `, as GitLab's.
+async fn render_group(store: &dyn Store, group: &Group) -> ApiResult<Value> {
+    let mut names: Vec<String> = store
+        .group_ancestry(group.id)
+        .await?
+        .into_iter()
+        .map(|g| g.name)
+        .collect();
+    names.reverse();
+    Ok(group_json(group, &names.join(" / ")))
+}
+
+fn group_json(group: &Group, full_name: &str) -> Value {
     json!({
         "id": group.id,
         "name": group.name,
         "path": group.path,
         "full_path": group.full_path,
-        "full_name": group.full_path,
+        "full_name": full_name,
         "parent_id": group.parent_id,
         "description": group.description,
         "visibility": group.visibility.clone().unwrap_or_else(|| "private".to_owned()),
@@ -332,24 +360,28 @@ async fn create_group(State(state): State<AppState>, params: Params) -> ApiResul
         let group_ids = ancestry_ids(store, parent.id).await?;
         emit(&state, &Target::Group { group_ids }, built).await?;
     }
-    Ok((StatusCode::CREATED, Json(render_group(&group))).into_response())
+    let shown = render_group(store, &group).await?;
+    Ok((StatusCode::CREATED, Json(shown)).into_response())
 }
 
 async fn get_group(
     State(state): State<AppState>,
     Path(id): Path<String>,
 ) -> ApiResult<Json<Value>> {
-    Ok(Json(render_group(
-        &find_group(state.store.as_ref(), &id).await?,
-    )))
+    let store = state.store.as_ref();
+    Ok(Json(
+        render_group(store, &find_group(store, &id).await?).await?,
+    ))
 }
 
 async fn list_groups(State(state): State<AppState>, paging: Paging) -> ApiResult<Response> {
-    let groups = state.store.list_groups(paging.page).await?;
-    Ok(paging.respond(
-        groups.items.iter().map(render_group).collect(),
-        groups.total,
-    ))
+    let store = state.store.as_ref();
+    let groups = store.list_groups(paging.page).await?;
+    let mut shown = Vec::with_capacity(groups.items.len());
+    for group in &groups.items {
+        shown.push(render_group(store, group).await?);
+    }
+    Ok(paging.respond(shown, groups.total))
 }
 
 async fn update_group(
@@ -394,7 +426,7 @@ async fn update_group(
         let built = payload::group_renamed(&group, &owner, &old);
         emit(&state, &Target::System, built).await?;
     }
-    Ok(Json(render_group(&group)))
+    Ok(Json(render_group(store, &group).await?))
 }
 
 async fn delete_group(

@@ -16,6 +16,7 @@ use super::endpoints::{Documented, Endpoints};
 use super::error::{ApiError, ApiResult};
 use super::fields::Fields;
 use super::owner::Owner;
+use super::pagination::Paging;
 use super::params::Params;
 use crate::auth::{digest, new_token};
 use crate::delivery::now_millis;
@@ -99,9 +100,13 @@ fn parse_expiry(date: &str, now: i64) -> ApiResult<i64> {
         .ok_or_else(|| ApiError::bad_request("expires_at is out of range"))
 }
 
-async fn list_tokens(State(state): State<AppState>, Owner(owner): Owner) -> ApiResult<Json<Value>> {
+async fn list_tokens(
+    State(state): State<AppState>,
+    Owner(owner): Owner,
+    paging: Paging,
+) -> ApiResult<Response> {
     let tokens = state.store.list_access_tokens(owner).await?;
-    Ok(Json(Value::Array(tokens.iter().map(render).collect())))
+    Ok(paging.respond_whole(tokens.iter().map(render).collect()))
 }
 
 async fn create_token(

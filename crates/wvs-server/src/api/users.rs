@@ -18,6 +18,7 @@ use super::emit::emit;
 use super::endpoints::{Documented, Endpoints};
 use super::error::{ApiError, ApiResult};
 use super::fields::Fields;
+use super::pagination::Paging;
 use super::params::Params;
 use crate::delivery::now_millis;
 use crate::ingest::Target;
@@ -154,7 +155,8 @@ struct UsersQuery {
 async fn find_users(
     State(state): State<AppState>,
     Query(query): Query<UsersQuery>,
-) -> ApiResult<Json<Value>> {
+    paging: Paging,
+) -> ApiResult<Response> {
     let username = query
         .username
         .filter(|name| !name.is_empty())
@@ -162,7 +164,7 @@ async fn find_users(
             ApiError::bad_request("username is missing (WVS lists users by username)")
         })?;
     let found = state.store.user_by_username(&username).await?;
-    Ok(Json(Value::Array(found.iter().map(render_user).collect())))
+    Ok(paging.respond_whole(found.iter().map(render_user).collect()))
 }
 
 async fn get_user(State(state): State<AppState>, Path(id): Path<String>) -> ApiResult<Json<Value>> {
@@ -221,9 +223,10 @@ async fn delete_user(
 async fn list_keys(
     State(state): State<AppState>,
     Path(id): Path<String>,
-) -> ApiResult<Json<Value>> {
+    paging: Paging,
+) -> ApiResult<Response> {
     let keys = state.store.list_ssh_keys(user_id(&id)?).await?;
-    Ok(Json(keys.iter().map(render_key).collect()))
+    Ok(paging.respond_whole(keys.iter().map(render_key).collect()))
 }
 
 async fn create_key(

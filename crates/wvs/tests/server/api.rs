@@ -238,13 +238,10 @@ async fn hooks_crud_with_gitlab_shapes_and_pagination() {
             400,
             "POST",
             &hooks,
-            Some(json!({"url": "http://x", "member_events": true})),
+            Some(json!({"url": "http://x", "push_events": "sometimes"})),
         )
         .await;
-    assert!(
-        bad["message"].as_str().unwrap().contains("member_events"),
-        "{bad}"
-    );
+    assert_eq!(bad["message"], "push_events is invalid", "{bad}");
 
     server
         .expect(204, "DELETE", &format!("{hooks}/{id}"), None)
@@ -802,4 +799,204 @@ async fn a_printed_sample_is_accepted_by_ingest() {
     let events = format!("/projects/{project}/events");
     let (status, _, body) = server.api_raw_bytes("POST", &events, &output.stdout).await;
     assert_eq!(status, 202, "{}", String::from_utf8_lossy(&body));
+}
+
+/// Header names go on the wire Title-Case, as GitLab's Ruby `Net::HTTP` writes them (each
+/// word capitalized: `X-Gitlab-Event-Uuid`), in both flavors; hyper alone writes lower case.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn header_names_are_written_title_case_in_both_flavors() {
+    for (flavor, prefix) in [("gitlab", "X-Gitlab"), ("wvs", "X-Wvs")] {
+        let server = Server::start(&["--flavor", flavor]);
+        let (url, heads) = crate::scripted::recording_heads().await;
+        let ids = registry(&server).await;
+        let owner = format!("/projects/{}", ids.project);
+        let id = hook(&server, &owner, json!({"url": url, "token": "s3cret"})).await;
+        server
+            .expect(
+                201,
+                "POST",
+                &format!("{owner}/hooks/{id}/test/push_events"),
+                None,
+            )
+            .await;
+        let head = heads.lock().unwrap()[0].clone();
+        let names: Vec<&str> = head
+            .lines()
+            .skip(1)
+            .filter_map(|line| line.split_once(':').map(|(name, _)| name))
+            .collect();
+        for expected in [
+            format!("{prefix}-Event"),
+            format!("{prefix}-Token"),
+            format!("{prefix}-Event-Uuid"),
+            format!("{prefix}-Webhook-Uuid"),
+            format!("{prefix}-Instance"),
+            "Idempotency-Key".to_owned(),
+            "User-Agent".to_owned(),
+            "Content-Type".to_owned(),
+        ] {
+            assert!(
+                names.contains(&expected.as_str()),
+                "{flavor}: {expected} in {head}"
+            );
+        }
+    }
+}
+
+/// A hook test is an execution of its own, as in GitLab: it sends the project's latest push
+/// with a new event UUID and Idempotency-Key; a resend keeps the original key.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_test_is_a_new_execution_and_a_resend_is_not() {
+    let server = Server::start(&[]);
+    let receiver = crate::scripted::Scripted::start(|_| crate::scripted::Reply::Status(200)).await;
+    let ids = registry(&server).await;
+    let owner = format!("/projects/{}", ids.project);
+    let id = hook(
+        &server,
+        &owner,
+        json!({"url": receiver.url, "push_events": true}),
+    )
+    .await;
+    let (status, answer) = server.ingest(&format!("{owner}/events"), push()).await;
+    assert_eq!(status, 202, "{answer}");
+    receiver.wait_for(1, Duration::from_secs(30)).await;
+    let log = server
+        .wait_for_log(&format!("{owner}/hooks/{id}/events"), 1)
+        .await;
+    let original = log[0]["id"].as_i64().unwrap();
+
+    server
+        .expect(
+            201,
+            "POST",
+            &format!("{owner}/hooks/{id}/test/push_events"),
+            None,
+        )
+        .await;
+    let resend = format!("{owner}/hooks/{id}/events/{original}/resend");
+    server.expect(201, "POST", &resend, None).await;
+    let arrivals = receiver.wait_for(3, Duration::from_secs(30)).await;
+    let (delivery, test, resent) = (&arrivals[0], &arrivals[1], &arrivals[2]);
+    assert!(!test.event_uuid.is_empty() && !test.idempotency_key.is_empty());
+    assert_ne!(test.event_uuid, delivery.event_uuid);
+    assert_ne!(test.idempotency_key, delivery.idempotency_key);
+    assert_eq!(resent.event_uuid, delivery.event_uuid);
+    assert_eq!(resent.idempotency_key, delivery.idempotency_key);
+}
+
+/// Hook flags a scope does not have are ignored, as GitLab ignores unknown attributes; a
+/// flag the scope has still needs a boolean.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn flags_a_scope_does_not_have_are_ignored() {
+    let server = Server::start(&[]);
+    let ids = registry(&server).await;
+    let url = "http://127.0.0.1:9/hook";
+    let created = server
+        .expect(
+            201,
+            "POST",
+            "/hooks",
+            Some(json!({"url": url, "issues_events": true, "member_events": "maybe"})),
+        )
+        .await;
+    assert_eq!(created.get("issues_events"), None, "{created}");
+    let project = format!("/projects/{}/hooks", ids.project);
+    let created = server
+        .expect(
+            201,
+            "POST",
+            &project,
+            Some(json!({"url": url, "subgroup_events": true})),
+        )
+        .await;
+    let edit = format!("{project}/{}", created["id"]);
+    server
+        .expect(200, "PUT", &edit, Some(json!({"member_events": true})))
+        .await;
+    let (status, answer) = server
+        .api(
+            "POST",
+            "/hooks",
+            Some(json!({"url": url, "push_events": "maybe"})),
+        )
+        .await;
+    assert_eq!(
+        (status, &answer["message"]),
+        (400, &json!("push_events is invalid"))
+    );
+}
+
+/// A project posted without a namespace goes to the admin's user namespace `root`, as
+/// GitLab puts it in the current user's; a group's `full_name` is its ancestry's names.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_project_without_namespace_is_the_admins_and_full_names_name_the_ancestry() {
+    let server = Server::start(&[]);
+    let ids = registry(&server).await;
+    let project = server
+        .expect(201, "POST", "/projects", Some(json!({"name": "Mine"})))
+        .await;
+    assert_eq!(project["path_with_namespace"], "root/mine", "{project}");
+    assert_eq!(project["namespace"]["kind"], "user");
+    assert_eq!(project["namespace"]["full_path"], "root");
+
+    let low = server
+        .expect(200, "GET", &format!("/groups/{}", ids.low), None)
+        .await;
+    assert_eq!(low["full_name"], "Top / Mid / Low", "{low}");
+    assert_eq!(low["full_path"], "top/mid/low");
+    let renamed = server
+        .expect(
+            200,
+            "PUT",
+            &format!("/groups/{}", ids.mid),
+            Some(json!({"name": "Middle"})),
+        )
+        .await;
+    assert_eq!(renamed["full_name"], "Top / Middle");
+    let listed = server.expect(200, "GET", "/groups", None).await;
+    let names: Vec<&str> = listed
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|group| group["full_name"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["Top", "Top / Middle", "Top / Middle / Low"]);
+}
+
+/// Every list endpoint pages as GitLab's do, also those read whole from the store: access
+/// tokens, members and users found by username.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn tokens_and_members_lists_are_paged() {
+    let server = Server::start(&[]);
+    let ids = registry(&server).await;
+    let tokens = format!("/projects/{}/access_tokens", ids.project);
+    let members = format!("/groups/{}/members", ids.mid);
+    for n in 0..3 {
+        let token = json!({"name": format!("t{n}"), "expires_at": "2030-01-01"});
+        server.expect(201, "POST", &tokens, Some(token)).await;
+        let user = server
+            .expect(
+                201,
+                "POST",
+                "/users",
+                Some(json!({"username": format!("u{n}"), "name": "U", "email": format!("u{n}@example.com")})),
+            )
+            .await;
+        let member = json!({"user_id": user["id"], "access_level": 30});
+        server.expect(201, "POST", &members, Some(member)).await;
+    }
+    for list in [tokens, members] {
+        for (page, count) in [(1, 2), (2, 1)] {
+            let (status, headers, body) = server
+                .api_raw("GET", &format!("{list}?per_page=2&page={page}"), None, &[])
+                .await;
+            assert_eq!(status, 200, "{list}");
+            assert_eq!(headers["x-total"], "3", "{list}");
+            assert_eq!(headers["x-total-pages"], "2", "{list}");
+            let body: Value = serde_json::from_slice(&body).unwrap();
+            assert_eq!(body.as_array().unwrap().len(), count, "{list} page {page}");
+        }
+    }
+    let (status, headers, _) = server.api_raw("GET", "/users?username=u1", None, &[]).await;
+    assert_eq!((status, headers["x-total"].to_str().unwrap()), (200, "1"));
 }

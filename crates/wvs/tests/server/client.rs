@@ -33,6 +33,7 @@ async fn python_gitlab_manages_hooks() {
         output.status.success(),
         "python-gitlab failed:\n{stdout}\n{stderr}"
     );
+    assert!(stdout.contains("projects paged"), "{stdout}");
     assert!(stdout.contains("system hooks ok"), "{stdout}");
     // The test call reached the receiver with the hook's token.
     let received = receiver.wait_for(1, Duration::from_secs(10)).await;

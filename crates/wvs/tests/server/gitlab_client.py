@@ -48,6 +48,15 @@ again.delete()
 assert project.hooks.list(get_all=True) == []
 print("deleted")
 
+# Projects page the same way: five projects, three pages of two (the new ones are created
+# without a namespace, so in the admin's).
+made = [gl.projects.create({"name": f"Paged {n}"}) for n in range(4)]
+assert all(p.path_with_namespace.startswith("root/") for p in made), [p.path_with_namespace for p in made]
+projects = sorted([project.id] + [p.id for p in made])
+assert sorted(p.id for p in gl.projects.list(get_all=True, per_page=2)) == projects
+assert sorted(p.id for p in gl.projects.list(iterator=True, per_page=2)) == projects
+print("projects paged")
+
 system_hook = gl.hooks.create({"url": receiver + "/python-system"})
 assert [h.id for h in gl.hooks.list(get_all=True)] == [system_hook.id]
 gl.hooks.delete(system_hook.id)

@@ -164,28 +164,55 @@ where
     url
 }
 
+/// A raw TCP receiver that keeps each request's head as its bytes came (header names in the
+/// case they were written) and answers `200`, closing the connection. Returns the hook URL
+/// and the heads.
+pub async fn recording_heads() -> (String, Arc<Mutex<Vec<String>>>) {
+    let heads: Arc<Mutex<Vec<String>>> = Arc::default();
+    let kept = heads.clone();
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}/hook", listener.local_addr().unwrap());
+    tokio::spawn(async move {
+        while let Ok((mut stream, _)) = listener.accept().await {
+            let kept = kept.clone();
+            tokio::spawn(async move {
+                let head = read_request(&mut stream).await;
+                kept.lock().unwrap().push(head);
+                let _ = stream
+                    .write_all(b"HTTP/1.1 200 OK\r\ncontent-length: 0\r\nconnection: close\r\n\r\n")
+                    .await;
+            });
+        }
+    });
+    (url, heads)
+}
+
 /// Reads until the end of the request head and the body it announces (roughly: enough for
-/// the sender to be waiting for the answer).
-async fn read_request(stream: &mut tokio::net::TcpStream) {
+/// the sender to be waiting for the answer). Returns the head as it came.
+async fn read_request(stream: &mut tokio::net::TcpStream) -> String {
     let mut seen = Vec::new();
     let mut buf = [0u8; 8192];
     while let Ok(n) = stream.read(&mut buf).await {
         if n == 0 {
-            return;
+            break;
         }
         seen.extend_from_slice(&buf[..n]);
         if let Some(head_end) = seen.windows(4).position(|w| w == b"\r\n\r\n") {
-            let head = String::from_utf8_lossy(&seen[..head_end]).to_ascii_lowercase();
+            let head = String::from_utf8_lossy(&seen[..head_end]).into_owned();
             let length: usize = head
                 .lines()
-                .find_map(|line| line.strip_prefix("content-length:"))
+                .find_map(|line| {
+                    let (name, value) = line.split_once(':')?;
+                    name.eq_ignore_ascii_case("content-length").then_some(value)
+                })
                 .and_then(|v| v.trim().parse().ok())
                 .unwrap_or(0);
             if seen.len() >= head_end + 4 + length {
-                return;
+                return head;
             }
         }
     }
+    String::from_utf8_lossy(&seen).into_owned()
 }
 
 /// Answers 200 with a body of `size` bytes, written in chunks.
