@@ -11,8 +11,8 @@
 //! All of it runs in the one write transaction of the claim, so counts and limits hold
 //! across nodes that share the database.
 
-use std::collections::HashMap;
 use bytes::Bytes;
+use std::collections::HashMap;
 
 use sqlx::FromRow;
 

@@ -61,7 +61,10 @@ impl Healths {
             .iter()
             .map(|(id, (_, health))| (*id, health.clone()))
             .collect();
-        for attempt in attempts.iter().filter(|a| a.health != HealthEffect::Unchanged) {
+        for attempt in attempts
+            .iter()
+            .filter(|a| a.health != HealthEffect::Unchanged)
+        {
             // A hook deleted meanwhile has no health left to change.
             if let (Some((owner, _)), Some(health)) = (
                 self.0.get(&attempt.hook_id),
@@ -159,7 +162,10 @@ fn log_change(hook: Id, before: &HookHealth, after: &HookHealth, cause: Option<&
     let failures = after.recent_failures;
     if after.permanently_disabled && !before.permanently_disabled {
         tracing::warn!(hook, %last, failures, "hook disabled for good: too many failures in a row");
-    } else if let Some(until) = after.disabled_until.filter(|_| after.disabled_until != before.disabled_until) {
+    } else if let Some(until) = after
+        .disabled_until
+        .filter(|_| after.disabled_until != before.disabled_until)
+    {
         // From the last attempt, rounded up: the pause began at the one that crossed the
         // threshold, at most as late.
         let seconds = cause.map_or(0, |attempt| (until - attempt.created_at + 999) / 1000);

@@ -355,7 +355,11 @@ pub async fn candidates(
         n => format!(" OR group_id IN ({})", placeholders(2, n)),
     };
     let sql = format!(
-        concat!("SELECT ", columns!(), " FROM hooks WHERE scope = 'system' OR project_id = $1{} ORDER BY id"),
+        concat!(
+            "SELECT ",
+            columns!(),
+            " FROM hooks WHERE scope = 'system' OR project_id = $1{} ORDER BY id"
+        ),
         groups
     );
     let mut query = sqlx::query_as::<_, HookRow>(&sql).bind(project_id);

@@ -6,8 +6,8 @@
 
 use super::Conn;
 
-use crate::model::Id;
 use crate::Result;
+use crate::model::Id;
 
 /// Bytes per part.
 pub const PART: usize = 1024 * 1024;

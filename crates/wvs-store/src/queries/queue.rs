@@ -13,12 +13,13 @@ use super::{Conn, dialect};
 
 use super::hooks;
 use super::payload;
-use super::sql::{conflict, count, in_lists, kept_values, next_in_order, placeholders, rows_in_order, runs};
-use crate::model::{
-    Attempt, DeliveryCounts, Id, Idempotency, Inserted, Millis, NewDelivery, Outcome,
-    StoredEvent,
+use super::sql::{
+    conflict, count, in_lists, kept_values, next_in_order, placeholders, rows_in_order, runs,
 };
 use crate::group_commit::Pending;
+use crate::model::{
+    Attempt, DeliveryCounts, Id, Idempotency, Inserted, Millis, NewDelivery, Outcome, StoredEvent,
+};
 use crate::{Result, StoreError};
 
 /// Stores a group commit's events with their deliveries in the caller's transaction, a
@@ -75,7 +76,12 @@ pub async fn insert_events(conn: &mut Conn, batch: &[Pending]) -> Result<Vec<Res
     // less while the hooks are held.
     let later: Vec<(Id, Millis)> = earliest_per_hook(due)
         .into_iter()
-        .filter(|(hook, at)| live.get(hook).copied().flatten().is_none_or(|next| next > *at))
+        .filter(|(hook, at)| {
+            live.get(hook)
+                .copied()
+                .flatten()
+                .is_none_or(|next| next > *at)
+        })
         .collect();
     hooks::due_by(conn, &later).await?;
     if new.iter().any(|row| !row.deliveries.is_empty()) {
@@ -172,7 +178,13 @@ async fn stored_by_key(conn: &mut Conn, batch: &[Pending]) -> Result<HashMap<Str
                 deliveries: count(delivery_count),
                 duplicate: true,
             };
-            stored.insert(key, FirstUse { inserted, body_sha256 });
+            stored.insert(
+                key,
+                FirstUse {
+                    inserted,
+                    body_sha256,
+                },
+            );
         }
     }
     Ok(stored)
@@ -363,13 +375,20 @@ pub async fn probe_write(conn: &mut Conn) -> Result<()> {
         .bind(vec![0_u8; PROBE_BYTES])
         .execute(&mut *conn)
         .await?;
-    sqlx::query("DELETE FROM write_probe").execute(&mut *conn).await?;
+    sqlx::query("DELETE FROM write_probe")
+        .execute(&mut *conn)
+        .await?;
     Ok(())
 }
 
 /// The failed deliveries of `hook_id` settled at or after `since` become pending and due at
 /// `now` (bulk recovery: each goes out once more with its own Idempotency-Key); how many.
-pub async fn requeue_failed(conn: &mut Conn, hook_id: Id, since: Millis, now: Millis) -> Result<u64> {
+pub async fn requeue_failed(
+    conn: &mut Conn,
+    hook_id: Id,
+    since: Millis,
+    now: Millis,
+) -> Result<u64> {
     hooks::lock_existing(conn, std::iter::once(hook_id)).await?;
     let requeued = sqlx::query(
         "UPDATE deliveries SET state = 'pending', next_attempt_at = $3, updated_at = $3 \

@@ -207,8 +207,12 @@ mod tests {
     #[test]
     fn kept_values_select_the_real_rows() {
         let expected = match dialect::IN_ORDER {
-            Some(_) => "SELECT column1, column2, 0 FROM (VALUES (?, ?, ?), (?, ?, ?)) AS v WHERE v.column3",
-            None => "SELECT column1, column2, 0 FROM (VALUES ($1, $2, $3), ($4, $5, $6)) AS v WHERE v.column3",
+            Some(_) => {
+                "SELECT column1, column2, 0 FROM (VALUES (?, ?, ?), (?, ?, ?)) AS v WHERE v.column3"
+            }
+            None => {
+                "SELECT column1, column2, 0 FROM (VALUES ($1, $2, $3), ($4, $5, $6)) AS v WHERE v.column3"
+            }
         };
         assert_eq!(kept_values(2, 2, ", 0"), expected);
     }

@@ -11,8 +11,8 @@ use async_trait::async_trait;
 use tokio::sync::Notify;
 
 use super::{
-    Backend, Conn, claim, dialect, groups, health, hooks, keys, log, members, projects, queue, settings, tokens,
-    users,
+    Backend, Conn, claim, dialect, groups, health, hooks, keys, log, members, projects, queue,
+    settings, tokens, users,
 };
 use crate::group_commit::{GroupCommit, Pending};
 use crate::model::*;
@@ -243,8 +243,8 @@ impl Store for Backend {
         project_id: Option<Id>,
         group_ids: &[Id],
     ) -> Result<Arc<[Hook]>> {
-        let read =
-            self.read_one(async |c| hooks::candidates(c, &self.cipher, project_id, group_ids).await);
+        let read = self
+            .read_one(async |c| hooks::candidates(c, &self.cipher, project_id, group_ids).await);
         self.cache.candidates(project_id, group_ids, read).await
     }
 
@@ -339,8 +339,7 @@ impl Store for Backend {
                 // One read of the hooks tells which still exist and the health their
                 // attempts fold into.
                 let healths =
-                    health::load(c, attempts.iter().map(|a| a.hook_id), dialect::KEY_SHARE)
-                        .await?;
+                    health::load(c, attempts.iter().map(|a| a.hook_id), dialect::KEY_SHARE).await?;
                 let attempts: Vec<&Attempt> = attempts
                     .iter()
                     .filter(|a| healths.contains(a.hook_id))
@@ -366,8 +365,7 @@ impl Store for Backend {
     }
 
     async fn requeue_failed(&self, hook_id: Id, since: Millis, now: Millis) -> Result<u64> {
-        retrying(|| self.write(async |c| queue::requeue_failed(c, hook_id, since, now).await))
-            .await
+        retrying(|| self.write(async |c| queue::requeue_failed(c, hook_id, since, now).await)).await
     }
 
     async fn release_claims(&self, owner: &str, now: Millis) -> Result<u64> {
