@@ -13,6 +13,17 @@ use wvs_events::samples;
 use crate::setup::{hook, registry};
 use crate::support::{Receiver, Server};
 
+/// Runs `wvs backup COPY` on the server's database.
+fn backup(server: &Server, copy: &std::path::Path) -> std::process::Output {
+    Command::new(env!("CARGO_BIN_EXE_wvs"))
+        .arg("backup")
+        .arg(copy)
+        .arg("--database-url")
+        .arg(server.dir.join("wvs.db"))
+        .output()
+        .unwrap()
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_backup_taken_under_load_holds_every_acknowledged_event() {
     let server = Arc::new(Server::start(&[]));
@@ -44,13 +55,7 @@ async fn a_backup_taken_under_load_holds_every_acknowledged_event() {
     }
     let before: HashSet<String> = acked.lock().unwrap().iter().cloned().collect();
     let copy = server.dir.join("backup.db");
-    let output = Command::new(env!("CARGO_BIN_EXE_wvs"))
-        .arg("backup")
-        .arg(&copy)
-        .arg("--database-url")
-        .arg(server.dir.join("wvs.db"))
-        .output()
-        .unwrap();
+    let output = backup(&server, &copy);
     assert!(
         output.status.success(),
         "{}",
@@ -88,13 +93,7 @@ async fn a_backup_taken_under_load_holds_every_acknowledged_event() {
         "hook URLs read with the key"
     );
     // A second backup to the same file is refused rather than overwriting it.
-    let output = Command::new(env!("CARGO_BIN_EXE_wvs"))
-        .arg("backup")
-        .arg(&copy)
-        .arg("--database-url")
-        .arg(server.dir.join("wvs.db"))
-        .output()
-        .unwrap();
+    let output = backup(&server, &copy);
     assert!(!output.status.success());
     assert!(String::from_utf8_lossy(&output.stderr).contains("exists already"));
 }
