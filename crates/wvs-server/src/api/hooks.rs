@@ -285,6 +285,12 @@ pub(crate) async fn enable(state: &AppState, hook: &Hook) -> ApiResult<Hook> {
         .store
         .set_hook_health(hook.id, HookHealth::default())
         .await?;
+    if !hook.health.is_executable(now_millis()) {
+        tracing::info!(
+            hook = hook.id,
+            "hook enabled again by hand: its held deliveries go out"
+        );
+    }
     state.wake.notify_one();
     state
         .store

@@ -11,10 +11,19 @@ use crate::support::{ADMIN_TOKEN, Receiver, Server};
 
 /// Waits until the server's stderr has a line containing every one of `parts`; the line.
 async fn line_with(server: &Server, parts: &[&str]) -> String {
+    nth_line_with(server, parts, 1).await
+}
+
+/// Waits until the server's stderr has `n` lines containing every one of `parts`; the
+/// `n`-th.
+async fn nth_line_with(server: &Server, parts: &[&str], n: usize) -> String {
     let deadline = Instant::now() + Duration::from_secs(10);
     loop {
         let stderr = server.stderr();
-        if let Some(line) = stderr.lines().find(|l| parts.iter().all(|p| l.contains(p))) {
+        let mut matching = stderr
+            .lines()
+            .filter(|l| parts.iter().all(|p| l.contains(p)));
+        if let Some(line) = matching.nth(n - 1) {
             return line.to_owned();
         }
         assert!(
@@ -54,6 +63,17 @@ async fn the_operator_reads_start_stop_auto_disable_and_a_replaced_token() {
     let test = format!("{owner}/hooks/{hook_id}/test/push_events");
     server.expect(201, "POST", &test, None).await;
     line_with(&server, &["enabled again", &hook_field]).await;
+
+    // Disabled again, and enabled by hand: that is said too.
+    receiver.set_status(500);
+    for _ in 0..4 {
+        let (status, _) = server.ingest(&format!("{owner}/events"), push).await;
+        assert_eq!(status, 202);
+    }
+    nth_line_with(&server, &["temporarily disabled", &hook_field], 2).await;
+    let enable = format!("{owner}/hooks/{hook_id}/enable");
+    server.expect(200, "POST", &enable, None).await;
+    line_with(&server, &["enabled again by hand", &hook_field]).await;
 
     let kept = server.stderr_kept();
     assert!(server.terminate().success());
