@@ -6,12 +6,11 @@ use std::process::Command;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use serde_json::json;
 use sqlx::Connection;
 use wvs_events::samples;
 
-use crate::setup::{hook, registry};
-use crate::support::{Receiver, Server};
+use crate::setup::pushed_to_receiver;
+use crate::support::Server;
 
 /// Runs `wvs backup COPY` on the server's database.
 fn backup(server: &Server, copy: &std::path::Path) -> std::process::Output {
@@ -27,15 +26,7 @@ fn backup(server: &Server, copy: &std::path::Path) -> std::process::Output {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_backup_taken_under_load_holds_every_acknowledged_event() {
     let server = Arc::new(Server::start(&[]));
-    let ids = registry(&server).await;
-    let owner = format!("/projects/{}", ids.project);
-    let receiver = Receiver::start().await;
-    hook(
-        &server,
-        &owner,
-        json!({ "url": receiver.url, "push_events": true }),
-    )
-    .await;
+    let (owner, receiver) = pushed_to_receiver(&server).await;
     let acked = Arc::new(Mutex::new(Vec::new()));
     let posting = {
         let (server, acked, owner) = (server.clone(), acked.clone(), owner.clone());

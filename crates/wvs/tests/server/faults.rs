@@ -9,7 +9,7 @@ use wvs_events::samples;
 use wvs_store::testing::TestDatabase;
 
 use crate::scripted::{self, Reply, Scripted};
-use crate::setup::{hook, registry};
+use crate::setup::{hook, pushed_to_receiver, registry};
 use crate::support::{Receiver, Server};
 
 fn push() -> &'static [u8] {
@@ -303,15 +303,7 @@ async fn a_full_disk_answers_503_and_heals_when_space_is_back() {
         disk.dir.path(),
         &["--delivery-timeout", "2s", "--poll-interval", "100ms"],
     );
-    let ids = registry(&server).await;
-    let owner = format!("/projects/{}", ids.project);
-    let receiver = Receiver::start().await;
-    hook(
-        &server,
-        &owner,
-        json!({ "url": receiver.url, "push_events": true }),
-    )
-    .await;
+    let (owner, receiver) = pushed_to_receiver(&server).await;
 
     disk.fill();
     let mut acked = post_until_refused(&server, &owner).await;

@@ -105,3 +105,18 @@ pub async fn hook(server: &Server, owner: &str, body: Value) -> i64 {
         .as_i64()
         .unwrap()
 }
+
+/// The [`registry`]'s project with one hook subscribed to push events, sending to a new
+/// loopback receiver: the project's API path (`/projects/:id`) and the receiver.
+pub async fn pushed_to_receiver(server: &Server) -> (String, crate::support::Receiver) {
+    let ids = registry(server).await;
+    let owner = format!("/projects/{}", ids.project);
+    let receiver = crate::support::Receiver::start().await;
+    hook(
+        server,
+        &owner,
+        json!({ "url": receiver.url, "push_events": true }),
+    )
+    .await;
+    (owner, receiver)
+}
