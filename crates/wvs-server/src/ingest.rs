@@ -106,7 +106,13 @@ pub async fn ingest(
         Target::Group { group_ids } | Target::GroupHooks { group_ids } => (None, group_ids),
         Target::System => (None, &[]),
     };
-    let system_hooks = !matches!(target, Target::GroupHooks { .. });
+    // A project created or destroyed, posted to its group, is the group hooks' `Project Hook`:
+    // system hooks get their own variant of it, posted to the instance.
+    let system_hooks = match target {
+        Target::GroupHooks { .. } => false,
+        Target::Group { .. } => !incoming.event.kind().is_project_hook(),
+        _ => true,
+    };
     let event_uuid = Uuid::now_v7();
     let chain_uuid = incoming.chain_uuid.unwrap_or(event_uuid).to_string();
     let mut reached: HashSet<Id> = match incoming.chain_uuid {
@@ -223,7 +229,17 @@ pub fn accepts(scope: Scope, event: &Event) -> Result<(), String> {
     let fits = match scope {
         // Project endpoints take project events, and the project-bound system event.
         Scope::Project => kind.scope() == Scope::Project || kind == EventKind::RepositoryUpdate,
-        Scope::Group => kind.scope() == Scope::Group,
+        // Group endpoints take group events, the projects created or destroyed in the group,
+        // and the project kinds GitLab also sends for groups (group access tokens,
+        // milestones, epics and other work items).
+        Scope::Group => {
+            kind.scope() == Scope::Group
+                || kind.is_project_hook()
+                || matches!(
+                    kind,
+                    EventKind::AccessToken | EventKind::Milestone | EventKind::WorkItem
+                )
+        }
         // The instance endpoint takes system events and the system variants of pushes and
         // memberships.
         Scope::System => {
