@@ -103,7 +103,7 @@ async fn a_project_rename_and_transfer_carry_the_old_path() {
     let renamed = event(&receiver, "/system", "project_rename").await.json();
     assert_eq!(
         keys(&renamed),
-        keys(&documented("system-hooks/project_rename.json"))
+        keys(&documented("gitlab-17.8/system-hooks/project_rename.json"))
     );
     assert_eq!(renamed["old_path_with_namespace"], "acme/web");
     assert_eq!(renamed["path_with_namespace"], "acme/site");
@@ -179,7 +179,7 @@ async fn a_subgroup_create_fires_and_a_subgroup_transfer_does_not() {
     let payload = created.json();
     assert_eq!(
         keys(&payload),
-        keys(&documented("webhooks-current/subgroup_create.json"))
+        keys(&documented("gitlab-17.8/webhook-events/subgroup_create.json"))
     );
     assert_eq!(payload["full_path"], "top/mid/sub");
     assert_eq!(payload["parent_group_id"], ids.mid);
@@ -266,7 +266,7 @@ async fn a_group_member_reaches_system_hooks_and_member_hooks() {
     let payload = system.json();
     assert_eq!(
         keys(&payload),
-        keys(&documented("system-hooks/user_add_to_group.json"))
+        keys(&documented("gitlab-17.8/system-hooks/user_add_to_group.json"))
     );
     assert_eq!(
         (
@@ -282,7 +282,7 @@ async fn a_group_member_reaches_system_hooks_and_member_hooks() {
     let payload = member.json();
     assert_eq!(
         keys(&payload),
-        keys(&documented("webhooks-current/user_add_to_group.json"))
+        keys(&documented("gitlab-17.8/webhook-events/user_add_to_group.json"))
     );
     assert_eq!(payload["expires_at"], "2030-12-14T00:00:00Z");
     assert_eq!(payload["group_plan"], Value::Null);
@@ -359,7 +359,7 @@ async fn users_and_keys_reach_system_hooks() {
     let created = event(&receiver, "/system", "user_create").await.json();
     assert_eq!(
         keys(&created),
-        keys(&documented("system-hooks/user_create.json"))
+        keys(&documented("gitlab-17.8/system-hooks/user_create.json"))
     );
     assert_eq!(
         (&created["username"], &created["user_id"]),
@@ -391,7 +391,7 @@ async fn users_and_keys_reach_system_hooks() {
     let added = event(&receiver, "/system", "key_create").await.json();
     assert_eq!(
         keys(&added),
-        keys(&documented("system-hooks/key_create.json"))
+        keys(&documented("gitlab-17.8/system-hooks/key_create.json"))
     );
     assert_eq!(
         (&added["username"], &added["key"], &added["id"]),
