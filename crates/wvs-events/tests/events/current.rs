@@ -16,7 +16,10 @@ fn team_member(access: Value) -> Value {
         "user_username": "johnsmith",
         "user_id": 41
     });
-    event.as_object_mut().unwrap().extend(access.as_object().unwrap().clone());
+    event
+        .as_object_mut()
+        .unwrap()
+        .extend(access.as_object().unwrap().clone());
     event
 }
 

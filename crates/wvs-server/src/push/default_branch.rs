@@ -79,7 +79,10 @@ mod tests {
         };
         assert_eq!(first_branch(&set, &push(&[("refs/heads/main", NEW)])), None);
         let none = ProjectAttributes::default();
-        assert_eq!(first_branch(&none, &push(&[("refs/heads/main", OLD)])), None);
+        assert_eq!(
+            first_branch(&none, &push(&[("refs/heads/main", OLD)])),
+            None
+        );
         assert_eq!(first_branch(&none, &push(&[("refs/tags/v1", NEW)])), None);
     }
 }

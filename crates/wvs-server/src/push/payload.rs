@@ -287,8 +287,16 @@ mod tests {
             "push_options",
         ];
         for (payload, file, kind) in [
-            (&branch, "gitlab-17.8/webhook-events/push.json", EventKind::Push),
-            (&tag, "gitlab-17.8/webhook-events/tag_push.json", EventKind::TagPush),
+            (
+                &branch,
+                "gitlab-17.8/webhook-events/push.json",
+                EventKind::Push,
+            ),
+            (
+                &tag,
+                "gitlab-17.8/webhook-events/tag_push.json",
+                EventKind::TagPush,
+            ),
         ] {
             assert_eq!(keys(payload), exact, "{file}");
             assert_documented_keys(payload, &fixture(file), file);

@@ -398,14 +398,22 @@ mod tests {
             (EventKind::ProjectUpdate, "project_update"),
         ] {
             let built = super::project(kind, &project, &owner()).unwrap();
-            assert_as_documented(&built, kind, &fixture(&format!("gitlab-17.8/system-hooks/{file}.json")));
+            assert_as_documented(
+                &built,
+                kind,
+                &fixture(&format!("gitlab-17.8/system-hooks/{file}.json")),
+            );
         }
         for (kind, file) in [
             (EventKind::ProjectRename, "project_rename"),
             (EventKind::ProjectTransfer, "project_transfer"),
         ] {
             let built = project_moved(kind, &project, &owner(), "jsmith/overscore").unwrap();
-            assert_as_documented(&built, kind, &fixture(&format!("gitlab-17.8/system-hooks/{file}.json")));
+            assert_as_documented(
+                &built,
+                kind,
+                &fixture(&format!("gitlab-17.8/system-hooks/{file}.json")),
+            );
             let value: Value = serde_json::from_slice(&built.body).unwrap();
             assert_eq!(value["old_path_with_namespace"], "jsmith/overscore");
         }

@@ -179,7 +179,9 @@ async fn a_subgroup_create_fires_and_a_subgroup_transfer_does_not() {
     let payload = created.json();
     assert_eq!(
         keys(&payload),
-        keys(&documented("gitlab-17.8/webhook-events/subgroup_create.json"))
+        keys(&documented(
+            "gitlab-17.8/webhook-events/subgroup_create.json"
+        ))
     );
     assert_eq!(payload["full_path"], "top/mid/sub");
     assert_eq!(payload["parent_group_id"], ids.mid);
@@ -266,7 +268,9 @@ async fn a_group_member_reaches_system_hooks_and_member_hooks() {
     let payload = system.json();
     assert_eq!(
         keys(&payload),
-        keys(&documented("gitlab-17.8/system-hooks/user_add_to_group.json"))
+        keys(&documented(
+            "gitlab-17.8/system-hooks/user_add_to_group.json"
+        ))
     );
     assert_eq!(
         (
@@ -282,7 +286,9 @@ async fn a_group_member_reaches_system_hooks_and_member_hooks() {
     let payload = member.json();
     assert_eq!(
         keys(&payload),
-        keys(&documented("gitlab-17.8/webhook-events/user_add_to_group.json"))
+        keys(&documented(
+            "gitlab-17.8/webhook-events/user_add_to_group.json"
+        ))
     );
     assert_eq!(payload["expires_at"], "2030-12-14T00:00:00Z");
     assert_eq!(payload["group_plan"], Value::Null);
