@@ -260,6 +260,16 @@ pub struct DeliveryConfig {
 }
 
 impl Config {
+    /// The configuration once the listener is bound to `bound`: without `--instance-url`,
+    /// payload URLs are formed from the address WVS actually listens on (the port a `:0`
+    /// listen address was given), so that they are never null nor point at port 0.
+    pub fn bound_to(mut self, bound: SocketAddr) -> Config {
+        if self.instance_url == format!("http://{}", self.listen) {
+            self.instance_url = format!("http://{bound}");
+        }
+        self
+    }
+
     /// Resolves the flags and environment (`cli`) over the TOML file at `file` (or
     /// `./wvs.toml` when it exists) over the defaults.
     pub fn load(cli: ConfigLayer, file: Option<&Path>) -> Result<Config, ConfigError> {
@@ -484,6 +494,24 @@ mod tests {
         assert_eq!(config.http.header_read_timeout, Duration::from_secs(10));
         assert_eq!(config.http.body_read_timeout, Duration::from_secs(60));
         assert_eq!(config.http.max_connections, 1024);
+    }
+
+    /// Without `--instance-url`, URLs come from the address bound (a `:0` port resolved);
+    /// a configured instance URL is kept.
+    #[test]
+    fn the_instance_url_defaults_to_the_bound_address() {
+        let listen = |instance_url: Option<&str>| ConfigLayer {
+            listen: Some("127.0.0.1:0".into()),
+            instance_url: instance_url.map(str::to_owned),
+            ..ConfigLayer::default()
+        };
+        let bound: SocketAddr = "127.0.0.1:40123".parse().unwrap();
+        let config = Config::resolve(listen(None)).unwrap().bound_to(bound);
+        assert_eq!(config.instance_url, "http://127.0.0.1:40123");
+        let config = Config::resolve(listen(Some("https://git.example.com")))
+            .unwrap()
+            .bound_to(bound);
+        assert_eq!(config.instance_url, "https://git.example.com");
     }
 
     #[test]

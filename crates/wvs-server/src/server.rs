@@ -108,6 +108,7 @@ pub async fn run(config: Config, shutdown: CancellationToken) -> anyhow::Result<
         .await
         .with_context(|| format!("listening on {}", config.listen))?;
     let address = listener.local_addr()?;
+    let config = config.bound_to(address);
     // Hooks may never call this instance's own API (the port is known only once bound).
     let mut outbound = config.outbound.clone();
     outbound.own_addresses.push(address);
