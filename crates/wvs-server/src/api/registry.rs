@@ -17,7 +17,7 @@ use wvs_store::{
     Group, GroupUpdate, NewGroup, NewProject, Project, ProjectAttributes, ProjectUpdate, Store,
 };
 
-use super::emit::{ancestry_ids, emit, group_owner, project_owner};
+use super::emit::{ancestry_ids, emit, emit_project_hook, group_owner, project_owner};
 use super::endpoints::{Documented, Endpoints};
 use super::error::{ApiError, ApiResult};
 use super::fields::Fields;
@@ -182,6 +182,7 @@ async fn create_project(State(state): State<AppState>, params: Params) -> ApiRes
     let owner = project_owner(store, &project).await?;
     let built = payload::project(EventKind::ProjectCreate, &project, &owner);
     emit(&state, &Target::System, built).await?;
+    emit_project_hook(&state, EventKind::ProjectCreate, &project, &owner).await?;
     Ok((StatusCode::CREATED, Json(render_project(&project))).into_response())
 }
 
@@ -286,6 +287,7 @@ async fn delete_project(
     store.delete_project(project.id).await?;
     let built = payload::project(EventKind::ProjectDestroy, &project, &owner);
     emit(&state, &Target::System, built).await?;
+    emit_project_hook(&state, EventKind::ProjectDestroy, &project, &owner).await?;
     Ok((
         StatusCode::ACCEPTED,
         Json(json!({ "message": "202 Accepted" })),

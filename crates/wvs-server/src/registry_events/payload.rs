@@ -93,6 +93,26 @@ pub fn project(kind: EventKind, project: &Project, owner: &Owner) -> Result<Buil
     )
 }
 
+/// `project_create`, `project_destroy` as a group's hooks receive them (`Project Hook`), in
+/// the order of the webhook events page: without the deprecated `owner_name` / `owner_email`.
+pub fn group_project(kind: EventKind, project: &Project, owner: &Owner) -> Result<Built> {
+    built(
+        kind,
+        json!({
+            "event_name": kind.name(),
+            "created_at": payload_time(project.created_at),
+            "updated_at": payload_time(project.updated_at),
+            "name": project.name,
+            "path": project.path,
+            "path_with_namespace": project.path_with_namespace,
+            "project_id": project.id,
+            "project_namespace_id": project_namespace_id(project),
+            "owners": owners(owner),
+            "project_visibility": project_visibility(project),
+        }),
+    )
+}
+
 /// `project_rename`, `project_transfer`: the project as it is now, and where it was.
 pub fn project_moved(
     kind: EventKind,
@@ -416,6 +436,22 @@ mod tests {
             );
             let value: Value = serde_json::from_slice(&built.body).unwrap();
             assert_eq!(value["old_path_with_namespace"], "jsmith/overscore");
+        }
+    }
+
+    #[test]
+    fn group_project_events_are_as_documented() {
+        for (kind, file) in [
+            (EventKind::ProjectCreate, "group-project_create"),
+            (EventKind::ProjectDestroy, "group-project_destroy"),
+        ] {
+            let built = group_project(kind, &a_project(), &owner()).unwrap();
+            let documented = fixture(&format!("gitlab-17.8/webhook-events/{file}.json"));
+            assert_as_documented(&built, kind, &documented);
+            assert_eq!(
+                built.event.header_for(wvs_events::Scope::Group),
+                "Project Hook"
+            );
         }
     }
 

@@ -438,3 +438,68 @@ async fn users_and_keys_reach_system_hooks() {
         ]
     );
 }
+
+/// A project created or deleted in a group reaches the hooks of the group and its ancestors
+/// that have `project_events`, as `Project Hook` in the webhook events page's shape; system
+/// hooks get their own `project_create` / `project_destroy`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_project_created_or_deleted_in_a_group_is_a_project_hook_event() {
+    let receiver = Receiver::start().await;
+    let server = Server::start(&[]);
+    let ids = registry(&server).await;
+    hook(
+        &server,
+        &format!("/groups/{}", ids.top),
+        json!({"url": format!("{}/group", receiver.url), "push_events": false, "project_events": true}),
+    )
+    .await;
+    hook(
+        &server,
+        &format!("/groups/{}", ids.mid),
+        json!({"url": format!("{}/silent", receiver.url), "push_events": false}),
+    )
+    .await;
+    hook(
+        &server,
+        "",
+        json!({"url": format!("{}/system", receiver.url)}),
+    )
+    .await;
+    let created = server
+        .expect(
+            201,
+            "POST",
+            "/projects",
+            Some(json!({"name": "Site", "path": "site", "namespace_id": ids.low})),
+        )
+        .await;
+    let project_id = created["id"].as_i64().unwrap();
+    let group = event(&receiver, "/group", "project_create").await;
+    assert_eq!(group.header("X-WVS-Event"), Some("Project Hook"));
+    let body = group.json();
+    assert_eq!(
+        keys(&body),
+        keys(&documented(
+            "gitlab-17.8/webhook-events/group-project_create.json"
+        ))
+    );
+    assert_eq!(body["path_with_namespace"], "top/mid/low/site");
+    assert_eq!(body["project_id"], project_id);
+    let system = event(&receiver, "/system", "project_create").await;
+    assert_eq!(system.header("X-WVS-Event"), Some("System Hook"));
+    assert_eq!(
+        keys(&system.json()),
+        keys(&documented("gitlab-17.8/system-hooks/project_create.json"))
+    );
+
+    server
+        .expect(202, "DELETE", &format!("/projects/{project_id}"), None)
+        .await;
+    let destroyed = event(&receiver, "/group", "project_destroy").await;
+    assert_eq!(destroyed.header("X-WVS-Event"), Some("Project Hook"));
+    event(&receiver, "/system", "project_destroy").await;
+    assert!(
+        at(&receiver, "/silent").is_empty(),
+        "no project_events, nothing"
+    );
+}
