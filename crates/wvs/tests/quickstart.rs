@@ -135,25 +135,21 @@ fn the_readme_tour_runs_as_written_from_an_empty_directory() {
     );
 
     // The script has ended; the receiver and the server it started in the background run on.
+    // The demo posts one event to one hook: the receiver's first request is its delivery.
     let delivered = loop {
-        let requests = received(dir.path());
-        if let Some(push) = requests.iter().find(|r| r["kind"] == "push") {
-            break push.clone();
+        if let Some(first) = received(dir.path()).into_iter().next() {
+            break first;
         }
         assert!(
             started.elapsed() < PATIENCE,
-            "the receiver got no push: {requests:?}\n{}",
+            "the receiver got nothing:\n{}",
             log(dir.path())
         );
         thread::sleep(Duration::from_millis(200));
     };
     assert_eq!(delivered["status"], 200, "{delivered}");
+    assert_eq!(delivered["kind"], "push", "{delivered}");
+    assert_eq!(delivered["event_header"], "Push Hook", "{delivered}");
     assert_eq!(delivered["token"], "valid", "{delivered}");
     assert_eq!(delivered["signature"], "valid", "{delivered}");
-    assert_eq!(delivered["event_header"], "Push Hook", "{delivered}");
-    let refused: Vec<Value> = received(dir.path())
-        .into_iter()
-        .filter(|request| request["status"] != 200)
-        .collect();
-    assert!(refused.is_empty(), "the receiver refused: {refused:?}");
 }
