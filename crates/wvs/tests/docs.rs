@@ -1,8 +1,8 @@
 //! The documentation against the binary: every flag `wvs serve --help` prints is in
 //! `docs/operations.md` with the same environment variable and default, every setting the
 //! page lists exists, every event kind `wvs trigger --list` knows is in `docs/events.md`, and
-//! every relative link of the README and `docs/` leads to a file. A flag added without its
-//! line in the docs, or a default changed in code only, fails here by name.
+//! every relative link of the README and `docs/` leads to a file and heading. A flag added
+//! without its line in the docs, or a default changed in code only, fails here by name.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -133,8 +133,29 @@ fn every_event_kind_is_in_the_event_reference() {
     );
 }
 
+/// The anchors of a Markdown page's headings, as GitHub makes them: lower case, spaces as
+/// `-`, punctuation dropped.
+fn anchors(page: &str) -> Vec<String> {
+    page.lines()
+        .filter_map(|line| line.strip_prefix('#'))
+        .map(|heading| {
+            heading
+                .trim_start_matches('#')
+                .trim()
+                .to_lowercase()
+                .chars()
+                .filter_map(|c| match c {
+                    ' ' => Some('-'),
+                    c if c.is_alphanumeric() || c == '-' || c == '_' => Some(c),
+                    _ => None,
+                })
+                .collect()
+        })
+        .collect()
+}
+
 #[test]
-fn every_relative_link_of_the_docs_leads_to_a_file() {
+fn every_relative_link_of_the_docs_leads_to_a_file_and_heading() {
     let mut pages = vec![PathBuf::from("README.md")];
     for entry in std::fs::read_dir(repository().join("docs")).expect("docs/") {
         let path = entry.expect("docs/ entry").path();
@@ -148,12 +169,22 @@ fn every_relative_link_of_the_docs_leads_to_a_file() {
             .skip(1)
             .filter_map(|rest| rest.split(')').next())
         {
-            let file = target.split('#').next().unwrap_or_default();
-            if file.is_empty() || file.contains("://") {
+            if target.contains("://") {
                 continue;
             }
-            let base = page.parent().unwrap_or(Path::new(""));
-            if !repository().join(base).join(file).exists() {
+            let (file, anchor) = target.split_once('#').unwrap_or((target, ""));
+            let linked = if file.is_empty() {
+                page.clone()
+            } else {
+                page.parent().unwrap_or(Path::new("")).join(file)
+            };
+            let path = repository().join(&linked);
+            let found = path.exists()
+                && (anchor.is_empty()
+                    || anchors(&std::fs::read_to_string(&path).unwrap_or_default())
+                        .iter()
+                        .any(|a| a == anchor));
+            if !found {
                 broken.push(format!("{}: {target}", page.display()));
             }
         }
