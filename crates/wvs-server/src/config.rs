@@ -256,7 +256,7 @@ impl Config {
     /// Resolves the flags and environment (`cli`) over the TOML file at `file` (or
     /// `./wvs.toml` when it exists) over the defaults.
     pub fn load(cli: ConfigLayer, file: Option<&Path>) -> Result<Config, ConfigError> {
-        let default_file = Path::new("wvs.toml");
+        let default_file = Path::new(defaults::CONFIG_FILE);
         let file_layer = match file {
             Some(path) => read_file(path)?,
             None if default_file.is_file() => read_file(default_file)?,

@@ -8,6 +8,8 @@
 
 use std::fmt::Display;
 
+/// The settings file read when `--config` names none, if it exists.
+pub const CONFIG_FILE: &str = "wvs.toml";
 /// Address and port of the API.
 pub const LISTEN: &str = "127.0.0.1:8080";
 /// The SQLite file, beside the working directory.
