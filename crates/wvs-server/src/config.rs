@@ -16,12 +16,7 @@ use wvs_store::RateLimit;
 use crate::dispatch::{AutoDisable, RetryPolicy};
 use crate::http::HttpLimits;
 
-/// The default retry schedule: immediately, 10 s, 1 min, 5 min, 30 min, 2 h, 6 h, 12 h,
-/// 24 h (about two days in all), then the delivery is marked failed.
-pub const DEFAULT_RETRY_SCHEDULE: &str = "0s,10s,1m,5m,30m,2h,6h,12h,24h";
-
-/// The share of the workers one top-level namespace may hold by default: a quarter.
-pub const DEFAULT_NAMESPACE_SHARE: f64 = 0.25;
+pub mod defaults;
 
 /// Deliveries one namespace may have in flight: its share of the workers, at least one; none
 /// (0, no limit) when the share is the whole pool.
@@ -38,70 +33,70 @@ fn namespace_in_flight(workers: usize, share: f64) -> u32 {
 #[derive(Debug, Default, Clone, clap::Args, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct ConfigLayer {
-    /// Address and port of the API [default: 127.0.0.1:8080]
+    /// Address and port of the API
     #[arg(long, env = "WVS_LISTEN")]
     pub listen: Option<String>,
     /// SQLite file path or `sqlite://` URL, or a `postgres://` URL for several nodes on one
-    /// database [default: ./wvs.db]
+    /// database
     #[arg(long, env = "WVS_DATABASE_URL")]
     pub database_url: Option<String>,
-    /// Connections to PostgreSQL per node (unused with SQLite) [default: 10]
+    /// Connections to PostgreSQL per node (unused with SQLite)
     #[arg(long, env = "WVS_DATABASE_POOL")]
     pub database_pool: Option<u32>,
     /// The admin API token; without it, one is generated on first start and printed once
     #[arg(long, env = "WVS_ADMIN_TOKEN", hide_env_values = true)]
     pub admin_token: Option<String>,
-    /// Header flavor of deliveries: `wvs` (X-WVS-*) or `gitlab` (X-Gitlab-*) [default: wvs]
+    /// Header flavor of deliveries: `wvs` (X-WVS-*) or `gitlab` (X-Gitlab-*)
     #[arg(long, env = "WVS_FLAVOR")]
     pub flavor: Option<String>,
-    /// This instance's URL, sent as X-WVS-Instance [default: http://<listen>]
+    /// This instance's URL, sent as X-WVS-Instance
     #[arg(long, env = "WVS_INSTANCE_URL")]
     pub instance_url: Option<String>,
-    /// Timeout of one delivery attempt [default: 10s]
+    /// Timeout of one delivery attempt
     #[arg(long, env = "WVS_DELIVERY_TIMEOUT")]
     pub delivery_timeout: Option<String>,
     /// Run the dispatcher: `false` makes a node that serves the API and ingests but delivers
-    /// nothing (other nodes of a shared database deliver) [default: true]
+    /// nothing (other nodes of a shared database deliver)
     #[arg(long, env = "WVS_DELIVER", num_args = 0..=1, default_missing_value = "true")]
     pub deliver: Option<bool>,
-    /// Deliveries in flight at once, over all hooks [default: 64]
+    /// Deliveries in flight at once, over all hooks
     #[arg(long, env = "WVS_WORKERS")]
     pub workers: Option<usize>,
-    /// Delays between attempts, comma-separated [default: 0s,10s,1m,5m,30m,2h,6h,12h,24h]
+    /// Delays between attempts, comma-separated
     #[arg(long, env = "WVS_RETRY_SCHEDULE")]
     pub retry_schedule: Option<String>,
-    /// How long a claimed delivery stays claimed before another node may take it [default: 60s]
+    /// How long a claimed delivery stays claimed before another node may take it
     #[arg(long, env = "WVS_LEASE")]
     pub lease: Option<String>,
-    /// Longest sleep of an idle dispatcher between looks at the store [default: 1s]
+    /// Longest sleep of an idle dispatcher between looks at the store
     #[arg(long, env = "WVS_POLL_INTERVAL")]
     pub poll_interval: Option<String>,
-    /// Longest `Retry-After` (of a 429 or 503) honoured [default: 1h]
+    /// Longest `Retry-After` (of a 429 or 503) honoured
     #[arg(long, env = "WVS_RETRY_AFTER_CAP")]
     pub retry_after_cap: Option<String>,
     /// Deliveries per top-level namespace per rate-limit window, GitLab's `web_hook_calls`;
-    /// over it they wait for the next window. 0 = unlimited [default: 0]
+    /// over it they wait for the next window. 0 = unlimited
     #[arg(long, env = "WVS_WEB_HOOK_CALLS")]
     pub web_hook_calls: Option<u32>,
-    /// The rate limit's window [default: 1m]
+    /// The rate limit's window
     #[arg(long, env = "WVS_RATE_LIMIT_WINDOW")]
     pub rate_limit_window: Option<String>,
     /// Share of the workers one top-level namespace's deliveries may hold at once, over
     /// every node (at least one worker; the system hooks have a share of their own), so that
     /// one tenant's slow or hung receivers cannot delay the others; 1 = no limit but the
-    /// hooks' own [default: 0.25]
+    /// hooks' own
     #[arg(long, env = "WVS_NAMESPACE_SHARE")]
     pub namespace_share: Option<f64>,
-    /// First pause of an auto-disabled hook, doubled per further failure [default: 1m]
+    /// First pause of an auto-disabled hook, doubled per further failure
     #[arg(long, env = "WVS_AUTO_DISABLE_BACKOFF")]
     pub auto_disable_backoff: Option<String>,
-    /// Longest pause of an auto-disabled hook [default: 24h]
+    /// Longest pause of an auto-disabled hook
     #[arg(long, env = "WVS_AUTO_DISABLE_MAX_BACKOFF")]
     pub auto_disable_max_backoff: Option<String>,
-    /// Let project and group hooks reach loopback and private addresses [default: false]
+    /// Let project and group hooks reach loopback and private addresses
     #[arg(long, env = "WVS_ALLOW_LOCAL_REQUESTS", num_args = 0..=1, default_missing_value = "true")]
     pub allow_local_requests: Option<bool>,
-    /// Let system hooks reach loopback and private addresses [default: true]
+    /// Let system hooks reach loopback and private addresses
     #[arg(
         long,
         env = "WVS_ALLOW_LOCAL_REQUESTS_FROM_SYSTEM_HOOKS",
@@ -113,7 +108,7 @@ pub struct ConfigLayer {
     /// `10.0.0.0/8`)
     #[arg(long, env = "WVS_OUTBOUND_ALLOWLIST")]
     pub outbound_allowlist: Option<String>,
-    /// Refuse every destination not on the allowlist [default: false]
+    /// Refuse every destination not on the allowlist
     #[arg(
         long,
         env = "WVS_DENY_ALL_REQUESTS_EXCEPT_ALLOWED",
@@ -121,34 +116,32 @@ pub struct ConfigLayer {
         default_missing_value = "true"
     )]
     pub deny_all_requests_except_allowed: Option<bool>,
-    /// Key encrypting hook URLs and secrets at rest, base64 of 32 bytes [default: the key
-    /// file wvs.key beside the database, created on first start]
+    /// Key encrypting hook URLs and secrets at rest, base64 of 32 bytes
     #[arg(long, env = "WVS_SECRET_KEY", hide_env_values = true)]
     pub secret_key: Option<String>,
-    /// How long a replaced signing secret keeps signing beside the new one [default: 24h]
+    /// How long a replaced signing secret keeps signing beside the new one
     #[arg(long, env = "WVS_SIGNING_TOKEN_GRACE")]
     pub signing_token_grace: Option<String>,
-    /// Hook tests and resends per API token and hook per minute; 0 = unlimited [default: 5]
+    /// Hook tests and resends per API token and hook per minute; 0 = unlimited
     #[arg(long, env = "WVS_HOOK_TEST_LIMIT")]
     pub hook_test_limit: Option<u32>,
     /// Branches (or tags) one push may create, update or remove, per action, and still fire
-    /// push (tag push) hooks, GitLab's `push_event_hooks_limit` [default: 3]
+    /// push (tag push) hooks, GitLab's `push_event_hooks_limit`
     #[arg(long, env = "WVS_PUSH_EVENT_HOOKS_LIMIT")]
     pub push_event_hooks_limit: Option<u32>,
     /// Time a client has to send a request's headers; also how long an idle keep-alive
-    /// connection is kept [default: 10s]
+    /// connection is kept
     #[arg(long, env = "WVS_HEADER_READ_TIMEOUT")]
     pub header_read_timeout: Option<String>,
     /// Time a client has to send a request's body once its headers are in; later, the
-    /// request is answered 408 and the connection closed [default: 60s]
+    /// request is answered 408 and the connection closed
     #[arg(long, env = "WVS_BODY_READ_TIMEOUT")]
     pub body_read_timeout: Option<String>,
     /// Connections served at once; past it a new connection is answered 503 and closed
-    /// [default: 1024]
     #[arg(long, env = "WVS_MAX_CONNECTIONS")]
     pub max_connections: Option<usize>,
     /// Send the emails of users and authors in project and group events as `[REDACTED]`, as
-    /// GitLab does for emails that are not public [default: false]
+    /// GitLab does for emails that are not public
     #[arg(long, env = "WVS_REDACT_EMAILS", num_args = 0..=1, default_missing_value = "true")]
     pub redact_emails: Option<bool>,
 }
@@ -273,7 +266,7 @@ impl Config {
     /// Resolves the flags and environment (`cli`) over the TOML file at `file` (or
     /// `./wvs.toml` when it exists) over the defaults.
     pub fn load(cli: ConfigLayer, file: Option<&Path>) -> Result<Config, ConfigError> {
-        let default_file = Path::new("wvs.toml");
+        let default_file = Path::new(defaults::CONFIG_FILE);
         let file_layer = match file {
             Some(path) => read_file(path)?,
             None if default_file.is_file() => read_file(default_file)?,
@@ -286,17 +279,20 @@ impl Config {
     pub fn resolve(layer: ConfigLayer) -> Result<Config, ConfigError> {
         let listen: SocketAddr = parse(
             "listen",
-            layer.listen.as_deref().unwrap_or("127.0.0.1:8080"),
+            layer.listen.as_deref().unwrap_or(defaults::LISTEN),
         )?;
-        let flavor: Flavor = parse("flavor", layer.flavor.as_deref().unwrap_or("wvs"))?;
-        let workers = layer.workers.unwrap_or(64);
+        let flavor: Flavor = parse(
+            "flavor",
+            layer.flavor.as_deref().unwrap_or(defaults::FLAVOR),
+        )?;
+        let workers = layer.workers.unwrap_or(defaults::WORKERS);
         if workers == 0 {
             return Err(invalid("workers", "must be at least 1"));
         }
         let retry_schedule = layer
             .retry_schedule
             .as_deref()
-            .unwrap_or(DEFAULT_RETRY_SCHEDULE)
+            .unwrap_or(defaults::RETRY_SCHEDULE)
             .split(',')
             .map(str::trim)
             .filter(|part| !part.is_empty())
@@ -305,11 +301,15 @@ impl Config {
         let setting = |name: &'static str, value: &Option<String>, default: &str| {
             duration(name, value.as_deref().unwrap_or(default))
         };
-        let rate_limit_window = setting("rate_limit_window", &layer.rate_limit_window, "1m")?;
+        let rate_limit_window = setting(
+            "rate_limit_window",
+            &layer.rate_limit_window,
+            defaults::RATE_LIMIT_WINDOW,
+        )?;
         if rate_limit_window.is_zero() {
             return Err(invalid("rate_limit_window", "must be longer than zero"));
         }
-        let namespace_share = layer.namespace_share.unwrap_or(DEFAULT_NAMESPACE_SHARE);
+        let namespace_share = layer.namespace_share.unwrap_or(defaults::NAMESPACE_SHARE);
         if !(namespace_share > 0.0 && namespace_share <= 1.0) {
             return Err(invalid(
                 "namespace_share",
@@ -317,15 +317,19 @@ impl Config {
             ));
         }
         let auto_disable = AutoDisable {
-            initial_backoff: setting("auto_disable_backoff", &layer.auto_disable_backoff, "1m")?,
+            initial_backoff: setting(
+                "auto_disable_backoff",
+                &layer.auto_disable_backoff,
+                defaults::AUTO_DISABLE_BACKOFF,
+            )?,
             max_backoff: setting(
                 "auto_disable_max_backoff",
                 &layer.auto_disable_max_backoff,
-                "24h",
+                defaults::AUTO_DISABLE_MAX_BACKOFF,
             )?,
             ..AutoDisable::default()
         };
-        let max_connections = layer.max_connections.unwrap_or(1024);
+        let max_connections = layer.max_connections.unwrap_or(defaults::MAX_CONNECTIONS);
         if !(1..=tokio::sync::Semaphore::MAX_PERMITS).contains(&max_connections) {
             return Err(invalid("max_connections", "must be at least 1"));
         }
@@ -333,13 +337,13 @@ impl Config {
             header_read_timeout: positive(setting(
                 "header_read_timeout",
                 &layer.header_read_timeout,
-                "10s",
+                defaults::HEADER_READ_TIMEOUT,
             )?)
             .ok_or_else(|| invalid("header_read_timeout", "must be longer than zero"))?,
             body_read_timeout: positive(setting(
                 "body_read_timeout",
                 &layer.body_read_timeout,
-                "60s",
+                defaults::BODY_READ_TIMEOUT,
             )?)
             .ok_or_else(|| invalid("body_read_timeout", "must be longer than zero"))?,
             max_connections,
@@ -358,50 +362,72 @@ impl Config {
             })
             .collect::<Result<Vec<_>, _>>()?;
         let outbound = OutboundPolicy {
-            allow_local_requests: layer.allow_local_requests.unwrap_or(false),
+            allow_local_requests: layer
+                .allow_local_requests
+                .unwrap_or(defaults::ALLOW_LOCAL_REQUESTS),
             allow_local_requests_from_system_hooks: layer
                 .allow_local_requests_from_system_hooks
-                .unwrap_or(true),
+                .unwrap_or(defaults::ALLOW_LOCAL_REQUESTS_FROM_SYSTEM_HOOKS),
             allowlist,
             deny_all_requests_except_allowed: layer
                 .deny_all_requests_except_allowed
-                .unwrap_or(false),
+                .unwrap_or(defaults::DENY_ALL_REQUESTS_EXCEPT_ALLOWED),
             own_addresses: Vec::new(),
         };
         Ok(Config {
             listen,
-            database_url: database_url(layer.database_url.as_deref().unwrap_or("wvs.db")),
-            database_pool: layer.database_pool.unwrap_or(10).max(2),
+            database_url: database_url(layer.database_url.as_deref().unwrap_or(defaults::DATABASE)),
+            database_pool: layer
+                .database_pool
+                .unwrap_or(defaults::DATABASE_POOL)
+                .max(2),
             admin_token: layer.admin_token.filter(|token| !token.is_empty()),
             flavor,
             instance_url: layer
                 .instance_url
                 .unwrap_or_else(|| format!("http://{listen}")),
-            deliver: layer.deliver.unwrap_or(true),
+            deliver: layer.deliver.unwrap_or(defaults::DELIVER),
             delivery: DeliveryConfig {
                 timeout: duration(
                     "delivery_timeout",
-                    layer.delivery_timeout.as_deref().unwrap_or("10s"),
+                    layer
+                        .delivery_timeout
+                        .as_deref()
+                        .unwrap_or(defaults::DELIVERY_TIMEOUT),
                 )?,
                 workers,
                 retry: RetryPolicy {
                     schedule: retry_schedule,
-                    retry_after_cap: setting("retry_after_cap", &layer.retry_after_cap, "1h")?,
+                    retry_after_cap: setting(
+                        "retry_after_cap",
+                        &layer.retry_after_cap,
+                        defaults::RETRY_AFTER_CAP,
+                    )?,
                 },
-                lease: setting("lease", &layer.lease, "60s")?,
-                poll_interval: setting("poll_interval", &layer.poll_interval, "1s")?,
+                lease: setting("lease", &layer.lease, defaults::LEASE)?,
+                poll_interval: setting(
+                    "poll_interval",
+                    &layer.poll_interval,
+                    defaults::POLL_INTERVAL,
+                )?,
                 rate_limit: RateLimit {
-                    calls: layer.web_hook_calls.unwrap_or(0),
+                    calls: layer.web_hook_calls.unwrap_or(defaults::WEB_HOOK_CALLS),
                     window: i64::try_from(rate_limit_window.as_millis()).unwrap_or(i64::MAX),
                     in_flight: namespace_in_flight(workers, namespace_share),
                 },
                 auto_disable,
             },
             outbound,
-            hook_test_limit: layer.hook_test_limit.unwrap_or(5),
-            redact_emails: layer.redact_emails.unwrap_or(false),
-            push_event_hooks_limit: layer.push_event_hooks_limit.unwrap_or(3),
-            signing_token_grace: setting("signing_token_grace", &layer.signing_token_grace, "24h")?,
+            hook_test_limit: layer.hook_test_limit.unwrap_or(defaults::HOOK_TEST_LIMIT),
+            redact_emails: layer.redact_emails.unwrap_or(defaults::REDACT_EMAILS),
+            push_event_hooks_limit: layer
+                .push_event_hooks_limit
+                .unwrap_or(defaults::PUSH_EVENT_HOOKS_LIMIT),
+            signing_token_grace: setting(
+                "signing_token_grace",
+                &layer.signing_token_grace,
+                defaults::SIGNING_TOKEN_GRACE,
+            )?,
             secret_key: layer.secret_key.filter(|key| !key.is_empty()),
             http,
         })

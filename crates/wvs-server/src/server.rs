@@ -63,7 +63,7 @@ pub async fn migrate(url: &str) -> anyhow::Result<i64> {
 pub async fn backup(url: &str, destination: &std::path::Path) -> anyhow::Result<()> {
     if is_postgres(url) {
         anyhow::bail!(
-            "wvs backup copies a SQLite store; back up PostgreSQL with pg_dump (see the README)"
+            "wvs backup copies a SQLite store; back up PostgreSQL with pg_dump (see docs/operations.md)"
         );
     }
     if destination.exists() {

@@ -3,12 +3,14 @@
 
 use std::path::PathBuf;
 
+use wvs_server::config::defaults;
+
 #[derive(clap::Args)]
 pub struct Args {
     /// The new file to write the copy to
     file: PathBuf,
-    /// SQLite file path or `sqlite://` URL of the store to copy [default: ./wvs.db]
-    #[arg(long, env = "WVS_DATABASE_URL", default_value = "wvs.db")]
+    /// SQLite file path or `sqlite://` URL of the store to copy
+    #[arg(long, env = "WVS_DATABASE_URL", default_value = defaults::DATABASE)]
     database_url: String,
 }
 

@@ -36,7 +36,7 @@ use std::process::ExitCode;
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
-use clap::{Parser, Subcommand};
+use clap::{CommandFactory, FromArgMatches, Parser, Subcommand};
 use tracing_subscriber::EnvFilter;
 
 #[derive(Parser)]
@@ -78,7 +78,7 @@ enum Command {
 
 #[tokio::main]
 async fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let cli = parse_command_line();
     // Diagnostics go to stderr so that stdout carries only what the subcommand reports.
     // `try_init` only fails when a subscriber is already set, and then that one is used.
     let logs = tracing_subscriber::fmt()
@@ -108,6 +108,14 @@ async fn main() -> ExitCode {
             ExitCode::FAILURE
         }
     }
+}
+
+/// The command line, with `wvs serve --help` showing each setting's default from the one
+/// constant the server applies.
+fn parse_command_line() -> Cli {
+    let command =
+        Cli::command().mut_subcommand("serve", wvs_server::config::defaults::show_in_help);
+    Cli::from_arg_matches(&command.get_matches()).unwrap_or_else(|err| err.exit())
 }
 
 /// The error and its causes on one line ("sending to URL: connection refused"), each said

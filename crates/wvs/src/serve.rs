@@ -5,12 +5,20 @@ use std::path::PathBuf;
 
 use anyhow::Context;
 use tokio_util::sync::CancellationToken;
+use wvs_server::config::defaults;
 use wvs_server::{Config, ConfigLayer};
 
 #[derive(clap::Args)]
 pub struct Args {
-    /// A TOML file of settings (flags and environment win over it) [default: ./wvs.toml if present]
-    #[arg(long, env = "WVS_CONFIG")]
+    // The help is built at run time so that it names the default from its constant.
+    #[arg(
+        long,
+        env = "WVS_CONFIG",
+        help = format!(
+            "A TOML file of settings (flags and environment win over it) [default: ./{} if present]",
+            defaults::CONFIG_FILE
+        )
+    )]
     config: Option<PathBuf>,
     #[command(flatten)]
     settings: ConfigLayer,

@@ -1,7 +1,7 @@
 //! `GET /api/v4/openapi.json`: an OpenAPI 3.1 description of every endpoint, built from the
 //! same declarations as the routes ([`super::endpoints`]). It names each operation, its path
 //! parameters and whether it needs a token; request and response bodies follow GitLab's API
-//! v4 and are described in the README rather than as schemas.
+//! v4 and are described in docs/api.md rather than as schemas.
 
 use std::sync::Arc;
 

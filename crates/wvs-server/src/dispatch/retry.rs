@@ -67,7 +67,7 @@ mod tests {
 
     fn policy() -> RetryPolicy {
         RetryPolicy {
-            schedule: crate::config::DEFAULT_RETRY_SCHEDULE
+            schedule: crate::config::defaults::RETRY_SCHEDULE
                 .split(',')
                 .map(|d| humantime::parse_duration(d).unwrap())
                 .collect(),
