@@ -43,7 +43,9 @@ pub mod redact;
 pub mod registry_events;
 mod secret_key;
 pub mod server;
+pub mod service;
 pub mod state;
+pub mod status;
 pub mod time;
 pub mod web;
 

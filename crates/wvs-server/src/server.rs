@@ -13,9 +13,9 @@ use wvs_store::Store;
 use wvs_store::postgres::PgStore;
 use wvs_store::sqlite::SqliteStore;
 
-use crate::api::test_limit::TestLimiter;
 use crate::config::Config;
 use crate::dispatch::Dispatcher;
+use crate::service::test_limit::TestLimiter;
 use crate::state::{AppState, Shared};
 
 /// Opens the store named by the configuration (PostgreSQL for a `postgres://` URL, SQLite

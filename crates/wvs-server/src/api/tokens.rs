@@ -14,12 +14,12 @@ use wvs_store::{AccessToken, NewAccessToken};
 
 use super::endpoints::{Documented, Endpoints};
 use super::error::{ApiError, ApiResult};
-use super::fields::Fields;
 use super::owner::Owner;
 use super::pagination::Paging;
 use super::params::Params;
 use crate::auth::{digest, new_token};
 use crate::delivery::now_millis;
+use crate::service::fields::Fields;
 use crate::state::AppState;
 use crate::time::iso8601;
 

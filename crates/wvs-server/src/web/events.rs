@@ -13,10 +13,11 @@ use super::hooks::answer_flash;
 use super::page::{Chrome, Pager, WebError, html};
 use super::place::PlacedHook;
 use super::session::Flash;
-use crate::api::error::ApiError;
-use crate::api::hooks::{resend_attempt, status_filter};
 use crate::body_text::BodyText;
 use crate::delivery::now_millis;
+use crate::service::ServiceError;
+use crate::service::hooks::{resend_attempt, status_filter};
+use crate::status;
 use crate::time::{iso8601, relative};
 
 /// The status filters of the list: query value and label.
@@ -165,7 +166,7 @@ async fn logged(
         .store
         .attempt(placed.hook.id, event_id)
         .await?
-        .ok_or_else(|| ApiError::not_found("Hook event"))?)
+        .ok_or_else(|| ServiceError::not_found("Hook event"))?)
 }
 
 pub async fn details(
@@ -217,7 +218,7 @@ pub async fn resend(
     let PlacedHook { place, hook } = placed;
     let flash = match resend_attempt(&state.app, &place.signed.caller, hook, event_id).await {
         Ok(status) => answer_flash(status),
-        Err(error) if error.status.is_client_error() => Flash::error(error.message),
+        Err(error) if status::of(&error).is_client_error() => Flash::error(error.to_string()),
         Err(error) => return Err(error.into()),
     };
     state.sessions.flash(&place.signed.session, flash);

@@ -8,8 +8,9 @@ use wvs_store::StoreError;
 
 use super::WebState;
 use super::session::{Flash, SignedIn};
-use crate::api::error::ApiError;
 use crate::auth::Reach;
+use crate::service::ServiceError;
+use crate::status;
 
 /// The page header's data.
 pub struct Chrome {
@@ -52,21 +53,22 @@ pub enum WebError {
     Forbidden(&'static str),
     /// The form body is over the limit.
     TooLarge,
-    /// What the API would answer (404, 422, 429, 503...), shown as a page.
-    Api(ApiError),
+    /// A refusal or failure of the service (404, 422, 429, 503...), shown as a page with
+    /// the status the API answers it with.
+    Service(ServiceError),
     /// A template failed to render (a bug).
     Render(askama::Error),
 }
 
-impl From<ApiError> for WebError {
-    fn from(error: ApiError) -> Self {
-        WebError::Api(error)
+impl From<ServiceError> for WebError {
+    fn from(error: ServiceError) -> Self {
+        WebError::Service(error)
     }
 }
 
 impl From<StoreError> for WebError {
     fn from(error: StoreError) -> Self {
-        WebError::Api(error.into())
+        WebError::Service(error.into())
     }
 }
 
@@ -103,7 +105,7 @@ impl IntoResponse for WebError {
                 StatusCode::PAYLOAD_TOO_LARGE,
                 "The form is too large.".to_owned(),
             ),
-            WebError::Api(error) => (error.status, error.message.clone()),
+            WebError::Service(error) => (status::of(error), error.to_string()),
             WebError::Render(error) => {
                 tracing::error!(%error, "a page failed to render");
                 (
