@@ -27,6 +27,7 @@ pub mod api;
 pub mod auth;
 pub mod body_text;
 pub mod config;
+pub mod database_url;
 pub mod db_lock;
 pub mod delivery;
 pub mod dispatch;

@@ -23,7 +23,8 @@ use crate::auth::{Caller, Reach};
 use crate::ingest::{Incoming, Target, accepts};
 use crate::service::authorization::{authorize, find_group, find_project};
 use crate::service::claims::Claims;
-use crate::service::ingest::{ingest_one, project_target, register};
+use crate::service::ingest::{ingest_one, project_target};
+use crate::service::registry::register;
 use crate::state::AppState;
 use crate::{metrics, normalize, project_blocks};
 

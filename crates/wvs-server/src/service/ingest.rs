@@ -1,18 +1,12 @@
 //! Ingest: one event, posted or made by WVS, into the store with its deliveries (see
-//! [`crate::ingest`]), and the registration of a project on its first event.
+//! [`crate::ingest`]), and the target a project's events go to.
 
-use serde_json::{Map, Value};
-use wvs_events::Event;
 use wvs_store::{Group, HookOwner, Inserted, Project, Store};
 
 use super::authorization::{authorize, project_groups};
-use super::claims::Claims;
 use super::error::ServiceResult;
-use super::fields::Fields;
-use super::registry::new_project;
 use crate::auth::Reach;
-use crate::delivery::now_millis;
-use crate::ingest::{self, Incoming, Target, project_block};
+use crate::ingest::{self, Incoming, Target};
 use crate::state::AppState;
 use crate::{metrics, redact};
 
@@ -60,40 +54,4 @@ pub async fn project_target(
         namespace_path: project.namespace_path.clone(),
     };
     Ok((target, groups))
-}
-
-/// Registers an unknown project from the `project` block of its first event: its id is the
-/// one in the path (or the block's), its namespace the path's prefix. An event that names
-/// another project than that id registers nothing.
-pub async fn register(
-    store: &dyn Store,
-    id: &str,
-    event: &Event,
-    claims: &Claims,
-) -> ServiceResult<Option<Project>> {
-    let value = event.to_value();
-    let Some(block) = project_block(&value) else {
-        return Ok(None);
-    };
-    let Some(full_path) = block.get("path_with_namespace").and_then(Value::as_str) else {
-        return Ok(None);
-    };
-    let Some((namespace, path)) = full_path.rsplit_once('/') else {
-        return Ok(None);
-    };
-    let mut fields: Map<String, Value> = block.clone();
-    let id_from_path = id.parse::<i64>().ok().map(Value::from);
-    let id = id_from_path
-        .or_else(|| block.get("id").cloned())
-        .or_else(|| value.get("project_id").cloned());
-    if let Some(id) = id.as_ref().and_then(Value::as_i64) {
-        claims.check_project(id)?;
-    }
-    fields.insert("id".into(), id.unwrap_or(Value::Null));
-    fields.insert("path".into(), Value::from(path));
-    fields.insert("namespace_path".into(), Value::from(namespace));
-    // The block's `namespace` is a display name, not a path.
-    fields.remove("namespace");
-    let project = new_project(store, &Fields(fields)).await?;
-    Ok(Some(store.create_project(project, now_millis()).await?))
 }

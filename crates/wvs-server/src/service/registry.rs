@@ -7,16 +7,18 @@
 //! `subgroup_destroy` to the parent's group hooks and its ancestors' (not when a subgroup
 //! moves: the documents say so). See [`super::emit`] for the order of change and event.
 
-use wvs_events::EventKind;
+use serde_json::{Map, Value};
+use wvs_events::{Event, EventKind};
 use wvs_store::{
     Group, GroupUpdate, NewGroup, NewProject, Project, ProjectAttributes, ProjectUpdate, Store,
 };
 
+use super::claims::Claims;
 use super::emit::{ancestry_ids, emit, group_owner, project_owner};
 use super::error::{ServiceError, ServiceResult};
 use super::fields::Fields;
 use crate::delivery::now_millis;
-use crate::ingest::Target;
+use crate::ingest::{Target, project_block};
 use crate::registry_events::payload;
 use crate::state::AppState;
 
@@ -154,6 +156,42 @@ fn project_in(
         namespace_path,
         attributes: attributes(fields, ProjectAttributes::default())?,
     })
+}
+
+/// Registers an unknown project from the `project` block of its first event: its id is the
+/// one in the path (or the block's), its namespace the path's prefix. An event that names
+/// another project than that id registers nothing.
+pub async fn register(
+    store: &dyn Store,
+    id: &str,
+    event: &Event,
+    claims: &Claims,
+) -> ServiceResult<Option<Project>> {
+    let value = event.to_value();
+    let Some(block) = project_block(&value) else {
+        return Ok(None);
+    };
+    let Some(full_path) = block.get("path_with_namespace").and_then(Value::as_str) else {
+        return Ok(None);
+    };
+    let Some((namespace, path)) = full_path.rsplit_once('/') else {
+        return Ok(None);
+    };
+    let mut fields: Map<String, Value> = block.clone();
+    let id_from_path = id.parse::<i64>().ok().map(Value::from);
+    let id = id_from_path
+        .or_else(|| block.get("id").cloned())
+        .or_else(|| value.get("project_id").cloned());
+    if let Some(id) = id.as_ref().and_then(Value::as_i64) {
+        claims.check_project(id)?;
+    }
+    fields.insert("id".into(), id.unwrap_or(Value::Null));
+    fields.insert("path".into(), Value::from(path));
+    fields.insert("namespace_path".into(), Value::from(namespace));
+    // The block's `namespace` is a display name, not a path.
+    fields.remove("namespace");
+    let project = new_project(store, &Fields(fields)).await?;
+    Ok(Some(store.create_project(project, now_millis()).await?))
 }
 
 /// Edits, renames or transfers a project from request fields, then sends one event.

@@ -9,7 +9,6 @@ use wvs_store::LoggedAttempt;
 
 use super::WebState;
 use super::health;
-use super::hooks::answer_flash;
 use super::page::{Chrome, Pager, WebError, html};
 use super::place::PlacedHook;
 use super::session::Flash;
@@ -223,6 +222,19 @@ pub async fn resend(
     };
     state.sessions.flash(&place.signed.session, flash);
     Ok(Redirect::to(&events_path).into_response())
+}
+
+/// The receiver's answer to a test or resend, in words.
+pub fn answer_flash(status: Option<u16>) -> Flash {
+    match status {
+        Some(code) if (200..300).contains(&code) => {
+            Flash::ok(format!("Hook executed successfully: HTTP {code}"))
+        }
+        Some(code) => Flash::error(format!(
+            "Hook execution failed: the receiver answered HTTP {code}"
+        )),
+        None => Flash::error("Hook execution failed: no response from the receiver"),
+    }
 }
 
 #[cfg(test)]

@@ -327,23 +327,10 @@ async fn test(
     let events_path = format!("{}/events", placed.path());
     let PlacedHook { place, hook } = placed;
     let flash = match service::test(&state.app, &place.signed.caller, hook, &form.trigger).await {
-        Ok(status) => answer_flash(status),
+        Ok(status) => events::answer_flash(status),
         Err(error) if status::of(&error).is_client_error() => Flash::error(error.to_string()),
         Err(error) => return Err(error.into()),
     };
     state.sessions.flash(&place.signed.session, flash);
     Ok(Redirect::to(&events_path).into_response())
-}
-
-/// The receiver's answer to a test or resend, in words.
-pub fn answer_flash(status: Option<u16>) -> Flash {
-    match status {
-        Some(code) if (200..300).contains(&code) => {
-            Flash::ok(format!("Hook executed successfully: HTTP {code}"))
-        }
-        Some(code) => Flash::error(format!(
-            "Hook execution failed: the receiver answered HTTP {code}"
-        )),
-        None => Flash::error("Hook execution failed: no response from the receiver"),
-    }
 }
