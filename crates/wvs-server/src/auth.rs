@@ -3,19 +3,13 @@
 //! API by an admin and shown once. Only SHA-256 digests are stored; the admin token is
 //! compared digest to digest in constant time, access tokens are found by their digest.
 
-use axum::extract::{Request, State};
-use axum::http::HeaderMap;
-use axum::middleware::Next;
-use axum::response::Response;
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 use wvs_store::{HookOwner, Id, Store, StoreError};
 
-use crate::api::error::ApiError;
 use crate::delivery::now_millis;
-use crate::state::AppState;
 
 const ADMIN_TOKEN_DIGEST: &str = "admin_token_sha256";
 
@@ -49,17 +43,6 @@ pub async fn ensure_admin_token(
     Ok(Some(token))
 }
 
-/// The token a request presents: `PRIVATE-TOKEN`, or `Authorization: Bearer`.
-fn presented(headers: &HeaderMap) -> Option<&str> {
-    if let Some(token) = headers.get("private-token").and_then(|v| v.to_str().ok()) {
-        return Some(token);
-    }
-    headers
-        .get("authorization")
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Bearer "))
-}
-
 /// A new random token with a recognizable prefix.
 pub fn new_token(prefix: &str) -> String {
     let mut bytes = [0u8; 32];
@@ -91,21 +74,6 @@ pub struct Caller {
     pub reach: Reach,
 }
 
-/// Middleware: the request must carry the admin token or a valid access token; the caller
-/// is put in the request's extensions.
-pub async fn authenticate(
-    State(state): State<AppState>,
-    mut request: Request,
-    next: Next,
-) -> Result<Response, ApiError> {
-    let token = presented(request.headers()).ok_or_else(ApiError::unauthorized)?;
-    let caller = caller_of(state.store.as_ref(), digest(token))
-        .await?
-        .ok_or_else(ApiError::unauthorized)?;
-    request.extensions_mut().insert(caller);
-    Ok(next.run(request).await)
-}
-
 /// Who a token digest stands for: the admin, or a project or group access token that
 /// exists and has not expired; `None` for anything else. Asked at every request, so a
 /// revoked or expired token (and a web session signed in with it) stops working at once.
@@ -130,16 +98,4 @@ pub async fn caller_of(store: &dyn Store, key: String) -> Result<Option<Caller>,
         Some(HookOwner::System) | None => return Ok(None),
     };
     Ok(Some(Caller { key, reach }))
-}
-
-/// Middleware behind [`authenticate`]: only the admin token passes (registry, system hooks,
-/// system events, token management).
-pub async fn require_admin(request: Request, next: Next) -> Result<Response, ApiError> {
-    match request.extensions().get::<Caller>() {
-        Some(Caller {
-            reach: Reach::Admin,
-            ..
-        }) => Ok(next.run(request).await),
-        _ => Err(ApiError::forbidden()),
-    }
 }

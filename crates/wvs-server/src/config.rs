@@ -13,8 +13,10 @@ use wvs_events::Flavor;
 use wvs_send::{AllowEntry, OutboundPolicy};
 use wvs_store::RateLimit;
 
-use crate::dispatch::{AutoDisable, RetryPolicy};
-use crate::http::HttpLimits;
+use crate::database_url::is_postgres;
+use crate::dispatch::auto_disable::AutoDisable;
+use crate::dispatch::retry::RetryPolicy;
+use crate::http::limits::HttpLimits;
 
 pub mod defaults;
 
@@ -456,7 +458,7 @@ pub fn database_url(database: &str) -> String {
 
 /// The file of a SQLite database URL; `None` for an in-memory database or PostgreSQL.
 pub fn sqlite_path(database_url: &str) -> Option<PathBuf> {
-    if crate::server::is_postgres(database_url)
+    if is_postgres(database_url)
         || database_url.contains(":memory:")
         || database_url.contains("mode=memory")
     {

@@ -16,8 +16,8 @@
 //! - `auto_disable`: GitLab's auto-disable thresholds, applied by the store as attempts are
 //!   recorded.
 
-mod auto_disable;
-mod retry;
+pub mod auto_disable;
+pub mod retry;
 
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;

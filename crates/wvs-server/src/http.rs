@@ -38,16 +38,9 @@ use tokio_util::sync::CancellationToken;
 
 use crate::api::error::ApiError;
 
-/// What the server allows a client.
-#[derive(Debug, Clone)]
-pub struct HttpLimits {
-    /// Time to send a request's headers (also how long an idle keep-alive connection stays).
-    pub header_read_timeout: Duration,
-    /// Time to send a request's body, from the end of its headers.
-    pub body_read_timeout: Duration,
-    /// Connections served at once.
-    pub max_connections: usize,
-}
+pub mod limits;
+
+pub use limits::HttpLimits;
 
 /// How long a refused connection is drained before it is closed (see [`refuse`]).
 const REFUSAL_LINGER: Duration = Duration::from_secs(1);

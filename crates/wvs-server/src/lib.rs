@@ -6,7 +6,11 @@
 //! - [`config`]: flags, `WVS_*` environment and `wvs.toml`, layered.
 //! - [`server`]: `wvs serve`: opens the store, starts the API and the dispatcher, shuts down.
 //! - [`http`]: the accept loop: connection cap, header and body timeouts.
-//! - [`api`]: GitLab API v4 routes: registry, hooks, delivery log, ingest.
+//! - [`service`]: what the API and the web pages both do (hooks, ingest, registry, tokens,
+//!   authorization), as functions over the store failing with one `ServiceError`; no HTTP.
+//! - [`api`]: GitLab API v4 routes: registry, hooks, delivery log, ingest (thin adapters over
+//!   [`service`]).
+//! - [`status`]: the HTTP status of a `ServiceError`, one table for the API and the pages.
 //! - [`ingest`]: an event → one stored event and its deliveries, in one transaction.
 //! - [`registry_events`]: the payloads of the events registry changes make (projects, groups,
 //!   users, SSH keys, memberships).
@@ -19,14 +23,16 @@
 //! - [`auth`]: the admin token and project / group access tokens (digests at rest), and what
 //!   each caller may reach.
 //! - [`web`]: the web interface (server-rendered pages at `/`): sign in, hooks, recent
-//!   events, the instance overview.
+//!   events, the instance overview (thin adapters over [`service`]; nothing from [`api`]).
 //! - [`db_lock`]: one `wvs serve` or `wvs migrate` per SQLite file (an OS file lock).
+//! - [`database_url`]: whether a database URL names PostgreSQL.
 //! - `secret_key`: the key that encrypts hook URLs and secrets at rest (config or key file).
 
 pub mod api;
 pub mod auth;
 pub mod body_text;
 pub mod config;
+pub mod database_url;
 pub mod db_lock;
 pub mod delivery;
 pub mod dispatch;
@@ -43,7 +49,9 @@ pub mod redact;
 pub mod registry_events;
 mod secret_key;
 pub mod server;
+pub mod service;
 pub mod state;
+pub mod status;
 pub mod time;
 pub mod web;
 

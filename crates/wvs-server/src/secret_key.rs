@@ -12,13 +12,14 @@ use anyhow::Context;
 use wvs_store::SecretKey;
 
 use crate::config::{Config, sqlite_path};
+use crate::database_url::is_postgres;
 
 /// The store's key, from the configuration or the key file.
 pub fn load(config: &Config) -> anyhow::Result<SecretKey> {
     if let Some(text) = &config.secret_key {
         return SecretKey::from_base64(text).context("secret_key");
     }
-    if crate::server::is_postgres(&config.database_url) {
+    if is_postgres(&config.database_url) {
         // Every node must read every hook: a key file of one node's own would not do.
         anyhow::bail!(
             "a PostgreSQL store needs --secret-key (WVS_SECRET_KEY), the same on every node: \

@@ -13,9 +13,10 @@ use wvs_store::Store;
 use wvs_store::postgres::PgStore;
 use wvs_store::sqlite::SqliteStore;
 
-use crate::api::test_limit::TestLimiter;
 use crate::config::Config;
+use crate::database_url::is_postgres;
 use crate::dispatch::Dispatcher;
+use crate::service::test_limit::TestLimiter;
 use crate::state::{AppState, Shared};
 
 /// Opens the store named by the configuration (PostgreSQL for a `postgres://` URL, SQLite
@@ -72,11 +73,6 @@ pub async fn backup(url: &str, destination: &std::path::Path) -> anyhow::Result<
     SqliteStore::backup(url, destination)
         .await
         .with_context(|| format!("backing up {url} to {}", destination.display()))
-}
-
-/// Whether the database URL names PostgreSQL.
-pub fn is_postgres(url: &str) -> bool {
-    url.starts_with("postgres://") || url.starts_with("postgresql://")
 }
 
 /// The URL without its password, for messages.

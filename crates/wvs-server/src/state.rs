@@ -7,8 +7,8 @@ use tokio::sync::Notify;
 use wvs_send::Sender;
 use wvs_store::Store;
 
-use crate::api::test_limit::TestLimiter;
 use crate::config::Config;
+use crate::service::test_limit::TestLimiter;
 
 /// The application state behind every handler. Every layer and handler a request passes
 /// takes its own clone, so it is one shared allocation: a clone is one reference count, not

@@ -6,6 +6,9 @@ use axum::response::{IntoResponse, Response};
 use serde_json::json;
 use wvs_store::StoreError;
 
+use crate::service::ServiceError;
+use crate::status;
+
 /// An error answer of the API.
 #[derive(Debug)]
 pub struct ApiError {
@@ -66,46 +69,22 @@ impl IntoResponse for ApiError {
     }
 }
 
-impl From<StoreError> for ApiError {
-    fn from(error: StoreError) -> Self {
-        match error {
-            StoreError::NotFound(what) => ApiError::not_found(&capitalized(what)),
-            StoreError::Conflict(what) => ApiError::new(
-                StatusCode::CONFLICT,
-                format!("{what} has already been taken"),
-            ),
-            StoreError::Invalid(what) => ApiError::unprocessable(format!("invalid {what}")),
-            StoreError::IdempotencyKeyReused => ApiError::unprocessable(
-                "Idempotency-Key was already used with another body: nothing was stored; \
-                 post another event under a new key",
-            ),
-            StoreError::Database(_) => {
-                // The detail goes to the log, not to the client.
-                tracing::error!(error = %error, "store error");
-                ApiError {
-                    retry_after: Some(STORE_RETRY_AFTER),
-                    ..ApiError::new(
-                        StatusCode::SERVICE_UNAVAILABLE,
-                        "503 Service Unavailable: the database cannot be reached or failed; \
-                         retry later (with the same Idempotency-Key, a retry is never stored twice)",
-                    )
-                }
-            }
-            StoreError::Corrupt(_) | StoreError::Migrate(_) => {
-                tracing::error!(error = %error, "store error");
-                ApiError::new(
-                    StatusCode::INTERNAL_SERVER_ERROR,
-                    "500 Internal Server Error: stored data could not be read",
-                )
-            }
+impl From<ServiceError> for ApiError {
+    fn from(error: ServiceError) -> Self {
+        let retry_after = match error {
+            ServiceError::TooMany { retry_after } => Some(retry_after),
+            ServiceError::Unavailable => Some(STORE_RETRY_AFTER),
+            _ => None,
+        };
+        ApiError {
+            retry_after,
+            ..ApiError::new(status::of(&error), error.to_string())
         }
     }
 }
 
-fn capitalized(word: &str) -> String {
-    let mut chars = word.chars();
-    chars
-        .next()
-        .map(|first| first.to_uppercase().chain(chars).collect())
-        .unwrap_or_default()
+impl From<StoreError> for ApiError {
+    fn from(error: StoreError) -> Self {
+        ServiceError::from(error).into()
+    }
 }

@@ -7,26 +7,20 @@ use axum::response::{IntoResponse, Response};
 use axum::{Extension, Json};
 use serde::Deserialize;
 use serde_json::{Map, Value, json};
-use wvs_events::samples;
-use wvs_hooks::{HookInput, NewHookParts};
-use wvs_store::{
-    HealthEffect, Hook, HookChange, HookHealth, HookOwner, LoggedAttempt, NewHook, Outcome,
-    StatusFilter,
-};
+use wvs_hooks::HookInput;
+use wvs_store::{Hook, LoggedAttempt};
 
 use super::endpoints::{Documented, Endpoints};
 use super::error::{ApiError, ApiResult};
-use super::owner::project_groups;
 use super::owner::{OwnedHook, Owner};
 use super::pagination::Paging;
 use super::params::Params;
 use crate::auth::Caller;
-use crate::delivery::{self, AttemptContext, Envelope, PreparedHook, now_millis};
-use crate::hooks::{limits_of, parts_of, render, rotate, scope_of, to_store};
-use crate::ingest::idempotency_key;
+use crate::delivery::now_millis;
+use crate::hooks::render;
+use crate::service::hooks::{self, Keyed};
 use crate::state::AppState;
 use crate::time::iso8601;
-use crate::{normalize, project_blocks};
 
 /// The hook routes, mounted under `/projects/{id}/hooks`, `/groups/{id}/hooks` and `/hooks`.
 pub fn routes(system: bool) -> Documented {
@@ -121,35 +115,9 @@ async fn create_hook(
 ) -> ApiResult<Response> {
     let input = input_of(params)?;
     let generated = input.generate_signing_token == Some(true);
-    let hook = create(&state, owner, input).await?;
+    let hook = hooks::create(&state, owner, input).await?;
     let body = answer(&hook, generated);
     Ok((StatusCode::CREATED, Json(body)).into_response())
-}
-
-/// Creates a hook of `owner` from a request's fields, through the hook rules and the
-/// outbound guard (shared by the API and the web pages, so both give the same errors).
-pub(crate) async fn create(
-    state: &AppState,
-    owner: HookOwner,
-    input: HookInput,
-) -> ApiResult<Hook> {
-    let parts = wvs_hooks::create(scope_of(owner), input)
-        .map_err(|e| ApiError::bad_request(e.to_string()))?;
-    check_destination(state, owner, &parts).await?;
-    let hook = state
-        .store
-        .create_hook(
-            NewHook {
-                owner,
-                url: parts.url,
-                secrets: to_store(parts.secrets),
-                settings: settings_value(&parts.settings),
-                limits: limits_of(&parts.settings),
-            },
-            now_millis(),
-        )
-        .await?;
-    Ok(hook)
 }
 
 /// The hook as the API shows it, plus, once, the signing secret WVS just generated.
@@ -172,42 +140,8 @@ async fn update_hook(
 ) -> ApiResult<Json<Value>> {
     let input = input_of(params)?;
     let generated = input.generate_signing_token == Some(true);
-    let saved = update(&state, &hook, input).await?;
+    let saved = hooks::update(&state, &hook, input).await?;
     Ok(Json(answer(&saved, generated)))
-}
-
-/// Applies a request's fields to a hook through the hook rules and saves it (shared by the
-/// API and the web pages).
-pub(crate) async fn update(state: &AppState, hook: &Hook, input: HookInput) -> ApiResult<Hook> {
-    let parts = wvs_hooks::update(scope_of(hook.owner), &parts_of(hook), input)
-        .map_err(|e| ApiError::bad_request(e.to_string()))?;
-    save(state, hook, parts).await
-}
-
-async fn save(state: &AppState, hook: &Hook, parts: NewHookParts) -> ApiResult<Hook> {
-    check_destination(state, hook.owner, &parts).await?;
-    let now = now_millis();
-    let secrets = rotate(
-        &hook.secrets,
-        to_store(parts.secrets),
-        state.config.signing_token_grace,
-        now,
-    );
-    let hook_id = hook.id;
-    let hook = state
-        .store
-        .update_hook(
-            hook_id,
-            HookChange {
-                url: parts.url,
-                secrets,
-                settings: settings_value(&parts.settings),
-                limits: limits_of(&parts.settings),
-            },
-            now,
-        )
-        .await?;
-    Ok(hook)
 }
 
 /// Re-enables an auto-disabled hook (WVS's own endpoint; in GitLab only a successful test
@@ -216,7 +150,7 @@ async fn enable_hook(
     State(state): State<AppState>,
     OwnedHook(hook): OwnedHook,
 ) -> ApiResult<Json<Value>> {
-    let hook = enable(&state, &hook).await?;
+    let hook = hooks::enable(&state, &hook).await?;
     Ok(Json(render(&hook, now_millis())))
 }
 
@@ -237,7 +171,7 @@ async fn recover(
             .timestamp_millis(),
         Some(_) => return Err(ApiError::bad_request("since is not an ISO 8601 time")),
     };
-    let recovered = recover_deliveries(&state, &hook, since).await?;
+    let recovered = hooks::recover_deliveries(&state, &hook, since).await?;
     Ok(Json(json!({
         "requeued": recovered.requeued,
         "released": recovered.released,
@@ -245,88 +179,11 @@ async fn recover(
     })))
 }
 
-/// What bulk recovery did.
-pub(crate) struct Recovered {
-    /// Failed deliveries queued again.
-    pub requeued: u64,
-    /// The hook was disabled and is re-enabled: its held deliveries go out.
-    pub released: bool,
-    /// The hook as it is now.
-    pub hook: Hook,
-}
-
-/// Queues again the hook's deliveries failed since `since` and re-enables it if it is
-/// disabled (shared by the API and the web pages).
-pub(crate) async fn recover_deliveries(
-    state: &AppState,
-    hook: &Hook,
-    since: i64,
-) -> ApiResult<Recovered> {
-    let now = now_millis();
-    let requeued = state.store.requeue_failed(hook.id, since, now).await?;
-    let released = !hook.health.is_executable(now);
-    let hook = if released {
-        enable(state, hook).await?
-    } else {
-        state.wake.notify_one();
-        hook.clone()
-    };
-    Ok(Recovered {
-        requeued,
-        released,
-        hook,
-    })
-}
-
-/// Resets a hook's health and wakes the dispatcher for its held deliveries; the hook as it
-/// is now.
-pub(crate) async fn enable(state: &AppState, hook: &Hook) -> ApiResult<Hook> {
-    state
-        .store
-        .set_hook_health(hook.id, HookHealth::default())
-        .await?;
-    if !hook.health.is_executable(now_millis()) {
-        tracing::info!(
-            hook = hook.id,
-            "hook enabled again by hand: its held deliveries go out"
-        );
-    }
-    state.wake.notify_one();
-    state
-        .store
-        .hook(hook.id)
-        .await?
-        .ok_or_else(|| ApiError::not_found("Hook"))
-}
-
-/// The SSRF guard on the hook's URL as saved (it checks again at every delivery): 422 with
-/// the reason when the destination is refused.
-async fn check_destination(
-    state: &AppState,
-    owner: HookOwner,
-    parts: &NewHookParts,
-) -> ApiResult<()> {
-    state
-        .sender
-        .guard()
-        .check_url(
-            &parts.url,
-            &parts.secrets.url_variables,
-            owner == HookOwner::System,
-        )
-        .await
-        .map_err(|refusal| ApiError::unprocessable(format!("url is blocked: {refusal}")))
-}
-
-fn settings_value(settings: &wvs_hooks::HookSettings) -> Value {
-    serde_json::to_value(settings).unwrap_or(Value::Null)
-}
-
 async fn delete_hook(
     State(state): State<AppState>,
     OwnedHook(hook): OwnedHook,
 ) -> ApiResult<StatusCode> {
-    state.store.delete_hook(hook.id).await?;
+    hooks::delete(&state, &hook).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -335,59 +192,6 @@ async fn delete_hook(
 #[derive(Deserialize)]
 struct KeyPath {
     key: String,
-}
-
-/// Which keyed secret list an endpoint edits.
-#[derive(Clone, Copy)]
-enum Keyed {
-    CustomHeader,
-    UrlVariable,
-}
-
-impl Keyed {
-    fn field(self) -> &'static str {
-        match self {
-            Keyed::CustomHeader => "custom_headers",
-            Keyed::UrlVariable => "url_variables",
-        }
-    }
-
-    fn list(self, parts: &NewHookParts) -> &Vec<(String, String)> {
-        match self {
-            Keyed::CustomHeader => &parts.secrets.custom_headers,
-            Keyed::UrlVariable => &parts.secrets.url_variables,
-        }
-    }
-}
-
-/// Sets or removes one key by re-validating the whole list through the hook rules, so the
-/// single-key endpoints cannot bypass a limit the full update enforces.
-async fn edit_keyed(
-    state: &AppState,
-    hook: wvs_store::Hook,
-    which: Keyed,
-    key: String,
-    value: Option<String>,
-) -> ApiResult<StatusCode> {
-    let current = parts_of(&hook);
-    let mut list = which.list(&current).clone();
-    let existed = list.iter().any(|(k, _)| *k == key);
-    list.retain(|(k, _)| *k != key);
-    match value {
-        Some(value) => list.push((key, value)),
-        None if !existed => return Err(ApiError::not_found(which.field())),
-        None => {}
-    }
-    let entries: Vec<Value> = list
-        .into_iter()
-        .map(|(key, value)| json!({"key": key, "value": value}))
-        .collect();
-    let input = HookInput::from_json(&json!({ which.field(): entries }))
-        .map_err(|e| ApiError::bad_request(e.to_string()))?;
-    let parts = wvs_hooks::update(scope_of(hook.owner), &current, input)
-        .map_err(|e| ApiError::unprocessable(e.to_string()))?;
-    let _saved = save(state, &hook, parts).await?;
-    Ok(StatusCode::NO_CONTENT)
 }
 
 fn value_param(params: Params) -> ApiResult<String> {
@@ -405,7 +209,8 @@ async fn put_custom_header(
     params: Params,
 ) -> ApiResult<StatusCode> {
     let value = value_param(params)?;
-    edit_keyed(&state, hook, Keyed::CustomHeader, key, Some(value)).await
+    hooks::edit_keyed(&state, hook, Keyed::CustomHeader, key, Some(value)).await?;
+    Ok(StatusCode::NO_CONTENT)
 }
 
 async fn delete_custom_header(
@@ -413,7 +218,8 @@ async fn delete_custom_header(
     OwnedHook(hook): OwnedHook,
     Path(KeyPath { key }): Path<KeyPath>,
 ) -> ApiResult<StatusCode> {
-    edit_keyed(&state, hook, Keyed::CustomHeader, key, None).await
+    hooks::edit_keyed(&state, hook, Keyed::CustomHeader, key, None).await?;
+    Ok(StatusCode::NO_CONTENT)
 }
 
 async fn put_url_variable(
@@ -423,7 +229,8 @@ async fn put_url_variable(
     params: Params,
 ) -> ApiResult<StatusCode> {
     let value = value_param(params)?;
-    edit_keyed(&state, hook, Keyed::UrlVariable, key, Some(value)).await
+    hooks::edit_keyed(&state, hook, Keyed::UrlVariable, key, Some(value)).await?;
+    Ok(StatusCode::NO_CONTENT)
 }
 
 async fn delete_url_variable(
@@ -431,31 +238,11 @@ async fn delete_url_variable(
     OwnedHook(hook): OwnedHook,
     Path(KeyPath { key }): Path<KeyPath>,
 ) -> ApiResult<StatusCode> {
-    edit_keyed(&state, hook, Keyed::UrlVariable, key, None).await
+    hooks::edit_keyed(&state, hook, Keyed::UrlVariable, key, None).await?;
+    Ok(StatusCode::NO_CONTENT)
 }
 
 // ---------------------------------------------------------------- test and resend
-
-/// 429, GitLab's words, when the caller tested or resent to this hook too often, with
-/// `Retry-After`: the seconds until the limiter allows the next one.
-fn rate_limit(state: &AppState, caller: &Caller, hook_id: i64) -> ApiResult<()> {
-    state
-        .test_limiter
-        .check(&caller.key, hook_id, std::time::Instant::now())
-        .map_err(|wait| ApiError {
-            retry_after: Some(retry_after_seconds(wait)),
-            ..ApiError::new(
-                StatusCode::TOO_MANY_REQUESTS,
-                "This endpoint has been requested too many times. Try again later.",
-            )
-        })
-}
-
-/// A wait as whole seconds, rounded up (a retry sooner would be refused), at least 1.
-fn retry_after_seconds(wait: std::time::Duration) -> u32 {
-    let seconds = wait.as_secs() + u64::from(wait.subsec_nanos() > 0);
-    u32::try_from(seconds.max(1)).unwrap_or(u32::MAX)
-}
 
 #[derive(Deserialize)]
 struct TriggerPath {
@@ -470,60 +257,7 @@ async fn test_hook(
     OwnedHook(hook): OwnedHook,
     Path(TriggerPath { trigger }): Path<TriggerPath>,
 ) -> ApiResult<Response> {
-    test_answer(test(&state, &caller, hook, &trigger).await?)
-}
-
-/// Sends a hook the test event of `trigger` and logs it; the receiver's status, `None`
-/// without a response (shared by the API and the web pages).
-pub(crate) async fn test(
-    state: &AppState,
-    caller: &Caller,
-    hook: Hook,
-    trigger: &str,
-) -> ApiResult<Option<u16>> {
-    rate_limit(state, caller, hook.id)?;
-    let scope = scope_of(hook.owner);
-    let (kind, confidential) = wvs_hooks::test_kind(trigger, scope)
-        .ok_or_else(|| ApiError::bad_request("trigger does not have a valid value"))?;
-    let body = match hook.owner {
-        HookOwner::Project(project_id) => {
-            let latest = state
-                .store
-                .latest_event(Some(project_id), kind.name())
-                .await?;
-            match latest {
-                Some(event) => event.payload,
-                None => {
-                    // The documented sample, made an event of this project.
-                    let sample = sample_body(samples::for_kind(kind, scope).json, confidential);
-                    let blocks = registry_blocks(state, project_id).await?;
-                    normalize::as_registry_project(&sample, &blocks)
-                }
-            }
-        }
-        _ => sample_body(samples::for_kind(kind, scope).json, confidential),
-    };
-    // A test is an execution of its own, as in GitLab: even when it sends a stored event's
-    // payload it gets a new event UUID, hence a new Idempotency-Key.
-    let event_uuid = uuid::Uuid::now_v7().to_string();
-    let event =
-        wvs_events::Event::from_slice(&body).map_err(|e| ApiError::unprocessable(e.to_string()))?;
-    let body = delivery::templated(
-        &crate::hooks::settings_of(&hook),
-        &body,
-        state.sender.max_payload(),
-    )
-    .map_err(ApiError::unprocessable)?
-    .unwrap_or(body);
-    send_and_log(
-        state,
-        hook,
-        &event_uuid,
-        event.header_for(scope),
-        &body,
-        test_trigger(trigger),
-    )
-    .await
+    test_answer(hooks::test(&state, &caller, hook, &trigger).await?)
 }
 
 /// `POST /hooks/:id`: tests a system hook with the documented `project_create` sample and
@@ -533,19 +267,7 @@ async fn test_system_hook(
     Extension(caller): Extension<Caller>,
     OwnedHook(hook): OwnedHook,
 ) -> ApiResult<Response> {
-    rate_limit(&state, &caller, hook.id)?;
-    let sample = samples::find("project_create").ok_or_else(|| ApiError::not_found("Sample"))?;
-    let body = sample.json.as_bytes().to_vec();
-    let event_uuid = uuid::Uuid::now_v7().to_string();
-    let status = send_and_log(
-        &state,
-        hook,
-        &event_uuid,
-        sample.header(),
-        &body,
-        "system_hooks".into(),
-    )
-    .await?;
+    let (status, body) = hooks::test_system(&state, &caller, hook).await?;
     match status {
         Some(code) if (200..300).contains(&code) => {
             let data: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
@@ -553,44 +275,6 @@ async fn test_system_hook(
         }
         other => test_answer(other),
     }
-}
-
-/// The `project` and `repository` blocks of a registry project.
-async fn registry_blocks(state: &AppState, project_id: i64) -> ApiResult<project_blocks::Blocks> {
-    let store = state.store.as_ref();
-    let project = store
-        .project(project_id)
-        .await?
-        .ok_or_else(|| ApiError::not_found("Project"))?;
-    let groups = project_groups(store, &project).await?;
-    Ok(project_blocks::of(
-        &project,
-        &groups,
-        &state.config.instance_url,
-    ))
-}
-
-/// A confidential test trigger gets the sample marked confidential.
-fn sample_body(json: &str, confidential: bool) -> Vec<u8> {
-    let Ok(Value::Object(mut map)) = serde_json::from_str::<Value>(json) else {
-        return json.as_bytes().to_vec();
-    };
-    if confidential {
-        if let Some(Value::Object(attributes)) = map.get_mut("object_attributes") {
-            attributes.insert("confidential".into(), Value::Bool(true));
-        }
-        if let Some(Value::String(event_type)) = map.get_mut("event_type") {
-            *event_type = format!("confidential_{event_type}");
-        }
-    }
-    serde_json::to_vec(&Value::Object(map)).unwrap_or_else(|_| json.as_bytes().to_vec())
-}
-
-/// GitLab logs test deliveries under the trigger's hook name (`push_hooks` for
-/// `push_events`).
-fn test_trigger(trigger: &str) -> String {
-    let base = trigger.trim_end_matches("_events").trim_end_matches('s');
-    format!("{base}_hooks")
 }
 
 fn test_answer(status: Option<u16>) -> ApiResult<Response> {
@@ -609,84 +293,6 @@ fn test_answer(status: Option<u16>) -> ApiResult<Response> {
     }
 }
 
-/// Sends a body to a hook outside the queue and logs the attempt; returns the status.
-async fn send_and_log(
-    state: &AppState,
-    hook: wvs_store::Hook,
-    event_uuid: &str,
-    event_header: &str,
-    body: &[u8],
-    trigger: String,
-) -> ApiResult<Option<u16>> {
-    let key = match uuid::Uuid::parse_str(event_uuid) {
-        Ok(uuid) => idempotency_key(uuid, &hook.uuid),
-        Err(_) => uuid::Uuid::new_v4().to_string(),
-    };
-    send_logged(
-        state,
-        hook,
-        event_header,
-        event_uuid,
-        &key,
-        body,
-        trigger,
-        None,
-    )
-    .await
-    .map(|(status, _)| status)
-}
-
-#[allow(clippy::too_many_arguments)]
-async fn send_logged(
-    state: &AppState,
-    hook: wvs_store::Hook,
-    event_header: &str,
-    event_uuid: &str,
-    idempotency_key: &str,
-    body: &[u8],
-    trigger: String,
-    event_id: Option<i64>,
-) -> ApiResult<(Option<u16>, i64)> {
-    let prepared = PreparedHook::new(hook);
-    let envelope = Envelope {
-        event_uuid,
-        event_header,
-        idempotency_key,
-        body: bytes::Bytes::copy_from_slice(body),
-    };
-    let result = delivery::send(&state.sender, state.config.flavor, &prepared, &envelope).await;
-    let status = result.status;
-    // Any success re-enables a disabled hook; a failed test or resend is not held against it.
-    let health = if result.is_success() {
-        HealthEffect::Success
-    } else {
-        HealthEffect::Unchanged
-    };
-    let row = delivery::attempt_row(
-        result,
-        AttemptContext {
-            hook_id: prepared.hook.id,
-            delivery_id: None,
-            event_id,
-            trigger,
-            outcome: Outcome::Succeeded,
-            health,
-            rate_limited: false,
-            request_body: Some(delivery::logged_body(body)),
-            now: now_millis(),
-        },
-    );
-    let id = state
-        .store
-        .log_attempt(row, &state.config.delivery.auto_disable)
-        .await?;
-    if health == HealthEffect::Success {
-        // A disabled hook may be executable again: its held deliveries can go.
-        state.wake.notify_one();
-    }
-    Ok((status, id))
-}
-
 #[derive(Deserialize)]
 struct EventPath {
     event_id: i64,
@@ -700,62 +306,12 @@ async fn resend(
     OwnedHook(hook): OwnedHook,
     Path(EventPath { event_id }): Path<EventPath>,
 ) -> ApiResult<Response> {
-    let status = resend_attempt(&state, &caller, hook, event_id).await?;
+    let status = hooks::resend_attempt(&state, &caller, hook, event_id).await?;
     Ok((
         StatusCode::CREATED,
         Json(json!({ "response_status": status })),
     )
         .into_response())
-}
-
-/// Sends a logged attempt again and logs it; the receiver's status (shared by the API and
-/// the web pages).
-pub(crate) async fn resend_attempt(
-    state: &AppState,
-    caller: &Caller,
-    hook: Hook,
-    event_id: i64,
-) -> ApiResult<Option<u16>> {
-    rate_limit(state, caller, hook.id)?;
-    let logged = state
-        .store
-        .attempt(hook.id, event_id)
-        .await?
-        .ok_or_else(|| ApiError::not_found("Hook event"))?;
-    let header = |suffix: &str| {
-        logged
-            .request_headers
-            .iter()
-            .find(|(name, _)| {
-                name.eq_ignore_ascii_case(&format!("X-WVS-{suffix}"))
-                    || name.eq_ignore_ascii_case(&format!("X-Gitlab-{suffix}"))
-            })
-            .map(|(_, value)| value.clone())
-    };
-    let idempotency = logged
-        .request_headers
-        .iter()
-        .find(|(name, _)| name.eq_ignore_ascii_case("Idempotency-Key"))
-        .map(|(_, value)| value.clone());
-    let (Some(event_header), Some(event_uuid), Some(idempotency)) =
-        (header("Event"), header("Event-UUID"), idempotency)
-    else {
-        return Err(ApiError::unprocessable(
-            "this log entry lacks the headers needed to resend it",
-        ));
-    };
-    let (status, _) = send_logged(
-        state,
-        hook,
-        &event_header,
-        &event_uuid,
-        &idempotency,
-        &logged.request_body,
-        logged.trigger.clone(),
-        logged.event_id,
-    )
-    .await?;
-    Ok(status)
 }
 
 // ---------------------------------------------------------------- delivery log
@@ -765,28 +321,13 @@ struct EventsQuery {
     status: Option<String>,
 }
 
-pub(crate) fn status_filter(status: Option<&str>) -> ApiResult<StatusFilter> {
-    Ok(match status {
-        None | Some("") => StatusFilter::All,
-        Some("successful") => StatusFilter::Successful,
-        Some("client_failure") => StatusFilter::ClientFailure,
-        Some("server_failure") => StatusFilter::ServerFailure,
-        Some(code) => StatusFilter::Code(
-            code.parse()
-                .ok()
-                .filter(|c| (100..600).contains(c))
-                .ok_or_else(|| ApiError::bad_request("status does not have a valid value"))?,
-        ),
-    })
-}
-
 async fn list_events(
     State(state): State<AppState>,
     OwnedHook(hook): OwnedHook,
     Query(query): Query<EventsQuery>,
     paging: Paging,
 ) -> ApiResult<Response> {
-    let filter = status_filter(query.status.as_deref())?;
+    let filter = hooks::status_filter(query.status.as_deref())?;
     let attempts = state
         .store
         .list_attempts(hook.id, filter, paging.page)

@@ -10,24 +10,23 @@ use axum::middleware::{Next, from_fn};
 use axum::response::{IntoResponse, Response};
 use axum::{Extension, Json, Router};
 use futures::StreamExt;
-use serde_json::{Map, Value, json};
+use serde_json::json;
 use sha2::{Digest, Sha256};
 use uuid::Uuid;
 use wvs_events::{Event, Scope};
-use wvs_store::{Group, HookOwner, Idempotency, Inserted, Project, Store};
+use wvs_store::{HookOwner, Idempotency};
 
-use super::claims::Claims;
 use super::endpoints::{Documented, Endpoints};
 use super::error::{ApiError, ApiResult};
-use super::fields::Fields;
 use super::json_depth;
-use super::owner::{authorize, find_group, find_project, project_groups};
-use super::registry::new_project;
 use crate::auth::{Caller, Reach};
-use crate::delivery::now_millis;
-use crate::ingest::{self, Incoming, Target, accepts, project_block};
+use crate::ingest::{Incoming, Target, accepts};
+use crate::service::authorization::{authorize, find_group, find_project};
+use crate::service::claims::Claims;
+use crate::service::ingest::{ingest_one, project_target};
+use crate::service::registry::register;
 use crate::state::AppState;
-use crate::{metrics, normalize, project_blocks, redact};
+use crate::{metrics, normalize, project_blocks};
 
 /// The largest event body accepted: 26,214,400 bytes (25 MiB), GitLab's webhook payload
 /// limit.
@@ -203,35 +202,6 @@ pub(super) fn chain_uuid(headers: &HeaderMap) -> ApiResult<Option<Uuid>> {
         .ok_or_else(|| ApiError::bad_request(format!("{name} must be a UUID")))
 }
 
-/// Ingests one event and wakes the dispatcher when it made new deliveries; shared by the
-/// ingest endpoints and push processing.
-pub(super) async fn ingest_one(
-    state: &AppState,
-    target: &Target,
-    mut incoming: Incoming<'_>,
-) -> ApiResult<Inserted> {
-    if state.config.redact_emails && !matches!(target, Target::System) {
-        // No registry of users' public emails yet: every email is treated as private.
-        if let Some(redacted) = redact::emails(&incoming.body, |_| false) {
-            incoming.body = redacted;
-        }
-    }
-    let inserted = ingest::ingest(
-        state.store.as_ref(),
-        &state.config.delivery.auto_disable,
-        target,
-        incoming,
-    )
-    .await?;
-    if !inserted.duplicate {
-        metrics::ingested(target.scope());
-        if inserted.deliveries > 0 {
-            state.wake.notify_one();
-        }
-    }
-    Ok(inserted)
-}
-
 async fn accept(state: &AppState, target: Target, posted: Posted) -> ApiResult<Response> {
     let inserted = ingest_one(
         state,
@@ -261,7 +231,7 @@ async fn project_event(
     let project = match find_project(store, &id).await {
         Ok(project) => project,
         // Only an admin registers projects on their first event.
-        Err(not_found) if caller.reach != Reach::Admin => return Err(not_found),
+        Err(not_found) if caller.reach != Reach::Admin => return Err(not_found.into()),
         Err(not_found) => register(store, &id, &posted.event, &claims)
             .await?
             .ok_or(not_found)?,
@@ -273,59 +243,6 @@ async fn project_event(
         posted.body = filled;
     }
     accept(&state, target, posted).await
-}
-
-/// The ingest target of a project the caller may reach (404 otherwise), with the groups above
-/// it, nearest first.
-pub(super) async fn project_target(
-    store: &dyn Store,
-    reach: Reach,
-    project: &Project,
-) -> ApiResult<(Target, Vec<Group>)> {
-    authorize(store, reach, HookOwner::Project(project.id)).await?;
-    let groups = project_groups(store, project).await?;
-    let target = Target::Project {
-        project_id: project.id,
-        group_ids: groups.iter().map(|g| g.id).collect(),
-        namespace_path: project.namespace_path.clone(),
-    };
-    Ok((target, groups))
-}
-
-/// Registers an unknown project from the `project` block of its first event: its id is the
-/// one in the path (or the block's), its namespace the path's prefix. An event that names
-/// another project than that id registers nothing.
-async fn register(
-    store: &dyn Store,
-    id: &str,
-    event: &Event,
-    claims: &Claims,
-) -> ApiResult<Option<Project>> {
-    let value = event.to_value();
-    let Some(block) = project_block(&value) else {
-        return Ok(None);
-    };
-    let Some(full_path) = block.get("path_with_namespace").and_then(Value::as_str) else {
-        return Ok(None);
-    };
-    let Some((namespace, path)) = full_path.rsplit_once('/') else {
-        return Ok(None);
-    };
-    let mut fields: Map<String, Value> = block.clone();
-    let id_from_path = id.parse::<i64>().ok().map(Value::from);
-    let id = id_from_path
-        .or_else(|| block.get("id").cloned())
-        .or_else(|| value.get("project_id").cloned());
-    if let Some(id) = id.as_ref().and_then(Value::as_i64) {
-        claims.check_project(id)?;
-    }
-    fields.insert("id".into(), id.unwrap_or(Value::Null));
-    fields.insert("path".into(), Value::from(path));
-    fields.insert("namespace_path".into(), Value::from(namespace));
-    // The block's `namespace` is a display name, not a path.
-    fields.remove("namespace");
-    let project = new_project(store, &Fields(fields)).await?;
-    Ok(Some(store.create_project(project, now_millis()).await?))
 }
 
 async fn group_event(

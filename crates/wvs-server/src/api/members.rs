@@ -18,17 +18,17 @@ use serde_json::{Value, json};
 use wvs_events::EventKind;
 use wvs_store::{Group, Id, Member, MemberOf, MemberUpdate, NewMember, Project, Store};
 
-use super::emit::{ancestry_ids, emit};
 use super::endpoints::{Documented, Endpoints};
 use super::error::{ApiError, ApiResult};
-use super::fields::Fields;
-use super::owner::{find_group, find_project};
 use super::pagination::Paging;
 use super::params::Params;
 use crate::delivery::now_millis;
 use crate::ingest::Target;
 use crate::registry_events::access::AccessLevel;
 use crate::registry_events::payload;
+use crate::service::authorization::{find_group, find_project};
+use crate::service::emit::{ancestry_ids, emit};
+use crate::service::fields::Fields;
 use crate::state::AppState;
 use crate::time::iso8601;
 
@@ -97,7 +97,7 @@ struct ProjectPlace(Project);
 
 impl Place for ProjectPlace {
     async fn find(store: &dyn Store, id: &str) -> ApiResult<Self> {
-        find_project(store, id).await.map(ProjectPlace)
+        Ok(find_project(store, id).await.map(ProjectPlace)?)
     }
 
     fn of(&self) -> MemberOf {
@@ -111,7 +111,7 @@ impl Place for ProjectPlace {
             Change::Removed => EventKind::UserRemoveFromTeam,
         };
         let built = payload::team_member(kind, &self.0, member);
-        emit(state, &Target::System, built).await
+        Ok(emit(state, &Target::System, built).await?)
     }
 }
 
@@ -119,7 +119,7 @@ struct GroupPlace(Group);
 
 impl Place for GroupPlace {
     async fn find(store: &dyn Store, id: &str) -> ApiResult<Self> {
-        find_group(store, id).await.map(GroupPlace)
+        Ok(find_group(store, id).await.map(GroupPlace)?)
     }
 
     fn of(&self) -> MemberOf {
@@ -137,7 +137,7 @@ impl Place for GroupPlace {
         emit(state, &Target::System, built).await?;
         let group_ids = ancestry_ids(state.store.as_ref(), group.id).await?;
         let built = payload::group_member_for_group(kind, group, member);
-        emit(state, &Target::GroupHooks { group_ids }, built).await
+        Ok(emit(state, &Target::GroupHooks { group_ids }, built).await?)
     }
 }
 

@@ -3,11 +3,9 @@
 //! Bearer`). Access tokens reach only their project's or group's hooks, logs and ingest;
 //! everything else answers as if it did not exist (404) or, for instance-wide routes, 403.
 
-mod claims;
-mod emit;
+mod authenticate;
 mod endpoints;
 pub mod error;
-mod fields;
 pub(crate) mod hooks;
 mod ingest;
 mod json_depth;
@@ -19,7 +17,6 @@ pub(crate) mod pagination;
 mod params;
 mod push;
 mod registry;
-pub mod test_limit;
 mod tokens;
 mod users;
 
@@ -28,8 +25,8 @@ use std::sync::Arc;
 use axum::Router;
 use axum::middleware::{from_fn, from_fn_with_state};
 
+use self::authenticate::{authenticate, require_admin};
 use self::endpoints::{Documented, Endpoints};
-use crate::auth::{authenticate, require_admin};
 use crate::state::AppState;
 
 /// Every route of the server: the API, probes, metrics, the API's OpenAPI document and the

@@ -1,33 +1,17 @@
-//! Who a request is about: the project or group named by `:id` (a numeric id or a
-//! URL-encoded full path, as GitLab accepts), and the hook named by `:hook_id` under it.
+//! Who a request is about, as extractors: the project or group named by `:id` (a numeric id
+//! or a URL-encoded full path, as GitLab accepts), and the hook named by `:hook_id` under it.
+//! The finding and the access rules are [`crate::service::authorization`]'s.
 
 use std::collections::HashMap;
 
 use axum::extract::{FromRequestParts, MatchedPath, Path};
 use axum::http::request::Parts;
-use wvs_store::{Group, Hook, HookOwner, Id, Project, Store};
+use wvs_store::{Hook, HookOwner};
 
 use super::error::{ApiError, ApiResult};
 use crate::auth::{Caller, Reach};
+use crate::service::authorization::{authorize, find_group, find_project, owned_hook};
 use crate::state::AppState;
-
-/// Finds a project by numeric id or full path.
-pub async fn find_project(store: &dyn Store, id: &str) -> ApiResult<Project> {
-    let found = match id.parse::<Id>() {
-        Ok(number) => store.project(number).await?,
-        Err(_) => store.project_by_path(id).await?,
-    };
-    found.ok_or_else(|| ApiError::not_found("Project"))
-}
-
-/// Finds a group by numeric id or full path.
-pub async fn find_group(store: &dyn Store, id: &str) -> ApiResult<Group> {
-    let found = match id.parse::<Id>() {
-        Ok(number) => store.group(number).await?,
-        Err(_) => store.group_by_path(id).await?,
-    };
-    found.ok_or_else(|| ApiError::not_found("Group"))
-}
 
 /// The owner of the hooks a request is about, told by the route it matched.
 #[derive(Debug, Clone, Copy)]
@@ -76,47 +60,11 @@ impl FromRequestParts<AppState> for OwnedHook {
     ) -> Result<Self, Self::Rejection> {
         let Owner(owner) = Owner::from_request_parts(parts, state).await?;
         let params = path_params(parts, state).await?;
-        let hook_id: Id = params
-            .get("hook_id")
-            .and_then(|id| id.parse().ok())
-            .ok_or_else(|| ApiError::not_found("Hook"))?;
-        match state.store.hook(hook_id).await? {
-            Some(hook) if hook.owner == owner => Ok(OwnedHook(hook)),
-            _ => Err(ApiError::not_found("Hook")),
-        }
+        let hook_id = params.get("hook_id").and_then(|id| id.parse().ok());
+        Ok(OwnedHook(
+            owned_hook(state.store.as_ref(), owner, hook_id).await?,
+        ))
     }
-}
-
-/// Whether a caller reaching `reach` may act on what `owner` owns. What it may not reach
-/// answers exactly as what does not exist: 404 Project / Group Not Found.
-pub async fn authorize(store: &dyn Store, reach: Reach, owner: HookOwner) -> ApiResult<()> {
-    let allowed = match (reach, owner) {
-        (Reach::Admin, _) => true,
-        (Reach::Project(mine), HookOwner::Project(id)) => mine == id,
-        (Reach::Group(mine), HookOwner::Project(id)) => match store.project(id).await? {
-            Some(Project {
-                namespace_id: Some(group_id),
-                ..
-            }) => beneath(store, group_id, mine).await?,
-            _ => false,
-        },
-        (Reach::Group(mine), HookOwner::Group(id)) => beneath(store, id, mine).await?,
-        _ => false,
-    };
-    match (allowed, owner) {
-        (true, _) => Ok(()),
-        (false, HookOwner::Group(_)) => Err(ApiError::not_found("Group")),
-        (false, _) => Err(ApiError::not_found("Project")),
-    }
-}
-
-/// Whether group `id` is `ancestor` or lies beneath it.
-pub(super) async fn beneath(store: &dyn Store, id: Id, ancestor: Id) -> ApiResult<bool> {
-    Ok(store
-        .group_ancestry(id)
-        .await?
-        .iter()
-        .any(|group| group.id == ancestor))
 }
 
 async fn path_params(parts: &mut Parts, state: &AppState) -> ApiResult<HashMap<String, String>> {
@@ -124,12 +72,4 @@ async fn path_params(parts: &mut Parts, state: &AppState) -> ApiResult<HashMap<S
         .await
         .map_err(|e| ApiError::bad_request(e.body_text()))?;
     Ok(params)
-}
-
-/// The groups above a project, nearest first (none for a user namespace).
-pub async fn project_groups(store: &dyn Store, project: &Project) -> ApiResult<Vec<Group>> {
-    Ok(match project.namespace_id {
-        Some(group_id) => store.group_ancestry(group_id).await?,
-        None => Vec::new(),
-    })
 }

@@ -16,14 +16,13 @@ use wvs_store::Idempotency;
 
 use super::endpoints::{Documented, Endpoints};
 use super::error::{ApiError, ApiResult};
-use super::ingest::{
-    EventBody, chain_uuid, idempotency, ingest_layers, ingest_one, project_target, received,
-};
-use super::owner::find_project;
+use super::ingest::{EventBody, chain_uuid, idempotency, ingest_layers, received};
 use crate::auth::Caller;
 use crate::ingest::Incoming;
 use crate::project_blocks;
 use crate::push::{input, limit, payload};
+use crate::service::authorization::find_project;
+use crate::service::ingest::{ingest_one, project_target};
 use crate::state::AppState;
 
 pub fn routes() -> Documented {

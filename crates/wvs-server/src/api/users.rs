@@ -14,15 +14,15 @@ use serde_json::{Value, json};
 use wvs_events::EventKind;
 use wvs_store::{Id, NewSshKey, NewUser, SshKey, User, UserUpdate};
 
-use super::emit::emit;
 use super::endpoints::{Documented, Endpoints};
 use super::error::{ApiError, ApiResult};
-use super::fields::Fields;
 use super::pagination::Paging;
 use super::params::Params;
 use crate::delivery::now_millis;
 use crate::ingest::Target;
 use crate::registry_events::payload;
+use crate::service::emit::emit;
+use crate::service::fields::Fields;
 use crate::state::AppState;
 use crate::time::iso8601;
 

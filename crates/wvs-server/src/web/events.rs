@@ -9,14 +9,14 @@ use wvs_store::LoggedAttempt;
 
 use super::WebState;
 use super::health;
-use super::hooks::answer_flash;
 use super::page::{Chrome, Pager, WebError, html};
 use super::place::PlacedHook;
 use super::session::Flash;
-use crate::api::error::ApiError;
-use crate::api::hooks::{resend_attempt, status_filter};
 use crate::body_text::BodyText;
 use crate::delivery::now_millis;
+use crate::service::ServiceError;
+use crate::service::hooks::{resend_attempt, status_filter};
+use crate::status;
 use crate::time::{iso8601, relative};
 
 /// The status filters of the list: query value and label.
@@ -165,7 +165,7 @@ async fn logged(
         .store
         .attempt(placed.hook.id, event_id)
         .await?
-        .ok_or_else(|| ApiError::not_found("Hook event"))?)
+        .ok_or_else(|| ServiceError::not_found("Hook event"))?)
 }
 
 pub async fn details(
@@ -217,11 +217,24 @@ pub async fn resend(
     let PlacedHook { place, hook } = placed;
     let flash = match resend_attempt(&state.app, &place.signed.caller, hook, event_id).await {
         Ok(status) => answer_flash(status),
-        Err(error) if error.status.is_client_error() => Flash::error(error.message),
+        Err(error) if status::of(&error).is_client_error() => Flash::error(error.to_string()),
         Err(error) => return Err(error.into()),
     };
     state.sessions.flash(&place.signed.session, flash);
     Ok(Redirect::to(&events_path).into_response())
+}
+
+/// The receiver's answer to a test or resend, in words.
+pub fn answer_flash(status: Option<u16>) -> Flash {
+    match status {
+        Some(code) if (200..300).contains(&code) => {
+            Flash::ok(format!("Hook executed successfully: HTTP {code}"))
+        }
+        Some(code) => Flash::error(format!(
+            "Hook execution failed: the receiver answered HTTP {code}"
+        )),
+        None => Flash::error("Hook execution failed: no response from the receiver"),
+    }
 }
 
 #[cfg(test)]

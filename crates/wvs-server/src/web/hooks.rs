@@ -19,10 +19,11 @@ use super::hook_form::{Fields, FormView, describe, trigger_labels};
 use super::page::{Chrome, Pager, WebError, html};
 use super::place::{Place, PlacedHook};
 use super::session::Flash;
-use crate::api::error::ApiError;
-use crate::api::hooks as api;
 use crate::delivery::now_millis;
 use crate::hooks::{alert_status, scope_of, settings_of};
+use crate::service::ServiceError;
+use crate::service::hooks as service;
+use crate::status;
 
 /// The pages under a hook list (`/projects/{id}/hooks`, `/groups/{id}/hooks`,
 /// `/admin/hooks`).
@@ -195,9 +196,9 @@ async fn edit_form(
 }
 
 /// A refusal the form shows (a field's rule, a blocked URL); anything else is an error page.
-fn shown_on_form(error: &ApiError) -> bool {
+fn shown_on_form(error: &ServiceError) -> bool {
     matches!(
-        error.status,
+        status::of(error),
         StatusCode::BAD_REQUEST | StatusCode::UNPROCESSABLE_ENTITY
     )
 }
@@ -218,9 +219,9 @@ async fn create(
         Err(error) => return refused(error.to_string()),
     };
     let generated = input.generate_signing_token == Some(true);
-    let hook = match api::create(&state.app, place.owner, input).await {
+    let hook = match service::create(&state.app, place.owner, input).await {
         Ok(hook) => hook,
-        Err(error) if shown_on_form(&error) => return refused(error.message),
+        Err(error) if shown_on_form(&error) => return refused(error.to_string()),
         Err(error) => return Err(error.into()),
     };
     saved(&state, &place, &hook, generated, "Hook was created.")
@@ -243,9 +244,9 @@ async fn update(
         Err(error) => return refused(error.to_string()),
     };
     let generated = input.generate_signing_token == Some(true);
-    let saved_hook = match api::update(&state.app, &hook, input).await {
+    let saved_hook = match service::update(&state.app, &hook, input).await {
         Ok(saved) => saved,
-        Err(error) if shown_on_form(&error) => return refused(error.message),
+        Err(error) if shown_on_form(&error) => return refused(error.to_string()),
         Err(error) => return Err(error.into()),
     };
     saved(&state, &place, &saved_hook, generated, "Hook was updated.")
@@ -280,7 +281,7 @@ fn saved(
 }
 
 async fn delete(State(state): State<WebState>, placed: PlacedHook) -> Result<Response, WebError> {
-    state.app.store.delete_hook(placed.hook.id).await?;
+    service::delete(&state.app, &placed.hook).await?;
     let place = placed.place;
     state
         .sessions
@@ -289,7 +290,7 @@ async fn delete(State(state): State<WebState>, placed: PlacedHook) -> Result<Res
 }
 
 async fn enable(State(state): State<WebState>, placed: PlacedHook) -> Result<Response, WebError> {
-    api::enable(&state.app, &placed.hook).await?;
+    service::enable(&state.app, &placed.hook).await?;
     let place = placed.place;
     state
         .sessions
@@ -300,7 +301,7 @@ async fn enable(State(state): State<WebState>, placed: PlacedHook) -> Result<Res
 /// Sends again the hook's failed deliveries and releases what it holds (bulk recovery, as
 /// `POST .../recover` without `since`).
 async fn recover(State(state): State<WebState>, placed: PlacedHook) -> Result<Response, WebError> {
-    let recovered = api::recover_deliveries(&state.app, &placed.hook, i64::MIN).await?;
+    let recovered = service::recover_deliveries(&state.app, &placed.hook, i64::MIN).await?;
     let events = format!("{}/events", placed.path());
     state.sessions.flash(
         &placed.place.signed.session,
@@ -325,24 +326,11 @@ async fn test(
 ) -> Result<Response, WebError> {
     let events_path = format!("{}/events", placed.path());
     let PlacedHook { place, hook } = placed;
-    let flash = match api::test(&state.app, &place.signed.caller, hook, &form.trigger).await {
-        Ok(status) => answer_flash(status),
-        Err(error) if error.status.is_client_error() => Flash::error(error.message),
+    let flash = match service::test(&state.app, &place.signed.caller, hook, &form.trigger).await {
+        Ok(status) => events::answer_flash(status),
+        Err(error) if status::of(&error).is_client_error() => Flash::error(error.to_string()),
         Err(error) => return Err(error.into()),
     };
     state.sessions.flash(&place.signed.session, flash);
     Ok(Redirect::to(&events_path).into_response())
-}
-
-/// The receiver's answer to a test or resend, in words.
-pub fn answer_flash(status: Option<u16>) -> Flash {
-    match status {
-        Some(code) if (200..300).contains(&code) => {
-            Flash::ok(format!("Hook executed successfully: HTTP {code}"))
-        }
-        Some(code) => Flash::error(format!(
-            "Hook execution failed: the receiver answered HTTP {code}"
-        )),
-        None => Flash::error("Hook execution failed: no response from the receiver"),
-    }
 }

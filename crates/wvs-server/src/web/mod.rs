@@ -5,7 +5,8 @@
 //!
 //! - [`session`]: sign-in sessions (random ids kept in memory, a cookie), CSRF tokens, and
 //!   the middleware that refuses a POST without its session's token.
-//! - [`page`]: what every page shares (the signed-in caller, flash messages), errors as pages.
+//! - [`page`]: what every page shares (the signed-in caller, flash messages).
+//! - `error`: errors shown as pages.
 //! - `sign_in`: signing in with an access token, signing out, the home page's redirect.
 //! - `place`: whose hooks a page is about (a project, a group, the instance).
 //! - `hooks`: the hook list, add and edit forms, delete, re-enable, test.
@@ -16,6 +17,7 @@
 //! - `assets`: the stylesheet.
 
 mod assets;
+mod error;
 mod events;
 mod health;
 mod hook_form;

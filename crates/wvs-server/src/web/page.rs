@@ -1,15 +1,14 @@
 //! What every page shares: the header (who is signed in, the sign-out form with its CSRF
-//! token, the flash message), rendering, and errors shown as pages.
+//! token, the flash message) and rendering; errors shown as pages are [`super::error`]'s.
 
 use askama::Template;
-use axum::http::StatusCode;
-use axum::response::{Html, IntoResponse, Redirect, Response};
-use wvs_store::StoreError;
+use axum::response::{Html, IntoResponse, Response};
 
 use super::WebState;
 use super::session::{Flash, SignedIn};
-use crate::api::error::ApiError;
 use crate::auth::Reach;
+
+pub use super::error::WebError;
 
 /// The page header's data.
 pub struct Chrome {
@@ -40,87 +39,6 @@ impl Chrome {
 /// A rendered page.
 pub fn html(page: impl Template) -> Result<Response, WebError> {
     Ok(Html(page.render()?).into_response())
-}
-
-/// Why a page cannot be shown.
-#[derive(Debug)]
-pub enum WebError {
-    /// Not signed in (or the session ended): to the sign-in form, which returns to the page
-    /// asked for (a path of this site) once signed in.
-    SignIn { back: Option<String> },
-    /// 403 with a reason.
-    Forbidden(&'static str),
-    /// The form body is over the limit.
-    TooLarge,
-    /// What the API would answer (404, 422, 429, 503...), shown as a page.
-    Api(ApiError),
-    /// A template failed to render (a bug).
-    Render(askama::Error),
-}
-
-impl From<ApiError> for WebError {
-    fn from(error: ApiError) -> Self {
-        WebError::Api(error)
-    }
-}
-
-impl From<StoreError> for WebError {
-    fn from(error: StoreError) -> Self {
-        WebError::Api(error.into())
-    }
-}
-
-impl From<askama::Error> for WebError {
-    fn from(error: askama::Error) -> Self {
-        WebError::Render(error)
-    }
-}
-
-#[derive(Template)]
-#[template(path = "error.html")]
-struct ErrorPage<'a> {
-    status: u16,
-    message: &'a str,
-}
-
-impl IntoResponse for WebError {
-    fn into_response(self) -> Response {
-        let (status, message) = match &self {
-            WebError::SignIn { back } => {
-                let to = match back {
-                    Some(back) => format!(
-                        "/-/sign_in?{}",
-                        url::form_urlencoded::Serializer::new(String::new())
-                            .append_pair("return_to", back)
-                            .finish()
-                    ),
-                    None => "/-/sign_in".to_owned(),
-                };
-                return Redirect::to(&to).into_response();
-            }
-            WebError::Forbidden(message) => (StatusCode::FORBIDDEN, (*message).to_owned()),
-            WebError::TooLarge => (
-                StatusCode::PAYLOAD_TOO_LARGE,
-                "The form is too large.".to_owned(),
-            ),
-            WebError::Api(error) => (error.status, error.message.clone()),
-            WebError::Render(error) => {
-                tracing::error!(%error, "a page failed to render");
-                (
-                    StatusCode::INTERNAL_SERVER_ERROR,
-                    "The page could not be shown.".to_owned(),
-                )
-            }
-        };
-        let page = ErrorPage {
-            status: status.as_u16(),
-            message: &message,
-        };
-        match page.render() {
-            Ok(body) => (status, Html(body)).into_response(),
-            Err(_) => (status, message).into_response(),
-        }
-    }
 }
 
 /// Where a paged list is, for its previous / next links.

@@ -6,14 +6,14 @@ use std::collections::HashMap;
 
 use axum::extract::{FromRequestParts, MatchedPath, Path};
 use axum::http::request::Parts;
-use wvs_store::{Hook, HookOwner, Id};
+use wvs_store::{Hook, HookOwner};
 
 use super::WebState;
 use super::page::WebError;
 use super::session::SignedIn;
-use crate::api::error::ApiError;
-use crate::api::owner::{authorize, find_group, find_project};
 use crate::auth::Reach;
+use crate::service::ServiceError;
+use crate::service::authorization::{authorize, find_group, find_project, owned_hook};
 
 /// The owner of the hooks a page shows, with the signed-in caller.
 pub struct Place {
@@ -110,20 +110,15 @@ impl FromRequestParts<WebState> for PlacedHook {
     ) -> Result<Self, Self::Rejection> {
         let place = Place::from_request_parts(parts, state).await?;
         let params = params(parts, state).await?;
-        let hook_id: Id = params
-            .get("hook_id")
-            .and_then(|id| id.parse().ok())
-            .ok_or_else(|| ApiError::not_found("Hook"))?;
-        match state.app.store.hook(hook_id).await? {
-            Some(hook) if hook.owner == place.owner => Ok(PlacedHook { place, hook }),
-            _ => Err(ApiError::not_found("Hook").into()),
-        }
+        let hook_id = params.get("hook_id").and_then(|id| id.parse().ok());
+        let hook = owned_hook(state.app.store.as_ref(), place.owner, hook_id).await?;
+        Ok(PlacedHook { place, hook })
     }
 }
 
 async fn params(parts: &mut Parts, state: &WebState) -> Result<HashMap<String, String>, WebError> {
     let Path(params) = Path::<HashMap<String, String>>::from_request_parts(parts, state)
         .await
-        .map_err(|e| ApiError::bad_request(e.body_text()))?;
+        .map_err(|e| ServiceError::invalid(e.body_text()))?;
     Ok(params)
 }

@@ -22,7 +22,7 @@ use axum::response::{IntoResponse, Response};
 use subtle::ConstantTimeEq;
 
 use super::WebState;
-use super::page::WebError;
+use super::error::WebError;
 use crate::auth::{Caller, caller_of, digest, new_token};
 
 const COOKIE_NAME: &str = "wvs_session";

@@ -21,7 +21,7 @@ use super::{Conn, dialect};
 use super::hooks;
 use super::payload;
 use super::queue::earliest_per_hook;
-use super::rate::{self, Admission};
+use super::rate::{self, Admission, DueRow};
 use super::sql::{in_lists, placeholders, runs};
 use crate::model::{Claimed, Id, Millis, RateLimit};
 use crate::{Result, StoreError};
@@ -299,15 +299,6 @@ async fn count_in_flight(conn: &mut Conn, per_tenant: bool) -> Result<InFlight> 
         per_tenant: tenants,
         oldest_lease,
     })
-}
-
-/// A due delivery, before it is taken.
-#[derive(FromRow)]
-pub struct DueRow {
-    pub id: Id,
-    pub hook_id: Id,
-    pub next_attempt_at: Millis,
-    pub rate_key: Option<String>,
 }
 
 /// One hook's due deliveries, oldest due first ($1 = now, then hook and count).

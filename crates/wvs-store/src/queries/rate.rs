@@ -6,12 +6,22 @@
 
 use std::collections::{BTreeSet, HashMap};
 
-use super::{Conn, dialect};
+use sqlx::FromRow;
 
-use super::claim::DueRow;
 use super::sql::{in_lists, placeholders, runs, tuples};
+use super::{Conn, dialect};
 use crate::Result;
 use crate::model::{Id, Millis, RateLimit};
+
+/// A due delivery, before it is taken: what the claim reads and the rate limits admit (here,
+/// so that the claim depends on the limits and not the other way round).
+#[derive(FromRow)]
+pub struct DueRow {
+    pub id: Id,
+    pub hook_id: Id,
+    pub next_attempt_at: Millis,
+    pub rate_key: Option<String>,
+}
 
 /// The due deliveries split by the limit.
 pub struct Admission {

@@ -10,12 +10,12 @@ use serde_json::Value;
 use wvs_events::{Event, EventKind};
 use wvs_store::{Id, Store};
 
-use super::error::{ApiError, ApiResult};
-use super::owner::beneath;
+use super::authorization::beneath;
+use super::error::{ServiceError, ServiceResult};
 
 /// The ids a body names, read from its top-level keys only (other values skipped).
 #[derive(Debug, Default, Deserialize)]
-pub(super) struct Claims {
+pub struct Claims {
     #[serde(default)]
     project_id: Option<Value>,
     #[serde(default)]
@@ -37,7 +37,7 @@ struct Block {
 
 impl Claims {
     /// The claims of a parsed event's body.
-    pub(super) fn of(body: &[u8]) -> Claims {
+    pub fn of(body: &[u8]) -> Claims {
         // A body whose `project` or `group` is not an object (it is in an event's free-form
         // part) takes the slow path: the whole body as a value.
         serde_json::from_slice(body).unwrap_or_else(|_| {
@@ -57,7 +57,7 @@ impl Claims {
     }
 
     /// Refuses (422) a body that names another project than `project_id`.
-    pub(super) fn check_project(&self, project_id: Id) -> ApiResult<()> {
+    pub fn check_project(&self, project_id: Id) -> ServiceResult<()> {
         for (field, claim) in [
             ("project_id", self.project_id.as_ref()),
             ("project.id", block_id(&self.project)),
@@ -65,7 +65,7 @@ impl Claims {
             if let Some(named) = named(claim)
                 && named != Some(project_id)
             {
-                return Err(ApiError::unprocessable(format!(
+                return Err(ServiceError::refused(format!(
                     "{field} names another project than this one ({project_id})"
                 )));
             }
@@ -75,12 +75,12 @@ impl Claims {
 
     /// Refuses (422) a body of `event` that names a group outside `group_id` and the groups
     /// beneath it.
-    pub(super) async fn check_group(
+    pub async fn check_group(
         &self,
         store: &dyn Store,
         event: &Event,
         group_id: Id,
-    ) -> ApiResult<()> {
+    ) -> ServiceResult<()> {
         let subgroup = matches!(
             event.kind(),
             EventKind::SubgroupCreate | EventKind::SubgroupDestroy
@@ -102,7 +102,7 @@ impl Claims {
                 None => false,
             };
             if !within {
-                return Err(ApiError::unprocessable(format!(
+                return Err(ServiceError::refused(format!(
                     "{field} names a group outside this one ({group_id}) and its subgroups"
                 )));
             }

@@ -9,7 +9,7 @@
 use wvs_events::EventKind;
 use wvs_store::{Group, Id, MemberOf, Project, Store};
 
-use super::error::{ApiError, ApiResult};
+use super::error::{ServiceError, ServiceResult};
 use super::ingest::ingest_one;
 use crate::ingest::{Incoming, Target};
 use crate::registry_events::access::AccessLevel;
@@ -17,17 +17,16 @@ use crate::registry_events::payload::{self, Built, Owner};
 use crate::state::AppState;
 
 /// Ingests one built registry event for `target`.
-pub(super) async fn emit(
+pub async fn emit(
     state: &AppState,
     target: &Target,
     built: payload::Result<Built>,
-) -> ApiResult<()> {
+) -> ServiceResult<()> {
     let built = built.map_err(|error| {
         tracing::error!(%error, "registry event not built");
-        ApiError::new(
-            axum::http::StatusCode::INTERNAL_SERVER_ERROR,
-            format!("the change was saved, but its event could not be built: {error}"),
-        )
+        ServiceError::internal(format!(
+            "the change was saved, but its event could not be built: {error}"
+        ))
     })?;
     let kind = built.event.kind();
     ingest_one(
@@ -43,14 +42,11 @@ pub(super) async fn emit(
     .await
     .map(drop)
     .map_err(|error| {
-        tracing::error!(event = %kind, message = %error.message, "registry event not stored");
-        ApiError::new(
-            error.status,
-            format!(
-                "the change was saved, but its {kind} event could not be stored: {}",
-                error.message
-            ),
-        )
+        tracing::error!(event = %kind, message = %error, "registry event not stored");
+        ServiceError::EventNotStored {
+            kind: kind.to_string(),
+            source: Box::new(error),
+        }
     })
 }
 
@@ -61,7 +57,7 @@ pub(super) async fn emit_project_hook(
     kind: EventKind,
     project: &Project,
     owner: &Owner,
-) -> ApiResult<()> {
+) -> ServiceResult<()> {
     let Some(group_id) = project.namespace_id else {
         return Ok(());
     };
@@ -71,7 +67,7 @@ pub(super) async fn emit_project_hook(
 }
 
 /// Group `id` and the groups above it, nearest first: whose hooks a group event reaches.
-pub(super) async fn ancestry_ids(store: &dyn Store, id: Id) -> ApiResult<Vec<Id>> {
+pub async fn ancestry_ids(store: &dyn Store, id: Id) -> ServiceResult<Vec<Id>> {
     Ok(store
         .group_ancestry(id)
         .await?
@@ -82,7 +78,7 @@ pub(super) async fn ancestry_ids(store: &dyn Store, id: Id) -> ApiResult<Vec<Id>
 
 /// Who owns a project, as GitLab's system hooks say it: its group (which has no email), or
 /// the user namespace (WVS knows its path only).
-pub(super) async fn project_owner(store: &dyn Store, project: &Project) -> ApiResult<Owner> {
+pub async fn project_owner(store: &dyn Store, project: &Project) -> ServiceResult<Owner> {
     let name = match project.namespace_id {
         Some(id) => store.group(id).await?.map(|group| group.name),
         None => None,
@@ -94,7 +90,7 @@ pub(super) async fn project_owner(store: &dyn Store, project: &Project) -> ApiRe
 }
 
 /// Who owns a group: its first member with the Owner role, `null` when it has none.
-pub(super) async fn group_owner(store: &dyn Store, group: &Group) -> ApiResult<Owner> {
+pub async fn group_owner(store: &dyn Store, group: &Group) -> ServiceResult<Owner> {
     let members = store.list_members(MemberOf::Group(group.id)).await?;
     Ok(members
         .into_iter()

@@ -1,16 +1,17 @@
-//! Reading typed parameters out of a request's parameter object, with errors that name the
+//! Reading typed parameters out of a request's parameter object (a JSON body or a form,
+//! as the adapters parsed it), with errors that name the
 //! field (`name is invalid`, `path is missing`).
 
 use serde_json::{Map, Value};
 
-use super::error::{ApiError, ApiResult};
+use super::error::{ServiceError, ServiceResult};
 
 /// The request's parameters as an object.
 pub struct Fields(pub Map<String, Value>);
 
 impl Fields {
     /// A string parameter; numbers are accepted as their text (form posts have no types).
-    pub fn string(&self, name: &str) -> ApiResult<Option<String>> {
+    pub fn string(&self, name: &str) -> ServiceResult<Option<String>> {
         match self.0.get(name) {
             None | Some(Value::Null) => Ok(None),
             Some(Value::String(text)) => Ok(Some(text.clone())),
@@ -20,14 +21,14 @@ impl Fields {
     }
 
     /// A string parameter that must be there and not empty.
-    pub fn required(&self, name: &str) -> ApiResult<String> {
+    pub fn required(&self, name: &str) -> ServiceResult<String> {
         self.string(name)?
             .filter(|text| !text.is_empty())
-            .ok_or_else(|| ApiError::bad_request(format!("{name} is missing")))
+            .ok_or_else(|| ServiceError::invalid(format!("{name} is missing")))
     }
 
     /// An integer parameter, given as a JSON number or as text.
-    pub fn integer(&self, name: &str) -> ApiResult<Option<i64>> {
+    pub fn integer(&self, name: &str) -> ServiceResult<Option<i64>> {
         match self.0.get(name) {
             None | Some(Value::Null) => Ok(None),
             Some(Value::Number(number)) => number.as_i64().map(Some).ok_or_else(|| invalid(name)),
@@ -43,6 +44,6 @@ impl Fields {
     }
 }
 
-fn invalid(name: &str) -> ApiError {
-    ApiError::bad_request(format!("{name} is invalid"))
+fn invalid(name: &str) -> ServiceError {
+    ServiceError::invalid(format!("{name} is invalid"))
 }
