@@ -67,6 +67,10 @@ pub struct ConfigLayer {
     /// Deliveries in flight at once, over all hooks [default: 64]
     #[arg(long, env = "WVS_WORKERS")]
     pub workers: Option<usize>,
+    /// The most deliveries of one hook in flight at once while its limit adapts to its
+    /// receiver (a hook's own `max_in_flight` caps it lower) [default: the workers]
+    #[arg(long, env = "WVS_HOOK_CONCURRENCY_CEILING")]
+    pub hook_concurrency_ceiling: Option<u32>,
     /// Delays between attempts, comma-separated [default: 0s,10s,1m,5m,30m,2h,6h,12h,24h]
     #[arg(long, env = "WVS_RETRY_SCHEDULE")]
     pub retry_schedule: Option<String>,
@@ -166,6 +170,9 @@ impl ConfigLayer {
             delivery_timeout: self.delivery_timeout.or(lower.delivery_timeout),
             deliver: self.deliver.or(lower.deliver),
             workers: self.workers.or(lower.workers),
+            hook_concurrency_ceiling: self
+                .hook_concurrency_ceiling
+                .or(lower.hook_concurrency_ceiling),
             retry_schedule: self.retry_schedule.or(lower.retry_schedule),
             lease: self.lease.or(lower.lease),
             poll_interval: self.poll_interval.or(lower.poll_interval),
@@ -252,6 +259,8 @@ pub struct Config {
 pub struct DeliveryConfig {
     pub timeout: Duration,
     pub workers: usize,
+    /// The most any hook's adaptive limit reaches.
+    pub hook_ceiling: u32,
     pub retry: RetryPolicy,
     pub lease: Duration,
     pub poll_interval: Duration,
@@ -283,6 +292,11 @@ impl Config {
         if workers == 0 {
             return Err(invalid("workers", "must be at least 1"));
         }
+        let hook_ceiling = match layer.hook_concurrency_ceiling {
+            Some(0) => return Err(invalid("hook_concurrency_ceiling", "must be at least 1")),
+            Some(ceiling) => ceiling,
+            None => u32::try_from(workers).unwrap_or(u32::MAX),
+        };
         let retry_schedule = layer
             .retry_schedule
             .as_deref()
@@ -374,6 +388,7 @@ impl Config {
                     layer.delivery_timeout.as_deref().unwrap_or("10s"),
                 )?,
                 workers,
+                hook_ceiling,
                 retry: RetryPolicy {
                     schedule: retry_schedule,
                     retry_after_cap: setting("retry_after_cap", &layer.retry_after_cap, "1h")?,

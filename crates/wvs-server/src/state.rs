@@ -9,6 +9,7 @@ use wvs_store::Store;
 
 use crate::api::test_limit::TestLimiter;
 use crate::config::Config;
+use crate::dispatch::HookLimits;
 
 /// The application state behind every handler. Every layer and handler a request passes
 /// takes its own clone, so it is one shared allocation: a clone is one reference count, not
@@ -23,6 +24,9 @@ pub struct Shared {
     pub config: Arc<Config>,
     /// Wakes the dispatcher when new deliveries are committed.
     pub wake: Arc<Notify>,
+    /// Each hook's adaptive in-flight limit on this node (shown by the API, the pages and the
+    /// metrics; learnt by the dispatcher).
+    pub limits: Arc<HookLimits>,
     /// Tests and resends per caller and hook.
     pub test_limiter: Arc<TestLimiter>,
 }

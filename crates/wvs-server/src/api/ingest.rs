@@ -218,6 +218,7 @@ pub(super) async fn ingest_one(
     }
     let inserted = ingest::ingest(
         state.store.as_ref(),
+        &state.limits,
         &state.config.delivery.auto_disable,
         target,
         incoming,
