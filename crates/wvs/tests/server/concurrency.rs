@@ -90,7 +90,11 @@ async fn the_limit_rises_against_a_receiver_that_answers() {
     // Quick and steady: 20 ms each, whatever the load.
     let receiver = Scripted::start(|_| Reply::Late(Duration::from_millis(20), 200)).await;
     let hook_id = hook(&server, &owner, json!({ "url": receiver.url })).await;
-    assert_eq!(current_limit(&server, &owner, hook_id).await, 4, "the start");
+    assert_eq!(
+        current_limit(&server, &owner, hook_id).await,
+        4,
+        "the start"
+    );
     post_events(&server, &owner, 200).await;
     receiver.wait_for(200, Duration::from_secs(60)).await;
     let limit = current_limit(&server, &owner, hook_id).await;
@@ -111,7 +115,11 @@ async fn the_limit_falls_against_a_receiver_that_times_out() {
     let hook_id = hook(&server, &owner, json!({ "url": receiver.url })).await;
     post_events(&server, &owner, 20).await;
     let limit = limit_until(&server, &owner, hook_id, |limit| limit < 4).await;
-    assert!(receiver.most_in_flight() <= 4, "{}", receiver.most_in_flight());
+    assert!(
+        receiver.most_in_flight() <= 4,
+        "{}",
+        receiver.most_in_flight()
+    );
     assert_eq!(limit_metric(&server, hook_id).await, Some(limit as f64));
 }
 
@@ -146,7 +154,10 @@ async fn an_explicit_max_in_flight_is_never_exceeded() {
     receiver.wait_for(150, Duration::from_secs(60)).await;
     assert_eq!(receiver.most_in_flight(), 3, "up to its cap, never past it");
     let hook = hook_json(&server, &owner, hook_id).await;
-    assert_eq!((&hook["max_in_flight"], &hook["current_limit"]), (&json!(3), &json!(3)));
+    assert_eq!(
+        (&hook["max_in_flight"], &hook["current_limit"]),
+        (&json!(3), &json!(3))
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
