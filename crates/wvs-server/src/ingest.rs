@@ -18,6 +18,7 @@ use wvs_store::{
 };
 
 use crate::delivery::now_millis;
+use crate::dispatch::HookLimits;
 use crate::hooks::{scope_of, settings_of};
 
 /// Hooks one chain of events may reach at most.
@@ -93,6 +94,7 @@ struct Stopped<'a> {
 /// Routes `incoming` to every subscribed hook and stores it with its deliveries.
 pub async fn ingest(
     store: &dyn Store,
+    limits: &HookLimits,
     rule: &dyn HealthRule,
     target: &Target,
     incoming: Incoming<'_>,
@@ -145,6 +147,8 @@ pub async fn ingest(
             rate_key: (scope != Scope::System).then(|| rate_key.clone()).flatten(),
         });
     }
+    // Their limits then hold from their first claim on this node.
+    limits.know(deliveries.iter().map(|delivery| delivery.hook_id));
     let group_id = match target {
         Target::Group { group_ids } | Target::GroupHooks { group_ids } => {
             group_ids.first().copied()

@@ -84,6 +84,7 @@ pub mod sqlite;
 pub mod testing;
 mod write_health;
 
+use std::collections::HashMap;
 use std::sync::Arc;
 
 use async_trait::async_trait;
@@ -311,7 +312,9 @@ pub trait Store: Send + Sync + 'static {
     /// within every limit: none of a disabled hook; no more in flight per hook (over every
     /// owner) than its `max_in_flight`; for an ordered hook, only its oldest pending delivery
     /// and only when nothing of it is in flight; no more per top-level namespace and window
-    /// than `rate` allows (the others stay pending, marked `rate_limited`).
+    /// than `rate` allows (the others stay pending, marked `rate_limited`). A hook listed in
+    /// `hook_caps` (the dispatcher's current limit for it) has at most the smaller of that cap
+    /// and its `max_in_flight` in flight.
     async fn claim_due(
         &self,
         owner: &str,
@@ -319,6 +322,7 @@ pub trait Store: Send + Sync + 'static {
         lease_until: Millis,
         limit: u32,
         rate: RateLimit,
+        hook_caps: &HashMap<Id, u32>,
     ) -> Result<Vec<Claimed>>;
     /// Records attempts and their outcome, in one transaction. Only claims still held by
     /// `owner` are changed; the attempt rows are always written, and each attempt's health

@@ -4,15 +4,19 @@
 //! over its rate limit could have a million due deliveries in front of everyone else's. It
 //! walks the hooks instead (`hooks.next_due_at`, a lower bound of when each next has a
 //! claimable delivery), gives each as many deliveries as it has free slots (its
-//! `max_in_flight` less what is in flight on every node; one, in event order, for an ordered
-//! hook), and takes them through the per-hook index. A busy hook costs one hook row; a
+//! `max_in_flight`, or the dispatcher's current cap when lower, less what is in flight on every
+//! node; one, in event order, for an ordered hook), and takes them through the per-hook index. A busy hook costs one hook row; a
 //! disabled one is not even looked at (its `next_due_at` is after `disabled_until`, or NULL).
 //!
 //! All of it runs in the one write transaction of the claim, so counts and limits hold
 //! across nodes that share the database.
+//!
+//! A top-level namespace's share of the workers binds only while another namespace has due
+//! work: one busy tenant alone may use every worker, and the others are protected as soon as
+//! they have something to deliver.
 
 use bytes::Bytes;
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use sqlx::FromRow;
 
@@ -37,6 +41,9 @@ pub struct ClaimSpec<'a> {
     pub lease_until: Millis,
     pub limit: u32,
     pub rate: RateLimit,
+    /// The dispatcher's current in-flight limit per hook: a listed hook has at most the
+    /// smaller of it and its `max_in_flight` in flight; an unlisted one its `max_in_flight`.
+    pub hook_caps: &'a HashMap<Id, u32>,
 }
 
 /// Claims due deliveries for `spec.owner`, due order first; their payloads are attached by
@@ -117,6 +124,37 @@ fn tenant_of_hook() -> String {
     )
 }
 
+/// Up to `wanted` hooks with due work, first due first, but none of the namespaces in
+/// `excluded` (`tenant`: the SQL of a hook's namespace, or NULL when shares are not counted).
+///
+/// Where claims run side by side (PostgreSQL), each locks the hooks it plans for and skips
+/// those another claim holds: no two claims plan for one hook at once.
+async fn due_hooks(
+    conn: &mut Conn,
+    now: Millis,
+    wanted: i64,
+    tenant: &str,
+    excluded: &[&String],
+) -> Result<Vec<Candidate>> {
+    let not_in = if excluded.is_empty() {
+        String::new()
+    } else {
+        format!(" AND {tenant} NOT IN ({})", placeholders(3, excluded.len()))
+    };
+    let sql = format!(
+        "SELECT id, max_in_flight, ordered, {tenant} AS tenant FROM hooks h \
+         WHERE next_due_at <= $1 AND NOT permanently_disabled \
+         AND (disabled_until IS NULL OR disabled_until <= $1){not_in} \
+         ORDER BY next_due_at, id LIMIT $2{}",
+        dialect::SKIP_LOCKED
+    );
+    let mut query = sqlx::query_as::<_, Candidate>(&sql).bind(now).bind(wanted);
+    for namespace in excluded {
+        query = query.bind(*namespace);
+    }
+    Ok(query.fetch_all(&mut *conn).await?)
+}
+
 /// A hook and how many of its due deliveries to take.
 struct Want {
     hook_id: Id,
@@ -138,7 +176,7 @@ async fn claim_round(
 ) -> Result<Round> {
     // A hook with no free slot has at least one delivery in flight, so `budget` more than
     // the deliveries in flight always reaches every hook that can take one; the hooks of a
-    // tenant at its share are not looked at.
+    // tenant at its share are not looked at unless no other tenant's are due.
     let share = i64::from(spec.rate.in_flight);
     let in_flight: i64 = busy.per_hook.values().sum();
     let wanted_hooks = i64::try_from(budget)
@@ -150,37 +188,23 @@ async fn claim_round(
         .filter(|(_, count)| **count >= share)
         .map(|(tenant, _)| tenant)
         .collect();
-    let (tenant, not_full) = if share > 0 {
-        let tenant = tenant_of_hook();
-        let not_full = if full_tenants.is_empty() {
-            String::new()
-        } else {
-            format!(
-                " AND {tenant} NOT IN ({})",
-                placeholders(3, full_tenants.len())
-            )
-        };
-        (tenant, not_full)
+    let tenant = if share > 0 {
+        tenant_of_hook()
     } else {
-        ("NULL".to_owned(), String::new())
+        "NULL".to_owned()
     };
-    // Where claims run side by side (PostgreSQL), each locks the hooks it plans for and skips
-    // those another claim holds: no two claims plan for one hook at once.
-    let sql = format!(
-        "SELECT id, max_in_flight, ordered, {tenant} AS tenant FROM hooks h \
-         WHERE next_due_at <= $1 AND NOT permanently_disabled \
-         AND (disabled_until IS NULL OR disabled_until <= $1){not_full} \
-         ORDER BY next_due_at, id LIMIT $2{}",
-        dialect::SKIP_LOCKED
-    );
-    let mut query = sqlx::query_as::<_, Candidate>(&sql)
-        .bind(spec.now)
-        .bind(wanted_hooks);
-    for full in &full_tenants {
-        query = query.bind(*full);
+    let mut candidates = due_hooks(conn, spec.now, wanted_hooks, &tenant, &full_tenants).await?;
+    if candidates.is_empty() && !full_tenants.is_empty() {
+        // No other namespace has due work: the full ones may go past their share.
+        candidates = due_hooks(conn, spec.now, wanted_hooks, &tenant, &[]).await?;
     }
-    let candidates = query.fetch_all(&mut *conn).await?;
     let list_full = i64::try_from(candidates.len()).unwrap_or(i64::MAX) == wanted_hooks;
+    // The shares bind while two namespaces want workers: two among the due hooks and the
+    // namespaces at their share (which may have due work of their own), or more due hooks
+    // than the list holds.
+    let mut wanting: HashSet<&String> = full_tenants.iter().copied().collect();
+    wanting.extend(candidates.iter().filter_map(|hook| hook.tenant.as_ref()));
+    let shares_bind = share > 0 && (list_full || wanting.len() > 1);
     if dialect::WRITES_SIDE_BY_SIDE {
         // Counted again once the hooks are held: another node's claim may have added to
         // them since, and now no other claim can. (A tenant's share is counted the same
@@ -206,10 +230,14 @@ async fn claim_round(
             let free = if hook.ordered {
                 i64::from(in_flight == 0)
             } else {
-                (hook.max_in_flight - in_flight).max(0)
+                let cap = match spec.hook_caps.get(&hook.id) {
+                    Some(cap) => hook.max_in_flight.min(i64::from(*cap)),
+                    None => hook.max_in_flight,
+                };
+                (cap - in_flight).max(0)
             };
             let tenant_room = match &hook.tenant {
-                Some(tenant) if share > 0 => {
+                Some(tenant) if shares_bind => {
                     (share - busy.per_tenant.get(tenant).copied().unwrap_or(0)).max(0)
                 }
                 _ => i64::MAX,

@@ -5,6 +5,7 @@
 //! The queue's writes, which nodes sharing a PostgreSQL database run side by side, are
 //! retried when the database aborts one of them to break a deadlock.
 
+use std::collections::HashMap;
 use std::sync::Arc;
 
 use async_trait::async_trait;
@@ -303,6 +304,7 @@ impl Store for Backend {
         lease_until: Millis,
         limit: u32,
         rate: RateLimit,
+        hook_caps: &HashMap<Id, u32>,
     ) -> Result<Vec<Claimed>> {
         if limit == 0 {
             return Ok(Vec::new());
@@ -313,6 +315,7 @@ impl Store for Backend {
             lease_until,
             limit,
             rate,
+            hook_caps,
         };
         let claimed = retrying(|| self.write(async |c| claim::claim_due(c, &spec).await)).await?;
         // Stored events never change: their payloads are read once the claim committed, on a
