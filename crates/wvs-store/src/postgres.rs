@@ -25,6 +25,8 @@
 
 query_modules!();
 
+use crate::group_commit;
+
 use std::str::FromStr;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
@@ -246,6 +248,28 @@ impl PgStore {
     ) -> Result<T> {
         let mut conn = self.pool.acquire().await?;
         work(&mut conn).await
+    }
+
+    // The queue's hot writes, through the query modules.
+
+    async fn store_batch(
+        &self,
+        batch: Arc<[group_commit::Pending]>,
+    ) -> Result<Vec<Result<crate::Inserted>>> {
+        store::through_queries::store_batch(self, &batch).await
+    }
+
+    async fn claim_rows(&self, spec: &claim::ClaimSpec<'_>) -> Result<Vec<claim::ClaimedRow>> {
+        store::through_queries::claim(self, spec).await
+    }
+
+    async fn record(
+        &self,
+        owner: &str,
+        attempts: Vec<crate::Attempt>,
+        rule: &dyn crate::HealthRule,
+    ) -> Result<()> {
+        store::through_queries::record(self, owner, &attempts, rule).await
     }
 }
 

@@ -4,7 +4,7 @@
 //! backend; the `sqlite` and `postgres` modules at the bottom run each of them against a
 //! fresh SQLite file and a fresh PostgreSQL database (`WVS_TEST_DATABASE_URL`).
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 
 use serde_json::json;
 use wvs_store::*;
@@ -1125,7 +1125,14 @@ pub async fn check_new_deliveries_bring_their_hook_forward(store: &dyn Store) {
     enqueue(store, "after", h.id, 1, 3_000).await;
     assert_eq!(store.next_due_at(0).await.unwrap(), Some(2_000));
     let claimed = store
-        .claim_due("n1", 2_000, 60_000, 10, RateLimit::UNLIMITED)
+        .claim_due(
+            "n1",
+            2_000,
+            60_000,
+            10,
+            RateLimit::UNLIMITED,
+            &HashMap::new(),
+        )
         .await
         .unwrap();
     assert_eq!(claimed.len(), 1);
@@ -1141,20 +1148,34 @@ pub async fn check_claim_and_record(store: &dyn Store) {
     // Not due before its time.
     assert!(
         store
-            .claim_due("n1", 999, 60_000, 10, RateLimit::UNLIMITED)
+            .claim_due("n1", 999, 60_000, 10, RateLimit::UNLIMITED, &HashMap::new())
             .await
             .unwrap()
             .is_empty()
     );
     assert!(
         store
-            .claim_due("n1", 1_000, 60_000, 0, RateLimit::UNLIMITED)
+            .claim_due(
+                "n1",
+                1_000,
+                60_000,
+                0,
+                RateLimit::UNLIMITED,
+                &HashMap::new()
+            )
             .await
             .unwrap()
             .is_empty()
     );
     let claimed = store
-        .claim_due("n1", 1_000, 60_000, 10, RateLimit::UNLIMITED)
+        .claim_due(
+            "n1",
+            1_000,
+            60_000,
+            10,
+            RateLimit::UNLIMITED,
+            &HashMap::new(),
+        )
         .await
         .unwrap();
     assert_eq!(claimed.len(), 3);
@@ -1185,7 +1206,14 @@ pub async fn check_claim_and_record(store: &dyn Store) {
     );
     assert!(
         store
-            .claim_due("n2", 1_000, 60_000, 10, RateLimit::UNLIMITED)
+            .claim_due(
+                "n2",
+                1_000,
+                60_000,
+                10,
+                RateLimit::UNLIMITED,
+                &HashMap::new()
+            )
             .await
             .unwrap()
             .is_empty(),
@@ -1216,14 +1244,28 @@ pub async fn check_claim_and_record(store: &dyn Store) {
     assert_eq!(store.next_due_at(0).await.unwrap(), Some(5_000));
     assert!(
         store
-            .claim_due("n1", 4_999, 60_000, 10, RateLimit::UNLIMITED)
+            .claim_due(
+                "n1",
+                4_999,
+                60_000,
+                10,
+                RateLimit::UNLIMITED,
+                &HashMap::new()
+            )
             .await
             .unwrap()
             .is_empty(),
         "retry waits for its time"
     );
     let retried = store
-        .claim_due("n2", 5_000, 60_000, 10, RateLimit::UNLIMITED)
+        .claim_due(
+            "n2",
+            5_000,
+            60_000,
+            10,
+            RateLimit::UNLIMITED,
+            &HashMap::new(),
+        )
         .await
         .unwrap();
     assert_eq!(ids(&retried), vec![claimed[1].delivery_id]);
@@ -1253,7 +1295,14 @@ pub async fn check_claim_and_record(store: &dyn Store) {
     assert_eq!(store.next_due_at(0).await.unwrap(), None);
     assert!(
         store
-            .claim_due("n1", i64::MAX - 1, i64::MAX, 10, RateLimit::UNLIMITED)
+            .claim_due(
+                "n1",
+                i64::MAX - 1,
+                i64::MAX,
+                10,
+                RateLimit::UNLIMITED,
+                &HashMap::new()
+            )
             .await
             .unwrap()
             .is_empty(),
@@ -1275,7 +1324,14 @@ pub async fn check_claim_order_and_limit(store: &dyn Store) {
     enqueue(store, "early", h.id, 2, 1_000).await;
     enqueue(store, "middle", h.id, 2, 2_000).await;
     let first = store
-        .claim_due("n1", 10_000, 60_000, 3, RateLimit::UNLIMITED)
+        .claim_due(
+            "n1",
+            10_000,
+            60_000,
+            3,
+            RateLimit::UNLIMITED,
+            &HashMap::new(),
+        )
         .await
         .unwrap();
     let uuids: Vec<&str> = first.iter().map(|c| c.event_uuid.as_str()).collect();
@@ -1285,7 +1341,14 @@ pub async fn check_claim_order_and_limit(store: &dyn Store) {
         "oldest due first, at most the limit"
     );
     let rest = store
-        .claim_due("n1", 10_000, 60_000, 10, RateLimit::UNLIMITED)
+        .claim_due(
+            "n1",
+            10_000,
+            60_000,
+            10,
+            RateLimit::UNLIMITED,
+            &HashMap::new(),
+        )
         .await
         .unwrap();
     let uuids: Vec<&str> = rest.iter().map(|c| c.event_uuid.as_str()).collect();
@@ -1296,7 +1359,14 @@ pub async fn check_lease_expiry(store: &dyn Store) {
     let h = hook(store, HookOwner::System).await;
     enqueue(store, "e1", h.id, 1, 1_000).await;
     let first = store
-        .claim_due("n1", 1_000, 2_000, 10, RateLimit::UNLIMITED)
+        .claim_due(
+            "n1",
+            1_000,
+            2_000,
+            10,
+            RateLimit::UNLIMITED,
+            &HashMap::new(),
+        )
         .await
         .unwrap();
     assert_eq!(first.len(), 1);
@@ -1307,7 +1377,14 @@ pub async fn check_lease_expiry(store: &dyn Store) {
     );
     assert!(
         store
-            .claim_due("n2", 2_000, 9_000, 10, RateLimit::UNLIMITED)
+            .claim_due(
+                "n2",
+                2_000,
+                9_000,
+                10,
+                RateLimit::UNLIMITED,
+                &HashMap::new()
+            )
             .await
             .unwrap()
             .is_empty(),
@@ -1316,7 +1393,14 @@ pub async fn check_lease_expiry(store: &dyn Store) {
 
     // n1 died (or stalled): n2 takes the delivery over.
     let taken = store
-        .claim_due("n2", 2_001, 9_000, 10, RateLimit::UNLIMITED)
+        .claim_due(
+            "n2",
+            2_001,
+            9_000,
+            10,
+            RateLimit::UNLIMITED,
+            &HashMap::new(),
+        )
         .await
         .unwrap();
     assert_eq!(ids(&taken), ids(&first));
@@ -1368,7 +1452,14 @@ pub async fn check_lease_expiry(store: &dyn Store) {
         }
     );
     let again = store
-        .claim_due("n1", 3_000, 9_000, 10, RateLimit::UNLIMITED)
+        .claim_due(
+            "n1",
+            3_000,
+            9_000,
+            10,
+            RateLimit::UNLIMITED,
+            &HashMap::new(),
+        )
         .await
         .unwrap();
     assert_eq!(again[0].attempts, 1, "only the owner's attempt counted");
@@ -1378,11 +1469,25 @@ pub async fn check_release_claims(store: &dyn Store) {
     let h = hook(store, HookOwner::System).await;
     enqueue(store, "e1", h.id, 3, 1_000).await;
     let mine = store
-        .claim_due("n1", 1_000, 60_000, 2, RateLimit::UNLIMITED)
+        .claim_due(
+            "n1",
+            1_000,
+            60_000,
+            2,
+            RateLimit::UNLIMITED,
+            &HashMap::new(),
+        )
         .await
         .unwrap();
     let theirs = store
-        .claim_due("n2", 1_000, 60_000, 2, RateLimit::UNLIMITED)
+        .claim_due(
+            "n2",
+            1_000,
+            60_000,
+            2,
+            RateLimit::UNLIMITED,
+            &HashMap::new(),
+        )
         .await
         .unwrap();
     assert_eq!((mine.len(), theirs.len()), (2, 1));
@@ -1400,13 +1505,27 @@ pub async fn check_release_claims(store: &dyn Store) {
     assert_eq!(store.next_due_at(0).await.unwrap(), Some(1_500));
     assert!(
         store
-            .claim_due("n3", 1_499, 60_000, 10, RateLimit::UNLIMITED)
+            .claim_due(
+                "n3",
+                1_499,
+                60_000,
+                10,
+                RateLimit::UNLIMITED,
+                &HashMap::new()
+            )
             .await
             .unwrap()
             .is_empty()
     );
     let released = store
-        .claim_due("n3", 1_500, 60_000, 10, RateLimit::UNLIMITED)
+        .claim_due(
+            "n3",
+            1_500,
+            60_000,
+            10,
+            RateLimit::UNLIMITED,
+            &HashMap::new(),
+        )
         .await
         .unwrap();
     let mut expected = ids(&mine);
@@ -1438,7 +1557,14 @@ pub async fn check_record_after_hook_deleted(store: &dyn Store) {
     enqueue(store, "e1", kept.id, 1, 1_000).await;
     enqueue(store, "e2", doomed.id, 1, 1_000).await;
     let claimed = store
-        .claim_due("n1", 1_000, 60_000, 10, RateLimit::UNLIMITED)
+        .claim_due(
+            "n1",
+            1_000,
+            60_000,
+            10,
+            RateLimit::UNLIMITED,
+            &HashMap::new(),
+        )
         .await
         .unwrap();
     assert_eq!(claimed.len(), 2);
@@ -1489,7 +1615,14 @@ pub async fn check_concurrent_claimers(a: &dyn Store, b: &dyn Store) {
         let mut seen = Vec::new();
         loop {
             let claimed = store
-                .claim_due(owner, 2_000, 600_000, 37, RateLimit::UNLIMITED)
+                .claim_due(
+                    owner,
+                    2_000,
+                    600_000,
+                    37,
+                    RateLimit::UNLIMITED,
+                    &HashMap::new(),
+                )
                 .await
                 .expect("claim");
             if claimed.is_empty() {
@@ -1664,7 +1797,14 @@ pub async fn check_attempt_body(store: &dyn Store) {
 
     // The event's payload, joined; not copied into the log.
     let claimed = store
-        .claim_due("n1", 1_000, 60_000, 1, RateLimit::UNLIMITED)
+        .claim_due(
+            "n1",
+            1_000,
+            60_000,
+            1,
+            RateLimit::UNLIMITED,
+            &HashMap::new(),
+        )
         .await
         .unwrap();
     store
@@ -1778,7 +1918,14 @@ pub async fn check_persistence_read(store: &dyn Store, written: Written) {
         Some(written.hook)
     );
     let claimed = store
-        .claim_due("n1", 1_000, 60_000, 10, RateLimit::UNLIMITED)
+        .claim_due(
+            "n1",
+            1_000,
+            60_000,
+            10,
+            RateLimit::UNLIMITED,
+            &HashMap::new(),
+        )
         .await
         .unwrap();
     assert_eq!(claimed.len(), 1);
@@ -1809,7 +1956,14 @@ async fn hook_with(store: &dyn Store, owner: HookOwner, limits: DeliveryLimits) 
 
 async fn claim(store: &dyn Store, owner: &str, now: Millis, limit: u32) -> Vec<Claimed> {
     store
-        .claim_due(owner, now, now + 60_000, limit, RateLimit::UNLIMITED)
+        .claim_due(
+            owner,
+            now,
+            now + 60_000,
+            limit,
+            RateLimit::UNLIMITED,
+            &HashMap::new(),
+        )
         .await
         .expect("claim")
 }
@@ -2009,7 +2163,7 @@ pub async fn check_rate_limit_per_namespace(store: &dyn Store) {
         in_flight: 0,
     };
     let first = store
-        .claim_due("n1", 1_000, 100_000, 100, rate)
+        .claim_due("n1", 1_000, 100_000, 100, rate, &HashMap::new())
         .await
         .unwrap();
     let limited = first.iter().filter(|c| c.hook_id != system.id).count();
@@ -2021,14 +2175,14 @@ pub async fn check_rate_limit_per_namespace(store: &dyn Store) {
     assert!(first.iter().all(|c| !c.rate_limited));
     assert!(
         store
-            .claim_due("n1", 59_999, 100_000, 100, rate)
+            .claim_due("n1", 59_999, 100_000, 100, rate, &HashMap::new())
             .await
             .unwrap()
             .is_empty()
     );
     assert_eq!(store.next_due_at(1_000).await.unwrap(), Some(60_000));
     let next = store
-        .claim_due("n1", 60_000, 100_000, 100, rate)
+        .claim_due("n1", 60_000, 100_000, 100, rate, &HashMap::new())
         .await
         .unwrap();
     assert_eq!(next.len(), 2, "waited for the next window, not dropped");
@@ -2614,7 +2768,7 @@ pub async fn check_namespace_share(store: &dyn Store) {
             .count()
     };
     let first = store
-        .claim_due("n1", 1_000, 60_000, 100, share)
+        .claim_due("n1", 1_000, 60_000, 100, share, &HashMap::new())
         .await
         .unwrap();
     assert_eq!(
@@ -2632,7 +2786,7 @@ pub async fn check_namespace_share(store: &dyn Store) {
     );
     // Another node sees the same counts.
     let second = store
-        .claim_due("n2", 1_000, 60_000, 100, share)
+        .claim_due("n2", 1_000, 60_000, 100, share, &HashMap::new())
         .await
         .unwrap();
     assert_eq!(second.len(), 0, "{:?}", hooks_of(&second));
@@ -2643,7 +2797,7 @@ pub async fn check_namespace_share(store: &dyn Store) {
         .collect();
     record(store, "n1", &of_a_claimed, Outcome::Succeeded, 1_001).await;
     let third = store
-        .claim_due("n2", 1_001, 60_000, 100, share)
+        .claim_due("n2", 1_001, 60_000, 100, share, &HashMap::new())
         .await
         .unwrap();
     assert_eq!((of_a(&third), third.len()), (2, 2));

@@ -1,0 +1,60 @@
+//! The queue's three hot write transactions (an ingest batch, a claim, a record), written
+//! for SQLite's writer thread (`rusqlite`, see `writer`): the same statements and rules as
+//! their query-module versions (PostgreSQL's), but run on the connection's own thread, one
+//! row per statement, each statement prepared once. The decisions that need no database
+//! (an ingest's answers, a claim's promises, the rate limit's split, health folding) are the
+//! query modules' own, shared.
+//!
+//! Lists of ids travel as one JSON array (`IN (SELECT value FROM json_each(?))`): one
+//! statement shape for any length.
+
+pub mod claim;
+pub mod ingest;
+pub mod record;
+
+use rusqlite::{Transaction, params};
+
+use crate::Result;
+use crate::model::{Id, Millis};
+
+/// A JSON array of `ids`, for `json_each`.
+fn json_ids(ids: impl IntoIterator<Item = Id>) -> String {
+    let list: Vec<String> = ids.into_iter().map(|id| id.to_string()).collect();
+    format!("[{}]", list.join(","))
+}
+
+/// Brings each hook's `next_due_at` forward to `at` (or the end of a temporary disable, if
+/// later); never later than it is, never for a permanently disabled hook.
+fn due_by(tx: &Transaction<'_>, due: &[(Id, Millis)]) -> Result<()> {
+    let mut update = tx.prepare_cached(
+        "UPDATE hooks SET next_due_at = CASE WHEN disabled_until > ?2 THEN disabled_until \
+         ELSE ?2 END WHERE id = ?1 AND NOT permanently_disabled \
+         AND (next_due_at IS NULL OR next_due_at > \
+              CASE WHEN disabled_until > ?2 THEN disabled_until ELSE ?2 END)",
+    )?;
+    for (id, at) in due {
+        update.execute(params![id, at])?;
+    }
+    Ok(())
+}
+
+/// Sets each hook's `next_due_at` to when its next delivery is due (an ordered hook: its
+/// oldest pending one), not before a temporary disable ends; NULL without pending work or
+/// when permanently disabled.
+fn reschedule(tx: &Transaction<'_>, ids: &[Id]) -> Result<()> {
+    let mut update = tx.prepare_cached(
+        "UPDATE hooks SET next_due_at = CASE WHEN permanently_disabled THEN NULL \
+         WHEN disabled_until > p.due THEN disabled_until ELSE p.due END \
+         FROM (SELECT CASE WHEN h.ordered THEN \
+                 (SELECT next_attempt_at FROM deliveries d \
+                  WHERE d.hook_id = h.id AND d.state = 'pending' ORDER BY d.id LIMIT 1) \
+               ELSE (SELECT min(next_attempt_at) FROM deliveries d \
+                  WHERE d.hook_id = h.id AND d.state = 'pending') END AS due \
+               FROM hooks h WHERE h.id = ?1) AS p \
+         WHERE hooks.id = ?1",
+    )?;
+    for id in ids {
+        update.execute(params![id])?;
+    }
+    Ok(())
+}
