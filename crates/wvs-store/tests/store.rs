@@ -1998,6 +1998,48 @@ pub async fn check_in_flight_limit_over_every_owner(store: &dyn Store) {
     assert_eq!(claim(store, "n3", 70_000, 10).await.len(), 4);
 }
 
+pub async fn check_hook_caps_hold_a_hook_below_its_limit(store: &dyn Store) {
+    let limits = DeliveryLimits {
+        max_in_flight: 6,
+        ordered: false,
+    };
+    let capped = hook_with(store, HookOwner::System, limits).await;
+    let over = hook_with(store, HookOwner::System, limits).await;
+    let free = hook_with(store, HookOwner::System, limits).await;
+    for h in [&capped, &over, &free] {
+        enqueue(store, &format!("e{}", h.id), h.id, 10, 1_000).await;
+    }
+    // A cap below max_in_flight binds; one above it does not raise it; an unlisted hook
+    // keeps its max_in_flight.
+    let caps = HashMap::from([(capped.id, 2), (over.id, 50)]);
+    let claim_capped = async |owner: &str, now: Millis| {
+        store
+            .claim_due(owner, now, now + 60_000, 100, RateLimit::UNLIMITED, &caps)
+            .await
+            .expect("claim")
+    };
+    let first = claim_capped("n1", 1_000).await;
+    let per_hook = |claimed: &[Claimed], id: Id| claimed.iter().filter(|c| c.hook_id == id).count();
+    assert_eq!(per_hook(&first, capped.id), 2, "held at its cap");
+    assert_eq!(
+        per_hook(&first, over.id),
+        6,
+        "a cap never passes max_in_flight"
+    );
+    assert_eq!(per_hook(&first, free.id), 6);
+    // Over every owner, and counted against what is already in flight.
+    assert!(claim_capped("n2", 1_000).await.is_empty());
+    let done: Vec<Claimed> = first
+        .into_iter()
+        .filter(|c| c.hook_id == capped.id)
+        .take(1)
+        .collect();
+    record(store, "n1", &done, Outcome::Succeeded, 1_100).await;
+    assert_eq!(hooks_of(&claim_capped("n2", 1_200).await), vec![capped.id]);
+    // Without the cap, the hook has its max_in_flight again.
+    assert_eq!(claim(store, "n2", 1_300, 100).await.len(), 4);
+}
+
 pub async fn check_a_full_hook_does_not_block_others(store: &dyn Store) {
     let stuck = hook_with(store, HookOwner::System, DeliveryLimits::default()).await;
     let healthy = hook_with(store, HookOwner::System, DeliveryLimits::default()).await;
@@ -2872,6 +2914,7 @@ macro_rules! every_check {
             attempt_body => check_attempt_body,
             in_flight_limit_over_every_owner => check_in_flight_limit_over_every_owner,
             a_full_hook_does_not_block_others => check_a_full_hook_does_not_block_others,
+            hook_caps_hold_a_hook_below_its_limit => check_hook_caps_hold_a_hook_below_its_limit,
             ordered_hook => check_ordered_hook,
             disabled_hooks_hold_their_deliveries => check_disabled_hooks_hold_their_deliveries,
             health_is_folded_in_as_attempts_are_recorded => check_health_is_folded_in_as_attempts_are_recorded,
