@@ -271,6 +271,17 @@ impl PgStore {
     ) -> Result<()> {
         store::through_queries::record(self, owner, &attempts, rule).await
     }
+
+    async fn release(&self, owner: &str, now: crate::Millis) -> Result<u64> {
+        store::through_queries::release(self, owner, now).await
+    }
+
+    /// Claims are written (leases), not held in memory: nothing to add to what is read.
+    fn first_lease_expiry(&self) -> Option<crate::Millis> {
+        None
+    }
+
+    fn count_held(&self, _counts: &mut crate::DeliveryCounts) {}
 }
 
 /// Listens on [`WORK_CHANNEL`] (calling `wake_all` at each notification) and on

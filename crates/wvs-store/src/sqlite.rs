@@ -25,6 +25,7 @@
 query_modules!(#[allow(dead_code)]);
 
 mod connections;
+mod leases;
 mod write_path;
 mod writer;
 
@@ -43,12 +44,13 @@ use tokio::sync::{Notify, oneshot};
 use crate::cipher::{Cipher, SecretKey};
 use crate::group_commit::GroupCommit;
 use crate::group_commit::Pending;
-use crate::model::{Attempt, HealthRule, HookHealth, Id, Inserted};
+use crate::model::{Attempt, DeliveryCounts, HealthRule, HookHealth, Id, Inserted, Millis};
 use crate::read_cache::ReadCache;
 use crate::write_health::WriteHealth;
 use crate::{Result, StoreError};
 use connections::Connections;
 use health::Healths;
+use leases::Leases;
 
 /// The connection the shared query modules run on.
 type Conn = SqliteConnection;
@@ -117,6 +119,8 @@ pub struct SqliteStore {
     writer: Arc<Connections>,
     /// The queue's hot writes, each one transaction on the writer thread.
     write_path: writer::Writer,
+    /// The claims, held in memory (this process owns the file).
+    leases: Leases,
     /// The directory of an "in-memory" database's file (see `connect`), removed with the
     /// store.
     _scratch: Option<Arc<tempfile::TempDir>>,
@@ -208,6 +212,7 @@ impl SqliteStore {
         let mut store = SqliteStore {
             writer,
             write_path,
+            leases: Leases::default(),
             _scratch: scratch,
             reader,
             cipher: Cipher::new(key),
@@ -215,6 +220,9 @@ impl SqliteStore {
             inserts: None,
             writes: Arc::default(),
         };
+        store
+            .on_writer(write_path::claim::forget_claims, |_| ())
+            .await?;
         store.inserts = Some(store::group_commit(store.clone()));
         Ok(store)
     }
@@ -321,9 +329,10 @@ impl SqliteStore {
     async fn on_writer<T: Send + 'static>(
         &self,
         work: impl FnOnce(&rusqlite::Transaction<'_>) -> Result<T> + Send + 'static,
+        committed: impl FnOnce(&T) + Send + 'static,
     ) -> Result<T> {
         let _turn = self.writer.take().await?;
-        let outcome = self.write_path.write(work).await;
+        let outcome = self.write_path.write(work, committed).await;
         if let Err(error) = &outcome {
             self.writes.failed(error);
         }
@@ -331,27 +340,42 @@ impl SqliteStore {
     }
 
     async fn store_batch(&self, batch: Arc<[Pending]>) -> Result<Vec<Result<Inserted>>> {
-        self.on_writer(move |tx| write_path::ingest::insert_events(tx, &batch))
-            .await
+        self.on_writer(
+            move |tx| write_path::ingest::insert_events(tx, &batch),
+            |_| (),
+        )
+        .await
     }
 
     async fn claim_rows(&self, spec: &claim::ClaimSpec<'_>) -> Result<Vec<claim::ClaimedRow>> {
         // The job outlives no borrow: what it needs of `spec` is moved into it.
-        let owner = spec.owner.to_owned();
         let hook_caps = spec.hook_caps.clone();
         let (now, lease_until, limit, rate) = (spec.now, spec.lease_until, spec.limit, spec.rate);
-        self.on_writer(move |tx| {
-            let spec = claim::ClaimSpec {
-                owner: &owner,
-                now,
-                lease_until,
-                limit,
-                rate,
-                hook_caps: &hook_caps,
-            };
-            write_path::claim::claim_due(tx, &spec)
-        })
+        let owner: Arc<str> = Arc::from(spec.owner);
+        let (leases, holder) = (self.leases.clone(), self.leases.clone());
+        self.on_writer(
+            move |tx| {
+                let spec = claim::ClaimSpec {
+                    owner: &owner,
+                    now,
+                    lease_until,
+                    limit,
+                    rate,
+                    hook_caps: &hook_caps,
+                };
+                let claimed = write_path::claim::claim_due(tx, &spec, &leases)?;
+                Ok((claimed, owner))
+            },
+            // Held once the claim committed (its writes: due times and rate windows).
+            move |(claimed, owner)| {
+                let mut held = holder.lock();
+                for row in claimed {
+                    held.hold(row.id, row.hook_id, owner, lease_until, row.next_attempt_at);
+                }
+            },
+        )
         .await
+        .map(|(claimed, _)| claimed)
     }
 
     /// Records attempts in one transaction, in two hand-offs: the writer logs them, settles
@@ -368,18 +392,32 @@ impl SqliteStore {
         let attempts = Arc::new(attempts);
         let (healths_tx, healths_rx) = oneshot::channel::<Healths>();
         let (changes_tx, changes_rx) = std::sync::mpsc::channel();
-        let owner = owner.to_owned();
-        let logged = Arc::clone(&attempts);
-        let write = self.on_writer(move |tx| {
-            let healths = write_path::record::log_and_settle(tx, &owner, &logged)?;
-            healths_tx
-                .send(healths)
-                .map_err(|_| StoreError::Corrupt("record"))?;
-            let changes: Vec<(Id, HookHealth)> = changes_rx
-                .recv()
-                .map_err(|_| StoreError::Corrupt("record"))?;
-            write_path::record::apply(tx, &changes)
-        });
+        let owner: Arc<str> = Arc::from(owner);
+        let (logged, settled) = (Arc::clone(&attempts), Arc::clone(&attempts));
+        let (leases, holder) = (self.leases.clone(), self.leases.clone());
+        let released = Arc::clone(&owner);
+        let write = self.on_writer(
+            move |tx| {
+                let healths = write_path::record::log_and_settle(tx, &owner, &logged, &leases)?;
+                healths_tx
+                    .send(healths)
+                    .map_err(|_| StoreError::Corrupt("record"))?;
+                let changes: Vec<(Id, HookHealth)> = changes_rx
+                    .recv()
+                    .map_err(|_| StoreError::Corrupt("record"))?;
+                write_path::record::apply(tx, &changes, &leases)
+            },
+            // The claims recorded are settled in the file: no longer held (a delivery of a
+            // hook deleted meanwhile too: it is gone).
+            move |()| {
+                let mut held = holder.lock();
+                for delivery in settled.iter().filter_map(|a| a.delivery_id) {
+                    if held.held_by(delivery, &released) {
+                        held.release(delivery);
+                    }
+                }
+            },
+        );
         let fold = async {
             // No health comes back when the writer failed first.
             if let Ok(healths) = healths_rx.await {
@@ -394,6 +432,37 @@ impl SqliteStore {
         };
         let (outcome, ()) = tokio::join!(write, fold);
         outcome
+    }
+}
+
+impl SqliteStore {
+    /// Gives back `owner`'s claims: due at `now`, and no longer held.
+    async fn release(&self, owner: &str, now: Millis) -> Result<u64> {
+        let owner = owner.to_owned();
+        let (leases, holder) = (self.leases.clone(), self.leases.clone());
+        let released = self
+            .on_writer(
+                move |tx| write_path::claim::release(tx, &owner, now, &leases),
+                move |theirs| {
+                    let mut held = holder.lock();
+                    for delivery in theirs {
+                        held.release(*delivery);
+                    }
+                },
+            )
+            .await?;
+        Ok(released.len() as u64)
+    }
+
+    fn first_lease_expiry(&self) -> Option<Millis> {
+        self.leases.lock().first_expiry()
+    }
+
+    /// The deliveries held are pending in the file and in flight in fact.
+    fn count_held(&self, counts: &mut DeliveryCounts) {
+        let held = self.leases.lock().count();
+        counts.pending = counts.pending.saturating_sub(held);
+        counts.in_flight += held;
     }
 }
 

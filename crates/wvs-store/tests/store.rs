@@ -2978,12 +2978,33 @@ mod sqlite {
     /// Two stores on one file are two writers competing for SQLite's lock, as two processes
     /// would: `BEGIN IMMEDIATE` and the busy timeout must keep them apart.
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-    async fn concurrent_claimers_two_stores_one_file() {
-        let (dir, a) = open().await;
-        let b = SqliteStore::open(&dir.path().join("wvs.db"), &key())
+    /// One process owns a SQLite file, so a claim is held in its memory, not written: after
+    /// a crash (the store dropped with claims held, nothing released) every delivery whose
+    /// attempt was not recorded is due again at once, with no lease to wait for; a recorded
+    /// one is not.
+    async fn claims_not_recorded_are_due_again_after_a_crash() {
+        use wvs_store::*;
+        let (dir, store) = open().await;
+        let h = super::hook(&store, HookOwner::System).await;
+        super::enqueue(&store, "e1", h.id, 3, 1_000).await;
+        let claimed = super::claim(&store, "n1", 1_000, 10).await;
+        assert_eq!(claimed.len(), 3);
+        super::record(&store, "n1", &claimed[..1], Outcome::Succeeded, 1_100).await;
+        drop(store);
+
+        let store = SqliteStore::open(&dir.path().join("wvs.db"), &key())
             .await
-            .expect("second store");
-        super::check_concurrent_claimers(&a, &b).await;
+            .expect("reopen");
+        assert_eq!(
+            super::counts(&store).await,
+            DeliveryCounts {
+                pending: 2,
+                succeeded: 1,
+                ..DeliveryCounts::default()
+            }
+        );
+        let again = super::claim(&store, "n2", 1_200, 10).await;
+        assert_eq!(super::ids(&again), super::ids(&claimed[1..]));
     }
 
     #[tokio::test]

@@ -37,6 +37,10 @@ pub(super) mod through_queries {
         retrying(|| store.write(async |c| queue::insert_events(c, batch).await)).await
     }
 
+    pub async fn release(store: &Backend, owner: &str, now: Millis) -> Result<u64> {
+        retrying(|| store.write(async |c| queue::release_claims(c, owner, now).await)).await
+    }
+
     pub async fn claim(
         store: &Backend,
         spec: &claim::ClaimSpec<'_>,
@@ -399,12 +403,16 @@ impl Store for Backend {
     }
 
     async fn release_claims(&self, owner: &str, now: Millis) -> Result<u64> {
-        retrying(|| self.write(async |c| queue::release_claims(c, owner, now).await)).await
+        self.release(owner, now).await
     }
 
     async fn next_due_at(&self, after: Millis) -> Result<Option<Millis>> {
-        self.read_one(async |c| queue::next_due_at(c, after).await)
-            .await
+        let due = self
+            .read_one(async |c| queue::next_due_at(c, after).await)
+            .await?;
+        // Claims held in memory (SQLite) are claimable just after their lease runs out.
+        let held = self.first_lease_expiry().map(|at| at.saturating_add(1));
+        Ok(due.into_iter().chain(held).min())
     }
 
     async fn chain_hooks(&self, chain_uuid: &str) -> Result<Vec<Id>> {
@@ -423,7 +431,9 @@ impl Store for Backend {
     }
 
     async fn delivery_counts(&self) -> Result<DeliveryCounts> {
-        self.read_one(async |c| queue::counts(c).await).await
+        let mut counts = self.read_one(async |c| queue::counts(c).await).await?;
+        self.count_held(&mut counts);
+        Ok(counts)
     }
 
     async fn list_attempts(

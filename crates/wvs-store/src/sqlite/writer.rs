@@ -66,14 +66,20 @@ impl Writer {
     }
 
     /// Runs `work` in one write transaction (`BEGIN IMMEDIATE`) on the writer's thread,
-    /// committed if it succeeds and rolled back if it fails.
+    /// committed if it succeeds and rolled back if it fails; `committed` then runs on the
+    /// same thread with what it returned, before any other job (what must change in memory
+    /// with the commit, and only with it, even if the caller stopped waiting).
     pub async fn write<T: Send + 'static>(
         &self,
         work: impl FnOnce(&Transaction<'_>) -> Result<T> + Send + 'static,
+        committed: impl FnOnce(&T) + Send + 'static,
     ) -> Result<T> {
         let (reply, answer) = oneshot::channel();
         let job: Job = Box::new(move |conn| {
             let outcome = transaction(conn, work);
+            if let Ok(out) = &outcome {
+                committed(out);
+            }
             let reopen = outcome.as_ref().is_err_and(|error| !error.is_row_error());
             let _ = reply.send(outcome);
             reopen

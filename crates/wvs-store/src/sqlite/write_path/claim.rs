@@ -1,30 +1,41 @@
 //! A claim, in the writer's transaction: the rules of `claim` (hook by hook, within every
-//! limit), with its statements run one hook at a time on the writer's thread.
+//! limit), with its statements run one hook at a time on the writer's thread, and the
+//! claims held in memory (`leases`), not written: what is in flight is counted there, and
+//! a claim writes only the hooks' `next_due_at` and the rate windows.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use rusqlite::{Transaction, params};
 
 use super::super::claim::{
     Candidate, ClaimSpec, ClaimedRow, DueRow, InFlight, Promised, promise, tenant_of_hook,
 };
+use super::super::leases::Leases;
+use super::super::queue::earliest_per_hook;
 use super::super::rate::{Admission, split, window_keys};
-use super::{due_by, reschedule};
+use super::{due_by, json_ids, reschedule};
 use crate::Result;
 use crate::model::{Id, Millis};
 
 /// Rounds of one claim at most (see `claim::ROUNDS`).
 const ROUNDS: usize = 3;
 
-/// Claims due deliveries for `spec.owner`, due order first (see `claim::claim_due`).
-pub fn claim_due(tx: &Transaction<'_>, spec: &ClaimSpec<'_>) -> Result<Vec<ClaimedRow>> {
+/// Claims due deliveries for `spec.owner`, due order first (see `claim::claim_due`); the
+/// caller holds them in `leases` once the transaction committed.
+pub fn claim_due(
+    tx: &Transaction<'_>,
+    spec: &ClaimSpec<'_>,
+    leases: &Leases,
+) -> Result<Vec<ClaimedRow>> {
+    // Leases that ran out (a delivery whose attempt was never recorded): due again as they
+    // were.
+    let (expired, mut per_hook, mut taken) = {
+        let mut held = leases.lock();
+        let expired = held.expire(spec.now);
+        (expired, held.per_hook().clone(), held.ids())
+    };
+    due_by(tx, &earliest_per_hook(expired.into_iter()))?;
     let shared = spec.rate.in_flight > 0;
-    let mut busy = count_in_flight(tx, shared)?;
-    if busy.oldest_lease.is_some_and(|lease| lease < spec.now) {
-        expire_leases(tx, spec.now)?;
-        busy = count_in_flight(tx, shared)?;
-    }
-    let mut first_count = Some(busy);
     let mut claimed = Vec::new();
     for _ in 0..ROUNDS {
         let budget = usize::try_from(spec.limit)
@@ -33,11 +44,13 @@ pub fn claim_due(tx: &Transaction<'_>, spec: &ClaimSpec<'_>) -> Result<Vec<Claim
         if budget == 0 {
             break;
         }
-        let busy = match first_count.take() {
-            Some(busy) => busy,
-            None => count_in_flight(tx, shared)?,
-        };
-        let (round, more_hooks) = claim_round(tx, spec, budget, busy)?;
+        // A later round counts what the rounds before took too.
+        let busy = in_flight(tx, &per_hook, shared)?;
+        let (round, more_hooks) = claim_round(tx, spec, budget, busy, &taken)?;
+        for row in &round {
+            taken.insert(row.id);
+            *per_hook.entry(row.hook_id).or_default() += 1;
+        }
         claimed.extend(round);
         if !more_hooks {
             break;
@@ -47,63 +60,44 @@ pub fn claim_due(tx: &Transaction<'_>, spec: &ClaimSpec<'_>) -> Result<Vec<Claim
     Ok(claimed)
 }
 
-/// In-flight deliveries whose lease ran out become pending again, due as they were.
-fn expire_leases(tx: &Transaction<'_>, now: Millis) -> Result<()> {
-    let mut update = tx.prepare_cached(
-        "UPDATE deliveries SET state = 'pending', lease_owner = NULL, lease_expires_at = NULL \
-         WHERE state = 'in_flight' AND lease_expires_at < ?1 RETURNING hook_id, next_attempt_at",
-    )?;
-    let expired = update
-        .query_map([now], |row| Ok((row.get(0)?, row.get(1)?)))?
-        .collect::<rusqlite::Result<Vec<(Id, Millis)>>>()?;
-    let earliest = super::super::queue::earliest_per_hook(expired.into_iter());
-    due_by(tx, &earliest)
-}
-
-/// Counts what is in flight per hook, and per tenant when `per_tenant`.
-fn count_in_flight(tx: &Transaction<'_>, per_tenant: bool) -> Result<InFlight> {
-    let sql = if per_tenant {
-        format!(
-            "SELECT h.id, count(*), min(d.lease_expires_at), {} FROM deliveries d \
-             JOIN hooks h ON h.id = d.hook_id WHERE d.state = 'in_flight' GROUP BY h.id",
-            tenant_of_hook()
-        )
-    } else {
-        "SELECT hook_id, count(*), min(lease_expires_at), NULL FROM deliveries \
-         WHERE state = 'in_flight' GROUP BY hook_id"
-            .to_owned()
-    };
-    let mut select = tx.prepare_cached(&sql)?;
+/// What is in flight per hook (`per_hook`), and per tenant when `per_tenant`.
+fn in_flight(
+    tx: &Transaction<'_>,
+    per_hook: &HashMap<Id, i64>,
+    per_tenant: bool,
+) -> Result<InFlight> {
     let mut busy = InFlight {
-        per_hook: HashMap::new(),
+        per_hook: per_hook.clone(),
         per_tenant: HashMap::new(),
         oldest_lease: None,
     };
-    let mut rows = select.query([])?;
-    while let Some(row) = rows.next()? {
-        let (hook, count): (Id, i64) = (row.get(0)?, row.get(1)?);
-        let lease: Option<Millis> = row.get(2)?;
-        if let Some(tenant) = row.get::<_, Option<String>>(3)? {
-            *busy.per_tenant.entry(tenant).or_default() += count;
+    if per_tenant && !per_hook.is_empty() {
+        let mut select = tx.prepare_cached(&format!(
+            "SELECT id, {} FROM hooks h WHERE id IN (SELECT value FROM json_each(?1))",
+            tenant_of_hook()
+        ))?;
+        let mut rows = select.query([json_ids(per_hook.keys().copied())])?;
+        while let Some(row) = rows.next()? {
+            let (hook, tenant): (Id, String) = (row.get(0)?, row.get(1)?);
+            *busy.per_tenant.entry(tenant).or_default() += per_hook[&hook];
         }
-        busy.per_hook.insert(hook, count);
-        busy.oldest_lease = match (busy.oldest_lease, lease) {
-            (Some(a), Some(b)) => Some(a.min(b)),
-            (a, b) => a.or(b),
-        };
     }
     Ok(busy)
 }
 
-/// One round of a claim; `busy` is what is in flight as it starts. The claimed rows, and
-/// whether the candidate list was full (more due hooks may wait behind it).
+/// One round of a claim; `busy` is what is in flight as it starts, `taken` the deliveries
+/// held (or taken by an earlier round). The claimed rows, and whether the candidate list
+/// was full (more due hooks may wait behind it).
 fn claim_round(
     tx: &Transaction<'_>,
     spec: &ClaimSpec<'_>,
     budget: usize,
     mut busy: InFlight,
+    taken: &HashSet<Id>,
 ) -> Result<(Vec<ClaimedRow>, bool)> {
     let share = i64::from(spec.rate.in_flight);
+    // A hook with no free slot has at least one delivery in flight, so `budget` more than
+    // the deliveries in flight always reaches every hook that can take one.
     let in_flight: i64 = busy.per_hook.values().sum();
     let wanted_hooks = i64::try_from(budget)
         .unwrap_or(i64::MAX)
@@ -113,6 +107,7 @@ fn claim_round(
 
     let budget = i64::try_from(budget).unwrap_or(i64::MAX);
     let mut due = Vec::new();
+    let mut rows = HashMap::new();
     let mut touched = Vec::new();
     let mut next = candidates.iter();
     loop {
@@ -122,13 +117,23 @@ fn claim_round(
             break;
         }
         touched.extend(promised.hooks());
-        due.extend(due_rows(tx, &promised, spec.now)?);
+        for (row, claimed) in due_rows(tx, &promised, spec.now, &busy, taken)? {
+            due.push(row);
+            rows.insert(claimed.id, claimed);
+        }
     }
 
     let Admission { admitted, limited } = admit(tx, due, spec)?;
-    let claimed = take(tx, spec, &admitted)?;
-    reschedule(tx, &touched)?;
-    hold(tx, &limited, spec.now)?;
+    let claimed: Vec<ClaimedRow> = admitted
+        .iter()
+        .filter_map(|row| rows.remove(&row.id))
+        .collect();
+    let held = taken
+        .iter()
+        .copied()
+        .chain(claimed.iter().map(|row| row.id));
+    reschedule(tx, &touched, held)?;
+    hold(tx, &limited, spec.now, taken)?;
     Ok((claimed, list_full))
 }
 
@@ -171,35 +176,68 @@ fn candidates(
     Ok(rows.collect::<rusqlite::Result<_>>()?)
 }
 
-/// The promised hooks' due rows: an unordered hook's oldest due ones, an ordered hook's
-/// oldest pending one if it is due (it may be waiting for its retry).
-fn due_rows(tx: &Transaction<'_>, promised: &Promised, now: Millis) -> Result<Vec<DueRow>> {
-    let mut unordered = tx.prepare_cached(
-        "SELECT id, hook_id, next_attempt_at, rate_key FROM deliveries \
-         WHERE hook_id = ?1 AND state = 'pending' AND next_attempt_at <= ?2 \
-         ORDER BY next_attempt_at, id LIMIT ?3",
-    )?;
-    let mut head = tx.prepare_cached(
-        "SELECT id, hook_id, next_attempt_at, rate_key FROM deliveries \
-         WHERE hook_id = ?1 AND state = 'pending' ORDER BY id LIMIT ?2",
-    )?;
-    let read = |row: &rusqlite::Row<'_>| {
-        Ok(DueRow {
-            id: row.get(0)?,
-            hook_id: row.get(1)?,
-            next_attempt_at: row.get(2)?,
-            rate_key: row.get(3)?,
-        })
+/// The columns of a due delivery: its [`ClaimedRow`], then its rate key.
+const DUE_COLUMNS: &str = "id, hook_id, event_id, event_header, trigger, idempotency_key, \
+     attempts, next_attempt_at, rate_limited, rate_key";
+
+fn read_due(row: &rusqlite::Row<'_>) -> rusqlite::Result<(DueRow, ClaimedRow)> {
+    let claimed = ClaimedRow {
+        id: row.get(0)?,
+        hook_id: row.get(1)?,
+        event_id: row.get(2)?,
+        event_header: row.get(3)?,
+        trigger: row.get(4)?,
+        idempotency_key: row.get(5)?,
+        attempts: row.get(6)?,
+        next_attempt_at: row.get(7)?,
+        rate_limited: row.get(8)?,
     };
+    let due = DueRow {
+        id: claimed.id,
+        hook_id: claimed.hook_id,
+        next_attempt_at: claimed.next_attempt_at,
+        rate_key: row.get(9)?,
+    };
+    Ok((due, claimed))
+}
+
+/// The promised hooks' due rows that are not `taken`: an unordered hook's oldest due ones,
+/// an ordered hook's oldest pending one if it is due (it may be waiting for its retry; with
+/// nothing of it in flight, its head is not held). A held delivery is still pending in the
+/// file: a hook's rows are read past the ones it has in flight.
+fn due_rows(
+    tx: &Transaction<'_>,
+    promised: &Promised,
+    now: Millis,
+    busy: &InFlight,
+    taken: &HashSet<Id>,
+) -> Result<Vec<(DueRow, ClaimedRow)>> {
+    let mut unordered = tx.prepare_cached(&format!(
+        "SELECT {DUE_COLUMNS} FROM deliveries \
+         WHERE hook_id = ?1 AND state = 'pending' AND next_attempt_at <= ?2 \
+         ORDER BY next_attempt_at, id LIMIT ?3"
+    ))?;
+    let mut head = tx.prepare_cached(&format!(
+        "SELECT {DUE_COLUMNS} FROM deliveries \
+         WHERE hook_id = ?1 AND state = 'pending' ORDER BY id LIMIT ?2"
+    ))?;
     let mut due = Vec::new();
     for want in &promised.unordered {
-        let rows = unordered.query_map(params![want.hook_id, now, want.take], read)?;
-        due.extend(rows.collect::<rusqlite::Result<Vec<_>>>()?);
+        let held = busy.per_hook.get(&want.hook_id).copied().unwrap_or(0);
+        let rows = unordered
+            .query_map(params![want.hook_id, now, want.take + held], read_due)?
+            .collect::<rusqlite::Result<Vec<_>>>()?;
+        let free = rows.into_iter().filter(|(row, _)| !taken.contains(&row.id));
+        due.extend(free.take(usize::try_from(want.take).unwrap_or(0)));
     }
     for want in &promised.ordered {
-        let rows = head.query_map(params![want.hook_id, want.take], read)?;
-        let rows = rows.collect::<rusqlite::Result<Vec<_>>>()?;
-        due.extend(rows.into_iter().filter(|row| row.next_attempt_at <= now));
+        let rows = head
+            .query_map(params![want.hook_id, want.take], read_due)?
+            .collect::<rusqlite::Result<Vec<_>>>()?;
+        due.extend(
+            rows.into_iter()
+                .filter(|(row, _)| row.next_attempt_at <= now && !taken.contains(&row.id)),
+        );
     }
     Ok(due)
 }
@@ -238,57 +276,68 @@ fn admit(tx: &Transaction<'_>, rows: Vec<DueRow>, spec: &ClaimSpec<'_>) -> Resul
     Ok(admission)
 }
 
-/// Marks the limited hooks' due deliveries as delayed and puts the hooks aside until the
-/// next window opens.
-fn hold(tx: &Transaction<'_>, limited: &[(Id, Millis)], now: Millis) -> Result<()> {
+/// Marks the limited hooks' due deliveries (those not in flight) as delayed and puts the
+/// hooks aside until the next window opens.
+fn hold(
+    tx: &Transaction<'_>,
+    limited: &[(Id, Millis)],
+    now: Millis,
+    taken: &HashSet<Id>,
+) -> Result<()> {
+    if limited.is_empty() {
+        return Ok(());
+    }
     let limited: HashMap<Id, Millis> = limited.iter().copied().collect();
     let mut delay = tx.prepare_cached(
         "UPDATE deliveries SET rate_limited = TRUE WHERE hook_id = ?1 AND state = 'pending' \
-         AND next_attempt_at <= ?2 AND NOT rate_limited",
+         AND next_attempt_at <= ?2 AND NOT rate_limited \
+         AND id NOT IN (SELECT value FROM json_each(?3))",
     )?;
     let mut aside = tx.prepare_cached(
         "UPDATE hooks SET next_due_at = ?2 WHERE id = ?1 \
          AND (next_due_at IS NULL OR next_due_at < ?2)",
     )?;
+    let taken = json_ids(taken.iter().copied());
     for (hook_id, until) in limited {
-        delay.execute(params![hook_id, now])?;
+        delay.execute(params![hook_id, now, taken])?;
         aside.execute(params![hook_id, until])?;
     }
     Ok(())
 }
 
-/// Marks the rows in flight for `spec.owner` until `spec.lease_until`.
-fn take(tx: &Transaction<'_>, spec: &ClaimSpec<'_>, rows: &[DueRow]) -> Result<Vec<ClaimedRow>> {
+/// Gives back every claim `owner` holds (graceful shutdown): its deliveries become due at
+/// `now`. Which deliveries, for the caller to let go of once this commits.
+pub fn release(tx: &Transaction<'_>, owner: &str, now: Millis, leases: &Leases) -> Result<Vec<Id>> {
+    let theirs = leases.lock().held_by_owner(owner);
     let mut update = tx.prepare_cached(
-        "UPDATE deliveries SET state = 'in_flight', lease_owner = ?1, lease_expires_at = ?2, \
-         updated_at = ?3 WHERE state = 'pending' AND id = ?4 \
-         RETURNING id, hook_id, event_id, event_header, trigger, idempotency_key, attempts, \
-         next_attempt_at, rate_limited",
+        "UPDATE deliveries SET next_attempt_at = ?2, updated_at = ?2 \
+         WHERE id = ?1 AND state = 'pending' RETURNING hook_id",
     )?;
-    let mut claimed = Vec::with_capacity(rows.len());
-    for due in rows {
-        let row = update.query_row(
-            params![spec.owner, spec.lease_until, spec.now, due.id],
-            |row| {
-                Ok(ClaimedRow {
-                    id: row.get(0)?,
-                    hook_id: row.get(1)?,
-                    event_id: row.get(2)?,
-                    event_header: row.get(3)?,
-                    trigger: row.get(4)?,
-                    idempotency_key: row.get(5)?,
-                    attempts: row.get(6)?,
-                    next_attempt_at: row.get(7)?,
-                    rate_limited: row.get(8)?,
-                })
-            },
-        );
-        match row {
-            Ok(row) => claimed.push(row),
-            // Taken by an earlier round of this claim (a hook listed twice): not again.
-            Err(rusqlite::Error::QueryReturnedNoRows) => {}
-            Err(error) => return Err(error.into()),
+    let mut hooks = Vec::new();
+    for delivery in &theirs {
+        if let Some(hook) = rusqlite::OptionalExtension::optional(
+            update.query_row(params![delivery, now], |row| row.get::<_, Id>(0)),
+        )? {
+            hooks.push((hook, now));
         }
     }
-    Ok(claimed)
+    due_by(tx, &earliest_per_hook(hooks.into_iter()))?;
+    Ok(theirs)
+}
+
+/// At start, nothing is held: claims an earlier process held (in memory, or written as
+/// leases by a version that wrote them) are given up, and every hook is due when its
+/// pending deliveries say. (A claim makes its hook's due time leave out what it holds: a
+/// hook whose every delivery was held when the process died would wait for nothing.)
+pub fn forget_claims(tx: &Transaction<'_>) -> Result<()> {
+    tx.execute(
+        "UPDATE deliveries SET state = 'pending', lease_owner = NULL, lease_expires_at = NULL \
+         WHERE state = 'in_flight'",
+        [],
+    )?;
+    let hooks = tx
+        .prepare("SELECT id FROM hooks")?
+        .query_map([], |row| row.get(0))?
+        .collect::<rusqlite::Result<Vec<Id>>>()?;
+    reschedule(tx, &hooks, [])
 }

@@ -40,21 +40,28 @@ fn due_by(tx: &Transaction<'_>, due: &[(Id, Millis)]) -> Result<()> {
 
 /// Sets each hook's `next_due_at` to when its next delivery is due (an ordered hook: its
 /// oldest pending one), not before a temporary disable ends; NULL without pending work or
-/// when permanently disabled.
-fn reschedule(tx: &Transaction<'_>, ids: &[Id]) -> Result<()> {
+/// when permanently disabled. The deliveries `held` (in flight, still pending in the file)
+/// do not count. A hook whose time does not change is not written (a claim that changes
+/// nothing then commits nothing to sync).
+fn reschedule(tx: &Transaction<'_>, ids: &[Id], held: impl IntoIterator<Item = Id>) -> Result<()> {
     let mut update = tx.prepare_cached(
-        "UPDATE hooks SET next_due_at = CASE WHEN permanently_disabled THEN NULL \
-         WHEN disabled_until > p.due THEN disabled_until ELSE p.due END \
-         FROM (SELECT CASE WHEN h.ordered THEN \
-                 (SELECT next_attempt_at FROM deliveries d \
-                  WHERE d.hook_id = h.id AND d.state = 'pending' ORDER BY d.id LIMIT 1) \
-               ELSE (SELECT min(next_attempt_at) FROM deliveries d \
-                  WHERE d.hook_id = h.id AND d.state = 'pending') END AS due \
-               FROM hooks h WHERE h.id = ?1) AS p \
-         WHERE hooks.id = ?1",
+        "WITH held(id) AS (SELECT value FROM json_each(?2)) \
+         UPDATE hooks SET next_due_at = p.next FROM \
+         (SELECT CASE WHEN permanently_disabled THEN NULL \
+                 WHEN disabled_until > due THEN disabled_until ELSE due END AS next \
+          FROM (SELECT h.permanently_disabled, h.disabled_until, CASE WHEN h.ordered THEN \
+                  (SELECT next_attempt_at FROM deliveries d \
+                   WHERE d.hook_id = h.id AND d.state = 'pending' AND d.id NOT IN held \
+                   ORDER BY d.id LIMIT 1) \
+                ELSE (SELECT min(next_attempt_at) FROM deliveries d \
+                   WHERE d.hook_id = h.id AND d.state = 'pending' AND d.id NOT IN held) \
+                END AS due \
+                FROM hooks h WHERE h.id = ?1)) AS p \
+         WHERE hooks.id = ?1 AND hooks.next_due_at IS NOT p.next",
     )?;
+    let held = json_ids(held);
     for id in ids {
-        update.execute(params![id])?;
+        update.execute(params![id, held])?;
     }
     Ok(())
 }

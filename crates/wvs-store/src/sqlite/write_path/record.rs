@@ -7,6 +7,7 @@ use std::collections::BTreeSet;
 use rusqlite::{Transaction, params};
 
 use super::super::health::{HEALTH_COLUMNS, HealthRow, Healths};
+use super::super::leases::Leases;
 use super::super::queue::{Settled, earliest_per_hook};
 use super::super::sql::to_json;
 use super::{due_by, json_ids, reschedule};
@@ -15,8 +16,13 @@ use crate::{Result, StoreError};
 
 /// The health of the attempts' hooks (a hook deleted meanwhile is absent: its attempts are
 /// dropped), the attempts of the others logged and their deliveries settled, if `owner`
-/// still holds their claims.
-pub fn log_and_settle(tx: &Transaction<'_>, owner: &str, attempts: &[Attempt]) -> Result<Healths> {
+/// still holds their claims (the caller lets go of those claims once this commits).
+pub fn log_and_settle(
+    tx: &Transaction<'_>,
+    owner: &str,
+    attempts: &[Attempt],
+    leases: &Leases,
+) -> Result<Healths> {
     let ids: BTreeSet<Id> = attempts.iter().map(|a| a.hook_id).collect();
     let healths = load(tx, ids)?;
     let kept: Vec<&Attempt> = attempts
@@ -24,12 +30,12 @@ pub fn log_and_settle(tx: &Transaction<'_>, owner: &str, attempts: &[Attempt]) -
         .filter(|a| healths.contains(a.hook_id))
         .collect();
     insert(tx, &kept)?;
-    settle(tx, owner, &kept)?;
+    settle(tx, owner, &kept, leases)?;
     Ok(healths)
 }
 
 /// Writes the hooks' new health (each makes its hook due as its deliveries say).
-pub fn apply(tx: &Transaction<'_>, changes: &[(Id, HookHealth)]) -> Result<()> {
+pub fn apply(tx: &Transaction<'_>, changes: &[(Id, HookHealth)], leases: &Leases) -> Result<()> {
     let mut update = tx.prepare_cached(
         "UPDATE hooks SET recent_failures = ?2, backoff_count = ?3, disabled_until = ?4, \
          permanently_disabled = ?5 WHERE id = ?1",
@@ -44,7 +50,7 @@ pub fn apply(tx: &Transaction<'_>, changes: &[(Id, HookHealth)]) -> Result<()> {
         ])?;
     }
     let ids: Vec<Id> = changes.iter().map(|(id, _)| *id).collect();
-    reschedule(tx, &ids)
+    reschedule(tx, &ids, leases.lock().ids())
 }
 
 fn load(tx: &Transaction<'_>, ids: BTreeSet<Id>) -> Result<Healths> {
@@ -110,15 +116,19 @@ fn insert(tx: &Transaction<'_>, attempts: &[&Attempt]) -> Result<()> {
 
 /// Applies each attempt's outcome to its delivery, if `owner` still holds the claim; a
 /// retry makes its hook due again then.
-fn settle(tx: &Transaction<'_>, owner: &str, attempts: &[&Attempt]) -> Result<()> {
+fn settle(tx: &Transaction<'_>, owner: &str, attempts: &[&Attempt], leases: &Leases) -> Result<()> {
     let Settled { outcomes, retried } = Settled::of(attempts);
     let mut update = tx.prepare_cached(
         "UPDATE deliveries SET state = ?2, next_attempt_at = COALESCE(?3, next_attempt_at), \
-         attempts = attempts + 1, lease_owner = NULL, lease_expires_at = NULL, updated_at = ?4 \
-         WHERE id = ?1 AND state = 'in_flight' AND lease_owner = ?5",
+         attempts = attempts + 1, updated_at = ?4 WHERE id = ?1 AND state = 'pending'",
     )?;
-    for (delivery_id, state, next_attempt_at, at) in outcomes {
-        update.execute(params![delivery_id, state, next_attempt_at, at, owner])?;
+    let held = leases.lock();
+    let theirs = outcomes
+        .into_iter()
+        .filter(|(delivery, ..)| held.held_by(*delivery, owner));
+    for (delivery_id, state, next_attempt_at, at) in theirs {
+        update.execute(params![delivery_id, state, next_attempt_at, at])?;
     }
+    drop(held);
     due_by(tx, &earliest_per_hook(retried.into_iter()))
 }
