@@ -405,7 +405,9 @@ impl SqliteStore {
                 let changes: Vec<(Id, HookHealth)> = changes_rx
                     .recv()
                     .map_err(|_| StoreError::Corrupt("record"))?;
-                write_path::record::apply(tx, &changes, &leases)
+                let deliveries = logged.iter().filter_map(|a| a.delivery_id);
+                let held = leases.lock().ids_after(deliveries, &owner);
+                write_path::record::apply(tx, &changes, held)
             },
             // The claims recorded are settled in the file: no longer held (a delivery of a
             // hook deleted meanwhile too: it is gone).

@@ -2147,6 +2147,33 @@ impl HealthRule for TwoStrikes {
     }
 }
 
+/// A failed attempt retried later, whose failure also changes its hook's health, leaves the
+/// hook due at the retry (the health write makes the hook due as its deliveries say, and
+/// the delivery retried is one of them).
+pub async fn check_a_retry_that_changes_health_is_due(store: &dyn Store) {
+    let h = hook(store, HookOwner::System).await;
+    enqueue(store, "e1", h.id, 1, 1_000).await;
+    let claimed = claim(store, "n1", 1_000, 10).await;
+    let mut retry = attempt_for(&claimed[0], Outcome::RetryAt(4_000), Some(500), 1_100);
+    retry.health = HealthEffect::Failure;
+    store
+        .record_attempts("n1", vec![retry], &TwoStrikes)
+        .await
+        .unwrap();
+    assert_eq!(
+        store
+            .hook(h.id)
+            .await
+            .unwrap()
+            .unwrap()
+            .health
+            .recent_failures,
+        1
+    );
+    assert_eq!(store.next_due_at(1_100).await.unwrap(), Some(4_000));
+    assert_eq!(ids(&claim(store, "n1", 4_000, 10).await), ids(&claimed));
+}
+
 pub async fn check_health_is_folded_in_as_attempts_are_recorded(store: &dyn Store) {
     let h = hook(store, HookOwner::System).await;
     enqueue(store, "e1", h.id, 3, 1_000).await;
@@ -2918,6 +2945,7 @@ macro_rules! every_check {
             ordered_hook => check_ordered_hook,
             disabled_hooks_hold_their_deliveries => check_disabled_hooks_hold_their_deliveries,
             health_is_folded_in_as_attempts_are_recorded => check_health_is_folded_in_as_attempts_are_recorded,
+            a_retry_that_changes_health_is_due => check_a_retry_that_changes_health_is_due,
             rate_limit_per_namespace => check_rate_limit_per_namespace,
             chain_hooks => check_chain_hooks,
             access_tokens => check_access_tokens,

@@ -59,6 +59,15 @@ impl Held {
         self.by_delivery.keys().copied().collect()
     }
 
+    /// The deliveries held once `owner` lets go of its claims among `deliveries`.
+    pub fn ids_after(&self, deliveries: impl Iterator<Item = Id>, owner: &str) -> HashSet<Id> {
+        let mut ids = self.ids();
+        for delivery in deliveries.filter(|d| self.held_by(*d, owner)) {
+            ids.remove(&delivery);
+        }
+        ids
+    }
+
     /// Whether `owner` holds the claim of `delivery`.
     pub fn held_by(&self, delivery: Id, owner: &str) -> bool {
         self.by_delivery

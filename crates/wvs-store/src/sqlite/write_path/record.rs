@@ -2,7 +2,7 @@
 //! then (once the caller folded the attempts into their hooks' health, see
 //! `SqliteStore::record`) the health that changed.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, HashSet};
 
 use rusqlite::{Transaction, params};
 
@@ -34,8 +34,9 @@ pub fn log_and_settle(
     Ok(healths)
 }
 
-/// Writes the hooks' new health (each makes its hook due as its deliveries say).
-pub fn apply(tx: &Transaction<'_>, changes: &[(Id, HookHealth)], leases: &Leases) -> Result<()> {
+/// Writes the hooks' new health (each makes its hook due as its deliveries say, leaving out
+/// the deliveries still `held` once this commits).
+pub fn apply(tx: &Transaction<'_>, changes: &[(Id, HookHealth)], held: HashSet<Id>) -> Result<()> {
     let mut update = tx.prepare_cached(
         "UPDATE hooks SET recent_failures = ?2, backoff_count = ?3, disabled_until = ?4, \
          permanently_disabled = ?5 WHERE id = ?1",
@@ -50,7 +51,7 @@ pub fn apply(tx: &Transaction<'_>, changes: &[(Id, HookHealth)], leases: &Leases
         ])?;
     }
     let ids: Vec<Id> = changes.iter().map(|(id, _)| *id).collect();
-    reschedule(tx, &ids, leases.lock().ids())
+    reschedule(tx, &ids, held)
 }
 
 fn load(tx: &Transaction<'_>, ids: BTreeSet<Id>) -> Result<Healths> {
