@@ -1998,6 +1998,48 @@ pub async fn check_in_flight_limit_over_every_owner(store: &dyn Store) {
     assert_eq!(claim(store, "n3", 70_000, 10).await.len(), 4);
 }
 
+pub async fn check_hook_caps_hold_a_hook_below_its_limit(store: &dyn Store) {
+    let limits = DeliveryLimits {
+        max_in_flight: 6,
+        ordered: false,
+    };
+    let capped = hook_with(store, HookOwner::System, limits).await;
+    let over = hook_with(store, HookOwner::System, limits).await;
+    let free = hook_with(store, HookOwner::System, limits).await;
+    for h in [&capped, &over, &free] {
+        enqueue(store, &format!("e{}", h.id), h.id, 10, 1_000).await;
+    }
+    // A cap below max_in_flight binds; one above it does not raise it; an unlisted hook
+    // keeps its max_in_flight.
+    let caps = HashMap::from([(capped.id, 2), (over.id, 50)]);
+    let claim_capped = async |owner: &str, now: Millis| {
+        store
+            .claim_due(owner, now, now + 60_000, 100, RateLimit::UNLIMITED, &caps)
+            .await
+            .expect("claim")
+    };
+    let first = claim_capped("n1", 1_000).await;
+    let per_hook = |claimed: &[Claimed], id: Id| claimed.iter().filter(|c| c.hook_id == id).count();
+    assert_eq!(per_hook(&first, capped.id), 2, "held at its cap");
+    assert_eq!(
+        per_hook(&first, over.id),
+        6,
+        "a cap never passes max_in_flight"
+    );
+    assert_eq!(per_hook(&first, free.id), 6);
+    // Over every owner, and counted against what is already in flight.
+    assert!(claim_capped("n2", 1_000).await.is_empty());
+    let done: Vec<Claimed> = first
+        .into_iter()
+        .filter(|c| c.hook_id == capped.id)
+        .take(1)
+        .collect();
+    record(store, "n1", &done, Outcome::Succeeded, 1_100).await;
+    assert_eq!(hooks_of(&claim_capped("n2", 1_200).await), vec![capped.id]);
+    // Without the cap, the hook has its max_in_flight again.
+    assert_eq!(claim(store, "n2", 1_300, 100).await.len(), 4);
+}
+
 pub async fn check_a_full_hook_does_not_block_others(store: &dyn Store) {
     let stuck = hook_with(store, HookOwner::System, DeliveryLimits::default()).await;
     let healthy = hook_with(store, HookOwner::System, DeliveryLimits::default()).await;
@@ -2103,6 +2145,33 @@ impl HealthRule for TwoStrikes {
             }
         }
     }
+}
+
+/// A failed attempt retried later, whose failure also changes its hook's health, leaves the
+/// hook due at the retry (the health write makes the hook due as its deliveries say, and
+/// the delivery retried is one of them).
+pub async fn check_a_retry_that_changes_health_is_due(store: &dyn Store) {
+    let h = hook(store, HookOwner::System).await;
+    enqueue(store, "e1", h.id, 1, 1_000).await;
+    let claimed = claim(store, "n1", 1_000, 10).await;
+    let mut retry = attempt_for(&claimed[0], Outcome::RetryAt(4_000), Some(500), 1_100);
+    retry.health = HealthEffect::Failure;
+    store
+        .record_attempts("n1", vec![retry], &TwoStrikes)
+        .await
+        .unwrap();
+    assert_eq!(
+        store
+            .hook(h.id)
+            .await
+            .unwrap()
+            .unwrap()
+            .health
+            .recent_failures,
+        1
+    );
+    assert_eq!(store.next_due_at(1_100).await.unwrap(), Some(4_000));
+    assert_eq!(ids(&claim(store, "n1", 4_000, 10).await), ids(&claimed));
 }
 
 pub async fn check_health_is_folded_in_as_attempts_are_recorded(store: &dyn Store) {
@@ -2949,9 +3018,11 @@ macro_rules! every_check {
             attempt_body => check_attempt_body,
             in_flight_limit_over_every_owner => check_in_flight_limit_over_every_owner,
             a_full_hook_does_not_block_others => check_a_full_hook_does_not_block_others,
+            hook_caps_hold_a_hook_below_its_limit => check_hook_caps_hold_a_hook_below_its_limit,
             ordered_hook => check_ordered_hook,
             disabled_hooks_hold_their_deliveries => check_disabled_hooks_hold_their_deliveries,
             health_is_folded_in_as_attempts_are_recorded => check_health_is_folded_in_as_attempts_are_recorded,
+            a_retry_that_changes_health_is_due => check_a_retry_that_changes_health_is_due,
             rate_limit_per_namespace => check_rate_limit_per_namespace,
             chain_hooks => check_chain_hooks,
             access_tokens => check_access_tokens,
@@ -3014,12 +3085,33 @@ mod sqlite {
     /// Two stores on one file are two writers competing for SQLite's lock, as two processes
     /// would: `BEGIN IMMEDIATE` and the busy timeout must keep them apart.
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-    async fn concurrent_claimers_two_stores_one_file() {
-        let (dir, a) = open().await;
-        let b = SqliteStore::open(&dir.path().join("wvs.db"), &key())
+    /// One process owns a SQLite file, so a claim is held in its memory, not written: after
+    /// a crash (the store dropped with claims held, nothing released) every delivery whose
+    /// attempt was not recorded is due again at once, with no lease to wait for; a recorded
+    /// one is not.
+    async fn claims_not_recorded_are_due_again_after_a_crash() {
+        use wvs_store::*;
+        let (dir, store) = open().await;
+        let h = super::hook(&store, HookOwner::System).await;
+        super::enqueue(&store, "e1", h.id, 3, 1_000).await;
+        let claimed = super::claim(&store, "n1", 1_000, 10).await;
+        assert_eq!(claimed.len(), 3);
+        super::record(&store, "n1", &claimed[..1], Outcome::Succeeded, 1_100).await;
+        drop(store);
+
+        let store = SqliteStore::open(&dir.path().join("wvs.db"), &key())
             .await
-            .expect("second store");
-        super::check_concurrent_claimers(&a, &b).await;
+            .expect("reopen");
+        assert_eq!(
+            super::counts(&store).await,
+            DeliveryCounts {
+                pending: 2,
+                succeeded: 1,
+                ..DeliveryCounts::default()
+            }
+        );
+        let again = super::claim(&store, "n2", 1_200, 10).await;
+        assert_eq!(super::ids(&again), super::ids(&claimed[1..]));
     }
 
     #[tokio::test]
