@@ -25,6 +25,9 @@
 
 query_modules!();
 
+mod claim_statement;
+mod record_statement;
+
 use crate::group_commit;
 
 use std::str::FromStr;
@@ -250,7 +253,8 @@ impl PgStore {
         work(&mut conn).await
     }
 
-    // The queue's hot writes, through the query modules.
+    // The queue's hot writes: ingest through the query modules, the claim and the record
+    // one statement each.
 
     async fn store_batch(
         &self,
@@ -260,7 +264,7 @@ impl PgStore {
     }
 
     async fn claim_rows(&self, spec: &claim::ClaimSpec<'_>) -> Result<Vec<claim::ClaimedRow>> {
-        store::through_queries::claim(self, spec).await
+        claim_statement::claim_due(self, spec).await
     }
 
     async fn record(
@@ -269,7 +273,7 @@ impl PgStore {
         attempts: Vec<crate::Attempt>,
         rule: &dyn crate::HealthRule,
     ) -> Result<()> {
-        store::through_queries::record(self, owner, &attempts, rule).await
+        record_statement::record(self, owner, &attempts, rule).await
     }
 
     async fn release(&self, owner: &str, now: crate::Millis) -> Result<u64> {

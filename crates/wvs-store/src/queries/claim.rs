@@ -84,7 +84,7 @@ pub async fn claim_due(conn: &mut Conn, spec: &ClaimSpec<'_>) -> Result<Vec<Clai
 
 /// In-flight deliveries whose lease ran out (their node died or stalled) become pending
 /// again, due as they were, so the round below takes them like any other.
-async fn expire_leases(conn: &mut Conn, now: Millis) -> Result<()> {
+pub async fn expire_leases(conn: &mut Conn, now: Millis) -> Result<()> {
     let hooks: Vec<Id> = sqlx::query_scalar(
         "SELECT DISTINCT hook_id FROM deliveries WHERE state = 'in_flight' AND lease_expires_at < $1",
     )

@@ -160,14 +160,33 @@ pub async fn apply(
     if changing.is_empty() {
         return Ok(());
     }
-    let (current, changes) = if dialect::WRITES_SIDE_BY_SIDE {
+    if dialect::WRITES_SIDE_BY_SIDE {
         let ids = changing.into_iter().map(|(id, _)| id);
-        let locked = load(conn, ids, dialect::LOCK).await?;
-        let changes = locked.changes(attempts, rule);
-        (locked, changes)
-    } else {
-        (read, changing)
-    };
+        return apply_locked(conn, attempts, rule, ids).await;
+    }
+    write(conn, &read, changing, attempts).await
+}
+
+/// Folds the attempts into the health of the hooks `ids` read locked (another node may
+/// have changed it since it was read), and writes what changed.
+pub async fn apply_locked(
+    conn: &mut Conn,
+    attempts: &[&Attempt],
+    rule: &dyn HealthRule,
+    ids: impl Iterator<Item = Id>,
+) -> Result<()> {
+    let locked = load(conn, ids, dialect::LOCK).await?;
+    let changes = locked.changes(attempts, rule);
+    write(conn, &locked, changes, attempts).await
+}
+
+/// Writes the changes to health `current` that `attempts` make, logging each.
+async fn write(
+    conn: &mut Conn,
+    current: &Healths,
+    changes: Vec<(Id, HookHealth)>,
+    attempts: &[&Attempt],
+) -> Result<()> {
     current.log(&changes, attempts);
     for (id, health) in changes {
         hooks::set_health(conn, id, &health).await?;

@@ -256,18 +256,26 @@ pub async fn reschedule(conn: &mut Conn, ids: &[Id]) -> Result<()> {
     Ok(())
 }
 
+/// What [`due_by`] sets `next_due_at` to, from the hook's row and `d.column2`, the time a
+/// delivery of it became pending: that time (or the end of a temporary disable, if later)
+/// when it was later or unset.
+pub const DUE_BY: &str = "CASE WHEN hooks.next_due_at IS NOT NULL AND hooks.next_due_at <= \
+     (CASE WHEN hooks.disabled_until > d.column2 THEN hooks.disabled_until ELSE d.column2 END) \
+     THEN hooks.next_due_at \
+     WHEN hooks.disabled_until > d.column2 THEN hooks.disabled_until ELSE d.column2 END";
+
 /// Brings each hook's `next_due_at` forward to the given time (but not before a temporary
 /// disable ends) if it was later or unset: a delivery of it became pending. A permanently
 /// disabled hook stays held. One row per hook (see `queue::earliest_per_hook`).
+///
+/// The row is written even when it was due already: PostgreSQL's one-statement claim
+/// (`postgres::claim_statement`) tells by a hook row newer than its snapshot that
+/// deliveries it cannot see became pending.
 pub async fn due_by(conn: &mut Conn, due: &[(Id, Millis)]) -> Result<()> {
-    // The given time, or the end of a temporary disable if that is later.
-    const DUE: &str = "CASE WHEN hooks.disabled_until > d.column2 THEN hooks.disabled_until \
-                       ELSE d.column2 END";
     for run in runs(due) {
         let sql = format!(
-            "UPDATE hooks SET next_due_at = {DUE} FROM (VALUES {}) AS d \
-             WHERE hooks.id = d.column1 AND d.column3 AND NOT hooks.permanently_disabled \
-             AND (hooks.next_due_at IS NULL OR hooks.next_due_at > {DUE})",
+            "UPDATE hooks SET next_due_at = {DUE_BY} FROM (VALUES {}) AS d \
+             WHERE hooks.id = d.column1 AND d.column3 AND NOT hooks.permanently_disabled",
             rows_in_order(run.rows(), 3, "")
         );
         let mut query = sqlx::query(&sql);
@@ -279,7 +287,6 @@ pub async fn due_by(conn: &mut Conn, due: &[(Id, Millis)]) -> Result<()> {
     Ok(())
 }
 
-/// Deletes the hook; the schema's cascades take its deliveries and its log.
 pub async fn delete(conn: &mut Conn, id: Id) -> Result<()> {
     let done = sqlx::query("DELETE FROM hooks WHERE id = $1")
         .bind(id)

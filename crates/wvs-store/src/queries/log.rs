@@ -20,13 +20,6 @@ const INSERT: &str = "INSERT INTO attempts (hook_id, delivery_id, event_id, trig
      created_at, rate_limited) ";
 const WIDTH: usize = 14;
 
-/// Writes the attempts in multi-row statements.
-pub async fn insert(conn: &mut Conn, attempts: &[&Attempt]) -> Result<()> {
-    // Their ids are not needed: not returned (on SQLite each row returned is one more hand-off
-    // from the writer's thread).
-    write(conn, attempts, "").await.map(drop)
-}
-
 /// Writes the attempts; with `returning` = ` RETURNING id`, returns their ids in order.
 async fn write(conn: &mut Conn, attempts: &[&Attempt], returning: &str) -> Result<Vec<Id>> {
     let mut ids = Vec::new();

@@ -14,7 +14,7 @@ use super::{Conn, dialect};
 use super::hooks;
 use super::payload;
 use super::sql::{
-    conflict, count, in_lists, kept_values, next_in_order, placeholders, rows_in_order, runs,
+    conflict, count, in_lists, kept_values, placeholders, runs,
 };
 use crate::group_commit::Pending;
 use crate::model::{
@@ -98,8 +98,10 @@ impl<'a> Plan<'a> {
     }
 
     /// The hooks the new deliveries make due earlier than they are (earliest per hook). A
-    /// hook already due by then (the rule under load) is left as it is: one statement less
-    /// while the hooks are held.
+    /// hook already due by then (the rule under load) is left as it is, one statement less
+    /// while the hooks are held, except where writes run side by side (PostgreSQL): there
+    /// every hook given deliveries has its row written, which its one-statement claim
+    /// relies on (see `hooks::due_by`).
     pub fn due_later(&self, live: &HashMap<Id, Option<Millis>>) -> Vec<(Id, Millis)> {
         let due = self
             .new
@@ -108,7 +110,9 @@ impl<'a> Plan<'a> {
         earliest_per_hook(due)
             .into_iter()
             .filter(|(hook, at)| {
-                live.get(hook)
+                dialect::WRITES_SIDE_BY_SIDE
+                    || live
+                        .get(hook)
                     .copied()
                     .flatten()
                     .is_none_or(|next| next > *at)
@@ -343,45 +347,6 @@ pub async fn latest_event(
         payload: row.payload,
         created_at: row.created_at,
     }))
-}
-
-/// Applies each attempt's outcome to its delivery, if `owner` still holds the claim: a
-/// claim that expired and was taken over belongs to the new owner now. One `UPDATE ... FROM
-/// (VALUES ...)` per batch: a statement per delivery would cost a round trip to SQLite's
-/// worker thread each. A delivery that goes back to pending makes its hook due again then.
-pub async fn settle(conn: &mut Conn, owner: &str, attempts: &[&Attempt]) -> Result<()> {
-    let Settled { outcomes, retried } = Settled::of(attempts);
-    for run in runs(&outcomes) {
-        // VALUES columns are named column1, column2... in SQLite and PostgreSQL alike.
-        let sql = format!(
-            "UPDATE deliveries SET state = o.column2, \
-             next_attempt_at = COALESCE(o.column3, deliveries.next_attempt_at), \
-             attempts = deliveries.attempts + 1, lease_owner = NULL, lease_expires_at = NULL, \
-             updated_at = o.column4 \
-             FROM (VALUES {}) AS o \
-             WHERE deliveries.id = o.column1 AND o.column5 AND deliveries.state = 'in_flight' \
-             AND deliveries.lease_owner = {}",
-            rows_in_order(run.rows(), 5, ""),
-            next_in_order(run.rows() * 5)
-        );
-        // Bound in the order they appear: the rows, then the owner.
-        let mut query = sqlx::query(&sql);
-        for ((delivery_id, state, next_attempt_at, at), kept) in run.bound() {
-            query = query
-                .bind(delivery_id)
-                .bind(*state)
-                .bind(next_attempt_at)
-                .bind(at)
-                .bind(kept);
-        }
-        query.bind(owner).execute(&mut *conn).await?;
-    }
-    // Hooks are made due by the retries reported, not by the rows changed (which would have
-    // to come back, on SQLite one hand-off each): a retry whose claim was lost meanwhile
-    // only makes its hook due early, and `next_due_at` is a lower bound.
-    hooks::due_by(conn, &earliest_per_hook(retried.into_iter())).await?;
-    // Settled deliveries freed slots and retries are due later: other nodes may claim now.
-    dialect::work_added(conn).await
 }
 
 /// What recording attempts does to their deliveries (shared by both write paths).

@@ -120,15 +120,6 @@ pub fn rows_in_order(rows: usize, width: usize, suffix: &str) -> String {
     vec![row.as_str(); rows].join(", ")
 }
 
-/// The parameter bound after `bound` parameters that were bound in the order they appear
-/// (a statement built with [`rows_in_order`]), for one more value after them.
-pub fn next_in_order(bound: usize) -> String {
-    match dialect::IN_ORDER {
-        Some(parameter) => parameter.to_owned(),
-        None => format!("${}", bound + 1),
-    }
-}
-
 /// Maps a uniqueness violation to [`StoreError::Conflict`]`(what)`; other errors pass.
 pub fn conflict(what: &'static str) -> impl FnOnce(sqlx::Error) -> StoreError {
     move |error| match &error {

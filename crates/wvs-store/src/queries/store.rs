@@ -27,7 +27,7 @@ async fn insert_batch(store: &Backend, batch: Arc<[Pending]>) -> Result<Vec<Resu
     outcome
 }
 
-/// The queue's three hot writes run through the query modules, each in one write
+/// The queue's hot writes run through the query modules, each in one write
 /// transaction of the store, retried when the database aborted it to break a deadlock.
 /// PostgreSQL's; SQLite runs them on its writer thread instead (`sqlite::write_path`).
 pub(super) mod through_queries {
@@ -39,40 +39,6 @@ pub(super) mod through_queries {
 
     pub async fn release(store: &Backend, owner: &str, now: Millis) -> Result<u64> {
         retrying(|| store.write(async |c| queue::release_claims(c, owner, now).await)).await
-    }
-
-    pub async fn claim(
-        store: &Backend,
-        spec: &claim::ClaimSpec<'_>,
-    ) -> Result<Vec<claim::ClaimedRow>> {
-        retrying(|| store.write(async |c| claim::claim_due(c, spec).await)).await
-    }
-
-    pub async fn record(
-        store: &Backend,
-        owner: &str,
-        attempts: &[Attempt],
-        rule: &dyn HealthRule,
-    ) -> Result<()> {
-        retrying(|| {
-            store.write(async |c| {
-                // A hook deleted while its delivery was in flight took its log and deliveries
-                // with it; its attempts have nowhere to go. Dropping them here (instead of
-                // failing on the foreign key) keeps one vanished hook from blocking the whole
-                // batch. One read of the hooks tells which still exist and the health their
-                // attempts fold into.
-                let healths =
-                    health::load(c, attempts.iter().map(|a| a.hook_id), dialect::KEY_SHARE).await?;
-                let attempts: Vec<&Attempt> = attempts
-                    .iter()
-                    .filter(|a| healths.contains(a.hook_id))
-                    .collect();
-                log::insert(c, &attempts).await?;
-                queue::settle(c, owner, &attempts).await?;
-                health::apply(c, &attempts, rule, healths).await
-            })
-        })
-        .await
     }
 }
 
@@ -89,7 +55,7 @@ const DEADLOCK_RETRIES: u32 = 5;
 
 /// Runs `write` until it does not fail with a deadlock (or serialization) abort, at most
 /// [`DEADLOCK_RETRIES`] more times. SQLite runs one write at a time and never aborts so.
-async fn retrying<T, F: Future<Output = Result<T>>>(mut write: impl FnMut() -> F) -> Result<T> {
+pub(super) async fn retrying<T, F: Future<Output = Result<T>>>(mut write: impl FnMut() -> F) -> Result<T> {
     let mut retries = 0;
     loop {
         match write().await {
