@@ -5,14 +5,17 @@
 //! This file opens the pool, applies the migrations under `migrations/postgres/`, runs
 //! transactions, says what PostgreSQL says differently (`dialect`), and listens for other
 //! nodes' work. The SQL lives in the query modules under `src/queries/`, shared with the
-//! SQLite store (see the crate docs).
+//! SQLite store (see the crate docs), but for the claim and the record, PostgreSQL's own
+//! (`postgres/claim_statement.rs`, `postgres/record_statement.rs`).
 //!
 //! # Nodes side by side
 //!
 //! Unlike SQLite, PostgreSQL runs the nodes' transactions at the same time, so the queries
 //! lock what they read to change: a claim locks the hooks it plans for with `FOR NO KEY UPDATE SKIP
-//! LOCKED` (another node's claim takes other hooks meanwhile) and counts their deliveries in
-//! flight only once it holds them; rate windows and hook health are read locked. Every
+//! LOCKED` (another node's claim takes other hooks meanwhile) and leaves alone a hook changed
+//! since the snapshot it counted in (`claim_statement`); rate windows and hook health are
+//! read locked. The claim and the record are one statement each, one round trip
+//! (`claim_statement`, `record_statement`). Every
 //! other write that changes hook rows locks them first, in id order, so that writes never
 //! wait for each other in a circle; a queue write that the database still aborts to break a
 //! deadlock is run again. Every write that

@@ -6,7 +6,13 @@
 //! meanwhile), gives each hook as many of its due deliveries as it has free slots (its cap
 //! less what is in flight; the head, one at a time, for an ordered hook), within each
 //! namespace's share while the shares bind and within the claim's budget, takes them, and
-//! reschedules the hooks it looked at.
+//! reschedules the hooks it looked at (writing a hook's row only when it took from the hook
+//! or its due time changes).
+//!
+//! The hooks of namespaces at their share are listed last, so a full list whose last hook
+//! is of such a namespace has every other due hook in it: the shares bind only when two
+//! namespaces are among those listed and at their share, or when the list may have left
+//! another namespace's hook out (it is full and ends with a namespace below its share).
 //!
 //! One statement reads one snapshot, taken before it locks the hooks: a hook that another
 //! transaction changed after that snapshot may have deliveries the snapshot does not show
@@ -75,9 +81,7 @@ struct Round {
 /// Claims due deliveries for `spec.owner` (see the module), due order first.
 pub async fn claim_due(store: &PgStore, spec: &ClaimSpec<'_>) -> Result<Vec<ClaimedRow>> {
     if spec.rate.calls > 0 {
-        return store
-            .write(async |c| claim::claim_due(c, spec).await)
-            .await;
+        return store.write(async |c| claim::claim_due(c, spec).await).await;
     }
     let (cap_hooks, caps): (Vec<Id>, Vec<i64>) = spec
         .hook_caps
@@ -148,11 +152,22 @@ fn statement(shares: bool) -> &'static str {
     static WITH_SHARES: std::sync::OnceLock<String> = std::sync::OnceLock::new();
     static WITHOUT: std::sync::OnceLock<String> = std::sync::OnceLock::new();
     if shares {
-        WITH_SHARES.get_or_init(|| CLAIM.replace("{tenant}", &claim::tenant_of_hook()))
+        WITH_SHARES.get_or_init(|| with_tenant(&claim::tenant_of_hook()))
     } else {
-        WITHOUT.get_or_init(|| CLAIM.replace("{tenant}", "NULL::text"))
+        WITHOUT.get_or_init(|| with_tenant("NULL::text"))
     }
 }
+
+fn with_tenant(tenant: &str) -> String {
+    CLAIM
+        .replace("{tenant}", tenant)
+        .replace("{next_due}", NEXT_DUE)
+}
+
+/// A rescheduled hook `h`'s due time from `p.due`, its next pending delivery's: none while
+/// it is disabled for good, not before a temporary disable ends.
+const NEXT_DUE: &str = "CASE WHEN h.permanently_disabled THEN NULL \
+    WHEN h.disabled_until > p.due THEN h.disabled_until ELSE p.due END";
 
 /// $1 now, $2 the budget, $3 the owner, $4 the lease's end, $5 a namespace's share (0: not
 /// counted), $6 and $7 the dispatcher's cap per hook. `{tenant}`: a hook `h`'s namespace.
@@ -193,8 +208,10 @@ due AS MATERIALIZED ( \
     WHERE c.fresh AND c.ordered AND c.free > 0 AND d.next_attempt_at <= $1), \
 seen AS MATERIALIZED (SELECT (SELECT min(oldest) FROM flying) AS oldest_lease, \
     (SELECT count(*) FROM locked) = (SELECT hooks FROM wanted) AS list_full), \
-binds AS MATERIALIZED (SELECT $5 > 0 AND ((SELECT list_full FROM seen) OR (SELECT count(DISTINCT t) \
-    FROM (SELECT tenant AS t FROM full_tenants UNION SELECT tenant FROM locked) w) > 1) AS shares), \
+binds AS MATERIALIZED (SELECT $5 > 0 AND ((SELECT count(DISTINCT t) \
+    FROM (SELECT tenant AS t FROM full_tenants UNION SELECT tenant FROM locked) w) > 1 \
+    OR ((SELECT list_full FROM seen) AND NOT coalesce((SELECT c.tenant IN (SELECT tenant FROM full_tenants) \
+        FROM candidates c ORDER BY c.rank DESC LIMIT 1), FALSE))) AS shares), \
 available AS (SELECT hook_id, rank, tenant, count(*) AS n FROM due GROUP BY hook_id, rank, tenant), \
 tenant_capped AS (SELECT a.hook_id, a.rank, CASE WHEN (SELECT shares FROM binds) THEN \
         least(a.n, greatest(0, $5 - coalesce((SELECT t.n FROM tenant_flying t WHERE t.tenant = a.tenant), 0) \
@@ -203,20 +220,19 @@ tenant_capped AS (SELECT a.hook_id, a.rank, CASE WHEN (SELECT shares FROM binds)
         ELSE a.n END AS n FROM available a), \
 promised AS (SELECT hook_id, least(n, greatest(0, $2 - coalesce(sum(n) OVER (ORDER BY rank \
     ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING), 0))) AS take FROM tenant_capped), \
-chosen AS MATERIALIZED (SELECT d.id FROM due d JOIN promised p ON p.hook_id = d.hook_id \
+chosen AS MATERIALIZED (SELECT d.id, d.hook_id FROM due d JOIN promised p ON p.hook_id = d.hook_id \
     WHERE d.nth <= p.take), \
 taken AS (UPDATE deliveries d SET state = 'in_flight', lease_owner = $3, lease_expires_at = $4, \
         updated_at = $1 FROM chosen c WHERE d.id = c.id AND d.state = 'pending' \
     RETURNING d.id, d.hook_id, d.event_id, d.event_header, d.trigger, d.idempotency_key, \
         d.attempts, d.next_attempt_at, d.rate_limited), \
-rescheduled AS (UPDATE hooks h SET next_due_at = CASE WHEN h.permanently_disabled THEN NULL \
-        WHEN h.disabled_until > p.due THEN h.disabled_until ELSE p.due END \
-    FROM (SELECT c.id, CASE WHEN c.ordered THEN \
+rescheduled AS (UPDATE hooks h SET next_due_at = {next_due} \
+    FROM (SELECT c.id, c.id IN (SELECT hook_id FROM chosen) AS took, CASE WHEN c.ordered THEN \
             (SELECT d.next_attempt_at FROM deliveries d WHERE d.hook_id = c.id \
              AND d.state = 'pending' AND d.id NOT IN (SELECT id FROM chosen) ORDER BY d.id LIMIT 1) \
         ELSE (SELECT d.next_attempt_at FROM deliveries d WHERE d.hook_id = c.id \
              AND d.state = 'pending' AND d.id NOT IN (SELECT id FROM chosen) \
              ORDER BY d.next_attempt_at LIMIT 1) END AS due \
         FROM candidates c WHERE c.fresh) p \
-    WHERE h.id = p.id) \
+    WHERE h.id = p.id AND (p.took OR h.next_due_at IS DISTINCT FROM {next_due})) \
 SELECT s.oldest_lease, s.list_full, t.* FROM seen s LEFT JOIN taken t ON TRUE";

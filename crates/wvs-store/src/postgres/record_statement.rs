@@ -66,7 +66,10 @@ pub async fn record(
 
 /// The attempts whose hooks still exist.
 fn live<'a>(attempts: &'a [Attempt], read: &Healths) -> Vec<&'a Attempt> {
-    attempts.iter().filter(|a| read.contains(a.hook_id)).collect()
+    attempts
+        .iter()
+        .filter(|a| read.contains(a.hook_id))
+        .collect()
 }
 
 /// The batch as the statement binds it: one array per column.
@@ -98,7 +101,8 @@ impl<'a> Batch<'a> {
     fn of(owner: &'a str, attempts: &'a [Attempt]) -> Result<Batch<'a>> {
         let all: Vec<&Attempt> = attempts.iter().collect();
         let Settled { outcomes, retried } = Settled::of(&all);
-        let (retried_hooks, retried_at) = earliest_per_hook(retried.into_iter()).into_iter().unzip();
+        let (retried_hooks, retried_at) =
+            earliest_per_hook(retried.into_iter()).into_iter().unzip();
         Ok(Batch {
             owner,
             hook_ids: attempts.iter().map(|a| a.hook_id).collect(),
@@ -119,9 +123,15 @@ impl<'a> Batch<'a> {
                 .iter()
                 .map(|a| to_json(&a.response_headers, "attempts.response_headers"))
                 .collect::<Result<_>>()?,
-            response_bodies: attempts.iter().map(|a| a.response_body.as_slice()).collect(),
+            response_bodies: attempts
+                .iter()
+                .map(|a| a.response_body.as_slice())
+                .collect(),
             durations: attempts.iter().map(|a| a.execution_duration).collect(),
-            errors: attempts.iter().map(|a| a.internal_error.as_deref()).collect(),
+            errors: attempts
+                .iter()
+                .map(|a| a.internal_error.as_deref())
+                .collect(),
             created: attempts.iter().map(|a| a.created_at).collect(),
             rate_limited: attempts.iter().map(|a| a.rate_limited).collect(),
             settled_ids: outcomes.iter().map(|o| o.0).collect(),
