@@ -12,8 +12,9 @@ use tokio::sync::Notify;
 
 use super::{
     Backend, Conn, claim, dialect, groups, health, hooks, keys, log, members, projects, queue,
-    settings, tokens, users,
+    settings, tokens, users, views,
 };
+use crate::delivery_view::{DeliveryFilter, DeliveryRecord, DeliveryState};
 use crate::group_commit::{GroupCommit, Pending};
 use crate::model::*;
 use crate::{Result, Store, StoreError};
@@ -107,7 +108,12 @@ impl Store for Backend {
     }
 
     async fn list_groups(&self, page: Page) -> Result<Paged<Group>> {
-        self.read(async |c| groups::list(c, page).await).await
+        self.read(async |c| groups::list(c, "", page).await).await
+    }
+
+    async fn search_groups(&self, search: &str, page: Page) -> Result<Paged<Group>> {
+        self.read(async |c| groups::list(c, search, page).await)
+            .await
     }
 
     async fn group_ancestry(&self, id: Id) -> Result<Vec<Group>> {
@@ -140,7 +146,12 @@ impl Store for Backend {
     }
 
     async fn list_projects(&self, page: Page) -> Result<Paged<Project>> {
-        self.read(async |c| projects::list(c, page).await).await
+        self.read(async |c| projects::list(c, "", page).await).await
+    }
+
+    async fn search_projects(&self, search: &str, page: Page) -> Result<Paged<Project>> {
+        self.read(async |c| projects::list(c, search, page).await)
+            .await
     }
 
     async fn create_user(&self, user: NewUser, now: Millis) -> Result<User> {
@@ -409,6 +420,20 @@ impl Store for Backend {
     async fn attempt(&self, hook_id: Id, attempt_id: Id) -> Result<Option<LoggedAttempt>> {
         self.read_one(async |c| log::get(c, hook_id, attempt_id).await)
             .await
+    }
+
+    async fn list_deliveries(
+        &self,
+        filter: &DeliveryFilter,
+        now: Millis,
+        page: Page,
+    ) -> Result<Paged<DeliveryRecord>> {
+        self.read(async |c| views::list(c, filter, now, page).await)
+            .await
+    }
+
+    async fn delivery_states(&self, ids: &[Id], now: Millis) -> Result<Vec<(Id, DeliveryState)>> {
+        self.read(async |c| views::states(c, ids, now).await).await
     }
 
     async fn log_attempt(&self, attempt: Attempt, rule: &dyn HealthRule) -> Result<Id> {
