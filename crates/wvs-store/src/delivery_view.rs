@@ -65,6 +65,8 @@ pub enum DeliveryStates {
     Any,
     /// Every state but succeeded: what still waits, and what was given up.
     Undelivered,
+    /// What will still be sent without anyone asking: pending, held, retrying, in flight.
+    Waiting,
     Only(DeliveryState),
 }
 

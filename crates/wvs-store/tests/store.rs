@@ -3085,6 +3085,23 @@ pub async fn check_deliveries_view(store: &dyn Store) {
     )
     .await;
     assert_eq!((uuids(&second), second.total), (vec!["e4", "e2"], 5));
+    // What will still go without anyone asking: what the overview counts as waiting.
+    let waiting = DeliveryFilter {
+        states: DeliveryStates::Waiting,
+        ..all.clone()
+    };
+    let listed = list(&waiting, PAGE).await;
+    assert_eq!(
+        (uuids(&listed), listed.total),
+        (vec!["e6", "e5", "e4", "e2"], 4)
+    );
+    let counts = store.delivery_counts().await.unwrap();
+    assert_eq!(counts.pending + counts.in_flight, 4);
+    let in_flight = DeliveryFilter {
+        states: DeliveryStates::Only(InFlight),
+        ..all.clone()
+    };
+    assert_eq!(uuids(&list(&in_flight, PAGE).await), ["e4"]);
     for (state, uuid) in [
         (Held, "e5"),
         (Retrying, "e2"),

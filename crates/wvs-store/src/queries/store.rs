@@ -468,12 +468,15 @@ impl Store for Backend {
         now: Millis,
         page: Page,
     ) -> Result<Paged<DeliveryRecord>> {
-        self.read(async |c| views::list(c, filter, now, page).await)
+        let claimed = self.held_claims();
+        self.read(async |c| views::list(c, filter, &claimed, now, page).await)
             .await
     }
 
     async fn delivery_states(&self, ids: &[Id], now: Millis) -> Result<Vec<(Id, DeliveryState)>> {
-        self.read(async |c| views::states(c, ids, now).await).await
+        let claimed = self.held_claims();
+        self.read(async |c| views::states(c, ids, &claimed, now).await)
+            .await
     }
 
     async fn log_attempt(&self, attempt: Attempt, rule: &dyn HealthRule) -> Result<Id> {
