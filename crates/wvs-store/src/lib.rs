@@ -407,6 +407,9 @@ pub trait Store: Send + Sync + 'static {
     async fn chain_hooks(&self, chain_uuid: &str) -> Result<Vec<Id>>;
     /// Deliveries per state, for tests, health and metrics.
     async fn delivery_counts(&self) -> Result<DeliveryCounts>;
+    /// The ids of the hooks disabled at `now`: for good (`permanently`), or for a while
+    /// (the ones [`HookAlertCounts::temporarily_disabled`] counts); by id.
+    async fn disabled_hook_ids(&self, now: Millis, permanently: bool) -> Result<Vec<Id>>;
     /// Hooks per alert status at `now`, for metrics.
     async fn hook_alert_counts(&self, now: Millis) -> Result<HookAlertCounts>;
     /// Attempts per minute since `since`, and the `slowest` hooks by mean attempt duration

@@ -2385,9 +2385,20 @@ pub async fn check_hook_alert_counts(store: &dyn Store) {
             disabled: 1
         }
     );
+    // The hooks counted, to list them.
+    let resting_ids = store.disabled_hook_ids(now, false).await.unwrap();
+    assert_eq!(resting_ids, [resting.id]);
+    assert_eq!(store.disabled_hook_ids(now, true).await.unwrap(), [dead.id]);
     // Once the backoff ends, the hook counts as executable again.
     let later = store.hook_alert_counts(now + 120_000).await.unwrap();
     assert_eq!(later.executable, 2);
+    assert!(
+        store
+            .disabled_hook_ids(now + 120_000, false)
+            .await
+            .unwrap()
+            .is_empty()
+    );
 }
 
 /// Concurrent inserts share commits (group commit): every one is stored once and answered

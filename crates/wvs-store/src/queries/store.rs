@@ -436,6 +436,11 @@ impl Store for Backend {
             .await
     }
 
+    async fn disabled_hook_ids(&self, now: Millis, permanently: bool) -> Result<Vec<Id>> {
+        self.read_one(async |c| hooks::disabled_ids(c, now, permanently).await)
+            .await
+    }
+
     async fn hook_alert_counts(&self, now: Millis) -> Result<HookAlertCounts> {
         self.read_one(async |c| hooks::alert_counts(c, now).await)
             .await
