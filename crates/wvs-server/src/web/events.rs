@@ -63,7 +63,7 @@ impl EventRow {
 
 /// A log's trigger name as GitLab's pages say it: `push_hooks` → `Push events`,
 /// `confidential_issue_hooks` → `Confidential issue events`.
-fn trigger_label(name: &str) -> String {
+pub fn trigger_label(name: &str) -> String {
     let words = name
         .strip_suffix("_hooks")
         .unwrap_or(name)
@@ -84,7 +84,7 @@ struct ListPage {
     hook_path: String,
     hook_url: String,
     /// Why the hook does not send, while it does not (a banner).
-    health: Option<String>,
+    health: Option<health::HealthNote>,
     rows: Vec<EventRow>,
     filters: [(&'static str, &'static str); 4],
     status: String,
