@@ -148,6 +148,9 @@ struct DetailsPage {
     request_body: String,
     response_headers: Vec<(String, String)>,
     response_body: BodyText,
+    /// The state of the attempt's delivery when it will be sent again anyway (held,
+    /// retrying...): then no Resend is offered.
+    goes_anyway: Option<&'static str>,
 }
 
 #[derive(Deserialize)]
@@ -174,7 +177,20 @@ pub async fn details(
     Path(EventPath { event_id }): Path<EventPath>,
 ) -> Result<Response, WebError> {
     let attempt = logged(&state, &placed, event_id).await?;
+    let goes_anyway = match attempt.delivery_id {
+        Some(delivery) => state
+            .app
+            .store
+            .delivery_states(&[delivery], now_millis())
+            .await?
+            .into_iter()
+            .map(|(_, state)| state)
+            .find(|state| state.will_be_sent())
+            .map(|state| state.name()),
+        None => None,
+    };
     html(DetailsPage {
+        goes_anyway,
         chrome: Chrome::new(&state, &placed.place.signed),
         hook_path: placed.path(),
         title: placed.place.title,

@@ -559,6 +559,21 @@ async fn a_failing_hook_shows_red_events_its_alert_and_can_be_re_enabled() {
         "{}",
         refused.body
     );
+    // Its attempt's page offers no Resend either, and says why.
+    let details = visitor
+        .get(&format!("/projects/15/hooks/1/events/{}", {
+            let start = attempts
+                .find(r#"href="/projects/15/hooks/1/events/"#)
+                .unwrap()
+                + 34;
+            attempts[start..].split('"').next().unwrap().to_owned()
+        }))
+        .await
+        .body;
+    assert!(
+        details.contains(r#"id="goes-anyway""#) && !details.contains(r#"id="resend""#),
+        "{details}"
+    );
     // The instance's view names the hook.
     let instance = visitor.get("/admin/deliveries?state=held").await.body;
     assert!(
@@ -709,6 +724,11 @@ async fn a_delivery_given_up_is_listed_failed_with_resend_and_the_overview_links
         .unwrap()
         .to_owned();
     assert!(action.ends_with("/resend"), "{action}");
+    let details = visitor
+        .get(action.strip_suffix("/resend").unwrap())
+        .await
+        .body;
+    assert!(details.contains(r#"id="resend""#), "{details}");
     let overview = visitor.get("/admin").await.body;
     assert!(
         overview.contains(
@@ -1168,7 +1188,9 @@ async fn operator_pages(
         .send_keys("flaky")
         .await?;
     driver.find(By::Id("search-button")).await?.click().await?;
-    let list = wait_for_text(driver, "Temporarily disabled, tries again").await;
+    // `Clear` is on the searched page only (the page left has the same hook).
+    let list = wait_for_text(driver, "Clear").await;
+    assert!(list.contains("Temporarily disabled, tries again"), "{list}");
     assert!(list.contains("Flaky") && !list.contains("Quiet"), "{list}");
     screenshot(driver, "11-hooks-searched").await;
     driver.find(By::Css("a.deliveries")).await?.click().await?;
