@@ -164,7 +164,9 @@ fn with_tenant(tenant: &str) -> String {
         .replace("{next_due}", NEXT_DUE)
 }
 
-/// A rescheduled hook `h`'s due time from `p.due`, its next pending delivery's: none while
+/// A rescheduled hook `h`'s due time from `p.due`, its next pending delivery's (after those
+/// taken, which are the first in the order the claim took them: skipped by `OFFSET`, which
+/// walks the index where `NOT IN` made PostgreSQL sort every pending row): none while
 /// it is disabled for good, not before a temporary disable ends.
 const NEXT_DUE: &str = "CASE WHEN h.permanently_disabled THEN NULL \
     WHEN h.disabled_until > p.due THEN h.disabled_until ELSE p.due END";
@@ -226,13 +228,14 @@ taken AS (UPDATE deliveries d SET state = 'in_flight', lease_owner = $3, lease_e
         updated_at = $1 FROM chosen c WHERE d.id = c.id AND d.state = 'pending' \
     RETURNING d.id, d.hook_id, d.event_id, d.event_header, d.trigger, d.idempotency_key, \
         d.attempts, d.next_attempt_at, d.rate_limited), \
-rescheduled AS (UPDATE hooks h SET next_due_at = {next_due} \
-    FROM (SELECT c.id, c.id IN (SELECT hook_id FROM chosen) AS took, CASE WHEN c.ordered THEN \
+next_pending AS MATERIALIZED (SELECT c.id, t.took, CASE WHEN c.ordered THEN \
             (SELECT d.next_attempt_at FROM deliveries d WHERE d.hook_id = c.id \
-             AND d.state = 'pending' AND d.id NOT IN (SELECT id FROM chosen) ORDER BY d.id LIMIT 1) \
+             AND d.state = 'pending' ORDER BY d.id OFFSET t.took LIMIT 1) \
         ELSE (SELECT d.next_attempt_at FROM deliveries d WHERE d.hook_id = c.id \
-             AND d.state = 'pending' AND d.id NOT IN (SELECT id FROM chosen) \
-             ORDER BY d.next_attempt_at LIMIT 1) END AS due \
-        FROM candidates c WHERE c.fresh) p \
-    WHERE h.id = p.id AND (p.took OR h.next_due_at IS DISTINCT FROM {next_due})) \
+             AND d.state = 'pending' ORDER BY d.next_attempt_at, d.id OFFSET t.took LIMIT 1) \
+        END AS due \
+    FROM candidates c CROSS JOIN LATERAL (SELECT count(*) AS took FROM chosen ch \
+        WHERE ch.hook_id = c.id) t WHERE c.fresh), \
+rescheduled AS (UPDATE hooks h SET next_due_at = {next_due} FROM next_pending p \
+    WHERE h.id = p.id AND (p.took > 0 OR h.next_due_at IS DISTINCT FROM {next_due})) \
 SELECT s.oldest_lease, s.list_full, t.* FROM seen s LEFT JOIN taken t ON TRUE";
