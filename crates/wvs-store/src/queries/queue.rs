@@ -13,9 +13,7 @@ use super::{Conn, dialect};
 
 use super::hooks;
 use super::payload;
-use super::sql::{
-    conflict, count, in_lists, kept_values, placeholders, runs,
-};
+use super::sql::{conflict, count, in_lists, kept_values, placeholders, runs};
 use crate::group_commit::Pending;
 use crate::model::{
     Attempt, DeliveryCounts, Id, Idempotency, Inserted, Millis, NewDelivery, Outcome, StoredEvent,
@@ -113,9 +111,9 @@ impl<'a> Plan<'a> {
                 dialect::WRITES_SIDE_BY_SIDE
                     || live
                         .get(hook)
-                    .copied()
-                    .flatten()
-                    .is_none_or(|next| next > *at)
+                        .copied()
+                        .flatten()
+                        .is_none_or(|next| next > *at)
             })
             .collect()
     }

@@ -56,7 +56,9 @@ const DEADLOCK_RETRIES: u32 = 5;
 
 /// Runs `write` until it does not fail with a deadlock (or serialization) abort, at most
 /// [`DEADLOCK_RETRIES`] more times. SQLite runs one write at a time and never aborts so.
-pub(super) async fn retrying<T, F: Future<Output = Result<T>>>(mut write: impl FnMut() -> F) -> Result<T> {
+pub(super) async fn retrying<T, F: Future<Output = Result<T>>>(
+    mut write: impl FnMut() -> F,
+) -> Result<T> {
     let mut retries = 0;
     loop {
         match write().await {
