@@ -195,6 +195,7 @@ impl Dispatcher {
                 now.saturating_add(lease),
                 limit,
                 self.config.rate_limit,
+                &HashMap::new(),
             )
             .await
     }

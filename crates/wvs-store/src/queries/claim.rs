@@ -37,6 +37,9 @@ pub struct ClaimSpec<'a> {
     pub lease_until: Millis,
     pub limit: u32,
     pub rate: RateLimit,
+    /// Hooks held below their `max_in_flight` (the dispatcher's adaptive limits): a hook
+    /// listed here has `min(cap, max_in_flight)` slots; the others their `max_in_flight`.
+    pub hook_caps: &'a HashMap<Id, u32>,
 }
 
 /// Claims due deliveries for `spec.owner`, due order first; their payloads are attached by
@@ -99,18 +102,18 @@ async fn expire_leases(conn: &mut Conn, now: Millis) -> Result<()> {
 }
 
 #[derive(FromRow)]
-struct Candidate {
-    id: Id,
-    max_in_flight: i64,
-    ordered: bool,
+pub struct Candidate {
+    pub id: Id,
+    pub max_in_flight: i64,
+    pub ordered: bool,
     /// Its top-level namespace ('' for a system hook); read only when shares are counted.
-    tenant: Option<String>,
+    pub tenant: Option<String>,
 }
 
 /// The top-level namespace of the hook `h`: the first segment of its project's or group's
 /// path, always current (a transfer moves it); '' for a system hook, whose hooks share one
 /// allowance of their own.
-fn tenant_of_hook() -> String {
+pub fn tenant_of_hook() -> String {
     dialect::top_segment(
         "coalesce((SELECT path_with_namespace FROM projects WHERE id = h.project_id), \
          (SELECT full_path FROM groups WHERE id = h.group_id), '')",
@@ -118,15 +121,86 @@ fn tenant_of_hook() -> String {
 }
 
 /// A hook and how many of its due deliveries to take.
-struct Want {
-    hook_id: Id,
-    take: i64,
+pub struct Want {
+    pub hook_id: Id,
+    pub take: i64,
 }
 
 struct Round {
     claimed: Vec<ClaimedRow>,
     /// The candidate list was full: more due hooks may wait behind it.
     more_hooks: bool,
+}
+
+/// Hooks promised deliveries, split by how their due rows are read.
+#[derive(Default)]
+pub struct Promised {
+    pub unordered: Vec<Want>,
+    pub ordered: Vec<Want>,
+}
+
+impl Promised {
+    pub fn is_empty(&self) -> bool {
+        self.unordered.is_empty() && self.ordered.is_empty()
+    }
+
+    pub fn hooks(&self) -> impl Iterator<Item = Id> + '_ {
+        self.unordered
+            .iter()
+            .chain(&self.ordered)
+            .map(|w| w.hook_id)
+    }
+}
+
+/// Promises the next candidates up to `need` deliveries in all, each up to its free slots
+/// (its cap, less what is in flight; one at a time for an ordered hook) and its tenant's
+/// room, counting what is promised into `busy`'s tenants. Shared by both write paths.
+pub fn promise<'c>(
+    next: &mut impl Iterator<Item = &'c Candidate>,
+    busy: &mut InFlight,
+    need: i64,
+    spec: &ClaimSpec<'_>,
+) -> Promised {
+    let share = i64::from(spec.rate.in_flight);
+    let mut promised = Promised::default();
+    let mut total = 0;
+    while total < need {
+        let Some(hook) = next.next() else { break };
+        let in_flight = busy.per_hook.get(&hook.id).copied().unwrap_or(0);
+        let slots = match spec.hook_caps.get(&hook.id) {
+            Some(cap) => hook.max_in_flight.min(i64::from(*cap)),
+            None => hook.max_in_flight,
+        };
+        let free = if hook.ordered {
+            i64::from(in_flight == 0 && slots > 0)
+        } else {
+            (slots - in_flight).max(0)
+        };
+        let tenant_room = match &hook.tenant {
+            Some(tenant) if share > 0 => {
+                (share - busy.per_tenant.get(tenant).copied().unwrap_or(0)).max(0)
+            }
+            _ => i64::MAX,
+        };
+        let take = free.min(need - total).min(tenant_room);
+        if take == 0 {
+            continue;
+        }
+        if let Some(tenant) = hook.tenant.as_ref().filter(|_| share > 0) {
+            *busy.per_tenant.entry(tenant.clone()).or_default() += take;
+        }
+        total += take;
+        let want = Want {
+            hook_id: hook.id,
+            take,
+        };
+        if hook.ordered {
+            promised.ordered.push(want);
+        } else {
+            promised.unordered.push(want);
+        }
+    }
+    promised
 }
 
 /// One round of a claim; `busy` is what is in flight as the round starts.
@@ -198,48 +272,15 @@ async fn claim_round(
     let mut next = candidates.iter();
     loop {
         let need = budget - i64::try_from(due.len()).unwrap_or(i64::MAX);
-        let (mut unordered, mut ordered) = (Vec::new(), Vec::new());
-        let mut promised = 0;
-        while promised < need {
-            let Some(hook) = next.next() else { break };
-            let in_flight = busy.per_hook.get(&hook.id).copied().unwrap_or(0);
-            let free = if hook.ordered {
-                i64::from(in_flight == 0)
-            } else {
-                (hook.max_in_flight - in_flight).max(0)
-            };
-            let tenant_room = match &hook.tenant {
-                Some(tenant) if share > 0 => {
-                    (share - busy.per_tenant.get(tenant).copied().unwrap_or(0)).max(0)
-                }
-                _ => i64::MAX,
-            };
-            let take = free.min(need - promised).min(tenant_room);
-            if take == 0 {
-                continue;
-            }
-            if let Some(tenant) = hook.tenant.as_ref().filter(|_| share > 0) {
-                *busy.per_tenant.entry(tenant.clone()).or_default() += take;
-            }
-            promised += take;
-            touched.push(hook.id);
-            let want = Want {
-                hook_id: hook.id,
-                take,
-            };
-            if hook.ordered {
-                ordered.push(want);
-            } else {
-                unordered.push(want);
-            }
-        }
-        if promised == 0 {
+        let promised = promise(&mut next, &mut busy, need, spec);
+        if promised.is_empty() {
             break;
         }
-        due.extend(due_rows(conn, &unordered, DUE_UNORDERED, Some(spec.now)).await?);
+        touched.extend(promised.hooks());
+        due.extend(due_rows(conn, &promised.unordered, DUE_UNORDERED, Some(spec.now)).await?);
         // An ordered hook's head may be waiting for its retry: then nothing of it is due.
         due.extend(
-            due_rows(conn, &ordered, HEAD_ORDERED, None)
+            due_rows(conn, &promised.ordered, HEAD_ORDERED, None)
                 .await?
                 .into_iter()
                 .filter(|row| row.next_attempt_at <= spec.now),
@@ -258,12 +299,12 @@ async fn claim_round(
 
 /// What is in flight (on every node: the limits are the hook's and the tenant's, not the
 /// node's).
-struct InFlight {
-    per_hook: HashMap<Id, i64>,
+pub struct InFlight {
+    pub per_hook: HashMap<Id, i64>,
     /// Per top-level namespace, when shares are counted (empty otherwise).
-    per_tenant: HashMap<String, i64>,
+    pub per_tenant: HashMap<String, i64>,
     /// The lease that runs out first.
-    oldest_lease: Option<Millis>,
+    pub oldest_lease: Option<Millis>,
 }
 
 /// Counts what is in flight per hook, and per tenant when `per_tenant`.
@@ -345,15 +386,15 @@ async fn due_rows(
 /// A claimed delivery, before its event's payload is attached.
 #[derive(FromRow)]
 pub struct ClaimedRow {
-    id: Id,
-    hook_id: Id,
-    event_id: Id,
-    event_header: String,
-    trigger: String,
-    idempotency_key: String,
-    attempts: i64,
-    next_attempt_at: Millis,
-    rate_limited: bool,
+    pub id: Id,
+    pub hook_id: Id,
+    pub event_id: Id,
+    pub event_header: String,
+    pub trigger: String,
+    pub idempotency_key: String,
+    pub attempts: i64,
+    pub next_attempt_at: Millis,
+    pub rate_limited: bool,
 }
 
 /// Marks the rows in flight for `spec.owner` until `spec.lease_until`.
