@@ -22,7 +22,10 @@
 //!
 //! An event's payload is stored once; each hook that wants the event gets a small delivery
 //! row pointing at it. Deliveries are claimed in batches with a lease (`lease_owner`,
-//! `lease_expires_at`); a claim whose node died expires and is claimed again. Claims go hook
+//! `lease_expires_at`); a claim whose node died expires and is claimed again. On SQLite,
+//! whose file one process owns, the lease is held in that process's memory instead of
+//! written (`sqlite::leases`): after a crash every delivery not recorded is due again at
+//! once. Claims go hook
 //! by hook (each hook's `next_due_at`), within each hook's in-flight limit, its ordering, its
 //! health (a disabled hook's deliveries are held) and the per-namespace rate limit, so that a
 //! hook with a huge or stuck backlog costs the others nothing. Attempts are recorded in
@@ -350,6 +353,9 @@ pub trait Store: Send + Sync + 'static {
     /// than `rate` allows (the others stay pending, marked `rate_limited`). A hook listed in
     /// `hook_caps` has `min(cap, max_in_flight)` slots instead of its `max_in_flight` (the
     /// dispatcher's adaptive limit).
+    ///
+    /// On SQLite the lease is held in the store's memory, not written: the file has one
+    /// process, and after a crash every delivery not recorded is due again.
     async fn claim_due(
         &self,
         owner: &str,

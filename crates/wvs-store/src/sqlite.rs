@@ -9,8 +9,10 @@
 //!
 //! # Connections
 //!
-//! SQLite allows one writer at a time. Writes go through exactly one connection, so they
-//! queue for it (cheaply, in memory) instead of fighting over the file lock, and
+//! SQLite allows one writer at a time. Writes go through one connection at a time, so they
+//! queue for it (cheaply, in memory) instead of fighting over the file lock: sqlx's writer
+//! connection, or the writer thread's own (`writer`) for the queue's hot writes, each taken
+//! only while holding the first; and
 //! every write transaction starts with `BEGIN IMMEDIATE`: it takes the write lock up front,
 //! so a transaction that reads and then writes never fails half-way with "database is
 //! locked" (another process on the same file waits up to `busy_timeout` instead). Reads use a
