@@ -8,11 +8,11 @@ use std::collections::{HashMap, HashSet};
 use rusqlite::{Transaction, params};
 
 use super::super::claim::{
-    Candidate, ClaimSpec, ClaimedRow, DueRow, InFlight, Promised, promise, tenant_of_hook,
+    Candidate, ClaimSpec, ClaimedRow, InFlight, Promised, promise, tenant_of_hook,
 };
 use super::super::leases::Leases;
 use super::super::queue::earliest_per_hook;
-use super::super::rate::{Admission, split, window_keys};
+use super::super::rate::{Admission, DueRow, split, window_keys};
 use super::{due_by, json_ids, reschedule};
 use crate::Result;
 use crate::model::{Id, Millis};
