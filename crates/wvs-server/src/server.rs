@@ -1,6 +1,6 @@
-//! `wvs serve`: opens the store, makes sure an admin token exists, and runs the API and the
-//! dispatcher (unless delivery is off) until Ctrl-C (or SIGTERM), then shuts down cleanly: no
-//! new claims, in-flight deliveries finish or are released.
+//! `wvs serve`: opens the store, makes sure an admin token exists, and runs the API, the
+//! dispatcher (unless delivery is off) and retention until Ctrl-C (or SIGTERM), then shuts
+//! down cleanly: no new claims, in-flight deliveries finish or are released.
 
 use std::sync::Arc;
 
@@ -130,6 +130,11 @@ pub async fn run(config: Config, shutdown: CancellationToken) -> anyhow::Result<
             std::time::Duration::from_secs(60),
         )),
     });
+    let pruning = tokio::spawn(crate::retention::run(
+        store.clone(),
+        config.log_retention,
+        shutdown.clone(),
+    ));
     let dispatching = config.deliver.then(|| {
         let dispatcher =
             Dispatcher::new(store, sender, config.delivery.clone(), config.flavor, wake);
@@ -158,6 +163,7 @@ pub async fn run(config: Config, shutdown: CancellationToken) -> anyhow::Result<
             .await
             .context("the dispatcher stopped abnormally")?;
     }
+    pruning.await.context("retention stopped abnormally")?;
     tracing::info!("WVS stopped");
     Ok(())
 }
