@@ -89,7 +89,7 @@ pub fn parts_of(hook: &Hook) -> NewHookParts {
 
 /// The hook as the API shows it: GitLab's fields, never a secret value (`token_present`,
 /// `signing_token_present`, and only the keys of custom headers and URL variables).
-pub fn render(hook: &Hook, now: i64) -> Value {
+pub fn render(hook: &Hook, now: i64, current_limit: u32) -> Value {
     let scope = scope_of(hook.owner);
     let settings = settings_of(hook);
     let mut out = Map::new();
@@ -139,6 +139,8 @@ pub fn render(hook: &Hook, now: i64) -> Value {
     out.insert("flavor".into(), json!(settings.flavor.map(|f| f.as_str())));
     out.insert("max_in_flight".into(), json!(settings.max_in_flight));
     out.insert("ordered".into(), json!(settings.ordered));
+    // WVS's own: the deliveries in flight at once now, adapted to the receiver.
+    out.insert("current_limit".into(), json!(current_limit));
     out.insert("token_present".into(), json!(hook.secrets.token.is_some()));
     out.insert(
         "signing_token_present".into(),

@@ -107,6 +107,7 @@ pub mod sqlite;
 pub mod testing;
 mod write_health;
 
+use std::collections::HashMap;
 use std::sync::Arc;
 
 use async_trait::async_trait;
@@ -354,8 +355,8 @@ pub trait Store: Send + Sync + 'static {
     /// owner) than its `max_in_flight`; for an ordered hook, only its oldest pending delivery
     /// and only when nothing of it is in flight; no more per top-level namespace and window
     /// than `rate` allows (the others stay pending, marked `rate_limited`). A hook listed in
-    /// `hook_caps` has `min(cap, max_in_flight)` slots instead of its `max_in_flight` (the
-    /// dispatcher's adaptive limit).
+    /// `hook_caps` (the dispatcher's current limit for it) has at most the smaller of that cap
+    /// and its `max_in_flight` in flight.
     ///
     /// On SQLite the lease is held in the store's memory, not written: the file has one
     /// process, and after a crash every delivery not recorded is due again.
@@ -366,7 +367,7 @@ pub trait Store: Send + Sync + 'static {
         lease_until: Millis,
         limit: u32,
         rate: RateLimit,
-        hook_caps: &std::collections::HashMap<Id, u32>,
+        hook_caps: &HashMap<Id, u32>,
     ) -> Result<Vec<Claimed>>;
     /// Records attempts and their outcome, in one transaction. Only claims still held by
     /// `owner` are changed; the attempt rows are always written, and each attempt's health

@@ -267,6 +267,10 @@ impl SqliteStore {
     /// reopen.
     pub async fn close(&self) {
         self.reader.close().await;
+        // The sqlx writer's lock first: no hot write runs while the thread closes.
+        let turn = self.writer.take().await;
+        self.write_path.close().await;
+        drop(turn);
         self.writer.close().await;
     }
 

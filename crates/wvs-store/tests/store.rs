@@ -2872,6 +2872,83 @@ pub async fn check_namespace_share(store: &dyn Store) {
     assert_eq!((of_a(&third), third.len()), (2, 2));
 }
 
+/// A namespace's share binds only while another namespace has due work: alone, one tenant
+/// takes every slot it can; once another tenant's deliveries fall due, that one gets its
+/// share and the first nothing more until it is back under its own.
+pub async fn check_namespace_share_binds_only_with_other_due_work(store: &dyn Store) {
+    let a = group(store, None, "a", None).await;
+    let b = group(store, None, "b", None).await;
+    let busy = project(store, "p", Some(a.id), None).await;
+    let other = project(store, "q", Some(b.id), None).await;
+    let share = RateLimit {
+        in_flight: 2,
+        ..RateLimit::UNLIMITED
+    };
+    let claim_shared = async |now: Millis| {
+        store
+            .claim_due("n1", now, 60_000, 100, share, &HashMap::new())
+            .await
+            .unwrap()
+    };
+    let mut tenant_a = Vec::new();
+    for n in 0..3 {
+        let hook = hook_with(store, HookOwner::Project(busy.id), ROOMY).await;
+        enqueue(store, &format!("a{n}"), hook.id, 2, 1_000).await;
+        tenant_a.push(hook.id);
+    }
+    assert_eq!(
+        claim_shared(1_000).await.len(),
+        6,
+        "alone: past its share of 2"
+    );
+
+    enqueue(store, "a-more", tenant_a[0], 2, 1_001).await;
+    let quiet = hook_with(store, HookOwner::Project(other.id), ROOMY).await;
+    enqueue(store, "b", quiet.id, 3, 1_001).await;
+    let next = claim_shared(1_001).await;
+    assert_eq!(
+        hooks_of(&next),
+        vec![quiet.id; 2],
+        "b has work: b gets its share, a (over its own) nothing"
+    );
+    assert!(
+        claim_shared(1_002).await.is_empty(),
+        "both at their share and both with due work"
+    );
+}
+
+/// The dispatcher's caps: a listed hook has at most the smaller of its cap and its
+/// `max_in_flight` in flight; an unlisted one its `max_in_flight`.
+pub async fn check_hook_caps(store: &dyn Store) {
+    let capped = hook_with(store, HookOwner::System, ROOMY).await;
+    let strict = hook_with(store, HookOwner::System, DeliveryLimits::default()).await;
+    let unlisted = hook_with(store, HookOwner::System, ROOMY).await;
+    for (n, hook) in [&capped, &strict, &unlisted].into_iter().enumerate() {
+        enqueue(store, &format!("e{n}"), hook.id, 10, 1_000).await;
+    }
+    let count =
+        |claimed: &[Claimed], hook: &Hook| claimed.iter().filter(|c| c.hook_id == hook.id).count();
+    let caps = HashMap::from([(capped.id, 3), (strict.id, 50)]);
+    let first = store
+        .claim_due("n1", 1_000, 60_000, 100, RateLimit::UNLIMITED, &caps)
+        .await
+        .unwrap();
+    assert_eq!(count(&first, &capped), 3, "its cap");
+    assert_eq!(
+        count(&first, &strict),
+        4,
+        "its max_in_flight, under the cap"
+    );
+    assert_eq!(count(&first, &unlisted), 10, "its max_in_flight");
+    // The cap rises: the difference is free.
+    let caps = HashMap::from([(capped.id, 5), (strict.id, 50)]);
+    let second = store
+        .claim_due("n1", 1_000, 60_000, 100, RateLimit::UNLIMITED, &caps)
+        .await
+        .unwrap();
+    assert_eq!(hooks_of(&second), vec![capped.id; 2]);
+}
+
 /// Payloads over a MiB are stored in parts and read back whole wherever a payload is read:
 /// by a claim, as the latest event of its kind, and as the body a log row shows.
 pub async fn check_large_payloads_are_read_back_whole(store: &dyn Store) {
@@ -3144,6 +3221,8 @@ macro_rules! every_check {
             members => check_members,
             foreign_reply_bytes_are_kept => check_foreign_reply_bytes_are_kept,
             namespace_share => check_namespace_share,
+            namespace_share_binds_only_with_other_due_work => check_namespace_share_binds_only_with_other_due_work,
+            hook_caps => check_hook_caps,
             large_payloads_are_read_back_whole => check_large_payloads_are_read_back_whole,
             retention_prunes_what_is_settled_and_old => check_retention_prunes_what_is_settled_and_old,
         }

@@ -104,7 +104,11 @@ async fn list_hooks(
 ) -> ApiResult<Response> {
     let hooks = state.store.list_hooks(owner, paging.page).await?;
     let now = now_millis();
-    let items = hooks.items.iter().map(|hook| render(hook, now)).collect();
+    let items = hooks
+        .items
+        .iter()
+        .map(|hook| render(hook, now, state.limits.shown(hook)))
+        .collect();
     Ok(paging.respond(items, hooks.total))
 }
 
@@ -116,21 +120,21 @@ async fn create_hook(
     let input = input_of(params)?;
     let generated = input.generate_signing_token == Some(true);
     let hook = hooks::create(&state, owner, input).await?;
-    let body = answer(&hook, generated);
+    let body = answer(&state, &hook, generated);
     Ok((StatusCode::CREATED, Json(body)).into_response())
 }
 
 /// The hook as the API shows it, plus, once, the signing secret WVS just generated.
-fn answer(hook: &Hook, generated: bool) -> Value {
-    let mut body = render(hook, now_millis());
+fn answer(state: &AppState, hook: &Hook, generated: bool) -> Value {
+    let mut body = render(hook, now_millis(), state.limits.shown(hook));
     if generated && let Some(secret) = hook.secrets.signing_tokens.first() {
         body["signing_token"] = Value::String(secret.clone());
     }
     body
 }
 
-async fn get_hook(OwnedHook(hook): OwnedHook) -> Json<Value> {
-    Json(render(&hook, now_millis()))
+async fn get_hook(State(state): State<AppState>, OwnedHook(hook): OwnedHook) -> Json<Value> {
+    Json(render(&hook, now_millis(), state.limits.shown(&hook)))
 }
 
 async fn update_hook(
@@ -141,7 +145,7 @@ async fn update_hook(
     let input = input_of(params)?;
     let generated = input.generate_signing_token == Some(true);
     let saved = hooks::update(&state, &hook, input).await?;
-    Ok(Json(answer(&saved, generated)))
+    Ok(Json(answer(&state, &saved, generated)))
 }
 
 /// Re-enables an auto-disabled hook (WVS's own endpoint; in GitLab only a successful test
@@ -151,7 +155,7 @@ async fn enable_hook(
     OwnedHook(hook): OwnedHook,
 ) -> ApiResult<Json<Value>> {
     let hook = hooks::enable(&state, &hook).await?;
-    Ok(Json(render(&hook, now_millis())))
+    Ok(Json(render(&hook, now_millis(), state.limits.shown(&hook))))
 }
 
 /// `POST .../hooks/:hook_id/recover` (WVS's own), `{"since": ISO 8601}`: bulk recovery.
@@ -175,7 +179,11 @@ async fn recover(
     Ok(Json(json!({
         "requeued": recovered.requeued,
         "released": recovered.released,
-        "hook": render(&recovered.hook, now_millis()),
+        "hook": render(
+            &recovered.hook,
+            now_millis(),
+            state.limits.shown(&recovered.hook)
+        ),
     })))
 }
 

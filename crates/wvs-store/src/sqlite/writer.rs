@@ -22,9 +22,17 @@ use crate::{Result, StoreError};
 /// Statements each connection keeps prepared: the write path's, with room to spare.
 const PREPARED: usize = 64;
 
-/// A job: runs on the writer's connection; `true` when the connection must be replaced
-/// (its transaction failed for a reason of the store's own).
-type Job = Box<dyn FnOnce(&mut Connection) -> bool + Send>;
+/// A job: runs on the writer's connection and says what becomes of it.
+type Job = Box<dyn FnOnce(&mut Connection) -> Next + Send>;
+
+enum Next {
+    Keep,
+    /// The transaction failed for a reason of the store's own: a fresh connection.
+    Reopen,
+    /// The store is closing: the connection closes, then the sender hears it and the
+    /// thread ends.
+    Stop(oneshot::Sender<()>),
+}
 
 /// How the writer's connection is opened (and opened again after a failure).
 #[derive(Clone)]
@@ -50,13 +58,21 @@ impl Writer {
             .name("wvs-sqlite-writer".to_owned())
             .spawn(move || {
                 for job in queue {
-                    if job(&mut conn) {
+                    match job(&mut conn) {
+                        Next::Keep => {}
                         // After a failed transaction the connection may hold a state no
                         // later one can start from (SQLite rolled back on a full disk):
                         // a fresh one, so that the next write works once the cause is gone.
-                        match connect(&options) {
+                        Next::Reopen => match connect(&options) {
                             Ok(fresh) => conn = fresh,
                             Err(error) => tracing::warn!(%error, "could not reopen the SQLite writer; the next write tries again"),
+                        },
+                        Next::Stop(done) => {
+                            // Dropping the connection closes it; the queue goes with the
+                            // thread, and later writes fail.
+                            drop(conn);
+                            let _ = done.send(());
+                            return;
                         }
                     }
                 }
@@ -80,12 +96,24 @@ impl Writer {
             if let Ok(out) = &outcome {
                 committed(out);
             }
-            let reopen = outcome.as_ref().is_err_and(|error| !error.is_row_error());
+            let next = match &outcome {
+                Err(error) if !error.is_row_error() => Next::Reopen,
+                _ => Next::Keep,
+            };
             let _ = reply.send(outcome);
-            reopen
+            next
         });
         self.jobs.send(job).map_err(|_| closed())?;
         answer.await.map_err(|_| closed())?
+    }
+
+    /// Closes the connection once the jobs before this one ran; writing afterwards fails.
+    pub async fn close(&self) {
+        let (done, closed) = oneshot::channel();
+        let job: Job = Box::new(move |_| Next::Stop(done));
+        if self.jobs.send(job).is_ok() {
+            let _ = closed.await;
+        }
     }
 }
 

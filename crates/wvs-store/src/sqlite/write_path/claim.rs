@@ -8,7 +8,8 @@ use std::collections::{HashMap, HashSet};
 use rusqlite::{Transaction, params};
 
 use super::super::claim::{
-    Candidate, ClaimSpec, ClaimedRow, InFlight, Promised, promise, tenant_of_hook,
+    Candidate, ClaimSpec, ClaimedRow, InFlight, Promised, full_tenants, promise, shares_bind,
+    tenant_of_hook,
 };
 use super::super::leases::Leases;
 use super::super::queue::earliest_per_hook;
@@ -102,8 +103,14 @@ fn claim_round(
     let wanted_hooks = i64::try_from(budget)
         .unwrap_or(i64::MAX)
         .saturating_add(in_flight);
-    let candidates = candidates(tx, spec.now, wanted_hooks, share, &busy)?;
+    // The hooks of a tenant at its share are not looked at unless no other tenant's are due.
+    let full = full_tenants(&busy, share);
+    let mut candidates = due_hooks(tx, spec.now, wanted_hooks, share, &full)?;
+    if candidates.is_empty() && !full.is_empty() {
+        candidates = due_hooks(tx, spec.now, wanted_hooks, share, &[])?;
+    }
     let list_full = i64::try_from(candidates.len()).unwrap_or(i64::MAX) == wanted_hooks;
+    let shares_bind = shares_bind(share, &full, &candidates, list_full);
 
     let budget = i64::try_from(budget).unwrap_or(i64::MAX);
     let mut due = Vec::new();
@@ -112,7 +119,7 @@ fn claim_round(
     let mut next = candidates.iter();
     loop {
         let need = budget - i64::try_from(due.len()).unwrap_or(i64::MAX);
-        let promised = promise(&mut next, &mut busy, need, spec);
+        let promised = promise(&mut next, &mut busy, need, spec, shares_bind);
         if promised.is_empty() {
             break;
         }
@@ -137,13 +144,13 @@ fn claim_round(
     Ok((claimed, list_full))
 }
 
-/// The due hooks, oldest due first, up to `limit`, leaving out the tenants at their share.
-fn candidates(
+/// The due hooks, oldest due first, up to `limit`, leaving out the tenants in `full`.
+fn due_hooks(
     tx: &Transaction<'_>,
     now: Millis,
     limit: i64,
     share: i64,
-    busy: &InFlight,
+    full: &[&String],
 ) -> Result<Vec<Candidate>> {
     let (tenant, not_full) = if share > 0 {
         let tenant = tenant_of_hook();
@@ -152,13 +159,7 @@ fn candidates(
     } else {
         ("NULL".to_owned(), " AND ?3 IS NOT NULL".to_owned())
     };
-    let full: Vec<&String> = busy
-        .per_tenant
-        .iter()
-        .filter(|(_, count)| **count >= share)
-        .map(|(tenant, _)| tenant)
-        .collect();
-    let full = serde_json::to_string(&full).unwrap_or_else(|_| "[]".to_owned());
+    let full = serde_json::to_string(full).unwrap_or_else(|_| "[]".to_owned());
     let mut select = tx.prepare_cached(&format!(
         "SELECT id, max_in_flight, ordered, {tenant} FROM hooks h \
          WHERE next_due_at <= ?1 AND NOT permanently_disabled \
