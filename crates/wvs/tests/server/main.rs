@@ -21,6 +21,7 @@ mod openapi;
 mod push;
 mod registry_events;
 mod reliability;
+mod retention;
 mod routing;
 mod scripted;
 mod secrets;
