@@ -12,7 +12,9 @@ pub enum ServiceError {
     #[error("404 {what} Not Found")]
     NotFound { what: String },
     /// What the request names was deleted by retention (`--log-retention`).
-    #[error("404 {what} Not Found: removed by retention (older than the log retention, --log-retention)")]
+    #[error(
+        "404 {what} Not Found: removed by retention (older than the log retention, --log-retention)"
+    )]
     Pruned { what: String },
     /// A malformed or invalid request; the message names the field.
     #[error("{message}")]

@@ -2,7 +2,9 @@
 //! deleted (a resend of a pruned attempt answers 404 saying so, an idempotency key is free
 //! again), while a delivery held by a disabled hook survives however old and a failed one
 //! stays resendable until it is older than the retention. On SQLite and on PostgreSQL.
+//! `wvs vacuum` gives the space pruned from a stopped SQLite store back to the disk.
 
+use std::process::{Command, Output};
 use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
@@ -12,13 +14,14 @@ use wvs_store::testing::TestDatabase;
 use crate::setup::{hook, registry};
 use crate::support::{Receiver, Server, retarget};
 
-/// Three attempts, so that one failed delivery does not disable its hook (the fourth
-/// failure in a row does) and a disabled hook holds what it has for an hour.
+/// Three attempts (the first and two retries), so that one failed delivery does not disable
+/// its hook (the fourth failure in a row does) and a disabled hook holds what it has for an
+/// hour.
 const ARGS: &[&str] = &[
     "--log-retention",
     "2s",
     "--retry-schedule",
-    "0s,100ms,100ms",
+    "100ms,100ms",
     "--auto-disable-backoff",
     "1h",
     "--poll-interval",
@@ -200,4 +203,90 @@ async fn prunes_the_old_and_settled(server: &Server) {
         received[0].header("X-WVS-Event-UUID"),
         Some(held_uuid.as_str())
     );
+}
+
+/// Runs `wvs vacuum` on the SQLite file `database`.
+fn vacuum_at(database: &std::path::Path) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_wvs"))
+        .arg("vacuum")
+        .arg("--database-url")
+        .arg(database)
+        .output()
+        .unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn vacuum_gives_the_pruned_space_back_once_the_server_stopped() {
+    const EVENTS: usize = 60;
+    let server = Server::start(&["--log-retention", "1s"]);
+    let ids = registry(&server).await;
+    let owner = format!("/projects/{}", ids.project);
+    let events = format!("{owner}/events");
+    let receiver = Receiver::start().await;
+    let id = hook(&server, &owner, json!({"url": receiver.url})).await;
+    // Payloads of 100 KB that do not compress: the store holds about 6 MB until retention
+    // prunes them.
+    let mut push = sample(&events, "push");
+    push["pad"] = json!(incompressible(100_000));
+    let body = serde_json::to_vec(&push).unwrap();
+    for _ in 0..EVENTS {
+        assert_eq!(server.ingest(&events, &body).await.0, 202);
+    }
+    receiver.wait_for(EVENTS, Duration::from_secs(30)).await;
+    // The newest row is always kept; the rest goes after a second, its events with it.
+    wait_until(&server, &format!("{owner}/hooks/{id}/events"), |rows| {
+        rows.as_array().unwrap().len() <= 1
+    })
+    .await;
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+
+    // Refused while the server holds the file.
+    let refused = vacuum_at(&server.dir.join("wvs.db"));
+    assert!(!refused.status.success());
+    let stderr = String::from_utf8_lossy(&refused.stderr);
+    assert!(stderr.contains("already served"), "{stderr}");
+
+    let database = server.dir.join("wvs.db");
+    let dir = server.dir.clone();
+    assert!(server.terminate().success());
+    let before = on_disk(&database);
+    assert!(
+        before > 5_000_000,
+        "the pruned pages stay on disk: {before} B"
+    );
+    let output = vacuum_at(&database);
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let after = on_disk(&database);
+    assert!(after < before / 4, "{before} B -> {after} B");
+    // The store still serves.
+    let server = Server::start_in(&dir, &[]);
+    server
+        .expect(200, "GET", &format!("{owner}/hooks/{id}"), None)
+        .await;
+}
+
+/// The bytes of the SQLite store `database`: its file and its write-ahead log.
+fn on_disk(database: &std::path::Path) -> u64 {
+    let mut wal = database.as_os_str().to_owned();
+    wal.push("-wal");
+    let wal = std::fs::metadata(wal).map_or(0, |metadata| metadata.len());
+    std::fs::metadata(database).unwrap().len() + wal
+}
+
+/// `len` hexadecimal digits without repetition a compressor could use.
+fn incompressible(len: usize) -> String {
+    let mut state: u64 = 0x9E37_79B9_7F4A_7C15;
+    (0..len)
+        .map(|_| {
+            // xorshift64
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            char::from_digit((state % 16) as u32, 16).unwrap()
+        })
+        .collect()
 }
