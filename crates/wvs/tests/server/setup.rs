@@ -3,6 +3,8 @@
 
 use serde_json::{Map, Value, json};
 
+use wvs_server::api::schema::{self, GroupParams, HookParams, ProjectParams};
+
 use crate::support::Server;
 
 pub const PROJECT_FLAGS: &[&str] = &[
@@ -38,46 +40,30 @@ pub struct Registry {
 
 /// Groups `top/mid/low` and project `top/mid/low/app`.
 pub async fn registry(server: &Server) -> Registry {
-    let top = server
-        .expect(
-            201,
-            "POST",
-            "/groups",
-            Some(json!({"name": "Top", "path": "top"})),
-        )
-        .await["id"]
-        .as_i64()
-        .unwrap();
+    let group = |name: &str, path: &str, parent_id: Option<i64>| GroupParams {
+        name: Some(name.to_owned()),
+        path: Some(path.to_owned()),
+        parent_id,
+        ..GroupParams::default()
+    };
+    let top = server.create_group(&group("Top", "top", None)).await.id;
     let mid = server
-        .expect(
-            201,
-            "POST",
-            "/groups",
-            Some(json!({"name": "Mid", "path": "mid", "parent_id": top})),
-        )
-        .await["id"]
-        .as_i64()
-        .unwrap();
+        .create_group(&group("Mid", "mid", Some(top)))
+        .await
+        .id;
     let low = server
-        .expect(
-            201,
-            "POST",
-            "/groups",
-            Some(json!({"name": "Low", "path": "low", "parent_id": mid})),
-        )
-        .await["id"]
-        .as_i64()
-        .unwrap();
+        .create_group(&group("Low", "low", Some(mid)))
+        .await
+        .id;
     let project = server
-        .expect(
-            201,
-            "POST",
-            "/projects",
-            Some(json!({"name": "App", "path": "app", "namespace_id": low})),
-        )
-        .await["id"]
-        .as_i64()
-        .unwrap();
+        .create_project(&ProjectParams {
+            name: Some("App".to_owned()),
+            path: Some("app".to_owned()),
+            namespace_id: Some(low),
+            ..ProjectParams::default()
+        })
+        .await
+        .id;
     Registry {
         top,
         mid,
@@ -97,13 +83,12 @@ pub fn all_flags(url: &str, token: &str, flags: &[&[&str]]) -> Value {
     Value::Object(body)
 }
 
-/// Creates a hook under `owner` (`/projects/1`, `/groups/2`, or `` for system hooks).
+/// Creates a hook under `owner` (`/projects/1`, `/groups/2`, or `` for system hooks) from a
+/// raw body (some tests send shapes the typed [`HookParams`] does not, on purpose).
 pub async fn hook(server: &Server, owner: &str, body: Value) -> i64 {
-    server
-        .expect(201, "POST", &format!("{owner}/hooks"), Some(body))
-        .await["id"]
-        .as_i64()
-        .unwrap()
+    let path = format!("{owner}/hooks");
+    let hook: schema::Hook = server.call(201, "POST", &path, Some(&body)).await;
+    hook.id
 }
 
 /// The [`registry`]'s project with one hook subscribed to push events, sending to a new
@@ -112,11 +97,11 @@ pub async fn pushed_to_receiver(server: &Server) -> (String, crate::support::Rec
     let ids = registry(server).await;
     let owner = format!("/projects/{}", ids.project);
     let receiver = crate::support::Receiver::start().await;
-    hook(
-        server,
-        &owner,
-        json!({ "url": receiver.url, "push_events": true }),
-    )
-    .await;
+    let params = HookParams {
+        url: Some(receiver.url.clone()),
+        events: [("push_events", true)].into(),
+        ..HookParams::default()
+    };
+    server.create_hook(&owner, &params).await;
     (owner, receiver)
 }
