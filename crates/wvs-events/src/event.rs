@@ -34,6 +34,8 @@ pub const CONFIDENTIAL_ISSUE_HOOK: &str = "Confidential Issue Hook";
 pub const CONFIDENTIAL_NOTE_HOOK: &str = "Confidential Note Hook";
 /// The name the 8.x documents gave to `Job Hook`; still accepted from senders.
 pub const LEGACY_BUILD_HOOK: &str = "Build Hook";
+/// The header value of a project created or destroyed, as delivered to a group's hooks.
+pub const PROJECT_HOOK: &str = "Project Hook";
 
 /// Declares every event kind once: its variant and payload type, its name (the
 /// `object_kind` / `event_name` value, or `note_<target>` for notes), its event header value
@@ -131,12 +133,27 @@ events! {
     FeatureFlag(project::FeatureFlagEvent) = "feature_flag", "Feature Flag Hook", Project;
     /// A release created or updated.
     Release(project::ReleaseEvent) = "release", "Release Hook", Project;
+    /// A work item other than an issue (task, epic, incident, ...) created, updated, closed or
+    /// reopened; delivered as issues are.
+    WorkItem(project::IssueEvent) = "work_item", "Issue Hook", Project;
+    /// An emoji reaction awarded or revoked.
+    Emoji(project::KindOnlyEvent) = "emoji", "Emoji Hook", Project;
+    /// A milestone created, closed, reopened or deleted.
+    Milestone(project::KindOnlyEvent) = "milestone", "Milestone Hook", Project;
+    /// A project or group access token about to expire.
+    AccessToken(project::KindOnlyEvent) = "access_token", "Resource Access Token Hook", Project;
+    /// A vulnerability created or updated, or an issue linked to it.
+    Vulnerability(project::KindOnlyEvent) = "vulnerability", "Vulnerability Hook", Project;
     /// A user added to a group.
     UserAddToGroup(group::MemberEvent) = "user_add_to_group", "Member Hook", Group;
     /// A group member's access level or expiry changed.
     UserUpdateForGroup(group::MemberEvent) = "user_update_for_group", "Member Hook", Group;
     /// A user removed from a group.
     UserRemoveFromGroup(group::MemberEvent) = "user_remove_from_group", "Member Hook", Group;
+    /// A user asked for access to a group.
+    UserAccessRequestToGroup(group::MemberEvent) = "user_access_request_to_group", "Member Hook", Group;
+    /// A user's request for access to a group was denied.
+    UserAccessRequestDeniedForGroup(group::MemberEvent) = "user_access_request_denied_for_group", "Member Hook", Group;
     /// A subgroup created in a group.
     SubgroupCreate(group::SubgroupEvent) = "subgroup_create", "Subgroup Hook", Group;
     /// A subgroup removed from a group.
@@ -157,10 +174,18 @@ events! {
     UserRemoveFromTeam(system::TeamMemberEvent) = "user_remove_from_team", "System Hook", System;
     /// A project member's access level changed.
     UserUpdateForTeam(system::TeamMemberEvent) = "user_update_for_team", "System Hook", System;
+    /// A user asked for access to a project.
+    UserAccessRequestToProject(system::TeamMemberEvent) = "user_access_request_to_project", "System Hook", System;
+    /// A user's request for access to a project was withdrawn.
+    UserAccessRequestRevokedForProject(system::TeamMemberEvent) = "user_access_request_revoked_for_project", "System Hook", System;
+    /// A user's request for access to a group was withdrawn.
+    UserAccessRequestRevokedForGroup(group::MemberEvent) = "user_access_request_revoked_for_group", "System Hook", System;
     /// A user created.
     UserCreate(system::UserEvent) = "user_create", "System Hook", System;
     /// A user removed.
     UserDestroy(system::UserEvent) = "user_destroy", "System Hook", System;
+    /// A blocked user refused at sign-in.
+    UserFailedLogin(system::UserFailedLoginEvent) = "user_failed_login", "System Hook", System;
     /// A user's username changed.
     UserRename(system::UserRenamedEvent) = "user_rename", "System Hook", System;
     /// An SSH key added.
@@ -195,12 +220,23 @@ impl EventKind {
         )
     }
 
+    /// True for issues and the other work items, which are delivered alike.
+    pub fn is_issue_like(self) -> bool {
+        matches!(self, EventKind::Issue | EventKind::WorkItem)
+    }
+
+    /// True for the project events a group's hooks receive as `Project Hook`.
+    pub fn is_project_hook(self) -> bool {
+        matches!(self, EventKind::ProjectCreate | EventKind::ProjectDestroy)
+    }
+
     /// Whether a sender's header value fits this kind: its own header, the confidential
     /// variant, `System Hook`, or the legacy `Build Hook` for jobs.
     pub fn accepts_header(self, header: &str) -> bool {
         header == self.header()
             || header == SYSTEM_HOOK
-            || (self == EventKind::Issue && header == CONFIDENTIAL_ISSUE_HOOK)
+            || (self.is_issue_like() && header == CONFIDENTIAL_ISSUE_HOOK)
+            || (self.is_project_hook() && header == PROJECT_HOOK)
             || (self.is_note() && header == CONFIDENTIAL_NOTE_HOOK)
             || (self == EventKind::Build && header == LEGACY_BUILD_HOOK)
     }
@@ -266,7 +302,7 @@ impl Event {
     /// go only to hooks that subscribed to the confidential variants.
     pub fn is_confidential(&self) -> bool {
         match self {
-            Event::Issue(e) => e.is_confidential(),
+            Event::Issue(e) | Event::WorkItem(e) => e.is_confidential(),
             Event::CommitNote(e) => e.is_confidential(),
             Event::MergeRequestNote(e) => e.is_confidential(),
             Event::SnippetNote(e) => e.is_confidential(),
@@ -280,17 +316,19 @@ impl Event {
     pub fn header(&self) -> &'static str {
         let kind = self.kind();
         match (kind, self.is_confidential()) {
-            (EventKind::Issue, true) => CONFIDENTIAL_ISSUE_HOOK,
+            (k, true) if k.is_issue_like() => CONFIDENTIAL_ISSUE_HOOK,
             (k, true) if k.is_note() => CONFIDENTIAL_NOTE_HOOK,
             (k, _) => k.header(),
         }
     }
 
     /// The event header value for a delivery to a hook of `scope`: `System Hook` for system
-    /// hooks, [`Event::header`] otherwise.
+    /// hooks, `Project Hook` for a project created or destroyed as a group's hooks receive it,
+    /// [`Event::header`] otherwise.
     pub fn header_for(&self, scope: Scope) -> &'static str {
         match scope {
             Scope::System => SYSTEM_HOOK,
+            Scope::Group if self.kind().is_project_hook() => PROJECT_HOOK,
             Scope::Project | Scope::Group => self.header(),
         }
     }

@@ -1,9 +1,10 @@
 //! The documented example payload of every kind, for tests, for `wvs trigger` and for the
 //! test button of a hook that has seen no real event yet.
 //!
-//! The files under `samples/` are copies of the shared fixtures (a test keeps them equal);
-//! `user_update_for_team`, `user_rename` and `group_rename`, which the seed documents name
-//! but do not show, follow the shape of GitLab's later system hook documentation.
+//! The files under `samples/` are copies of the current GitLab documents' examples
+//! (`fixtures/gitlab-17.8/`, and `fixtures/gitlab-18.2/` for what 17.8 does not show; a test
+//! keeps them equal), so that what WVS sends itself has today's shape. `work_item`, which the
+//! documents describe but do not show, is the issue example as a task.
 
 use crate::{Event, EventKind, Scope};
 
@@ -16,7 +17,7 @@ pub struct Sample {
     pub kind: EventKind,
     /// The scope of the hooks that receive it, which decides the header.
     pub scope: Scope,
-    /// The fixture it copies (`webhooks-current/push.json`), if the documents show one.
+    /// The fixture it copies (`gitlab-17.8/webhook-events/push.json`), if the documents show one.
     pub fixture: Option<&'static str>,
     /// The payload, as in the documents.
     pub json: &'static str,
@@ -35,215 +36,342 @@ macro_rules! sample {
 }
 
 const SAMPLES: &[Sample] = &[
-    sample!("push", Push, Project, Some("webhooks-current/push.json")),
+    sample!(
+        "push",
+        Push,
+        Project,
+        Some("gitlab-17.8/webhook-events/push.json")
+    ),
     sample!(
         "tag_push",
         TagPush,
         Project,
-        Some("webhooks-current/tag_push.json")
+        Some("gitlab-17.8/webhook-events/tag_push.json")
     ),
-    sample!("issue", Issue, Project, Some("webhooks-current/issue.json")),
+    sample!(
+        "issue",
+        Issue,
+        Project,
+        Some("gitlab-17.8/webhook-events/issue.json")
+    ),
     sample!(
         "note_commit",
         CommitNote,
         Project,
-        Some("webhooks-current/note-commit.json")
+        Some("gitlab-17.8/webhook-events/note-commit.json")
     ),
     sample!(
         "note_merge_request",
         MergeRequestNote,
         Project,
-        Some("webhooks-current/note-merge_request.json")
+        Some("gitlab-17.8/webhook-events/note-merge_request.json")
     ),
     sample!(
         "note_issue",
         IssueNote,
         Project,
-        Some("webhooks-current/note-issue.json")
+        Some("gitlab-17.8/webhook-events/note-issue.json")
     ),
     sample!(
         "note_snippet",
         SnippetNote,
         Project,
-        Some("webhooks-current/note-snippet.json")
+        Some("gitlab-17.8/webhook-events/note-snippet.json")
     ),
     sample!(
         "merge_request",
         MergeRequest,
         Project,
-        Some("webhooks-current/merge_request.json")
+        Some("gitlab-17.8/webhook-events/merge_request.json")
     ),
     sample!(
         "wiki_page",
         WikiPage,
         Project,
-        Some("webhooks-current/wiki_page.json")
+        Some("gitlab-17.8/webhook-events/wiki_page.json")
     ),
     sample!(
         "pipeline",
         Pipeline,
         Project,
-        Some("webhooks-current/pipeline.json")
+        Some("gitlab-17.8/webhook-events/pipeline.json")
     ),
-    sample!("build", Build, Project, Some("webhooks-current/build.json")),
+    sample!(
+        "build",
+        Build,
+        Project,
+        Some("gitlab-17.8/webhook-events/build.json")
+    ),
     sample!(
         "deployment",
         Deployment,
         Project,
-        Some("webhooks-current/deployment.json")
+        Some("gitlab-17.8/webhook-events/deployment.json")
     ),
     sample!(
         "feature_flag",
         FeatureFlag,
         Project,
-        Some("webhooks-current/feature_flag.json")
+        Some("gitlab-17.8/webhook-events/feature_flag.json")
     ),
     sample!(
         "release",
         Release,
         Project,
-        Some("webhooks-current/release.json")
+        Some("gitlab-17.8/webhook-events/release.json")
+    ),
+    sample!("work_item", WorkItem, Project, None),
+    sample!(
+        "emoji",
+        Emoji,
+        Project,
+        Some("gitlab-17.8/webhook-events/emoji.json")
+    ),
+    sample!(
+        "milestone",
+        Milestone,
+        Project,
+        Some("gitlab-18.2/webhook-events/milestone.json")
+    ),
+    sample!(
+        "access_token",
+        AccessToken,
+        Project,
+        Some("gitlab-17.8/webhook-events/access_token-project.json")
+    ),
+    sample!(
+        "vulnerability",
+        Vulnerability,
+        Project,
+        Some("gitlab-18.2/webhook-events/vulnerability.json")
     ),
     sample!(
         "user_add_to_group",
         UserAddToGroup,
         Group,
-        Some("webhooks-current/user_add_to_group.json")
+        Some("gitlab-17.8/webhook-events/user_add_to_group.json")
     ),
     sample!(
         "user_update_for_group",
         UserUpdateForGroup,
         Group,
-        Some("webhooks-current/user_update_for_group.json")
+        Some("gitlab-17.8/webhook-events/user_update_for_group.json")
     ),
     sample!(
         "user_remove_from_group",
         UserRemoveFromGroup,
         Group,
-        Some("webhooks-current/user_remove_from_group.json")
+        Some("gitlab-17.8/webhook-events/user_remove_from_group.json")
     ),
     sample!(
         "subgroup_create",
         SubgroupCreate,
         Group,
-        Some("webhooks-current/subgroup_create.json")
+        Some("gitlab-17.8/webhook-events/subgroup_create.json")
     ),
     sample!(
         "subgroup_destroy",
         SubgroupDestroy,
         Group,
-        Some("webhooks-current/subgroup_destroy.json")
+        Some("gitlab-17.8/webhook-events/subgroup_destroy.json")
+    ),
+    sample!(
+        "group_access_token",
+        AccessToken,
+        Group,
+        Some("gitlab-17.8/webhook-events/access_token-group.json")
+    ),
+    sample!(
+        "user_access_request_to_group",
+        UserAccessRequestToGroup,
+        Group,
+        Some("gitlab-17.8/webhook-events/user_access_request_to_group.json")
+    ),
+    sample!(
+        "user_access_request_denied_for_group",
+        UserAccessRequestDeniedForGroup,
+        Group,
+        Some("gitlab-17.8/webhook-events/user_access_request_denied_for_group.json")
+    ),
+    sample!(
+        "group_project_create",
+        ProjectCreate,
+        Group,
+        Some("gitlab-17.8/webhook-events/group-project_create.json")
+    ),
+    sample!(
+        "group_project_destroy",
+        ProjectDestroy,
+        Group,
+        Some("gitlab-17.8/webhook-events/group-project_destroy.json")
     ),
     sample!(
         "project_create",
         ProjectCreate,
         System,
-        Some("system-hooks/project_create.json")
+        Some("gitlab-17.8/system-hooks/project_create.json")
     ),
     sample!(
         "project_destroy",
         ProjectDestroy,
         System,
-        Some("system-hooks/project_destroy.json")
+        Some("gitlab-17.8/system-hooks/project_destroy.json")
     ),
     sample!(
         "project_rename",
         ProjectRename,
         System,
-        Some("system-hooks/project_rename.json")
+        Some("gitlab-17.8/system-hooks/project_rename.json")
     ),
     sample!(
         "project_transfer",
         ProjectTransfer,
         System,
-        Some("system-hooks/project_transfer.json")
+        Some("gitlab-17.8/system-hooks/project_transfer.json")
     ),
     sample!(
         "project_update",
         ProjectUpdate,
         System,
-        Some("system-hooks/project_update.json")
+        Some("gitlab-17.8/system-hooks/project_update.json")
     ),
     sample!(
         "user_add_to_team",
         UserAddToTeam,
         System,
-        Some("system-hooks/user_add_to_team.json")
+        Some("gitlab-17.8/system-hooks/user_add_to_team.json")
     ),
     sample!(
         "user_remove_from_team",
         UserRemoveFromTeam,
         System,
-        Some("system-hooks/user_remove_from_team.json")
+        Some("gitlab-17.8/system-hooks/user_remove_from_team.json")
     ),
-    sample!("user_update_for_team", UserUpdateForTeam, System, None),
+    sample!(
+        "user_update_for_team",
+        UserUpdateForTeam,
+        System,
+        Some("gitlab-17.8/system-hooks/user_update_for_team.json")
+    ),
     sample!(
         "user_create",
         UserCreate,
         System,
-        Some("system-hooks/user_create.json")
+        Some("gitlab-17.8/system-hooks/user_create.json")
     ),
     sample!(
         "user_destroy",
         UserDestroy,
         System,
-        Some("system-hooks/user_destroy.json")
+        Some("gitlab-17.8/system-hooks/user_destroy.json")
     ),
-    sample!("user_rename", UserRename, System, None),
+    sample!(
+        "user_rename",
+        UserRename,
+        System,
+        Some("gitlab-17.8/system-hooks/user_rename.json")
+    ),
     sample!(
         "key_create",
         KeyCreate,
         System,
-        Some("system-hooks/key_create.json")
+        Some("gitlab-17.8/system-hooks/key_create.json")
     ),
     sample!(
         "key_destroy",
         KeyDestroy,
         System,
-        Some("system-hooks/key_destroy.json")
+        Some("gitlab-17.8/system-hooks/key_destroy.json")
     ),
     sample!(
         "group_create",
         GroupCreate,
         System,
-        Some("system-hooks/group_create.json")
+        Some("gitlab-17.8/system-hooks/group_create.json")
     ),
     sample!(
         "group_destroy",
         GroupDestroy,
         System,
-        Some("system-hooks/group_destroy.json")
+        Some("gitlab-17.8/system-hooks/group_destroy.json")
     ),
-    sample!("group_rename", GroupRename, System, None),
+    sample!(
+        "group_rename",
+        GroupRename,
+        System,
+        Some("gitlab-17.8/system-hooks/group_rename.json")
+    ),
     sample!(
         "system_user_add_to_group",
         UserAddToGroup,
         System,
-        Some("system-hooks/user_add_to_group.json")
+        Some("gitlab-17.8/system-hooks/user_add_to_group.json")
     ),
     sample!(
         "system_user_remove_from_group",
         UserRemoveFromGroup,
         System,
-        Some("system-hooks/user_remove_from_group.json")
+        Some("gitlab-17.8/system-hooks/user_remove_from_group.json")
     ),
     sample!(
         "system_push",
         Push,
         System,
-        Some("system-hooks/system-push.json")
+        Some("gitlab-17.8/system-hooks/system-push.json")
     ),
     sample!(
         "system_tag_push",
         TagPush,
         System,
-        Some("system-hooks/system-tag_push.json")
+        Some("gitlab-17.8/system-hooks/system-tag_push.json")
     ),
     sample!(
         "repository_update",
         RepositoryUpdate,
         System,
-        Some("system-hooks/repository_update.json")
+        Some("gitlab-17.8/system-hooks/repository_update.json")
+    ),
+    sample!(
+        "system_user_update_for_group",
+        UserUpdateForGroup,
+        System,
+        Some("gitlab-17.8/system-hooks/user_update_for_group.json")
+    ),
+    sample!(
+        "system_user_access_request_to_group",
+        UserAccessRequestToGroup,
+        System,
+        Some("gitlab-17.8/system-hooks/user_access_request_to_group.json")
+    ),
+    sample!(
+        "user_access_request_revoked_for_group",
+        UserAccessRequestRevokedForGroup,
+        System,
+        Some("gitlab-17.8/system-hooks/user_access_request_revoked_for_group.json")
+    ),
+    sample!(
+        "user_access_request_to_project",
+        UserAccessRequestToProject,
+        System,
+        Some("gitlab-17.8/system-hooks/user_access_request_to_project.json")
+    ),
+    sample!(
+        "user_access_request_revoked_for_project",
+        UserAccessRequestRevokedForProject,
+        System,
+        Some("gitlab-17.8/system-hooks/user_access_request_revoked_for_project.json")
+    ),
+    sample!(
+        "user_failed_login",
+        UserFailedLogin,
+        System,
+        Some("gitlab-17.8/system-hooks/user_failed_login.json")
+    ),
+    sample!(
+        "system_merge_request",
+        MergeRequest,
+        System,
+        Some("gitlab-17.8/system-hooks/system-merge_request.json")
     ),
 ];
 

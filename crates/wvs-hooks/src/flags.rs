@@ -85,8 +85,13 @@ event_flags! {
     DeploymentEvents => deployment_events, DeploymentHooks, PROJECT | GROUP;
     FeatureFlagEvents => feature_flag_events, FeatureFlagHooks, PROJECT | GROUP;
     ReleasesEvents => releases_events, ReleaseHooks, PROJECT | GROUP;
+    EmojiEvents => emoji_events, EmojiHooks, PROJECT | GROUP;
+    MilestoneEvents => milestone_events, MilestoneHooks, PROJECT | GROUP;
+    ResourceAccessTokenEvents => resource_access_token_events, ResourceAccessTokenHooks, PROJECT | GROUP;
+    VulnerabilityEvents => vulnerability_events, VulnerabilityHooks, PROJECT | GROUP;
     MemberEvents => member_events, MemberHooks, GROUP;
     SubgroupEvents => subgroup_events, SubgroupHooks, GROUP;
+    ProjectEvents => project_events, ProjectHooks, GROUP;
     RepositoryUpdateEvents => repository_update_events, RepositoryUpdateHooks, SYSTEM;
 }
 
@@ -148,7 +153,8 @@ impl EventFlags {
     }
 
     /// The names of the flags hooks of `scope` have: project hooks `push_events` to
-    /// `releases_events`; group hooks those and `member_events`, `subgroup_events`; system
+    /// `vulnerability_events`; group hooks those and `member_events`, `subgroup_events`,
+    /// `project_events`; system
     /// hooks `push_events`, `tag_push_events`, `merge_requests_events`,
     /// `repository_update_events`.
     pub fn names(scope: Scope) -> &'static [&'static str] {
@@ -180,16 +186,16 @@ mod tests {
 
     #[test]
     fn scopes_have_gitlabs_flags() {
-        assert_eq!(EventFlags::names(Scope::Project).len(), 13);
+        assert_eq!(EventFlags::names(Scope::Project).len(), 17);
         assert_eq!(
             EventFlags::names(Scope::Project).last(),
-            Some(&"releases_events")
+            Some(&"vulnerability_events")
         );
         assert_eq!(
             EventFlags::names(Scope::Group),
             [
                 EventFlags::names(Scope::Project),
-                &["member_events", "subgroup_events"]
+                &["member_events", "subgroup_events", "project_events"]
             ]
             .concat()
         );

@@ -14,8 +14,8 @@ use crate::{BranchFilter, Flag, HookSettings, Trigger};
 /// - Project and group hooks: the kind's flag (the confidential flag alone for a
 ///   confidential issue or note); group hooks also have the member and subgroup flags.
 /// - System hooks: push, tag push, merge request and repository update by their flags;
-///   every system event and group membership change always (they have no flag for them);
-///   nothing else. Every delivery to a system hook is logged as `system_hooks`.
+///   every system event and group membership change always (they have no flag for them; the
+///   group hooks' `project_events` is not theirs either); nothing else. Every delivery to a system hook is logged as `system_hooks`.
 /// - Pushes (not tag pushes) also pass the hook's branch filter.
 pub fn wants(settings: &HookSettings, scope: Scope, event: &Event) -> Option<Trigger> {
     let kind = event.kind();
@@ -23,7 +23,7 @@ pub fn wants(settings: &HookSettings, scope: Scope, event: &Event) -> Option<Tri
         // System hooks have no flag for instance events nor for group membership changes:
         // GitLab sends those to every system hook.
         (Scope::System, None) if kind.scope() == Scope::System => Trigger::SystemHooks,
-        (Scope::System, Some(Flag::MemberEvents)) => Trigger::SystemHooks,
+        (Scope::System, Some(Flag::MemberEvents | Flag::ProjectEvents)) => Trigger::SystemHooks,
         // A flag the hook's scope lacks (a project hook's member_events) is off by definition.
         (_, Some(flag)) if flag.in_scope(scope) && settings.events.is_on(flag) => match scope {
             Scope::System => Trigger::SystemHooks,
@@ -46,8 +46,8 @@ fn flag_for(kind: EventKind, confidential: bool) -> Option<Flag> {
     Some(match kind {
         K::Push => Flag::PushEvents,
         K::TagPush => Flag::TagPushEvents,
-        K::Issue if confidential => Flag::ConfidentialIssuesEvents,
-        K::Issue => Flag::IssuesEvents,
+        K::Issue | K::WorkItem if confidential => Flag::ConfidentialIssuesEvents,
+        K::Issue | K::WorkItem => Flag::IssuesEvents,
         K::CommitNote | K::MergeRequestNote | K::IssueNote | K::SnippetNote if confidential => {
             Flag::ConfidentialNoteEvents
         }
@@ -59,17 +59,29 @@ fn flag_for(kind: EventKind, confidential: bool) -> Option<Flag> {
         K::Deployment => Flag::DeploymentEvents,
         K::FeatureFlag => Flag::FeatureFlagEvents,
         K::Release => Flag::ReleasesEvents,
-        K::UserAddToGroup | K::UserUpdateForGroup | K::UserRemoveFromGroup => Flag::MemberEvents,
+        K::Emoji => Flag::EmojiEvents,
+        K::Milestone => Flag::MilestoneEvents,
+        K::AccessToken => Flag::ResourceAccessTokenEvents,
+        K::Vulnerability => Flag::VulnerabilityEvents,
+        K::UserAddToGroup
+        | K::UserUpdateForGroup
+        | K::UserRemoveFromGroup
+        | K::UserAccessRequestToGroup
+        | K::UserAccessRequestDeniedForGroup => Flag::MemberEvents,
         K::SubgroupCreate | K::SubgroupDestroy => Flag::SubgroupEvents,
+        // A group's hooks receive these as `Project Hook`; system hooks always (see `wants`).
+        K::ProjectCreate | K::ProjectDestroy => Flag::ProjectEvents,
         K::RepositoryUpdate => Flag::RepositoryUpdateEvents,
-        K::ProjectCreate
-        | K::ProjectDestroy
-        | K::ProjectRename
+        K::ProjectRename
         | K::ProjectTransfer
         | K::ProjectUpdate
         | K::UserAddToTeam
         | K::UserRemoveFromTeam
         | K::UserUpdateForTeam
+        | K::UserAccessRequestToProject
+        | K::UserAccessRequestRevokedForProject
+        | K::UserAccessRequestRevokedForGroup
+        | K::UserFailedLogin
         | K::UserCreate
         | K::UserDestroy
         | K::UserRename
@@ -84,7 +96,8 @@ fn flag_for(kind: EventKind, confidential: bool) -> Option<Flag> {
 /// The event kind (and whether to make it confidential) that GitLab's test request
 /// `POST .../hooks/:id/test/:trigger` sends, `trigger` being a flag name of the hook's scope:
 /// `note_events` tests with a comment on an issue, `member_events` with a user added to a
-/// group, `subgroup_events` with a subgroup created. `None` for any other name.
+/// group, `subgroup_events` with a subgroup created, `project_events` with a project created.
+/// `None` for any other name.
 pub fn test_kind(trigger: &str, scope: Scope) -> Option<(EventKind, bool)> {
     let flag = Flag::from_name(trigger).filter(|flag| flag.in_scope(scope))?;
     Some(match flag {
@@ -101,8 +114,13 @@ pub fn test_kind(trigger: &str, scope: Scope) -> Option<(EventKind, bool)> {
         Flag::DeploymentEvents => (EventKind::Deployment, false),
         Flag::FeatureFlagEvents => (EventKind::FeatureFlag, false),
         Flag::ReleasesEvents => (EventKind::Release, false),
+        Flag::EmojiEvents => (EventKind::Emoji, false),
+        Flag::MilestoneEvents => (EventKind::Milestone, false),
+        Flag::ResourceAccessTokenEvents => (EventKind::AccessToken, false),
+        Flag::VulnerabilityEvents => (EventKind::Vulnerability, false),
         Flag::MemberEvents => (EventKind::UserAddToGroup, false),
         Flag::SubgroupEvents => (EventKind::SubgroupCreate, false),
+        Flag::ProjectEvents => (EventKind::ProjectCreate, false),
         Flag::RepositoryUpdateEvents => (EventKind::RepositoryUpdate, false),
     })
 }
@@ -220,6 +238,55 @@ mod tests {
             "user_remove_from_group",
             [None, Some(T::MemberHooks), Some(T::SystemHooks)],
         ),
+        (
+            "work_item",
+            [Some(T::IssueHooks), Some(T::IssueHooks), None],
+        ),
+        ("emoji", [Some(T::EmojiHooks), Some(T::EmojiHooks), None]),
+        (
+            "milestone",
+            [Some(T::MilestoneHooks), Some(T::MilestoneHooks), None],
+        ),
+        (
+            "access_token",
+            [
+                Some(T::ResourceAccessTokenHooks),
+                Some(T::ResourceAccessTokenHooks),
+                None,
+            ],
+        ),
+        (
+            "group_access_token",
+            [
+                Some(T::ResourceAccessTokenHooks),
+                Some(T::ResourceAccessTokenHooks),
+                None,
+            ],
+        ),
+        (
+            "vulnerability",
+            [
+                Some(T::VulnerabilityHooks),
+                Some(T::VulnerabilityHooks),
+                None,
+            ],
+        ),
+        (
+            "user_access_request_to_group",
+            [None, Some(T::MemberHooks), Some(T::SystemHooks)],
+        ),
+        (
+            "user_access_request_denied_for_group",
+            [None, Some(T::MemberHooks), Some(T::SystemHooks)],
+        ),
+        (
+            "group_project_create",
+            [None, Some(T::ProjectHooks), Some(T::SystemHooks)],
+        ),
+        (
+            "group_project_destroy",
+            [None, Some(T::ProjectHooks), Some(T::SystemHooks)],
+        ),
         ("subgroup_create", [None, Some(T::SubgroupHooks), None]),
         ("subgroup_destroy", [None, Some(T::SubgroupHooks), None]),
         ("repository_update", [None, None, Some(T::SystemHooks)]),
@@ -268,10 +335,13 @@ mod tests {
                 sample.kind.scope() == Scope::System && sample.kind != EventKind::RepositoryUpdate
             })
             .collect();
-        assert_eq!(system_samples.len(), 16);
+        assert_eq!(system_samples.len(), 22);
         for sample in system_samples {
             let event = sample.event();
             for settings in [every_flag(), HookSettings::default()] {
+                // A group's hooks take a project created or destroyed by their own flag.
+                let group = (sample.kind.is_project_hook() && settings.events.project_events)
+                    .then_some(T::ProjectHooks);
                 assert_eq!(
                     wants(&settings, Scope::System, &event),
                     Some(T::SystemHooks),
@@ -286,7 +356,7 @@ mod tests {
                 );
                 assert_eq!(
                     wants(&settings, Scope::Group, &event),
-                    None,
+                    group,
                     "{}",
                     sample.name
                 );

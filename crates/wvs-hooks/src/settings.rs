@@ -62,10 +62,11 @@ pub struct HookSettings {
 }
 
 impl HookSettings {
-    pub const DEFAULT_MAX_IN_FLIGHT: u32 = 4;
     /// A receiver behind a load balancer can take hundreds of requests at once; with one busy
     /// hook, its slots (held from claim to record) bound the whole node's delivery rate.
     pub const MAX_IN_FLIGHT: u32 = 1000;
+    /// No cap of the hook's own: the dispatcher's adaptive limit (under its ceiling) decides.
+    pub const DEFAULT_MAX_IN_FLIGHT: u32 = Self::MAX_IN_FLIGHT;
 }
 
 impl Default for HookSettings {

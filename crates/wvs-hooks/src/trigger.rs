@@ -17,8 +17,13 @@ pub enum Trigger {
     DeploymentHooks,
     FeatureFlagHooks,
     ReleaseHooks,
+    EmojiHooks,
+    MilestoneHooks,
+    ResourceAccessTokenHooks,
+    VulnerabilityHooks,
     MemberHooks,
     SubgroupHooks,
+    ProjectHooks,
     RepositoryUpdateHooks,
     /// Every delivery to a system hook, whatever its event: GitLab's `SystemHooksService`
     /// logs them all under this one name.
@@ -42,8 +47,13 @@ impl Trigger {
             Trigger::DeploymentHooks => "deployment_hooks",
             Trigger::FeatureFlagHooks => "feature_flag_hooks",
             Trigger::ReleaseHooks => "release_hooks",
+            Trigger::EmojiHooks => "emoji_hooks",
+            Trigger::MilestoneHooks => "milestone_hooks",
+            Trigger::ResourceAccessTokenHooks => "resource_access_token_hooks",
+            Trigger::VulnerabilityHooks => "vulnerability_hooks",
             Trigger::MemberHooks => "member_hooks",
             Trigger::SubgroupHooks => "subgroup_hooks",
+            Trigger::ProjectHooks => "project_hooks",
             Trigger::RepositoryUpdateHooks => "repository_update_hooks",
             Trigger::SystemHooks => "system_hooks",
         }

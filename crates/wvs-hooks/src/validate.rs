@@ -667,7 +667,8 @@ mod tests {
         let parts = create_json(Scope::Project, json!({"url": "https://e.x/h"})).unwrap();
         assert_eq!(
             (parts.settings.max_in_flight, parts.settings.ordered),
-            (4, false)
+            (1000, false),
+            "no cap of its own: the adaptive limit decides"
         );
         let parts = create_json(
             Scope::Project,

@@ -64,6 +64,10 @@ pub struct ConfigLayer {
     /// Deliveries in flight at once, over all hooks
     #[arg(long, env = "WVS_WORKERS")]
     pub workers: Option<usize>,
+    /// The most deliveries of one hook in flight at once while its limit adapts to its
+    /// receiver (a hook's own `max_in_flight` caps it lower)
+    #[arg(long, env = "WVS_HOOK_CONCURRENCY_CEILING")]
+    pub hook_concurrency_ceiling: Option<u32>,
     /// Delays between attempts, comma-separated
     #[arg(long, env = "WVS_RETRY_SCHEDULE")]
     pub retry_schedule: Option<String>,
@@ -161,6 +165,9 @@ impl ConfigLayer {
             delivery_timeout: self.delivery_timeout.or(lower.delivery_timeout),
             deliver: self.deliver.or(lower.deliver),
             workers: self.workers.or(lower.workers),
+            hook_concurrency_ceiling: self
+                .hook_concurrency_ceiling
+                .or(lower.hook_concurrency_ceiling),
             retry_schedule: self.retry_schedule.or(lower.retry_schedule),
             lease: self.lease.or(lower.lease),
             poll_interval: self.poll_interval.or(lower.poll_interval),
@@ -247,6 +254,8 @@ pub struct Config {
 pub struct DeliveryConfig {
     pub timeout: Duration,
     pub workers: usize,
+    /// The most any hook's adaptive limit reaches.
+    pub hook_ceiling: u32,
     pub retry: RetryPolicy,
     pub lease: Duration,
     pub poll_interval: Duration,
@@ -255,6 +264,16 @@ pub struct DeliveryConfig {
 }
 
 impl Config {
+    /// The configuration once the listener is bound to `bound`: without `--instance-url`,
+    /// payload URLs are formed from the address WVS actually listens on (the port a `:0`
+    /// listen address was given), so that they are never null nor point at port 0.
+    pub fn bound_to(mut self, bound: SocketAddr) -> Config {
+        if self.instance_url == format!("http://{}", self.listen) {
+            self.instance_url = format!("http://{bound}");
+        }
+        self
+    }
+
     /// Resolves the flags and environment (`cli`) over the TOML file at `file` (or
     /// `./wvs.toml` when it exists) over the defaults.
     pub fn load(cli: ConfigLayer, file: Option<&Path>) -> Result<Config, ConfigError> {
@@ -281,6 +300,11 @@ impl Config {
         if workers == 0 {
             return Err(invalid("workers", "must be at least 1"));
         }
+        let hook_ceiling = match layer.hook_concurrency_ceiling {
+            Some(0) => return Err(invalid("hook_concurrency_ceiling", "must be at least 1")),
+            Some(ceiling) => ceiling,
+            None => u32::try_from(workers).unwrap_or(u32::MAX),
+        };
         let retry_schedule = layer
             .retry_schedule
             .as_deref()
@@ -388,6 +412,7 @@ impl Config {
                         .unwrap_or(defaults::DELIVERY_TIMEOUT),
                 )?,
                 workers,
+                hook_ceiling,
                 retry: RetryPolicy {
                     schedule: retry_schedule,
                     retry_after_cap: setting(
@@ -512,6 +537,24 @@ mod tests {
         assert_eq!(config.http.header_read_timeout, Duration::from_secs(10));
         assert_eq!(config.http.body_read_timeout, Duration::from_secs(60));
         assert_eq!(config.http.max_connections, 1024);
+    }
+
+    /// Without `--instance-url`, URLs come from the address bound (a `:0` port resolved);
+    /// a configured instance URL is kept.
+    #[test]
+    fn the_instance_url_defaults_to_the_bound_address() {
+        let listen = |instance_url: Option<&str>| ConfigLayer {
+            listen: Some("127.0.0.1:0".into()),
+            instance_url: instance_url.map(str::to_owned),
+            ..ConfigLayer::default()
+        };
+        let bound: SocketAddr = "127.0.0.1:40123".parse().unwrap();
+        let config = Config::resolve(listen(None)).unwrap().bound_to(bound);
+        assert_eq!(config.instance_url, "http://127.0.0.1:40123");
+        let config = Config::resolve(listen(Some("https://git.example.com")))
+            .unwrap()
+            .bound_to(bound);
+        assert_eq!(config.instance_url, "https://git.example.com");
     }
 
     #[test]

@@ -5,18 +5,21 @@
 //! `next_attempt_at`, never a sleeping task, so nothing acknowledged lives only in memory.
 //! Sending never holds a database transaction open (claim and commit, send, then record).
 //!
-//! Isolation: the claim gives no hook more deliveries than its free slots (`max_in_flight`,
-//! default 4, less what is in flight), so a receiver that hangs until the timeout holds at
-//! most that many workers of the pool and every other hook keeps the rest.
+//! Isolation: the claim gives no hook more deliveries than its free slots (its adaptive limit
+//! on this node, under its `max_in_flight`, less what is in flight), so a receiver that hangs
+//! until the timeout holds at most that many workers of the pool, a number its timeouts soon
+//! cut to one, and every other hook keeps the rest.
 //!
 //! # Layout
 //!
 //! - this file: the claim / send / record loop.
 //! - `retry`: when a failed delivery is tried again (schedule, jitter, `Retry-After`).
+//! - `limiter`: each hook's in-flight limit, adapted to how its receiver answers.
 //! - `auto_disable`: GitLab's auto-disable thresholds, applied by the store as attempts are
 //!   recorded.
 
 pub mod auto_disable;
+mod limiter;
 pub mod retry;
 
 use std::collections::{HashMap, HashSet};
@@ -25,6 +28,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 pub use auto_disable::AutoDisable;
+pub use limiter::HookLimits;
 pub use retry::RetryPolicy;
 
 use bytes::Bytes;
@@ -39,6 +43,7 @@ use crate::config::DeliveryConfig;
 use crate::delivery::{self, AttemptContext, Envelope, PreparedHook, now_millis};
 use crate::hooks::scope_of;
 use crate::metrics;
+use limiter::{Signal, Ticket};
 
 /// Attempts written to the store in one transaction at most.
 const RECORD_BATCH: usize = 512;
@@ -55,6 +60,8 @@ pub struct Dispatcher {
     /// This node's claim owner id.
     owner: String,
     wake: Arc<Notify>,
+    /// Each hook's in-flight limit on this node.
+    limits: Arc<HookLimits>,
     /// The recorder cannot write its attempts: claim nothing until it can.
     recording_fails: AtomicBool,
 }
@@ -66,6 +73,7 @@ impl Dispatcher {
         config: DeliveryConfig,
         flavor: Flavor,
         wake: Arc<Notify>,
+        limits: Arc<HookLimits>,
     ) -> Dispatcher {
         Dispatcher {
             store,
@@ -74,6 +82,7 @@ impl Dispatcher {
             flavor,
             owner: format!("node-{}", uuid::Uuid::new_v4()),
             wake,
+            limits,
             recording_fails: AtomicBool::new(false),
         }
     }
@@ -137,15 +146,17 @@ impl Dispatcher {
             for delivery in claimed {
                 // A hook deleted since the claim took its deliveries with it.
                 let Some(hook) = hooks.get(&delivery.hook_id).cloned() else {
+                    dispatcher.limits.forget(delivery.hook_id);
                     continue;
                 };
                 let Ok(permit) = workers.clone().acquire_owned().await else {
                     break;
                 };
+                let ticket = dispatcher.limits.started(delivery.hook_id);
                 let dispatcher = dispatcher.clone();
                 let record_tx = record_tx.clone();
                 in_flight.spawn(async move {
-                    let attempt = dispatcher.deliver(&hook, delivery).await;
+                    let attempt = dispatcher.deliver(&hook, delivery, ticket).await;
                     // The recorder only stops after every sender is gone.
                     let _ = record_tx.send(attempt).await;
                     drop(permit);
@@ -195,6 +206,7 @@ impl Dispatcher {
                 now.saturating_add(lease),
                 limit,
                 self.config.rate_limit,
+                &self.limits.caps(),
             )
             .await
     }
@@ -239,11 +251,15 @@ impl Dispatcher {
         }
     }
 
-    async fn deliver(&self, hook: &PreparedHook, delivery: Claimed) -> Attempt {
+    async fn deliver(&self, hook: &PreparedHook, delivery: Claimed, ticket: Ticket) -> Attempt {
         let limit = self.sender.max_payload();
         let (result, request_body) =
             match delivery::templated(&hook.settings, &delivery.payload, limit) {
-                Err(reason) => (delivery::unsendable(hook, reason), None),
+                Err(reason) => {
+                    self.limits
+                        .finished(ticket, Signal::Unknown, Duration::ZERO);
+                    (delivery::unsendable(hook, reason), None)
+                }
                 Ok(templated) => {
                     // The log keeps the start of a body of the hook's own; the event's
                     // payload is stored already.
@@ -260,6 +276,8 @@ impl Dispatcher {
                         body,
                     };
                     let result = delivery::send(&self.sender, self.flavor, hook, &envelope).await;
+                    self.limits
+                        .finished(ticket, Signal::of(&result), result.duration);
                     (result, logged)
                 }
             };

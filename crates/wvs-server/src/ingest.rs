@@ -18,6 +18,7 @@ use wvs_store::{
 };
 
 use crate::delivery::now_millis;
+use crate::dispatch::HookLimits;
 use crate::hooks::{scope_of, settings_of};
 
 /// Hooks one chain of events may reach at most.
@@ -93,6 +94,7 @@ struct Stopped<'a> {
 /// Routes `incoming` to every subscribed hook and stores it with its deliveries.
 pub async fn ingest(
     store: &dyn Store,
+    limits: &HookLimits,
     rule: &dyn HealthRule,
     target: &Target,
     incoming: Incoming<'_>,
@@ -106,7 +108,13 @@ pub async fn ingest(
         Target::Group { group_ids } | Target::GroupHooks { group_ids } => (None, group_ids),
         Target::System => (None, &[]),
     };
-    let system_hooks = !matches!(target, Target::GroupHooks { .. });
+    // A project created or destroyed, posted to its group, is the group hooks' `Project Hook`:
+    // system hooks get their own variant of it, posted to the instance.
+    let system_hooks = match target {
+        Target::GroupHooks { .. } => false,
+        Target::Group { .. } => !incoming.event.kind().is_project_hook(),
+        _ => true,
+    };
     let event_uuid = Uuid::now_v7();
     let chain_uuid = incoming.chain_uuid.unwrap_or(event_uuid).to_string();
     let mut reached: HashSet<Id> = match incoming.chain_uuid {
@@ -139,6 +147,8 @@ pub async fn ingest(
             rate_key: (scope != Scope::System).then(|| rate_key.clone()).flatten(),
         });
     }
+    // Their limits then hold from their first claim on this node.
+    limits.know(deliveries.iter().map(|delivery| delivery.hook_id));
     let group_id = match target {
         Target::Group { group_ids } | Target::GroupHooks { group_ids } => {
             group_ids.first().copied()
@@ -223,7 +233,17 @@ pub fn accepts(scope: Scope, event: &Event) -> Result<(), String> {
     let fits = match scope {
         // Project endpoints take project events, and the project-bound system event.
         Scope::Project => kind.scope() == Scope::Project || kind == EventKind::RepositoryUpdate,
-        Scope::Group => kind.scope() == Scope::Group,
+        // Group endpoints take group events, the projects created or destroyed in the group,
+        // and the project kinds GitLab also sends for groups (group access tokens,
+        // milestones, epics and other work items).
+        Scope::Group => {
+            kind.scope() == Scope::Group
+                || kind.is_project_hook()
+                || matches!(
+                    kind,
+                    EventKind::AccessToken | EventKind::Milestone | EventKind::WorkItem
+                )
+        }
         // The instance endpoint takes system events and the system variants of pushes and
         // memberships.
         Scope::System => {

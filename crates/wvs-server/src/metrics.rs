@@ -5,13 +5,17 @@
 //! with buckets), `wvs_events_ingested_total{scope}` and `wvs_ingest_errors_total{status}`.
 //! Read from the store at each scrape, so that every node of a shared database reports the
 //! same: `wvs_backlog{state}` (deliveries per state) and `wvs_hooks{alert}` (hooks per
-//! auto-disable status).
+//! auto-disable status). Read from this node's dispatcher at each scrape:
+//! `wvs_hook_concurrency_limit{hook_id}` (each hook's adaptive in-flight limit, before its
+//! own `max_in_flight`).
 
 use std::sync::OnceLock;
 
 use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
 use wvs_events::Scope;
 use wvs_store::{Outcome, Store};
+
+use crate::dispatch::HookLimits;
 
 use crate::delivery::now_millis;
 
@@ -68,7 +72,7 @@ pub fn ingest_error(status: u16) {
 }
 
 /// The text exposition, with the store's gauges read now.
-pub async fn render(store: &dyn Store) -> wvs_store::Result<String> {
+pub async fn render(store: &dyn Store, limits: &HookLimits) -> wvs_store::Result<String> {
     let backlog = store.delivery_counts().await?;
     for (state, count) in [
         ("pending", backlog.pending),
@@ -85,6 +89,10 @@ pub async fn render(store: &dyn Store) -> wvs_store::Result<String> {
         ("disabled", hooks.disabled),
     ] {
         metrics::gauge!("wvs_hooks", "alert" => alert).set(count as f64);
+    }
+    for (hook, limit) in limits.all() {
+        metrics::gauge!("wvs_hook_concurrency_limit", "hook_id" => hook.to_string())
+            .set(f64::from(limit));
     }
     let handle = handle();
     // Histograms keep raw samples until upkeep folds them into their buckets.

@@ -285,6 +285,34 @@ mod tests {
         assert_eq!(filled["repository"]["name"], "Diaspora");
     }
 
+    /// Every hook test trigger sends a payload with every key of today's documented example
+    /// of its kind, in order: a project hook's made an event of the registry's project, the
+    /// others the example itself.
+    #[test]
+    fn every_test_trigger_has_the_current_documented_keys_in_order() {
+        for scope in [Scope::Project, Scope::Group, Scope::System] {
+            for name in wvs_hooks::EventFlags::names(scope) {
+                let (kind, _) = wvs_hooks::test_kind(name, scope).unwrap();
+                let sample = samples::for_kind(kind, scope);
+                let fixture = sample
+                    .fixture
+                    .unwrap_or_else(|| panic!("{name}: no example"));
+                assert!(fixture.starts_with("gitlab-"), "{name}: {fixture}");
+                let documented = crate::documented::fixture(fixture);
+                let sent: Value = match scope {
+                    Scope::Project => serde_json::from_slice(&as_registry_project(
+                        sample.json.as_bytes(),
+                        &blocks(),
+                    ))
+                    .unwrap(),
+                    Scope::Group | Scope::System => serde_json::from_str(sample.json).unwrap(),
+                };
+                crate::documented::assert_documented_keys(&sent, &documented, name);
+                assert_eq!(keys(&sent), keys(&documented), "{name} in {scope:?}");
+            }
+        }
+    }
+
     #[test]
     fn a_sample_becomes_an_event_of_the_registry_project() {
         let sample = samples::for_kind(EventKind::Issue, Scope::Project)

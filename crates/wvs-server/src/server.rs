@@ -15,7 +15,7 @@ use wvs_store::sqlite::SqliteStore;
 
 use crate::config::Config;
 use crate::database_url::is_postgres;
-use crate::dispatch::Dispatcher;
+use crate::dispatch::{Dispatcher, HookLimits};
 use crate::service::test_limit::TestLimiter;
 use crate::state::{AppState, Shared};
 
@@ -104,6 +104,7 @@ pub async fn run(config: Config, shutdown: CancellationToken) -> anyhow::Result<
         .await
         .with_context(|| format!("listening on {}", config.listen))?;
     let address = listener.local_addr()?;
+    let config = config.bound_to(address);
     // Hooks may never call this instance's own API (the port is known only once bound).
     let mut outbound = config.outbound.clone();
     outbound.own_addresses.push(address);
@@ -120,8 +121,10 @@ pub async fn run(config: Config, shutdown: CancellationToken) -> anyhow::Result<
         // Other nodes on the same database wake this one's dispatcher too.
         store.watch_for_work(wake.clone());
     }
+    let limits = Arc::new(HookLimits::new(config.delivery.hook_ceiling));
     let state = AppState::new(Shared {
         store: store.clone(),
+        limits: limits.clone(),
         sender: sender.clone(),
         config: Arc::new(config.clone()),
         wake: wake.clone(),
@@ -131,8 +134,14 @@ pub async fn run(config: Config, shutdown: CancellationToken) -> anyhow::Result<
         )),
     });
     let dispatching = config.deliver.then(|| {
-        let dispatcher =
-            Dispatcher::new(store, sender, config.delivery.clone(), config.flavor, wake);
+        let dispatcher = Dispatcher::new(
+            store,
+            sender,
+            config.delivery.clone(),
+            config.flavor,
+            wake,
+            limits,
+        );
         tokio::spawn(dispatcher.run(shutdown.clone()))
     });
     println!("WVS listening on http://{address}");

@@ -8,6 +8,7 @@ use wvs_send::Sender;
 use wvs_store::Store;
 
 use crate::config::Config;
+use crate::dispatch::HookLimits;
 use crate::service::test_limit::TestLimiter;
 
 /// The application state behind every handler. Every layer and handler a request passes
@@ -23,6 +24,9 @@ pub struct Shared {
     pub config: Arc<Config>,
     /// Wakes the dispatcher when new deliveries are committed.
     pub wake: Arc<Notify>,
+    /// Each hook's adaptive in-flight limit on this node (shown by the API, the pages and the
+    /// metrics; learnt by the dispatcher).
+    pub limits: Arc<HookLimits>,
     /// Tests and resends per caller and hook.
     pub test_limiter: Arc<TestLimiter>,
 }

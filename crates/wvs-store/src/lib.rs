@@ -22,7 +22,10 @@
 //!
 //! An event's payload is stored once; each hook that wants the event gets a small delivery
 //! row pointing at it. Deliveries are claimed in batches with a lease (`lease_owner`,
-//! `lease_expires_at`); a claim whose node died expires and is claimed again. Claims go hook
+//! `lease_expires_at`); a claim whose node died expires and is claimed again. On SQLite,
+//! whose file one process owns, the lease is held in that process's memory instead of
+//! written (`sqlite::leases`): after a crash every delivery not recorded is due again at
+//! once. Claims go hook
 //! by hook (each hook's `next_due_at`), within each hook's in-flight limit, its ordering, its
 //! health (a disabled hook's deliveries are held) and the per-namespace rate limit, so that a
 //! hook with a huge or stuck backlog costs the others nothing. Attempts are recorded in
@@ -36,39 +39,56 @@
 /// Declares the query modules of `src/queries/` inside a backend module (`sqlite`,
 /// `postgres`), which provides the `Conn` and `dialect` they are compiled against.
 macro_rules! query_modules {
-    () => {
+    ($(#[$attribute:meta])*) => {
+        $(#[$attribute])*
         #[path = "queries/claim.rs"]
         mod claim;
+        $(#[$attribute])*
         #[path = "queries/groups.rs"]
         mod groups;
+        $(#[$attribute])*
         #[path = "queries/health.rs"]
         mod health;
+        $(#[$attribute])*
         #[path = "queries/hooks.rs"]
         mod hooks;
+        $(#[$attribute])*
         #[path = "queries/keys.rs"]
         mod keys;
+        $(#[$attribute])*
         #[path = "queries/log.rs"]
         mod log;
+        $(#[$attribute])*
         #[path = "queries/members.rs"]
         mod members;
+        $(#[$attribute])*
         #[path = "queries/payload.rs"]
         mod payload;
+        $(#[$attribute])*
         #[path = "queries/projects.rs"]
         mod projects;
+        $(#[$attribute])*
         #[path = "queries/queue.rs"]
         mod queue;
+        $(#[$attribute])*
         #[path = "queries/rate.rs"]
         mod rate;
+        $(#[$attribute])*
         #[path = "queries/secrets.rs"]
         mod secrets;
+        $(#[$attribute])*
         #[path = "queries/settings.rs"]
         mod settings;
+        $(#[$attribute])*
         #[path = "queries/sql.rs"]
         mod sql;
+        $(#[$attribute])*
         #[path = "queries/store.rs"]
         mod store;
+        $(#[$attribute])*
         #[path = "queries/tokens.rs"]
         mod tokens;
+        $(#[$attribute])*
         #[path = "queries/users.rs"]
         mod users;
     };
@@ -84,6 +104,7 @@ pub mod sqlite;
 pub mod testing;
 mod write_health;
 
+use std::collections::HashMap;
 use std::sync::Arc;
 
 use async_trait::async_trait;
@@ -104,6 +125,9 @@ pub enum StoreError {
     /// The database could not be reached or answered with an error.
     #[error("database error: {0}")]
     Database(#[from] sqlx::Error),
+    /// SQLite's write path (its own connection, see `sqlite::writer`) failed.
+    #[error("database error: {0}")]
+    Sqlite(#[from] rusqlite::Error),
     /// A migration failed at start.
     #[error("migration failed: {0}")]
     Migrate(#[from] sqlx::migrate::MigrateError),
@@ -139,6 +163,18 @@ impl StoreError {
             | StoreError::IdempotencyKeyReused
             | StoreError::Corrupt(_) => true,
             StoreError::Migrate(_) => false,
+            StoreError::Sqlite(error) => match error {
+                rusqlite::Error::SqliteFailure(failure, _) => {
+                    is_sqlite_row_code(failure.extended_code)
+                }
+                rusqlite::Error::ToSqlConversionFailure(_)
+                | rusqlite::Error::FromSqlConversionFailure(..)
+                | rusqlite::Error::IntegralValueOutOfRange(..)
+                | rusqlite::Error::InvalidColumnType(..)
+                | rusqlite::Error::Utf8Error(_)
+                | rusqlite::Error::QueryReturnedNoRows => true,
+                _ => false,
+            },
             StoreError::Database(error) => match error {
                 sqlx::Error::Encode(_)
                 | sqlx::Error::Decode(_)
@@ -150,11 +186,9 @@ impl StoreError {
                         // exceeded (a row or value too large).
                         matches!(pg.code().get(..2), Some("22" | "23" | "54"))
                     } else {
-                        // SQLite's extended result code; its low byte is the primary code:
-                        // TOOBIG, CONSTRAINT, MISMATCH, RANGE.
                         db.code()
-                            .and_then(|code| code.parse::<u32>().ok())
-                            .is_some_and(|code| matches!(code & 0xff, 18 | 19 | 20 | 25))
+                            .and_then(|code| code.parse::<i32>().ok())
+                            .is_some_and(is_sqlite_row_code)
                     }
                 }
                 _ => false,
@@ -180,6 +214,12 @@ impl StoreError {
             _ => false,
         }
     }
+}
+
+/// Whether SQLite's extended result `code` refuses a write's data: its low byte is the
+/// primary code, one of TOOBIG, CONSTRAINT, MISMATCH, RANGE.
+fn is_sqlite_row_code(code: i32) -> bool {
+    matches!(code & 0xff, 18 | 19 | 20 | 25)
 }
 
 pub type Result<T, E = StoreError> = std::result::Result<T, E>;
@@ -311,7 +351,12 @@ pub trait Store: Send + Sync + 'static {
     /// within every limit: none of a disabled hook; no more in flight per hook (over every
     /// owner) than its `max_in_flight`; for an ordered hook, only its oldest pending delivery
     /// and only when nothing of it is in flight; no more per top-level namespace and window
-    /// than `rate` allows (the others stay pending, marked `rate_limited`).
+    /// than `rate` allows (the others stay pending, marked `rate_limited`). A hook listed in
+    /// `hook_caps` (the dispatcher's current limit for it) has at most the smaller of that cap
+    /// and its `max_in_flight` in flight.
+    ///
+    /// On SQLite the lease is held in the store's memory, not written: the file has one
+    /// process, and after a crash every delivery not recorded is due again.
     async fn claim_due(
         &self,
         owner: &str,
@@ -319,6 +364,7 @@ pub trait Store: Send + Sync + 'static {
         lease_until: Millis,
         limit: u32,
         rate: RateLimit,
+        hook_caps: &HashMap<Id, u32>,
     ) -> Result<Vec<Claimed>>;
     /// Records attempts and their outcome, in one transaction. Only claims still held by
     /// `owner` are changed; the attempt rows are always written, and each attempt's health

@@ -25,6 +25,8 @@
 
 query_modules!();
 
+use crate::group_commit;
+
 use std::str::FromStr;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
@@ -247,6 +249,39 @@ impl PgStore {
         let mut conn = self.pool.acquire().await?;
         work(&mut conn).await
     }
+
+    // The queue's hot writes, through the query modules.
+
+    async fn store_batch(
+        &self,
+        batch: Arc<[group_commit::Pending]>,
+    ) -> Result<Vec<Result<crate::Inserted>>> {
+        store::through_queries::store_batch(self, &batch).await
+    }
+
+    async fn claim_rows(&self, spec: &claim::ClaimSpec<'_>) -> Result<Vec<claim::ClaimedRow>> {
+        store::through_queries::claim(self, spec).await
+    }
+
+    async fn record(
+        &self,
+        owner: &str,
+        attempts: Vec<crate::Attempt>,
+        rule: &dyn crate::HealthRule,
+    ) -> Result<()> {
+        store::through_queries::record(self, owner, &attempts, rule).await
+    }
+
+    async fn release(&self, owner: &str, now: crate::Millis) -> Result<u64> {
+        store::through_queries::release(self, owner, now).await
+    }
+
+    /// Claims are written (leases), not held in memory: nothing to add to what is read.
+    fn first_lease_expiry(&self) -> Option<crate::Millis> {
+        None
+    }
+
+    fn count_held(&self, _counts: &mut crate::DeliveryCounts) {}
 }
 
 /// Listens on [`WORK_CHANNEL`] (calling `wake_all` at each notification) and on

@@ -4,12 +4,15 @@
 //!
 //! This file opens the database (pragmas, pools, migrations), runs transactions, and says
 //! what SQLite says differently (`dialect`). The SQL itself lives in the query modules under
-//! `src/queries/`, shared with the PostgreSQL store (see the crate docs).
+//! `src/queries/`, shared with the PostgreSQL store (see the crate docs), except for the
+//! queue's three hot writes: `write_path`, run on a thread of their own (`writer`).
 //!
 //! # Connections
 //!
-//! SQLite allows one writer at a time. Writes go through exactly one connection, so they
-//! queue for it (cheaply, in memory) instead of fighting over the file lock, and
+//! SQLite allows one writer at a time. Writes go through one connection at a time, so they
+//! queue for it (cheaply, in memory) instead of fighting over the file lock: sqlx's writer
+//! connection, or the writer thread's own (`writer`) for the queue's hot writes, each taken
+//! only while holding the first; and
 //! every write transaction starts with `BEGIN IMMEDIATE`: it takes the write lock up front,
 //! so a transaction that reads and then writes never fails half-way with "database is
 //! locked" (another process on the same file waits up to `busy_timeout` instead). Reads use a
@@ -17,10 +20,16 @@
 //! never block the writer. Connections are held open, not pooled (see `connections`).
 
 // The query modules are shared with the PostgreSQL store: each is compiled once per backend,
-// against this module's `Conn` and `dialect` (see `queries/` and lib.rs).
-query_modules!();
+// against this module's `Conn` and `dialect` (see `queries/` and lib.rs). The queue's hot
+// writes (an ingest batch, a claim, a record) run on the writer's thread instead
+// (`write_path`), so their query-module versions are PostgreSQL's only: dead code is told by
+// PostgreSQL's build, which uses every query.
+query_modules!(#[allow(dead_code)]);
 
 mod connections;
+mod leases;
+mod write_path;
+mod writer;
 
 use std::path::Path;
 use std::str::FromStr;
@@ -32,14 +41,18 @@ use sqlx::sqlite::{
     SqliteConnectOptions, SqliteConnection, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous,
 };
 
-use tokio::sync::Notify;
+use tokio::sync::{Notify, oneshot};
 
-use crate::Result;
 use crate::cipher::{Cipher, SecretKey};
 use crate::group_commit::GroupCommit;
+use crate::group_commit::Pending;
+use crate::model::{Attempt, DeliveryCounts, HealthRule, HookHealth, Id, Inserted, Millis};
 use crate::read_cache::ReadCache;
 use crate::write_health::WriteHealth;
+use crate::{Result, StoreError};
 use connections::Connections;
+use health::Healths;
+use leases::Leases;
 
 /// The connection the shared query modules run on.
 type Conn = SqliteConnection;
@@ -103,8 +116,16 @@ const READERS: usize = 4;
 /// The SQLite [`Store`]. Cloning is cheap and shares the connections.
 #[derive(Clone)]
 pub struct SqliteStore {
-    /// Exactly one connection: SQLite has one writer.
+    /// The sqlx writer: one connection, for every write but the queue's hot three. Its lock
+    /// is also held around each of those (see `on_writer`): SQLite has one writer.
     writer: Arc<Connections>,
+    /// The queue's hot writes, each one transaction on the writer thread.
+    write_path: writer::Writer,
+    /// The claims, held in memory (this process owns the file).
+    leases: Leases,
+    /// The directory of an "in-memory" database's file (see `connect`), removed with the
+    /// store.
+    _scratch: Option<Arc<tempfile::TempDir>>,
     /// Read-only connections (the writer itself for an in-memory database).
     reader: Arc<Connections>,
     /// Encrypts hook URLs and secrets at rest.
@@ -116,9 +137,6 @@ pub struct SqliteStore {
     inserts: Option<GroupCommit>,
     /// Whether writes are failing, and why.
     writes: Arc<WriteHealth>,
-    /// The writer can be replaced after a failed transaction (not for an in-memory
-    /// database: it lives in its one connection).
-    reopen_writer: bool,
 }
 
 impl SqliteStore {
@@ -149,6 +167,22 @@ impl SqliteStore {
         in_memory: bool,
         key: &SecretKey,
     ) -> Result<SqliteStore> {
+        // The writer thread's connection and sqlx's are two connections, and an in-memory
+        // database is private to one: a database asked for in memory is a file in a
+        // temporary directory, removed when the store is dropped.
+        let scratch = match in_memory {
+            true => {
+                Some(Arc::new(tempfile::tempdir().map_err(|error| {
+                    StoreError::Database(sqlx::Error::Io(error))
+                })?))
+            }
+            false => None,
+        };
+        let options = match &scratch {
+            // Options made afresh: sqlx's own in-memory flag would stay set on `options`.
+            Some(dir) => SqliteConnectOptions::new().filename(dir.path().join("wvs.db")),
+            None => options,
+        };
         let options = options
             .create_if_missing(true)
             .foreign_keys(true)
@@ -162,25 +196,35 @@ impl SqliteStore {
         let writer_options = options.clone().journal_mode(SqliteJournalMode::Wal);
         // An in-memory database lives as long as its connection: held for the store's life.
         let writer = Arc::new(Connections::open(&writer_options, 1).await?);
-        MIGRATOR.run(&mut *writer.take().await?).await?;
-        // One shared-cache in-memory database would make readers and the writer lock each
-        // other at table level (SQLITE_LOCKED, which busy_timeout does not wait on): there,
-        // the one connection serves everything.
-        let reader = if in_memory {
-            writer.clone()
-        } else {
-            Arc::new(Connections::open(&options.read_only(true), READERS).await?)
+        let max_page_count = {
+            let mut conn = writer.take().await?;
+            MIGRATOR.run(&mut *conn).await?;
+            // A size limit set in `options` (a test's full disk) holds for both writers.
+            sqlx::query_scalar::<_, i64>("PRAGMA max_page_count")
+                .fetch_one(&mut *conn)
+                .await?
         };
+        let write_path = writer::Writer::start(writer::WriterOptions {
+            path: options.get_filename().to_owned(),
+            busy_timeout: BUSY_TIMEOUT,
+            max_page_count: Some(max_page_count),
+        })?;
+        let reader = Arc::new(Connections::open(&options.read_only(true), READERS).await?);
         tracing::debug!("sqlite store open");
         let mut store = SqliteStore {
             writer,
+            write_path,
+            leases: Leases::default(),
+            _scratch: scratch,
             reader,
             cipher: Cipher::new(key),
             cache: Arc::new(ReadCache::only_writer()),
             inserts: None,
             writes: Arc::default(),
-            reopen_writer: !in_memory,
         };
+        store
+            .on_writer(write_path::claim::forget_claims, |_| ())
+            .await?;
         store.inserts = Some(store::group_commit(store.clone()));
         Ok(store)
     }
@@ -223,6 +267,10 @@ impl SqliteStore {
     /// reopen.
     pub async fn close(&self) {
         self.reader.close().await;
+        // The sqlx writer's lock first: no hot write runs while the thread closes.
+        let turn = self.writer.take().await;
+        self.write_path.close().await;
+        drop(turn);
         self.writer.close().await;
     }
 
@@ -248,8 +296,7 @@ impl SqliteStore {
         .await;
         if let Err(error) = &outcome {
             self.writes.failed(error);
-            if self.reopen_writer
-                && !error.is_row_error()
+            if !error.is_row_error()
                 && let Err(reopen) = self.writer.reopen(&mut conn).await
             {
                 tracing::warn!(error = %reopen, "could not reopen the SQLite writer; the next write tries again");
@@ -278,6 +325,152 @@ impl SqliteStore {
     ) -> Result<T> {
         let mut conn = self.reader.take().await?;
         work(&mut conn).await
+    }
+}
+
+impl SqliteStore {
+    /// Runs `work` as one transaction on the writer thread, holding the sqlx writer meanwhile
+    /// (the two never wait on each other's lock inside SQLite). A failure of the store's own
+    /// marks the store failing; the thread replaces its connection.
+    async fn on_writer<T: Send + 'static>(
+        &self,
+        work: impl FnOnce(&rusqlite::Transaction<'_>) -> Result<T> + Send + 'static,
+        committed: impl FnOnce(&T) + Send + 'static,
+    ) -> Result<T> {
+        let _turn = self.writer.take().await?;
+        let outcome = self.write_path.write(work, committed).await;
+        if let Err(error) = &outcome {
+            self.writes.failed(error);
+        }
+        outcome
+    }
+
+    async fn store_batch(&self, batch: Arc<[Pending]>) -> Result<Vec<Result<Inserted>>> {
+        self.on_writer(
+            move |tx| write_path::ingest::insert_events(tx, &batch),
+            |_| (),
+        )
+        .await
+    }
+
+    async fn claim_rows(&self, spec: &claim::ClaimSpec<'_>) -> Result<Vec<claim::ClaimedRow>> {
+        // The job outlives no borrow: what it needs of `spec` is moved into it.
+        let hook_caps = spec.hook_caps.clone();
+        let (now, lease_until, limit, rate) = (spec.now, spec.lease_until, spec.limit, spec.rate);
+        let owner: Arc<str> = Arc::from(spec.owner);
+        let (leases, holder) = (self.leases.clone(), self.leases.clone());
+        self.on_writer(
+            move |tx| {
+                let spec = claim::ClaimSpec {
+                    owner: &owner,
+                    now,
+                    lease_until,
+                    limit,
+                    rate,
+                    hook_caps: &hook_caps,
+                };
+                let claimed = write_path::claim::claim_due(tx, &spec, &leases)?;
+                Ok((claimed, owner))
+            },
+            // Held once the claim committed (its writes: due times and rate windows).
+            move |(claimed, owner)| {
+                let mut held = holder.lock();
+                for row in claimed {
+                    held.hold(row.id, row.hook_id, owner, lease_until, row.next_attempt_at);
+                }
+            },
+        )
+        .await
+        .map(|(claimed, _)| claimed)
+    }
+
+    /// Records attempts in one transaction, in two hand-offs: the writer logs them, settles
+    /// their deliveries and hands back their hooks' health; this task folds the attempts
+    /// into it with `rule` (which it may only borrow) and hands back what changed, which
+    /// the writer writes before it commits. If this task is dropped meanwhile, the writer
+    /// rolls back.
+    async fn record(
+        &self,
+        owner: &str,
+        attempts: Vec<Attempt>,
+        rule: &dyn HealthRule,
+    ) -> Result<()> {
+        let attempts = Arc::new(attempts);
+        let (healths_tx, healths_rx) = oneshot::channel::<Healths>();
+        let (changes_tx, changes_rx) = std::sync::mpsc::channel();
+        let owner: Arc<str> = Arc::from(owner);
+        let (logged, settled) = (Arc::clone(&attempts), Arc::clone(&attempts));
+        let (leases, holder) = (self.leases.clone(), self.leases.clone());
+        let released = Arc::clone(&owner);
+        let write = self.on_writer(
+            move |tx| {
+                let healths = write_path::record::log_and_settle(tx, &owner, &logged, &leases)?;
+                healths_tx
+                    .send(healths)
+                    .map_err(|_| StoreError::Corrupt("record"))?;
+                let changes: Vec<(Id, HookHealth)> = changes_rx
+                    .recv()
+                    .map_err(|_| StoreError::Corrupt("record"))?;
+                let deliveries = logged.iter().filter_map(|a| a.delivery_id);
+                let held = leases.lock().ids_after(deliveries, &owner);
+                write_path::record::apply(tx, &changes, held)
+            },
+            // The claims recorded are settled in the file: no longer held (a delivery of a
+            // hook deleted meanwhile too: it is gone).
+            move |()| {
+                let mut held = holder.lock();
+                for delivery in settled.iter().filter_map(|a| a.delivery_id) {
+                    if held.held_by(delivery, &released) {
+                        held.release(delivery);
+                    }
+                }
+            },
+        );
+        let fold = async {
+            // No health comes back when the writer failed first.
+            if let Ok(healths) = healths_rx.await {
+                let kept: Vec<&Attempt> = attempts
+                    .iter()
+                    .filter(|a| healths.contains(a.hook_id))
+                    .collect();
+                let changes = healths.changes(&kept, rule);
+                healths.log(&changes, &kept);
+                let _ = changes_tx.send(changes);
+            }
+        };
+        let (outcome, ()) = tokio::join!(write, fold);
+        outcome
+    }
+}
+
+impl SqliteStore {
+    /// Gives back `owner`'s claims: due at `now`, and no longer held.
+    async fn release(&self, owner: &str, now: Millis) -> Result<u64> {
+        let owner = owner.to_owned();
+        let (leases, holder) = (self.leases.clone(), self.leases.clone());
+        let released = self
+            .on_writer(
+                move |tx| write_path::claim::release(tx, &owner, now, &leases),
+                move |theirs| {
+                    let mut held = holder.lock();
+                    for delivery in theirs {
+                        held.release(*delivery);
+                    }
+                },
+            )
+            .await?;
+        Ok(released.len() as u64)
+    }
+
+    fn first_lease_expiry(&self) -> Option<Millis> {
+        self.leases.lock().first_expiry()
+    }
+
+    /// The deliveries held are pending in the file and in flight in fact.
+    fn count_held(&self, counts: &mut DeliveryCounts) {
+        let held = self.leases.lock().count();
+        counts.pending = counts.pending.saturating_sub(held);
+        counts.in_flight += held;
     }
 }
 

@@ -4,7 +4,7 @@
 //! backend; the `sqlite` and `postgres` modules at the bottom run each of them against a
 //! fresh SQLite file and a fresh PostgreSQL database (`WVS_TEST_DATABASE_URL`).
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 
 use serde_json::json;
 use wvs_store::*;
@@ -1125,7 +1125,14 @@ pub async fn check_new_deliveries_bring_their_hook_forward(store: &dyn Store) {
     enqueue(store, "after", h.id, 1, 3_000).await;
     assert_eq!(store.next_due_at(0).await.unwrap(), Some(2_000));
     let claimed = store
-        .claim_due("n1", 2_000, 60_000, 10, RateLimit::UNLIMITED)
+        .claim_due(
+            "n1",
+            2_000,
+            60_000,
+            10,
+            RateLimit::UNLIMITED,
+            &HashMap::new(),
+        )
         .await
         .unwrap();
     assert_eq!(claimed.len(), 1);
@@ -1141,20 +1148,34 @@ pub async fn check_claim_and_record(store: &dyn Store) {
     // Not due before its time.
     assert!(
         store
-            .claim_due("n1", 999, 60_000, 10, RateLimit::UNLIMITED)
+            .claim_due("n1", 999, 60_000, 10, RateLimit::UNLIMITED, &HashMap::new())
             .await
             .unwrap()
             .is_empty()
     );
     assert!(
         store
-            .claim_due("n1", 1_000, 60_000, 0, RateLimit::UNLIMITED)
+            .claim_due(
+                "n1",
+                1_000,
+                60_000,
+                0,
+                RateLimit::UNLIMITED,
+                &HashMap::new()
+            )
             .await
             .unwrap()
             .is_empty()
     );
     let claimed = store
-        .claim_due("n1", 1_000, 60_000, 10, RateLimit::UNLIMITED)
+        .claim_due(
+            "n1",
+            1_000,
+            60_000,
+            10,
+            RateLimit::UNLIMITED,
+            &HashMap::new(),
+        )
         .await
         .unwrap();
     assert_eq!(claimed.len(), 3);
@@ -1185,7 +1206,14 @@ pub async fn check_claim_and_record(store: &dyn Store) {
     );
     assert!(
         store
-            .claim_due("n2", 1_000, 60_000, 10, RateLimit::UNLIMITED)
+            .claim_due(
+                "n2",
+                1_000,
+                60_000,
+                10,
+                RateLimit::UNLIMITED,
+                &HashMap::new()
+            )
             .await
             .unwrap()
             .is_empty(),
@@ -1216,14 +1244,28 @@ pub async fn check_claim_and_record(store: &dyn Store) {
     assert_eq!(store.next_due_at(0).await.unwrap(), Some(5_000));
     assert!(
         store
-            .claim_due("n1", 4_999, 60_000, 10, RateLimit::UNLIMITED)
+            .claim_due(
+                "n1",
+                4_999,
+                60_000,
+                10,
+                RateLimit::UNLIMITED,
+                &HashMap::new()
+            )
             .await
             .unwrap()
             .is_empty(),
         "retry waits for its time"
     );
     let retried = store
-        .claim_due("n2", 5_000, 60_000, 10, RateLimit::UNLIMITED)
+        .claim_due(
+            "n2",
+            5_000,
+            60_000,
+            10,
+            RateLimit::UNLIMITED,
+            &HashMap::new(),
+        )
         .await
         .unwrap();
     assert_eq!(ids(&retried), vec![claimed[1].delivery_id]);
@@ -1253,7 +1295,14 @@ pub async fn check_claim_and_record(store: &dyn Store) {
     assert_eq!(store.next_due_at(0).await.unwrap(), None);
     assert!(
         store
-            .claim_due("n1", i64::MAX - 1, i64::MAX, 10, RateLimit::UNLIMITED)
+            .claim_due(
+                "n1",
+                i64::MAX - 1,
+                i64::MAX,
+                10,
+                RateLimit::UNLIMITED,
+                &HashMap::new()
+            )
             .await
             .unwrap()
             .is_empty(),
@@ -1275,7 +1324,14 @@ pub async fn check_claim_order_and_limit(store: &dyn Store) {
     enqueue(store, "early", h.id, 2, 1_000).await;
     enqueue(store, "middle", h.id, 2, 2_000).await;
     let first = store
-        .claim_due("n1", 10_000, 60_000, 3, RateLimit::UNLIMITED)
+        .claim_due(
+            "n1",
+            10_000,
+            60_000,
+            3,
+            RateLimit::UNLIMITED,
+            &HashMap::new(),
+        )
         .await
         .unwrap();
     let uuids: Vec<&str> = first.iter().map(|c| c.event_uuid.as_str()).collect();
@@ -1285,7 +1341,14 @@ pub async fn check_claim_order_and_limit(store: &dyn Store) {
         "oldest due first, at most the limit"
     );
     let rest = store
-        .claim_due("n1", 10_000, 60_000, 10, RateLimit::UNLIMITED)
+        .claim_due(
+            "n1",
+            10_000,
+            60_000,
+            10,
+            RateLimit::UNLIMITED,
+            &HashMap::new(),
+        )
         .await
         .unwrap();
     let uuids: Vec<&str> = rest.iter().map(|c| c.event_uuid.as_str()).collect();
@@ -1296,7 +1359,14 @@ pub async fn check_lease_expiry(store: &dyn Store) {
     let h = hook(store, HookOwner::System).await;
     enqueue(store, "e1", h.id, 1, 1_000).await;
     let first = store
-        .claim_due("n1", 1_000, 2_000, 10, RateLimit::UNLIMITED)
+        .claim_due(
+            "n1",
+            1_000,
+            2_000,
+            10,
+            RateLimit::UNLIMITED,
+            &HashMap::new(),
+        )
         .await
         .unwrap();
     assert_eq!(first.len(), 1);
@@ -1307,7 +1377,14 @@ pub async fn check_lease_expiry(store: &dyn Store) {
     );
     assert!(
         store
-            .claim_due("n2", 2_000, 9_000, 10, RateLimit::UNLIMITED)
+            .claim_due(
+                "n2",
+                2_000,
+                9_000,
+                10,
+                RateLimit::UNLIMITED,
+                &HashMap::new()
+            )
             .await
             .unwrap()
             .is_empty(),
@@ -1316,7 +1393,14 @@ pub async fn check_lease_expiry(store: &dyn Store) {
 
     // n1 died (or stalled): n2 takes the delivery over.
     let taken = store
-        .claim_due("n2", 2_001, 9_000, 10, RateLimit::UNLIMITED)
+        .claim_due(
+            "n2",
+            2_001,
+            9_000,
+            10,
+            RateLimit::UNLIMITED,
+            &HashMap::new(),
+        )
         .await
         .unwrap();
     assert_eq!(ids(&taken), ids(&first));
@@ -1368,7 +1452,14 @@ pub async fn check_lease_expiry(store: &dyn Store) {
         }
     );
     let again = store
-        .claim_due("n1", 3_000, 9_000, 10, RateLimit::UNLIMITED)
+        .claim_due(
+            "n1",
+            3_000,
+            9_000,
+            10,
+            RateLimit::UNLIMITED,
+            &HashMap::new(),
+        )
         .await
         .unwrap();
     assert_eq!(again[0].attempts, 1, "only the owner's attempt counted");
@@ -1378,11 +1469,25 @@ pub async fn check_release_claims(store: &dyn Store) {
     let h = hook(store, HookOwner::System).await;
     enqueue(store, "e1", h.id, 3, 1_000).await;
     let mine = store
-        .claim_due("n1", 1_000, 60_000, 2, RateLimit::UNLIMITED)
+        .claim_due(
+            "n1",
+            1_000,
+            60_000,
+            2,
+            RateLimit::UNLIMITED,
+            &HashMap::new(),
+        )
         .await
         .unwrap();
     let theirs = store
-        .claim_due("n2", 1_000, 60_000, 2, RateLimit::UNLIMITED)
+        .claim_due(
+            "n2",
+            1_000,
+            60_000,
+            2,
+            RateLimit::UNLIMITED,
+            &HashMap::new(),
+        )
         .await
         .unwrap();
     assert_eq!((mine.len(), theirs.len()), (2, 1));
@@ -1400,13 +1505,27 @@ pub async fn check_release_claims(store: &dyn Store) {
     assert_eq!(store.next_due_at(0).await.unwrap(), Some(1_500));
     assert!(
         store
-            .claim_due("n3", 1_499, 60_000, 10, RateLimit::UNLIMITED)
+            .claim_due(
+                "n3",
+                1_499,
+                60_000,
+                10,
+                RateLimit::UNLIMITED,
+                &HashMap::new()
+            )
             .await
             .unwrap()
             .is_empty()
     );
     let released = store
-        .claim_due("n3", 1_500, 60_000, 10, RateLimit::UNLIMITED)
+        .claim_due(
+            "n3",
+            1_500,
+            60_000,
+            10,
+            RateLimit::UNLIMITED,
+            &HashMap::new(),
+        )
         .await
         .unwrap();
     let mut expected = ids(&mine);
@@ -1438,7 +1557,14 @@ pub async fn check_record_after_hook_deleted(store: &dyn Store) {
     enqueue(store, "e1", kept.id, 1, 1_000).await;
     enqueue(store, "e2", doomed.id, 1, 1_000).await;
     let claimed = store
-        .claim_due("n1", 1_000, 60_000, 10, RateLimit::UNLIMITED)
+        .claim_due(
+            "n1",
+            1_000,
+            60_000,
+            10,
+            RateLimit::UNLIMITED,
+            &HashMap::new(),
+        )
         .await
         .unwrap();
     assert_eq!(claimed.len(), 2);
@@ -1489,7 +1615,14 @@ pub async fn check_concurrent_claimers(a: &dyn Store, b: &dyn Store) {
         let mut seen = Vec::new();
         loop {
             let claimed = store
-                .claim_due(owner, 2_000, 600_000, 37, RateLimit::UNLIMITED)
+                .claim_due(
+                    owner,
+                    2_000,
+                    600_000,
+                    37,
+                    RateLimit::UNLIMITED,
+                    &HashMap::new(),
+                )
                 .await
                 .expect("claim");
             if claimed.is_empty() {
@@ -1664,7 +1797,14 @@ pub async fn check_attempt_body(store: &dyn Store) {
 
     // The event's payload, joined; not copied into the log.
     let claimed = store
-        .claim_due("n1", 1_000, 60_000, 1, RateLimit::UNLIMITED)
+        .claim_due(
+            "n1",
+            1_000,
+            60_000,
+            1,
+            RateLimit::UNLIMITED,
+            &HashMap::new(),
+        )
         .await
         .unwrap();
     store
@@ -1778,7 +1918,14 @@ pub async fn check_persistence_read(store: &dyn Store, written: Written) {
         Some(written.hook)
     );
     let claimed = store
-        .claim_due("n1", 1_000, 60_000, 10, RateLimit::UNLIMITED)
+        .claim_due(
+            "n1",
+            1_000,
+            60_000,
+            10,
+            RateLimit::UNLIMITED,
+            &HashMap::new(),
+        )
         .await
         .unwrap();
     assert_eq!(claimed.len(), 1);
@@ -1809,7 +1956,14 @@ async fn hook_with(store: &dyn Store, owner: HookOwner, limits: DeliveryLimits) 
 
 async fn claim(store: &dyn Store, owner: &str, now: Millis, limit: u32) -> Vec<Claimed> {
     store
-        .claim_due(owner, now, now + 60_000, limit, RateLimit::UNLIMITED)
+        .claim_due(
+            owner,
+            now,
+            now + 60_000,
+            limit,
+            RateLimit::UNLIMITED,
+            &HashMap::new(),
+        )
         .await
         .expect("claim")
 }
@@ -1842,6 +1996,48 @@ pub async fn check_in_flight_limit_over_every_owner(store: &dyn Store) {
     assert_eq!(claim(store, "n1", 1_200, 10).await.len(), 1);
     // A lease that expires frees its slot too (and the delivery is claimed again).
     assert_eq!(claim(store, "n3", 70_000, 10).await.len(), 4);
+}
+
+pub async fn check_hook_caps_hold_a_hook_below_its_limit(store: &dyn Store) {
+    let limits = DeliveryLimits {
+        max_in_flight: 6,
+        ordered: false,
+    };
+    let capped = hook_with(store, HookOwner::System, limits).await;
+    let over = hook_with(store, HookOwner::System, limits).await;
+    let free = hook_with(store, HookOwner::System, limits).await;
+    for h in [&capped, &over, &free] {
+        enqueue(store, &format!("e{}", h.id), h.id, 10, 1_000).await;
+    }
+    // A cap below max_in_flight binds; one above it does not raise it; an unlisted hook
+    // keeps its max_in_flight.
+    let caps = HashMap::from([(capped.id, 2), (over.id, 50)]);
+    let claim_capped = async |owner: &str, now: Millis| {
+        store
+            .claim_due(owner, now, now + 60_000, 100, RateLimit::UNLIMITED, &caps)
+            .await
+            .expect("claim")
+    };
+    let first = claim_capped("n1", 1_000).await;
+    let per_hook = |claimed: &[Claimed], id: Id| claimed.iter().filter(|c| c.hook_id == id).count();
+    assert_eq!(per_hook(&first, capped.id), 2, "held at its cap");
+    assert_eq!(
+        per_hook(&first, over.id),
+        6,
+        "a cap never passes max_in_flight"
+    );
+    assert_eq!(per_hook(&first, free.id), 6);
+    // Over every owner, and counted against what is already in flight.
+    assert!(claim_capped("n2", 1_000).await.is_empty());
+    let done: Vec<Claimed> = first
+        .into_iter()
+        .filter(|c| c.hook_id == capped.id)
+        .take(1)
+        .collect();
+    record(store, "n1", &done, Outcome::Succeeded, 1_100).await;
+    assert_eq!(hooks_of(&claim_capped("n2", 1_200).await), vec![capped.id]);
+    // Without the cap, the hook has its max_in_flight again.
+    assert_eq!(claim(store, "n2", 1_300, 100).await.len(), 4);
 }
 
 pub async fn check_a_full_hook_does_not_block_others(store: &dyn Store) {
@@ -1951,6 +2147,33 @@ impl HealthRule for TwoStrikes {
     }
 }
 
+/// A failed attempt retried later, whose failure also changes its hook's health, leaves the
+/// hook due at the retry (the health write makes the hook due as its deliveries say, and
+/// the delivery retried is one of them).
+pub async fn check_a_retry_that_changes_health_is_due(store: &dyn Store) {
+    let h = hook(store, HookOwner::System).await;
+    enqueue(store, "e1", h.id, 1, 1_000).await;
+    let claimed = claim(store, "n1", 1_000, 10).await;
+    let mut retry = attempt_for(&claimed[0], Outcome::RetryAt(4_000), Some(500), 1_100);
+    retry.health = HealthEffect::Failure;
+    store
+        .record_attempts("n1", vec![retry], &TwoStrikes)
+        .await
+        .unwrap();
+    assert_eq!(
+        store
+            .hook(h.id)
+            .await
+            .unwrap()
+            .unwrap()
+            .health
+            .recent_failures,
+        1
+    );
+    assert_eq!(store.next_due_at(1_100).await.unwrap(), Some(4_000));
+    assert_eq!(ids(&claim(store, "n1", 4_000, 10).await), ids(&claimed));
+}
+
 pub async fn check_health_is_folded_in_as_attempts_are_recorded(store: &dyn Store) {
     let h = hook(store, HookOwner::System).await;
     enqueue(store, "e1", h.id, 3, 1_000).await;
@@ -2009,7 +2232,7 @@ pub async fn check_rate_limit_per_namespace(store: &dyn Store) {
         in_flight: 0,
     };
     let first = store
-        .claim_due("n1", 1_000, 100_000, 100, rate)
+        .claim_due("n1", 1_000, 100_000, 100, rate, &HashMap::new())
         .await
         .unwrap();
     let limited = first.iter().filter(|c| c.hook_id != system.id).count();
@@ -2021,14 +2244,14 @@ pub async fn check_rate_limit_per_namespace(store: &dyn Store) {
     assert!(first.iter().all(|c| !c.rate_limited));
     assert!(
         store
-            .claim_due("n1", 59_999, 100_000, 100, rate)
+            .claim_due("n1", 59_999, 100_000, 100, rate, &HashMap::new())
             .await
             .unwrap()
             .is_empty()
     );
     assert_eq!(store.next_due_at(1_000).await.unwrap(), Some(60_000));
     let next = store
-        .claim_due("n1", 60_000, 100_000, 100, rate)
+        .claim_due("n1", 60_000, 100_000, 100, rate, &HashMap::new())
         .await
         .unwrap();
     assert_eq!(next.len(), 2, "waited for the next window, not dropped");
@@ -2614,7 +2837,7 @@ pub async fn check_namespace_share(store: &dyn Store) {
             .count()
     };
     let first = store
-        .claim_due("n1", 1_000, 60_000, 100, share)
+        .claim_due("n1", 1_000, 60_000, 100, share, &HashMap::new())
         .await
         .unwrap();
     assert_eq!(
@@ -2632,7 +2855,7 @@ pub async fn check_namespace_share(store: &dyn Store) {
     );
     // Another node sees the same counts.
     let second = store
-        .claim_due("n2", 1_000, 60_000, 100, share)
+        .claim_due("n2", 1_000, 60_000, 100, share, &HashMap::new())
         .await
         .unwrap();
     assert_eq!(second.len(), 0, "{:?}", hooks_of(&second));
@@ -2643,10 +2866,87 @@ pub async fn check_namespace_share(store: &dyn Store) {
         .collect();
     record(store, "n1", &of_a_claimed, Outcome::Succeeded, 1_001).await;
     let third = store
-        .claim_due("n2", 1_001, 60_000, 100, share)
+        .claim_due("n2", 1_001, 60_000, 100, share, &HashMap::new())
         .await
         .unwrap();
     assert_eq!((of_a(&third), third.len()), (2, 2));
+}
+
+/// A namespace's share binds only while another namespace has due work: alone, one tenant
+/// takes every slot it can; once another tenant's deliveries fall due, that one gets its
+/// share and the first nothing more until it is back under its own.
+pub async fn check_namespace_share_binds_only_with_other_due_work(store: &dyn Store) {
+    let a = group(store, None, "a", None).await;
+    let b = group(store, None, "b", None).await;
+    let busy = project(store, "p", Some(a.id), None).await;
+    let other = project(store, "q", Some(b.id), None).await;
+    let share = RateLimit {
+        in_flight: 2,
+        ..RateLimit::UNLIMITED
+    };
+    let claim_shared = async |now: Millis| {
+        store
+            .claim_due("n1", now, 60_000, 100, share, &HashMap::new())
+            .await
+            .unwrap()
+    };
+    let mut tenant_a = Vec::new();
+    for n in 0..3 {
+        let hook = hook_with(store, HookOwner::Project(busy.id), ROOMY).await;
+        enqueue(store, &format!("a{n}"), hook.id, 2, 1_000).await;
+        tenant_a.push(hook.id);
+    }
+    assert_eq!(
+        claim_shared(1_000).await.len(),
+        6,
+        "alone: past its share of 2"
+    );
+
+    enqueue(store, "a-more", tenant_a[0], 2, 1_001).await;
+    let quiet = hook_with(store, HookOwner::Project(other.id), ROOMY).await;
+    enqueue(store, "b", quiet.id, 3, 1_001).await;
+    let next = claim_shared(1_001).await;
+    assert_eq!(
+        hooks_of(&next),
+        vec![quiet.id; 2],
+        "b has work: b gets its share, a (over its own) nothing"
+    );
+    assert!(
+        claim_shared(1_002).await.is_empty(),
+        "both at their share and both with due work"
+    );
+}
+
+/// The dispatcher's caps: a listed hook has at most the smaller of its cap and its
+/// `max_in_flight` in flight; an unlisted one its `max_in_flight`.
+pub async fn check_hook_caps(store: &dyn Store) {
+    let capped = hook_with(store, HookOwner::System, ROOMY).await;
+    let strict = hook_with(store, HookOwner::System, DeliveryLimits::default()).await;
+    let unlisted = hook_with(store, HookOwner::System, ROOMY).await;
+    for (n, hook) in [&capped, &strict, &unlisted].into_iter().enumerate() {
+        enqueue(store, &format!("e{n}"), hook.id, 10, 1_000).await;
+    }
+    let count =
+        |claimed: &[Claimed], hook: &Hook| claimed.iter().filter(|c| c.hook_id == hook.id).count();
+    let caps = HashMap::from([(capped.id, 3), (strict.id, 50)]);
+    let first = store
+        .claim_due("n1", 1_000, 60_000, 100, RateLimit::UNLIMITED, &caps)
+        .await
+        .unwrap();
+    assert_eq!(count(&first, &capped), 3, "its cap");
+    assert_eq!(
+        count(&first, &strict),
+        4,
+        "its max_in_flight, under the cap"
+    );
+    assert_eq!(count(&first, &unlisted), 10, "its max_in_flight");
+    // The cap rises: the difference is free.
+    let caps = HashMap::from([(capped.id, 5), (strict.id, 50)]);
+    let second = store
+        .claim_due("n1", 1_000, 60_000, 100, RateLimit::UNLIMITED, &caps)
+        .await
+        .unwrap();
+    assert_eq!(hooks_of(&second), vec![capped.id; 2]);
 }
 
 /// Payloads over a MiB are stored in parts and read back whole wherever a payload is read:
@@ -2718,9 +3018,11 @@ macro_rules! every_check {
             attempt_body => check_attempt_body,
             in_flight_limit_over_every_owner => check_in_flight_limit_over_every_owner,
             a_full_hook_does_not_block_others => check_a_full_hook_does_not_block_others,
+            hook_caps_hold_a_hook_below_its_limit => check_hook_caps_hold_a_hook_below_its_limit,
             ordered_hook => check_ordered_hook,
             disabled_hooks_hold_their_deliveries => check_disabled_hooks_hold_their_deliveries,
             health_is_folded_in_as_attempts_are_recorded => check_health_is_folded_in_as_attempts_are_recorded,
+            a_retry_that_changes_health_is_due => check_a_retry_that_changes_health_is_due,
             rate_limit_per_namespace => check_rate_limit_per_namespace,
             chain_hooks => check_chain_hooks,
             access_tokens => check_access_tokens,
@@ -2732,6 +3034,8 @@ macro_rules! every_check {
             members => check_members,
             foreign_reply_bytes_are_kept => check_foreign_reply_bytes_are_kept,
             namespace_share => check_namespace_share,
+            namespace_share_binds_only_with_other_due_work => check_namespace_share_binds_only_with_other_due_work,
+            hook_caps => check_hook_caps,
             large_payloads_are_read_back_whole => check_large_payloads_are_read_back_whole,
         }
     };
@@ -2781,12 +3085,33 @@ mod sqlite {
     /// Two stores on one file are two writers competing for SQLite's lock, as two processes
     /// would: `BEGIN IMMEDIATE` and the busy timeout must keep them apart.
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-    async fn concurrent_claimers_two_stores_one_file() {
-        let (dir, a) = open().await;
-        let b = SqliteStore::open(&dir.path().join("wvs.db"), &key())
+    /// One process owns a SQLite file, so a claim is held in its memory, not written: after
+    /// a crash (the store dropped with claims held, nothing released) every delivery whose
+    /// attempt was not recorded is due again at once, with no lease to wait for; a recorded
+    /// one is not.
+    async fn claims_not_recorded_are_due_again_after_a_crash() {
+        use wvs_store::*;
+        let (dir, store) = open().await;
+        let h = super::hook(&store, HookOwner::System).await;
+        super::enqueue(&store, "e1", h.id, 3, 1_000).await;
+        let claimed = super::claim(&store, "n1", 1_000, 10).await;
+        assert_eq!(claimed.len(), 3);
+        super::record(&store, "n1", &claimed[..1], Outcome::Succeeded, 1_100).await;
+        drop(store);
+
+        let store = SqliteStore::open(&dir.path().join("wvs.db"), &key())
             .await
-            .expect("second store");
-        super::check_concurrent_claimers(&a, &b).await;
+            .expect("reopen");
+        assert_eq!(
+            super::counts(&store).await,
+            DeliveryCounts {
+                pending: 2,
+                succeeded: 1,
+                ..DeliveryCounts::default()
+            }
+        );
+        let again = super::claim(&store, "n2", 1_200, 10).await;
+        assert_eq!(super::ids(&again), super::ids(&claimed[1..]));
     }
 
     #[tokio::test]

@@ -9,6 +9,8 @@
 //!
 //! - this file: the flags and the run: set up, post, wait for receipt, wait for the log.
 //! - [`backlog`]: the `--backlog` run: build a backlog, kill, restart, drain.
+//! - [`compare`]: `--compare-binary` / `--compare-serve-arg`: two servers or two settings
+//!   run alternately, and the ratio of each pair.
 //! - [`receiver`]: the in-process receiver that timestamps every delivery.
 //! - [`target`]: the server under test, `/proc` figures and the store's size.
 //! - [`report`]: the figures, printed for a reader or as JSON.
@@ -21,11 +23,13 @@
 //! `--backlog` measures a server with every delivery still to make instead: see [`backlog`].
 
 mod backlog;
+mod compare;
 mod receiver;
 mod report;
 mod target;
 
 use std::collections::{HashMap, HashSet};
+use std::path::PathBuf;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -73,7 +77,7 @@ pub struct Args {
     /// The receiver answers 200 after this long (the arrival is timed before it waits).
     #[arg(long, value_name = "DURATION", default_value = "0s", value_parser = humantime::parse_duration)]
     receiver_delay: Duration,
-    /// Each hook's max_in_flight (1-1000) [default: the server's default, 4].
+    /// Each hook's max_in_flight (1-1000) [default: the server's default].
     #[arg(long, value_parser = clap::value_parser!(u32).range(1..=1000))]
     max_in_flight: Option<u32>,
     /// The store of the server the bench starts: a SQLite path or a `postgres://` URL of an
@@ -91,6 +95,26 @@ pub struct Args {
     /// --serve-arg=128`).
     #[arg(long = "serve-arg", value_name = "ARG", allow_hyphen_values = true)]
     serve_args: Vec<String>,
+    /// The `wvs` executable whose `serve` the bench starts [default: this one].
+    #[arg(long, value_name = "PATH", conflicts_with = "server")]
+    serve_binary: Option<PathBuf>,
+    /// Compare: run the bench `--pairs` times against the server as set above (A) and
+    /// against this executable's `serve` (B), alternately (A B A B ...), and print each
+    /// pair's B/A ratio and their range.
+    #[arg(long, value_name = "PATH", conflicts_with_all = ["server", "backlog"])]
+    compare_binary: Option<PathBuf>,
+    /// Compare: an extra argument for B's `wvs serve` only, after the --serve-arg ones
+    /// (repeat it); alone, it compares two settings of one executable.
+    #[arg(
+        long = "compare-serve-arg",
+        value_name = "ARG",
+        allow_hyphen_values = true,
+        conflicts_with_all = ["server", "backlog"]
+    )]
+    compare_serve_args: Vec<String>,
+    /// Compare: how many A-B pairs to run.
+    #[arg(long, default_value_t = 3, value_parser = clap::value_parser!(u32).range(1..=100))]
+    pairs: u32,
     /// Measure a backlog: post every event to a server with delivery off (`--deliver
     /// false`), read its memory and the store's size with every delivery pending, kill it
     /// (SIGKILL), start a delivering server on the same store, and time its cold start, its
@@ -120,6 +144,20 @@ pub async fn run(args: Args) -> Result<()> {
         let report = backlog::run(&args).await?;
         return print(&report, BacklogReport::text, args.json);
     }
+    if args.compare_binary.is_some() || !args.compare_serve_args.is_empty() {
+        let comparison = compare::run(&args).await?;
+        return print(&comparison, compare::Comparison::text, args.json);
+    }
+    let report = run_once(&args, args.serve_binary.as_deref(), &args.serve_args).await?;
+    print(&report, Report::text, args.json)
+}
+
+/// One run: against the --server, or a `wvs serve` of `binary` started with `serve_args`.
+async fn run_once(
+    args: &Args,
+    binary: Option<&std::path::Path>,
+    serve_args: &[String],
+) -> Result<Report> {
     let load_before = target::load_average();
     let mut target = match &args.server {
         Some(url) => Target {
@@ -132,9 +170,9 @@ pub async fn run(args: Args) -> Result<()> {
             },
             child: None,
         },
-        None => target::spawn(args.database_url.as_deref(), &args.serve_args)?,
+        None => target::spawn(binary, args.database_url.as_deref(), serve_args)?,
     };
-    let result = measure(&args, &target, load_before).await;
+    let result = measure(args, &target, load_before).await;
     stop_spawned(&mut target, result.is_err());
     let mut report = result?;
     // The store once the server stopped, its WAL (SQLite) checkpointed into the file.
@@ -150,7 +188,7 @@ pub async fn run(args: Args) -> Result<()> {
             report.setup.events,
         ));
     }
-    print(&report, Report::text, args.json)
+    Ok(report)
 }
 
 /// Prints the figures as JSON or for a reader.

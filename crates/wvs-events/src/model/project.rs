@@ -468,3 +468,15 @@ pub struct ReleaseEvent {
     #[serde(flatten)]
     pub extra: Extra,
 }
+
+/// An event WVS routes by its kind alone (emoji reactions, milestones, access token expiry,
+/// vulnerabilities): `object_kind` is read, and every other field, from any GitLab version,
+/// passes through untouched in `extra`, in the order it was sent.
+///
+/// Required: `object_kind`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct KindOnlyEvent {
+    pub object_kind: String,
+    #[serde(flatten)]
+    pub extra: Extra,
+}

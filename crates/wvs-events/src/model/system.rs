@@ -56,10 +56,13 @@ pub struct ProjectMovedEvent {
 }
 
 /// A user added to a project, removed from it, or whose access level changed
-/// (`user_add_to_team`, `user_remove_from_team`, `user_update_for_team`).
+/// (`user_add_to_team`, `user_remove_from_team`, `user_update_for_team`), or who asked for
+/// access to it or whose request was withdrawn (`user_access_request_to_project`,
+/// `user_access_request_revoked_for_project`).
 ///
-/// Required: `event_name`, `project_access`, and the project's and the user's ids, names and
-/// paths: without them a receiver cannot tell who got which access where.
+/// Required: `event_name`, and the project's and the user's ids, names and paths: without them
+/// a receiver cannot tell who got which access where. The access level is `project_access` in
+/// older documents and `access_level` in current ones; either, both or neither is accepted.
 #[serde_with::apply(Opt => #[serde(default, skip_serializing_if = "Opt::is_absent")])]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct TeamMemberEvent {
@@ -67,8 +70,10 @@ pub struct TeamMemberEvent {
     pub updated_at: Opt<String>,
     pub event_name: String,
     /// The access level's name: `Guest`, `Reporter`, `Developer`, `Maintainer` (`Master` in
-    /// older documents), `Owner`.
-    pub project_access: String,
+    /// older documents), `Owner`. Older GitLab versions send it under this name.
+    pub project_access: Opt<String>,
+    /// The same, under the name current GitLab versions send.
+    pub access_level: Opt<String>,
     pub project_id: i64,
     pub project_name: String,
     pub project_path: String,
@@ -98,6 +103,26 @@ pub struct UserEvent {
     pub name: String,
     pub username: String,
     pub user_id: i64,
+    #[serde(flatten)]
+    pub extra: Extra,
+}
+
+/// A blocked user was refused at sign-in (`user_failed_login`).
+///
+/// Required: `event_name`, `username` and `user_id`: who tried.
+#[serde_with::apply(Opt => #[serde(default, skip_serializing_if = "Opt::is_absent")])]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct UserFailedLoginEvent {
+    pub event_name: String,
+    pub created_at: Opt<String>,
+    pub updated_at: Opt<String>,
+    /// The user's display name.
+    pub name: Opt<String>,
+    pub email: Opt<String>,
+    pub user_id: i64,
+    pub username: String,
+    /// `blocked`, or `ldap_blocked` for a user blocked through LDAP.
+    pub state: Opt<String>,
     #[serde(flatten)]
     pub extra: Extra,
 }

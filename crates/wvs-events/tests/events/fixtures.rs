@@ -49,24 +49,50 @@ fn fixtures() -> Vec<Fixture> {
 }
 
 /// The kind a fixture documents, from its file name (`note-commit.json` → `note_commit`,
-/// `system-push.json` → `push`).
+/// `system-push.json` → `push`, `group-project_create.json` → `project_create`,
+/// `access_token-group.json` → `access_token`).
 fn expected_kind(file: &str) -> EventKind {
     let stem = file.rsplit('/').next().unwrap().trim_end_matches(".json");
-    let name = stem.trim_start_matches("system-").replace('-', "_");
+    let stem = stem
+        .trim_start_matches("system-")
+        .trim_start_matches("group-")
+        .trim_end_matches("-project")
+        .trim_end_matches("-group");
+    let name = stem.replace('-', "_");
     EventKind::from_name(&name).unwrap_or_else(|| panic!("no kind named {name}"))
 }
 
+/// The scope of the hooks a fixture's page delivers it to.
 fn scope_of(file: &str) -> Scope {
-    if file.starts_with("system-hooks/") {
+    let stem = file.rsplit('/').next().unwrap();
+    if file.contains("system-hooks/") {
         Scope::System
+    } else if stem.starts_with("group-") || stem.ends_with("-group.json") {
+        Scope::Group
     } else {
         expected_kind(file).scope()
     }
 }
 
 #[test]
-fn all_49_fixtures_are_listed() {
-    assert_eq!(fixtures().len(), 49);
+fn all_106_fixtures_are_listed() {
+    assert_eq!(fixtures().len(), 106);
+}
+
+/// Every row names its page and the GitLab version of that page.
+#[test]
+fn every_fixture_names_its_page_and_version() {
+    let index = std::fs::read_to_string(fixtures_dir().join("index.tsv")).unwrap();
+    let mut lines = index.lines();
+    assert_eq!(
+        lines.next(),
+        Some("file\tevent_header\ttrailing_commas_removed\tpage\tgitlab_version")
+    );
+    for line in lines {
+        let columns: Vec<&str> = line.split('\t').collect();
+        assert_eq!(columns.len(), 5, "{line}");
+        assert!(columns[3..].iter().all(|c| !c.is_empty()), "{line}");
+    }
 }
 
 #[test]

@@ -134,7 +134,11 @@ async fn list_hooks(
 ) -> ApiResult<Response> {
     let hooks = state.store.list_hooks(owner, paging.page).await?;
     let now = now_millis();
-    let items = hooks.items.iter().map(|hook| render(hook, now)).collect();
+    let items = hooks
+        .items
+        .iter()
+        .map(|hook| render(hook, now, state.limits.shown(hook)))
+        .collect();
     Ok(paging.respond(items, hooks.total))
 }
 
@@ -146,13 +150,13 @@ async fn create_hook(
     let input = input_of(params)?;
     let generated = input.generate_signing_token == Some(true);
     let hook = hooks::create(&state, owner, input).await?;
-    let body = answer(&hook, generated);
+    let body = answer(&state, &hook, generated);
     Ok((StatusCode::CREATED, Json(body)).into_response())
 }
 
 /// The hook as the API shows it, plus, once, the signing secret WVS just generated.
-fn answer(hook: &Hook, generated: bool) -> schema::Hook {
-    let mut body = render(hook, now_millis());
+fn answer(state: &AppState, hook: &Hook, generated: bool) -> schema::Hook {
+    let mut body = render(hook, now_millis(), state.limits.shown(hook));
     if generated {
         body.signing_token = hook.secrets.signing_tokens.first().cloned();
     }
@@ -160,8 +164,9 @@ fn answer(hook: &Hook, generated: bool) -> schema::Hook {
 }
 
 /// The hook as the API shows it: GitLab's fields, never a secret value (`token_present`,
-/// `signing_token_present`, and only the keys of custom headers and URL variables).
-fn render(hook: &Hook, now: i64) -> schema::Hook {
+/// `signing_token_present`, and only the keys of custom headers and URL variables), and
+/// `current_limit`, the deliveries in flight at once now, adapted to the receiver.
+fn render(hook: &Hook, now: i64, current_limit: u32) -> schema::Hook {
     let scope = scope_of(hook.owner);
     let settings = settings_of(hook);
     let (project_id, group_id) = match hook.owner {
@@ -204,6 +209,7 @@ fn render(hook: &Hook, now: i64) -> schema::Hook {
         flavor: settings.flavor.map(|flavor| flavor.as_str().to_owned()),
         max_in_flight: settings.max_in_flight,
         ordered: settings.ordered,
+        current_limit,
         token_present: secrets.token.is_some(),
         signing_token_present: !secrets.signing_tokens.is_empty(),
         signing_token_rotation_ends_at: secrets
@@ -226,8 +232,8 @@ fn keys(pairs: &[(String, String)]) -> Vec<KeyOnly> {
         .collect()
 }
 
-async fn get_hook(OwnedHook(hook): OwnedHook) -> Json<schema::Hook> {
-    Json(render(&hook, now_millis()))
+async fn get_hook(State(state): State<AppState>, OwnedHook(hook): OwnedHook) -> Json<schema::Hook> {
+    Json(render(&hook, now_millis(), state.limits.shown(&hook)))
 }
 
 async fn update_hook(
@@ -238,7 +244,7 @@ async fn update_hook(
     let input = input_of(params)?;
     let generated = input.generate_signing_token == Some(true);
     let saved = hooks::update(&state, &hook, input).await?;
-    Ok(Json(answer(&saved, generated)))
+    Ok(Json(answer(&state, &saved, generated)))
 }
 
 /// Re-enables an auto-disabled hook (WVS's own endpoint; in GitLab only a successful test
@@ -248,7 +254,7 @@ async fn enable_hook(
     OwnedHook(hook): OwnedHook,
 ) -> ApiResult<Json<schema::Hook>> {
     let hook = hooks::enable(&state, &hook).await?;
-    Ok(Json(render(&hook, now_millis())))
+    Ok(Json(render(&hook, now_millis(), state.limits.shown(&hook))))
 }
 
 /// `POST .../hooks/:hook_id/recover` (WVS's own), `{"since": ISO 8601}`: bulk recovery.
@@ -272,7 +278,11 @@ async fn recover(
     Ok(Json(Recovered {
         requeued: recovered.requeued,
         released: recovered.released,
-        hook: render(&recovered.hook, now_millis()),
+        hook: render(
+            &recovered.hook,
+            now_millis(),
+            state.limits.shown(&recovered.hook),
+        ),
     }))
 }
 

@@ -52,6 +52,7 @@ async fn push(
     let store = state.store.as_ref();
     let project = find_project(store, &id).await?;
     let (target, groups) = project_target(store, caller.reach, &project).await?;
+    let project = crate::push::default_branch::set_by_first_push(store, project, &push).await?;
     let blocks = project_blocks::of(&project, &groups, &state.config.instance_url);
 
     let limit = state.config.push_event_hooks_limit;

@@ -26,6 +26,8 @@ pub const DELIVERY_TIMEOUT: &str = "10s";
 pub const DELIVER: bool = true;
 /// Deliveries in flight at once, over all hooks.
 pub const WORKERS: usize = 64;
+/// The most deliveries of one hook in flight while its limit adapts: the worker count.
+pub const HOOK_CONCURRENCY_CEILING: &str = "the workers";
 /// Immediately, 10 s, 1 min, 5 min, 30 min, 2 h, 6 h, 12 h, 24 h (about two days in all),
 /// then the delivery is marked failed.
 pub const RETRY_SCHEDULE: &str = "0s,10s,1m,5m,30m,2h,6h,12h,24h";
@@ -84,6 +86,7 @@ pub fn shown() -> Vec<(&'static str, String)> {
         show("delivery_timeout", DELIVERY_TIMEOUT),
         show("deliver", DELIVER),
         show("workers", WORKERS),
+        show("hook_concurrency_ceiling", HOOK_CONCURRENCY_CEILING),
         show("retry_schedule", RETRY_SCHEDULE),
         show("lease", LEASE),
         show("poll_interval", POLL_INTERVAL),

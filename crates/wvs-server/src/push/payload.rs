@@ -287,13 +287,21 @@ mod tests {
             "push_options",
         ];
         for (payload, file, kind) in [
-            (&branch, "webhooks-current/push.json", EventKind::Push),
-            (&tag, "webhooks-current/tag_push.json", EventKind::TagPush),
+            (
+                &branch,
+                "gitlab-17.8/webhook-events/push.json",
+                EventKind::Push,
+            ),
+            (
+                &tag,
+                "gitlab-17.8/webhook-events/tag_push.json",
+                EventKind::TagPush,
+            ),
         ] {
             assert_eq!(keys(payload), exact, "{file}");
             assert_documented_keys(payload, &fixture(file), file);
             // The system hook variant's keys are all there too: system hooks get this body.
-            let system = file.replace("webhooks-current/", "system-hooks/system-");
+            let system = file.replace("webhook-events/", "system-hooks/system-");
             assert_documented_keys(payload, &fixture(&system), &system);
             let parsed = Event::from_slice(&serde_json::to_vec(payload).unwrap()).unwrap();
             assert_eq!(parsed.kind(), kind);
@@ -326,7 +334,7 @@ mod tests {
                 "refs"
             ]
         );
-        let documented = fixture("system-hooks/repository_update.json");
+        let documented = fixture("gitlab-17.8/system-hooks/repository_update.json");
         assert_documented_keys(&payload, &documented, "repository_update");
         assert_eq!(
             payload["changes"],

@@ -6,6 +6,7 @@
 //! went away between the two), the change stays made: the answer is the error, naming the
 //! event that was not sent, so the caller knows hooks did not hear of it.
 
+use wvs_events::EventKind;
 use wvs_store::{Group, Id, MemberOf, Project, Store};
 
 use super::error::{ServiceError, ServiceResult};
@@ -47,6 +48,22 @@ pub async fn emit(
             source: Box::new(error),
         }
     })
+}
+
+/// A project created or destroyed in a group, to that group's hooks and its ancestors' with
+/// `project_events` (`Project Hook`); a project in a user namespace has no group to tell.
+pub(super) async fn emit_project_hook(
+    state: &AppState,
+    kind: EventKind,
+    project: &Project,
+    owner: &Owner,
+) -> ServiceResult<()> {
+    let Some(group_id) = project.namespace_id else {
+        return Ok(());
+    };
+    let group_ids = ancestry_ids(state.store.as_ref(), group_id).await?;
+    let built = payload::group_project(kind, project, owner);
+    emit(state, &Target::GroupHooks { group_ids }, built).await
 }
 
 /// Group `id` and the groups above it, nearest first: whose hooks a group event reaches.

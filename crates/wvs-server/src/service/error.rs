@@ -86,7 +86,7 @@ impl From<StoreError> for ServiceError {
                 "Idempotency-Key was already used with another body: nothing was stored; \
                  post another event under a new key",
             ),
-            StoreError::Database(_) => {
+            StoreError::Database(_) | StoreError::Sqlite(_) => {
                 // The detail goes to the log, not to the client.
                 tracing::error!(error = %error, "store error");
                 ServiceError::Unavailable

@@ -25,6 +25,7 @@ pub async fn ingest_one(
     }
     let inserted = ingest::ingest(
         state.store.as_ref(),
+        &state.limits,
         &state.config.delivery.auto_disable,
         target,
         incoming,

@@ -14,7 +14,7 @@ use wvs_store::{
 };
 
 use super::claims::Claims;
-use super::emit::{ancestry_ids, emit, group_owner, project_owner};
+use super::emit::{ancestry_ids, emit, emit_project_hook, group_owner, project_owner};
 use super::error::{ServiceError, ServiceResult};
 use super::fields::Fields;
 use crate::delivery::now_millis;
@@ -123,6 +123,7 @@ pub async fn create_project(state: &AppState, fields: &Fields) -> ServiceResult<
     let owner = project_owner(store, &project).await?;
     let built = payload::project(EventKind::ProjectCreate, &project, &owner);
     emit(state, &Target::System, built).await?;
+    emit_project_hook(state, EventKind::ProjectCreate, &project, &owner).await?;
     Ok(project)
 }
 
@@ -240,7 +241,8 @@ pub async fn delete_project(state: &AppState, project: &Project) -> ServiceResul
     let owner = project_owner(store, project).await?;
     store.delete_project(project.id).await?;
     let built = payload::project(EventKind::ProjectDestroy, project, &owner);
-    emit(state, &Target::System, built).await
+    emit(state, &Target::System, built).await?;
+    emit_project_hook(state, EventKind::ProjectDestroy, project, &owner).await
 }
 
 // ---------------------------------------------------------------- groups

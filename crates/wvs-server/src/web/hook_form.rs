@@ -191,6 +191,23 @@ pub fn describe(flag: Flag) -> (&'static str, &'static str) {
         ),
         Flag::FeatureFlagEvents => ("Feature flag events", "A feature flag is turned on or off."),
         Flag::ReleasesEvents => ("Releases events", "A release is created or updated."),
+        Flag::EmojiEvents => ("Emoji events", "An emoji reaction is added or removed."),
+        Flag::MilestoneEvents => (
+            "Milestone events",
+            "A milestone is created, closed, reopened, or deleted.",
+        ),
+        Flag::ResourceAccessTokenEvents => (
+            "Project or group access token events",
+            "A project or group access token will expire in seven days.",
+        ),
+        Flag::VulnerabilityEvents => (
+            "Vulnerability events",
+            "A vulnerability is created or updated.",
+        ),
+        Flag::ProjectEvents => (
+            "Project events",
+            "A project is created or deleted in a group.",
+        ),
         Flag::MemberEvents => (
             "Member events",
             "A user is added to or removed from a group, or their access level or access expiration date changes.",

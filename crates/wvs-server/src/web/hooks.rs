@@ -52,10 +52,12 @@ struct HookRow {
     alert: Option<String>,
     /// Why, and what happens next (`health::note`); `None` while it sends.
     health: Option<String>,
+    /// Its deliveries in flight at once now (the adaptive limit).
+    current_limit: u32,
 }
 
 impl HookRow {
-    fn of(hook: &Hook, now: i64) -> Self {
+    fn of(hook: &Hook, now: i64, current_limit: u32) -> Self {
         let settings = settings_of(hook);
         let alert = match alert_status(hook, now) {
             ("disabled", _) => Some("Disabled".to_owned()),
@@ -70,6 +72,7 @@ impl HookRow {
             ssl: settings.enable_ssl_verification,
             alert,
             health: None,
+            current_limit,
         }
     }
 }
@@ -119,7 +122,7 @@ async fn list(
     let now = now_millis();
     let mut rows = Vec::with_capacity(hooks.items.len());
     for hook in &hooks.items {
-        let mut row = HookRow::of(hook, now);
+        let mut row = HookRow::of(hook, now, state.app.limits.shown(hook));
         row.health = health::note(state.app.store.as_ref(), hook, now).await?;
         rows.push(row);
     }

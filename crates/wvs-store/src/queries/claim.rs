@@ -4,15 +4,19 @@
 //! over its rate limit could have a million due deliveries in front of everyone else's. It
 //! walks the hooks instead (`hooks.next_due_at`, a lower bound of when each next has a
 //! claimable delivery), gives each as many deliveries as it has free slots (its
-//! `max_in_flight` less what is in flight on every node; one, in event order, for an ordered
-//! hook), and takes them through the per-hook index. A busy hook costs one hook row; a
+//! `max_in_flight`, or the dispatcher's current cap when lower, less what is in flight on every
+//! node; one, in event order, for an ordered hook), and takes them through the per-hook index. A busy hook costs one hook row; a
 //! disabled one is not even looked at (its `next_due_at` is after `disabled_until`, or NULL).
 //!
 //! All of it runs in the one write transaction of the claim, so counts and limits hold
 //! across nodes that share the database.
+//!
+//! A top-level namespace's share of the workers binds only while another namespace has due
+//! work: one busy tenant alone may use every worker, and the others are protected as soon as
+//! they have something to deliver.
 
 use bytes::Bytes;
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use sqlx::FromRow;
 
@@ -37,6 +41,9 @@ pub struct ClaimSpec<'a> {
     pub lease_until: Millis,
     pub limit: u32,
     pub rate: RateLimit,
+    /// The dispatcher's current in-flight limit per hook: a listed hook has at most the
+    /// smaller of it and its `max_in_flight` in flight; an unlisted one its `max_in_flight`.
+    pub hook_caps: &'a HashMap<Id, u32>,
 }
 
 /// Claims due deliveries for `spec.owner`, due order first; their payloads are attached by
@@ -99,34 +106,156 @@ async fn expire_leases(conn: &mut Conn, now: Millis) -> Result<()> {
 }
 
 #[derive(FromRow)]
-struct Candidate {
-    id: Id,
-    max_in_flight: i64,
-    ordered: bool,
+pub struct Candidate {
+    pub id: Id,
+    pub max_in_flight: i64,
+    pub ordered: bool,
     /// Its top-level namespace ('' for a system hook); read only when shares are counted.
-    tenant: Option<String>,
+    pub tenant: Option<String>,
 }
 
 /// The top-level namespace of the hook `h`: the first segment of its project's or group's
 /// path, always current (a transfer moves it); '' for a system hook, whose hooks share one
 /// allowance of their own.
-fn tenant_of_hook() -> String {
+pub fn tenant_of_hook() -> String {
     dialect::top_segment(
         "coalesce((SELECT path_with_namespace FROM projects WHERE id = h.project_id), \
          (SELECT full_path FROM groups WHERE id = h.group_id), '')",
     )
 }
 
+/// Up to `wanted` hooks with due work, first due first, but none of the namespaces in
+/// `excluded` (`tenant`: the SQL of a hook's namespace, or NULL when shares are not counted).
+///
+/// Where claims run side by side (PostgreSQL), each locks the hooks it plans for and skips
+/// those another claim holds: no two claims plan for one hook at once.
+async fn due_hooks(
+    conn: &mut Conn,
+    now: Millis,
+    wanted: i64,
+    tenant: &str,
+    excluded: &[&String],
+) -> Result<Vec<Candidate>> {
+    let not_in = if excluded.is_empty() {
+        String::new()
+    } else {
+        format!(" AND {tenant} NOT IN ({})", placeholders(3, excluded.len()))
+    };
+    let sql = format!(
+        "SELECT id, max_in_flight, ordered, {tenant} AS tenant FROM hooks h \
+         WHERE next_due_at <= $1 AND NOT permanently_disabled \
+         AND (disabled_until IS NULL OR disabled_until <= $1){not_in} \
+         ORDER BY next_due_at, id LIMIT $2{}",
+        dialect::SKIP_LOCKED
+    );
+    let mut query = sqlx::query_as::<_, Candidate>(&sql).bind(now).bind(wanted);
+    for namespace in excluded {
+        query = query.bind(*namespace);
+    }
+    Ok(query.fetch_all(&mut *conn).await?)
+}
+
 /// A hook and how many of its due deliveries to take.
-struct Want {
-    hook_id: Id,
-    take: i64,
+pub struct Want {
+    pub hook_id: Id,
+    pub take: i64,
 }
 
 struct Round {
     claimed: Vec<ClaimedRow>,
     /// The candidate list was full: more due hooks may wait behind it.
     more_hooks: bool,
+}
+
+/// Hooks promised deliveries, split by how their due rows are read.
+#[derive(Default)]
+pub struct Promised {
+    pub unordered: Vec<Want>,
+    pub ordered: Vec<Want>,
+}
+
+impl Promised {
+    pub fn is_empty(&self) -> bool {
+        self.unordered.is_empty() && self.ordered.is_empty()
+    }
+
+    pub fn hooks(&self) -> impl Iterator<Item = Id> + '_ {
+        self.unordered
+            .iter()
+            .chain(&self.ordered)
+            .map(|w| w.hook_id)
+    }
+}
+
+/// Promises the next candidates up to `need` deliveries in all, each up to its free slots
+/// (its cap, less what is in flight; one at a time for an ordered hook) and its tenant's
+/// room while `shares_bind`, counting what is promised into `busy`'s tenants. Shared by
+/// both write paths.
+pub fn promise<'c>(
+    next: &mut impl Iterator<Item = &'c Candidate>,
+    busy: &mut InFlight,
+    need: i64,
+    spec: &ClaimSpec<'_>,
+    shares_bind: bool,
+) -> Promised {
+    let share = i64::from(spec.rate.in_flight);
+    let mut promised = Promised::default();
+    let mut total = 0;
+    while total < need {
+        let Some(hook) = next.next() else { break };
+        let in_flight = busy.per_hook.get(&hook.id).copied().unwrap_or(0);
+        let slots = match spec.hook_caps.get(&hook.id) {
+            Some(cap) => hook.max_in_flight.min(i64::from(*cap)),
+            None => hook.max_in_flight,
+        };
+        let free = if hook.ordered {
+            i64::from(in_flight == 0 && slots > 0)
+        } else {
+            (slots - in_flight).max(0)
+        };
+        let tenant_room = match &hook.tenant {
+            Some(tenant) if shares_bind => {
+                (share - busy.per_tenant.get(tenant).copied().unwrap_or(0)).max(0)
+            }
+            _ => i64::MAX,
+        };
+        let take = free.min(need - total).min(tenant_room);
+        if take == 0 {
+            continue;
+        }
+        if let Some(tenant) = hook.tenant.as_ref().filter(|_| share > 0) {
+            *busy.per_tenant.entry(tenant.clone()).or_default() += take;
+        }
+        total += take;
+        let want = Want {
+            hook_id: hook.id,
+            take,
+        };
+        if hook.ordered {
+            promised.ordered.push(want);
+        } else {
+            promised.unordered.push(want);
+        }
+    }
+    promised
+}
+
+/// The tenants at their share of the workers.
+pub fn full_tenants(busy: &InFlight, share: i64) -> Vec<&String> {
+    busy.per_tenant
+        .iter()
+        .filter(|(_, count)| **count >= share)
+        .map(|(tenant, _)| tenant)
+        .collect()
+}
+
+/// Whether the shares bind: while two namespaces want workers, that is two among the due
+/// hooks and the namespaces at their share (which may have due work of their own), or more
+/// due hooks than the candidate list holds (`list_full`).
+pub fn shares_bind(share: i64, full: &[&String], candidates: &[Candidate], list_full: bool) -> bool {
+    let mut wanting: HashSet<&String> = full.iter().copied().collect();
+    wanting.extend(candidates.iter().filter_map(|hook| hook.tenant.as_ref()));
+    share > 0 && (list_full || wanting.len() > 1)
 }
 
 /// One round of a claim; `busy` is what is in flight as the round starts.
@@ -138,49 +267,25 @@ async fn claim_round(
 ) -> Result<Round> {
     // A hook with no free slot has at least one delivery in flight, so `budget` more than
     // the deliveries in flight always reaches every hook that can take one; the hooks of a
-    // tenant at its share are not looked at.
+    // tenant at its share are not looked at unless no other tenant's are due.
     let share = i64::from(spec.rate.in_flight);
     let in_flight: i64 = busy.per_hook.values().sum();
     let wanted_hooks = i64::try_from(budget)
         .unwrap_or(i64::MAX)
         .saturating_add(in_flight);
-    let full_tenants: Vec<&String> = busy
-        .per_tenant
-        .iter()
-        .filter(|(_, count)| **count >= share)
-        .map(|(tenant, _)| tenant)
-        .collect();
-    let (tenant, not_full) = if share > 0 {
-        let tenant = tenant_of_hook();
-        let not_full = if full_tenants.is_empty() {
-            String::new()
-        } else {
-            format!(
-                " AND {tenant} NOT IN ({})",
-                placeholders(3, full_tenants.len())
-            )
-        };
-        (tenant, not_full)
+    let full_tenants = full_tenants(&busy, share);
+    let tenant = if share > 0 {
+        tenant_of_hook()
     } else {
-        ("NULL".to_owned(), String::new())
+        "NULL".to_owned()
     };
-    // Where claims run side by side (PostgreSQL), each locks the hooks it plans for and skips
-    // those another claim holds: no two claims plan for one hook at once.
-    let sql = format!(
-        "SELECT id, max_in_flight, ordered, {tenant} AS tenant FROM hooks h \
-         WHERE next_due_at <= $1 AND NOT permanently_disabled \
-         AND (disabled_until IS NULL OR disabled_until <= $1){not_full} \
-         ORDER BY next_due_at, id LIMIT $2{}",
-        dialect::SKIP_LOCKED
-    );
-    let mut query = sqlx::query_as::<_, Candidate>(&sql)
-        .bind(spec.now)
-        .bind(wanted_hooks);
-    for full in &full_tenants {
-        query = query.bind(*full);
+    let mut candidates = due_hooks(conn, spec.now, wanted_hooks, &tenant, &full_tenants).await?;
+    if candidates.is_empty() && !full_tenants.is_empty() {
+        // No other namespace has due work: the full ones may go past their share.
+        candidates = due_hooks(conn, spec.now, wanted_hooks, &tenant, &[]).await?;
     }
-    let candidates = query.fetch_all(&mut *conn).await?;
     let list_full = i64::try_from(candidates.len()).unwrap_or(i64::MAX) == wanted_hooks;
+    let shares_bind = shares_bind(share, &full_tenants, &candidates, list_full);
     if dialect::WRITES_SIDE_BY_SIDE {
         // Counted again once the hooks are held: another node's claim may have added to
         // them since, and now no other claim can. (A tenant's share is counted the same
@@ -198,48 +303,15 @@ async fn claim_round(
     let mut next = candidates.iter();
     loop {
         let need = budget - i64::try_from(due.len()).unwrap_or(i64::MAX);
-        let (mut unordered, mut ordered) = (Vec::new(), Vec::new());
-        let mut promised = 0;
-        while promised < need {
-            let Some(hook) = next.next() else { break };
-            let in_flight = busy.per_hook.get(&hook.id).copied().unwrap_or(0);
-            let free = if hook.ordered {
-                i64::from(in_flight == 0)
-            } else {
-                (hook.max_in_flight - in_flight).max(0)
-            };
-            let tenant_room = match &hook.tenant {
-                Some(tenant) if share > 0 => {
-                    (share - busy.per_tenant.get(tenant).copied().unwrap_or(0)).max(0)
-                }
-                _ => i64::MAX,
-            };
-            let take = free.min(need - promised).min(tenant_room);
-            if take == 0 {
-                continue;
-            }
-            if let Some(tenant) = hook.tenant.as_ref().filter(|_| share > 0) {
-                *busy.per_tenant.entry(tenant.clone()).or_default() += take;
-            }
-            promised += take;
-            touched.push(hook.id);
-            let want = Want {
-                hook_id: hook.id,
-                take,
-            };
-            if hook.ordered {
-                ordered.push(want);
-            } else {
-                unordered.push(want);
-            }
-        }
-        if promised == 0 {
+        let promised = promise(&mut next, &mut busy, need, spec, shares_bind);
+        if promised.is_empty() {
             break;
         }
-        due.extend(due_rows(conn, &unordered, DUE_UNORDERED, Some(spec.now)).await?);
+        touched.extend(promised.hooks());
+        due.extend(due_rows(conn, &promised.unordered, DUE_UNORDERED, Some(spec.now)).await?);
         // An ordered hook's head may be waiting for its retry: then nothing of it is due.
         due.extend(
-            due_rows(conn, &ordered, HEAD_ORDERED, None)
+            due_rows(conn, &promised.ordered, HEAD_ORDERED, None)
                 .await?
                 .into_iter()
                 .filter(|row| row.next_attempt_at <= spec.now),
@@ -258,12 +330,12 @@ async fn claim_round(
 
 /// What is in flight (on every node: the limits are the hook's and the tenant's, not the
 /// node's).
-struct InFlight {
-    per_hook: HashMap<Id, i64>,
+pub struct InFlight {
+    pub per_hook: HashMap<Id, i64>,
     /// Per top-level namespace, when shares are counted (empty otherwise).
-    per_tenant: HashMap<String, i64>,
+    pub per_tenant: HashMap<String, i64>,
     /// The lease that runs out first.
-    oldest_lease: Option<Millis>,
+    pub oldest_lease: Option<Millis>,
 }
 
 /// Counts what is in flight per hook, and per tenant when `per_tenant`.
@@ -345,15 +417,15 @@ async fn due_rows(
 /// A claimed delivery, before its event's payload is attached.
 #[derive(FromRow)]
 pub struct ClaimedRow {
-    id: Id,
-    hook_id: Id,
-    event_id: Id,
-    event_header: String,
-    trigger: String,
-    idempotency_key: String,
-    attempts: i64,
-    next_attempt_at: Millis,
-    rate_limited: bool,
+    pub id: Id,
+    pub hook_id: Id,
+    pub event_id: Id,
+    pub event_header: String,
+    pub trigger: String,
+    pub idempotency_key: String,
+    pub attempts: i64,
+    pub next_attempt_at: Millis,
+    pub rate_limited: bool,
 }
 
 /// Marks the rows in flight for `spec.owner` until `spec.lease_until`.

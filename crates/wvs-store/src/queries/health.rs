@@ -13,17 +13,22 @@ use super::sql::{in_lists, placeholders};
 use crate::model::{Attempt, HealthEffect, HealthRule, HookHealth, HookOwner, Id};
 use crate::{Result, StoreError};
 
+/// The columns of a hook its health is read from (`HEALTH_COLUMNS`).
 #[derive(FromRow)]
-struct HealthRow {
-    id: Id,
-    scope: String,
-    project_id: Option<Id>,
-    group_id: Option<Id>,
-    recent_failures: i64,
-    backoff_count: i64,
-    disabled_until: Option<i64>,
-    permanently_disabled: bool,
+pub struct HealthRow {
+    pub id: Id,
+    pub scope: String,
+    pub project_id: Option<Id>,
+    pub group_id: Option<Id>,
+    pub recent_failures: i64,
+    pub backoff_count: i64,
+    pub disabled_until: Option<i64>,
+    pub permanently_disabled: bool,
 }
+
+/// What [`HealthRow`] reads, in its order.
+pub const HEALTH_COLUMNS: &str = "id, scope, project_id, group_id, recent_failures, \
+     backoff_count, disabled_until, permanently_disabled";
 
 impl HealthRow {
     fn owner(&self) -> Result<HookOwner> {
@@ -49,6 +54,34 @@ impl HealthRow {
 pub struct Healths(HashMap<Id, (HookOwner, HookHealth)>);
 
 impl Healths {
+    /// The health of the hooks read.
+    pub fn of(rows: impl IntoIterator<Item = HealthRow>) -> Result<Healths> {
+        let mut healths = HashMap::new();
+        for row in rows {
+            healths.insert(row.id, (row.owner()?, row.health()));
+        }
+        Ok(Healths(healths))
+    }
+
+    /// The hooks whose health the attempts change, with their health after them.
+    pub fn changes(&self, attempts: &[&Attempt], rule: &dyn HealthRule) -> Vec<(Id, HookHealth)> {
+        let mut after = self.folded(attempts, rule);
+        self.changed_by(&after)
+            .into_iter()
+            .filter_map(|id| Some((id, after.remove(&id)?)))
+            .collect()
+    }
+
+    /// One line for the operator per change about to be written.
+    pub fn log(&self, changes: &[(Id, HookHealth)], attempts: &[&Attempt]) {
+        for (id, after) in changes {
+            if let Some((_, before)) = self.0.get(id) {
+                let cause = attempts.iter().rev().find(|a| a.hook_id == *id).copied();
+                log_change(*id, before, after, cause);
+            }
+        }
+    }
+
     /// Whether the hook still exists.
     pub fn contains(&self, hook_id: Id) -> bool {
         self.0.contains_key(&hook_id)
@@ -93,22 +126,19 @@ pub async fn load(conn: &mut Conn, ids: impl Iterator<Item = Id>, lock: &str) ->
     let mut ids: Vec<Id> = ids.collect();
     ids.sort_unstable();
     ids.dedup();
-    let mut healths = HashMap::with_capacity(ids.len());
+    let mut rows = Vec::with_capacity(ids.len());
     for batch in in_lists(&ids) {
         let sql = format!(
-            "SELECT id, scope, project_id, group_id, recent_failures, backoff_count, \
-             disabled_until, permanently_disabled FROM hooks WHERE id IN ({}) ORDER BY id{lock}",
+            "SELECT {HEALTH_COLUMNS} FROM hooks WHERE id IN ({}) ORDER BY id{lock}",
             placeholders(1, batch.len()),
         );
         let mut query = sqlx::query_as::<_, HealthRow>(&sql);
         for id in batch {
             query = query.bind(id);
         }
-        for row in query.fetch_all(&mut *conn).await? {
-            healths.insert(row.id, (row.owner()?, row.health()));
-        }
+        rows.extend(query.fetch_all(&mut *conn).await?);
     }
-    Ok(Healths(healths))
+    Healths::of(rows)
 }
 
 /// Applies the attempts' effects to their hooks' health; writes only what changed.
@@ -126,24 +156,21 @@ pub async fn apply(
     rule: &dyn HealthRule,
     read: Healths,
 ) -> Result<()> {
-    let after = read.folded(attempts, rule);
-    let changing = read.changed_by(&after);
+    let changing = read.changes(attempts, rule);
     if changing.is_empty() {
         return Ok(());
     }
-    let (current, after) = if dialect::WRITES_SIDE_BY_SIDE {
-        let locked = load(conn, changing.into_iter(), dialect::LOCK).await?;
-        let after = locked.folded(attempts, rule);
-        (locked, after)
+    let (current, changes) = if dialect::WRITES_SIDE_BY_SIDE {
+        let ids = changing.into_iter().map(|(id, _)| id);
+        let locked = load(conn, ids, dialect::LOCK).await?;
+        let changes = locked.changes(attempts, rule);
+        (locked, changes)
     } else {
-        (read, after)
+        (read, changing)
     };
-    for id in current.changed_by(&after) {
-        hooks::set_health(conn, id, &after[&id]).await?;
-        if let Some((_, before)) = current.0.get(&id) {
-            let cause = attempts.iter().rev().find(|a| a.hook_id == id).copied();
-            log_change(id, before, &after[&id], cause);
-        }
+    current.log(&changes, attempts);
+    for (id, health) in changes {
+        hooks::set_health(conn, id, &health).await?;
     }
     Ok(())
 }

@@ -31,78 +31,114 @@ pub async fn insert_events(conn: &mut Conn, batch: &[Pending]) -> Result<Vec<Res
     let stored = stored_by_key(conn, batch).await?;
     // A hook deleted after routing but before this transaction gets nothing: the event is
     // accepted for the others rather than refused for a hook that is gone.
-    let routed: Vec<Id> = batch
-        .iter()
-        .flat_map(|pending| pending.deliveries.iter().map(|d| d.hook_id))
-        .collect();
-    let live = hooks::lock_existing(conn, routed.into_iter()).await?;
+    let live = hooks::lock_existing(conn, routed_hooks(batch)).await?;
+    let plan = Plan::new(batch, &stored, &live);
 
-    let mut answers: Vec<Answer> = Vec::with_capacity(batch.len());
-    let mut new: Vec<NewRow> = Vec::new();
-    let mut first_in_batch: HashMap<&str, usize> = HashMap::new();
-    for pending in batch {
-        let Some(idempotency) = &pending.event.idempotency else {
-            answers.push(Answer::New(new.len()));
-            new.push(NewRow::of(pending, &live));
-            continue;
-        };
-        let answer = if let Some(first) = stored.get(&idempotency.key) {
-            match first.same_body(idempotency) {
-                true => Answer::Stored(first.inserted.clone()),
-                false => Answer::Reused,
-            }
-        } else if let Some(&row) = first_in_batch.get(idempotency.key.as_str()) {
-            match new[row].pending.event.idempotency.as_ref() == Some(idempotency) {
-                true => Answer::Duplicate(row),
-                false => Answer::Reused,
-            }
-        } else {
-            first_in_batch.insert(&idempotency.key, new.len());
-            new.push(NewRow::of(pending, &live));
-            Answer::New(new.len() - 1)
-        };
-        answers.push(answer);
-    }
-
-    let ids = insert_event_rows(conn, &new).await?;
-    for (row, id) in new.iter().zip(&ids) {
+    let ids = insert_event_rows(conn, &plan.new).await?;
+    for (row, id) in plan.new.iter().zip(&ids) {
         payload::store_rest(conn, *id, &row.pending.event.payload).await?;
     }
-    insert_delivery_rows(conn, &new, &ids).await?;
-    let due = new
-        .iter()
-        .flat_map(|row| row.deliveries.iter().map(|d| (d.hook_id, row.pending.now)));
-    // A hook already due by then (the rule under load) is left as it is: one statement
-    // less while the hooks are held.
-    let later: Vec<(Id, Millis)> = earliest_per_hook(due)
-        .into_iter()
-        .filter(|(hook, at)| {
-            live.get(hook)
-                .copied()
-                .flatten()
-                .is_none_or(|next| next > *at)
-        })
-        .collect();
-    hooks::due_by(conn, &later).await?;
-    if new.iter().any(|row| !row.deliveries.is_empty()) {
+    insert_delivery_rows(conn, &plan.new, &ids).await?;
+    hooks::due_by(conn, &plan.due_later(&live)).await?;
+    if plan.adds_work() {
         dialect::work_added(conn).await?;
     }
+    Ok(plan.answers(&ids))
+}
 
-    let outcome = |row: usize, duplicate: bool| Inserted {
-        event_id: ids[row],
-        event_uuid: new[row].pending.event.chain_uuid.clone(),
-        deliveries: new[row].deliveries.len() as u64,
-        duplicate,
-    };
-    Ok(answers
-        .into_iter()
-        .map(|answer| match answer {
-            Answer::Stored(inserted) => Ok(inserted),
-            Answer::Duplicate(row) => Ok(outcome(row, true)),
-            Answer::New(row) => Ok(outcome(row, false)),
-            Answer::Reused => Err(StoreError::IdempotencyKeyReused),
-        })
-        .collect())
+/// Every hook the batch's events were routed to.
+pub fn routed_hooks(batch: &[Pending]) -> impl Iterator<Item = Id> + '_ {
+    batch
+        .iter()
+        .flat_map(|pending| pending.deliveries.iter().map(|d| d.hook_id))
+}
+
+/// What an ingest batch writes and how each of its events is answered, decided from the
+/// keys stored before and the hooks that still exist (`live`, with their `next_due_at`):
+/// shared by both write paths (the query modules' and SQLite's writer thread).
+pub struct Plan<'a> {
+    answers: Vec<Answer>,
+    /// The events to store, in order.
+    pub new: Vec<NewRow<'a>>,
+}
+
+impl<'a> Plan<'a> {
+    pub fn new(
+        batch: &'a [Pending],
+        stored: &HashMap<String, FirstUse>,
+        live: &HashMap<Id, Option<Millis>>,
+    ) -> Plan<'a> {
+        let mut answers: Vec<Answer> = Vec::with_capacity(batch.len());
+        let mut new: Vec<NewRow> = Vec::new();
+        let mut first_in_batch: HashMap<&str, usize> = HashMap::new();
+        for pending in batch {
+            let Some(idempotency) = &pending.event.idempotency else {
+                answers.push(Answer::New(new.len()));
+                new.push(NewRow::of(pending, live));
+                continue;
+            };
+            let answer = if let Some(first) = stored.get(&idempotency.key) {
+                match first.same_body(idempotency) {
+                    true => Answer::Stored(first.inserted.clone()),
+                    false => Answer::Reused,
+                }
+            } else if let Some(&row) = first_in_batch.get(idempotency.key.as_str()) {
+                match new[row].pending.event.idempotency.as_ref() == Some(idempotency) {
+                    true => Answer::Duplicate(row),
+                    false => Answer::Reused,
+                }
+            } else {
+                first_in_batch.insert(&idempotency.key, new.len());
+                new.push(NewRow::of(pending, live));
+                Answer::New(new.len() - 1)
+            };
+            answers.push(answer);
+        }
+        Plan { answers, new }
+    }
+
+    /// The hooks the new deliveries make due earlier than they are (earliest per hook). A
+    /// hook already due by then (the rule under load) is left as it is: one statement less
+    /// while the hooks are held.
+    pub fn due_later(&self, live: &HashMap<Id, Option<Millis>>) -> Vec<(Id, Millis)> {
+        let due = self
+            .new
+            .iter()
+            .flat_map(|row| row.deliveries.iter().map(|d| (d.hook_id, row.pending.now)));
+        earliest_per_hook(due)
+            .into_iter()
+            .filter(|(hook, at)| {
+                live.get(hook)
+                    .copied()
+                    .flatten()
+                    .is_none_or(|next| next > *at)
+            })
+            .collect()
+    }
+
+    /// Whether any delivery is stored.
+    pub fn adds_work(&self) -> bool {
+        self.new.iter().any(|row| !row.deliveries.is_empty())
+    }
+
+    /// Each event's outcome, in the batch's order; `ids[n]` is the id `new[n]` got.
+    pub fn answers(self, ids: &[Id]) -> Vec<Result<Inserted>> {
+        let outcome = |row: usize, duplicate: bool| Inserted {
+            event_id: ids[row],
+            event_uuid: self.new[row].pending.event.chain_uuid.clone(),
+            deliveries: self.new[row].deliveries.len() as u64,
+            duplicate,
+        };
+        self.answers
+            .iter()
+            .map(|answer| match answer {
+                Answer::Stored(inserted) => Ok(inserted.clone()),
+                Answer::Duplicate(row) => Ok(outcome(*row, true)),
+                Answer::New(row) => Ok(outcome(*row, false)),
+                Answer::Reused => Err(StoreError::IdempotencyKeyReused),
+            })
+            .collect()
+    }
 }
 
 /// How one event of a batch is answered.
@@ -117,9 +153,9 @@ enum Answer {
 }
 
 /// An event of the batch to write, with the deliveries to hooks that still exist.
-struct NewRow<'a> {
-    pending: &'a Pending,
-    deliveries: Vec<&'a NewDelivery>,
+pub struct NewRow<'a> {
+    pub pending: &'a Pending,
+    pub deliveries: Vec<&'a NewDelivery>,
 }
 
 impl<'a> NewRow<'a> {
@@ -136,11 +172,11 @@ impl<'a> NewRow<'a> {
 }
 
 /// The first event stored under an idempotency key.
-struct FirstUse {
-    inserted: Inserted,
+pub struct FirstUse {
+    pub inserted: Inserted,
     /// `None` for a key stored before bodies were digested (schema version 8): any body
     /// is taken as the same.
-    body_sha256: Option<String>,
+    pub body_sha256: Option<String>,
 }
 
 impl FirstUse {
@@ -314,24 +350,7 @@ pub async fn latest_event(
 /// (VALUES ...)` per batch: a statement per delivery would cost a round trip to SQLite's
 /// worker thread each. A delivery that goes back to pending makes its hook due again then.
 pub async fn settle(conn: &mut Conn, owner: &str, attempts: &[&Attempt]) -> Result<()> {
-    // (delivery, state, next attempt, time); one outcome per delivery, the first reported.
-    let mut seen = HashSet::new();
-    let mut retried = Vec::new();
-    let outcomes: Vec<(Id, &str, Option<Millis>, Millis)> = attempts
-        .iter()
-        .filter_map(|attempt| {
-            let delivery_id = attempt.delivery_id.filter(|id| seen.insert(*id))?;
-            let (state, next_attempt_at) = match attempt.outcome {
-                Outcome::Succeeded => ("succeeded", None),
-                Outcome::RetryAt(at) => {
-                    retried.push((attempt.hook_id, at));
-                    ("pending", Some(at))
-                }
-                Outcome::Failed => ("failed", None),
-            };
-            Some((delivery_id, state, next_attempt_at, attempt.created_at))
-        })
-        .collect();
+    let Settled { outcomes, retried } = Settled::of(attempts);
     for run in runs(&outcomes) {
         // VALUES columns are named column1, column2... in SQLite and PostgreSQL alike.
         let sql = format!(
@@ -363,6 +382,37 @@ pub async fn settle(conn: &mut Conn, owner: &str, attempts: &[&Attempt]) -> Resu
     hooks::due_by(conn, &earliest_per_hook(retried.into_iter())).await?;
     // Settled deliveries freed slots and retries are due later: other nodes may claim now.
     dialect::work_added(conn).await
+}
+
+/// What recording attempts does to their deliveries (shared by both write paths).
+pub struct Settled {
+    /// (delivery, state, next attempt, time); one per delivery, the first reported.
+    pub outcomes: Vec<(Id, &'static str, Option<Millis>, Millis)>,
+    /// (hook, when) for each retry: the hook is due again then.
+    pub retried: Vec<(Id, Millis)>,
+}
+
+impl Settled {
+    pub fn of(attempts: &[&Attempt]) -> Settled {
+        let mut seen = HashSet::new();
+        let mut retried = Vec::new();
+        let outcomes = attempts
+            .iter()
+            .filter_map(|attempt| {
+                let delivery_id = attempt.delivery_id.filter(|id| seen.insert(*id))?;
+                let (state, next_attempt_at) = match attempt.outcome {
+                    Outcome::Succeeded => ("succeeded", None),
+                    Outcome::RetryAt(at) => {
+                        retried.push((attempt.hook_id, at));
+                        ("pending", Some(at))
+                    }
+                    Outcome::Failed => ("failed", None),
+                };
+                Some((delivery_id, state, next_attempt_at, attempt.created_at))
+            })
+            .collect();
+        Settled { outcomes, retried }
+    }
 }
 
 /// Bytes the readiness probe writes: several pages, so that a file that cannot grow (a full

@@ -44,16 +44,35 @@ pub async fn admit(
             limited: Vec::new(),
         });
     }
+    let (start, keys) = window_keys(&rows, rate, now);
+    let mut used = calls_in_window(conn, &keys, start).await?;
+    let admission = split(rows, &mut used, rate, start);
+    save(conn, &used, start).await?;
+    Ok(admission)
+}
+
+/// The start of the current window, and the rows' keys, sorted: claims running side by
+/// side lock the windows in one order.
+pub fn window_keys(rows: &[DueRow], rate: RateLimit, now: Millis) -> (Millis, Vec<String>) {
     let window = rate.window.max(1);
-    let start = now - now.rem_euclid(window);
-    // Sorted: claims running side by side lock the windows in one order.
-    let keys: Vec<String> = rows
+    let keys = rows
         .iter()
         .filter_map(|row| row.rate_key.clone())
         .collect::<BTreeSet<_>>()
         .into_iter()
         .collect();
-    let mut used = calls_in_window(conn, &keys, start).await?;
+    (now - now.rem_euclid(window), keys)
+}
+
+/// Admits `rows` in order while their key has calls left in the window that starts at
+/// `start` (`used` holds the calls made, and counts the admitted ones).
+pub fn split(
+    rows: Vec<DueRow>,
+    used: &mut HashMap<String, i64>,
+    rate: RateLimit,
+    start: Millis,
+) -> Admission {
+    let next_window = start + rate.window.max(1);
     let mut admission = Admission {
         admitted: Vec::with_capacity(rows.len()),
         limited: Vec::new(),
@@ -62,15 +81,14 @@ pub async fn admit(
         if let Some(key) = &row.rate_key {
             let calls = used.entry(key.clone()).or_insert(0);
             if *calls >= i64::from(rate.calls) {
-                admission.limited.push((row.hook_id, start + window));
+                admission.limited.push((row.hook_id, next_window));
                 continue;
             }
             *calls += 1;
         }
         admission.admitted.push(row);
     }
-    save(conn, &used, start).await?;
-    Ok(admission)
+    admission
 }
 
 /// Calls made per key in the window that starts at `start` (an older window counts none).

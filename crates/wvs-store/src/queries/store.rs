@@ -5,6 +5,7 @@
 //! The queue's writes, which nodes sharing a PostgreSQL database run side by side, are
 //! retried when the database aborts one of them to break a deadlock.
 
+use std::collections::HashMap;
 use std::sync::Arc;
 
 use async_trait::async_trait;
@@ -18,12 +19,61 @@ use crate::group_commit::{GroupCommit, Pending};
 use crate::model::*;
 use crate::{Result, Store, StoreError};
 
-/// Stores one group-commit batch in one write transaction of the store (retried when the
-/// database aborted it to break a deadlock); each event's own outcome, in order.
+/// Stores one group-commit batch in one write transaction of the store (the backend's
+/// `store_batch`); each event's own outcome, in order.
 async fn insert_batch(store: &Backend, batch: Arc<[Pending]>) -> Result<Vec<Result<Inserted>>> {
-    let outcome = retrying(|| store.write(async |c| queue::insert_events(c, &batch).await)).await;
+    let outcome = store.store_batch(batch).await;
     store.writes.note(&outcome);
     outcome
+}
+
+/// The queue's three hot writes run through the query modules, each in one write
+/// transaction of the store, retried when the database aborted it to break a deadlock.
+/// PostgreSQL's; SQLite runs them on its writer thread instead (`sqlite::write_path`).
+pub(super) mod through_queries {
+    use super::*;
+
+    pub async fn store_batch(store: &Backend, batch: &[Pending]) -> Result<Vec<Result<Inserted>>> {
+        retrying(|| store.write(async |c| queue::insert_events(c, batch).await)).await
+    }
+
+    pub async fn release(store: &Backend, owner: &str, now: Millis) -> Result<u64> {
+        retrying(|| store.write(async |c| queue::release_claims(c, owner, now).await)).await
+    }
+
+    pub async fn claim(
+        store: &Backend,
+        spec: &claim::ClaimSpec<'_>,
+    ) -> Result<Vec<claim::ClaimedRow>> {
+        retrying(|| store.write(async |c| claim::claim_due(c, spec).await)).await
+    }
+
+    pub async fn record(
+        store: &Backend,
+        owner: &str,
+        attempts: &[Attempt],
+        rule: &dyn HealthRule,
+    ) -> Result<()> {
+        retrying(|| {
+            store.write(async |c| {
+                // A hook deleted while its delivery was in flight took its log and deliveries
+                // with it; its attempts have nowhere to go. Dropping them here (instead of
+                // failing on the foreign key) keeps one vanished hook from blocking the whole
+                // batch. One read of the hooks tells which still exist and the health their
+                // attempts fold into.
+                let healths =
+                    health::load(c, attempts.iter().map(|a| a.hook_id), dialect::KEY_SHARE).await?;
+                let attempts: Vec<&Attempt> = attempts
+                    .iter()
+                    .filter(|a| healths.contains(a.hook_id))
+                    .collect();
+                log::insert(c, &attempts).await?;
+                queue::settle(c, owner, &attempts).await?;
+                health::apply(c, &attempts, rule, healths).await
+            })
+        })
+        .await
+    }
 }
 
 /// Starts the group commit of `store`'s inserts, on a store sharing its connections.
@@ -303,6 +353,7 @@ impl Store for Backend {
         lease_until: Millis,
         limit: u32,
         rate: RateLimit,
+        hook_caps: &HashMap<Id, u32>,
     ) -> Result<Vec<Claimed>> {
         if limit == 0 {
             return Ok(Vec::new());
@@ -313,8 +364,9 @@ impl Store for Backend {
             lease_until,
             limit,
             rate,
+            hook_caps,
         };
-        let claimed = retrying(|| self.write(async |c| claim::claim_due(c, &spec).await)).await?;
+        let claimed = self.claim_rows(&spec).await?;
         // Stored events never change: their payloads are read once the claim committed, on a
         // read connection, instead of holding the one writer for it. (Failing here leaves the
         // claims to expire, as a node that died would.)
@@ -331,25 +383,7 @@ impl Store for Backend {
         if attempts.is_empty() {
             return Ok(());
         }
-        let outcome = retrying(|| {
-            self.write(async |c| {
-                // A hook deleted while its delivery was in flight took its log and deliveries
-                // with it; its attempts have nowhere to go. Dropping them here (instead of failing
-                // on the foreign key) keeps one vanished hook from blocking the whole batch.
-                // One read of the hooks tells which still exist and the health their
-                // attempts fold into.
-                let healths =
-                    health::load(c, attempts.iter().map(|a| a.hook_id), dialect::KEY_SHARE).await?;
-                let attempts: Vec<&Attempt> = attempts
-                    .iter()
-                    .filter(|a| healths.contains(a.hook_id))
-                    .collect();
-                log::insert(c, &attempts).await?;
-                queue::settle(c, owner, &attempts).await?;
-                health::apply(c, &attempts, rule, healths).await
-            })
-        })
-        .await;
+        let outcome = self.record(owner, attempts, rule).await;
         self.writes.note(&outcome);
         outcome
     }
@@ -369,12 +403,16 @@ impl Store for Backend {
     }
 
     async fn release_claims(&self, owner: &str, now: Millis) -> Result<u64> {
-        retrying(|| self.write(async |c| queue::release_claims(c, owner, now).await)).await
+        self.release(owner, now).await
     }
 
     async fn next_due_at(&self, after: Millis) -> Result<Option<Millis>> {
-        self.read_one(async |c| queue::next_due_at(c, after).await)
-            .await
+        let due = self
+            .read_one(async |c| queue::next_due_at(c, after).await)
+            .await?;
+        // Claims held in memory (SQLite) are claimable just after their lease runs out.
+        let held = self.first_lease_expiry().map(|at| at.saturating_add(1));
+        Ok(due.into_iter().chain(held).min())
     }
 
     async fn chain_hooks(&self, chain_uuid: &str) -> Result<Vec<Id>> {
@@ -393,7 +431,9 @@ impl Store for Backend {
     }
 
     async fn delivery_counts(&self) -> Result<DeliveryCounts> {
-        self.read_one(async |c| queue::counts(c).await).await
+        let mut counts = self.read_one(async |c| queue::counts(c).await).await?;
+        self.count_held(&mut counts);
+        Ok(counts)
     }
 
     async fn list_attempts(

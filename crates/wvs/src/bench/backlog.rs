@@ -30,7 +30,11 @@ pub async fn run(args: &Args) -> Result<BacklogReport> {
     let load_before = target::load_average();
     let mut serve_args = args.serve_args.clone();
     serve_args.extend(["--deliver".to_owned(), "false".to_owned()]);
-    let mut target = target::spawn(args.database_url.as_deref(), &serve_args)?;
+    let mut target = target::spawn(
+        args.serve_binary.as_deref(),
+        args.database_url.as_deref(),
+        &serve_args,
+    )?;
     let result = measure(args, &mut target, load_before).await;
     stop_spawned(&mut target, result.is_err());
     let mut report = result?;

@@ -110,6 +110,8 @@ impl Target {
 /// How the bench starts `wvs serve`, as often as it needs to, on one store: the temporary
 /// directory (the SQLite file, the servers' log), the store's flags and the admin token.
 pub struct Launch {
+    /// The `wvs` executable whose `serve` runs: this one unless --serve-binary names another.
+    exe: PathBuf,
     dir: tempfile::TempDir,
     admin_token: String,
     /// `--database-url` and, for PostgreSQL, `--secret-key`.
@@ -119,10 +121,9 @@ pub struct Launch {
 }
 
 impl Launch {
-    /// The command line of `wvs serve` (this executable) on the store, with `extra_args`.
+    /// The command line of `wvs serve` on the store, with `extra_args`.
     fn command(&self, extra_args: &[String]) -> Result<Command> {
-        let exe = std::env::current_exe().context("finding the wvs executable")?;
-        let mut command = Command::new(exe);
+        let mut command = Command::new(&self.exe);
         command
             .arg("serve")
             .args(["--listen", "127.0.0.1:0", "--allow-local-requests"])
@@ -249,14 +250,24 @@ impl Drop for Spawned {
     }
 }
 
-/// Starts `wvs serve` (this executable) on `database_url`, or on a new temporary SQLite file.
-pub fn spawn(database_url: Option<&str>, extra_args: &[String]) -> Result<Target> {
+/// Starts `wvs serve` of `binary` (this executable without one) on `database_url`, or on a
+/// new temporary SQLite file.
+pub fn spawn(
+    binary: Option<&Path>,
+    database_url: Option<&str>,
+    extra_args: &[String],
+) -> Result<Target> {
+    let exe = match binary {
+        Some(binary) => binary.to_owned(),
+        None => std::env::current_exe().context("finding the wvs executable")?,
+    };
     let dir = tempfile::Builder::new()
         .prefix("wvs-bench-")
         .tempdir()
         .context("creating a temporary directory")?;
     let (store, store_args) = store_of(database_url, dir.path());
     let launch = Arc::new(Launch {
+        exe,
         log: dir.path().join("server.log"),
         dir,
         admin_token: format!("bench-{}", uuid::Uuid::new_v4().simple()),

@@ -716,9 +716,9 @@ async fn a_custom_webhook_template_replaces_the_body() {
             "count": event["total_commits_count"],
         })
     );
-    // The log keeps what was sent.
+    // The log keeps what was sent (recorded after the receiver answered: wait for it).
     let log = server
-        .expect(200, "GET", &format!("{owner}/hooks/{hook_id}/events"), None)
+        .wait_for_log(&format!("{owner}/hooks/{hook_id}/events"), 1)
         .await;
     assert_eq!(log[0]["request_data"], received[0].json());
 }

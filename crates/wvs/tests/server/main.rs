@@ -5,6 +5,7 @@ mod api;
 mod backup;
 mod claims;
 mod client;
+mod concurrency;
 mod connections;
 mod crash;
 mod durability;

@@ -388,3 +388,32 @@ async fn bad_pushes_name_the_field_unknown_projects_are_404_and_retries_are_stor
         "{answer}"
     );
 }
+
+/// A project's first pushed branch becomes its default branch, as in GitLab: the push's own
+/// payload says so, the projects API shows it, and a later branch does not change it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_first_pushed_branch_becomes_the_default_branch() {
+    let receiver = Receiver::start().await;
+    let server = Server::start(&[]);
+    let ids = registry(&server).await;
+    let project = format!("/projects/{}", ids.project);
+    hook(
+        &server,
+        &project,
+        json!({"url": format!("{}/hook", receiver.url)}),
+    )
+    .await;
+    let before = server.expect(200, "GET", &project, None).await;
+    assert_eq!(before["default_branch"], Value::Null);
+
+    push(&server, ids.project, json!([new_ref("refs/heads/trunk")])).await;
+    let sent = exactly(&receiver, 1).await[0].json();
+    assert_eq!(sent["project"]["default_branch"], "trunk");
+    let url = sent["project"]["web_url"].as_str().unwrap();
+    assert!(url.starts_with("http://127.0.0.1:"), "{url}");
+    assert!(!url.starts_with("http://127.0.0.1:0/"), "{url}");
+
+    push(&server, ids.project, json!([new_ref("refs/heads/other")])).await;
+    let after = server.expect(200, "GET", &project, None).await;
+    assert_eq!(after["default_branch"], "trunk");
+}

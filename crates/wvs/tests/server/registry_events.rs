@@ -107,7 +107,7 @@ async fn a_project_rename_and_transfer_carry_the_old_path() {
     let renamed = event(&receiver, "/system", "project_rename").await.json();
     assert_eq!(
         keys(&renamed),
-        keys(&documented("system-hooks/project_rename.json"))
+        keys(&documented("gitlab-17.8/system-hooks/project_rename.json"))
     );
     assert_eq!(renamed["old_path_with_namespace"], "acme/web");
     assert_eq!(renamed["path_with_namespace"], "acme/site");
@@ -183,7 +183,9 @@ async fn a_subgroup_create_fires_and_a_subgroup_transfer_does_not() {
     let payload = created.json();
     assert_eq!(
         keys(&payload),
-        keys(&documented("webhooks-current/subgroup_create.json"))
+        keys(&documented(
+            "gitlab-17.8/webhook-events/subgroup_create.json"
+        ))
     );
     assert_eq!(payload["full_path"], "top/mid/sub");
     assert_eq!(payload["parent_group_id"], ids.mid);
@@ -270,7 +272,9 @@ async fn a_group_member_reaches_system_hooks_and_member_hooks() {
     let payload = system.json();
     assert_eq!(
         keys(&payload),
-        keys(&documented("system-hooks/user_add_to_group.json"))
+        keys(&documented(
+            "gitlab-17.8/system-hooks/user_add_to_group.json"
+        ))
     );
     assert_eq!(
         (
@@ -286,7 +290,9 @@ async fn a_group_member_reaches_system_hooks_and_member_hooks() {
     let payload = member.json();
     assert_eq!(
         keys(&payload),
-        keys(&documented("webhooks-current/user_add_to_group.json"))
+        keys(&documented(
+            "gitlab-17.8/webhook-events/user_add_to_group.json"
+        ))
     );
     assert_eq!(payload["expires_at"], "2030-12-14T00:00:00Z");
     assert_eq!(payload["group_plan"], Value::Null);
@@ -363,7 +369,7 @@ async fn users_and_keys_reach_system_hooks() {
     let created = event(&receiver, "/system", "user_create").await.json();
     assert_eq!(
         keys(&created),
-        keys(&documented("system-hooks/user_create.json"))
+        keys(&documented("gitlab-17.8/system-hooks/user_create.json"))
     );
     assert_eq!(
         (&created["username"], &created["user_id"]),
@@ -395,7 +401,7 @@ async fn users_and_keys_reach_system_hooks() {
     let added = event(&receiver, "/system", "key_create").await.json();
     assert_eq!(
         keys(&added),
-        keys(&documented("system-hooks/key_create.json"))
+        keys(&documented("gitlab-17.8/system-hooks/key_create.json"))
     );
     assert_eq!(
         (&added["username"], &added["key"], &added["id"]),
@@ -434,5 +440,70 @@ async fn users_and_keys_reach_system_hooks() {
             "key_destroy",
             "user_destroy"
         ]
+    );
+}
+
+/// A project created or deleted in a group reaches the hooks of the group and its ancestors
+/// that have `project_events`, as `Project Hook` in the webhook events page's shape; system
+/// hooks get their own `project_create` / `project_destroy`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_project_created_or_deleted_in_a_group_is_a_project_hook_event() {
+    let receiver = Receiver::start().await;
+    let server = Server::start(&[]);
+    let ids = registry(&server).await;
+    hook(
+        &server,
+        &format!("/groups/{}", ids.top),
+        json!({"url": format!("{}/group", receiver.url), "push_events": false, "project_events": true}),
+    )
+    .await;
+    hook(
+        &server,
+        &format!("/groups/{}", ids.mid),
+        json!({"url": format!("{}/silent", receiver.url), "push_events": false}),
+    )
+    .await;
+    hook(
+        &server,
+        "",
+        json!({"url": format!("{}/system", receiver.url)}),
+    )
+    .await;
+    let created = server
+        .expect(
+            201,
+            "POST",
+            "/projects",
+            Some(json!({"name": "Site", "path": "site", "namespace_id": ids.low})),
+        )
+        .await;
+    let project_id = created["id"].as_i64().unwrap();
+    let group = event(&receiver, "/group", "project_create").await;
+    assert_eq!(group.header("X-WVS-Event"), Some("Project Hook"));
+    let body = group.json();
+    assert_eq!(
+        keys(&body),
+        keys(&documented(
+            "gitlab-17.8/webhook-events/group-project_create.json"
+        ))
+    );
+    assert_eq!(body["path_with_namespace"], "top/mid/low/site");
+    assert_eq!(body["project_id"], project_id);
+    let system = event(&receiver, "/system", "project_create").await;
+    assert_eq!(system.header("X-WVS-Event"), Some("System Hook"));
+    assert_eq!(
+        keys(&system.json()),
+        keys(&documented("gitlab-17.8/system-hooks/project_create.json"))
+    );
+
+    server
+        .expect(202, "DELETE", &format!("/projects/{project_id}"), None)
+        .await;
+    let destroyed = event(&receiver, "/group", "project_destroy").await;
+    assert_eq!(destroyed.header("X-WVS-Event"), Some("Project Hook"));
+    event(&receiver, "/system", "project_destroy").await;
+    assert!(
+        at(&receiver, "/silent").is_empty(),
+        "no project_events, nothing"
     );
 }

@@ -337,3 +337,130 @@ async fn hook_tests_are_built_from_the_registry() {
         "the latest push of the project"
     );
 }
+
+/// Today's flags (`emoji_events`, `milestone_events`, `resource_access_token_events`,
+/// `vulnerability_events`, and a group's `project_events`) are stored and returned by the
+/// hooks API, and each one's test trigger sends its kind with its header; a group's access
+/// token test is the group example.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn current_flags_are_kept_and_their_tests_send_their_kinds() {
+    let receiver = Receiver::start().await;
+    let server = Server::start(&[]);
+    let ids = registry(&server).await;
+    let flags = [
+        ("emoji_events", "Emoji Hook", "emoji"),
+        ("milestone_events", "Milestone Hook", "milestone"),
+        (
+            "resource_access_token_events",
+            "Resource Access Token Hook",
+            "access_token",
+        ),
+        (
+            "vulnerability_events",
+            "Vulnerability Hook",
+            "vulnerability",
+        ),
+        ("project_events", "Project Hook", "project_create"),
+    ];
+    let mut body = json!({"url": format!("{}/group", receiver.url), "push_events": false});
+    for (flag, _, _) in flags {
+        body[flag] = json!(true);
+    }
+    let owner = format!("/groups/{}", ids.top);
+    let hook_id = hook(&server, &owner, body).await;
+    let stored = server
+        .expect(200, "GET", &format!("{owner}/hooks/{hook_id}"), None)
+        .await;
+    for (flag, _, _) in flags {
+        assert_eq!(stored[flag], true, "{flag}");
+    }
+    assert_eq!(stored["push_events"], false);
+
+    for (index, (flag, header, kind)) in flags.iter().enumerate() {
+        let test = format!("{owner}/hooks/{hook_id}/test/{flag}");
+        server.expect(201, "POST", &test, None).await;
+        let sent = &receiver.wait_for(index + 1, Duration::from_secs(20)).await[index];
+        assert_eq!(sent.header("X-WVS-Event"), Some(*header), "{flag}");
+        let body = sent.json();
+        let name = body
+            .get("object_kind")
+            .or_else(|| body.get("event_name"))
+            .and_then(Value::as_str);
+        assert_eq!(name, Some(*kind), "{flag}");
+    }
+    let token = receiver.received()[2].json();
+    assert!(
+        token.get("group").is_some(),
+        "the group's access token example"
+    );
+
+    // A project hook has no `project_events`: it is ignored, not stored.
+    let project = format!("/projects/{}", ids.project);
+    let project_hook = hook(
+        &server,
+        &project,
+        json!({"url": format!("{}/project", receiver.url), "project_events": true, "emoji_events": true}),
+    )
+    .await;
+    let stored = server
+        .expect(200, "GET", &format!("{project}/hooks/{project_hook}"), None)
+        .await;
+    assert_eq!(stored["emoji_events"], true);
+    assert!(stored.get("project_events").is_none());
+}
+
+/// Membership events with `access_level`, as today's system hooks send them, and the system
+/// events added since the older documents are accepted and reach system hooks only.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn current_system_events_are_accepted_and_routed() {
+    let receiver = Receiver::start().await;
+    let server = Server::start(&[]);
+    let ids = registry(&server).await;
+    hook(
+        &server,
+        "",
+        json!({"url": format!("{}/system", receiver.url)}),
+    )
+    .await;
+    hook(
+        &server,
+        &format!("/groups/{}", ids.top),
+        json!({"url": format!("{}/group", receiver.url), "member_events": true}),
+    )
+    .await;
+    let names = [
+        "user_add_to_team",
+        "user_failed_login",
+        "user_access_request_to_project",
+        "user_access_request_revoked_for_project",
+        "user_access_request_revoked_for_group",
+    ];
+    for name in names {
+        let body = samples::find(name).unwrap().json.as_bytes();
+        let (status, answer) = server.ingest("/system/events", body).await;
+        assert_eq!(status, 202, "{name}: {answer}");
+        assert_eq!(answer["deliveries"], 1, "{name}");
+    }
+    let received = receiver
+        .wait_for(names.len(), Duration::from_secs(20))
+        .await;
+    assert!(received.iter().all(|r| r.path == "/system"));
+    assert!(
+        received
+            .iter()
+            .all(|r| r.header("X-WVS-Event") == Some("System Hook"))
+    );
+    assert!(
+        received
+            .iter()
+            .any(|r| r.json()["access_level"] == "Maintainer")
+    );
+
+    // A group access request reaches the group's member hooks and system hooks.
+    let request = samples::find("user_access_request_to_group").unwrap().json;
+    let (status, answer) = server
+        .ingest(&format!("/groups/{}/events", ids.low), request.as_bytes())
+        .await;
+    assert_eq!(status, 202, "{answer}");
+    assert_eq!(answer["deliveries"], 2);
+}

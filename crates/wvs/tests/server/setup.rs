@@ -21,8 +21,12 @@ pub const PROJECT_FLAGS: &[&str] = &[
     "deployment_events",
     "feature_flag_events",
     "releases_events",
+    "emoji_events",
+    "milestone_events",
+    "resource_access_token_events",
+    "vulnerability_events",
 ];
-pub const GROUP_ONLY_FLAGS: &[&str] = &["member_events", "subgroup_events"];
+pub const GROUP_ONLY_FLAGS: &[&str] = &["member_events", "subgroup_events", "project_events"];
 pub const SYSTEM_FLAGS: &[&str] = &[
     "push_events",
     "tag_push_events",

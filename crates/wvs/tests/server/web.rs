@@ -217,6 +217,9 @@ async fn every_post_needs_its_sessions_csrf_token() {
             && edit.contains(r#"name="ordered" checked"#),
         "{edit}"
     );
+    // The list shows the limit in force: one at a time, the hook being ordered.
+    let list = visitor.get("/projects/15/hooks").await.body;
+    assert!(list.contains("Up to 1 in flight at once"), "{list}");
     // Another session's token is no good either.
     let mut other = Visitor::new(&server);
     other.sign_in(ADMIN_TOKEN).await;

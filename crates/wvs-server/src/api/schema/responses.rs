@@ -109,6 +109,8 @@ pub struct Hook {
     pub flavor: Option<String>,
     pub max_in_flight: u32,
     pub ordered: bool,
+    /// The deliveries in flight at once now, adapted to the receiver (WVS's own).
+    pub current_limit: u32,
     pub token_present: bool,
     pub signing_token_present: bool,
     /// While a replaced signing secret still signs too (WVS's own).
