@@ -17,7 +17,9 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 use serde_json::Value;
 use tokio::net::TcpListener;
-use wvs_server::api::schema::{self, GroupParams, HookEvent, HookParams, ProjectParams};
+use wvs_server::api::schema::{
+    self, GroupParams, HookEvent, HookParams, ProjectParams, UserParams,
+};
 
 pub const ADMIN_TOKEN: &str = "test-admin-token-0123456789";
 
@@ -370,6 +372,10 @@ impl Server {
 
     pub async fn create_project(&self, params: &ProjectParams) -> schema::Project {
         self.call(201, "POST", "/projects", Some(params)).await
+    }
+
+    pub async fn create_user(&self, params: &UserParams) -> schema::User {
+        self.call(201, "POST", "/users", Some(params)).await
     }
 
     /// Creates a hook under `owner` (`/projects/1`, `/groups/2`, or `` for system hooks).
