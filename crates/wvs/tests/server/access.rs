@@ -5,7 +5,7 @@
 use serde_json::{Value, json};
 use wvs_events::samples;
 
-use crate::setup::{hook, registry};
+use crate::setup::{hook, other_tenant, registry};
 use crate::support::{Receiver, Server, retarget};
 
 /// Sends a request with `token` instead of the admin token; returns the status and body.
@@ -101,26 +101,7 @@ async fn access_tokens_reach_their_scope_and_nothing_else() {
     let receiver = Receiver::start().await;
     let ours = registry(&server).await;
     // Another tenant: group `other` with project `other/app`, a hook on each, one delivery.
-    let other_group = server
-        .expect(
-            201,
-            "POST",
-            "/groups",
-            Some(json!({"name": "Other", "path": "other"})),
-        )
-        .await["id"]
-        .as_i64()
-        .unwrap();
-    let other_project = server
-        .expect(
-            201,
-            "POST",
-            "/projects",
-            Some(json!({"name": "App", "path": "app", "namespace_id": other_group})),
-        )
-        .await["id"]
-        .as_i64()
-        .unwrap();
+    let (other_group, other_project) = other_tenant(&server).await;
     let hook_body = json!({"url": receiver.url, "push_events": true, "member_events": true});
     let project_owner = format!("/projects/{other_project}");
     let group_owner = format!("/groups/{other_group}");

@@ -3,7 +3,7 @@
 
 use serde_json::{Map, Value, json};
 
-use wvs_server::api::schema::{self, GroupParams, HookParams, ProjectParams};
+use wvs_server::api::schema::{self, GroupParams, HookParams, ProjectParams, UserParams};
 
 use crate::support::Server;
 
@@ -42,14 +42,38 @@ pub struct Registry {
     pub project: i64,
 }
 
-/// Groups `top/mid/low` and project `top/mid/low/app`.
-pub async fn registry(server: &Server) -> Registry {
-    let group = |name: &str, path: &str, parent_id: Option<i64>| GroupParams {
+/// Group `name` at `path`, under `parent_id`.
+pub fn group(name: &str, path: &str, parent_id: Option<i64>) -> GroupParams {
+    GroupParams {
         name: Some(name.to_owned()),
         path: Some(path.to_owned()),
         parent_id,
         ..GroupParams::default()
-    };
+    }
+}
+
+/// Project `name` at `path` in group `namespace_id`.
+pub fn project(name: &str, path: &str, namespace_id: i64) -> ProjectParams {
+    ProjectParams {
+        name: Some(name.to_owned()),
+        path: Some(path.to_owned()),
+        namespace_id: Some(namespace_id),
+        ..ProjectParams::default()
+    }
+}
+
+/// User `username`, called `name`, at `email`.
+pub fn user(username: &str, name: &str, email: &str) -> UserParams {
+    UserParams {
+        username: Some(username.to_owned()),
+        name: Some(name.to_owned()),
+        email: Some(email.to_owned()),
+        ..UserParams::default()
+    }
+}
+
+/// Groups `top/mid/low` and project `top/mid/low/app`.
+pub async fn registry(server: &Server) -> Registry {
     let top = server.create_group(&group("Top", "top", None)).await.id;
     let mid = server
         .create_group(&group("Mid", "mid", Some(top)))
@@ -59,15 +83,7 @@ pub async fn registry(server: &Server) -> Registry {
         .create_group(&group("Low", "low", Some(mid)))
         .await
         .id;
-    let project = server
-        .create_project(&ProjectParams {
-            name: Some("App".to_owned()),
-            path: Some("app".to_owned()),
-            namespace_id: Some(low),
-            ..ProjectParams::default()
-        })
-        .await
-        .id;
+    let project = server.create_project(&project("App", "app", low)).await.id;
     Registry {
         top,
         mid,
@@ -85,6 +101,16 @@ pub fn all_flags(url: &str, token: &str, flags: &[&[&str]]) -> Value {
         body.insert((*flag).into(), json!(true));
     }
     Value::Object(body)
+}
+
+/// Another tenant beside the [`registry`]: group `other` with project `other/app`; their ids.
+pub async fn other_tenant(server: &Server) -> (i64, i64) {
+    let group = server.create_group(&group("Other", "other", None)).await.id;
+    let project = server
+        .create_project(&project("App", "app", group))
+        .await
+        .id;
+    (group, project)
 }
 
 /// Creates a hook under `owner` (`/projects/1`, `/groups/2`, or `` for system hooks) from a
