@@ -13,9 +13,7 @@ use std::sync::OnceLock;
 
 use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
 use wvs_events::Scope;
-use wvs_store::{Outcome, Store};
-
-use crate::dispatch::HookLimits;
+use wvs_store::{Id, Outcome, Store};
 
 use crate::delivery::now_millis;
 
@@ -71,8 +69,9 @@ pub fn ingest_error(status: u16) {
     metrics::counter!("wvs_ingest_errors_total", "status" => status.to_string()).increment(1);
 }
 
-/// The text exposition, with the store's gauges read now.
-pub async fn render(store: &dyn Store, limits: &HookLimits) -> wvs_store::Result<String> {
+/// The text exposition, with the store's gauges read now and each hook's current
+/// in-flight limit on this node (`hook_limits`).
+pub async fn render(store: &dyn Store, hook_limits: Vec<(Id, u32)>) -> wvs_store::Result<String> {
     let backlog = store.delivery_counts().await?;
     for (state, count) in [
         ("pending", backlog.pending),
@@ -90,7 +89,7 @@ pub async fn render(store: &dyn Store, limits: &HookLimits) -> wvs_store::Result
     ] {
         metrics::gauge!("wvs_hooks", "alert" => alert).set(count as f64);
     }
-    for (hook, limit) in limits.all() {
+    for (hook, limit) in hook_limits {
         metrics::gauge!("wvs_hook_concurrency_limit", "hook_id" => hook.to_string())
             .set(f64::from(limit));
     }

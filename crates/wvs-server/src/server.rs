@@ -17,6 +17,7 @@ use crate::config::Config;
 use crate::database_url::is_postgres;
 use crate::dispatch::{Dispatcher, HookLimits};
 use crate::service::test_limit::TestLimiter;
+use crate::service::token_expiry;
 use crate::state::{AppState, Shared};
 
 /// Opens the store named by the configuration (PostgreSQL for a `postgres://` URL, SQLite
@@ -132,7 +133,9 @@ pub async fn run(config: Config, shutdown: CancellationToken) -> anyhow::Result<
             config.hook_test_limit,
             std::time::Duration::from_secs(60),
         )),
+        token_created: Notify::new(),
     });
+    tokio::spawn(token_expiry::run(state.clone(), shutdown.clone()));
     let dispatching = config.deliver.then(|| {
         let dispatcher = Dispatcher::new(
             store,

@@ -29,6 +29,8 @@ pub struct Shared {
     pub limits: Arc<HookLimits>,
     /// Tests and resends per caller and hook.
     pub test_limiter: Arc<TestLimiter>,
+    /// Wakes the access token expiry notices when a token is created.
+    pub token_created: Notify,
 }
 
 impl AppState {

@@ -329,6 +329,15 @@ pub trait Store: Send + Sync + 'static {
     async fn list_access_tokens(&self, owner: HookOwner) -> Result<Vec<AccessToken>>;
     /// Revokes (deletes) a token of `owner`.
     async fn revoke_access_token(&self, owner: HookOwner, id: Id) -> Result<()>;
+    /// The tokens that expire after `now` and by `horizon` whose expiry notice was not
+    /// recorded as sent, soonest first.
+    async fn expiring_access_tokens(
+        &self,
+        now: Millis,
+        horizon: Millis,
+    ) -> Result<Vec<AccessToken>>;
+    /// Records that token `id`'s expiry notice was sent.
+    async fn access_token_expiry_notified(&self, id: Id, now: Millis) -> Result<()>;
 
     // ---- events and the delivery queue ----
 

@@ -57,7 +57,7 @@ fn health_of(status: &str, store: String) -> Json<Health> {
 
 /// Prometheus text format; no authentication, as scrapers expect (nothing secret in it).
 pub async fn metrics(State(state): State<AppState>) -> Response {
-    match crate::metrics::render(state.store.as_ref(), &state.limits).await {
+    match crate::metrics::render(state.store.as_ref(), state.limits.all()).await {
         Ok(text) => (
             [(
                 header::CONTENT_TYPE,

@@ -10,7 +10,7 @@
 //! - [`registry`]: creating, changing and deleting projects and groups, with their events
 //!   (sent through [`emit`]).
 //! - [`fields`]: typed parameters out of a request's parameter object.
-//! - [`tokens`]: project and group access tokens.
+//! - [`tokens`]: project and group access tokens; [`token_expiry`]: their expiry notices.
 //! - [`test_limit`]: how often a caller may test or resend to one hook.
 
 pub mod authorization;
@@ -22,6 +22,7 @@ pub mod hooks;
 pub mod ingest;
 pub mod registry;
 pub mod test_limit;
+pub mod token_expiry;
 pub mod tokens;
 
 pub use error::{ServiceError, ServiceResult};

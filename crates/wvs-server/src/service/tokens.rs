@@ -44,6 +44,10 @@ pub async fn create(
             now,
         )
         .await?;
+    if stored.expires_at.is_some() {
+        // One that expires within the notice period is told of now.
+        state.token_created.notify_one();
+    }
     Ok((stored, token))
 }
 

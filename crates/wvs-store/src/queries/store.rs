@@ -317,6 +317,20 @@ impl Store for Backend {
             .await
     }
 
+    async fn expiring_access_tokens(
+        &self,
+        now: Millis,
+        horizon: Millis,
+    ) -> Result<Vec<AccessToken>> {
+        self.read_one(async |c| tokens::expiring(c, now, horizon).await)
+            .await
+    }
+
+    async fn access_token_expiry_notified(&self, id: Id, now: Millis) -> Result<()> {
+        self.change(async |c| tokens::expiry_notified(c, id, now).await)
+            .await
+    }
+
     async fn insert_event(
         &self,
         event: NewEvent,

@@ -108,3 +108,32 @@ pub async fn revoke(conn: &mut Conn, owner: HookOwner, id: Id) -> Result<()> {
     }
     Ok(())
 }
+
+/// Tokens that expire after `now` and by `horizon` and have not had their expiry notice,
+/// soonest first.
+pub async fn expiring(conn: &mut Conn, now: Millis, horizon: Millis) -> Result<Vec<AccessToken>> {
+    let rows: Vec<TokenRow> = sqlx::query_as(
+        "SELECT id, name, project_id, group_id, created_at, expires_at FROM access_tokens \
+         WHERE expiry_notified_at IS NULL AND expires_at > $1 AND expires_at <= $2 \
+         ORDER BY expires_at, id",
+    )
+    .bind(now)
+    .bind(horizon)
+    .fetch_all(conn)
+    .await?;
+    rows.into_iter().map(TokenRow::into_token).collect()
+}
+
+/// Records that token `id`'s expiry notice was sent at `now` (a token revoked meanwhile is
+/// gone, and nothing is left to record).
+pub async fn expiry_notified(conn: &mut Conn, id: Id, now: Millis) -> Result<()> {
+    sqlx::query(
+        "UPDATE access_tokens SET expiry_notified_at = $1 \
+         WHERE id = $2 AND expiry_notified_at IS NULL",
+    )
+    .bind(now)
+    .bind(id)
+    .execute(conn)
+    .await?;
+    Ok(())
+}

@@ -33,10 +33,11 @@ async fn python_gitlab_manages_hooks() {
         output.status.success(),
         "python-gitlab failed:\n{stdout}\n{stderr}"
     );
+    assert!(stdout.contains("log paged"), "{stdout}");
     assert!(stdout.contains("projects paged"), "{stdout}");
     assert!(stdout.contains("system hooks ok"), "{stdout}");
     // The test call reached the receiver with the hook's token.
-    let received = receiver.wait_for(1, Duration::from_secs(10)).await;
+    let received = receiver.wait_for(5, Duration::from_secs(10)).await;
     assert_eq!(received[0].path, "/python");
     assert_eq!(received[0].header("X-WVS-Token"), Some("py-token"));
     assert_eq!(received[0].header("X-WVS-Event"), Some("Push Hook"));

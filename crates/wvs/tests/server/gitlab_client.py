@@ -35,6 +35,15 @@ print("edited", again.id)
 again.test("push_events")
 print("tested")
 
+# A hook's delivery log pages the same way: five tests (the limit per minute), three pages.
+for _ in range(4):
+    again.test("push_events")
+log_path = f"/projects/{project.id}/hooks/{again.id}/events"
+logged = [row["id"] for row in gl.http_list(log_path, get_all=True, per_page=2)]
+assert len(logged) == 5 and len(set(logged)) == 5, logged
+assert sorted(row["id"] for row in gl.http_list(log_path, iterator=True, per_page=2)) == sorted(logged)
+print("log paged")
+
 # Three pages of two: the Link header's URLs lead to the next page, every item seen once.
 extra = [project.hooks.create({"url": receiver + f"/page{n}"}) for n in range(4)]
 every = sorted([again.id] + [h.id for h in extra])

@@ -391,3 +391,99 @@ async fn a_database_outage_pauses_ingest_and_delivery_until_it_is_back() {
         during.len()
     );
 }
+
+/// The date `days` from today (UTC), as `expires_at` takes it.
+fn days_ahead(days: i64) -> String {
+    (chrono::Utc::now().date_naive() + chrono::Days::new(days.unsigned_abs())).to_string()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_expiring_access_token_is_told_once_over_every_node() {
+    let database = TestDatabase::create("token_expiry").await;
+    let receiver = crate::support::Receiver::start().await;
+    let first = start_node(&database, 0, "10s");
+    let ids = registry(&first).await;
+    let subscribed = |path: &str| json!({"url": format!("{}{path}", receiver.url), "resource_access_token_events": true});
+    hook(
+        &first,
+        &format!("/projects/{}", ids.project),
+        subscribed("/project"),
+    )
+    .await;
+    hook(
+        &first,
+        &format!("/groups/{}", ids.low),
+        subscribed("/group"),
+    )
+    .await;
+    let token = |owner: String, days: i64| {
+        let first = &first;
+        async move {
+            first
+                .expect(
+                    201,
+                    "POST",
+                    &format!("{owner}/access_tokens"),
+                    Some(json!({"name": format!("in-{days}-days"), "scopes": ["api"], "expires_at": days_ahead(days)})),
+                )
+                .await["id"]
+                .as_i64()
+                .unwrap()
+        }
+    };
+    let project_token = token(format!("/projects/{}", ids.project), 6).await;
+    let group_token = token(format!("/groups/{}", ids.low), 6).await;
+    token(format!("/projects/{}", ids.project), 30).await;
+    // Two more nodes start meanwhile, and look at once; a fourth looks later.
+    let mut nodes: Vec<Server> = (1..NODES)
+        .map(|n| start_node(&database, n, "10s"))
+        .collect();
+    nodes.push(first);
+    let told = |path: &str| -> Vec<i64> {
+        receiver
+            .received()
+            .iter()
+            .filter(|r| r.path == path)
+            .map(|r| {
+                let body = r.json();
+                assert_eq!(body["object_kind"], "access_token");
+                assert_eq!(body["event_name"], "expiring_access_token");
+                assert_eq!(r.header("X-WVS-Event"), Some("Resource Access Token Hook"));
+                body["object_attributes"]["id"].as_i64().unwrap()
+            })
+            .collect()
+    };
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while told("/group").len() < 2 {
+        assert!(
+            Instant::now() < deadline,
+            "notices not sent: {:?}",
+            told("/group")
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    nodes.push(start_node(&database, NODES, "10s"));
+    // Anything told twice would have arrived by now.
+    tokio::time::sleep(Duration::from_secs(3)).await;
+
+    assert_eq!(
+        told("/project"),
+        vec![project_token],
+        "the project's hook: its token once"
+    );
+    let mut group = told("/group");
+    group.sort_unstable();
+    assert_eq!(
+        group,
+        vec![project_token, group_token],
+        "the group's hook: both, once each"
+    );
+    let notice = receiver
+        .received()
+        .into_iter()
+        .find(|r| r.path == "/project")
+        .unwrap()
+        .json();
+    assert_eq!(notice["project"]["id"], ids.project);
+    assert_eq!(notice["object_attributes"]["expires_at"], days_ahead(6));
+}
