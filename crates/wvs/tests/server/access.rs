@@ -4,6 +4,7 @@
 
 use serde_json::{Value, json};
 use wvs_events::samples;
+use wvs_server::api::schema::TokenParams;
 
 use crate::setup::{hook, other_tenant, registry};
 use crate::support::{Receiver, Server, retarget};
@@ -37,16 +38,14 @@ fn posted_to(path: &str, event: &Value) -> Value {
 }
 
 pub async fn token(server: &Server, owner: &str) -> String {
-    let created = server
-        .expect(
-            201,
-            "POST",
-            &format!("{owner}/access_tokens"),
-            Some(json!({"name": "ci", "scopes": ["api"]})),
-        )
-        .await;
-    assert_eq!(created["scopes"], json!(["api"]));
-    created["token"].as_str().unwrap().to_owned()
+    let params = TokenParams {
+        name: "ci".to_owned(),
+        scopes: Some(vec!["api".to_owned()]),
+        expires_at: None,
+    };
+    let created = server.create_access_token(owner, &params).await;
+    assert_eq!(created.scopes, ["api"]);
+    created.token.expect("the new token's secret")
 }
 
 /// Every hook, log and ingest endpoint of `owner` (a `/projects/:id` or `/groups/:id`

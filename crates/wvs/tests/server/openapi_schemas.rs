@@ -211,6 +211,7 @@ impl Calls {
             }),
             ("POST", "access_tokens") => to_value(TokenParams {
                 name: "typed".to_owned(),
+                scopes: Some(vec!["api".to_owned()]),
                 expires_at: None,
             }),
             ("POST", "members") => to_value(MemberParams {

@@ -18,7 +18,7 @@ use serde::de::DeserializeOwned;
 use serde_json::Value;
 use tokio::net::TcpListener;
 use wvs_server::api::schema::{
-    self, GroupParams, HookEvent, HookParams, ProjectParams, UserParams,
+    self, GroupParams, HookEvent, HookParams, MemberParams, ProjectParams, TokenParams, UserParams,
 };
 
 pub const ADMIN_TOKEN: &str = "test-admin-token-0123456789";
@@ -376,6 +376,23 @@ impl Server {
 
     pub async fn create_user(&self, params: &UserParams) -> schema::User {
         self.call(201, "POST", "/users", Some(params)).await
+    }
+
+    /// Adds a member to `owner` (`/projects/1`, `/groups/2`).
+    pub async fn add_member(&self, owner: &str, params: &MemberParams) -> schema::Member {
+        self.call(201, "POST", &format!("{owner}/members"), Some(params))
+            .await
+    }
+
+    /// Creates an access token of `owner` (`/projects/1`, `/groups/2`); its secret is in
+    /// this answer only.
+    pub async fn create_access_token(
+        &self,
+        owner: &str,
+        params: &TokenParams,
+    ) -> schema::AccessToken {
+        self.call(201, "POST", &format!("{owner}/access_tokens"), Some(params))
+            .await
     }
 
     /// Creates a hook under `owner` (`/projects/1`, `/groups/2`, or `` for system hooks).

@@ -148,6 +148,9 @@ pub struct EventBody(pub Map<String, Value>);
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 pub struct TokenParams {
     pub name: String,
+    /// GitLab's clients send them; every WVS token has the `api` scope.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub scopes: Option<Vec<String>>,
     /// `YYYY-MM-DD`: the token works through that day.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub expires_at: Option<String>,
