@@ -16,7 +16,7 @@ use wvs_store::Idempotency;
 use super::endpoints::{Documented, Endpoints};
 use super::error::{ApiError, ApiResult};
 use super::ingest::{EventBody, chain_uuid, idempotency, ingest_layers, received};
-use super::schema::{EventBody as PushSchema, Pushed, PushedEvent, SkippedRef};
+use super::schema::{Pushed, PushedEvent, SkippedRef};
 use crate::auth::Caller;
 use crate::ingest::Incoming;
 use crate::project_blocks;
@@ -32,7 +32,7 @@ pub fn routes() -> Documented {
             push,
             "Report a push: its push, tag push and repository update events",
         )
-        .takes::<PushSchema>()
+        .takes::<input::PushInput>()
         .answers::<Pushed>(202)
         .build()
         .map(ingest_layers)

@@ -139,7 +139,7 @@ pub struct RecoverParams {
 pub struct NoParams {}
 
 /// A GitLab webhook event body (`object_kind` or `event_name` names it), as docs/events.md
-/// describes; a push (`POST /projects/{id}/push`) is the ref changes docs/api.md describes.
+/// describes.
 #[derive(Debug, Clone, Default, Serialize, Deserialize, JsonSchema)]
 #[serde(transparent)]
 pub struct EventBody(pub Map<String, Value>);
