@@ -91,10 +91,13 @@ macro_rules! query_modules {
         $(#[$attribute])*
         #[path = "queries/users.rs"]
         mod users;
+        #[path = "queries/views.rs"]
+        mod views;
     };
 }
 
 pub mod cipher;
+pub mod delivery_view;
 mod group_commit;
 pub mod model;
 pub mod postgres;
@@ -111,6 +114,7 @@ use async_trait::async_trait;
 use tokio::sync::Notify;
 
 pub use cipher::{BadKey, SecretKey};
+pub use delivery_view::*;
 pub use model::*;
 
 /// What can go wrong in the store.
@@ -249,6 +253,8 @@ pub trait Store: Send + Sync + 'static {
     /// Deletes a group with its subgroups, projects and every hook among them.
     async fn delete_group(&self, id: Id) -> Result<()>;
     async fn list_groups(&self, page: Page) -> Result<Paged<Group>>;
+    /// The groups whose full path contains `search` (any case), by id.
+    async fn search_groups(&self, search: &str, page: Page) -> Result<Paged<Group>>;
     /// The group and its ancestors, nearest first.
     async fn group_ancestry(&self, id: Id) -> Result<Vec<Group>>;
 
@@ -260,6 +266,8 @@ pub trait Store: Send + Sync + 'static {
     /// Deletes a project and its hooks.
     async fn delete_project(&self, id: Id) -> Result<()>;
     async fn list_projects(&self, page: Page) -> Result<Paged<Project>>;
+    /// The projects whose full path contains `search` (any case), by id.
+    async fn search_projects(&self, search: &str, page: Page) -> Result<Paged<Project>>;
 
     // ---- users, SSH keys and memberships ----
 
@@ -408,6 +416,9 @@ pub trait Store: Send + Sync + 'static {
     async fn chain_hooks(&self, chain_uuid: &str) -> Result<Vec<Id>>;
     /// Deliveries per state, for tests, health and metrics.
     async fn delivery_counts(&self) -> Result<DeliveryCounts>;
+    /// The ids of the hooks disabled at `now`: for good (`permanently`), or for a while
+    /// (the ones [`HookAlertCounts::temporarily_disabled`] counts); by id.
+    async fn disabled_hook_ids(&self, now: Millis, permanently: bool) -> Result<Vec<Id>>;
     /// Hooks per alert status at `now`, for metrics.
     async fn hook_alert_counts(&self, now: Millis) -> Result<HookAlertCounts>;
     /// Attempts per minute since `since`, and the `slowest` hooks by mean attempt duration
@@ -425,6 +436,19 @@ pub trait Store: Send + Sync + 'static {
     ) -> Result<Paged<LoggedAttempt>>;
     /// One attempt of one hook, with the body that was sent.
     async fn attempt(&self, hook_id: Id, attempt_id: Id) -> Result<Option<LoggedAttempt>>;
+    // ---- the Deliveries pages (read only) ----
+
+    /// The deliveries matching `filter`, in their state at `now`, newest first, each with
+    /// its attempts.
+    async fn list_deliveries(
+        &self,
+        filter: &DeliveryFilter,
+        now: Millis,
+        page: Page,
+    ) -> Result<Paged<DeliveryRecord>>;
+    /// The state at `now` of each delivery among `ids` that exists, by id.
+    async fn delivery_states(&self, ids: &[Id], now: Millis) -> Result<Vec<(Id, DeliveryState)>>;
+
     /// Writes one attempt made outside the queue (test, resend, a stopped loop), and folds its
     /// health effect into the hook's health through `rule`.
     async fn log_attempt(&self, attempt: Attempt, rule: &dyn HealthRule) -> Result<Id>;

@@ -282,6 +282,10 @@ impl PgStore {
     }
 
     fn count_held(&self, _counts: &mut crate::DeliveryCounts) {}
+
+    fn held_claims(&self) -> Vec<crate::Id> {
+        Vec::new()
+    }
 }
 
 /// Listens on [`WORK_CHANNEL`] (calling `wake_all` at each notification) and on

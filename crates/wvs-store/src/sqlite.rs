@@ -472,6 +472,11 @@ impl SqliteStore {
         counts.pending = counts.pending.saturating_sub(held);
         counts.in_flight += held;
     }
+
+    /// The deliveries claimed now: pending in the file, in flight in fact.
+    fn held_claims(&self) -> Vec<Id> {
+        self.leases.lock().ids().into_iter().collect()
+    }
 }
 
 /// The newest migration's version: the schema a migrated database is at.

@@ -63,7 +63,7 @@ impl EventRow {
 
 /// A log's trigger name as GitLab's pages say it: `push_hooks` → `Push events`,
 /// `confidential_issue_hooks` → `Confidential issue events`.
-fn trigger_label(name: &str) -> String {
+pub fn trigger_label(name: &str) -> String {
     let words = name
         .strip_suffix("_hooks")
         .unwrap_or(name)
@@ -84,7 +84,7 @@ struct ListPage {
     hook_path: String,
     hook_url: String,
     /// Why the hook does not send, while it does not (a banner).
-    health: Option<String>,
+    health: Option<health::HealthNote>,
     rows: Vec<EventRow>,
     filters: [(&'static str, &'static str); 4],
     status: String,
@@ -148,6 +148,9 @@ struct DetailsPage {
     request_body: String,
     response_headers: Vec<(String, String)>,
     response_body: BodyText,
+    /// The state of the attempt's delivery when it will be sent again anyway (held,
+    /// retrying...): then no Resend is offered.
+    goes_anyway: Option<&'static str>,
 }
 
 #[derive(Deserialize)]
@@ -174,7 +177,20 @@ pub async fn details(
     Path(EventPath { event_id }): Path<EventPath>,
 ) -> Result<Response, WebError> {
     let attempt = logged(&state, &placed, event_id).await?;
+    let goes_anyway = match attempt.delivery_id {
+        Some(delivery) => state
+            .app
+            .store
+            .delivery_states(&[delivery], now_millis())
+            .await?
+            .into_iter()
+            .map(|(_, state)| state)
+            .find(|state| state.will_be_sent())
+            .map(|state| state.name()),
+        None => None,
+    };
     html(DetailsPage {
+        goes_anyway,
         chrome: Chrome::new(&state, &placed.place.signed),
         hook_path: placed.path(),
         title: placed.place.title,

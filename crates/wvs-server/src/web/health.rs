@@ -3,20 +3,31 @@
 
 use wvs_store::{Hook, Page, StatusFilter, Store};
 
-use crate::time::iso8601;
+use super::page::When;
 
-/// The sentence for a hook that does not send now; `None` while it sends.
-pub async fn note(store: &dyn Store, hook: &Hook, now: i64) -> wvs_store::Result<Option<String>> {
+/// What the pages say of a hook that does not send now (`templates/health.html`).
+pub struct HealthNote {
+    /// When it tries again; `None` when it waits to be re-enabled.
+    pub until: Option<When>,
+    pub failures: u32,
+    /// Its last attempt: when, and what came of it (`answered 500`, an error).
+    pub last: Option<(When, String)>,
+}
+
+/// The note for a hook that does not send now; `None` while it sends.
+pub async fn note(
+    store: &dyn Store,
+    hook: &Hook,
+    now: i64,
+) -> wvs_store::Result<Option<HealthNote>> {
     let health = &hook.health;
     if health.is_executable(now) {
         return Ok(None);
     }
-    let state = match health.disabled_until {
-        Some(until) if !health.permanently_disabled => {
-            format!("Temporarily disabled until {}", iso8601(until))
-        }
-        _ => "Disabled until it is re-enabled".to_owned(),
-    };
+    let until = health
+        .disabled_until
+        .filter(|_| !health.permanently_disabled)
+        .map(|until| When::at(until, now));
     let last = store
         .list_attempts(
             hook.id,
@@ -36,11 +47,11 @@ pub async fn note(store: &dyn Store, hook: &Hook, now: i64) -> wvs_store::Result
                 (None, Some(error)) => error,
                 (None, None) => "no answer".to_owned(),
             };
-            format!("; last attempt at {}: {what}", iso8601(attempt.created_at))
-        })
-        .unwrap_or_default();
-    Ok(Some(format!(
-        "{state} after {} failures in a row{last}. Its deliveries are held until then.",
-        health.recent_failures
-    )))
+            (When::at(attempt.created_at, now), what)
+        });
+    Ok(Some(HealthNote {
+        until,
+        failures: u32::try_from(health.recent_failures).unwrap_or(u32::MAX),
+        last,
+    }))
 }

@@ -13,10 +13,11 @@ use wvs_events::Scope;
 use wvs_store::Hook;
 
 use super::WebState;
+use super::deliveries;
 use super::events;
 use super::health;
 use super::hook_form::{Fields, FormView, describe, trigger_labels};
-use super::page::{Chrome, Pager, WebError, html};
+use super::page::{Chrome, ListQuery, Pager, WebError, found, html, page_of};
 use super::place::{Place, PlacedHook};
 use super::session::Flash;
 use crate::delivery::now_millis;
@@ -37,6 +38,7 @@ pub fn routes() -> Router<WebState> {
         .route("/{hook_id}/recover", post(recover))
         .route("/{hook_id}/test", post(test))
         .route("/{hook_id}/events", get(events::list))
+        .route("/{hook_id}/deliveries", get(deliveries::of_hook))
         .route("/{hook_id}/events/{event_id}", get(events::details))
         .route("/{hook_id}/events/{event_id}/resend", post(events::resend))
 }
@@ -48,10 +50,10 @@ struct HookRow {
     name: String,
     triggers: String,
     ssl: bool,
-    /// `Temporarily disabled until ...` or `Disabled`; `None` while it sends.
-    alert: Option<String>,
-    /// Why, and what happens next (`health::note`); `None` while it sends.
-    health: Option<String>,
+    /// `Temporarily disabled` or `Disabled`; `None` while it sends.
+    alert: Option<&'static str>,
+    /// Why, and what happens next; `None` while it sends.
+    health: Option<health::HealthNote>,
     /// Its deliveries in flight at once now (the adaptive limit).
     current_limit: u32,
 }
@@ -60,8 +62,8 @@ impl HookRow {
     fn of(hook: &Hook, now: i64, current_limit: u32) -> Self {
         let settings = settings_of(hook);
         let alert = match alert_status(hook, now) {
-            ("disabled", _) => Some("Disabled".to_owned()),
-            (_, Some(until)) => Some(format!("Temporarily disabled until {until}")),
+            ("disabled", _) => Some("Disabled"),
+            (_, Some(_)) => Some("Temporarily disabled"),
             _ => None,
         };
         HookRow {
@@ -74,6 +76,14 @@ impl HookRow {
             health: None,
             current_limit,
         }
+    }
+
+    /// Whether the search matches its name, URL or id.
+    fn matches(&self, search: &str) -> bool {
+        search.is_empty()
+            || found(&self.name, search)
+            || found(&self.url, search)
+            || self.id.to_string() == search
     }
 }
 
@@ -102,28 +112,42 @@ struct ListPage {
     base: String,
     hooks: Vec<HookRow>,
     triggers: Vec<TestTrigger>,
+    search: String,
+    /// Hooks of the owner, before the search.
+    all: u64,
     pager: Pager,
     /// The list's other query parameters, for the pager's links.
     pager_query: String,
 }
 
-#[derive(Deserialize)]
-pub struct PageQuery {
-    page: Option<String>,
-}
+/// Every hook of one owner: the list is searched here, since hook URLs are sealed in the
+/// store and only readable once opened.
+const EVERY_HOOK: wvs_store::Page = wvs_store::Page {
+    page: 1,
+    per_page: u32::MAX,
+};
 
 async fn list(
     State(state): State<WebState>,
     place: Place,
-    Query(query): Query<PageQuery>,
+    Query(query): Query<ListQuery>,
 ) -> Result<Response, WebError> {
     let page = Pager::page(query.page.as_deref());
-    let hooks = state.app.store.list_hooks(place.owner, page).await?;
+    let search = query.search();
+    let hooks = state.app.store.list_hooks(place.owner, EVERY_HOOK).await?;
     let now = now_millis();
-    let mut rows = Vec::with_capacity(hooks.items.len());
-    for hook in &hooks.items {
-        let mut row = HookRow::of(hook, now, state.app.limits.shown(hook));
-        row.health = health::note(state.app.store.as_ref(), hook, now).await?;
+    let matching: Vec<HookRow> = hooks
+        .items
+        .iter()
+        .map(|hook| HookRow::of(hook, now, state.app.limits.shown(hook)))
+        .filter(|row| row.matches(&search))
+        .collect();
+    let shown = page_of(matching, page);
+    let mut rows = Vec::with_capacity(shown.items.len());
+    for mut row in shown.items {
+        if let Some(hook) = hooks.items.iter().find(|hook| hook.id == row.id) {
+            row.health = health::note(state.app.store.as_ref(), hook, now).await?;
+        }
         rows.push(row);
     }
     html(ListPage {
@@ -132,8 +156,10 @@ async fn list(
         base: place.base,
         hooks: rows,
         triggers: test_triggers(scope_of(place.owner)),
-        pager: Pager::new(page, hooks.total),
-        pager_query: String::new(),
+        all: hooks.total,
+        pager: Pager::new(page, shown.total),
+        pager_query: query.pager_query(),
+        search,
     })
 }
 

@@ -12,11 +12,18 @@
 //! - `hooks`: the hook list, add and edit forms, delete, re-enable, test.
 //! - `hook_form`: a submitted hook form → the API's hook fields.
 //! - `health`: why a hook is disabled and when it tries again.
+//! - `deliveries`: the Deliveries view (what waits, is held, retries or failed), per hook
+//!   and for the instance.
 //! - `events`: recent events of a hook, one event's details, resend.
+//! - `disabled`: the hooks disabled now, of every owner (what the overview counts).
+//! - `registry`: the lists of projects and groups, searched and paged, and their creation.
+//! - `tokens`: a project's or group's access tokens: list, create, revoke.
 //! - `overview`: the instance overview (admin), with a chart drawn as inline SVG.
 //! - `assets`: the stylesheet.
 
 mod assets;
+mod deliveries;
+mod disabled;
 mod error;
 mod events;
 mod health;
@@ -25,8 +32,10 @@ mod hooks;
 mod overview;
 mod page;
 mod place;
+mod registry;
 mod session;
 mod sign_in;
+mod tokens;
 
 use std::sync::Arc;
 
@@ -62,8 +71,20 @@ pub fn router(app: AppState) -> Router {
         .route("/-/sign_out", post(sign_in::sign_out))
         .route("/-/assets/wvs.css", get(assets::stylesheet))
         .route("/admin", get(overview::page))
+        .route("/admin/deliveries", get(deliveries::of_instance))
+        .route("/admin/disabled_hooks", get(disabled::page))
+        .route(
+            "/admin/projects",
+            get(registry::projects).post(registry::create_project),
+        )
+        .route(
+            "/admin/groups",
+            get(registry::groups).post(registry::create_group),
+        )
         .nest("/projects/{id}/hooks", hooks::routes())
         .nest("/groups/{id}/hooks", hooks::routes())
+        .nest("/projects/{id}/access_tokens", tokens::routes())
+        .nest("/groups/{id}/access_tokens", tokens::routes())
         .nest("/admin/hooks", hooks::routes())
         .layer(from_fn_with_state(state.clone(), session::check_csrf))
         .layer(SetResponseHeaderLayer::overriding(

@@ -4,7 +4,7 @@
 use askama::Template;
 use axum::extract::State;
 use axum::response::Response;
-use wvs_store::{Activity, Group, Id, Page, Project, Store};
+use wvs_store::{Activity, Id, Page, Store};
 
 use super::WebState;
 use super::page::{Chrome, WebError, html};
@@ -88,8 +88,10 @@ struct OverviewPage {
     hooks: Chart,
     failed: u64,
     backlog: u64,
-    groups: Vec<Group>,
-    projects: Vec<Project>,
+    temporarily_disabled: u64,
+    disabled: u64,
+    groups: u64,
+    projects: u64,
 }
 
 /// The recent activity shown: attempts per minute and the slowest hooks over this span.
@@ -143,10 +145,7 @@ async fn slowest(store: &dyn Store, activity: &Activity) -> Result<Vec<SlowHook>
             let hook = hooks.iter().find(|hook| hook.id == timing.hook_id)?;
             Some(SlowHook {
                 events_path: format!("{}/{}/events", hooks_path(hook.owner), hook.id),
-                name: crate::hooks::settings_of(hook)
-                    .name
-                    .filter(|name| !name.is_empty())
-                    .unwrap_or_else(|| format!("Hook {}", hook.id)),
+                name: super::place::display_name(hook),
                 url: wvs_send::log_url(&hook.url),
                 attempts: timing.attempts,
                 mean_ms: format!("{:.1}", timing.mean_seconds * 1000.0),
@@ -155,10 +154,10 @@ async fn slowest(store: &dyn Store, activity: &Activity) -> Result<Vec<SlowHook>
         .collect())
 }
 
-/// Groups and projects listed on the overview (the first ones, by id).
-const LISTED: Page = Page {
+/// Only the totals of groups and projects are read (their lists have their pages).
+const COUNTED: Page = Page {
     page: 1,
-    per_page: 100,
+    per_page: 1,
 };
 
 pub async fn page(State(state): State<WebState>, signed: SignedIn) -> Result<Response, WebError> {
@@ -174,8 +173,8 @@ pub async fn page(State(state): State<WebState>, signed: SignedIn) -> Result<Res
     let activity = store
         .activity(now - RECENT_MINUTES * 60_000, SLOWEST)
         .await?;
-    let groups = store.list_groups(LISTED).await?.items;
-    let projects = store.list_projects(LISTED).await?.items;
+    let groups = store.list_groups(COUNTED).await?.total;
+    let projects = store.list_projects(COUNTED).await?.total;
     html(OverviewPage {
         chrome: Chrome::new(&state, &signed),
         per_minute: per_minute(&activity),
@@ -197,6 +196,8 @@ pub async fn page(State(state): State<WebState>, signed: SignedIn) -> Result<Res
         ]),
         failed: counts.failed,
         backlog: counts.pending + counts.in_flight,
+        temporarily_disabled: alerts.temporarily_disabled,
+        disabled: alerts.disabled,
         groups,
         projects,
     })

@@ -12,6 +12,7 @@ use super::WebState;
 use super::page::WebError;
 use super::session::SignedIn;
 use crate::auth::Reach;
+use crate::hooks::settings_of;
 use crate::service::ServiceError;
 use crate::service::authorization::{authorize, find_group, find_project, owned_hook};
 
@@ -86,6 +87,14 @@ pub fn hooks_path(owner: HookOwner) -> String {
         HookOwner::Group(id) => format!("/groups/{id}/hooks"),
         HookOwner::System => "/admin/hooks".to_owned(),
     }
+}
+
+/// A hook's name, or `Hook N` when it has none.
+pub fn display_name(hook: &Hook) -> String {
+    settings_of(hook)
+        .name
+        .filter(|name| !name.is_empty())
+        .unwrap_or_else(|| format!("Hook {}", hook.id))
 }
 
 /// A hook of the page's owner; not found when it belongs to someone else.

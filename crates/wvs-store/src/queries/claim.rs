@@ -252,7 +252,12 @@ pub fn full_tenants(busy: &InFlight, share: i64) -> Vec<&String> {
 /// Whether the shares bind: while two namespaces want workers, that is two among the due
 /// hooks and the namespaces at their share (which may have due work of their own), or more
 /// due hooks than the candidate list holds (`list_full`).
-pub fn shares_bind(share: i64, full: &[&String], candidates: &[Candidate], list_full: bool) -> bool {
+pub fn shares_bind(
+    share: i64,
+    full: &[&String],
+    candidates: &[Candidate],
+    list_full: bool,
+) -> bool {
     let mut wanting: HashSet<&String> = full.iter().copied().collect();
     wanting.extend(candidates.iter().filter_map(|hook| hook.tenant.as_ref()));
     share > 0 && (list_full || wanting.len() > 1)

@@ -6,11 +6,18 @@ use sqlx::FromRow;
 
 use super::{Conn, dialect};
 
-use super::sql::{conflict, count};
+use super::sql::{conflict, contains, count};
 use crate::model::{Group, GroupUpdate, Id, Millis, NewGroup, Page, Paged};
 use crate::{Result, StoreError};
 
 /// The columns of [`GroupRow`], in a macro so that statements stay `&'static str`.
+/// A group whose full path matches the pattern `$1` (see [`contains`]).
+macro_rules! searched {
+    () => {
+        "lower(full_path) LIKE $1 ESCAPE '\\'"
+    };
+}
+
 macro_rules! columns {
     () => {
         "id, name, path, full_path, parent_id, description, visibility, created_at, updated_at"
@@ -102,17 +109,23 @@ pub async fn by_path(conn: &mut Conn, full_path: &str) -> Result<Option<Group>> 
     Ok(row.map(Group::from))
 }
 
-pub async fn list(conn: &mut Conn, page: Page) -> Result<Paged<Group>> {
+/// Groups by id; with a `search`, those whose full path contains it (any case).
+pub async fn list(conn: &mut Conn, search: &str, page: Page) -> Result<Paged<Group>> {
+    let pattern = contains(search);
     let rows: Vec<GroupRow> = sqlx::query_as(concat!(
         "SELECT ",
         columns!(),
-        " FROM groups ORDER BY id LIMIT $1 OFFSET $2"
+        " FROM groups WHERE ",
+        searched!(),
+        " ORDER BY id LIMIT $2 OFFSET $3"
     ))
+    .bind(&pattern)
     .bind(i64::from(page.per_page))
     .bind(page.offset())
     .fetch_all(&mut *conn)
     .await?;
-    let total: i64 = sqlx::query_scalar("SELECT count(*) FROM groups")
+    let total: i64 = sqlx::query_scalar(concat!("SELECT count(*) FROM groups WHERE ", searched!()))
+        .bind(&pattern)
         .fetch_one(conn)
         .await?;
     Ok(Paged {

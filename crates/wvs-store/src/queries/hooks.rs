@@ -370,6 +370,18 @@ pub async fn candidates(
 }
 
 /// Hooks per alert status at `now`.
+/// The ids of the hooks disabled at `now`, for good or for a while, by id.
+pub async fn disabled_ids(conn: &mut Conn, now: Millis, permanently: bool) -> Result<Vec<Id>> {
+    Ok(sqlx::query_scalar(
+        "SELECT id FROM hooks WHERE CASE WHEN $2 THEN permanently_disabled \
+             ELSE NOT permanently_disabled AND disabled_until > $1 END ORDER BY id",
+    )
+    .bind(now)
+    .bind(permanently)
+    .fetch_all(conn)
+    .await?)
+}
+
 pub async fn alert_counts(conn: &mut Conn, now: Millis) -> Result<HookAlertCounts> {
     let (disabled, temporarily_disabled, all): (i64, i64, i64) = sqlx::query_as(
         "SELECT \

@@ -7,11 +7,18 @@ use sqlx::FromRow;
 use super::{Conn, dialect};
 
 use super::groups;
-use super::sql::{conflict, count, from_json, to_json};
+use super::sql::{conflict, contains, count, from_json, to_json};
 use crate::model::{
     Id, Millis, NewProject, Page, Paged, Project, ProjectAttributes, ProjectUpdate,
 };
 use crate::{Result, StoreError};
+
+/// A project whose full path matches the pattern `$1` (see [`contains`]).
+macro_rules! searched {
+    () => {
+        "lower(path_with_namespace) LIKE $1 ESCAPE '\\'"
+    };
+}
 
 macro_rules! columns {
     () => {
@@ -118,19 +125,26 @@ pub async fn by_path(conn: &mut Conn, path_with_namespace: &str) -> Result<Optio
     row.map(ProjectRow::into_project).transpose()
 }
 
-pub async fn list(conn: &mut Conn, page: Page) -> Result<Paged<Project>> {
+/// Projects by id; with a `search`, those whose full path contains it (any case).
+pub async fn list(conn: &mut Conn, search: &str, page: Page) -> Result<Paged<Project>> {
+    let pattern = contains(search);
     let rows: Vec<ProjectRow> = sqlx::query_as(concat!(
         "SELECT ",
         columns!(),
-        " FROM projects ORDER BY id LIMIT $1 OFFSET $2"
+        " FROM projects WHERE ",
+        searched!(),
+        " ORDER BY id LIMIT $2 OFFSET $3"
     ))
+    .bind(&pattern)
     .bind(i64::from(page.per_page))
     .bind(page.offset())
     .fetch_all(&mut *conn)
     .await?;
-    let total: i64 = sqlx::query_scalar("SELECT count(*) FROM projects")
-        .fetch_one(conn)
-        .await?;
+    let total: i64 =
+        sqlx::query_scalar(concat!("SELECT count(*) FROM projects WHERE ", searched!()))
+            .bind(&pattern)
+            .fetch_one(conn)
+            .await?;
     Ok(Paged {
         items: rows
             .into_iter()

@@ -160,6 +160,20 @@ pub fn from_json<T: DeserializeOwned>(text: &str, what: &'static str) -> Result<
     serde_json::from_str(text).map_err(|_| StoreError::Corrupt(what))
 }
 
+/// A `LIKE ... ESCAPE '\\'` pattern matching lowercase text that contains `text` (any
+/// case); `%`, `_` and `\\` in it are taken literally. Empty text matches everything.
+pub fn contains(text: &str) -> String {
+    let mut pattern = String::from("%");
+    for c in text.to_lowercase().chars() {
+        if matches!(c, '%' | '_' | '\\') {
+            pattern.push('\\');
+        }
+        pattern.push(c);
+    }
+    pattern.push('%');
+    pattern
+}
+
 /// A row count from SQL (never negative) as the `u64` the contract uses.
 pub fn count(n: i64) -> u64 {
     u64::try_from(n).unwrap_or(0)

@@ -13,8 +13,9 @@ use tokio::sync::Notify;
 
 use super::{
     Backend, Conn, claim, dialect, groups, health, hooks, keys, log, members, projects, queue,
-    settings, tokens, users,
+    settings, tokens, users, views,
 };
+use crate::delivery_view::{DeliveryFilter, DeliveryRecord, DeliveryState};
 use crate::group_commit::{GroupCommit, Pending};
 use crate::model::*;
 use crate::{Result, Store, StoreError};
@@ -157,7 +158,12 @@ impl Store for Backend {
     }
 
     async fn list_groups(&self, page: Page) -> Result<Paged<Group>> {
-        self.read(async |c| groups::list(c, page).await).await
+        self.read(async |c| groups::list(c, "", page).await).await
+    }
+
+    async fn search_groups(&self, search: &str, page: Page) -> Result<Paged<Group>> {
+        self.read(async |c| groups::list(c, search, page).await)
+            .await
     }
 
     async fn group_ancestry(&self, id: Id) -> Result<Vec<Group>> {
@@ -190,7 +196,12 @@ impl Store for Backend {
     }
 
     async fn list_projects(&self, page: Page) -> Result<Paged<Project>> {
-        self.read(async |c| projects::list(c, page).await).await
+        self.read(async |c| projects::list(c, "", page).await).await
+    }
+
+    async fn search_projects(&self, search: &str, page: Page) -> Result<Paged<Project>> {
+        self.read(async |c| projects::list(c, search, page).await)
+            .await
     }
 
     async fn create_user(&self, user: NewUser, now: Millis) -> Result<User> {
@@ -439,6 +450,11 @@ impl Store for Backend {
             .await
     }
 
+    async fn disabled_hook_ids(&self, now: Millis, permanently: bool) -> Result<Vec<Id>> {
+        self.read_one(async |c| hooks::disabled_ids(c, now, permanently).await)
+            .await
+    }
+
     async fn hook_alert_counts(&self, now: Millis) -> Result<HookAlertCounts> {
         self.read_one(async |c| hooks::alert_counts(c, now).await)
             .await
@@ -462,6 +478,23 @@ impl Store for Backend {
 
     async fn attempt(&self, hook_id: Id, attempt_id: Id) -> Result<Option<LoggedAttempt>> {
         self.read_one(async |c| log::get(c, hook_id, attempt_id).await)
+            .await
+    }
+
+    async fn list_deliveries(
+        &self,
+        filter: &DeliveryFilter,
+        now: Millis,
+        page: Page,
+    ) -> Result<Paged<DeliveryRecord>> {
+        let claimed = self.held_claims();
+        self.read(async |c| views::list(c, filter, &claimed, now, page).await)
+            .await
+    }
+
+    async fn delivery_states(&self, ids: &[Id], now: Millis) -> Result<Vec<(Id, DeliveryState)>> {
+        let claimed = self.held_claims();
+        self.read(async |c| views::states(c, ids, &claimed, now).await)
             .await
     }
 

@@ -3,7 +3,9 @@
 //!
 //! The browser test needs `chromedriver` and `chromium` (Debian's `chromium-driver` and
 //! `chromium`; `.ci/run` installs them). Without them it fails: it is never skipped.
-//! Screenshots of every page it visits go to `target/web-screenshots/`.
+//! Screenshots of every page it visits, at 1280 px and at a phone's 400 px, go to
+//! `web-screenshots/` under the target directory's test scratch space
+//! (`CARGO_TARGET_TMPDIR`).
 
 use std::net::TcpListener;
 use std::path::PathBuf;
@@ -504,11 +506,79 @@ async fn a_failing_hook_shows_red_events_its_alert_and_can_be_re_enabled() {
     let mut visitor = Visitor::new(&server);
     visitor.sign_in(ADMIN_TOKEN).await;
     let list = visitor.get("/projects/15/hooks").await.body;
-    assert!(list.contains("Temporarily disabled until 20"), "{list}");
-    // Why, and what happens next: failures in a row and the last attempt's answer.
+    // When it tries again, said relatively, the exact time on hover.
     assert!(
-        list.contains("failures in a row; last attempt at 20") && list.contains("answered 500"),
+        list.contains(r#"Temporarily disabled, tries again <time datetime="20"#)
+            && list.contains(">in "),
         "{list}"
+    );
+    // Why: failures in a row and the last attempt's answer.
+    assert!(
+        list.contains(r#"4 failures in a row; last attempt <time datetime="20"#)
+            && list.contains("answered 500"),
+        "{list}"
+    );
+    assert!(list.contains(r#"href="/projects/15/hooks/1/deliveries""#));
+
+    // The Deliveries view: the event is held while the hook rests, its four attempts
+    // together on its line, and no Resend (it goes anyway once the hook sends again).
+    let deliveries = visitor.get("/projects/15/hooks/1/deliveries").await.body;
+    assert!(
+        deliveries.contains(r#"<tr class="delivery held">"#)
+            && deliveries.contains("Held (hook disabled)"),
+        "{deliveries}"
+    );
+    let attempts = &deliveries[deliveries.find(r#"<ol class="attempts">"#).unwrap()..];
+    let attempts = &attempts[..attempts.find("</ol>").unwrap()];
+    assert_eq!(attempts.matches(">500</a>").count(), 4, "{attempts}");
+    assert!(!deliveries.contains("resend"), "{deliveries}");
+    assert!(deliveries.contains(r#"id="delivery-count">1 deliveries"#));
+    // Filtered: by state, by trigger, by event UUID, by received date.
+    for (query, count) in [
+        ("state=held", 1),
+        ("state=failed", 0),
+        ("trigger=push_hooks", 1),
+        ("trigger=issue_hooks", 0),
+        ("event=no-such-uuid", 0),
+        ("from=2000-01-01&to=2000-01-02", 0),
+        ("from=2000-01-01", 1),
+    ] {
+        let page = visitor
+            .get(&format!("/projects/15/hooks/1/deliveries?{query}"))
+            .await
+            .body;
+        assert!(
+            page.contains(&format!(r#"id="delivery-count">{count} deliveries"#)),
+            "{query}: {page}"
+        );
+    }
+    let refused = visitor.get("/admin/deliveries?from=yesterday").await;
+    assert_eq!(refused.status, StatusCode::BAD_REQUEST, "{}", refused.body);
+    assert!(
+        refused.body.contains("from must be a date"),
+        "{}",
+        refused.body
+    );
+    // Its attempt's page offers no Resend either, and says why.
+    let details = visitor
+        .get(&format!("/projects/15/hooks/1/events/{}", {
+            let start = attempts
+                .find(r#"href="/projects/15/hooks/1/events/"#)
+                .unwrap()
+                + 34;
+            attempts[start..].split('"').next().unwrap().to_owned()
+        }))
+        .await
+        .body;
+    assert!(
+        details.contains(r#"id="goes-anyway""#) && !details.contains(r#"id="resend""#),
+        "{details}"
+    );
+    // The instance's view names the hook.
+    let instance = visitor.get("/admin/deliveries?state=held").await.body;
+    assert!(
+        instance.contains(r#"<a href="/projects/15/hooks/1/deliveries">Hook 1</a>"#),
+        "{instance}"
     );
     let recent = visitor.get("/projects/15/hooks/1/events").await.body;
     assert!(
@@ -539,6 +609,29 @@ async fn a_failing_hook_shows_red_events_its_alert_and_can_be_re_enabled() {
     assert!(
         overview.contains("Temporarily disabled: 1."),
         "the chart's label"
+    );
+    // The numbers link to what they count.
+    assert!(
+        overview.contains(
+            r#"href="/admin/disabled_hooks?alert=temporarily_disabled" id="temporarily-disabled-link"><span class="number" id="temporarily-disabled">1<"#
+        ) && overview.contains(r#"id="backlog">1<"#)
+            && overview.contains(r#"href="/admin/deliveries?state=waiting""#),
+        "{overview}"
+    );
+    let resting = visitor
+        .get("/admin/disabled_hooks?alert=temporarily_disabled")
+        .await
+        .body;
+    assert!(
+        resting.contains(r#"id="count">1 hooks"#)
+            && resting.contains("<strong>Hook 1</strong>")
+            && resting.contains("answered 500"),
+        "{resting}"
+    );
+    let waiting = visitor.get("/admin/deliveries?state=waiting").await.body;
+    assert!(
+        waiting.contains(r#"id="delivery-count">1 deliveries"#),
+        "{waiting}"
     );
     // The failures of this minute, and the failing hook among the slowest, linked.
     // Counted as attempts (a retried delivery fails more than once), not deliveries.
@@ -580,6 +673,247 @@ async fn a_failing_hook_shows_red_events_its_alert_and_can_be_re_enabled() {
     server
         .wait_for_log("/projects/15/hooks/1/events?status=successful", 1)
         .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_delivery_given_up_is_listed_failed_with_resend_and_the_overview_links_it() {
+    let receiver = Receiver::start().await;
+    receiver.set_status(500);
+    // One retry: two failures, fewer than disable a hook.
+    let server = server_with_project(&["--retry-schedule", "0s"]).await;
+    let hook = json!({"url": receiver.url, "name": "Flaky"});
+    server
+        .expect(201, "POST", "/projects/15/hooks", Some(hook))
+        .await;
+    let push = std::fs::read(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../wvs-events/samples/push.json"
+    ))
+    .unwrap();
+    let (status, _) = server.ingest("/projects/15/events", &push).await;
+    assert_eq!(status, 202);
+    let mut visitor = Visitor::new(&server);
+    visitor.sign_in(ADMIN_TOKEN).await;
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let failed = loop {
+        let page = visitor.get("/admin/deliveries?state=failed").await.body;
+        if page.contains(r#"id="delivery-count">1 deliveries"#) {
+            break page;
+        }
+        assert!(Instant::now() < deadline, "{page}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    assert!(
+        failed.contains(r#"<tr class="delivery failed">"#) && failed.contains(">Flaky</a>"),
+        "{failed}"
+    );
+    let attempts = &failed[failed.find(r#"<ol class="attempts">"#).unwrap()..];
+    assert_eq!(
+        attempts[..attempts.find("</ol>").unwrap()]
+            .matches(">500</a>")
+            .count(),
+        2
+    );
+    // Resend is offered on the delivery given up: it repeats its last attempt.
+    let start = failed
+        .find(r#"action="/projects/15/hooks/1/events/"#)
+        .unwrap();
+    let action = failed[start + r#"action=""#.len()..]
+        .split('"')
+        .next()
+        .unwrap()
+        .to_owned();
+    assert!(action.ends_with("/resend"), "{action}");
+    let details = visitor
+        .get(action.strip_suffix("/resend").unwrap())
+        .await
+        .body;
+    assert!(details.contains(r#"id="resend""#), "{details}");
+    let overview = visitor.get("/admin").await.body;
+    assert!(
+        overview.contains(
+            r#"href="/admin/deliveries?state=failed" id="failed-link"><span class="number bad-text" id="failed">1<"#
+        ),
+        "{overview}"
+    );
+    receiver.set_status(200);
+    let csrf = csrf_of(&failed);
+    let resent = visitor.post(&action, &[("_csrf", &csrf)]).await;
+    assert_eq!(resent.status, StatusCode::SEE_OTHER, "{}", resent.body);
+    receiver.wait_for(3, Duration::from_secs(5)).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn hook_project_and_group_lists_are_searched_and_paged() {
+    let receiver = Receiver::start().await;
+    let server = server_with_project(&[]).await;
+    for name in ["Alpha", "Beta"] {
+        let hook = json!({"url": receiver.url, "name": name});
+        server
+            .expect(201, "POST", "/projects/15/hooks", Some(hook))
+            .await;
+    }
+    for n in 1..=22 {
+        let project = json!({"name": format!("P{n:02}"), "path": format!("p{n:02}"), "namespace_path": "acme"});
+        server.expect(201, "POST", "/projects", Some(project)).await;
+    }
+    let mut visitor = Visitor::new(&server);
+    visitor.sign_in(ADMIN_TOKEN).await;
+
+    let hooks = visitor.get("/projects/15/hooks?search=alp").await.body;
+    assert!(
+        hooks.contains("<strong>Alpha</strong>") && !hooks.contains("<strong>Beta</strong>"),
+        "{hooks}"
+    );
+    let none = visitor.get("/projects/15/hooks?search=gamma").await.body;
+    assert!(none.contains("No webhook matches."), "{none}");
+
+    // 23 projects: two pages of 20; the pager keeps the search.
+    let first = visitor.get("/admin/projects").await.body;
+    assert!(
+        first.contains(r#"id="count">23 projects"#) && first.contains("Page 1 of 2"),
+        "{first}"
+    );
+    let second = visitor.get("/admin/projects?page=2").await.body;
+    assert_eq!(second.matches(r#"<tr id="row-"#).count(), 3, "{second}");
+    let found = visitor.get("/admin/projects?search=ACME/P1").await.body;
+    assert!(
+        found.contains(r#"id="count">10 projects"#) && !found.contains(">acme/web<"),
+        "{found}"
+    );
+    let groups = visitor.get("/admin/groups?search=acm").await.body;
+    assert!(
+        groups.contains(r#"id="count">1 groups"#) && groups.contains(">acme</a>"),
+        "{groups}"
+    );
+    // A group and a project created from the pages.
+    let csrf = csrf_of(&groups);
+    let created = visitor
+        .post(
+            "/admin/groups",
+            &[("_csrf", &csrf), ("name", "Tools"), ("path", "tools")],
+        )
+        .await;
+    assert_eq!(created.location.as_deref(), Some("/admin/groups"));
+    let created = visitor
+        .post(
+            "/admin/projects",
+            &[
+                ("_csrf", &csrf),
+                ("name", "CLI"),
+                ("path", "cli"),
+                ("namespace_path", "tools"),
+            ],
+        )
+        .await;
+    assert_eq!(created.location.as_deref(), Some("/admin/projects"));
+    let listed = visitor.get("/admin/projects?search=tools").await.body;
+    assert!(
+        listed.contains("Project tools/cli was created.") && listed.contains(">tools/cli</a>"),
+        "{listed}"
+    );
+    // A bad one is told, naming the field.
+    visitor
+        .post("/admin/groups", &[("_csrf", &csrf), ("name", "")])
+        .await;
+    let told = visitor.get("/admin/groups").await.body;
+    assert!(told.contains("name is missing"), "{told}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn access_tokens_are_created_shown_once_listed_and_revoked_from_the_pages() {
+    let server = server_with_project(&[]).await;
+    let mut visitor = Visitor::new(&server);
+    visitor.sign_in(ADMIN_TOKEN).await;
+    let page = visitor.get("/projects/15/access_tokens").await.body;
+    assert!(page.contains("No access tokens."), "{page}");
+    let csrf = csrf_of(&page);
+    let created = visitor
+        .post(
+            "/projects/15/access_tokens",
+            &[
+                ("_csrf", &csrf),
+                ("name", "deploy bot"),
+                ("expires_at", "2099-06-30"),
+            ],
+        )
+        .await;
+    assert_eq!(created.status, StatusCode::OK);
+    let start = created
+        .body
+        .find("<code>wvsat_")
+        .expect("the token, shown once")
+        + 6;
+    let token = created.body[start..].split('<').next().unwrap().to_owned();
+    assert!(
+        created.body.contains("end of 2099-06-30"),
+        "{}",
+        created.body
+    );
+    // Shown once: the list does not show it again.
+    let list = visitor.get("/projects/15/access_tokens").await.body;
+    assert!(
+        list.contains("deploy bot") && !list.contains(&token),
+        "{list}"
+    );
+    // It works, and reaches its project's hooks.
+    let mut bot = Visitor::new(&server);
+    bot.sign_in(&token).await;
+    assert_eq!(bot.get("/projects/15/hooks").await.status, StatusCode::OK);
+    // A date in the past is refused, naming the field.
+    visitor
+        .post(
+            "/projects/15/access_tokens",
+            &[
+                ("_csrf", &csrf),
+                ("name", "old"),
+                ("expires_at", "2001-01-01"),
+            ],
+        )
+        .await;
+    let told = visitor.get("/projects/15/access_tokens").await.body;
+    assert!(
+        told.contains("expires_at must be a date after today"),
+        "{told}"
+    );
+    // Searched by name.
+    let none = visitor
+        .get("/projects/15/access_tokens?search=nobody")
+        .await
+        .body;
+    assert!(none.contains("No token matches."), "{none}");
+    let (_, tokens) = server.api("GET", "/projects/15/access_tokens", None).await;
+    let id = tokens[0]["id"].as_i64().unwrap();
+    let revoked = visitor
+        .post(
+            &format!("/projects/15/access_tokens/{id}/revoke"),
+            &[("_csrf", &csrf)],
+        )
+        .await;
+    assert_eq!(
+        revoked.location.as_deref(),
+        Some("/projects/15/access_tokens")
+    );
+    let (_, tokens) = server.api("GET", "/projects/15/access_tokens", None).await;
+    assert_eq!(tokens, json!([]));
+    // Group tokens have the same pages; only the administrator reaches them.
+    assert_eq!(
+        visitor.get("/groups/acme/access_tokens").await.status,
+        StatusCode::OK
+    );
+    let mut bot = Visitor::new(&server);
+    let (_, made) = server
+        .api(
+            "POST",
+            "/projects/15/access_tokens",
+            Some(json!({"name": "other"})),
+        )
+        .await;
+    bot.sign_in(made["token"].as_str().unwrap()).await;
+    assert_eq!(
+        bot.get("/projects/15/access_tokens").await.status,
+        StatusCode::FORBIDDEN
+    );
 }
 
 // ---------------------------------------------------------------- in a browser
@@ -646,7 +980,7 @@ impl Drop for ChromeDriver {
 
 /// Saves a screenshot of the current page as a test artifact.
 async fn screenshot(driver: &WebDriver, name: &str) {
-    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../target/web-screenshots");
+    let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("web-screenshots");
     std::fs::create_dir_all(&dir).unwrap();
     driver
         .screenshot(&dir.join(format!("{name}.png")))
@@ -680,10 +1014,17 @@ async fn wait_for_text(driver: &WebDriver, text: &str) -> String {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_hook_is_managed_tested_and_resent_in_a_browser() {
     let receiver = Receiver::start().await;
-    let server = server_with_project(&[]).await;
+    // Retries at once: a failing hook is disabled within the test.
+    let server = server_with_project(&["--retry-schedule", "0s,0s,0s,0s,0s,0s"]).await;
     let chromedriver = ChromeDriver::start();
     let driver = chromedriver.session().await;
-    let result = walk_through(&driver, &server, &receiver).await;
+    let mut result = walk_through(&driver, &server, &receiver).await;
+    if result.is_ok() {
+        result = operator_pages(&driver, &server, &receiver).await;
+    }
+    if result.is_ok() {
+        result = at_phone_width(&driver, &server).await;
+    }
     driver.quit().await.unwrap();
     result.unwrap();
 }
@@ -800,5 +1141,172 @@ async fn walk_through(
     screenshot(driver, "10-deleted").await;
     let (_, hooks) = server.api("GET", "/projects/15/hooks", None).await;
     assert_eq!(hooks, json!([]));
+    Ok(())
+}
+
+/// A failing hook in the Deliveries view and its bulk recovery, search on the hook list,
+/// and the access token pages.
+async fn operator_pages(
+    driver: &WebDriver,
+    server: &Server,
+    receiver: &Receiver,
+) -> WebDriverResult<()> {
+    let base = &server.url;
+    receiver.clear();
+    receiver.set_status(500);
+    for name in ["Flaky", "Quiet"] {
+        let hook = json!({"url": receiver.url, "name": name, "push_events": name == "Flaky"});
+        server
+            .expect(201, "POST", "/projects/15/hooks", Some(hook))
+            .await;
+    }
+    let (_, hooks) = server.api("GET", "/projects/15/hooks", None).await;
+    let flaky = hooks[0]["id"].as_i64().unwrap();
+    let push = std::fs::read(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../wvs-events/samples/push.json"
+    ))
+    .unwrap();
+    let (status, _) = server.ingest("/projects/15/events", &push).await;
+    assert_eq!(status, 202);
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let (_, hook) = server
+            .api("GET", &format!("/projects/15/hooks/{flaky}"), None)
+            .await;
+        if hook["alert_status"] == "temporarily_disabled" {
+            break;
+        }
+        assert!(Instant::now() < deadline, "{hook}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+
+    // Search the hook list; follow the hook to its deliveries.
+    driver.goto(format!("{base}/projects/15/hooks")).await?;
+    wait_for(driver, By::Id("search"))
+        .await
+        .send_keys("flaky")
+        .await?;
+    driver.find(By::Id("search-button")).await?.click().await?;
+    // `Clear` is on the searched page only (the page left has the same hook).
+    let list = wait_for_text(driver, "Clear").await;
+    assert!(list.contains("Temporarily disabled, tries again"), "{list}");
+    assert!(list.contains("Flaky") && !list.contains("Quiet"), "{list}");
+    screenshot(driver, "11-hooks-searched").await;
+    driver.find(By::Css("a.deliveries")).await?.click().await?;
+    let deliveries = wait_for_text(driver, "Held (hook disabled)").await;
+    assert!(deliveries.contains("1 deliveries"), "{deliveries}");
+    assert!(
+        driver.find_all(By::Css("button.resend")).await?.is_empty(),
+        "no Resend on a delivery that goes anyway"
+    );
+    assert_eq!(
+        driver.find_all(By::Css("ol.attempts li")).await?.len(),
+        4,
+        "its attempts, together"
+    );
+    screenshot(driver, "12-deliveries-held").await;
+
+    // Bulk recovery: the receiver is back; what the hook held goes out.
+    receiver.set_status(200);
+    driver.find(By::Id("recover")).await?.click().await?;
+    wait_for_text(driver, "held deliveries released").await;
+    receiver.wait_for(1, Duration::from_secs(10)).await;
+    server
+        .wait_for_log(
+            &format!("/projects/15/hooks/{flaky}/events?status=successful"),
+            1,
+        )
+        .await;
+    screenshot(driver, "13-recovered").await;
+    driver
+        .goto(format!(
+            "{base}/projects/15/hooks/{flaky}/deliveries?state=any"
+        ))
+        .await?;
+    wait_for_text(driver, "Succeeded").await;
+    screenshot(driver, "14-deliveries-succeeded").await;
+
+    // Access tokens: create (shown once), list, revoke.
+    driver
+        .goto(format!("{base}/projects/15/access_tokens"))
+        .await?;
+    wait_for(driver, By::Id("token_name"))
+        .await
+        .send_keys("ci")
+        .await?;
+    driver.find(By::Id("create-token")).await?.click().await?;
+    wait_for_text(driver, "Copy it now").await;
+    let token = driver
+        .find(By::Css("#new-token code"))
+        .await?
+        .text()
+        .await?;
+    assert!(token.starts_with("wvsat_"), "{token}");
+    screenshot(driver, "15-token-created").await;
+    driver.find(By::Css("button.revoke")).await?.click().await?;
+    wait_for_text(driver, "Access token was revoked.").await;
+    wait_for_text(driver, "No access tokens.").await;
+    screenshot(driver, "16-token-revoked").await;
+    Ok(())
+}
+
+/// Every element's box within the page's width: what sticks out (tag, class, right edge),
+/// the page's width and how wide it scrolls.
+const OVERFLOW: &str = r#"
+const width = document.documentElement.clientWidth;
+const out = [];
+for (const element of document.querySelectorAll("body *")) {
+  const box = element.getBoundingClientRect();
+  if (box.width > 0 && (box.right > width + 1 || box.left < -1)) {
+    out.push(`${element.tagName}.${element.className} ${Math.round(box.left)}..${Math.round(box.right)}`);
+  }
+}
+return [width, document.documentElement.scrollWidth, out];
+"#;
+
+/// At a phone's width (400 px) every page fits: no element reaches past the screen's edge,
+/// so the tables' Status and Actions are on screen.
+async fn at_phone_width(driver: &WebDriver, server: &Server) -> WebDriverResult<()> {
+    let base = &server.url;
+    let (_, hooks) = server.api("GET", "/projects/15/hooks", None).await;
+    let hook = hooks[0]["id"].as_i64().unwrap();
+    let (_, events) = server
+        .api("GET", &format!("/projects/15/hooks/{hook}/events"), None)
+        .await;
+    let event = events[0]["id"].as_i64().unwrap();
+    let pages = [
+        ("overview", "/admin".to_owned()),
+        ("hooks", "/projects/15/hooks".to_owned()),
+        ("hook-form", format!("/projects/15/hooks/{hook}/edit")),
+        ("events", format!("/projects/15/hooks/{hook}/events")),
+        ("event", format!("/projects/15/hooks/{hook}/events/{event}")),
+        (
+            "deliveries",
+            format!("/projects/15/hooks/{hook}/deliveries?state=any"),
+        ),
+        ("all-deliveries", "/admin/deliveries?state=any".to_owned()),
+        ("projects", "/admin/projects".to_owned()),
+        ("groups", "/admin/groups".to_owned()),
+        ("tokens", "/projects/15/access_tokens".to_owned()),
+        ("disabled-hooks", "/admin/disabled_hooks".to_owned()),
+    ];
+    for (width, label) in [(1280, "wide"), (400, "phone")] {
+        driver.set_window_rect(0, 0, width, 900).await?;
+        for (name, path) in &pages {
+            driver.goto(format!("{base}{path}")).await?;
+            wait_for(driver, By::Tag("h1")).await;
+            screenshot(driver, &format!("{label}-{name}")).await;
+            if width == 400 {
+                let (inner, scrolled, out): (u64, u64, Vec<String>) =
+                    driver.execute(OVERFLOW, vec![]).await?.convert()?;
+                assert!(inner <= 400, "the window is a phone's width: {inner}");
+                assert!(
+                    out.is_empty() && scrolled <= inner,
+                    "{path} overflows at {inner} px (scrolls to {scrolled}): {out:?}"
+                );
+            }
+        }
+    }
     Ok(())
 }
