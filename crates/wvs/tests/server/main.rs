@@ -18,6 +18,7 @@ mod logs;
 mod metrics;
 mod nodes;
 mod openapi;
+mod openapi_schemas;
 mod push;
 mod registry_events;
 mod reliability;
