@@ -77,6 +77,10 @@ pub struct ConfigLayer {
     /// Longest sleep of an idle dispatcher between looks at the store
     #[arg(long, env = "WVS_POLL_INTERVAL")]
     pub poll_interval: Option<String>,
+    /// How long the delivery log, and events whose deliveries all settled, are kept; pending
+    /// and held deliveries are kept however old
+    #[arg(long, env = "WVS_LOG_RETENTION")]
+    pub log_retention: Option<String>,
     /// Longest `Retry-After` (of a 429 or 503) honoured
     #[arg(long, env = "WVS_RETRY_AFTER_CAP")]
     pub retry_after_cap: Option<String>,
@@ -171,6 +175,7 @@ impl ConfigLayer {
             retry_schedule: self.retry_schedule.or(lower.retry_schedule),
             lease: self.lease.or(lower.lease),
             poll_interval: self.poll_interval.or(lower.poll_interval),
+            log_retention: self.log_retention.or(lower.log_retention),
             retry_after_cap: self.retry_after_cap.or(lower.retry_after_cap),
             web_hook_calls: self.web_hook_calls.or(lower.web_hook_calls),
             rate_limit_window: self.rate_limit_window.or(lower.rate_limit_window),
@@ -245,6 +250,8 @@ pub struct Config {
     pub signing_token_grace: Duration,
     /// The at-rest key as configured (base64); `None`: the key file.
     pub secret_key: Option<String>,
+    /// How long the delivery log and settled events are kept (see [`crate::retention`]).
+    pub log_retention: Duration,
     /// What the HTTP server allows a client (timeouts, connections).
     pub http: HttpLimits,
 }
@@ -446,6 +453,11 @@ impl Config {
                 defaults::SIGNING_TOKEN_GRACE,
             )?,
             secret_key: layer.secret_key.filter(|key| !key.is_empty()),
+            log_retention: retention(setting(
+                "log_retention",
+                &layer.log_retention,
+                defaults::LOG_RETENTION,
+            )?)?,
             http,
         })
     }
@@ -497,6 +509,11 @@ where
 
 fn duration(setting: &'static str, value: &str) -> Result<Duration, ConfigError> {
     humantime::parse_duration(value).map_err(|e| invalid(setting, &format!("`{value}`: {e}")))
+}
+
+/// A retention of zero would delete the log as it is written.
+fn retention(duration: Duration) -> Result<Duration, ConfigError> {
+    positive(duration).ok_or_else(|| invalid("log_retention", "must be longer than 0s"))
 }
 
 fn positive(duration: Duration) -> Option<Duration> {
@@ -596,6 +613,23 @@ mod tests {
             ..ConfigLayer::default()
         };
         assert!(Config::resolve(cli.or(file)).unwrap().deliver);
+    }
+
+    #[test]
+    fn log_retention_is_a_week_unless_set_and_never_zero() {
+        let default = Config::resolve(ConfigLayer::default()).unwrap();
+        assert_eq!(default.log_retention, Duration::from_secs(7 * 24 * 3600));
+        let file: ConfigLayer = toml::from_str("log_retention = \"1m\"").unwrap();
+        assert_eq!(
+            Config::resolve(file).unwrap().log_retention,
+            Duration::from_secs(60)
+        );
+        let zero = ConfigLayer {
+            log_retention: Some("0s".into()),
+            ..ConfigLayer::default()
+        };
+        let error = Config::resolve(zero).unwrap_err().to_string();
+        assert!(error.starts_with("log_retention"), "{error}");
     }
 
     #[test]

@@ -1,11 +1,10 @@
 //! Glue between the hook rules (`wvs-hooks`) and the stored hooks (`wvs-store`): settings
-//! read back from the store, secrets converted, and a hook rendered as GitLab's API shows it.
+//! read back from the store, secrets converted, and a hook's health as GitLab names it.
 
 use serde::Deserialize;
-use serde_json::{Map, Value, json};
 use std::time::Duration;
 use wvs_events::Scope;
-use wvs_hooks::{EventFlags, HookSettings, NewHookParts, Secrets};
+use wvs_hooks::{HookSettings, NewHookParts, Secrets};
 
 use wvs_store::{DeliveryLimits, Hook, HookOwner, HookSecrets, RetiredSecret};
 
@@ -85,88 +84,6 @@ pub fn parts_of(hook: &Hook) -> NewHookParts {
         },
         settings: settings_of(hook),
     }
-}
-
-/// The hook as the API shows it: GitLab's fields, never a secret value (`token_present`,
-/// `signing_token_present`, and only the keys of custom headers and URL variables).
-pub fn render(hook: &Hook, now: i64, current_limit: u32) -> Value {
-    let scope = scope_of(hook.owner);
-    let settings = settings_of(hook);
-    let mut out = Map::new();
-    out.insert("id".into(), json!(hook.id));
-    out.insert("url".into(), json!(wvs_send::log_url(&hook.url)));
-    out.insert("name".into(), json!(settings.name));
-    out.insert("description".into(), json!(settings.description));
-    match hook.owner {
-        HookOwner::Project(id) => {
-            out.insert("project_id".into(), json!(id));
-        }
-        HookOwner::Group(id) => {
-            out.insert("group_id".into(), json!(id));
-        }
-        HookOwner::System => {}
-    }
-    out.insert("created_at".into(), json!(iso8601(hook.created_at)));
-    for name in EventFlags::names(scope) {
-        out.insert(
-            (*name).into(),
-            json!(settings.events.get(name).unwrap_or(false)),
-        );
-    }
-    if scope != Scope::System {
-        out.insert(
-            "push_events_branch_filter".into(),
-            json!(
-                settings
-                    .push_events_branch_filter
-                    .clone()
-                    .unwrap_or_default()
-            ),
-        );
-        out.insert(
-            "branch_filter_strategy".into(),
-            json!(settings.branch_filter_strategy),
-        );
-        out.insert(
-            "custom_webhook_template".into(),
-            json!(settings.custom_webhook_template),
-        );
-    }
-    out.insert(
-        "enable_ssl_verification".into(),
-        json!(settings.enable_ssl_verification),
-    );
-    out.insert("flavor".into(), json!(settings.flavor.map(|f| f.as_str())));
-    out.insert("max_in_flight".into(), json!(settings.max_in_flight));
-    out.insert("ordered".into(), json!(settings.ordered));
-    // WVS's own: the deliveries in flight at once now, adapted to the receiver.
-    out.insert("current_limit".into(), json!(current_limit));
-    out.insert("token_present".into(), json!(hook.secrets.token.is_some()));
-    out.insert(
-        "signing_token_present".into(),
-        json!(!hook.secrets.signing_tokens.is_empty()),
-    );
-    // WVS's own: while a replaced signing secret still signs too.
-    let rotation_ends = hook
-        .secrets
-        .previous_signing_token
-        .as_ref()
-        .filter(|previous| previous.until > now)
-        .map(|previous| iso8601(previous.until));
-    out.insert(
-        "signing_token_rotation_ends_at".into(),
-        json!(rotation_ends),
-    );
-    out.insert("custom_headers".into(), keys(&hook.secrets.custom_headers));
-    out.insert("url_variables".into(), keys(&hook.secrets.url_variables));
-    let (alert_status, disabled_until) = alert_status(hook, now);
-    out.insert("alert_status".into(), json!(alert_status));
-    out.insert("disabled_until".into(), json!(disabled_until));
-    Value::Object(out)
-}
-
-fn keys(pairs: &[(String, String)]) -> Value {
-    Value::Array(pairs.iter().map(|(key, _)| json!({ "key": key })).collect())
 }
 
 /// GitLab's `alert_status` and `disabled_until` from the hook's health.

@@ -17,6 +17,8 @@
 //! - [`push`]: a Git server's account of a push → its push, tag push and repository update
 //!   events.
 //! - [`dispatch`]: claims due deliveries, sends them from one worker pool, records attempts.
+//! - [`retention`]: deletes the delivery log and settled events older than
+//!   `--log-retention`, in the background, in small batches.
 //! - [`delivery`]: one attempt to one hook, shared by the dispatcher, test and resend.
 //! - [`body_text`]: a receiver's reply, logged as bytes, shown as text.
 //! - [`hooks`]: glue between the hook rules (`wvs-hooks`) and stored hooks.
@@ -47,6 +49,7 @@ pub mod project_blocks;
 pub mod push;
 pub mod redact;
 pub mod registry_events;
+pub mod retention;
 mod secret_key;
 pub mod server;
 pub mod service;

@@ -1,6 +1,6 @@
-//! `wvs serve`: opens the store, makes sure an admin token exists, and runs the API and the
-//! dispatcher (unless delivery is off) until Ctrl-C (or SIGTERM), then shuts down cleanly: no
-//! new claims, in-flight deliveries finish or are released.
+//! `wvs serve`: opens the store, makes sure an admin token exists, and runs the API, the
+//! dispatcher (unless delivery is off) and retention until Ctrl-C (or SIGTERM), then shuts
+//! down cleanly: no new claims, in-flight deliveries finish or are released.
 
 use std::sync::Arc;
 
@@ -76,6 +76,35 @@ pub async fn backup(url: &str, destination: &std::path::Path) -> anyhow::Result<
         .with_context(|| format!("backing up {url} to {}", destination.display()))
 }
 
+/// Gives the space of a stopped SQLite store's freed pages back to the file system: the
+/// file's size before and after. Refused while a server holds the store, and for PostgreSQL,
+/// whose autovacuum makes deleted rows' space reusable by itself.
+pub async fn vacuum(url: &str) -> anyhow::Result<(u64, u64)> {
+    if is_postgres(url) {
+        anyhow::bail!(
+            "wvs vacuum compacts a SQLite store; PostgreSQL's autovacuum reuses the space of deleted rows (see docs/operations.md)"
+        );
+    }
+    let Some(path) = crate::config::sqlite_path(url) else {
+        anyhow::bail!("{url} is not a SQLite file");
+    };
+    // Held while the file is rewritten: no server may start on it meanwhile.
+    let _lock = crate::db_lock::acquire(url)?;
+    let before = store_bytes(&path).with_context(|| format!("reading {}", path.display()))?;
+    SqliteStore::vacuum(url)
+        .await
+        .with_context(|| format!("vacuuming {}", path.display()))?;
+    Ok((before, store_bytes(&path)?))
+}
+
+/// The bytes of a SQLite store on disk: its file and its write-ahead log, if any.
+fn store_bytes(path: &std::path::Path) -> std::io::Result<u64> {
+    let mut wal = path.as_os_str().to_owned();
+    wal.push("-wal");
+    let wal = std::fs::metadata(wal).map_or(0, |metadata| metadata.len());
+    Ok(std::fs::metadata(path)?.len() + wal)
+}
+
 /// The URL without its password, for messages.
 fn redacted(url: &str) -> String {
     match url::Url::parse(url) {
@@ -136,6 +165,11 @@ pub async fn run(config: Config, shutdown: CancellationToken) -> anyhow::Result<
         token_created: Notify::new(),
     });
     tokio::spawn(token_expiry::run(state.clone(), shutdown.clone()));
+    let pruning = tokio::spawn(crate::retention::run(
+        store.clone(),
+        config.log_retention,
+        shutdown.clone(),
+    ));
     let dispatching = config.deliver.then(|| {
         let dispatcher = Dispatcher::new(
             store,
@@ -170,6 +204,7 @@ pub async fn run(config: Config, shutdown: CancellationToken) -> anyhow::Result<
             .await
             .context("the dispatcher stopped abnormally")?;
     }
+    pruning.await.context("retention stopped abnormally")?;
     tracing::info!("WVS stopped");
     Ok(())
 }

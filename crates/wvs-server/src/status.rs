@@ -8,7 +8,7 @@ use crate::service::ServiceError;
 /// The status a [`ServiceError`] is answered with.
 pub fn of(error: &ServiceError) -> StatusCode {
     match error {
-        ServiceError::NotFound { .. } => StatusCode::NOT_FOUND,
+        ServiceError::NotFound { .. } | ServiceError::Pruned { .. } => StatusCode::NOT_FOUND,
         ServiceError::Invalid { .. } => StatusCode::BAD_REQUEST,
         ServiceError::Refused { .. } => StatusCode::UNPROCESSABLE_ENTITY,
         ServiceError::Forbidden => StatusCode::FORBIDDEN,

@@ -74,6 +74,9 @@ macro_rules! query_modules {
         #[path = "queries/rate.rs"]
         mod rate;
         $(#[$attribute])*
+        #[path = "queries/retention.rs"]
+        mod retention;
+        $(#[$attribute])*
         #[path = "queries/secrets.rs"]
         mod secrets;
         $(#[$attribute])*
@@ -452,4 +455,22 @@ pub trait Store: Send + Sync + 'static {
     /// Writes one attempt made outside the queue (test, resend, a stopped loop), and folds its
     /// health effect into the hook's health through `rule`.
     async fn log_attempt(&self, attempt: Attempt, rule: &dyn HealthRule) -> Result<Id>;
+
+    // ---- retention ----
+
+    /// Deletes up to `limit` delivery-log rows created before `cutoff`, oldest first, in one
+    /// short transaction; returns how many. Nodes sharing a database delete different rows.
+    async fn prune_log(&self, cutoff: Millis, limit: u32) -> Result<u64>;
+    /// Looks at up to `limit` events created before `cutoff` (oldest first, after `after`)
+    /// and deletes, in one short transaction, those whose deliveries all settled before
+    /// `cutoff`, with their payload, deliveries and idempotency key. Pending (retrying,
+    /// held) and in-flight deliveries keep their event however old.
+    async fn prune_events(
+        &self,
+        cutoff: Millis,
+        after: Option<PruneCursor>,
+        limit: u32,
+    ) -> Result<PrunedEvents>;
+    /// Whether the delivery-log row `attempt_id`, not found, was deleted by retention.
+    async fn attempt_pruned(&self, attempt_id: Id) -> Result<bool>;
 }

@@ -606,3 +606,20 @@ pub struct DeliveryCounts {
     pub succeeded: u64,
     pub failed: u64,
 }
+
+/// Where a retention pass over the events goes on from: the last event it looked at (events
+/// are looked at oldest first).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PruneCursor {
+    pub created_at: Millis,
+    pub id: Id,
+}
+
+/// What one batch of retention did to the events.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PrunedEvents {
+    /// Events deleted, with their payload and deliveries.
+    pub deleted: u64,
+    /// Where the next batch starts; `None` when no older event is left to look at.
+    pub next: Option<PruneCursor>,
+}

@@ -262,6 +262,17 @@ impl SqliteStore {
         Ok(())
     }
 
+    /// Rewrites the store at `url` into as few pages as its data needs, giving the pages
+    /// freed by retention back to the file system (`VACUUM`). Needs the file to itself: it
+    /// is run on a stopped store.
+    pub async fn vacuum(url: &str) -> Result<()> {
+        let options = SqliteConnectOptions::from_str(url)?.busy_timeout(BUSY_TIMEOUT);
+        let mut conn = SqliteConnection::connect_with(&options).await?;
+        sqlx::query("VACUUM").execute(&mut conn).await?;
+        conn.close().await?;
+        Ok(())
+    }
+
     /// Closes every connection (after which the store is unusable). Closing checkpoints the
     /// WAL into the main file; dropping the store without it is safe too, only slower to
     /// reopen.

@@ -14,6 +14,7 @@
 //! - [`receiver`]: the in-process receiver that timestamps every delivery.
 //! - [`target`]: the server under test, `/proc` figures and the store's size.
 //! - [`report`]: the figures, printed for a reader or as JSON.
+//! - [`soak`]: `--size-every`: the store's size sampled while the run lasts.
 //!
 //! Throughput counts a delivery when the receiver got it; the run then waits until the
 //! server's delivery log (`GET .../hooks/:id/events?status=successful`, its `X-Total`) shows
@@ -26,6 +27,7 @@ mod backlog;
 mod compare;
 mod receiver;
 mod report;
+mod soak;
 mod target;
 
 use std::collections::{HashMap, HashSet};
@@ -121,6 +123,11 @@ pub struct Args {
     /// first delivery and the drain of the whole backlog.
     #[arg(long, conflicts_with = "server")]
     backlog: bool,
+    /// Soak: sample the store's size this often while the events are posted and delivered
+    /// (`store_size_over_time` in the JSON); pair it with --rate and a serve's
+    /// --log-retention. The delivery log is not waited for: the retention prunes it.
+    #[arg(long, value_name = "DURATION", value_parser = humantime::parse_duration, conflicts_with_all = ["backlog"])]
+    size_every: Option<Duration>,
     /// Give up (and fail) when the run takes longer than this.
     #[arg(long, value_name = "DURATION", default_value = "10m", value_parser = humantime::parse_duration)]
     timeout: Duration,
@@ -389,6 +396,9 @@ async fn measure(args: &Args, target: &Target, load_before: Option<f64>) -> Resu
     let posted = Arc::new(AtomicU64::new(0));
     let progress = Progress::start(expected, args.events, posted.clone(), &receiver);
     let started = Instant::now();
+    let sampler = args
+        .size_every
+        .map(|every| soak::Sampler::start(target.store.clone(), every, started));
     let acks = post_events(
         api.clone(),
         registered.events_paths(),
@@ -405,9 +415,17 @@ async fn measure(args: &Args, target: &Target, load_before: Option<f64>) -> Resu
     progress.finish(receiver.count());
     let arrivals = receiver.arrivals();
     let last_receipt = arrivals.iter().map(|a| a.at).max().unwrap_or(started);
+    let size_over_time = match sampler {
+        Some(sampler) => sampler.finish().await,
+        None => None,
+    };
 
-    // ...and then recorded in the delivery log.
-    let recorded = wait_until_recorded(&api, &registered, expected, deadline, args.timeout).await?;
+    // ...and then recorded in the delivery log (unless a soak's retention prunes it).
+    let recorded = if args.size_every.is_some() {
+        0
+    } else {
+        wait_until_recorded(&api, &registered, expected, deadline, args.timeout).await?
+    };
     let recorded_at = Instant::now();
     let server_after = server_stats(target)?;
     let bench_after = target::process_stats("self")?;
@@ -456,6 +474,7 @@ async fn measure(args: &Args, target: &Target, load_before: Option<f64>) -> Resu
         store_size: size_before
             .zip(size_after)
             .map(|(before, after)| StoreSize::new(before, after, None, deliveries, args.events)),
+        store_size_over_time: size_over_time,
         load_average_before: load_before,
         load_average_after: target::load_average(),
     })

@@ -26,6 +26,7 @@ mod migrate;
 mod secrets;
 mod serve;
 mod trigger;
+mod vacuum;
 
 use std::io::IsTerminal;
 use std::process::ExitCode;
@@ -74,6 +75,8 @@ enum Command {
     GitHook(git_hook::Args),
     /// Copy a SQLite store consistently while a server keeps using it.
     Backup(backup::Args),
+    /// Give the space that retention freed in a stopped SQLite store back to the disk.
+    Vacuum(vacuum::Args),
 }
 
 #[tokio::main]
@@ -100,6 +103,7 @@ async fn main() -> ExitCode {
         Command::Bench(args) => bench::run(*args).await,
         Command::GitHook(args) => git_hook::run(args).await,
         Command::Backup(args) => backup::run(args).await,
+        Command::Vacuum(args) => vacuum::run(args).await,
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

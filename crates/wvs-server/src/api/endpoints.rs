@@ -1,6 +1,8 @@
 //! A router that documents itself: each API operation is declared once, with its method,
 //! path and summary, and both the axum routes and the OpenAPI document
-//! ([`super::openapi`]) are built from those declarations, so the two cannot drift.
+//! ([`super::openapi`]) are built from those declarations, so the two cannot drift. Each
+//! declaration names its request and response body types (`takes`, `answers`), whose JSON
+//! Schemas the document carries.
 
 use std::collections::BTreeMap;
 
@@ -8,6 +10,7 @@ use axum::Router;
 use axum::handler::Handler;
 use axum::http::Method;
 use axum::routing::{MethodFilter, MethodRouter, on};
+use schemars::{JsonSchema, Schema, SchemaGenerator};
 
 use crate::state::AppState;
 
@@ -22,6 +25,26 @@ pub struct Operation {
     pub tag: &'static str,
     /// Needs a token (`PRIVATE-TOKEN` or `Authorization: Bearer`).
     pub authenticated: bool,
+    /// The request body's schema, for operations that read one.
+    pub request: Option<SchemaOf>,
+    /// The answers on success, by status.
+    pub responses: Vec<(u16, Body)>,
+}
+
+/// What a successful answer carries.
+#[derive(Debug, Clone, Copy)]
+pub enum Body {
+    Empty,
+    Json(SchemaOf),
+    /// Plain text (the Prometheus metrics).
+    Text,
+}
+
+/// Makes a type's schema (a reference into the document's components, for a named type).
+pub type SchemaOf = fn(&mut SchemaGenerator) -> Schema;
+
+fn schema_of<T: JsonSchema>(generator: &mut SchemaGenerator) -> Schema {
+    generator.subschema_for::<T>()
 }
 
 /// Operations being declared, grouped by path (axum takes one method router per path).
@@ -95,8 +118,42 @@ impl Endpoints {
             summary,
             tag: self.tag,
             authenticated: true,
+            request: None,
+            responses: Vec::new(),
         });
         self
+    }
+
+    /// The operation declared last reads a body of type `T`.
+    pub fn takes<T: JsonSchema>(mut self) -> Endpoints {
+        self.last().request = Some(schema_of::<T>);
+        self
+    }
+
+    /// The operation declared last answers `status` with a body of type `T`.
+    pub fn answers<T: JsonSchema>(mut self, status: u16) -> Endpoints {
+        self.last()
+            .responses
+            .push((status, Body::Json(schema_of::<T>)));
+        self
+    }
+
+    /// The operation declared last answers `status` without a body.
+    pub fn answers_empty(mut self, status: u16) -> Endpoints {
+        self.last().responses.push((status, Body::Empty));
+        self
+    }
+
+    /// The operation declared last answers `status` with plain text.
+    pub fn answers_text(mut self, status: u16) -> Endpoints {
+        self.last().responses.push((status, Body::Text));
+        self
+    }
+
+    fn last(&mut self) -> &mut Operation {
+        self.ops
+            .last_mut()
+            .expect("takes and answers follow an operation")
     }
 
     /// The routes, with their documentation.

@@ -3,9 +3,9 @@
 use axum::Json;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use serde_json::json;
 use wvs_store::StoreError;
 
+use super::schema::Message;
 use crate::service::ServiceError;
 use crate::status;
 
@@ -59,7 +59,10 @@ impl ApiError {
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        let mut response = (self.status, Json(json!({ "message": self.message }))).into_response();
+        let body = Message {
+            message: self.message,
+        };
+        let mut response = (self.status, Json(body)).into_response();
         if let Some(seconds) = self.retry_after {
             response
                 .headers_mut()

@@ -5,19 +5,23 @@ use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::{Extension, Json};
+use indexmap::IndexMap;
 use serde::Deserialize;
-use serde_json::{Map, Value, json};
-use wvs_hooks::HookInput;
-use wvs_store::{Hook, LoggedAttempt};
+use serde_json::Value;
+use wvs_events::Scope;
+use wvs_hooks::{EventFlags, HookInput};
+use wvs_store::{Hook, HookOwner, LoggedAttempt};
 
 use super::endpoints::{Documented, Endpoints};
 use super::error::{ApiError, ApiResult};
 use super::owner::{OwnedHook, Owner};
 use super::pagination::Paging;
 use super::params::Params;
+use super::schema::{self, BranchSettings, HookEvent, HookParams, KeyOnly, NoParams, Recovered};
+use super::schema::{RecoverParams, Resent, Tested, ValueParam};
 use crate::auth::Caller;
 use crate::delivery::now_millis;
-use crate::hooks::render;
+use crate::hooks::{alert_status, scope_of, settings_of};
 use crate::service::hooks::{self, Keyed};
 use crate::state::AppState;
 use crate::time::iso8601;
@@ -26,17 +30,28 @@ use crate::time::iso8601;
 pub fn routes(system: bool) -> Documented {
     let endpoints = Endpoints::new("hooks")
         .get("/", list_hooks, "List hooks")
+        .answers::<Vec<schema::Hook>>(200)
         .post("/", create_hook, "Add a hook")
+        .takes::<HookParams>()
+        .answers::<schema::Hook>(201)
         .get("/{hook_id}", get_hook, "Get a hook")
+        .answers::<schema::Hook>(200)
         .put("/{hook_id}", update_hook, "Edit a hook")
-        .delete("/{hook_id}", delete_hook, "Delete a hook");
+        .takes::<HookParams>()
+        .answers::<schema::Hook>(200)
+        .delete("/{hook_id}", delete_hook, "Delete a hook")
+        .answers_empty(204);
     // `POST /hooks/:id` tests a system hook, as GitLab's system hooks API does.
     let endpoints = if system {
-        endpoints.post(
-            "/{hook_id}",
-            test_system_hook,
-            "Test a system hook with the project_create sample",
-        )
+        endpoints
+            .post(
+                "/{hook_id}",
+                test_system_hook,
+                "Test a system hook with the project_create sample",
+            )
+            .takes::<NoParams>()
+            // The sample event sent; its shape is docs/events.md's.
+            .answers::<schema::EventBody>(201)
     } else {
         endpoints
     };
@@ -46,46 +61,61 @@ pub fn routes(system: bool) -> Documented {
             test_hook,
             "Send a test event of a trigger",
         )
+        .takes::<NoParams>()
+        .answers::<Tested>(201)
         .post(
             "/{hook_id}/enable",
             enable_hook,
             "Re-enable a disabled hook",
         )
+        .takes::<NoParams>()
+        .answers::<schema::Hook>(200)
         .post(
             "/{hook_id}/recover",
             recover,
             "Send again the hook's failed deliveries since a time, and release what a disabled hook holds",
         )
+        .takes::<RecoverParams>()
+        .answers::<Recovered>(200)
         .get(
             "/{hook_id}/events",
             list_events,
             "List a hook's recent events (delivery log)",
         )
+        .answers::<Vec<HookEvent>>(200)
         .post(
             "/{hook_id}/events/{event_id}/resend",
             resend,
             "Resend a logged event",
         )
+        .takes::<NoParams>()
+        .answers::<Resent>(201)
         .put(
             "/{hook_id}/custom_headers/{key}",
             put_custom_header,
             "Set a custom header",
         )
+        .takes::<ValueParam>()
+        .answers_empty(204)
         .delete(
             "/{hook_id}/custom_headers/{key}",
             delete_custom_header,
             "Delete a custom header",
         )
+        .answers_empty(204)
         .put(
             "/{hook_id}/url_variables/{key}",
             put_url_variable,
             "Set a URL variable",
         )
+        .takes::<ValueParam>()
+        .answers_empty(204)
         .delete(
             "/{hook_id}/url_variables/{key}",
             delete_url_variable,
             "Delete a URL variable",
         )
+        .answers_empty(204)
         .build()
 }
 
@@ -125,15 +155,84 @@ async fn create_hook(
 }
 
 /// The hook as the API shows it, plus, once, the signing secret WVS just generated.
-fn answer(state: &AppState, hook: &Hook, generated: bool) -> Value {
+fn answer(state: &AppState, hook: &Hook, generated: bool) -> schema::Hook {
     let mut body = render(hook, now_millis(), state.limits.shown(hook));
-    if generated && let Some(secret) = hook.secrets.signing_tokens.first() {
-        body["signing_token"] = Value::String(secret.clone());
+    if generated {
+        body.signing_token = hook.secrets.signing_tokens.first().cloned();
     }
     body
 }
 
-async fn get_hook(State(state): State<AppState>, OwnedHook(hook): OwnedHook) -> Json<Value> {
+/// The hook as the API shows it: GitLab's fields, never a secret value (`token_present`,
+/// `signing_token_present`, and only the keys of custom headers and URL variables), and
+/// `current_limit`, the deliveries in flight at once now, adapted to the receiver.
+fn render(hook: &Hook, now: i64, current_limit: u32) -> schema::Hook {
+    let scope = scope_of(hook.owner);
+    let settings = settings_of(hook);
+    let (project_id, group_id) = match hook.owner {
+        HookOwner::Project(id) => (Some(id), None),
+        HookOwner::Group(id) => (None, Some(id)),
+        HookOwner::System => (None, None),
+    };
+    let events = schema::EventFlags(
+        EventFlags::names(scope)
+            .iter()
+            .map(|name| {
+                (
+                    (*name).to_owned(),
+                    settings.events.get(name).unwrap_or(false),
+                )
+            })
+            .collect(),
+    );
+    let branch = (scope != Scope::System).then(|| BranchSettings {
+        push_events_branch_filter: settings
+            .push_events_branch_filter
+            .clone()
+            .unwrap_or_default(),
+        branch_filter_strategy: settings.branch_filter_strategy.as_str().to_owned(),
+        custom_webhook_template: settings.custom_webhook_template.clone(),
+    });
+    let secrets = &hook.secrets;
+    let (alert_status, disabled_until) = alert_status(hook, now);
+    schema::Hook {
+        id: hook.id,
+        url: wvs_send::log_url(&hook.url),
+        name: settings.name,
+        description: settings.description,
+        project_id,
+        group_id,
+        created_at: iso8601(hook.created_at),
+        events,
+        branch,
+        enable_ssl_verification: settings.enable_ssl_verification,
+        flavor: settings.flavor.map(|flavor| flavor.as_str().to_owned()),
+        max_in_flight: settings.max_in_flight,
+        ordered: settings.ordered,
+        current_limit,
+        token_present: secrets.token.is_some(),
+        signing_token_present: !secrets.signing_tokens.is_empty(),
+        signing_token_rotation_ends_at: secrets
+            .previous_signing_token
+            .as_ref()
+            .filter(|previous| previous.until > now)
+            .map(|previous| iso8601(previous.until)),
+        custom_headers: keys(&secrets.custom_headers),
+        url_variables: keys(&secrets.url_variables),
+        alert_status: alert_status.to_owned(),
+        disabled_until,
+        signing_token: None,
+    }
+}
+
+fn keys(pairs: &[(String, String)]) -> Vec<KeyOnly> {
+    pairs
+        .iter()
+        .map(|(key, _)| KeyOnly { key: key.clone() })
+        .collect()
+}
+
+async fn get_hook(State(state): State<AppState>, OwnedHook(hook): OwnedHook) -> Json<schema::Hook> {
     Json(render(&hook, now_millis(), state.limits.shown(&hook)))
 }
 
@@ -141,7 +240,7 @@ async fn update_hook(
     State(state): State<AppState>,
     OwnedHook(hook): OwnedHook,
     params: Params,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<schema::Hook>> {
     let input = input_of(params)?;
     let generated = input.generate_signing_token == Some(true);
     let saved = hooks::update(&state, &hook, input).await?;
@@ -153,7 +252,7 @@ async fn update_hook(
 async fn enable_hook(
     State(state): State<AppState>,
     OwnedHook(hook): OwnedHook,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<schema::Hook>> {
     let hook = hooks::enable(&state, &hook).await?;
     Ok(Json(render(&hook, now_millis(), state.limits.shown(&hook))))
 }
@@ -167,7 +266,7 @@ async fn recover(
     State(state): State<AppState>,
     OwnedHook(hook): OwnedHook,
     params: Params,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<Recovered>> {
     let since = match params.into_object().get("since") {
         None | Some(Value::Null) => i64::MIN,
         Some(Value::String(text)) => chrono::DateTime::parse_from_rfc3339(text)
@@ -176,15 +275,15 @@ async fn recover(
         Some(_) => return Err(ApiError::bad_request("since is not an ISO 8601 time")),
     };
     let recovered = hooks::recover_deliveries(&state, &hook, since).await?;
-    Ok(Json(json!({
-        "requeued": recovered.requeued,
-        "released": recovered.released,
-        "hook": render(
+    Ok(Json(Recovered {
+        requeued: recovered.requeued,
+        released: recovered.released,
+        hook: render(
             &recovered.hook,
             now_millis(),
-            state.limits.shown(&recovered.hook)
+            state.limits.shown(&recovered.hook),
         ),
-    })))
+    }))
 }
 
 async fn delete_hook(
@@ -289,7 +388,10 @@ fn test_answer(status: Option<u16>) -> ApiResult<Response> {
     match status {
         Some(code) if (200..300).contains(&code) => Ok((
             StatusCode::CREATED,
-            Json(json!({ "message": "201 Created", "response_status": code })),
+            Json(Tested {
+                message: "201 Created".to_owned(),
+                response_status: code,
+            }),
         )
             .into_response()),
         Some(code) => Err(ApiError::unprocessable(format!(
@@ -317,7 +419,9 @@ async fn resend(
     let status = hooks::resend_attempt(&state, &caller, hook, event_id).await?;
     Ok((
         StatusCode::CREATED,
-        Json(json!({ "response_status": status })),
+        Json(Resent {
+            response_status: status,
+        }),
     )
         .into_response())
 }
@@ -345,34 +449,30 @@ async fn list_events(
 }
 
 /// A log row as GitLab's hook events API shows it.
-fn render_attempt(attempt: &LoggedAttempt) -> Value {
+fn render_attempt(attempt: &LoggedAttempt) -> HookEvent {
     let request_data = serde_json::from_slice(&attempt.request_body).unwrap_or_else(|_| {
         Value::String(String::from_utf8_lossy(&attempt.request_body).into_owned())
     });
     let response_body = crate::body_text::BodyText::of(&attempt.response_body);
-    json!({
-        "id": attempt.id,
-        "url": attempt.url,
-        "trigger": attempt.trigger,
-        "request_headers": headers_object(&attempt.request_headers),
-        "request_data": request_data,
-        "response_headers": headers_object(&attempt.response_headers),
-        "response_body": response_body.text,
-        // WVS's own: the body held bytes that are not text, written `\xNN` above.
-        "response_body_binary": response_body.binary,
-        "execution_duration": attempt.execution_duration,
-        "response_status": attempt.response_status.map_or_else(|| "internal error".to_owned(), |s| s.to_string()),
-        "internal_error_message": attempt.internal_error,
-        // WVS's own: the delivery waited for its namespace's rate limit before this attempt.
-        "rate_limited": attempt.rate_limited,
-        "created_at": iso8601(attempt.created_at),
-    })
+    HookEvent {
+        id: attempt.id,
+        url: attempt.url.clone(),
+        trigger: attempt.trigger.clone(),
+        request_headers: headers_map(&attempt.request_headers),
+        request_data,
+        response_headers: headers_map(&attempt.response_headers),
+        response_body: response_body.text,
+        response_body_binary: response_body.binary,
+        execution_duration: attempt.execution_duration,
+        response_status: attempt
+            .response_status
+            .map_or_else(|| "internal error".to_owned(), |s| s.to_string()),
+        internal_error_message: attempt.internal_error.clone(),
+        rate_limited: attempt.rate_limited,
+        created_at: iso8601(attempt.created_at),
+    }
 }
 
-fn headers_object(headers: &[(String, String)]) -> Value {
-    let mut map = Map::new();
-    for (name, value) in headers {
-        map.insert(name.clone(), Value::String(value.clone()));
-    }
-    Value::Object(map)
+fn headers_map(headers: &[(String, String)]) -> IndexMap<String, String> {
+    headers.iter().cloned().collect()
 }

@@ -10,7 +10,6 @@ use axum::middleware::{Next, from_fn};
 use axum::response::{IntoResponse, Response};
 use axum::{Extension, Json, Router};
 use futures::StreamExt;
-use serde_json::json;
 use sha2::{Digest, Sha256};
 use uuid::Uuid;
 use wvs_events::{Event, Scope};
@@ -19,6 +18,7 @@ use wvs_store::{HookOwner, Idempotency};
 use super::endpoints::{Documented, Endpoints};
 use super::error::{ApiError, ApiResult};
 use super::json_depth;
+use super::schema::{Accepted, EventBody as EventSchema};
 use crate::auth::{Caller, Reach};
 use crate::ingest::{Incoming, Target, accepts};
 use crate::service::authorization::{authorize, find_group, find_project};
@@ -40,11 +40,15 @@ pub fn routes() -> Documented {
             project_event,
             "Post an event of a project",
         )
+        .takes::<EventSchema>()
+        .answers::<Accepted>(202)
         .post(
             "/groups/{id}/events",
             group_event,
             "Post an event of a group",
         )
+        .takes::<EventSchema>()
+        .answers::<Accepted>(202)
         .build()
         .map(ingest_layers)
 }
@@ -57,6 +61,8 @@ pub fn system_routes() -> Documented {
             system_event,
             "Post an instance-wide (system) event",
         )
+        .takes::<EventSchema>()
+        .answers::<Accepted>(202)
         .build()
         .map(ingest_layers)
 }
@@ -214,7 +220,10 @@ async fn accept(state: &AppState, target: Target, posted: Posted) -> ApiResult<R
         },
     )
     .await?;
-    let answer = json!({ "event_uuid": inserted.event_uuid, "deliveries": inserted.deliveries });
+    let answer = Accepted {
+        event_uuid: inserted.event_uuid,
+        deliveries: inserted.deliveries,
+    };
     Ok((StatusCode::ACCEPTED, Json(answer)).into_response())
 }
 

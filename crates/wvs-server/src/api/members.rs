@@ -14,7 +14,6 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use chrono::NaiveDate;
-use serde_json::{Value, json};
 use wvs_events::EventKind;
 use wvs_store::{Group, Id, Member, MemberOf, MemberUpdate, NewMember, Project, Store};
 
@@ -22,6 +21,7 @@ use super::endpoints::{Documented, Endpoints};
 use super::error::{ApiError, ApiResult};
 use super::pagination::Paging;
 use super::params::Params;
+use super::schema::{self, MemberParams};
 use crate::delivery::now_millis;
 use crate::ingest::Target;
 use crate::registry_events::access::AccessLevel;
@@ -39,41 +39,53 @@ pub fn routes() -> Documented {
             list::<ProjectPlace>,
             "List project members",
         )
+        .answers::<Vec<schema::Member>>(200)
         .post(
             "/projects/{id}/members",
             add::<ProjectPlace>,
             "Add a project member",
         )
+        .takes::<MemberParams>()
+        .answers::<schema::Member>(201)
         .put(
             "/projects/{id}/members/{user_id}",
             update::<ProjectPlace>,
             "Change a project member's access",
         )
+        .takes::<MemberParams>()
+        .answers::<schema::Member>(200)
         .delete(
             "/projects/{id}/members/{user_id}",
             remove::<ProjectPlace>,
             "Remove a project member",
         )
+        .answers_empty(204)
         .get(
             "/groups/{id}/members",
             list::<GroupPlace>,
             "List group members",
         )
+        .answers::<Vec<schema::Member>>(200)
         .post(
             "/groups/{id}/members",
             add::<GroupPlace>,
             "Add a group member",
         )
+        .takes::<MemberParams>()
+        .answers::<schema::Member>(201)
         .put(
             "/groups/{id}/members/{user_id}",
             update::<GroupPlace>,
             "Change a group member's access",
         )
+        .takes::<MemberParams>()
+        .answers::<schema::Member>(200)
         .delete(
             "/groups/{id}/members/{user_id}",
             remove::<GroupPlace>,
             "Remove a group member",
         )
+        .answers_empty(204)
         .build()
 }
 
@@ -141,16 +153,16 @@ impl Place for GroupPlace {
     }
 }
 
-fn render_member(member: &Member) -> Value {
-    json!({
-        "id": member.user.id,
-        "username": member.user.username,
-        "name": member.user.name,
-        "state": "active",
-        "access_level": member.access_level,
-        "expires_at": member.expires_at,
-        "created_at": iso8601(member.created_at),
-    })
+fn render_member(member: &Member) -> schema::Member {
+    schema::Member {
+        id: member.user.id,
+        username: member.user.username.clone(),
+        name: member.user.name.clone(),
+        state: "active".to_owned(),
+        access_level: member.access_level,
+        expires_at: member.expires_at.clone(),
+        created_at: iso8601(member.created_at),
+    }
 }
 
 /// `access_level`, one of the documented levels, when given.
@@ -219,7 +231,7 @@ async fn update<P: Place>(
     State(state): State<AppState>,
     Path((id, user)): Path<(String, String)>,
     params: Params,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<schema::Member>> {
     let place = P::find(state.store.as_ref(), &id).await?;
     let fields = Fields(params.into_object());
     let update = MemberUpdate {

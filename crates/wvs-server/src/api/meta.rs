@@ -5,22 +5,28 @@ use axum::Json;
 use axum::extract::State;
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use serde_json::{Value, json};
 
 use super::error::ApiError;
+use super::schema::{Health, Version};
 use crate::state::AppState;
 
-pub async fn version() -> Json<Value> {
-    Json(json!({ "version": env!("CARGO_PKG_VERSION"), "revision": "wvs" }))
+pub async fn version() -> Json<Version> {
+    Json(Version {
+        version: env!("CARGO_PKG_VERSION").to_owned(),
+        revision: "wvs".to_owned(),
+    })
 }
 
-pub async fn health() -> Json<Value> {
-    Json(json!({ "status": "ok" }))
+pub async fn health() -> Json<Health> {
+    Json(Health {
+        status: "ok".to_owned(),
+        store: None,
+    })
 }
 
 /// Ready when the store answers a read and can write: after a write failed for a reason of
 /// the store's own (a full disk), a write of some size tells whether the cause is gone.
-pub async fn ready(State(state): State<AppState>) -> (StatusCode, Json<Value>) {
+pub async fn ready(State(state): State<AppState>) -> (StatusCode, Json<Health>) {
     // Any read the store does not remember will do: it needs a connection and the schema.
     if let Err(error) = state
         .store
@@ -35,17 +41,18 @@ pub async fn ready(State(state): State<AppState>) -> (StatusCode, Json<Value>) {
     {
         return failing(format!("the store cannot write: {reason}"));
     }
-    (
-        StatusCode::OK,
-        Json(json!({ "status": "ok", "store": "ok" })),
-    )
+    (StatusCode::OK, health_of("ok", "ok".to_owned()))
 }
 
-fn failing(store: String) -> (StatusCode, Json<Value>) {
-    (
-        StatusCode::SERVICE_UNAVAILABLE,
-        Json(json!({ "status": "failing", "store": store })),
-    )
+fn failing(store: String) -> (StatusCode, Json<Health>) {
+    (StatusCode::SERVICE_UNAVAILABLE, health_of("failing", store))
+}
+
+fn health_of(status: &str, store: String) -> Json<Health> {
+    Json(Health {
+        status: status.to_owned(),
+        store: Some(store),
+    })
 }
 
 /// Prometheus text format; no authentication, as scrapers expect (nothing secret in it).

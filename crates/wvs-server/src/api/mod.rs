@@ -17,6 +17,7 @@ pub(crate) mod pagination;
 mod params;
 mod push;
 mod registry;
+pub mod schema;
 mod tokens;
 mod users;
 
@@ -42,6 +43,7 @@ pub fn router(state: AppState) -> Router {
         .map(|router| router.route_layer(from_fn(require_admin)));
     let scoped = Endpoints::new("meta")
         .get("/version", meta::version, "The WVS version")
+        .answers::<schema::Version>(200)
         .build()
         .merge(ingest::routes())
         .merge(push::routes())
@@ -56,12 +58,17 @@ pub fn router(state: AppState) -> Router {
             openapi::serve,
             "This document: OpenAPI 3.1 of every endpoint",
         )
+        .answers::<serde_json::Map<String, serde_json::Value>>(200)
         .build()
         .public();
     let probes = Endpoints::new("meta")
         .get("/-/health", meta::health, "The process is up")
+        .answers::<schema::Health>(200)
         .get("/-/ready", meta::ready, "The store answers")
+        .answers::<schema::Health>(200)
+        .answers::<schema::Health>(503)
         .get("/metrics", meta::metrics, "Prometheus metrics")
+        .answers_text(200)
         .build()
         .public();
     let all = Documented::empty()

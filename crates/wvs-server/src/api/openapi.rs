@@ -1,14 +1,18 @@
 //! `GET /api/v4/openapi.json`: an OpenAPI 3.1 description of every endpoint, built from the
 //! same declarations as the routes ([`super::endpoints`]). It names each operation, its path
-//! parameters and whether it needs a token; request and response bodies follow GitLab's API
-//! v4 and are described in docs/api.md rather than as schemas.
+//! parameters, whether it needs a token, and the JSON Schemas (2020-12, which OpenAPI 3.1
+//! uses as is) of its request and response bodies, made from the types of [`super::schema`]
+//! and shared under `components/schemas`. Every error answers a [`Message`].
 
 use std::sync::Arc;
 
 use axum::{Extension, Json};
+use schemars::SchemaGenerator;
+use schemars::generate::SchemaSettings;
 use serde_json::{Map, Value, json};
 
-use super::endpoints::Operation;
+use super::endpoints::{Body, Operation};
+use super::schema::Message;
 
 /// Serves the document built at start.
 pub async fn serve(Extension(document): Extension<Arc<Value>>) -> Json<Value> {
@@ -17,6 +21,10 @@ pub async fn serve(Extension(document): Extension<Arc<Value>>) -> Json<Value> {
 
 /// The OpenAPI document of `ops`.
 pub fn document(ops: &[Operation]) -> Value {
+    let mut generator = SchemaSettings::draft2020_12()
+        .with(|settings| settings.definitions_path = "/components/schemas".into())
+        .into_generator();
+    let error = generator.subschema_for::<Message>();
     let mut paths: Map<String, Value> = Map::new();
     for op in ops {
         let item = paths
@@ -30,12 +38,17 @@ pub fn document(ops: &[Operation]) -> Value {
             "operationId": operation_id(op),
             "tags": [op.tag],
             "parameters": parameters(&op.path),
-            "responses": {
-                "default": {
-                    "description": "GitLab API v4 shapes; errors are {\"message\": ...}"
-                }
-            },
+            "responses": responses(op, &mut generator, &error),
         });
+        if let Some(request) = op.request {
+            operation["requestBody"] = json!({
+                "required": true,
+                "content": {
+                    "application/json": {"schema": request(&mut generator)},
+                    "application/x-www-form-urlencoded": {"schema": request(&mut generator)},
+                },
+            });
+        }
         if !op.authenticated {
             operation["security"] = json!([]);
         }
@@ -52,11 +65,43 @@ pub fn document(ops: &[Operation]) -> Value {
             "securitySchemes": {
                 "private_token": {"type": "apiKey", "in": "header", "name": "PRIVATE-TOKEN"},
                 "bearer": {"type": "http", "scheme": "bearer"},
-            }
+            },
+            "schemas": generator.take_definitions(true),
         },
         "security": [{"private_token": []}, {"bearer": []}],
         "paths": paths,
     })
+}
+
+/// The operation's answers on success, and `default`: an error's `{"message": ...}`.
+fn responses(op: &Operation, generator: &mut SchemaGenerator, error: &schemars::Schema) -> Value {
+    let mut answers = Map::new();
+    for (status, body) in &op.responses {
+        let content = match body {
+            Body::Empty => None,
+            Body::Json(schema) => Some(json!({"application/json": {"schema": schema(generator)}})),
+            Body::Text => Some(json!({"text/plain": {"schema": {"type": "string"}}})),
+        };
+        let mut answer = json!({"description": reason(*status)});
+        if let Some(content) = content {
+            answer["content"] = content;
+        }
+        answers.insert(status.to_string(), answer);
+    }
+    answers.insert(
+        "default".to_owned(),
+        json!({"description": "An error", "content": {"application/json": {"schema": error}}}),
+    );
+    Value::Object(answers)
+}
+
+/// The status's reason phrase (`201 Created`), as a response's description.
+fn reason(status: u16) -> String {
+    let phrase = axum::http::StatusCode::from_u16(status)
+        .ok()
+        .and_then(|code| code.canonical_reason())
+        .unwrap_or("");
+    format!("{status} {phrase}")
 }
 
 /// `{name}` segments of a path as required string path parameters.

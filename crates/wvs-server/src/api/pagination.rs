@@ -7,7 +7,7 @@ use axum::http::header::HOST;
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, HeaderValue, Uri};
 use axum::response::{IntoResponse, Response};
-use serde_json::Value;
+use serde::Serialize;
 use wvs_store::Page;
 
 use super::error::ApiError;
@@ -69,12 +69,12 @@ fn number(name: &str, value: &str) -> Result<u32, ApiError> {
 
 impl Paging {
     /// A JSON array answer with the pagination headers.
-    pub fn respond(&self, items: Vec<Value>, total: u64) -> Response {
+    pub fn respond<T: Serialize>(&self, items: Vec<T>, total: u64) -> Response {
         paged(items, total, self.page, &self.uri, &self.base)
     }
 
     /// The asked page of a list read whole (a place's tokens, members or keys: few).
-    pub fn respond_whole(&self, items: Vec<Value>) -> Response {
+    pub fn respond_whole<T: Serialize>(&self, items: Vec<T>) -> Response {
         let total = items.len() as u64;
         let per_page = self.page.per_page as usize;
         let skip = (self.page.page as usize - 1).saturating_mul(per_page);
@@ -83,7 +83,7 @@ impl Paging {
     }
 }
 
-fn paged(items: Vec<Value>, total: u64, page: Page, uri: &Uri, base: &str) -> Response {
+fn paged<T: Serialize>(items: Vec<T>, total: u64, page: Page, uri: &Uri, base: &str) -> Response {
     let per_page = u64::from(page.per_page);
     let total_pages = total.div_ceil(per_page).max(1);
     let current = u64::from(page.page);
@@ -123,7 +123,7 @@ fn paged(items: Vec<Value>, total: u64, page: Page, uri: &Uri, base: &str) -> Re
     links.push(link(base, uri, 1, per_page, "first"));
     links.push(link(base, uri, total_pages, per_page, "last"));
     set("link", links.join(", "));
-    (headers, Json(Value::Array(items))).into_response()
+    (headers, Json(items)).into_response()
 }
 
 /// `<path?...&page=N&per_page=M>; rel="rel"`, keeping the other query parameters.

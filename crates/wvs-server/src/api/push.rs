@@ -10,13 +10,13 @@ use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::{Extension, Json};
-use serde_json::{Value, json};
 use wvs_events::Event;
 use wvs_store::Idempotency;
 
 use super::endpoints::{Documented, Endpoints};
 use super::error::{ApiError, ApiResult};
 use super::ingest::{EventBody, chain_uuid, idempotency, ingest_layers, received};
+use super::schema::{Pushed, PushedEvent, SkippedRef};
 use crate::auth::Caller;
 use crate::ingest::Incoming;
 use crate::project_blocks;
@@ -32,6 +32,8 @@ pub fn routes() -> Documented {
             push,
             "Report a push: its push, tag push and repository update events",
         )
+        .takes::<input::PushInput>()
+        .answers::<Pushed>(202)
         .build()
         .map(ingest_layers)
 }
@@ -61,15 +63,15 @@ async fn push(
             let event = payload::ref_event(&push, change, &blocks);
             built.push((event, Some(&change.git_ref)));
         } else {
-            skipped.push(json!({
-                "kind": payload::event_name(change.kind),
-                "ref": change.git_ref,
-                "reason": format!(
+            skipped.push(SkippedRef {
+                kind: payload::event_name(change.kind).to_owned(),
+                git_ref: change.git_ref.clone(),
+                reason: format!(
                     "more than push_event_hooks_limit ({limit}) refs of this kind were {} \
                      in this push",
                     change.action.as_str()
                 ),
-            }));
+            });
         }
     }
     built.push((payload::repository_update(&push, &blocks), None));
@@ -91,16 +93,13 @@ async fn push(
             },
         )
         .await?;
-        let mut answer = json!({
-            "event_uuid": inserted.event_uuid,
-            "kind": event.kind().name(),
-            "deliveries": inserted.deliveries,
+        events.push(PushedEvent {
+            event_uuid: inserted.event_uuid,
+            kind: event.kind().name().to_owned(),
+            deliveries: inserted.deliveries,
+            git_ref: git_ref.map(str::to_owned),
         });
-        if let Some(git_ref) = git_ref {
-            answer["ref"] = Value::from(*git_ref);
-        }
-        events.push(answer);
     }
-    let answer = json!({ "events": events, "skipped": skipped });
+    let answer = Pushed { events, skipped };
     Ok((StatusCode::ACCEPTED, Json(answer)).into_response())
 }

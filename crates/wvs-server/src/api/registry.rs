@@ -5,13 +5,13 @@ use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use serde_json::{Value, json};
 use wvs_store::{Group, Project, Store};
 
 use super::endpoints::{Documented, Endpoints};
 use super::error::ApiResult;
 use super::pagination::Paging;
 use super::params::Params;
+use super::schema::{self, GroupParams, Message, Namespace, ProjectParams};
 use crate::registry_events::payload;
 use crate::service::authorization::{find_group, find_project};
 use crate::service::fields::Fields;
@@ -22,55 +22,82 @@ use crate::time::iso8601;
 pub fn routes() -> Documented {
     Endpoints::new("registry")
         .get("/projects", list_projects, "List projects")
+        .answers::<Vec<schema::Project>>(200)
         .post("/projects", create_project, "Register a project")
+        .takes::<ProjectParams>()
+        .answers::<schema::Project>(201)
         .get("/projects/{id}", get_project, "Get a project")
+        .answers::<schema::Project>(200)
         .put(
             "/projects/{id}",
             update_project,
             "Edit, rename or transfer a project",
         )
+        .takes::<ProjectParams>()
+        .answers::<schema::Project>(200)
         .delete("/projects/{id}", delete_project, "Delete a project")
+        .answers::<Message>(202)
         .get("/groups", list_groups, "List groups")
+        .answers::<Vec<schema::Group>>(200)
         .post("/groups", create_group, "Register a group")
+        .takes::<GroupParams>()
+        .answers::<schema::Group>(201)
         .get("/groups/{id}", get_group, "Get a group")
+        .answers::<schema::Group>(200)
         .put("/groups/{id}", update_group, "Edit, rename or move a group")
+        .takes::<GroupParams>()
+        .answers::<schema::Group>(200)
         .delete("/groups/{id}", delete_group, "Delete a group")
+        .answers::<Message>(202)
         .build()
 }
 
 // ---------------------------------------------------------------- projects
 
-pub fn render_project(project: &Project) -> Value {
-    let a = &project.attributes;
+pub fn render_project(project: &Project) -> schema::Project {
+    let a = project.attributes.clone();
     let namespace_name = project
         .namespace_path
         .rsplit('/')
         .next()
         .unwrap_or_default();
-    json!({
-        "id": project.id,
-        "name": project.name,
-        "path": project.path,
-        "path_with_namespace": project.path_with_namespace,
-        "description": a.description,
-        "web_url": a.web_url,
-        "avatar_url": a.avatar_url,
-        "ssh_url_to_repo": a.git_ssh_url,
-        "http_url_to_repo": a.git_http_url,
-        "default_branch": a.default_branch,
-        "visibility": payload::project_visibility(project),
-        "ci_config_path": a.ci_config_path,
-        "homepage": a.homepage,
-        "namespace": {
-            "id": project.namespace_id,
-            "name": namespace_name,
-            "path": namespace_name,
-            "kind": if project.namespace_id.is_some() { "group" } else { "user" },
-            "full_path": project.namespace_path,
+    schema::Project {
+        id: project.id,
+        name: project.name.clone(),
+        path: project.path.clone(),
+        path_with_namespace: project.path_with_namespace.clone(),
+        description: a.description,
+        web_url: a.web_url,
+        avatar_url: a.avatar_url,
+        ssh_url_to_repo: a.git_ssh_url,
+        http_url_to_repo: a.git_http_url,
+        default_branch: a.default_branch,
+        visibility: payload::project_visibility(project).to_owned(),
+        ci_config_path: a.ci_config_path,
+        homepage: a.homepage,
+        namespace: Namespace {
+            id: project.namespace_id,
+            name: namespace_name.to_owned(),
+            path: namespace_name.to_owned(),
+            kind: if project.namespace_id.is_some() {
+                "group"
+            } else {
+                "user"
+            }
+            .to_owned(),
+            full_path: project.namespace_path.clone(),
         },
-        "created_at": iso8601(project.created_at),
-        "last_activity_at": iso8601(project.updated_at),
-    })
+        created_at: iso8601(project.created_at),
+        last_activity_at: iso8601(project.updated_at),
+    }
+}
+
+/// `202 {"message": "202 Accepted"}`, the answer to a delete.
+fn accepted() -> Response {
+    let message = Message {
+        message: "202 Accepted".to_owned(),
+    };
+    (StatusCode::ACCEPTED, Json(message)).into_response()
 }
 
 async fn create_project(State(state): State<AppState>, params: Params) -> ApiResult<Response> {
@@ -81,7 +108,7 @@ async fn create_project(State(state): State<AppState>, params: Params) -> ApiRes
 async fn get_project(
     State(state): State<AppState>,
     Path(id): Path<String>,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<schema::Project>> {
     Ok(Json(render_project(
         &find_project(state.store.as_ref(), &id).await?,
     )))
@@ -99,7 +126,7 @@ async fn update_project(
     State(state): State<AppState>,
     Path(id): Path<String>,
     params: Params,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<schema::Project>> {
     let project = find_project(state.store.as_ref(), &id).await?;
     let fields = Fields(params.into_object());
     let project = registry::update_project(&state, project, &fields).await?;
@@ -112,18 +139,14 @@ async fn delete_project(
 ) -> ApiResult<Response> {
     let project = find_project(state.store.as_ref(), &id).await?;
     registry::delete_project(&state, &project).await?;
-    Ok((
-        StatusCode::ACCEPTED,
-        Json(json!({ "message": "202 Accepted" })),
-    )
-        .into_response())
+    Ok(accepted())
 }
 
 // ---------------------------------------------------------------- groups
 
 /// A group as the API shows it; its `full_name` is its ancestors' names and its own joined
 /// by ` / `, as GitLab's.
-async fn render_group(store: &dyn Store, group: &Group) -> ApiResult<Value> {
+async fn render_group(store: &dyn Store, group: &Group) -> ApiResult<schema::Group> {
     let mut names: Vec<String> = store
         .group_ancestry(group.id)
         .await?
@@ -134,18 +157,21 @@ async fn render_group(store: &dyn Store, group: &Group) -> ApiResult<Value> {
     Ok(group_json(group, &names.join(" / ")))
 }
 
-fn group_json(group: &Group, full_name: &str) -> Value {
-    json!({
-        "id": group.id,
-        "name": group.name,
-        "path": group.path,
-        "full_path": group.full_path,
-        "full_name": full_name,
-        "parent_id": group.parent_id,
-        "description": group.description,
-        "visibility": group.visibility.clone().unwrap_or_else(|| "private".to_owned()),
-        "created_at": iso8601(group.created_at),
-    })
+fn group_json(group: &Group, full_name: &str) -> schema::Group {
+    schema::Group {
+        id: group.id,
+        name: group.name.clone(),
+        path: group.path.clone(),
+        full_path: group.full_path.clone(),
+        full_name: full_name.to_owned(),
+        parent_id: group.parent_id,
+        description: group.description.clone(),
+        visibility: group
+            .visibility
+            .clone()
+            .unwrap_or_else(|| "private".to_owned()),
+        created_at: iso8601(group.created_at),
+    }
 }
 
 async fn create_group(State(state): State<AppState>, params: Params) -> ApiResult<Response> {
@@ -157,7 +183,7 @@ async fn create_group(State(state): State<AppState>, params: Params) -> ApiResul
 async fn get_group(
     State(state): State<AppState>,
     Path(id): Path<String>,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<schema::Group>> {
     let store = state.store.as_ref();
     Ok(Json(
         render_group(store, &find_group(store, &id).await?).await?,
@@ -178,7 +204,7 @@ async fn update_group(
     State(state): State<AppState>,
     Path(id): Path<String>,
     params: Params,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<schema::Group>> {
     let group = find_group(state.store.as_ref(), &id).await?;
     let fields = Fields(params.into_object());
     let group = registry::update_group(&state, group, &fields).await?;
@@ -191,9 +217,5 @@ async fn delete_group(
 ) -> ApiResult<Response> {
     let group = find_group(state.store.as_ref(), &id).await?;
     registry::delete_group(&state, &group).await?;
-    Ok((
-        StatusCode::ACCEPTED,
-        Json(json!({ "message": "202 Accepted" })),
-    )
-        .into_response())
+    Ok(accepted())
 }

@@ -8,7 +8,6 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
-use serde_json::{Value, json};
 use wvs_store::AccessToken;
 
 use super::endpoints::{Documented, Endpoints};
@@ -16,6 +15,7 @@ use super::error::ApiResult;
 use super::owner::Owner;
 use super::pagination::Paging;
 use super::params::Params;
+use super::schema::{self, TokenParams};
 use crate::delivery::now_millis;
 use crate::service::fields::Fields;
 use crate::service::tokens;
@@ -29,44 +29,53 @@ pub fn routes() -> Documented {
             list_tokens,
             "List a project's access tokens",
         )
+        .answers::<Vec<schema::AccessToken>>(200)
         .post(
             "/projects/{id}/access_tokens",
             create_token,
             "Create a project access token",
         )
+        .takes::<TokenParams>()
+        .answers::<schema::AccessToken>(201)
         .delete(
             "/projects/{id}/access_tokens/{token_id}",
             revoke_token,
             "Revoke a project access token",
         )
+        .answers_empty(204)
         .get(
             "/groups/{id}/access_tokens",
             list_tokens,
             "List a group's access tokens",
         )
+        .answers::<Vec<schema::AccessToken>>(200)
         .post(
             "/groups/{id}/access_tokens",
             create_token,
             "Create a group access token",
         )
+        .takes::<TokenParams>()
+        .answers::<schema::AccessToken>(201)
         .delete(
             "/groups/{id}/access_tokens/{token_id}",
             revoke_token,
             "Revoke a group access token",
         )
+        .answers_empty(204)
         .build()
 }
 
-fn render(token: &AccessToken) -> Value {
-    json!({
-        "id": token.id,
-        "name": token.name,
-        "scopes": ["api"],
-        "active": token.expires_at.is_none_or(|at| at > now_millis()),
-        "revoked": false,
-        "created_at": iso8601(token.created_at),
-        "expires_at": token.expires_at.map(tokens::expiry_date),
-    })
+fn render(token: &AccessToken) -> schema::AccessToken {
+    schema::AccessToken {
+        id: token.id,
+        name: token.name.clone(),
+        scopes: vec!["api".to_owned()],
+        active: token.expires_at.is_none_or(|at| at > now_millis()),
+        revoked: false,
+        created_at: iso8601(token.created_at),
+        expires_at: token.expires_at.map(tokens::expiry_date),
+        token: None,
+    }
 }
 
 async fn list_tokens(
@@ -86,7 +95,7 @@ async fn create_token(
     let fields = Fields(params.into_object());
     let (stored, token) = tokens::create(&state, owner, &fields).await?;
     let mut body = render(&stored);
-    body["token"] = Value::String(token);
+    body.token = Some(token);
     Ok((StatusCode::CREATED, Json(body)).into_response())
 }
 

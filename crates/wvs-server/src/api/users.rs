@@ -10,7 +10,6 @@ use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
-use serde_json::{Value, json};
 use wvs_events::EventKind;
 use wvs_store::{Id, NewSshKey, NewUser, SshKey, User, UserUpdate};
 
@@ -18,6 +17,7 @@ use super::endpoints::{Documented, Endpoints};
 use super::error::{ApiError, ApiResult};
 use super::pagination::Paging;
 use super::params::Params;
+use super::schema::{self, KeyParams, UserParams};
 use crate::delivery::now_millis;
 use crate::ingest::Target;
 use crate::registry_events::payload;
@@ -33,34 +33,45 @@ const MAX_KEY: usize = 16 * 1024;
 pub fn routes() -> Documented {
     Endpoints::new("users")
         .get("/users", find_users, "Find a user by username")
+        .answers::<Vec<schema::User>>(200)
         .post("/users", create_user, "Create a user")
+        .takes::<UserParams>()
+        .answers::<schema::User>(201)
         .get("/users/{id}", get_user, "Get a user")
+        .answers::<schema::User>(200)
         .put("/users/{id}", update_user, "Edit or rename a user")
+        .takes::<UserParams>()
+        .answers::<schema::User>(200)
         .delete("/users/{id}", delete_user, "Delete a user")
+        .answers_empty(204)
         .get("/users/{id}/keys", list_keys, "List a user's SSH keys")
+        .answers::<Vec<schema::SshKey>>(200)
         .post("/users/{id}/keys", create_key, "Add an SSH key")
+        .takes::<KeyParams>()
+        .answers::<schema::SshKey>(201)
         .delete("/users/{id}/keys/{key_id}", delete_key, "Delete an SSH key")
+        .answers_empty(204)
         .build()
 }
 
-fn render_user(user: &User) -> Value {
-    json!({
-        "id": user.id,
-        "username": user.username,
-        "name": user.name,
-        "email": user.email,
-        "state": "active",
-        "created_at": iso8601(user.created_at),
-    })
+fn render_user(user: &User) -> schema::User {
+    schema::User {
+        id: user.id,
+        username: user.username.clone(),
+        name: user.name.clone(),
+        email: user.email.clone(),
+        state: "active".to_owned(),
+        created_at: iso8601(user.created_at),
+    }
 }
 
-fn render_key(key: &SshKey) -> Value {
-    json!({
-        "id": key.id,
-        "title": key.title,
-        "key": key.key,
-        "created_at": iso8601(key.created_at),
-    })
+fn render_key(key: &SshKey) -> schema::SshKey {
+    schema::SshKey {
+        id: key.id,
+        title: key.title.clone(),
+        key: key.key.clone(),
+        created_at: iso8601(key.created_at),
+    }
 }
 
 /// A text field within `max` characters and not blank, when given.
@@ -167,7 +178,10 @@ async fn find_users(
     Ok(paging.respond_whole(found.iter().map(render_user).collect()))
 }
 
-async fn get_user(State(state): State<AppState>, Path(id): Path<String>) -> ApiResult<Json<Value>> {
+async fn get_user(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+) -> ApiResult<Json<schema::User>> {
     let user = state
         .store
         .user(user_id(&id)?)
@@ -180,7 +194,7 @@ async fn update_user(
     State(state): State<AppState>,
     Path(id): Path<String>,
     params: Params,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<schema::User>> {
     let store = state.store.as_ref();
     let id = user_id(&id)?;
     let old = store

@@ -35,6 +35,8 @@ pub const RETRY_SCHEDULE: &str = "0s,10s,1m,5m,30m,2h,6h,12h,24h";
 pub const LEASE: &str = "60s";
 /// Longest sleep of an idle dispatcher.
 pub const POLL_INTERVAL: &str = "1s";
+/// How long the delivery log and settled events are kept (GitLab keeps hook logs 7 days).
+pub const LOG_RETENTION: &str = "7d";
 /// Longest `Retry-After` honoured.
 pub const RETRY_AFTER_CAP: &str = "1h";
 /// Deliveries per top-level namespace per window; 0 = unlimited (GitLab's default).
@@ -90,6 +92,7 @@ pub fn shown() -> Vec<(&'static str, String)> {
         show("retry_schedule", RETRY_SCHEDULE),
         show("lease", LEASE),
         show("poll_interval", POLL_INTERVAL),
+        show("log_retention", LOG_RETENTION),
         show("retry_after_cap", RETRY_AFTER_CAP),
         show("web_hook_calls", WEB_HOOK_CALLS),
         show("rate_limit_window", RATE_LIMIT_WINDOW),

@@ -2,6 +2,7 @@
 //! refs moved and with which commits. Read and checked here, before anything is built; every
 //! error names the field (`changes[1].commits[0].id: ...`).
 
+use schemars::JsonSchema;
 use serde::Deserialize;
 use serde_json::{Map, Value};
 use thiserror::Error;
@@ -31,7 +32,7 @@ impl InputError {
 }
 
 /// The pusher, as the `user` block of the documented payloads.
-#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Pusher {
     pub id: i64,
@@ -43,7 +44,7 @@ pub struct Pusher {
 }
 
 /// A commit author.
-#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Author {
     pub name: String,
@@ -52,8 +53,9 @@ pub struct Author {
 
 /// A commit as the forge knows it; `title` and `url` are derived when absent, the file
 /// lists are empty when absent.
-#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
+#[schemars(rename = "Commit")]
 pub struct CommitInput {
     pub id: String,
     pub message: String,
@@ -71,8 +73,9 @@ pub struct CommitInput {
     pub removed: Vec<String>,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
+#[schemars(rename = "RefChange")]
 struct ChangeInput {
     before: String,
     after: String,
@@ -90,9 +93,12 @@ struct ChangeInput {
     message: Option<String>,
 }
 
-#[derive(Debug, Deserialize)]
+/// A push as posted: who pushed, which refs moved and with which commits (the API
+/// document's schema of the body is this type's).
+#[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
-struct PushInput {
+#[schemars(rename = "PushParams")]
+pub struct PushInput {
     user: Pusher,
     changes: Vec<ChangeInput>,
     #[serde(default)]

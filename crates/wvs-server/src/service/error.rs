@@ -11,6 +11,11 @@ pub enum ServiceError {
     /// answer alike).
     #[error("404 {what} Not Found")]
     NotFound { what: String },
+    /// What the request names was deleted by retention (`--log-retention`).
+    #[error(
+        "404 {what} Not Found: removed by retention (older than the log retention, --log-retention)"
+    )]
+    Pruned { what: String },
     /// A malformed or invalid request; the message names the field.
     #[error("{message}")]
     Invalid { message: String },

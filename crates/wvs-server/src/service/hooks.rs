@@ -402,11 +402,15 @@ pub async fn resend_attempt(
     event_id: i64,
 ) -> ServiceResult<Option<u16>> {
     rate_limit(state, caller, hook.id)?;
-    let logged = state
-        .store
-        .attempt(hook.id, event_id)
-        .await?
-        .ok_or_else(|| ServiceError::not_found("Hook event"))?;
+    let Some(logged) = state.store.attempt(hook.id, event_id).await? else {
+        return Err(if state.store.attempt_pruned(event_id).await? {
+            ServiceError::Pruned {
+                what: "Hook event".to_owned(),
+            }
+        } else {
+            ServiceError::not_found("Hook event")
+        });
+    };
     let header = |suffix: &str| {
         logged
             .request_headers

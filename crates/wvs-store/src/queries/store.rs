@@ -13,7 +13,7 @@ use tokio::sync::Notify;
 
 use super::{
     Backend, Conn, claim, dialect, groups, health, hooks, keys, log, members, projects, queue,
-    settings, tokens, users, views,
+    retention, settings, tokens, users, views,
 };
 use crate::delivery_view::{DeliveryFilter, DeliveryRecord, DeliveryState};
 use crate::group_commit::{GroupCommit, Pending};
@@ -479,5 +479,24 @@ impl Store for Backend {
         .await;
         self.writes.note(&outcome);
         outcome
+    }
+
+    async fn prune_log(&self, cutoff: Millis, limit: u32) -> Result<u64> {
+        retrying(|| self.write(async |c| retention::prune_log(c, cutoff, limit).await)).await
+    }
+
+    async fn prune_events(
+        &self,
+        cutoff: Millis,
+        after: Option<PruneCursor>,
+        limit: u32,
+    ) -> Result<PrunedEvents> {
+        retrying(|| self.write(async |c| retention::prune_events(c, cutoff, after, limit).await))
+            .await
+    }
+
+    async fn attempt_pruned(&self, attempt_id: Id) -> Result<bool> {
+        self.read_one(async |c| retention::was_pruned(c, attempt_id).await)
+            .await
     }
 }

@@ -5,6 +5,8 @@ use std::fmt::Write;
 
 use serde::Serialize;
 
+use super::soak::SizeOverTime;
+
 /// What was run, in every report.
 #[derive(Debug, Serialize)]
 pub struct Setup {
@@ -64,6 +66,9 @@ pub struct Report {
     /// This process's CPU time over the same span (posters and receiver share the machine).
     pub bench_cpu_seconds: f64,
     pub store_size: Option<StoreSize>,
+    /// With --size-every: the store's size sampled during the run.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub store_size_over_time: Option<SizeOverTime>,
     pub load_average_before: Option<f64>,
     pub load_average_after: Option<f64>,
 }
@@ -196,6 +201,17 @@ impl Report {
             None => {
                 let _ = writeln!(out, "store       size not measured (pass --database-url)");
             }
+        }
+        if let Some(over_time) = &self.store_size_over_time {
+            let _ = writeln!(
+                out,
+                "soak        {} samples every {:.0} s: {:.1} MiB at half-way, at most {:.1} MiB after ({:+.1}%)",
+                over_time.samples.len(),
+                over_time.every_seconds,
+                mib(over_time.at_half_bytes),
+                mib(over_time.max_last_half_bytes),
+                over_time.last_half_growth * 100.0
+            );
         }
         let _ = writeln!(
             out,

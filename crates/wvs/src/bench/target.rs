@@ -16,6 +16,7 @@ use base64::Engine;
 /// How long a spawned server may take to print its address.
 const START_TIMEOUT: Duration = Duration::from_secs(60);
 
+#[derive(Clone)]
 pub enum Store {
     /// A SQLite file: its size is the file plus its `-wal` and `-shm`.
     Sqlite(PathBuf),

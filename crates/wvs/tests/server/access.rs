@@ -4,8 +4,9 @@
 
 use serde_json::{Value, json};
 use wvs_events::samples;
+use wvs_server::api::schema::TokenParams;
 
-use crate::setup::{hook, registry};
+use crate::setup::{hook, other_tenant, registry};
 use crate::support::{Receiver, Server, retarget};
 
 /// Sends a request with `token` instead of the admin token; returns the status and body.
@@ -37,16 +38,14 @@ fn posted_to(path: &str, event: &Value) -> Value {
 }
 
 pub async fn token(server: &Server, owner: &str) -> String {
-    let created = server
-        .expect(
-            201,
-            "POST",
-            &format!("{owner}/access_tokens"),
-            Some(json!({"name": "ci", "scopes": ["api"]})),
-        )
-        .await;
-    assert_eq!(created["scopes"], json!(["api"]));
-    created["token"].as_str().unwrap().to_owned()
+    let params = TokenParams {
+        name: "ci".to_owned(),
+        scopes: Some(vec!["api".to_owned()]),
+        expires_at: None,
+    };
+    let created = server.create_access_token(owner, &params).await;
+    assert_eq!(created.scopes, ["api"]);
+    created.token.expect("the new token's secret")
 }
 
 /// Every hook, log and ingest endpoint of `owner` (a `/projects/:id` or `/groups/:id`
@@ -101,26 +100,7 @@ async fn access_tokens_reach_their_scope_and_nothing_else() {
     let receiver = Receiver::start().await;
     let ours = registry(&server).await;
     // Another tenant: group `other` with project `other/app`, a hook on each, one delivery.
-    let other_group = server
-        .expect(
-            201,
-            "POST",
-            "/groups",
-            Some(json!({"name": "Other", "path": "other"})),
-        )
-        .await["id"]
-        .as_i64()
-        .unwrap();
-    let other_project = server
-        .expect(
-            201,
-            "POST",
-            "/projects",
-            Some(json!({"name": "App", "path": "app", "namespace_id": other_group})),
-        )
-        .await["id"]
-        .as_i64()
-        .unwrap();
+    let (other_group, other_project) = other_tenant(&server).await;
     let hook_body = json!({"url": receiver.url, "push_events": true, "member_events": true});
     let project_owner = format!("/projects/{other_project}");
     let group_owner = format!("/groups/{other_group}");

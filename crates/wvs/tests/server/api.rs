@@ -5,8 +5,9 @@ use std::time::Duration;
 
 use serde_json::{Value, json};
 use wvs_events::samples;
+use wvs_server::api::schema::{MemberParams, TokenParams};
 
-use crate::setup::{hook, registry};
+use crate::setup::{hook, registry, user};
 use crate::support::{ADMIN_TOKEN, Receiver, Server, retarget};
 
 fn push() -> &'static [u8] {
@@ -649,10 +650,7 @@ async fn tests_and_resends_are_limited_to_five_a_minute_per_hook() {
         server.expect(201, "POST", &test(first), None).await;
     }
     // A resend counts too: the fifth request.
-    let logged = server
-        .expect(200, "GET", &format!("{owner}/hooks/{first}/events"), None)
-        .await;
-    let attempt = logged[0]["id"].as_i64().unwrap();
+    let attempt = server.hook_log(&owner, first).await[0].id;
     server
         .expect(
             201,
@@ -969,23 +967,27 @@ async fn a_project_without_namespace_is_the_admins_and_full_names_name_the_ances
 async fn tokens_and_members_lists_are_paged() {
     let server = Server::start(&[]);
     let ids = registry(&server).await;
-    let tokens = format!("/projects/{}/access_tokens", ids.project);
-    let members = format!("/groups/{}/members", ids.mid);
+    let project = format!("/projects/{}", ids.project);
+    let group = format!("/groups/{}", ids.mid);
     for n in 0..3 {
-        let token = json!({"name": format!("t{n}"), "expires_at": "2030-01-01"});
-        server.expect(201, "POST", &tokens, Some(token)).await;
-        let user = server
-            .expect(
-                201,
-                "POST",
-                "/users",
-                Some(json!({"username": format!("u{n}"), "name": "U", "email": format!("u{n}@example.com")})),
-            )
-            .await;
-        let member = json!({"user_id": user["id"], "access_level": 30});
-        server.expect(201, "POST", &members, Some(member)).await;
+        let token = TokenParams {
+            name: format!("t{n}"),
+            scopes: None,
+            expires_at: Some("2030-01-01".to_owned()),
+        };
+        server.create_access_token(&project, &token).await;
+        let params = user(&format!("u{n}"), "U", &format!("u{n}@example.com"));
+        let member = MemberParams {
+            user_id: Some(server.create_user(&params).await.id),
+            access_level: Some(30),
+            ..MemberParams::default()
+        };
+        server.add_member(&group, &member).await;
     }
-    for list in [tokens, members] {
+    for list in [
+        format!("{project}/access_tokens"),
+        format!("{group}/members"),
+    ] {
         for (page, count) in [(1, 2), (2, 1)] {
             let (status, headers, body) = server
                 .api_raw("GET", &format!("{list}?per_page=2&page={page}"), None, &[])

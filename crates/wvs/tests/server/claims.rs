@@ -7,7 +7,7 @@ use serde_json::{Value, json};
 use wvs_events::samples;
 
 use crate::access::{call, token};
-use crate::setup::registry;
+use crate::setup::{other_tenant, registry};
 use crate::support::{ADMIN_TOKEN, Server};
 
 fn sample(name: &str) -> Value {
@@ -19,31 +19,6 @@ async fn post(server: &Server, token: &str, path: &str, event: &Value, status: u
     let (got, answer) = call(server, token, "POST", path, Some(event.clone())).await;
     assert_eq!(got, status, "{path}: {answer}");
     answer["message"].as_str().unwrap_or_default().to_owned()
-}
-
-/// A group `other` beside the registry, with a project of its own; their ids.
-async fn other_tenant(server: &Server) -> (i64, i64) {
-    let group = server
-        .expect(
-            201,
-            "POST",
-            "/groups",
-            Some(json!({"name": "Other", "path": "other"})),
-        )
-        .await["id"]
-        .as_i64()
-        .unwrap();
-    let project = server
-        .expect(
-            201,
-            "POST",
-            "/projects",
-            Some(json!({"name": "App", "path": "app", "namespace_id": group})),
-        )
-        .await["id"]
-        .as_i64()
-        .unwrap();
-    (group, project)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

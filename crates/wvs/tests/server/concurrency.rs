@@ -6,7 +6,7 @@
 
 use std::time::{Duration, Instant};
 
-use serde_json::{Value, json};
+use serde_json::json;
 use wvs_events::samples;
 
 use crate::scripted::{Reply, Scripted};
@@ -39,16 +39,8 @@ async fn post_events(server: &Server, owner: &str, count: usize) {
     }
 }
 
-async fn hook_json(server: &Server, owner: &str, hook_id: i64) -> Value {
-    server
-        .expect(200, "GET", &format!("{owner}/hooks/{hook_id}"), None)
-        .await
-}
-
 async fn current_limit(server: &Server, owner: &str, hook_id: i64) -> u64 {
-    hook_json(server, owner, hook_id).await["current_limit"]
-        .as_u64()
-        .expect("current_limit in the hook JSON")
+    u64::from(server.get_hook(owner, hook_id).await.current_limit)
 }
 
 /// Waits until the hook's current limit satisfies `wanted`; returns it.
@@ -153,11 +145,8 @@ async fn an_explicit_max_in_flight_is_never_exceeded() {
     post_events(&server, &owner, 150).await;
     receiver.wait_for(150, Duration::from_secs(60)).await;
     assert_eq!(receiver.most_in_flight(), 3, "up to its cap, never past it");
-    let hook = hook_json(&server, &owner, hook_id).await;
-    assert_eq!(
-        (&hook["max_in_flight"], &hook["current_limit"]),
-        (&json!(3), &json!(3))
-    );
+    let hook = server.get_hook(&owner, hook_id).await;
+    assert_eq!((hook.max_in_flight, hook.current_limit), (3, 3));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use serde_json::{Value, json};
 
-use crate::setup::hook;
+use crate::setup::{hook, user};
 use crate::support::{ADMIN_TOKEN, Received, Receiver, Server};
 
 const ZERO: &str = "0000000000000000000000000000000000000000";
@@ -250,15 +250,9 @@ async fn registry(server: &Server, receiver: &Receiver, extra: Value) -> i64 {
         .extend(extra.as_object().unwrap().clone());
     hook(server, "/projects/acme%2Fweb", body).await;
     server
-        .expect(
-            201,
-            "POST",
-            "/users",
-            Some(json!({"username": "jsmith", "name": "John Smith", "email": "john@example.com"})),
-        )
-        .await["id"]
-        .as_i64()
-        .unwrap()
+        .create_user(&user("jsmith", "John Smith", "john@example.com"))
+        .await
+        .id
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -59,10 +59,14 @@ fn documented(file: &str) -> Value {
     serde_json::from_slice(&std::fs::read(fixtures_dir().join(file)).unwrap()).unwrap()
 }
 
+/// Registers a project or group from a raw body; both answers carry the new `id`.
 async fn create(server: &Server, path: &str, body: Value) -> i64 {
-    server.expect(201, "POST", path, Some(body)).await["id"]
-        .as_i64()
-        .unwrap()
+    #[derive(serde::Deserialize)]
+    struct Created {
+        id: i64,
+    }
+    let created: Created = server.call(201, "POST", path, Some(&body)).await;
+    created.id
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -6,7 +6,7 @@ use std::time::Duration;
 use serde_json::{Value, json};
 use wvs_events::samples;
 
-use crate::setup::{hook, registry};
+use crate::setup::{group, hook, registry};
 use crate::support::{Receiver, Server, retarget};
 
 fn sample(name: &str) -> Value {
@@ -164,15 +164,9 @@ async fn ancestor_groups_and_non_subscribers() {
     )
     .await;
     let sibling = server
-        .expect(
-            201,
-            "POST",
-            "/groups",
-            Some(json!({"name": "Sibling", "path": "sibling"})),
-        )
-        .await["id"]
-        .as_i64()
-        .unwrap();
+        .create_group(&group("Sibling", "sibling", None))
+        .await
+        .id;
     hook(
         &server,
         &format!("/groups/{sibling}"),
@@ -368,13 +362,11 @@ async fn current_flags_are_kept_and_their_tests_send_their_kinds() {
     }
     let owner = format!("/groups/{}", ids.top);
     let hook_id = hook(&server, &owner, body).await;
-    let stored = server
-        .expect(200, "GET", &format!("{owner}/hooks/{hook_id}"), None)
-        .await;
+    let stored = server.get_hook(&owner, hook_id).await.events;
     for (flag, _, _) in flags {
-        assert_eq!(stored[flag], true, "{flag}");
+        assert_eq!(stored.0.get(flag), Some(&true), "{flag}");
     }
-    assert_eq!(stored["push_events"], false);
+    assert_eq!(stored.0.get("push_events"), Some(&false));
 
     for (index, (flag, header, kind)) in flags.iter().enumerate() {
         let test = format!("{owner}/hooks/{hook_id}/test/{flag}");

@@ -3,6 +3,8 @@
 
 use serde_json::{Map, Value, json};
 
+use wvs_server::api::schema::{self, GroupParams, HookParams, ProjectParams, UserParams};
+
 use crate::support::Server;
 
 pub const PROJECT_FLAGS: &[&str] = &[
@@ -40,48 +42,48 @@ pub struct Registry {
     pub project: i64,
 }
 
+/// Group `name` at `path`, under `parent_id`.
+pub fn group(name: &str, path: &str, parent_id: Option<i64>) -> GroupParams {
+    GroupParams {
+        name: Some(name.to_owned()),
+        path: Some(path.to_owned()),
+        parent_id,
+        ..GroupParams::default()
+    }
+}
+
+/// Project `name` at `path` in group `namespace_id`.
+pub fn project(name: &str, path: &str, namespace_id: i64) -> ProjectParams {
+    ProjectParams {
+        name: Some(name.to_owned()),
+        path: Some(path.to_owned()),
+        namespace_id: Some(namespace_id),
+        ..ProjectParams::default()
+    }
+}
+
+/// User `username`, called `name`, at `email`.
+pub fn user(username: &str, name: &str, email: &str) -> UserParams {
+    UserParams {
+        username: Some(username.to_owned()),
+        name: Some(name.to_owned()),
+        email: Some(email.to_owned()),
+        ..UserParams::default()
+    }
+}
+
 /// Groups `top/mid/low` and project `top/mid/low/app`.
 pub async fn registry(server: &Server) -> Registry {
-    let top = server
-        .expect(
-            201,
-            "POST",
-            "/groups",
-            Some(json!({"name": "Top", "path": "top"})),
-        )
-        .await["id"]
-        .as_i64()
-        .unwrap();
+    let top = server.create_group(&group("Top", "top", None)).await.id;
     let mid = server
-        .expect(
-            201,
-            "POST",
-            "/groups",
-            Some(json!({"name": "Mid", "path": "mid", "parent_id": top})),
-        )
-        .await["id"]
-        .as_i64()
-        .unwrap();
+        .create_group(&group("Mid", "mid", Some(top)))
+        .await
+        .id;
     let low = server
-        .expect(
-            201,
-            "POST",
-            "/groups",
-            Some(json!({"name": "Low", "path": "low", "parent_id": mid})),
-        )
-        .await["id"]
-        .as_i64()
-        .unwrap();
-    let project = server
-        .expect(
-            201,
-            "POST",
-            "/projects",
-            Some(json!({"name": "App", "path": "app", "namespace_id": low})),
-        )
-        .await["id"]
-        .as_i64()
-        .unwrap();
+        .create_group(&group("Low", "low", Some(mid)))
+        .await
+        .id;
+    let project = server.create_project(&project("App", "app", low)).await.id;
     Registry {
         top,
         mid,
@@ -101,13 +103,22 @@ pub fn all_flags(url: &str, token: &str, flags: &[&[&str]]) -> Value {
     Value::Object(body)
 }
 
-/// Creates a hook under `owner` (`/projects/1`, `/groups/2`, or `` for system hooks).
+/// Another tenant beside the [`registry`]: group `other` with project `other/app`; their ids.
+pub async fn other_tenant(server: &Server) -> (i64, i64) {
+    let group = server.create_group(&group("Other", "other", None)).await.id;
+    let project = server
+        .create_project(&project("App", "app", group))
+        .await
+        .id;
+    (group, project)
+}
+
+/// Creates a hook under `owner` (`/projects/1`, `/groups/2`, or `` for system hooks) from a
+/// raw body (some tests send shapes the typed [`HookParams`] does not, on purpose).
 pub async fn hook(server: &Server, owner: &str, body: Value) -> i64 {
-    server
-        .expect(201, "POST", &format!("{owner}/hooks"), Some(body))
-        .await["id"]
-        .as_i64()
-        .unwrap()
+    let path = format!("{owner}/hooks");
+    let hook: schema::Hook = server.call(201, "POST", &path, Some(&body)).await;
+    hook.id
 }
 
 /// The [`registry`]'s project with one hook subscribed to push events, sending to a new
@@ -116,11 +127,11 @@ pub async fn pushed_to_receiver(server: &Server) -> (String, crate::support::Rec
     let ids = registry(server).await;
     let owner = format!("/projects/{}", ids.project);
     let receiver = crate::support::Receiver::start().await;
-    hook(
-        server,
-        &owner,
-        json!({ "url": receiver.url, "push_events": true }),
-    )
-    .await;
+    let params = HookParams {
+        url: Some(receiver.url.clone()),
+        events: [("push_events", true)].into(),
+        ..HookParams::default()
+    };
+    server.create_hook(&owner, &params).await;
     (owner, receiver)
 }

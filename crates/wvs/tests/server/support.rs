@@ -13,8 +13,13 @@ use axum::Router;
 use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode, Uri};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
 use serde_json::Value;
 use tokio::net::TcpListener;
+use wvs_server::api::schema::{
+    self, GroupParams, HookEvent, HookParams, MemberParams, ProjectParams, TokenParams, UserParams,
+};
 
 pub const ADMIN_TOKEN: &str = "test-admin-token-0123456789";
 
@@ -344,6 +349,67 @@ impl Server {
         let (got, value) = self.api(method, path, body).await;
         assert_eq!(got, status, "{method} {path}: {value}");
         value
+    }
+
+    /// A typed API call: sends `body` as JSON, asserts the status and reads the answer as
+    /// `T` (the server's own response types, so a changed shape fails here).
+    pub async fn call<T: DeserializeOwned>(
+        &self,
+        status: u16,
+        method: &str,
+        path: &str,
+        body: Option<&impl Serialize>,
+    ) -> T {
+        let body = body.map(|body| serde_json::to_value(body).unwrap());
+        let answer = self.expect(status, method, path, body).await;
+        serde_json::from_value(answer.clone())
+            .unwrap_or_else(|error| panic!("{method} {path}: {error}: {answer}"))
+    }
+
+    pub async fn create_group(&self, params: &GroupParams) -> schema::Group {
+        self.call(201, "POST", "/groups", Some(params)).await
+    }
+
+    pub async fn create_project(&self, params: &ProjectParams) -> schema::Project {
+        self.call(201, "POST", "/projects", Some(params)).await
+    }
+
+    pub async fn create_user(&self, params: &UserParams) -> schema::User {
+        self.call(201, "POST", "/users", Some(params)).await
+    }
+
+    /// Adds a member to `owner` (`/projects/1`, `/groups/2`).
+    pub async fn add_member(&self, owner: &str, params: &MemberParams) -> schema::Member {
+        self.call(201, "POST", &format!("{owner}/members"), Some(params))
+            .await
+    }
+
+    /// Creates an access token of `owner` (`/projects/1`, `/groups/2`); its secret is in
+    /// this answer only.
+    pub async fn create_access_token(
+        &self,
+        owner: &str,
+        params: &TokenParams,
+    ) -> schema::AccessToken {
+        self.call(201, "POST", &format!("{owner}/access_tokens"), Some(params))
+            .await
+    }
+
+    /// Creates a hook under `owner` (`/projects/1`, `/groups/2`, or `` for system hooks).
+    pub async fn create_hook(&self, owner: &str, params: &HookParams) -> schema::Hook {
+        self.call(201, "POST", &format!("{owner}/hooks"), Some(params))
+            .await
+    }
+
+    pub async fn get_hook(&self, owner: &str, hook_id: i64) -> schema::Hook {
+        let path = format!("{owner}/hooks/{hook_id}");
+        self.call(200, "GET", &path, None::<&()>).await
+    }
+
+    /// A hook's delivery log, newest first (one page of up to 100).
+    pub async fn hook_log(&self, owner: &str, hook_id: i64) -> Vec<HookEvent> {
+        let path = format!("{owner}/hooks/{hook_id}/events?per_page=100");
+        self.call(200, "GET", &path, None::<&()>).await
     }
 
     /// Polls a delivery log (`.../hooks/:id/events`) until it lists at least `count`
