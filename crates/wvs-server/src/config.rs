@@ -303,100 +303,9 @@ impl Config {
             "flavor",
             layer.flavor.as_deref().unwrap_or(defaults::FLAVOR),
         )?;
-        let workers = layer.workers.unwrap_or(defaults::WORKERS);
-        if workers == 0 {
-            return Err(invalid("workers", "must be at least 1"));
-        }
-        let hook_ceiling = match layer.hook_concurrency_ceiling {
-            Some(0) => return Err(invalid("hook_concurrency_ceiling", "must be at least 1")),
-            Some(ceiling) => ceiling,
-            None => u32::try_from(workers).unwrap_or(u32::MAX),
-        };
-        let retry_schedule = layer
-            .retry_schedule
-            .as_deref()
-            .unwrap_or(defaults::RETRY_SCHEDULE)
-            .split(',')
-            .map(str::trim)
-            .filter(|part| !part.is_empty())
-            .map(|part| duration("retry_schedule", part))
-            .collect::<Result<Vec<_>, _>>()?;
-        let setting = |name: &'static str, value: &Option<String>, default: &str| {
-            duration(name, value.as_deref().unwrap_or(default))
-        };
-        let rate_limit_window = setting(
-            "rate_limit_window",
-            &layer.rate_limit_window,
-            defaults::RATE_LIMIT_WINDOW,
-        )?;
-        if rate_limit_window.is_zero() {
-            return Err(invalid("rate_limit_window", "must be longer than zero"));
-        }
-        let namespace_share = layer.namespace_share.unwrap_or(defaults::NAMESPACE_SHARE);
-        if !(namespace_share > 0.0 && namespace_share <= 1.0) {
-            return Err(invalid(
-                "namespace_share",
-                "must be more than 0 and at most 1",
-            ));
-        }
-        let auto_disable = AutoDisable {
-            initial_backoff: setting(
-                "auto_disable_backoff",
-                &layer.auto_disable_backoff,
-                defaults::AUTO_DISABLE_BACKOFF,
-            )?,
-            max_backoff: setting(
-                "auto_disable_max_backoff",
-                &layer.auto_disable_max_backoff,
-                defaults::AUTO_DISABLE_MAX_BACKOFF,
-            )?,
-            ..AutoDisable::default()
-        };
-        let max_connections = layer.max_connections.unwrap_or(defaults::MAX_CONNECTIONS);
-        if !(1..=tokio::sync::Semaphore::MAX_PERMITS).contains(&max_connections) {
-            return Err(invalid("max_connections", "must be at least 1"));
-        }
-        let http = HttpLimits {
-            header_read_timeout: positive(setting(
-                "header_read_timeout",
-                &layer.header_read_timeout,
-                defaults::HEADER_READ_TIMEOUT,
-            )?)
-            .ok_or_else(|| invalid("header_read_timeout", "must be longer than zero"))?,
-            body_read_timeout: positive(setting(
-                "body_read_timeout",
-                &layer.body_read_timeout,
-                defaults::BODY_READ_TIMEOUT,
-            )?)
-            .ok_or_else(|| invalid("body_read_timeout", "must be longer than zero"))?,
-            max_connections,
-        };
-        let allowlist = layer
-            .outbound_allowlist
-            .as_deref()
-            .unwrap_or_default()
-            .split(',')
-            .map(str::trim)
-            .filter(|entry| !entry.is_empty())
-            .map(|entry| {
-                entry
-                    .parse::<AllowEntry>()
-                    .map_err(|e| invalid("outbound_allowlist", &e.to_string()))
-            })
-            .collect::<Result<Vec<_>, _>>()?;
-        let outbound = OutboundPolicy {
-            allow_local_requests: layer
-                .allow_local_requests
-                .unwrap_or(defaults::ALLOW_LOCAL_REQUESTS),
-            allow_local_requests_from_system_hooks: layer
-                .allow_local_requests_from_system_hooks
-                .unwrap_or(defaults::ALLOW_LOCAL_REQUESTS_FROM_SYSTEM_HOOKS),
-            allowlist,
-            deny_all_requests_except_allowed: layer
-                .deny_all_requests_except_allowed
-                .unwrap_or(defaults::DENY_ALL_REQUESTS_EXCEPT_ALLOWED),
-            own_addresses: Vec::new(),
-        };
+        let delivery = delivery_config(&layer)?;
+        let http = http_limits(&layer)?;
+        let outbound = outbound_policy(&layer)?;
         Ok(Config {
             listen,
             database_url: database_url(layer.database_url.as_deref().unwrap_or(defaults::DATABASE)),
@@ -410,37 +319,7 @@ impl Config {
                 .instance_url
                 .unwrap_or_else(|| format!("http://{listen}")),
             deliver: layer.deliver.unwrap_or(defaults::DELIVER),
-            delivery: DeliveryConfig {
-                timeout: duration(
-                    "delivery_timeout",
-                    layer
-                        .delivery_timeout
-                        .as_deref()
-                        .unwrap_or(defaults::DELIVERY_TIMEOUT),
-                )?,
-                workers,
-                hook_ceiling,
-                retry: RetryPolicy {
-                    schedule: retry_schedule,
-                    retry_after_cap: setting(
-                        "retry_after_cap",
-                        &layer.retry_after_cap,
-                        defaults::RETRY_AFTER_CAP,
-                    )?,
-                },
-                lease: setting("lease", &layer.lease, defaults::LEASE)?,
-                poll_interval: setting(
-                    "poll_interval",
-                    &layer.poll_interval,
-                    defaults::POLL_INTERVAL,
-                )?,
-                rate_limit: RateLimit {
-                    calls: layer.web_hook_calls.unwrap_or(defaults::WEB_HOOK_CALLS),
-                    window: i64::try_from(rate_limit_window.as_millis()).unwrap_or(i64::MAX),
-                    in_flight: namespace_in_flight(workers, namespace_share),
-                },
-                auto_disable,
-            },
+            delivery,
             outbound,
             hook_test_limit: layer.hook_test_limit.unwrap_or(defaults::HOOK_TEST_LIMIT),
             redact_emails: layer.redact_emails.unwrap_or(defaults::REDACT_EMAILS),
@@ -496,6 +375,146 @@ pub fn sqlite_path(database_url: &str) -> Option<PathBuf> {
         .or_else(|| database_url.strip_prefix("sqlite:"))
         .unwrap_or(database_url);
     Some(PathBuf::from(path.split('?').next().unwrap_or(path)))
+}
+
+/// The dispatcher's settings: workers, limits, retries, leases, rate limits, auto-disable.
+fn delivery_config(layer: &ConfigLayer) -> Result<DeliveryConfig, ConfigError> {
+    let workers = layer.workers.unwrap_or(defaults::WORKERS);
+    if workers == 0 {
+        return Err(invalid("workers", "must be at least 1"));
+    }
+    let hook_ceiling = match layer.hook_concurrency_ceiling {
+        Some(0) => return Err(invalid("hook_concurrency_ceiling", "must be at least 1")),
+        Some(ceiling) => ceiling,
+        None => u32::try_from(workers).unwrap_or(u32::MAX),
+    };
+    let retry_schedule = layer
+        .retry_schedule
+        .as_deref()
+        .unwrap_or(defaults::RETRY_SCHEDULE)
+        .split(',')
+        .map(str::trim)
+        .filter(|part| !part.is_empty())
+        .map(|part| duration("retry_schedule", part))
+        .collect::<Result<Vec<_>, _>>()?;
+    let rate_limit_window = setting(
+        "rate_limit_window",
+        &layer.rate_limit_window,
+        defaults::RATE_LIMIT_WINDOW,
+    )?;
+    if rate_limit_window.is_zero() {
+        return Err(invalid("rate_limit_window", "must be longer than zero"));
+    }
+    let namespace_share = layer.namespace_share.unwrap_or(defaults::NAMESPACE_SHARE);
+    if !(namespace_share > 0.0 && namespace_share <= 1.0) {
+        return Err(invalid(
+            "namespace_share",
+            "must be more than 0 and at most 1",
+        ));
+    }
+    Ok(DeliveryConfig {
+        timeout: setting(
+            "delivery_timeout",
+            &layer.delivery_timeout,
+            defaults::DELIVERY_TIMEOUT,
+        )?,
+        workers,
+        hook_ceiling,
+        retry: RetryPolicy {
+            schedule: retry_schedule,
+            retry_after_cap: setting(
+                "retry_after_cap",
+                &layer.retry_after_cap,
+                defaults::RETRY_AFTER_CAP,
+            )?,
+        },
+        lease: setting("lease", &layer.lease, defaults::LEASE)?,
+        poll_interval: setting(
+            "poll_interval",
+            &layer.poll_interval,
+            defaults::POLL_INTERVAL,
+        )?,
+        rate_limit: RateLimit {
+            calls: layer.web_hook_calls.unwrap_or(defaults::WEB_HOOK_CALLS),
+            window: i64::try_from(rate_limit_window.as_millis()).unwrap_or(i64::MAX),
+            in_flight: namespace_in_flight(workers, namespace_share),
+        },
+        auto_disable: AutoDisable {
+            initial_backoff: setting(
+                "auto_disable_backoff",
+                &layer.auto_disable_backoff,
+                defaults::AUTO_DISABLE_BACKOFF,
+            )?,
+            max_backoff: setting(
+                "auto_disable_max_backoff",
+                &layer.auto_disable_max_backoff,
+                defaults::AUTO_DISABLE_MAX_BACKOFF,
+            )?,
+            ..AutoDisable::default()
+        },
+    })
+}
+
+/// What a client of the API is allowed: read timeouts and connections at once.
+fn http_limits(layer: &ConfigLayer) -> Result<HttpLimits, ConfigError> {
+    let max_connections = layer.max_connections.unwrap_or(defaults::MAX_CONNECTIONS);
+    if !(1..=tokio::sync::Semaphore::MAX_PERMITS).contains(&max_connections) {
+        return Err(invalid("max_connections", "must be at least 1"));
+    }
+    Ok(HttpLimits {
+        header_read_timeout: positive(setting(
+            "header_read_timeout",
+            &layer.header_read_timeout,
+            defaults::HEADER_READ_TIMEOUT,
+        )?)
+        .ok_or_else(|| invalid("header_read_timeout", "must be longer than zero"))?,
+        body_read_timeout: positive(setting(
+            "body_read_timeout",
+            &layer.body_read_timeout,
+            defaults::BODY_READ_TIMEOUT,
+        )?)
+        .ok_or_else(|| invalid("body_read_timeout", "must be longer than zero"))?,
+        max_connections,
+    })
+}
+
+/// Where hooks may send: local addresses, the allowlist.
+fn outbound_policy(layer: &ConfigLayer) -> Result<OutboundPolicy, ConfigError> {
+    let allowlist = layer
+        .outbound_allowlist
+        .as_deref()
+        .unwrap_or_default()
+        .split(',')
+        .map(str::trim)
+        .filter(|entry| !entry.is_empty())
+        .map(|entry| {
+            entry
+                .parse::<AllowEntry>()
+                .map_err(|e| invalid("outbound_allowlist", &e.to_string()))
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(OutboundPolicy {
+        allow_local_requests: layer
+            .allow_local_requests
+            .unwrap_or(defaults::ALLOW_LOCAL_REQUESTS),
+        allow_local_requests_from_system_hooks: layer
+            .allow_local_requests_from_system_hooks
+            .unwrap_or(defaults::ALLOW_LOCAL_REQUESTS_FROM_SYSTEM_HOOKS),
+        allowlist,
+        deny_all_requests_except_allowed: layer
+            .deny_all_requests_except_allowed
+            .unwrap_or(defaults::DENY_ALL_REQUESTS_EXCEPT_ALLOWED),
+        own_addresses: Vec::new(),
+    })
+}
+
+/// A duration setting: its value when given, else its default.
+fn setting(
+    name: &'static str,
+    value: &Option<String>,
+    default: &str,
+) -> Result<Duration, ConfigError> {
+    duration(name, value.as_deref().unwrap_or(default))
 }
 
 fn parse<T: std::str::FromStr>(setting: &'static str, value: &str) -> Result<T, ConfigError>
