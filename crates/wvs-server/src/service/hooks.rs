@@ -275,7 +275,7 @@ pub async fn test(
 }
 
 /// The `project` and `repository` blocks of a registry project.
-pub(super) async fn registry_blocks(
+async fn registry_blocks(
     state: &AppState,
     project_id: i64,
 ) -> ServiceResult<project_blocks::Blocks> {

@@ -14,13 +14,14 @@ use tokio_util::sync::CancellationToken;
 use wvs_events::{Event, EventKind, Scope, samples};
 use wvs_store::{AccessToken, HookOwner, Idempotency};
 
+use super::authorization::project_groups;
 use super::emit::ancestry_ids;
 use super::error::{ServiceError, ServiceResult};
-use super::hooks::registry_blocks;
 use super::ingest::ingest_one;
 use crate::delivery::now_millis;
 use crate::ingest::{Incoming, Target};
 use crate::normalize;
+use crate::project_blocks;
 use crate::state::AppState;
 use crate::time::key_time;
 
@@ -114,16 +115,13 @@ async fn project_notice(
         .project(project_id)
         .await?
         .ok_or_else(|| ServiceError::not_found("Project"))?;
-    let group_ids = match project.namespace_id {
-        Some(group_id) => ancestry_ids(store, group_id).await?,
-        None => Vec::new(),
-    };
-    let blocks = registry_blocks(state, project_id).await?;
+    let groups = project_groups(store, &project).await?;
+    let blocks = project_blocks::of(&project, &groups, &state.config.instance_url);
     let sample = samples::for_kind(EventKind::AccessToken, Scope::Project).json;
     let body = normalize::as_registry_project(sample.as_bytes(), &blocks);
     let target = Target::Project {
         project_id,
-        group_ids,
+        group_ids: groups.iter().map(|group| group.id).collect(),
         namespace_path: project.namespace_path.clone(),
     };
     Ok((target, with_token(&body, token, None)?))
