@@ -10,9 +10,15 @@
 //! - [`postgres`]: for several nodes sharing one database.
 //! - `write_health`: whether writes are failing and why (the readiness probe, ingest's 503).
 //! - `src/queries/`: the SQL, one module per table family, written once for both backends.
-//!   Each backend compiles every query module against its own connection type (`Conn`)
-//!   and `dialect` (the few things the two say differently: row locks, id sequences,
-//!   wake-ups), so the backends run the same statements and cannot drift apart.
+//!   Each backend declares `queries/mod.rs` as a module of its own (`#[path]`), so every
+//!   query module is compiled against that backend's connection type (`Conn`) and its
+//!   `Dialect` (`dialect.rs`: the few things the two say differently: row locks, id
+//!   sequences, wake-ups), and the backends run the same statements and cannot drift apart.
+//!   The modules are not generic over sqlx's `Database`: that would put a bound on every
+//!   query for every type bound and read (`for<'q> &'q str: Encode<'q, DB>` and the like),
+//!   and a bound missing for one backend would show up as errors far from its cause; compiled
+//!   per backend, each statement is ordinary code against one concrete connection. Since the
+//!   modules are declared by ordinary `mod` items, `cargo fmt` formats them.
 //! - `migrations/sqlite/`, `migrations/postgres/`: versioned schema migrations of the same
 //!   tables, applied at start.
 //! - `tests/store.rs`: the behavioural suite, written against the trait so every backend
@@ -33,74 +39,12 @@
 //! health is folded in by the dispatcher's [`HealthRule`] in that same transaction. Times are
 //! Unix milliseconds.
 
-// Deliberate: each query module is compiled once per backend (see Layout above).
+// Deliberate: the query modules are compiled once per backend (see Layout above).
 #![allow(clippy::duplicate_mod)]
-
-/// Declares the query modules of `src/queries/` inside a backend module (`sqlite`,
-/// `postgres`), which provides the `Conn` and `dialect` they are compiled against.
-macro_rules! query_modules {
-    ($(#[$attribute:meta])*) => {
-        $(#[$attribute])*
-        #[path = "queries/claim.rs"]
-        mod claim;
-        $(#[$attribute])*
-        #[path = "queries/groups.rs"]
-        mod groups;
-        $(#[$attribute])*
-        #[path = "queries/health.rs"]
-        mod health;
-        $(#[$attribute])*
-        #[path = "queries/hooks.rs"]
-        mod hooks;
-        $(#[$attribute])*
-        #[path = "queries/keys.rs"]
-        mod keys;
-        $(#[$attribute])*
-        #[path = "queries/log.rs"]
-        mod log;
-        $(#[$attribute])*
-        #[path = "queries/members.rs"]
-        mod members;
-        $(#[$attribute])*
-        #[path = "queries/payload.rs"]
-        mod payload;
-        $(#[$attribute])*
-        #[path = "queries/projects.rs"]
-        mod projects;
-        $(#[$attribute])*
-        #[path = "queries/queue.rs"]
-        mod queue;
-        $(#[$attribute])*
-        #[path = "queries/rate.rs"]
-        mod rate;
-        $(#[$attribute])*
-        #[path = "queries/retention.rs"]
-        mod retention;
-        $(#[$attribute])*
-        #[path = "queries/secrets.rs"]
-        mod secrets;
-        $(#[$attribute])*
-        #[path = "queries/settings.rs"]
-        mod settings;
-        $(#[$attribute])*
-        #[path = "queries/sql.rs"]
-        mod sql;
-        $(#[$attribute])*
-        #[path = "queries/store.rs"]
-        mod store;
-        $(#[$attribute])*
-        #[path = "queries/tokens.rs"]
-        mod tokens;
-        $(#[$attribute])*
-        #[path = "queries/users.rs"]
-        mod users;
-        #[path = "queries/views.rs"]
-        mod views;
-    };
-}
 
 pub mod cipher;
 pub mod delivery_view;
+mod dialect;
 mod group_commit;
 pub mod model;
 pub mod postgres;

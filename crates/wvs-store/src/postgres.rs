@@ -3,7 +3,7 @@
 //! # Layout
 //!
 //! This file opens the pool, applies the migrations under `migrations/postgres/`, runs
-//! transactions, says what PostgreSQL says differently (`dialect`), and listens for other
+//! transactions, says what PostgreSQL says differently (`PgDialect`), and listens for other
 //! nodes' work. The SQL lives in the query modules under `src/queries/`, shared with the
 //! SQLite store (see the crate docs), but for the claim and the record, PostgreSQL's own
 //! (`postgres/claim_statement.rs`, `postgres/record_statement.rs`).
@@ -26,7 +26,9 @@
 //! sends `NOTIFY wvs_changes`; a node's cache is on only while its listener hears that
 //! channel, and forgets everything at each notification (see `read_cache`).
 
-query_modules!();
+#[path = "queries/mod.rs"]
+mod queries;
+use queries::*;
 
 mod claim_statement;
 mod record_statement;
@@ -42,12 +44,15 @@ use tokio::sync::Notify;
 
 use crate::Result;
 use crate::cipher::{Cipher, SecretKey};
+use crate::dialect::Dialect;
 use crate::group_commit::GroupCommit;
 use crate::read_cache::ReadCache;
 use crate::write_health::WriteHealth;
 
+/// What the shared query modules are compiled against.
+type Db = PgDialect;
 /// The connection the shared query modules run on.
-type Conn = PgConnection;
+type Conn = <Db as Dialect>::Conn;
 /// The store the shared `Store` impl is for.
 type Backend = PgStore;
 
@@ -64,38 +69,32 @@ const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(3);
 /// How long the listener waits before listening again after losing its connection.
 const RELISTEN_AFTER: Duration = Duration::from_secs(1);
 
-/// What PostgreSQL says differently.
-mod dialect {
-    use super::{Conn, WORK_CHANNEL};
-    use crate::Result;
+/// What PostgreSQL says differently: nodes write side by side, so rows are locked and
+/// other nodes are told of new work and changes.
+pub(crate) struct PgDialect;
 
-    /// Appended to a SELECT whose rows the transaction goes on to change. `NO KEY UPDATE`:
-    /// the foreign-key checks of rows inserted meanwhile (attempts of a hook) do not wait.
-    pub const LOCK: &str = " FOR NO KEY UPDATE";
-    /// Appended to a SELECT of rows that must not be deleted before the transaction ends,
-    /// while other transactions may still lock them to change them.
-    pub const KEY_SHARE: &str = " FOR KEY SHARE";
-    /// PostgreSQL numbers every parameter (see `sql::rows_in_order`).
-    pub const IN_ORDER: Option<&str> = None;
-    /// Whether write transactions (of several nodes) run at the same time. They do: what a
-    /// transaction read before locking may be stale.
-    pub const WRITES_SIDE_BY_SIDE: bool = true;
-    /// Appended to a SELECT of rows to work on that another transaction may hold.
-    pub const SKIP_LOCKED: &str = " FOR NO KEY UPDATE SKIP LOCKED";
+impl Dialect for PgDialect {
+    type Conn = PgConnection;
 
-    /// The top-level namespace of the path `path` (an SQL expression): its first segment.
-    pub fn top_segment(path: &str) -> String {
+    /// `NO KEY UPDATE`: the foreign-key checks of rows inserted meanwhile (attempts of a
+    /// hook) do not wait.
+    const LOCK: &'static str = " FOR NO KEY UPDATE";
+    const KEY_SHARE: &'static str = " FOR KEY SHARE";
+    const SKIP_LOCKED: &'static str = " FOR NO KEY UPDATE SKIP LOCKED";
+    /// PostgreSQL numbers every parameter.
+    const IN_ORDER: Option<&'static str> = None;
+    const WRITES_SIDE_BY_SIDE: bool = true;
+
+    fn top_segment(path: &str) -> String {
         format!("split_part({path}, '/', 1)")
     }
 
-    /// The value of a new row's id: parameter `$param`, or (NULL) the table's next one.
-    pub fn id_or_next(table: &str, param: usize) -> String {
+    fn id_or_next(table: &str, param: usize) -> String {
         format!("COALESCE(${param}, nextval(pg_get_serial_sequence('{table}', 'id')))")
     }
 
-    /// After a row was inserted with a given id (the forge's): moves the table's sequence
-    /// past the largest id, so that an id assigned later does not collide with it.
-    pub async fn ids_taken(conn: &mut Conn, table: &str) -> Result<()> {
+    /// Moves the table's sequence past the largest id.
+    async fn ids_taken(conn: &mut PgConnection, table: &str) -> Result<()> {
         sqlx::query(&format!(
             "SELECT setval(pg_get_serial_sequence('{table}', 'id'), \
              GREATEST((SELECT max(id) FROM {table}), \
@@ -106,25 +105,25 @@ mod dialect {
         Ok(())
     }
 
-    /// Deliveries became claimable: wakes every node's dispatcher when the transaction
-    /// commits (PostgreSQL folds repeated notifications of one transaction into one).
-    pub async fn work_added(conn: &mut Conn) -> Result<()> {
+    /// Wakes every node's dispatcher when the transaction commits (PostgreSQL folds
+    /// repeated notifications of one transaction into one).
+    async fn work_added(conn: &mut PgConnection) -> Result<()> {
         notify(conn, WORK_CHANNEL).await
     }
 
-    /// What read caches remember changed: every node forgets it when the transaction
-    /// commits.
-    pub async fn cached_changed(conn: &mut Conn) -> Result<()> {
-        notify(conn, super::CHANGE_CHANNEL).await
+    /// Every node forgets what its cache remembers when the transaction commits.
+    async fn cached_changed(conn: &mut PgConnection) -> Result<()> {
+        notify(conn, CHANGE_CHANNEL).await
     }
+}
 
-    async fn notify(conn: &mut Conn, channel: &str) -> Result<()> {
-        sqlx::query("SELECT pg_notify($1, '')")
-            .bind(channel)
-            .execute(conn)
-            .await?;
-        Ok(())
-    }
+/// Sends a notification on `channel` when the transaction commits.
+async fn notify(conn: &mut PgConnection, channel: &str) -> Result<()> {
+    sqlx::query("SELECT pg_notify($1, '')")
+        .bind(channel)
+        .execute(conn)
+        .await?;
+    Ok(())
 }
 
 /// The PostgreSQL [`Store`](crate::Store). Cloning is cheap and shares the pool.

@@ -3,7 +3,7 @@
 //! # Layout
 //!
 //! This file opens the database (pragmas, pools, migrations), runs transactions, and says
-//! what SQLite says differently (`dialect`). The SQL itself lives in the query modules under
+//! what SQLite says differently (`SqliteDialect`). The SQL itself lives in the query modules under
 //! `src/queries/`, shared with the PostgreSQL store (see the crate docs), except for the
 //! queue's three hot writes: `write_path`, run on a thread of their own (`writer`).
 //!
@@ -20,11 +20,14 @@
 //! never block the writer. Connections are held open, not pooled (see `connections`).
 
 // The query modules are shared with the PostgreSQL store: each is compiled once per backend,
-// against this module's `Conn` and `dialect` (see `queries/` and lib.rs). The queue's hot
+// against this module's `Conn` and `Db` (see `queries/mod.rs` and lib.rs). The queue's hot
 // writes (an ingest batch, a claim, a record) run on the writer's thread instead
 // (`write_path`), so their query-module versions are PostgreSQL's only: dead code is told by
 // PostgreSQL's build, which uses every query.
-query_modules!(#[allow(dead_code)]);
+#[allow(dead_code)]
+#[path = "queries/mod.rs"]
+mod queries;
+use queries::*;
 
 mod connections;
 mod leases;
@@ -44,6 +47,7 @@ use sqlx::sqlite::{
 use tokio::sync::{Notify, oneshot};
 
 use crate::cipher::{Cipher, SecretKey};
+use crate::dialect::Dialect;
 use crate::group_commit::GroupCommit;
 use crate::group_commit::Pending;
 use crate::model::{Attempt, DeliveryCounts, HealthRule, HookHealth, Id, Inserted, Millis};
@@ -54,53 +58,48 @@ use connections::Connections;
 use health::Healths;
 use leases::Leases;
 
+/// What the shared query modules are compiled against.
+type Db = SqliteDialect;
 /// The connection the shared query modules run on.
-type Conn = SqliteConnection;
+type Conn = <Db as Dialect>::Conn;
 /// The store the shared `Store` impl is for.
 type Backend = SqliteStore;
 
 /// What SQLite says differently. One writer at a time: nothing needs locking or waking.
-mod dialect {
-    use super::Conn;
-    use crate::Result;
+pub(crate) struct SqliteDialect;
 
-    /// Appended to a SELECT whose rows the transaction goes on to change.
-    pub const LOCK: &str = "";
-    /// Appended to a SELECT of rows that must not be deleted before the transaction ends.
-    pub const KEY_SHARE: &str = "";
-    /// Whether write transactions (of several nodes) run at the same time. One writer at a
-    /// time: what a transaction read cannot change under it.
-    pub const WRITES_SIDE_BY_SIDE: bool = false;
-    /// Appended to a SELECT of rows to work on that another transaction may hold.
-    pub const SKIP_LOCKED: &str = "";
-    /// The parameter of a statement whose parameters are bound once each, in the order they
-    /// appear: SQLite looks a numbered one (`$7`) up by walking the statement's list of
-    /// names, so binding the hundreds of a multi-row INSERT by number costs their square.
-    pub const IN_ORDER: Option<&str> = Some("?");
+impl Dialect for SqliteDialect {
+    type Conn = SqliteConnection;
 
-    /// The top-level namespace of the path `path` (an SQL expression): its first segment.
-    pub fn top_segment(path: &str) -> String {
+    const LOCK: &'static str = "";
+    const KEY_SHARE: &'static str = "";
+    const SKIP_LOCKED: &'static str = "";
+    /// SQLite looks a numbered parameter (`$7`) up by walking the statement's list of names,
+    /// so binding the hundreds of a multi-row INSERT by number costs their square.
+    const IN_ORDER: Option<&'static str> = Some("?");
+    /// One writer at a time: what a transaction read cannot change under it.
+    const WRITES_SIDE_BY_SIDE: bool = false;
+
+    fn top_segment(path: &str) -> String {
         format!("substr({path}, 1, instr({path} || '/', '/') - 1)")
     }
 
-    /// The value of a new row's id: parameter `$param`, or (NULL) the next free one.
-    pub fn id_or_next(_table: &str, param: usize) -> String {
+    fn id_or_next(_table: &str, param: usize) -> String {
         format!("${param}")
     }
 
-    /// After a row was inserted with a given id: SQLite assigns the next one from the
-    /// largest id in the table anyway.
-    pub async fn ids_taken(_conn: &mut Conn, _table: &str) -> Result<()> {
+    /// SQLite assigns the next id from the largest one in the table anyway.
+    async fn ids_taken(_conn: &mut SqliteConnection, _table: &str) -> Result<()> {
         Ok(())
     }
 
-    /// Deliveries became claimable: the dispatcher in this process is woken by its caller.
-    pub async fn work_added(_conn: &mut Conn) -> Result<()> {
+    /// The dispatcher in this process is woken by its caller.
+    async fn work_added(_conn: &mut SqliteConnection) -> Result<()> {
         Ok(())
     }
 
-    /// What the read cache remembers changed: this store, the file's only writer, clears it.
-    pub async fn cached_changed(_conn: &mut Conn) -> Result<()> {
+    /// This store, the file's only writer, clears its cache itself.
+    async fn cached_changed(_conn: &mut SqliteConnection) -> Result<()> {
         Ok(())
     }
 }

@@ -20,7 +20,8 @@ use std::collections::{HashMap, HashSet};
 
 use sqlx::FromRow;
 
-use super::{Conn, dialect};
+use super::{Conn, Db};
+use crate::dialect::Dialect;
 
 use super::hooks;
 use super::payload;
@@ -118,7 +119,7 @@ pub struct Candidate {
 /// path, always current (a transfer moves it); '' for a system hook, whose hooks share one
 /// allowance of their own.
 pub fn tenant_of_hook() -> String {
-    dialect::top_segment(
+    Db::top_segment(
         "coalesce((SELECT path_with_namespace FROM projects WHERE id = h.project_id), \
          (SELECT full_path FROM groups WHERE id = h.group_id), '')",
     )
@@ -146,7 +147,7 @@ async fn due_hooks(
          WHERE next_due_at <= $1 AND NOT permanently_disabled \
          AND (disabled_until IS NULL OR disabled_until <= $1){not_in} \
          ORDER BY next_due_at, id LIMIT $2{}",
-        dialect::SKIP_LOCKED
+        Db::SKIP_LOCKED
     );
     let mut query = sqlx::query_as::<_, Candidate>(&sql).bind(now).bind(wanted);
     for namespace in excluded {
@@ -291,7 +292,7 @@ async fn claim_round(
     }
     let list_full = i64::try_from(candidates.len()).unwrap_or(i64::MAX) == wanted_hooks;
     let shares_bind = shares_bind(share, &full_tenants, &candidates, list_full);
-    if dialect::WRITES_SIDE_BY_SIDE {
+    if Db::WRITES_SIDE_BY_SIDE {
         // Counted again once the hooks are held: another node's claim may have added to
         // them since, and now no other claim can. (A tenant's share is counted the same
         // way, but claims of different hooks of one tenant may run side by side: on several

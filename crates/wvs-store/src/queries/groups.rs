@@ -4,7 +4,8 @@
 
 use sqlx::FromRow;
 
-use super::{Conn, dialect};
+use super::{Conn, Db};
+use crate::dialect::Dialect;
 
 use super::sql::{conflict, contains, count};
 use crate::model::{Group, GroupUpdate, Id, Millis, NewGroup, Page, Paged};
@@ -68,7 +69,7 @@ pub async fn create(conn: &mut Conn, group: NewGroup, now: Millis) -> Result<Gro
     let row: GroupRow = sqlx::query_as(&format!(
         "INSERT INTO groups (id, name, path, full_path, parent_id, description, visibility, \
          created_at, updated_at) VALUES ({}, $2, $3, $4, $5, $6, $7, $8, $8) RETURNING {}",
-        dialect::id_or_next("groups", 1),
+        Db::id_or_next("groups", 1),
         columns!()
     ))
     .bind(group.id)
@@ -83,7 +84,7 @@ pub async fn create(conn: &mut Conn, group: NewGroup, now: Millis) -> Result<Gro
     .await
     .map_err(conflict("group"))?;
     if given_id {
-        dialect::ids_taken(conn, "groups").await?;
+        Db::ids_taken(conn, "groups").await?;
     }
     Ok(row.into())
 }

@@ -6,7 +6,8 @@ use std::collections::HashMap;
 
 use sqlx::FromRow;
 
-use super::{Conn, dialect};
+use super::{Conn, Db};
+use crate::dialect::Dialect;
 
 use super::hooks;
 use super::sql::{in_lists, placeholders};
@@ -160,7 +161,7 @@ pub async fn apply(
     if changing.is_empty() {
         return Ok(());
     }
-    if dialect::WRITES_SIDE_BY_SIDE {
+    if Db::WRITES_SIDE_BY_SIDE {
         let ids = changing.into_iter().map(|(id, _)| id);
         return apply_locked(conn, attempts, rule, ids).await;
     }
@@ -175,7 +176,7 @@ pub async fn apply_locked(
     rule: &dyn HealthRule,
     ids: impl Iterator<Item = Id>,
 ) -> Result<()> {
-    let locked = load(conn, ids, dialect::LOCK).await?;
+    let locked = load(conn, ids, Db::LOCK).await?;
     let changes = locked.changes(attempts, rule);
     write(conn, &locked, changes, attempts).await
 }

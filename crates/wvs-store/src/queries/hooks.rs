@@ -7,7 +7,8 @@ use std::collections::{BTreeSet, HashMap};
 use serde_json::Value;
 use sqlx::FromRow;
 
-use super::{Conn, dialect};
+use super::{Conn, Db};
+use crate::dialect::Dialect;
 
 use super::secrets;
 use super::sql::{count, from_json, in_lists, missing, placeholders, rows_in_order, runs};
@@ -172,7 +173,7 @@ pub async fn lock_existing(
         let sql = format!(
             "SELECT id, next_due_at FROM hooks WHERE id IN ({}) ORDER BY id{}",
             placeholders(1, batch.len()),
-            dialect::LOCK
+            Db::LOCK
         );
         let mut query = sqlx::query_as::<_, (Id, Option<Millis>)>(&sql);
         for id in batch {
@@ -225,7 +226,7 @@ pub async fn set_health(conn: &mut Conn, id: Id, health: &HookHealth) -> Result<
         return Err(StoreError::NotFound("hook"));
     }
     reschedule(conn, &[id]).await?;
-    dialect::work_added(conn).await
+    Db::work_added(conn).await
 }
 
 /// Sets each hook's `next_due_at` from its pending deliveries: when its next one falls due

@@ -4,7 +4,8 @@
 
 use sqlx::FromRow;
 
-use super::{Conn, dialect};
+use super::{Conn, Db};
+use crate::dialect::Dialect;
 
 use super::groups;
 use super::sql::{conflict, contains, count, from_json, to_json};
@@ -81,7 +82,7 @@ pub async fn create(conn: &mut Conn, project: NewProject, now: Millis) -> Result
     let row: ProjectRow = sqlx::query_as(&format!(
         "INSERT INTO projects (id, name, path, namespace_id, namespace_path, path_with_namespace, \
          attributes, created_at, updated_at) VALUES ({}, $2, $3, $4, $5, $6, $7, $8, $8) RETURNING {}",
-        dialect::id_or_next("projects", 1),
+        Db::id_or_next("projects", 1),
         columns!()
     ))
     .bind(project.id)
@@ -96,7 +97,7 @@ pub async fn create(conn: &mut Conn, project: NewProject, now: Millis) -> Result
     .await
     .map_err(conflict("project"))?;
     if given_id {
-        dialect::ids_taken(conn, "projects").await?;
+        Db::ids_taken(conn, "projects").await?;
     }
     row.into_project()
 }

@@ -9,7 +9,8 @@ use std::collections::{HashMap, HashSet};
 
 use sqlx::FromRow;
 
-use super::{Conn, dialect};
+use super::{Conn, Db};
+use crate::dialect::Dialect;
 
 use super::hooks;
 use super::payload;
@@ -39,7 +40,7 @@ pub async fn insert_events(conn: &mut Conn, batch: &[Pending]) -> Result<Vec<Res
     insert_delivery_rows(conn, &plan.new, &ids).await?;
     hooks::due_by(conn, &plan.due_later(&live)).await?;
     if plan.adds_work() {
-        dialect::work_added(conn).await?;
+        Db::work_added(conn).await?;
     }
     Ok(plan.answers(&ids))
 }
@@ -108,7 +109,7 @@ impl<'a> Plan<'a> {
         earliest_per_hook(due)
             .into_iter()
             .filter(|(hook, at)| {
-                dialect::WRITES_SIDE_BY_SIDE
+                Db::WRITES_SIDE_BY_SIDE
                     || live
                         .get(hook)
                         .copied()
@@ -415,7 +416,7 @@ pub async fn requeue_failed(
     .rows_affected();
     if requeued > 0 {
         hooks::due_by(conn, &[(hook_id, now)]).await?;
-        dialect::work_added(conn).await?;
+        Db::work_added(conn).await?;
     }
     Ok(requeued)
 }
@@ -445,7 +446,7 @@ pub async fn release_claims(conn: &mut Conn, owner: &str, now: Millis) -> Result
     )
     .await?;
     if count > 0 {
-        dialect::work_added(conn).await?;
+        Db::work_added(conn).await?;
     }
     Ok(count)
 }

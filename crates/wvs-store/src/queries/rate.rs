@@ -9,8 +9,9 @@ use std::collections::{BTreeSet, HashMap};
 use sqlx::FromRow;
 
 use super::sql::{in_lists, placeholders, runs, tuples};
-use super::{Conn, dialect};
+use super::{Conn, Db};
 use crate::Result;
+use crate::dialect::Dialect;
 use crate::model::{Id, Millis, RateLimit};
 
 /// A due delivery, before it is taken: what the claim reads and the rate limits admit (here,
@@ -116,7 +117,7 @@ async fn calls_in_window(
             "SELECT key, CASE WHEN window_start = $1 THEN calls ELSE 0 END FROM rate_windows \
              WHERE key IN ({}) ORDER BY key{}",
             placeholders(2, list.len()),
-            dialect::LOCK
+            Db::LOCK
         );
         let mut query = sqlx::query_as::<_, (String, i64)>(&sql).bind(start);
         for key in list {

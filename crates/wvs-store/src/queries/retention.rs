@@ -3,7 +3,7 @@
 //! queue's writes never wait long behind it.
 //!
 //! Nodes sharing a PostgreSQL database prune side by side: each batch locks the rows it
-//! works on and skips those another node's batch holds (`dialect::SKIP_LOCKED`), so no two
+//! works on and skips those another node's batch holds (`Db::SKIP_LOCKED`), so no two
 //! nodes delete the same rows or wait on each other.
 //!
 //! The newest row of `attempts` and of `events` (and the event of the newest delivery) is
@@ -11,9 +11,10 @@
 //! hand out ids that were already shown (a log entry, an event).
 
 use super::Conn;
-use super::dialect;
+use super::Db;
 use super::sql::{in_lists, placeholders};
 use crate::Result;
+use crate::dialect::Dialect;
 use crate::model::{Id, Millis, PruneCursor, PrunedEvents};
 
 /// Deletes up to `limit` delivery-log rows created before `cutoff`, oldest first; returns
@@ -25,7 +26,7 @@ pub async fn prune_log(conn: &mut Conn, cutoff: Millis, limit: u32) -> Result<u6
              AND id < (SELECT max(id) FROM attempts) \
              ORDER BY created_at, id LIMIT $2{}) \
          RETURNING id",
-        dialect::SKIP_LOCKED
+        Db::SKIP_LOCKED
     ))
     .bind(cutoff)
     .bind(i64::from(limit))
@@ -70,7 +71,7 @@ pub async fn prune_events(
         "SELECT id, created_at FROM events WHERE created_at < $1 \
          AND (created_at > $2 OR (created_at = $2 AND id > $3)) \
          ORDER BY created_at, id LIMIT $4{}",
-        dialect::SKIP_LOCKED
+        Db::SKIP_LOCKED
     ))
     .bind(cutoff)
     .bind(after.created_at)
@@ -96,7 +97,7 @@ pub async fn prune_events(
         let listed = placeholders(1, list.len());
         let sql = format!(
             "SELECT id FROM deliveries WHERE event_id IN ({listed}){}",
-            dialect::LOCK
+            Db::LOCK
         );
         let mut lock = sqlx::query(&sql);
         for &id in &list {

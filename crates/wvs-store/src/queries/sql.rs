@@ -5,7 +5,8 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 use sqlx::error::ErrorKind;
 
-use super::dialect;
+use super::Db;
+use crate::dialect::Dialect;
 use crate::{Result, StoreError};
 
 /// Rows per multi-row statement (and ids per `IN (...)` list) at most.
@@ -113,7 +114,7 @@ pub fn tuples(rows: usize, width: usize, first: usize, suffix: &str) -> String {
 /// `(...), (...)`: `rows` tuples of `width` parameters, each followed by `suffix` (constants
 /// only), for a multi-row INSERT whose only parameters they are, bound row after row.
 pub fn rows_in_order(rows: usize, width: usize, suffix: &str) -> String {
-    let Some(parameter) = dialect::IN_ORDER else {
+    let Some(parameter) = Db::IN_ORDER else {
         return tuples(rows, width, 1, suffix);
     };
     let row = format!("({}{suffix})", vec![parameter; width].join(", "));
@@ -211,7 +212,7 @@ mod tests {
 
     #[test]
     fn kept_values_select_the_real_rows() {
-        let expected = match dialect::IN_ORDER {
+        let expected = match Db::IN_ORDER {
             Some(_) => {
                 "SELECT column1, column2, 0 FROM (VALUES (?, ?, ?), (?, ?, ?)) AS v WHERE v.column3"
             }
@@ -224,7 +225,7 @@ mod tests {
 
     #[test]
     fn rows_in_order_are_plain_on_sqlite_and_numbered_on_postgres() {
-        let expected = match dialect::IN_ORDER {
+        let expected = match Db::IN_ORDER {
             Some(_) => "(?, ?, 'x'), (?, ?, 'x')",
             None => "($1, $2, 'x'), ($3, $4, 'x')",
         };

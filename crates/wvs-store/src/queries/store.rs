@@ -12,10 +12,11 @@ use async_trait::async_trait;
 use tokio::sync::Notify;
 
 use super::{
-    Backend, Conn, claim, dialect, groups, health, hooks, keys, log, members, projects, queue,
+    Backend, Conn, Db, claim, groups, health, hooks, keys, log, members, projects, queue,
     retention, settings, tokens, users, views,
 };
 use crate::delivery_view::{DeliveryFilter, DeliveryRecord, DeliveryState};
+use crate::dialect::Dialect;
 use crate::group_commit::{GroupCommit, Pending};
 use crate::model::*;
 use crate::{Result, Store, StoreError};
@@ -31,7 +32,7 @@ async fn insert_batch(store: &Backend, batch: Arc<[Pending]>) -> Result<Vec<Resu
 /// The queue's hot writes run through the query modules, each in one write
 /// transaction of the store, retried when the database aborted it to break a deadlock.
 /// PostgreSQL's; SQLite runs them on its writer thread instead (`sqlite::write_path`).
-pub(super) mod through_queries {
+pub mod through_queries {
     use super::*;
 
     pub async fn store_batch(store: &Backend, batch: &[Pending]) -> Result<Vec<Result<Inserted>>> {
@@ -44,7 +45,7 @@ pub(super) mod through_queries {
 }
 
 /// Starts the group commit of `store`'s inserts, on a store sharing its connections.
-pub(super) fn group_commit(store: Backend) -> GroupCommit {
+pub fn group_commit(store: Backend) -> GroupCommit {
     GroupCommit::start(move |batch| {
         let store = store.clone();
         async move { insert_batch(&store, batch).await }
@@ -56,9 +57,7 @@ const DEADLOCK_RETRIES: u32 = 5;
 
 /// Runs `write` until it does not fail with a deadlock (or serialization) abort, at most
 /// [`DEADLOCK_RETRIES`] more times. SQLite runs one write at a time and never aborts so.
-pub(super) async fn retrying<T, F: Future<Output = Result<T>>>(
-    mut write: impl FnMut() -> F,
-) -> Result<T> {
+pub async fn retrying<T, F: Future<Output = Result<T>>>(mut write: impl FnMut() -> F) -> Result<T> {
     let mut retries = 0;
     loop {
         match write().await {
@@ -77,7 +76,7 @@ impl Backend {
             .write(async |c| {
                 let out = work(c).await?;
                 // Other nodes' caches forget it too.
-                dialect::cached_changed(c).await?;
+                Db::cached_changed(c).await?;
                 Ok(out)
             })
             .await;
@@ -470,7 +469,7 @@ impl Store for Backend {
         let outcome = retrying(|| {
             self.write(async |c| {
                 let healths =
-                    health::load(c, std::iter::once(attempt.hook_id), dialect::KEY_SHARE).await?;
+                    health::load(c, std::iter::once(attempt.hook_id), Db::KEY_SHARE).await?;
                 let id = log::insert_one(c, &attempt).await?;
                 health::apply(c, &[&attempt], rule, healths).await?;
                 Ok(id)

@@ -3,7 +3,8 @@
 
 use sqlx::FromRow;
 
-use super::{Conn, dialect};
+use super::{Conn, Db};
+use crate::dialect::Dialect;
 
 use super::sql::conflict;
 use crate::model::{Id, Millis, NewUser, User, UserUpdate};
@@ -45,7 +46,7 @@ pub async fn create(conn: &mut Conn, user: NewUser, now: Millis) -> Result<User>
     let row: UserRow = sqlx::query_as(&format!(
         "INSERT INTO users (id, username, name, email, created_at, updated_at) \
          VALUES ({}, $2, $3, $4, $5, $5) RETURNING {}",
-        dialect::id_or_next("users", 1),
+        Db::id_or_next("users", 1),
         columns!()
     ))
     .bind(user.id)
@@ -57,7 +58,7 @@ pub async fn create(conn: &mut Conn, user: NewUser, now: Millis) -> Result<User>
     .await
     .map_err(conflict("user"))?;
     if given_id {
-        dialect::ids_taken(conn, "users").await?;
+        Db::ids_taken(conn, "users").await?;
     }
     Ok(row.into())
 }
