@@ -7,7 +7,7 @@ use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
-use wvs_store::{HookOwner, Id, Store, StoreError};
+use wvs_store::{GroupId, HookOwner, ProjectId, Store, StoreError};
 
 use crate::delivery::now_millis;
 
@@ -61,9 +61,9 @@ pub enum Reach {
     /// Everything.
     Admin,
     /// One project's hooks, events and logs.
-    Project(Id),
+    Project(ProjectId),
     /// One group's, and those of every subgroup and project beneath it.
-    Group(Id),
+    Group(GroupId),
 }
 
 /// Who is calling: the digest of the token the request presented (never the token) and

@@ -4,7 +4,9 @@
 use wvs_events::{Flavor, SigningSecret};
 use wvs_hooks::HookSettings;
 use wvs_send::{AttemptResult, Sender};
-use wvs_store::{Attempt, HealthEffect, Hook, HookOwner, Id, Millis, Outcome};
+use wvs_store::{
+    Attempt, DeliveryId, EventId, HealthEffect, Hook, HookId, HookOwner, Millis, Outcome,
+};
 
 /// A hook ready to send: its settings and signing keys read once.
 pub struct PreparedHook {
@@ -119,9 +121,9 @@ pub async fn send(
 
 /// Where an attempt belongs in the store.
 pub struct AttemptContext {
-    pub hook_id: Id,
-    pub delivery_id: Option<Id>,
-    pub event_id: Option<Id>,
+    pub hook_id: HookId,
+    pub delivery_id: Option<DeliveryId>,
+    pub event_id: Option<EventId>,
     pub trigger: String,
     pub outcome: Outcome,
     pub health: HealthEffect,

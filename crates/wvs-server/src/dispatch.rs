@@ -37,7 +37,7 @@ use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 use wvs_events::Flavor;
 use wvs_send::Sender;
-use wvs_store::{Attempt, Claimed, HealthEffect, Id, Outcome, Store, StoreError};
+use wvs_store::{Attempt, Claimed, HealthEffect, HookId, Outcome, Store, StoreError};
 
 use crate::config::DeliveryConfig;
 use crate::delivery::{self, AttemptContext, Envelope, PreparedHook, now_millis};
@@ -214,8 +214,8 @@ impl Dispatcher {
     async fn hooks_for(
         &self,
         claimed: &[Claimed],
-    ) -> wvs_store::Result<HashMap<Id, Arc<PreparedHook>>> {
-        let ids: Vec<Id> = claimed
+    ) -> wvs_store::Result<HashMap<HookId, Arc<PreparedHook>>> {
+        let ids: Vec<HookId> = claimed
             .iter()
             .map(|c| c.hook_id)
             .collect::<HashSet<_>>()
@@ -314,8 +314,8 @@ impl Dispatcher {
         );
         // Never the URL or headers: they may hold credentials.
         tracing::debug!(
-            hook_id = attempt.hook_id,
-            delivery_id = delivery.delivery_id,
+            hook_id = attempt.hook_id.0,
+            delivery_id = delivery.delivery_id.0,
             status = attempt.response_status,
             seconds = attempt.execution_duration,
             outcome = ?attempt.outcome,
@@ -410,7 +410,8 @@ where
             continue;
         }
         for attempt in part {
-            let (hook_id, delivery_id) = (attempt.hook_id, attempt.delivery_id);
+            // Logged as plain numbers.
+            let (hook_id, delivery_id) = (attempt.hook_id.0, attempt.delivery_id.map(|id| id.0));
             tracing::warn!(hook_id, delivery_id, %error, "the store refused an attempt's log row; recording it without its response");
             if let Err(error) = record(vec![reduced(attempt)]).await {
                 tracing::error!(hook_id, delivery_id, %error, "the store refused an attempt even without its response; set aside (the delivery is sent again once its claim expires)");
@@ -451,12 +452,13 @@ mod tests {
     use std::sync::Mutex;
 
     use super::*;
+    use wvs_store::{DeliveryId, EventId};
 
-    fn attempt(hook_id: Id) -> Attempt {
+    fn attempt(n: i64) -> Attempt {
         Attempt {
-            delivery_id: Some(hook_id),
-            hook_id,
-            event_id: Some(1),
+            delivery_id: Some(DeliveryId(n)),
+            hook_id: HookId(n),
+            event_id: Some(EventId(1)),
             outcome: Outcome::Succeeded,
             health: HealthEffect::Success,
             rate_limited: false,
@@ -489,7 +491,7 @@ mod tests {
             }
             if attempts
                 .iter()
-                .any(|a| a.hook_id == 13 && !a.response_body.is_empty())
+                .any(|a| a.hook_id == HookId(13) && !a.response_body.is_empty())
             {
                 return Err(StoreError::Invalid("a value the column cannot hold"));
             }
@@ -512,7 +514,7 @@ mod tests {
         assert!(parts.is_empty());
         let kept = fake.kept.lock().unwrap();
         assert_eq!(kept.len(), 64, "every attempt recorded once");
-        let bad = kept.iter().find(|a| a.hook_id == 13).unwrap();
+        let bad = kept.iter().find(|a| a.hook_id == HookId(13)).unwrap();
         assert!(bad.response_body.is_empty() && bad.request_headers.is_empty());
         assert!(
             bad.internal_error

@@ -26,7 +26,7 @@ pub fn settings_of(hook: &Hook) -> HookSettings {
     // Read from the JSON in place: routing reads every candidate hook's settings for every
     // event, and `from_value` would want a copy of the whole tree first.
     let mut settings = HookSettings::deserialize(&hook.settings).unwrap_or_else(|error| {
-        tracing::error!(hook = hook.id, %error, "unreadable hook settings; using defaults");
+        tracing::error!(hook = hook.id.0, %error, "unreadable hook settings; using defaults");
         HookSettings::for_scope(scope_of(hook.owner))
     });
     settings.max_in_flight = hook.limits.max_in_flight;

@@ -13,8 +13,8 @@ use serde_json::Value;
 use uuid::Uuid;
 use wvs_events::{Event, EventKind, Scope};
 use wvs_store::{
-    Attempt, HealthEffect, HealthRule, Hook, Id, Idempotency, Inserted, NewDelivery, NewEvent,
-    Outcome, Store,
+    Attempt, GroupId, HealthEffect, HealthRule, Hook, HookId, Idempotency, Inserted, NewDelivery,
+    NewEvent, Outcome, ProjectId, RateKey, Store,
 };
 
 use crate::delivery::now_millis;
@@ -30,33 +30,33 @@ pub enum Target {
     /// A project and the groups above it, nearest first; `namespace_path` names a user
     /// namespace when there is no group.
     Project {
-        project_id: Id,
-        group_ids: Vec<Id>,
+        project_id: ProjectId,
+        group_ids: Vec<GroupId>,
         namespace_path: String,
     },
     /// A group and the groups above it, nearest first (the group itself first).
-    Group { group_ids: Vec<Id> },
+    Group { group_ids: Vec<GroupId> },
     /// As [`Target::Group`], but for the group hooks only: an event whose system hook copy
     /// is a payload of its own, ingested separately (a registry membership change).
-    GroupHooks { group_ids: Vec<Id> },
+    GroupHooks { group_ids: Vec<GroupId> },
     /// The instance: system hooks only.
     System,
 }
 
 impl Target {
     /// The top-level namespace whose rate limit project and group hooks count against.
-    fn rate_key(&self) -> Option<String> {
+    fn rate_key(&self) -> Option<RateKey> {
         match self {
             Target::Project {
                 group_ids,
                 namespace_path,
                 ..
             } => Some(match group_ids.last() {
-                Some(root) => format!("group:{root}"),
-                None => format!("user:{namespace_path}"),
+                Some(&root) => RateKey::Group(root),
+                None => RateKey::User(namespace_path.clone()),
             }),
             Target::Group { group_ids } | Target::GroupHooks { group_ids } => {
-                group_ids.last().map(|root| format!("group:{root}"))
+                group_ids.last().map(|&root| RateKey::Group(root))
             }
             Target::System => None,
         }
@@ -99,7 +99,7 @@ pub async fn ingest(
     target: &Target,
     incoming: Incoming<'_>,
 ) -> wvs_store::Result<Inserted> {
-    let (project_id, group_ids): (Option<Id>, &[Id]) = match target {
+    let (project_id, group_ids): (Option<ProjectId>, &[GroupId]) = match target {
         Target::Project {
             project_id,
             group_ids,
@@ -117,7 +117,7 @@ pub async fn ingest(
     };
     let event_uuid = Uuid::now_v7();
     let chain_uuid = incoming.chain_uuid.unwrap_or(event_uuid).to_string();
-    let mut reached: HashSet<Id> = match incoming.chain_uuid {
+    let mut reached: HashSet<HookId> = match incoming.chain_uuid {
         Some(_) => store.chain_hooks(&chain_uuid).await?.into_iter().collect(),
         None => HashSet::new(),
     };
@@ -177,7 +177,7 @@ pub async fn ingest(
 }
 
 /// Why a chain that already reached `reached` may not go on to `hook_id`, if it may not.
-fn loop_stop(reached: &HashSet<Id>, hook_id: Id) -> Option<String> {
+fn loop_stop(reached: &HashSet<HookId>, hook_id: HookId) -> Option<String> {
     if reached.contains(&hook_id) {
         Some("loop stopped: this event's chain already reached this hook".to_owned())
     } else if reached.len() >= MAX_CHAIN_HOOKS {
@@ -197,7 +197,7 @@ async fn log_stopped(
     stopped: Vec<Stopped<'_>>,
 ) -> wvs_store::Result<()> {
     for Stopped { hook, trigger, why } in stopped {
-        tracing::warn!(hook = hook.id, event = %inserted.event_uuid, "{why}");
+        tracing::warn!(hook = hook.id.0, event = %inserted.event_uuid, "{why}");
         let row = Attempt {
             delivery_id: None,
             hook_id: hook.id,

@@ -13,7 +13,7 @@ use std::sync::OnceLock;
 
 use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
 use wvs_events::Scope;
-use wvs_store::{Id, Outcome, Store};
+use wvs_store::{HookId, Outcome, Store};
 
 use crate::delivery::now_millis;
 
@@ -71,7 +71,10 @@ pub fn ingest_error(status: u16) {
 
 /// The text exposition, with the store's gauges read now and each hook's current
 /// in-flight limit on this node (`hook_limits`).
-pub async fn render(store: &dyn Store, hook_limits: Vec<(Id, u32)>) -> wvs_store::Result<String> {
+pub async fn render(
+    store: &dyn Store,
+    hook_limits: Vec<(HookId, u32)>,
+) -> wvs_store::Result<String> {
     let backlog = store.delivery_counts().await?;
     for (state, count) in [
         ("pending", backlog.pending),

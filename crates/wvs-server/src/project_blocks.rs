@@ -51,7 +51,7 @@ pub fn blocks(project: &wvs_store::Project, namespace_name: &str, instance_url: 
     // GitLab's projects are private (0) unless made internal or public.
     let visibility_level = Opt::Value(a.visibility_level.unwrap_or(0));
     let project_block = Project {
-        id: Opt::Value(project.id),
+        id: Opt::Value(project.id.0),
         name: project.name.clone(),
         description: description.clone(),
         web_url: web_url.clone(),
@@ -81,7 +81,7 @@ pub fn blocks(project: &wvs_store::Project, namespace_name: &str, instance_url: 
         extra: Default::default(),
     };
     Blocks {
-        project_id: project.id,
+        project_id: project.id.0,
         project: project_block,
         repository,
         web_url,
@@ -100,13 +100,13 @@ fn host(instance: &str) -> String {
 /// The documented examples' project (`mike/diaspora`, id 15), for tests of payloads.
 #[cfg(test)]
 pub(crate) mod testing {
-    use wvs_store::ProjectAttributes;
+    use wvs_store::{ProjectAttributes, ProjectId};
 
     use super::{Blocks, blocks};
 
     pub fn project(attributes: ProjectAttributes) -> wvs_store::Project {
         wvs_store::Project {
-            id: 15,
+            id: ProjectId(15),
             name: "Diaspora".into(),
             path: "diaspora".into(),
             namespace_id: None,

@@ -3,7 +3,7 @@
 //! before and waits for its next try is *retrying*), filtered and paged, each with its
 //! attempts.
 
-use crate::model::{Id, Millis};
+use crate::model::{AttemptId, DeliveryId, EventId, HookId, Millis};
 
 /// Where a delivery stands at a given moment.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -74,7 +74,7 @@ pub enum DeliveryStates {
 #[derive(Debug, Clone, PartialEq)]
 pub struct DeliveryFilter {
     /// One hook's deliveries, or the whole instance's.
-    pub hook_id: Option<Id>,
+    pub hook_id: Option<HookId>,
     pub states: DeliveryStates,
     /// The delivery's trigger as logged (`push_hooks`).
     pub trigger: Option<String>,
@@ -88,9 +88,9 @@ pub struct DeliveryFilter {
 /// One delivery (an event to one hook) with its attempts.
 #[derive(Debug, Clone, PartialEq)]
 pub struct DeliveryRecord {
-    pub id: Id,
-    pub hook_id: Id,
-    pub event_id: Id,
+    pub id: DeliveryId,
+    pub hook_id: HookId,
+    pub event_id: EventId,
     pub event_uuid: String,
     /// When the event was received.
     pub event_at: Millis,
@@ -106,7 +106,7 @@ pub struct DeliveryRecord {
 /// One attempt, as a delivery's line shows it.
 #[derive(Debug, Clone, PartialEq)]
 pub struct AttemptSummary {
-    pub id: Id,
+    pub id: AttemptId,
     pub response_status: Option<u16>,
     pub internal_error: Option<String>,
     pub created_at: Millis,

@@ -46,6 +46,7 @@ pub mod cipher;
 pub mod delivery_view;
 mod dialect;
 mod group_commit;
+mod ids;
 pub mod model;
 pub mod postgres;
 mod read_cache;
@@ -193,25 +194,30 @@ pub trait Store: Send + Sync + 'static {
 
     /// Creates a group; `id` may be given (the forge's own id) or assigned.
     async fn create_group(&self, group: NewGroup, now: Millis) -> Result<Group>;
-    async fn group(&self, id: Id) -> Result<Option<Group>>;
+    async fn group(&self, id: GroupId) -> Result<Option<Group>>;
     async fn group_by_path(&self, full_path: &str) -> Result<Option<Group>>;
     /// Updates a group; its `full_path` and those of its subgroups and projects follow.
-    async fn update_group(&self, id: Id, update: GroupUpdate, now: Millis) -> Result<Group>;
+    async fn update_group(&self, id: GroupId, update: GroupUpdate, now: Millis) -> Result<Group>;
     /// Deletes a group with its subgroups, projects and every hook among them.
-    async fn delete_group(&self, id: Id) -> Result<()>;
+    async fn delete_group(&self, id: GroupId) -> Result<()>;
     async fn list_groups(&self, page: Page) -> Result<Paged<Group>>;
     /// The groups whose full path contains `search` (any case), by id.
     async fn search_groups(&self, search: &str, page: Page) -> Result<Paged<Group>>;
     /// The group and its ancestors, nearest first.
-    async fn group_ancestry(&self, id: Id) -> Result<Vec<Group>>;
+    async fn group_ancestry(&self, id: GroupId) -> Result<Vec<Group>>;
 
     /// Creates a project; `id` may be given (the forge's own id) or assigned.
     async fn create_project(&self, project: NewProject, now: Millis) -> Result<Project>;
-    async fn project(&self, id: Id) -> Result<Option<Project>>;
+    async fn project(&self, id: ProjectId) -> Result<Option<Project>>;
     async fn project_by_path(&self, path_with_namespace: &str) -> Result<Option<Project>>;
-    async fn update_project(&self, id: Id, update: ProjectUpdate, now: Millis) -> Result<Project>;
+    async fn update_project(
+        &self,
+        id: ProjectId,
+        update: ProjectUpdate,
+        now: Millis,
+    ) -> Result<Project>;
     /// Deletes a project and its hooks.
-    async fn delete_project(&self, id: Id) -> Result<()>;
+    async fn delete_project(&self, id: ProjectId) -> Result<()>;
     async fn list_projects(&self, page: Page) -> Result<Paged<Project>>;
     /// The projects whose full path contains `search` (any case), by id.
     async fn search_projects(&self, search: &str, page: Page) -> Result<Paged<Project>>;
@@ -221,45 +227,45 @@ pub trait Store: Send + Sync + 'static {
     /// Creates a user; `id` may be given (the forge's own id) or assigned. A username is
     /// unique.
     async fn create_user(&self, user: NewUser, now: Millis) -> Result<User>;
-    async fn user(&self, id: Id) -> Result<Option<User>>;
+    async fn user(&self, id: UserId) -> Result<Option<User>>;
     /// The user with this username (usernames are unique).
     async fn user_by_username(&self, username: &str) -> Result<Option<User>>;
-    async fn update_user(&self, id: Id, update: UserUpdate, now: Millis) -> Result<User>;
+    async fn update_user(&self, id: UserId, update: UserUpdate, now: Millis) -> Result<User>;
     /// Deletes a user with their keys and memberships; returns what was deleted.
-    async fn delete_user(&self, id: Id) -> Result<User>;
-    async fn create_ssh_key(&self, user_id: Id, key: NewSshKey, now: Millis) -> Result<SshKey>;
+    async fn delete_user(&self, id: UserId) -> Result<User>;
+    async fn create_ssh_key(&self, user_id: UserId, key: NewSshKey, now: Millis) -> Result<SshKey>;
     /// The keys of one user, by id.
-    async fn list_ssh_keys(&self, user_id: Id) -> Result<Vec<SshKey>>;
+    async fn list_ssh_keys(&self, user_id: UserId) -> Result<Vec<SshKey>>;
     /// Deletes a key of `user_id` (another user's key is not found); returns what was deleted.
-    async fn delete_ssh_key(&self, user_id: Id, key_id: Id) -> Result<SshKey>;
+    async fn delete_ssh_key(&self, user_id: UserId, key_id: SshKeyId) -> Result<SshKey>;
     /// Adds a user to a project or group (once: a second membership is a conflict).
     async fn add_member(&self, of: MemberOf, member: NewMember, now: Millis) -> Result<Member>;
     async fn update_member(
         &self,
         of: MemberOf,
-        user_id: Id,
+        user_id: UserId,
         update: MemberUpdate,
         now: Millis,
     ) -> Result<Member>;
     /// Removes a membership; returns what it was.
-    async fn remove_member(&self, of: MemberOf, user_id: Id) -> Result<Member>;
+    async fn remove_member(&self, of: MemberOf, user_id: UserId) -> Result<Member>;
     /// The members of a project or group, by user id.
     async fn list_members(&self, of: MemberOf) -> Result<Vec<Member>>;
 
     // ---- hooks ----
 
     async fn create_hook(&self, hook: NewHook, now: Millis) -> Result<Hook>;
-    async fn hook(&self, id: Id) -> Result<Option<Hook>>;
+    async fn hook(&self, id: HookId) -> Result<Option<Hook>>;
     /// Several hooks at once (for a batch of claimed deliveries); missing ids are skipped.
-    async fn hooks_by_ids(&self, ids: &[Id]) -> Result<Vec<Hook>>;
+    async fn hooks_by_ids(&self, ids: &[HookId]) -> Result<Vec<Hook>>;
     /// Replaces a hook's changeable fields.
-    async fn update_hook(&self, id: Id, hook: HookChange, now: Millis) -> Result<Hook>;
+    async fn update_hook(&self, id: HookId, hook: HookChange, now: Millis) -> Result<Hook>;
     /// Sets a hook's health (an operator re-enabling it); nothing else of the hook changes.
     /// A hook that is executable again sends its held deliveries; a permanently disabled one
     /// holds them.
-    async fn set_hook_health(&self, id: Id, health: HookHealth) -> Result<()>;
+    async fn set_hook_health(&self, id: HookId, health: HookHealth) -> Result<()>;
     /// Deletes a hook with its pending deliveries and its log.
-    async fn delete_hook(&self, id: Id) -> Result<()>;
+    async fn delete_hook(&self, id: HookId) -> Result<()>;
     /// The hooks of one owner, by id.
     async fn list_hooks(&self, owner: HookOwner, page: Page) -> Result<Paged<Hook>>;
     /// Every hook that may receive an event of this project: its own, those of the given
@@ -270,8 +276,8 @@ pub trait Store: Send + Sync + 'static {
     /// not look at health.
     async fn candidate_hooks(
         &self,
-        project_id: Option<Id>,
-        group_ids: &[Id],
+        project_id: Option<ProjectId>,
+        group_ids: &[GroupId],
     ) -> Result<Arc<[Hook]>>;
 
     // ---- access tokens ----
@@ -283,7 +289,7 @@ pub trait Store: Send + Sync + 'static {
     /// The tokens of one project or group.
     async fn list_access_tokens(&self, owner: HookOwner) -> Result<Vec<AccessToken>>;
     /// Revokes (deletes) a token of `owner`.
-    async fn revoke_access_token(&self, owner: HookOwner, id: Id) -> Result<()>;
+    async fn revoke_access_token(&self, owner: HookOwner, id: TokenId) -> Result<()>;
     /// The tokens that expire after `now` and by `horizon` whose expiry notice was not
     /// recorded as sent, soonest first.
     async fn expiring_access_tokens(
@@ -292,7 +298,7 @@ pub trait Store: Send + Sync + 'static {
         horizon: Millis,
     ) -> Result<Vec<AccessToken>>;
     /// Records that token `id`'s expiry notice was sent.
-    async fn access_token_expiry_notified(&self, id: Id, now: Millis) -> Result<()>;
+    async fn access_token_expiry_notified(&self, id: TokenId, now: Millis) -> Result<()>;
 
     // ---- events and the delivery queue ----
 
@@ -307,8 +313,11 @@ pub trait Store: Send + Sync + 'static {
         now: Millis,
     ) -> Result<Inserted>;
     /// The newest event of `kind` for this project (for hook tests), if any.
-    async fn latest_event(&self, project_id: Option<Id>, kind: &str)
-    -> Result<Option<StoredEvent>>;
+    async fn latest_event(
+        &self,
+        project_id: Option<ProjectId>,
+        kind: &str,
+    ) -> Result<Option<StoredEvent>>;
 
     /// Claims up to `limit` deliveries that are due (`next_attempt_at <= now`, pending, or
     /// in flight with an expired lease) for `owner` until `lease_until`, oldest due first,
@@ -328,7 +337,7 @@ pub trait Store: Send + Sync + 'static {
         lease_until: Millis,
         limit: u32,
         rate: RateLimit,
-        hook_caps: &HashMap<Id, u32>,
+        hook_caps: &HashMap<HookId, u32>,
     ) -> Result<Vec<Claimed>>;
     /// Records attempts and their outcome, in one transaction. Only claims still held by
     /// `owner` are changed; the attempt rows are always written, and each attempt's health
@@ -351,7 +360,7 @@ pub trait Store: Send + Sync + 'static {
     /// The failed deliveries of a hook settled at or after `since` become pending and due
     /// at `now`, each to be sent once more with its own Idempotency-Key (bulk recovery);
     /// returns how many.
-    async fn requeue_failed(&self, hook_id: Id, since: Millis, now: Millis) -> Result<u64>;
+    async fn requeue_failed(&self, hook_id: HookId, since: Millis, now: Millis) -> Result<u64>;
     /// Gives back every claim `owner` holds (graceful shutdown): they become due now.
     async fn release_claims(&self, owner: &str, now: Millis) -> Result<u64>;
     /// The earliest time after `after` at which a claim may find new work (a hook falling
@@ -360,12 +369,12 @@ pub trait Store: Send + Sync + 'static {
     async fn next_due_at(&self, after: Millis) -> Result<Option<Millis>>;
     /// The hooks that events of this chain (same chain uuid) were routed to, for loop
     /// protection.
-    async fn chain_hooks(&self, chain_uuid: &str) -> Result<Vec<Id>>;
+    async fn chain_hooks(&self, chain_uuid: &str) -> Result<Vec<HookId>>;
     /// Deliveries per state, for tests, health and metrics.
     async fn delivery_counts(&self) -> Result<DeliveryCounts>;
     /// The ids of the hooks disabled at `now`: for good (`permanently`), or for a while
     /// (the ones [`HookAlertCounts::temporarily_disabled`] counts); by id.
-    async fn disabled_hook_ids(&self, now: Millis, permanently: bool) -> Result<Vec<Id>>;
+    async fn disabled_hook_ids(&self, now: Millis, permanently: bool) -> Result<Vec<HookId>>;
     /// Hooks per alert status at `now`, for metrics.
     async fn hook_alert_counts(&self, now: Millis) -> Result<HookAlertCounts>;
     /// Attempts per minute since `since`, and the `slowest` hooks by mean attempt duration
@@ -377,12 +386,16 @@ pub trait Store: Send + Sync + 'static {
     /// One hook's attempts, newest first, filtered by response status.
     async fn list_attempts(
         &self,
-        hook_id: Id,
+        hook_id: HookId,
         filter: StatusFilter,
         page: Page,
     ) -> Result<Paged<LoggedAttempt>>;
     /// One attempt of one hook, with the body that was sent.
-    async fn attempt(&self, hook_id: Id, attempt_id: Id) -> Result<Option<LoggedAttempt>>;
+    async fn attempt(
+        &self,
+        hook_id: HookId,
+        attempt_id: AttemptId,
+    ) -> Result<Option<LoggedAttempt>>;
     // ---- the Deliveries pages (read only) ----
 
     /// The deliveries matching `filter`, in their state at `now`, newest first, each with
@@ -394,11 +407,15 @@ pub trait Store: Send + Sync + 'static {
         page: Page,
     ) -> Result<Paged<DeliveryRecord>>;
     /// The state at `now` of each delivery among `ids` that exists, by id.
-    async fn delivery_states(&self, ids: &[Id], now: Millis) -> Result<Vec<(Id, DeliveryState)>>;
+    async fn delivery_states(
+        &self,
+        ids: &[DeliveryId],
+        now: Millis,
+    ) -> Result<Vec<(DeliveryId, DeliveryState)>>;
 
     /// Writes one attempt made outside the queue (test, resend, a stopped loop), and folds its
     /// health effect into the hook's health through `rule`.
-    async fn log_attempt(&self, attempt: Attempt, rule: &dyn HealthRule) -> Result<Id>;
+    async fn log_attempt(&self, attempt: Attempt, rule: &dyn HealthRule) -> Result<AttemptId>;
 
     // ---- retention ----
 
@@ -416,5 +433,5 @@ pub trait Store: Send + Sync + 'static {
         limit: u32,
     ) -> Result<PrunedEvents>;
     /// Whether the delivery-log row `attempt_id`, not found, was deleted by retention.
-    async fn attempt_pruned(&self, attempt_id: Id) -> Result<bool>;
+    async fn attempt_pruned(&self, attempt_id: AttemptId) -> Result<bool>;
 }

@@ -3,8 +3,8 @@
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-/// Row ids.
-pub type Id = i64;
+pub use crate::ids::*;
+
 /// Unix time in milliseconds.
 pub type Millis = i64;
 
@@ -34,10 +34,10 @@ pub struct Paged<T> {
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct NewGroup {
     /// The forge's own id, or `None` to assign one.
-    pub id: Option<Id>,
+    pub id: Option<GroupId>,
     pub name: String,
     pub path: String,
-    pub parent_id: Option<Id>,
+    pub parent_id: Option<GroupId>,
     pub description: Option<String>,
     pub visibility: Option<String>,
 }
@@ -48,19 +48,19 @@ pub struct GroupUpdate {
     pub name: Option<String>,
     pub path: Option<String>,
     /// `Some(None)` moves the group to the top level.
-    pub parent_id: Option<Option<Id>>,
+    pub parent_id: Option<Option<GroupId>>,
     pub description: Option<Option<String>>,
     pub visibility: Option<Option<String>>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Group {
-    pub id: Id,
+    pub id: GroupId,
     pub name: String,
     pub path: String,
     /// Ancestor paths and own path joined by `/`.
     pub full_path: String,
-    pub parent_id: Option<Id>,
+    pub parent_id: Option<GroupId>,
     pub description: Option<String>,
     pub visibility: Option<String>,
     pub created_at: Millis,
@@ -84,11 +84,11 @@ pub struct ProjectAttributes {
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct NewProject {
     /// The forge's own id, or `None` to assign one.
-    pub id: Option<Id>,
+    pub id: Option<ProjectId>,
     pub name: String,
     pub path: String,
     /// The group the project lives in; `None` for a user namespace.
-    pub namespace_id: Option<Id>,
+    pub namespace_id: Option<GroupId>,
     /// The namespace path when `namespace_id` is `None` (a user's name); ignored otherwise.
     pub namespace_path: Option<String>,
     pub attributes: ProjectAttributes,
@@ -100,17 +100,17 @@ pub struct ProjectUpdate {
     pub name: Option<String>,
     pub path: Option<String>,
     /// `Some(None)` moves the project to the user namespace `namespace_path`.
-    pub namespace_id: Option<Option<Id>>,
+    pub namespace_id: Option<Option<GroupId>>,
     pub namespace_path: Option<String>,
     pub attributes: Option<ProjectAttributes>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Project {
-    pub id: Id,
+    pub id: ProjectId,
     pub name: String,
     pub path: String,
-    pub namespace_id: Option<Id>,
+    pub namespace_id: Option<GroupId>,
     /// The namespace's full path (the group's, or the user's name).
     pub namespace_path: String,
     /// `namespace_path/path`.
@@ -125,7 +125,7 @@ pub struct Project {
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct NewUser {
     /// The forge's own id, or `None` to assign one.
-    pub id: Option<Id>,
+    pub id: Option<UserId>,
     pub username: String,
     /// The display name.
     pub name: String,
@@ -142,7 +142,7 @@ pub struct UserUpdate {
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct User {
-    pub id: Id,
+    pub id: UserId,
     pub username: String,
     pub name: String,
     pub email: String,
@@ -160,7 +160,7 @@ pub struct NewSshKey {
 /// An SSH key with the user it belongs to.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct SshKey {
-    pub id: Id,
+    pub id: SshKeyId,
     pub user: User,
     pub title: String,
     pub key: String,
@@ -170,14 +170,14 @@ pub struct SshKey {
 /// What a membership is in.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum MemberOf {
-    Project(Id),
-    Group(Id),
+    Project(ProjectId),
+    Group(GroupId),
 }
 
 /// A membership to create, or (by `user_id`) to change.
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct NewMember {
-    pub user_id: Id,
+    pub user_id: UserId,
     /// GitLab's access level: 10 Guest, 20 Reporter, 30 Developer, 40 Maintainer, 50 Owner.
     pub access_level: i64,
     /// The last day of the membership (`YYYY-MM-DD`), `None` for no end.
@@ -208,8 +208,8 @@ pub struct Member {
 /// Whom a hook belongs to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum HookOwner {
-    Project(Id),
-    Group(Id),
+    Project(ProjectId),
+    Group(GroupId),
     System,
 }
 
@@ -341,7 +341,7 @@ pub struct HookChange {
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct Hook {
-    pub id: Id,
+    pub id: HookId,
     /// The hook's own identifier (each request's `X-WVS-Webhook-UUID` is new, as GitLab's).
     pub uuid: String,
     pub owner: HookOwner,
@@ -367,7 +367,7 @@ pub struct NewAccessToken {
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct AccessToken {
-    pub id: Id,
+    pub id: TokenId,
     pub name: String,
     pub owner: HookOwner,
     pub created_at: Millis,
@@ -385,8 +385,8 @@ pub struct NewEvent {
     pub chain_uuid: String,
     /// The event kind's name (`push`, `note_issue`, `project_create`...).
     pub kind: String,
-    pub project_id: Option<Id>,
-    pub group_id: Option<Id>,
+    pub project_id: Option<ProjectId>,
+    pub group_id: Option<GroupId>,
     /// The JSON body every delivery sends, stored once.
     pub payload: Vec<u8>,
     /// The ingest `Idempotency-Key`, if the emitter sent one.
@@ -403,7 +403,7 @@ pub struct Idempotency {
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct NewDelivery {
-    pub hook_id: Id,
+    pub hook_id: HookId,
     /// The event header value for this hook (`Push Hook`, `System Hook`...).
     pub event_header: String,
     /// GitLab's log trigger name (`push_hooks`, `system_hooks`...).
@@ -412,13 +412,32 @@ pub struct NewDelivery {
     pub idempotency_key: String,
     /// The top-level namespace whose rate limit the delivery counts against; `None` for
     /// deliveries that are never rate-limited (system hooks).
-    pub rate_key: Option<String>,
+    pub rate_key: Option<RateKey>,
+}
+
+/// A top-level namespace (a tenant), as the rate limit and the fair share count it.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum RateKey {
+    /// A top-level group.
+    Group(GroupId),
+    /// A user namespace, by its path.
+    User(String),
+}
+
+/// The key as stored (`group:7`, `user:alice`): the limits compare stored keys as text.
+impl std::fmt::Display for RateKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            RateKey::Group(id) => write!(f, "group:{id}"),
+            RateKey::User(path) => write!(f, "user:{path}"),
+        }
+    }
 }
 
 /// What [`Store::insert_event`](crate::Store::insert_event) did.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Inserted {
-    pub event_id: Id,
+    pub event_id: EventId,
     /// The event's chain uuid (what receivers see as its uuid).
     pub event_uuid: String,
     pub deliveries: u64,
@@ -428,11 +447,11 @@ pub struct Inserted {
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct StoredEvent {
-    pub id: Id,
+    pub id: EventId,
     pub uuid: String,
     pub kind: String,
-    pub project_id: Option<Id>,
-    pub group_id: Option<Id>,
+    pub project_id: Option<ProjectId>,
+    pub group_id: Option<GroupId>,
     pub payload: Vec<u8>,
     pub created_at: Millis,
 }
@@ -440,9 +459,9 @@ pub struct StoredEvent {
 /// A delivery claimed for sending.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Claimed {
-    pub delivery_id: Id,
-    pub hook_id: Id,
-    pub event_id: Id,
+    pub delivery_id: DeliveryId,
+    pub hook_id: HookId,
+    pub event_id: EventId,
     /// The chain uuid, sent as `X-WVS-Event-UUID`.
     pub event_uuid: String,
     pub event_header: String,
@@ -494,9 +513,9 @@ pub enum Outcome {
 #[derive(Debug, Clone, PartialEq)]
 pub struct Attempt {
     /// The queued delivery this attempt belongs to; `None` for tests and resends.
-    pub delivery_id: Option<Id>,
-    pub hook_id: Id,
-    pub event_id: Option<Id>,
+    pub delivery_id: Option<DeliveryId>,
+    pub hook_id: HookId,
+    pub event_id: Option<EventId>,
     /// The new state of the delivery (ignored without `delivery_id`).
     pub outcome: Outcome,
     /// What the attempt does to the hook's auto-disable state.
@@ -525,10 +544,10 @@ pub struct Attempt {
 /// An attempt read back from the log.
 #[derive(Debug, Clone, PartialEq)]
 pub struct LoggedAttempt {
-    pub id: Id,
-    pub hook_id: Id,
-    pub delivery_id: Option<Id>,
-    pub event_id: Option<Id>,
+    pub id: AttemptId,
+    pub hook_id: HookId,
+    pub delivery_id: Option<DeliveryId>,
+    pub event_id: Option<EventId>,
     pub trigger: String,
     pub url: String,
     pub request_headers: Vec<(String, String)>,
@@ -572,7 +591,7 @@ pub struct MinuteActivity {
 /// A hook's attempts over a time span.
 #[derive(Debug, Clone, PartialEq)]
 pub struct HookTiming {
-    pub hook_id: Id,
+    pub hook_id: HookId,
     pub attempts: u64,
     /// The mean attempt duration, in seconds.
     pub mean_seconds: f64,
@@ -612,7 +631,7 @@ pub struct DeliveryCounts {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct PruneCursor {
     pub created_at: Millis,
-    pub id: Id,
+    pub id: EventId,
 }
 
 /// What one batch of retention did to the events.
@@ -622,4 +641,15 @@ pub struct PrunedEvents {
     pub deleted: u64,
     /// Where the next batch starts; `None` when no older event is left to look at.
     pub next: Option<PruneCursor>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_rate_key_is_stored_as_its_namespace() {
+        assert_eq!(RateKey::Group(GroupId(7)).to_string(), "group:7");
+        assert_eq!(RateKey::User("alice".into()).to_string(), "user:alice");
+    }
 }

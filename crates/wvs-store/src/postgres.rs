@@ -34,6 +34,7 @@ mod claim_statement;
 mod record_statement;
 
 use crate::group_commit;
+use crate::model::DeliveryId;
 
 use std::str::FromStr;
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -289,7 +290,7 @@ impl PgStore {
 
     fn count_held(&self, _counts: &mut crate::DeliveryCounts) {}
 
-    fn held_claims(&self) -> Vec<crate::Id> {
+    fn held_claims(&self) -> Vec<DeliveryId> {
         Vec::new()
     }
 }

@@ -18,20 +18,20 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
 use crate::Result;
-use crate::model::{Group, Hook, Id, Project};
+use crate::model::{Group, GroupId, Hook, Project, ProjectId};
 
 /// Entries one kind keeps at most; past that, the stale ones go (or all, if none is).
 const MAX_ENTRIES: usize = 4096;
 
 /// A project (none for group and system events) and the groups above it.
-type Routing = (Option<Id>, Vec<Id>);
+type Routing = (Option<ProjectId>, Vec<GroupId>);
 
 pub struct ReadCache {
     /// Whether every other writer's changes reach this cache (see [`ReadCache::hearing`]).
     hears_others: AtomicBool,
     generation: AtomicU64,
-    projects: Memo<Id, Option<Project>>,
-    ancestries: Memo<Id, Vec<Group>>,
+    projects: Memo<ProjectId, Option<Project>>,
+    ancestries: Memo<GroupId, Vec<Group>>,
     /// Shared, not copied, by every event that reads them.
     candidates: Memo<Routing, Arc<[Hook]>>,
     settings: Memo<String, Option<String>>,
@@ -76,7 +76,7 @@ impl ReadCache {
 
     pub async fn project(
         &self,
-        id: Id,
+        id: ProjectId,
         read: impl Future<Output = Result<Option<Project>>>,
     ) -> Result<Option<Project>> {
         self.through(&self.projects, id, read).await
@@ -84,7 +84,7 @@ impl ReadCache {
 
     pub async fn ancestry(
         &self,
-        group_id: Id,
+        group_id: GroupId,
         read: impl Future<Output = Result<Vec<Group>>>,
     ) -> Result<Vec<Group>> {
         self.through(&self.ancestries, group_id, read).await
@@ -92,8 +92,8 @@ impl ReadCache {
 
     pub async fn candidates(
         &self,
-        project_id: Option<Id>,
-        group_ids: &[Id],
+        project_id: Option<ProjectId>,
+        group_ids: &[GroupId],
         read: impl Future<Output = Result<Vec<Hook>>>,
     ) -> Result<Arc<[Hook]>> {
         let read = async { read.await.map(Arc::from) };

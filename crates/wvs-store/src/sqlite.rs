@@ -50,7 +50,9 @@ use crate::cipher::{Cipher, SecretKey};
 use crate::dialect::Dialect;
 use crate::group_commit::GroupCommit;
 use crate::group_commit::Pending;
-use crate::model::{Attempt, DeliveryCounts, HealthRule, HookHealth, Id, Inserted, Millis};
+use crate::model::{
+    Attempt, DeliveryCounts, DeliveryId, HealthRule, HookHealth, HookId, Inserted, Millis,
+};
 use crate::read_cache::ReadCache;
 use crate::write_health::WriteHealth;
 use crate::{Result, StoreError};
@@ -418,7 +420,7 @@ impl SqliteStore {
                 healths_tx
                     .send(healths)
                     .map_err(|_| StoreError::Corrupt("record"))?;
-                let changes: Vec<(Id, HookHealth)> = changes_rx
+                let changes: Vec<(HookId, HookHealth)> = changes_rx
                     .recv()
                     .map_err(|_| StoreError::Corrupt("record"))?;
                 let deliveries = logged.iter().filter_map(|a| a.delivery_id);
@@ -484,7 +486,7 @@ impl SqliteStore {
     }
 
     /// The deliveries claimed now: pending in the file, in flight in fact.
-    fn held_claims(&self) -> Vec<Id> {
+    fn held_claims(&self) -> Vec<DeliveryId> {
         self.leases.lock().ids().into_iter().collect()
     }
 }

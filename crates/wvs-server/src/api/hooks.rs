@@ -14,7 +14,7 @@ use wvs_store::{Hook, HookOwner, LoggedAttempt};
 
 use super::endpoints::{Documented, Endpoints};
 use super::error::{ApiError, ApiResult};
-use super::owner::{OwnedHook, Owner};
+use super::owner::{OwnedHook, RouteOwner};
 use super::pagination::Paging;
 use super::params::Params;
 use super::schema::{self, BranchSettings, HookEvent, HookParams, KeyOnly, NoParams, Recovered};
@@ -129,7 +129,7 @@ fn input_of(params: Params) -> ApiResult<HookInput> {
 
 async fn list_hooks(
     State(state): State<AppState>,
-    Owner(owner): Owner,
+    RouteOwner(owner): RouteOwner,
     paging: Paging,
 ) -> ApiResult<Response> {
     let hooks = state.store.list_hooks(owner, paging.page).await?;
@@ -144,7 +144,7 @@ async fn list_hooks(
 
 async fn create_hook(
     State(state): State<AppState>,
-    Owner(owner): Owner,
+    RouteOwner(owner): RouteOwner,
     params: Params,
 ) -> ApiResult<Response> {
     let input = input_of(params)?;
@@ -196,12 +196,12 @@ fn render(hook: &Hook, now: i64, current_limit: u32) -> schema::Hook {
     let secrets = &hook.secrets;
     let (alert_status, disabled_until) = alert_status(hook, now);
     schema::Hook {
-        id: hook.id,
+        id: hook.id.0,
         url: wvs_send::log_url(&hook.url),
         name: settings.name,
         description: settings.description,
-        project_id,
-        group_id,
+        project_id: project_id.map(|id| id.0),
+        group_id: group_id.map(|id| id.0),
         created_at: iso8601(hook.created_at),
         events,
         branch,
@@ -455,7 +455,7 @@ fn render_attempt(attempt: &LoggedAttempt) -> HookEvent {
     });
     let response_body = crate::body_text::BodyText::of(&attempt.response_body);
     HookEvent {
-        id: attempt.id,
+        id: attempt.id.0,
         url: attempt.url.clone(),
         trigger: attempt.trigger.clone(),
         request_headers: headers_map(&attempt.request_headers),

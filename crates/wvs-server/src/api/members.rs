@@ -15,7 +15,7 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use chrono::NaiveDate;
 use wvs_events::EventKind;
-use wvs_store::{Group, Id, Member, MemberOf, MemberUpdate, NewMember, Project, Store};
+use wvs_store::{Group, Member, MemberOf, MemberUpdate, NewMember, Project, Store, UserId};
 
 use super::endpoints::{Documented, Endpoints};
 use super::error::{ApiError, ApiResult};
@@ -155,7 +155,7 @@ impl Place for GroupPlace {
 
 fn render_member(member: &Member) -> schema::Member {
     schema::Member {
-        id: member.user.id,
+        id: member.user.id.0,
         username: member.user.username.clone(),
         name: member.user.name.clone(),
         state: "active".to_owned(),
@@ -190,7 +190,7 @@ fn expires_at(fields: &Fields) -> ApiResult<Option<Option<String>>> {
         .map_err(|_| ApiError::bad_request("expires_at must be a date (YYYY-MM-DD)"))
 }
 
-fn user_id(text: &str) -> ApiResult<Id> {
+fn user_id(text: &str) -> ApiResult<UserId> {
     text.parse().map_err(|_| ApiError::not_found("Member"))
 }
 
@@ -212,9 +212,11 @@ async fn add<P: Place>(
     let place = P::find(state.store.as_ref(), &id).await?;
     let fields = Fields(params.into_object());
     let new = NewMember {
-        user_id: fields
-            .integer("user_id")?
-            .ok_or_else(|| ApiError::bad_request("user_id is missing"))?,
+        user_id: UserId(
+            fields
+                .integer("user_id")?
+                .ok_or_else(|| ApiError::bad_request("user_id is missing"))?,
+        ),
         access_level: access_level(&fields)?
             .ok_or_else(|| ApiError::bad_request("access_level is missing"))?,
         expires_at: expires_at(&fields)?.flatten(),

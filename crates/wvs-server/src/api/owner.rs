@@ -15,9 +15,9 @@ use crate::state::AppState;
 
 /// The owner of the hooks a request is about, told by the route it matched.
 #[derive(Debug, Clone, Copy)]
-pub struct Owner(pub HookOwner);
+pub struct RouteOwner(pub HookOwner);
 
-impl FromRequestParts<AppState> for Owner {
+impl FromRequestParts<AppState> for RouteOwner {
     type Rejection = ApiError;
 
     async fn from_request_parts(
@@ -44,7 +44,7 @@ impl FromRequestParts<AppState> for Owner {
             .get::<Caller>()
             .map_or(Reach::Admin, |caller| caller.reach);
         authorize(store, reach, owner).await?;
-        Ok(Owner(owner))
+        Ok(RouteOwner(owner))
     }
 }
 
@@ -58,7 +58,7 @@ impl FromRequestParts<AppState> for OwnedHook {
         parts: &mut Parts,
         state: &AppState,
     ) -> Result<Self, Self::Rejection> {
-        let Owner(owner) = Owner::from_request_parts(parts, state).await?;
+        let RouteOwner(owner) = RouteOwner::from_request_parts(parts, state).await?;
         let params = path_params(parts, state).await?;
         let hook_id = params.get("hook_id").and_then(|id| id.parse().ok());
         Ok(OwnedHook(

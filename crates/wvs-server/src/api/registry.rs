@@ -62,7 +62,7 @@ pub fn render_project(project: &Project) -> schema::Project {
         .next()
         .unwrap_or_default();
     schema::Project {
-        id: project.id,
+        id: project.id.0,
         name: project.name.clone(),
         path: project.path.clone(),
         path_with_namespace: project.path_with_namespace.clone(),
@@ -76,7 +76,7 @@ pub fn render_project(project: &Project) -> schema::Project {
         ci_config_path: a.ci_config_path,
         homepage: a.homepage,
         namespace: Namespace {
-            id: project.namespace_id,
+            id: project.namespace_id.map(|id| id.0),
             name: namespace_name.to_owned(),
             path: namespace_name.to_owned(),
             kind: if project.namespace_id.is_some() {
@@ -159,12 +159,12 @@ async fn render_group(store: &dyn Store, group: &Group) -> ApiResult<schema::Gro
 
 fn group_json(group: &Group, full_name: &str) -> schema::Group {
     schema::Group {
-        id: group.id,
+        id: group.id.0,
         name: group.name.clone(),
         path: group.path.clone(),
         full_path: group.full_path.clone(),
         full_name: full_name.to_owned(),
-        parent_id: group.parent_id,
+        parent_id: group.parent_id.map(|id| id.0),
         description: group.description.clone(),
         visibility: group
             .visibility

@@ -8,11 +8,11 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
-use wvs_store::AccessToken;
+use wvs_store::{AccessToken, TokenId};
 
 use super::endpoints::{Documented, Endpoints};
 use super::error::ApiResult;
-use super::owner::Owner;
+use super::owner::RouteOwner;
 use super::pagination::Paging;
 use super::params::Params;
 use super::schema::{self, TokenParams};
@@ -67,7 +67,7 @@ pub fn routes() -> Documented {
 
 fn render(token: &AccessToken) -> schema::AccessToken {
     schema::AccessToken {
-        id: token.id,
+        id: token.id.0,
         name: token.name.clone(),
         scopes: vec!["api".to_owned()],
         active: token.expires_at.is_none_or(|at| at > now_millis()),
@@ -80,7 +80,7 @@ fn render(token: &AccessToken) -> schema::AccessToken {
 
 async fn list_tokens(
     State(state): State<AppState>,
-    Owner(owner): Owner,
+    RouteOwner(owner): RouteOwner,
     paging: Paging,
 ) -> ApiResult<Response> {
     let tokens = state.store.list_access_tokens(owner).await?;
@@ -89,7 +89,7 @@ async fn list_tokens(
 
 async fn create_token(
     State(state): State<AppState>,
-    Owner(owner): Owner,
+    RouteOwner(owner): RouteOwner,
     params: Params,
 ) -> ApiResult<Response> {
     let fields = Fields(params.into_object());
@@ -106,9 +106,9 @@ struct TokenPath {
 
 async fn revoke_token(
     State(state): State<AppState>,
-    Owner(owner): Owner,
+    RouteOwner(owner): RouteOwner,
     Path(TokenPath { token_id }): Path<TokenPath>,
 ) -> ApiResult<StatusCode> {
-    tokens::revoke(&state, owner, token_id).await?;
+    tokens::revoke(&state, owner, TokenId(token_id)).await?;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -11,7 +11,7 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 use wvs_events::EventKind;
-use wvs_store::{Id, NewSshKey, NewUser, SshKey, User, UserUpdate};
+use wvs_store::{NewSshKey, NewUser, SshKey, User, UserId, UserUpdate};
 
 use super::endpoints::{Documented, Endpoints};
 use super::error::{ApiError, ApiResult};
@@ -56,7 +56,7 @@ pub fn routes() -> Documented {
 
 fn render_user(user: &User) -> schema::User {
     schema::User {
-        id: user.id,
+        id: user.id.0,
         username: user.username.clone(),
         name: user.name.clone(),
         email: user.email.clone(),
@@ -67,7 +67,7 @@ fn render_user(user: &User) -> schema::User {
 
 fn render_key(key: &SshKey) -> schema::SshKey {
     schema::SshKey {
-        id: key.id,
+        id: key.id.0,
         title: key.title.clone(),
         key: key.key.clone(),
         created_at: iso8601(key.created_at),
@@ -134,14 +134,14 @@ fn missing(name: &str) -> ApiError {
     ApiError::bad_request(format!("{name} is missing"))
 }
 
-fn user_id(id: &str) -> ApiResult<Id> {
+fn user_id(id: &str) -> ApiResult<UserId> {
     id.parse().map_err(|_| ApiError::not_found("User"))
 }
 
 async fn create_user(State(state): State<AppState>, params: Params) -> ApiResult<Response> {
     let fields = Fields(params.into_object());
     let new = NewUser {
-        id: fields.integer("id")?,
+        id: fields.integer("id")?.map(UserId),
         username: username(&fields)?.ok_or_else(|| missing("username"))?,
         name: text(&fields, "name", MAX_TEXT)?.ok_or_else(|| missing("name"))?,
         email: email(&fields)?.ok_or_else(|| missing("email"))?,

@@ -94,9 +94,10 @@ impl HealthRule for AutoDisable {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use wvs_store::{GroupId, ProjectId};
 
     const MINUTE: Millis = 60_000;
-    const PROJECT: HookOwner = HookOwner::Project(1);
+    const PROJECT: HookOwner = HookOwner::Project(ProjectId(1));
 
     fn fail(health: &HookHealth, now: Millis) -> HookHealth {
         AutoDisable::default().after(PROJECT, health, HealthEffect::Failure, now)
@@ -233,7 +234,12 @@ mod tests {
     #[test]
     fn group_hooks_are_disabled_like_project_hooks() {
         let rule = AutoDisable::default();
-        let health = rule.after(HookOwner::Group(7), &failures(3), HealthEffect::Failure, 0);
+        let health = rule.after(
+            HookOwner::Group(GroupId(7)),
+            &failures(3),
+            HealthEffect::Failure,
+            0,
+        );
         assert_eq!(health.disabled_until, Some(MINUTE));
     }
 }

@@ -18,7 +18,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
 use wvs_send::AttemptResult;
-use wvs_store::{Hook, Id};
+use wvs_store::{Hook, HookId};
 
 /// Where a hook's limit starts: what every hook had before limits adapted.
 pub const INITIAL_LIMIT: u32 = 4;
@@ -75,9 +75,9 @@ pub struct HookLimits {
 
 #[derive(Default)]
 struct State {
-    hooks: HashMap<Id, Adaptive>,
+    hooks: HashMap<HookId, Adaptive>,
     /// The caps as last handed to a claim; `None` once a limit changed.
-    caps: Option<Arc<HashMap<Id, u32>>>,
+    caps: Option<Arc<HashMap<HookId, u32>>>,
 }
 
 /// One hook's limit and what it is learnt from.
@@ -125,7 +125,7 @@ impl Adaptive {
 /// One delivery in flight, from [`HookLimits::started`] to [`HookLimits::finished`].
 #[must_use]
 pub struct Ticket {
-    hook: Id,
+    hook: HookId,
     started: Instant,
 }
 
@@ -148,7 +148,7 @@ impl HookLimits {
 
     /// Starts following these hooks (at the initial limit) if they are new: a hook's first
     /// claim then respects its limit too.
-    pub fn know(&self, hooks: impl IntoIterator<Item = Id>) {
+    pub fn know(&self, hooks: impl IntoIterator<Item = HookId>) {
         let mut state = self.state();
         let mut added = false;
         for hook in hooks {
@@ -163,7 +163,7 @@ impl HookLimits {
     }
 
     /// Stops following a hook that is gone.
-    pub fn forget(&self, hook: Id) {
+    pub fn forget(&self, hook: HookId) {
         let mut state = self.state();
         if state.hooks.remove(&hook).is_some() {
             state.caps = None;
@@ -171,12 +171,12 @@ impl HookLimits {
     }
 
     /// Every followed hook's current limit, for the claim.
-    pub fn caps(&self) -> Arc<HashMap<Id, u32>> {
+    pub fn caps(&self) -> Arc<HashMap<HookId, u32>> {
         let mut state = self.state();
         if let Some(caps) = &state.caps {
             return caps.clone();
         }
-        let caps: Arc<HashMap<Id, u32>> = Arc::new(
+        let caps: Arc<HashMap<HookId, u32>> = Arc::new(
             state
                 .hooks
                 .iter()
@@ -202,7 +202,7 @@ impl HookLimits {
     }
 
     /// Every followed hook's adaptive limit (without its `max_in_flight`), for the metrics.
-    pub fn all(&self) -> Vec<(Id, u32)> {
+    pub fn all(&self) -> Vec<(HookId, u32)> {
         let state = self.state();
         state
             .hooks
@@ -212,7 +212,7 @@ impl HookLimits {
     }
 
     /// A delivery of `hook` is being sent.
-    pub fn started(&self, hook: Id) -> Ticket {
+    pub fn started(&self, hook: HookId) -> Ticket {
         let mut state = self.state();
         let ceiling = self.ceiling;
         if !state.hooks.contains_key(&hook) {
@@ -267,12 +267,12 @@ mod tests {
 
     const QUICK: Duration = Duration::from_millis(1);
 
-    fn cap_of(limits: &HookLimits, hook: Id) -> u32 {
+    fn cap_of(limits: &HookLimits, hook: HookId) -> u32 {
         limits.caps()[&hook]
     }
 
     /// Sends `n` deliveries of `hook` at once and ends them all with `signal`.
-    fn round(limits: &HookLimits, hook: Id, n: u32, signal: Signal, took: Duration) {
+    fn round(limits: &HookLimits, hook: HookId, n: u32, signal: Signal, took: Duration) {
         let tickets: Vec<Ticket> = (0..n).map(|_| limits.started(hook)).collect();
         for ticket in tickets {
             limits.finished(ticket, signal, took);
@@ -282,51 +282,71 @@ mod tests {
     #[test]
     fn answers_raise_the_limit_while_it_is_in_use_up_to_the_ceiling() {
         let limits = HookLimits::new(10);
-        limits.know([7]);
-        assert_eq!(cap_of(&limits, 7), INITIAL_LIMIT);
-        round(&limits, 7, 4, Signal::Answered, QUICK);
+        limits.know([HookId(7)]);
+        assert_eq!(cap_of(&limits, HookId(7)), INITIAL_LIMIT);
+        round(&limits, HookId(7), 4, Signal::Answered, QUICK);
         // Ending with 4, then 3 in flight (of 4, then 5): two answers while in use.
-        assert_eq!(cap_of(&limits, 7), 6, "one per answer while half is in use");
-        round(&limits, 7, 16, Signal::Answered, QUICK);
-        assert_eq!(cap_of(&limits, 7), 10, "the ceiling");
+        assert_eq!(
+            cap_of(&limits, HookId(7)),
+            6,
+            "one per answer while half is in use"
+        );
+        round(&limits, HookId(7), 16, Signal::Answered, QUICK);
+        assert_eq!(cap_of(&limits, HookId(7)), 10, "the ceiling");
     }
 
     #[test]
     fn a_limit_not_in_use_does_not_grow() {
         let limits = HookLimits::new(64);
         for _ in 0..20 {
-            round(&limits, 1, 1, Signal::Answered, QUICK);
+            round(&limits, HookId(1), 1, Signal::Answered, QUICK);
         }
-        assert_eq!(cap_of(&limits, 1), INITIAL_LIMIT, "one in flight of four");
+        assert_eq!(
+            cap_of(&limits, HookId(1)),
+            INITIAL_LIMIT,
+            "one in flight of four"
+        );
     }
 
     #[test]
     fn overload_halves_the_limit_once_per_round_down_to_one() {
         let limits = HookLimits::new(64);
-        round(&limits, 3, 32, Signal::Answered, QUICK);
-        let grown = cap_of(&limits, 3);
+        round(&limits, HookId(3), 32, Signal::Answered, QUICK);
+        let grown = cap_of(&limits, HookId(3));
         assert!(grown > 16, "{grown}");
-        round(&limits, 3, grown, Signal::Overloaded, QUICK);
+        round(&limits, HookId(3), grown, Signal::Overloaded, QUICK);
         assert_eq!(
-            cap_of(&limits, 3),
+            cap_of(&limits, HookId(3)),
             grown / 2,
             "a round of failures: one cut"
         );
         for _ in 0..5 {
-            round(&limits, 3, 1, Signal::Overloaded, QUICK);
+            round(&limits, HookId(3), 1, Signal::Overloaded, QUICK);
         }
-        assert_eq!(cap_of(&limits, 3), 1, "never under one");
+        assert_eq!(cap_of(&limits, HookId(3)), 1, "never under one");
     }
 
     #[test]
     fn rising_latency_cuts_the_limit() {
         let limits = HookLimits::new(64);
-        round(&limits, 5, 32, Signal::Answered, Duration::from_millis(5));
-        let grown = cap_of(&limits, 5);
+        round(
+            &limits,
+            HookId(5),
+            32,
+            Signal::Answered,
+            Duration::from_millis(5),
+        );
+        let grown = cap_of(&limits, HookId(5));
         let mut cut = false;
         for _ in 0..10 {
-            round(&limits, 5, 1, Signal::Answered, Duration::from_millis(200));
-            cut |= cap_of(&limits, 5) < grown;
+            round(
+                &limits,
+                HookId(5),
+                1,
+                Signal::Answered,
+                Duration::from_millis(200),
+            );
+            cut |= cap_of(&limits, HookId(5)) < grown;
         }
         assert!(cut, "answers forty times slower than usual cut the limit");
     }
@@ -334,8 +354,8 @@ mod tests {
     #[test]
     fn nothing_learnt_changes_nothing() {
         let limits = HookLimits::new(64);
-        round(&limits, 9, 4, Signal::Unknown, QUICK);
-        assert_eq!(cap_of(&limits, 9), INITIAL_LIMIT);
+        round(&limits, HookId(9), 4, Signal::Unknown, QUICK);
+        assert_eq!(cap_of(&limits, HookId(9)), INITIAL_LIMIT);
     }
 
     #[test]

@@ -69,7 +69,7 @@ fn owners(owner: &Owner) -> Value {
 /// `project_namespace_id`: GitLab's id of the namespace each project has of its own. WVS keeps
 /// no such record, so the project's id, as unique, stands for it.
 fn project_namespace_id(project: &Project) -> i64 {
-    project.id
+    project.id.0
 }
 
 /// `project_create`, `project_destroy`, `project_update`.
@@ -323,12 +323,13 @@ mod tests {
 
     use super::*;
     use crate::documented::{assert_documented_keys, fixture};
+    use wvs_store::{GroupId, ProjectId, SshKeyId, UserId};
 
     const T: i64 = 1_342_855_854_000; // 2012-07-21T07:30:54Z
 
     fn group_of(id: i64, path: &str, full_path: &str) -> Group {
         Group {
-            id,
+            id: GroupId(id),
             name: path.to_uppercase(),
             path: path.into(),
             full_path: full_path.into(),
@@ -342,7 +343,7 @@ mod tests {
 
     fn a_project() -> Project {
         Project {
-            id: 74,
+            id: ProjectId(74),
             name: "StoreCloud".into(),
             path: "storecloud".into(),
             namespace_id: None,
@@ -356,7 +357,7 @@ mod tests {
 
     fn a_user() -> User {
         User {
-            id: 41,
+            id: UserId(41),
             username: "js".into(),
             name: "John Smith".into(),
             email: "js@gitlabhq.com".into(),
@@ -477,7 +478,7 @@ mod tests {
     #[test]
     fn team_member_events_are_as_documented() {
         let project = a_project();
-        let member = a_member(MemberOf::Project(74));
+        let member = a_member(MemberOf::Project(ProjectId(74)));
         for (kind, documented) in [
             (
                 EventKind::UserAddToTeam,
@@ -502,7 +503,7 @@ mod tests {
     #[test]
     fn group_member_events_are_as_documented_for_system_and_group_hooks() {
         let group = group_of(78, "storecloud", "storecloud");
-        let member = a_member(MemberOf::Group(78));
+        let member = a_member(MemberOf::Group(GroupId(78)));
         let system = fixture("gitlab-17.8/system-hooks/user_add_to_group.json");
         for (kind, for_system, for_group) in [
             (
@@ -549,7 +550,7 @@ mod tests {
             &fixture("gitlab-17.8/system-hooks/user_rename.json"),
         );
         let key = SshKey {
-            id: 4,
+            id: SshKeyId(4),
             user: a_user(),
             title: "laptop".into(),
             key: "ssh-rsa AAAA john@localhost".into(),
@@ -619,7 +620,7 @@ mod tests {
 
     #[test]
     fn an_unknown_stored_access_level_is_an_error_not_a_payload() {
-        let mut member = a_member(MemberOf::Project(74));
+        let mut member = a_member(MemberOf::Project(ProjectId(74)));
         member.access_level = 35;
         let error = team_member(EventKind::UserAddToTeam, &a_project(), &member).unwrap_err();
         assert!(error.to_string().contains("(35)"), "{error}");

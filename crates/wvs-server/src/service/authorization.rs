@@ -1,14 +1,14 @@
 //! Who a request is about and whether its caller may act on it: the project or group
 //! named by a numeric id or a full path (as GitLab accepts), and what a caller reaches.
 
-use wvs_store::{Group, HookOwner, Id, Project, Store};
+use wvs_store::{Group, GroupId, HookId, HookOwner, Project, ProjectId, Store};
 
 use super::error::{ServiceError, ServiceResult};
 use crate::auth::Reach;
 
 /// Finds a project by numeric id or full path.
 pub async fn find_project(store: &dyn Store, id: &str) -> ServiceResult<Project> {
-    let found = match id.parse::<Id>() {
+    let found = match id.parse::<ProjectId>() {
         Ok(number) => store.project(number).await?,
         Err(_) => store.project_by_path(id).await?,
     };
@@ -17,7 +17,7 @@ pub async fn find_project(store: &dyn Store, id: &str) -> ServiceResult<Project>
 
 /// Finds a group by numeric id or full path.
 pub async fn find_group(store: &dyn Store, id: &str) -> ServiceResult<Group> {
-    let found = match id.parse::<Id>() {
+    let found = match id.parse::<GroupId>() {
         Ok(number) => store.group(number).await?,
         Err(_) => store.group_by_path(id).await?,
     };
@@ -48,7 +48,7 @@ pub async fn authorize(store: &dyn Store, reach: Reach, owner: HookOwner) -> Ser
 }
 
 /// Whether group `id` is `ancestor` or lies beneath it.
-pub async fn beneath(store: &dyn Store, id: Id, ancestor: Id) -> ServiceResult<bool> {
+pub async fn beneath(store: &dyn Store, id: GroupId, ancestor: GroupId) -> ServiceResult<bool> {
     Ok(store
         .group_ancestry(id)
         .await?
@@ -68,7 +68,7 @@ pub async fn project_groups(store: &dyn Store, project: &Project) -> ServiceResu
 pub async fn owned_hook(
     store: &dyn Store,
     owner: HookOwner,
-    hook_id: Option<Id>,
+    hook_id: Option<HookId>,
 ) -> ServiceResult<wvs_store::Hook> {
     let not_found = || ServiceError::not_found("Hook");
     match store.hook(hook_id.ok_or_else(not_found)?).await? {

@@ -6,9 +6,10 @@
 //! that names none is completed from the registry (see [`crate::normalize`]).
 
 use serde::Deserialize;
+use serde::de::DeserializeOwned;
 use serde_json::Value;
 use wvs_events::{Event, EventKind};
-use wvs_store::{Id, Store};
+use wvs_store::{GroupId, ProjectId, Store};
 
 use super::authorization::beneath;
 use super::error::{ServiceError, ServiceResult};
@@ -57,7 +58,7 @@ impl Claims {
     }
 
     /// Refuses (422) a body that names another project than `project_id`.
-    pub fn check_project(&self, project_id: Id) -> ServiceResult<()> {
+    pub fn check_project(&self, project_id: ProjectId) -> ServiceResult<()> {
         for (field, claim) in [
             ("project_id", self.project_id.as_ref()),
             ("project.id", block_id(&self.project)),
@@ -79,7 +80,7 @@ impl Claims {
         &self,
         store: &dyn Store,
         event: &Event,
-        group_id: Id,
+        group_id: GroupId,
     ) -> ServiceResult<()> {
         let subgroup = matches!(
             event.kind(),
@@ -117,9 +118,9 @@ fn block_id(block: &Option<Block>) -> Option<&Value> {
 
 /// What a claim names: nothing (absent or null), an id, or something that is not one
 /// (`Some(None)`, which matches no project or group).
-fn named(claim: Option<&Value>) -> Option<Option<Id>> {
+fn named<T: DeserializeOwned>(claim: Option<&Value>) -> Option<Option<T>> {
     match claim {
         None | Some(Value::Null) => None,
-        Some(value) => Some(value.as_i64()),
+        Some(value) => Some(T::deserialize(value).ok()),
     }
 }

@@ -7,7 +7,7 @@
 //! event that was not sent, so the caller knows hooks did not hear of it.
 
 use wvs_events::EventKind;
-use wvs_store::{Group, Id, MemberOf, Project, Store};
+use wvs_store::{Group, GroupId, MemberOf, Project, Store};
 
 use super::error::{ServiceError, ServiceResult};
 use super::ingest::ingest_one;
@@ -67,7 +67,7 @@ pub(super) async fn emit_project_hook(
 }
 
 /// Group `id` and the groups above it, nearest first: whose hooks a group event reaches.
-pub async fn ancestry_ids(store: &dyn Store, id: Id) -> ServiceResult<Vec<Id>> {
+pub async fn ancestry_ids(store: &dyn Store, id: GroupId) -> ServiceResult<Vec<GroupId>> {
     Ok(store
         .group_ancestry(id)
         .await?

@@ -7,7 +7,8 @@ use serde_json::{Value, json};
 use wvs_events::samples;
 use wvs_hooks::{HookInput, NewHookParts};
 use wvs_store::{
-    HealthEffect, Hook, HookChange, HookHealth, HookOwner, NewHook, Outcome, StatusFilter,
+    AttemptId, EventId, HealthEffect, Hook, HookChange, HookHealth, HookId, HookOwner, NewHook,
+    Outcome, ProjectId, StatusFilter,
 };
 
 use super::authorization::project_groups;
@@ -117,7 +118,7 @@ pub async fn enable(state: &AppState, hook: &Hook) -> ServiceResult<Hook> {
         .await?;
     if !hook.health.is_executable(now_millis()) {
         tracing::info!(
-            hook = hook.id,
+            hook = hook.id.0,
             "hook enabled again by hand: its held deliveries go out"
         );
     }
@@ -206,7 +207,7 @@ pub async fn edit_keyed(
 
 /// Refused (429 in GitLab's words) when the caller tested or resent to this hook too often, with
 /// `Retry-After`: the seconds until the limiter allows the next one.
-fn rate_limit(state: &AppState, caller: &Caller, hook_id: i64) -> ServiceResult<()> {
+fn rate_limit(state: &AppState, caller: &Caller, hook_id: HookId) -> ServiceResult<()> {
     state
         .test_limiter
         .check(&caller.key, hook_id, std::time::Instant::now())
@@ -277,7 +278,7 @@ pub async fn test(
 /// The `project` and `repository` blocks of a registry project.
 async fn registry_blocks(
     state: &AppState,
-    project_id: i64,
+    project_id: ProjectId,
 ) -> ServiceResult<project_blocks::Blocks> {
     let store = state.store.as_ref();
     let project = store
@@ -351,8 +352,8 @@ async fn send_logged(
     idempotency_key: &str,
     body: &[u8],
     trigger: String,
-    event_id: Option<i64>,
-) -> ServiceResult<(Option<u16>, i64)> {
+    event_id: Option<EventId>,
+) -> ServiceResult<(Option<u16>, AttemptId)> {
     let prepared = PreparedHook::new(hook);
     let envelope = Envelope {
         event_uuid,
@@ -402,8 +403,8 @@ pub async fn resend_attempt(
     event_id: i64,
 ) -> ServiceResult<Option<u16>> {
     rate_limit(state, caller, hook.id)?;
-    let Some(logged) = state.store.attempt(hook.id, event_id).await? else {
-        return Err(if state.store.attempt_pruned(event_id).await? {
+    let Some(logged) = state.store.attempt(hook.id, AttemptId(event_id)).await? else {
+        return Err(if state.store.attempt_pruned(AttemptId(event_id)).await? {
             ServiceError::Pruned {
                 what: "Hook event".to_owned(),
             }

@@ -10,7 +10,8 @@
 use serde_json::{Map, Value};
 use wvs_events::{Event, EventKind};
 use wvs_store::{
-    Group, GroupUpdate, NewGroup, NewProject, Project, ProjectAttributes, ProjectUpdate, Store,
+    Group, GroupId, GroupUpdate, NewGroup, NewProject, Project, ProjectAttributes, ProjectId,
+    ProjectUpdate, Store,
 };
 
 use super::claims::Claims;
@@ -71,8 +72,8 @@ fn attributes(fields: &Fields, base: ProjectAttributes) -> ServiceResult<Project
 async fn namespace(
     store: &dyn Store,
     fields: &Fields,
-) -> ServiceResult<Option<(Option<i64>, Option<String>)>> {
-    if let Some(id) = fields.integer("namespace_id")? {
+) -> ServiceResult<Option<(Option<GroupId>, Option<String>)>> {
+    if let Some(id) = fields.integer("namespace_id")?.map(GroupId) {
         let group = store
             .group(id)
             .await?
@@ -139,7 +140,7 @@ pub async fn new_project(store: &dyn Store, fields: &Fields) -> ServiceResult<Ne
 /// A project to create from request fields in a namespace: a group's id, or a user's path.
 fn project_in(
     fields: &Fields,
-    (namespace_id, namespace_path): (Option<i64>, Option<String>),
+    (namespace_id, namespace_path): (Option<GroupId>, Option<String>),
 ) -> ServiceResult<NewProject> {
     let name = match fields.string("name")? {
         Some(name) if !name.is_empty() => name,
@@ -150,7 +151,7 @@ fn project_in(
         .filter(|p| !p.is_empty())
         .unwrap_or_else(|| path_from(&name));
     Ok(NewProject {
-        id: fields.integer("id")?,
+        id: fields.integer("id")?.map(ProjectId),
         name,
         path,
         namespace_id,
@@ -184,7 +185,7 @@ pub async fn register(
         .or_else(|| block.get("id").cloned())
         .or_else(|| value.get("project_id").cloned());
     if let Some(id) = id.as_ref().and_then(Value::as_i64) {
-        claims.check_project(id)?;
+        claims.check_project(ProjectId(id))?;
     }
     fields.insert("id".into(), id.unwrap_or(Value::Null));
     fields.insert("path".into(), Value::from(path));
@@ -256,7 +257,7 @@ pub async fn create_group(state: &AppState, fields: &Fields) -> ServiceResult<Gr
         .filter(|p| !p.is_empty())
         .unwrap_or_else(|| path_from(&name));
     let store = state.store.as_ref();
-    let parent = match fields.integer("parent_id")? {
+    let parent = match fields.integer("parent_id")?.map(GroupId) {
         Some(id) => Some(
             store
                 .group(id)
@@ -268,7 +269,7 @@ pub async fn create_group(state: &AppState, fields: &Fields) -> ServiceResult<Gr
     let group = store
         .create_group(
             NewGroup {
-                id: fields.integer("id")?,
+                id: fields.integer("id")?.map(GroupId),
                 name,
                 path,
                 parent_id: parent.as_ref().map(|p| p.id),
@@ -293,7 +294,7 @@ pub async fn create_group(state: &AppState, fields: &Fields) -> ServiceResult<Gr
 /// `group_rename`.
 pub async fn update_group(state: &AppState, old: Group, fields: &Fields) -> ServiceResult<Group> {
     let parent_id = if fields.has("parent_id") {
-        match fields.integer("parent_id")? {
+        match fields.integer("parent_id")?.map(GroupId) {
             Some(parent) if parent == old.id => {
                 return Err(ServiceError::refused("a group cannot be its own parent"));
             }

@@ -9,6 +9,8 @@ use std::collections::HashMap;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
+use wvs_store::HookId;
+
 /// Entries kept before expired ones are swept out.
 const SWEEP_AT: usize = 10_000;
 
@@ -16,7 +18,7 @@ pub struct TestLimiter {
     limit: u32,
     window: Duration,
     /// (caller, hook) → (start of its window, requests in it).
-    hits: Mutex<HashMap<(String, i64), (Instant, u32)>>,
+    hits: Mutex<HashMap<(String, HookId), (Instant, u32)>>,
 }
 
 impl TestLimiter {
@@ -30,7 +32,7 @@ impl TestLimiter {
 
     /// Counts one request of `caller` for `hook_id`; `Err` with the wait when over the limit.
     /// A limit of 0 means unlimited.
-    pub fn check(&self, caller: &str, hook_id: i64, now: Instant) -> Result<(), Duration> {
+    pub fn check(&self, caller: &str, hook_id: HookId, now: Instant) -> Result<(), Duration> {
         if self.limit == 0 {
             return Ok(());
         }
@@ -62,16 +64,18 @@ mod tests {
         let limiter = TestLimiter::new(5, Duration::from_secs(60));
         let t0 = Instant::now();
         for _ in 0..5 {
-            assert!(limiter.check("a", 1, t0).is_ok());
+            assert!(limiter.check("a", HookId(1), t0).is_ok());
         }
         let wait = limiter
-            .check("a", 1, t0 + Duration::from_secs(10))
+            .check("a", HookId(1), t0 + Duration::from_secs(10))
             .unwrap_err();
         assert_eq!(wait, Duration::from_secs(50));
-        assert!(limiter.check("a", 2, t0).is_ok(), "another hook");
-        assert!(limiter.check("b", 1, t0).is_ok(), "another caller");
+        assert!(limiter.check("a", HookId(2), t0).is_ok(), "another hook");
+        assert!(limiter.check("b", HookId(1), t0).is_ok(), "another caller");
         assert!(
-            limiter.check("a", 1, t0 + Duration::from_secs(60)).is_ok(),
+            limiter
+                .check("a", HookId(1), t0 + Duration::from_secs(60))
+                .is_ok(),
             "next window"
         );
     }
@@ -80,6 +84,6 @@ mod tests {
     fn zero_is_unlimited() {
         let limiter = TestLimiter::new(0, Duration::from_secs(60));
         let now = Instant::now();
-        assert!((0..100).all(|_| limiter.check("a", 1, now).is_ok()));
+        assert!((0..100).all(|_| limiter.check("a", HookId(1), now).is_ok()));
     }
 }

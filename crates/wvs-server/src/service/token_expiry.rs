@@ -12,7 +12,7 @@ use serde_json::{Map, Value, json};
 use sha2::{Digest, Sha256};
 use tokio_util::sync::CancellationToken;
 use wvs_events::{Event, EventKind, Scope, samples};
-use wvs_store::{AccessToken, HookOwner, Idempotency};
+use wvs_store::{AccessToken, GroupId, HookOwner, Idempotency, ProjectId};
 
 use super::authorization::project_groups;
 use super::emit::ancestry_ids;
@@ -107,7 +107,7 @@ async fn notify(state: &AppState, token: &AccessToken) -> ServiceResult<()> {
 /// The notice of a project's token: the documented example made an event of the project.
 async fn project_notice(
     state: &AppState,
-    project_id: i64,
+    project_id: ProjectId,
     token: &AccessToken,
 ) -> ServiceResult<(Target, Vec<u8>)> {
     let store = state.store.as_ref();
@@ -130,7 +130,7 @@ async fn project_notice(
 /// The notice of a group's token, to the group's hooks and its ancestors'.
 async fn group_notice(
     state: &AppState,
-    group_id: i64,
+    group_id: GroupId,
     token: &AccessToken,
 ) -> ServiceResult<(Target, Vec<u8>)> {
     let group = state
@@ -175,6 +175,7 @@ fn with_token(example: &[u8], token: &AccessToken, group: Option<Value>) -> Serv
 #[cfg(test)]
 mod tests {
     use super::*;
+    use wvs_store::TokenId;
 
     fn keys(body: &[u8]) -> Vec<String> {
         let map: Map<String, Value> = serde_json::from_slice(body).unwrap();
@@ -184,9 +185,9 @@ mod tests {
     #[test]
     fn a_group_notice_has_the_documented_keys_in_order() {
         let token = AccessToken {
-            id: 4,
+            id: TokenId(4),
             name: "deploy".into(),
-            owner: HookOwner::Group(2),
+            owner: HookOwner::Group(GroupId(2)),
             created_at: 0,
             expires_at: Some(86_400_000 * 10),
         };

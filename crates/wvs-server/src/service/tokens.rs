@@ -2,7 +2,7 @@
 //! once, kept as a digest; revoked by id.
 
 use chrono::{DateTime, NaiveDate, Utc};
-use wvs_store::{AccessToken, HookOwner, Id, NewAccessToken};
+use wvs_store::{AccessToken, HookOwner, NewAccessToken, TokenId};
 
 use super::error::{ServiceError, ServiceResult};
 use super::fields::Fields;
@@ -52,7 +52,7 @@ pub async fn create(
 }
 
 /// Revokes token `token_id` of `owner`; it stops working at once.
-pub async fn revoke(state: &AppState, owner: HookOwner, token_id: Id) -> ServiceResult<()> {
+pub async fn revoke(state: &AppState, owner: HookOwner, token_id: TokenId) -> ServiceResult<()> {
     Ok(state.store.revoke_access_token(owner, token_id).await?)
 }
 

@@ -8,7 +8,7 @@ use axum::response::Response;
 use chrono::NaiveDate;
 use serde::Deserialize;
 use wvs_store::{
-    DeliveryFilter, DeliveryRecord, DeliveryState, DeliveryStates, Hook, HookHealth, Store,
+    DeliveryFilter, DeliveryRecord, DeliveryState, DeliveryStates, Hook, HookHealth, HookId, Store,
 };
 
 use super::WebState;
@@ -42,7 +42,7 @@ pub struct DeliveriesQuery {
 const DAY: i64 = 86_400_000;
 
 impl DeliveriesQuery {
-    fn filter(&self, hook_id: Option<i64>) -> Result<DeliveryFilter, ServiceError> {
+    fn filter(&self, hook_id: Option<HookId>) -> Result<DeliveryFilter, ServiceError> {
         let states = match self.state.as_str() {
             "" => DeliveryStates::Undelivered,
             "any" => DeliveryStates::Any,
@@ -166,7 +166,7 @@ impl DeliveryRow {
                 .attempts
                 .iter()
                 .map(|attempt| AttemptCell {
-                    id: attempt.id,
+                    id: attempt.id.0,
                     status: attempt
                         .response_status
                         .map_or_else(|| "error".to_owned(), |code| code.to_string()),
@@ -177,7 +177,7 @@ impl DeliveryRow {
                     when: When::at(attempt.created_at, now),
                 })
                 .collect(),
-            resend,
+            resend: resend.map(|id| id.0),
             trigger_name: record.trigger,
             event_uuid: record.event_uuid,
         }
@@ -246,7 +246,7 @@ async fn rows(
     now: i64,
 ) -> Result<(Vec<DeliveryRow>, u64), WebError> {
     let listed = store.list_deliveries(filter, now, page).await?;
-    let mut ids: Vec<i64> = listed.items.iter().map(|record| record.hook_id).collect();
+    let mut ids: Vec<HookId> = listed.items.iter().map(|record| record.hook_id).collect();
     ids.sort_unstable();
     ids.dedup();
     let hooks = store.hooks_by_ids(&ids).await?;

@@ -5,7 +5,7 @@ use askama::Template;
 use axum::extract::{Path, Query, State};
 use axum::response::{IntoResponse, Redirect, Response};
 use serde::Deserialize;
-use wvs_store::LoggedAttempt;
+use wvs_store::{AttemptId, LoggedAttempt};
 
 use super::WebState;
 use super::health;
@@ -45,7 +45,7 @@ struct EventRow {
 impl EventRow {
     fn of(attempt: &LoggedAttempt, now: i64) -> Self {
         EventRow {
-            id: attempt.id,
+            id: attempt.id.0,
             status: attempt
                 .response_status
                 .map_or_else(|| "internal error".to_owned(), |code| code.to_string()),
@@ -166,7 +166,7 @@ async fn logged(
     Ok(state
         .app
         .store
-        .attempt(placed.hook.id, event_id)
+        .attempt(placed.hook.id, AttemptId(event_id))
         .await?
         .ok_or_else(|| ServiceError::not_found("Hook event"))?)
 }

@@ -85,7 +85,7 @@ impl FormView {
 
     /// The form as it was submitted (after an error), secrets left out (the URL without
     /// its credentials).
-    pub fn submitted(scope: Scope, fields: &Fields, hook: Option<&Hook>) -> Self {
+    pub fn submitted(scope: Scope, fields: &FormFields, hook: Option<&Hook>) -> Self {
         let strategy = BranchFilterStrategy::from_name(fields.text("branch_filter_strategy"))
             .unwrap_or_default();
         FormView {
@@ -233,9 +233,9 @@ pub fn trigger_labels(scope: Scope, events: &EventFlags) -> Vec<&'static str> {
 }
 
 /// A submitted form's fields, in order.
-pub struct Fields(pub Vec<(String, String)>);
+pub struct FormFields(pub Vec<(String, String)>);
 
-impl Fields {
+impl FormFields {
     /// The last value of field `name`, or "".
     pub fn text(&self, name: &str) -> &str {
         self.0
@@ -369,9 +369,10 @@ impl Fields {
 mod tests {
     use super::*;
     use wvs_store::{DeliveryLimits, HookHealth, HookOwner, HookSecrets};
+    use wvs_store::{HookId, ProjectId};
 
-    fn fields(pairs: &[(&str, &str)]) -> Fields {
-        Fields(
+    fn fields(pairs: &[(&str, &str)]) -> FormFields {
+        FormFields(
             pairs
                 .iter()
                 .map(|(key, value)| ((*key).to_owned(), (*value).to_owned()))
@@ -381,9 +382,9 @@ mod tests {
 
     fn stored() -> Hook {
         Hook {
-            id: 1,
+            id: HookId(1),
             uuid: "u".into(),
-            owner: HookOwner::Project(15),
+            owner: HookOwner::Project(ProjectId(15)),
             url: "https://user:pw@example.com/{path}".into(),
             secrets: HookSecrets {
                 token: Some("tok".into()),

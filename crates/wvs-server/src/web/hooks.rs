@@ -10,13 +10,13 @@ use axum::routing::{get, post};
 use axum::{Form, Router};
 use serde::Deserialize;
 use wvs_events::Scope;
-use wvs_store::Hook;
+use wvs_store::{Hook, HookId};
 
 use super::WebState;
 use super::deliveries;
 use super::events;
 use super::health;
-use super::hook_form::{Fields, FormView, describe, trigger_labels};
+use super::hook_form::{FormFields, FormView, describe, trigger_labels};
 use super::page::{Chrome, ListQuery, Pager, WebError, found, html, page_of};
 use super::place::{Place, PlacedHook};
 use super::session::Flash;
@@ -67,7 +67,7 @@ impl HookRow {
             _ => None,
         };
         HookRow {
-            id: hook.id,
+            id: hook.id.0,
             url: wvs_send::log_url(&hook.url),
             name: settings.name.unwrap_or_default(),
             triggers: trigger_labels(scope_of(hook.owner), &settings.events).join(", "),
@@ -145,7 +145,7 @@ async fn list(
     let shown = page_of(matching, page);
     let mut rows = Vec::with_capacity(shown.items.len());
     for mut row in shown.items {
-        if let Some(hook) = hooks.items.iter().find(|hook| hook.id == row.id) {
+        if let Some(hook) = hooks.items.iter().find(|hook| hook.id == HookId(row.id)) {
             row.health = health::note(state.app.store.as_ref(), hook, now).await?;
         }
         rows.push(row);
@@ -190,7 +190,7 @@ impl FormPage {
             title: place.title.clone(),
             base: place.base.clone(),
             action,
-            hook_id: hook.map(|hook| hook.id),
+            hook_id: hook.map(|hook| hook.id.0),
             view,
             error: None,
             signing_token: None,
@@ -237,7 +237,7 @@ async fn create(
     place: Place,
     Form(fields): Form<Vec<(String, String)>>,
 ) -> Result<Response, WebError> {
-    let fields = Fields(fields);
+    let fields = FormFields(fields);
     let scope = scope_of(place.owner);
     let refused = |error: String| {
         let view = FormView::submitted(scope, &fields, None);
@@ -261,7 +261,7 @@ async fn update(
     placed: PlacedHook,
     Form(fields): Form<Vec<(String, String)>>,
 ) -> Result<Response, WebError> {
-    let fields = Fields(fields);
+    let fields = FormFields(fields);
     let PlacedHook { place, hook } = placed;
     let scope = scope_of(place.owner);
     let refused = |error: String| {

@@ -4,7 +4,7 @@
 use askama::Template;
 use axum::extract::State;
 use axum::response::Response;
-use wvs_store::{Activity, Id, Page, Store};
+use wvs_store::{Activity, HookId, Page, Store};
 
 use super::WebState;
 use super::page::{Chrome, WebError, html};
@@ -136,7 +136,7 @@ fn per_minute(activity: &Activity) -> Chart {
 
 /// The slowest hooks of `activity`, with where to look at them.
 async fn slowest(store: &dyn Store, activity: &Activity) -> Result<Vec<SlowHook>, WebError> {
-    let ids: Vec<Id> = activity.slowest_hooks.iter().map(|h| h.hook_id).collect();
+    let ids: Vec<HookId> = activity.slowest_hooks.iter().map(|h| h.hook_id).collect();
     let hooks = store.hooks_by_ids(&ids).await?;
     Ok(activity
         .slowest_hooks

@@ -87,7 +87,7 @@ pub async fn projects(
         .items
         .into_iter()
         .map(|project| Row {
-            id: project.id,
+            id: project.id.0,
             base: format!("/projects/{}", project.id),
             path: project.path_with_namespace,
             name: project.name,
@@ -118,7 +118,7 @@ pub async fn groups(
         .items
         .into_iter()
         .map(|group| Row {
-            id: group.id,
+            id: group.id.0,
             base: format!("/groups/{}", group.id),
             path: group.full_path,
             name: group.name,

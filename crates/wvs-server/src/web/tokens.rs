@@ -17,6 +17,7 @@ use super::place::Place;
 use super::session::Flash;
 use crate::delivery::now_millis;
 use crate::service::tokens;
+use wvs_store::TokenId;
 
 pub fn routes() -> axum::Router<WebState> {
     use axum::routing::{get, post};
@@ -73,7 +74,7 @@ async fn page(
         .into_iter()
         .filter(|token| search.is_empty() || found(&token.name, &search))
         .map(|token| TokenRow {
-            id: token.id,
+            id: token.id.0,
             name: token.name,
             created: When::at(token.created_at, now),
             expires: token
@@ -156,7 +157,7 @@ async fn revoke(
         &place.signed,
         "Only the administrator manages access tokens.",
     )?;
-    tokens::revoke(&state.app, place.owner, token_id).await?;
+    tokens::revoke(&state.app, place.owner, TokenId(token_id)).await?;
     state.sessions.flash(
         &place.signed.session,
         Flash::ok("Access token was revoked."),

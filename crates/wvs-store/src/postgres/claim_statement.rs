@@ -31,7 +31,7 @@ use sqlx::FromRow;
 use super::PgStore;
 use super::claim::{self, ClaimSpec, ClaimedRow};
 use crate::Result;
-use crate::model::{Id, Millis};
+use crate::model::{DeliveryId, EventId, HookId, Millis};
 
 /// Statements of one claim at most, as `claim::claim_due`'s rounds: a statement whose
 /// list of due hooks was full may have left claimable hooks behind them.
@@ -43,9 +43,9 @@ const ROUNDS: usize = 3;
 struct Row {
     oldest_lease: Option<Millis>,
     list_full: bool,
-    id: Option<Id>,
-    hook_id: Option<Id>,
-    event_id: Option<Id>,
+    id: Option<DeliveryId>,
+    hook_id: Option<HookId>,
+    event_id: Option<EventId>,
     event_header: Option<String>,
     trigger: Option<String>,
     idempotency_key: Option<String>,
@@ -83,7 +83,7 @@ pub async fn claim_due(store: &PgStore, spec: &ClaimSpec<'_>) -> Result<Vec<Clai
     if spec.rate.calls > 0 {
         return store.write(async |c| claim::claim_due(c, spec).await).await;
     }
-    let (cap_hooks, caps): (Vec<Id>, Vec<i64>) = spec
+    let (cap_hooks, caps): (Vec<HookId>, Vec<i64>) = spec
         .hook_caps
         .iter()
         .map(|(hook, cap)| (*hook, i64::from(*cap)))
@@ -122,7 +122,7 @@ async fn run(
     sql: &str,
     spec: &ClaimSpec<'_>,
     budget: i64,
-    cap_hooks: &[Id],
+    cap_hooks: &[HookId],
     caps: &[i64],
 ) -> Result<Round> {
     let rows: Vec<Row> = super::store::retrying(async || {

@@ -21,7 +21,7 @@ use super::queue::{Settled, earliest_per_hook};
 use super::sql::to_json;
 use super::{PgStore, WORK_CHANNEL};
 use crate::Result;
-use crate::model::{Attempt, HealthEffect, HealthRule, Id, Millis};
+use crate::model::{Attempt, DeliveryId, EventId, HealthEffect, HealthRule, HookId, Millis};
 
 /// Records `attempts` made by `owner` (see the module).
 pub async fn record(
@@ -48,7 +48,7 @@ pub async fn record(
     .await
     .inspect_err(|error| store.writes.failed(error))?;
     let attempts = live(attempts, &read);
-    let changing: Vec<Id> = read
+    let changing: Vec<HookId> = read
         .changes(&attempts, rule)
         .into_iter()
         .map(|(id, _)| id)
@@ -75,9 +75,9 @@ fn live<'a>(attempts: &'a [Attempt], read: &Healths) -> Vec<&'a Attempt> {
 /// The batch as the statement binds it: one array per column.
 struct Batch<'a> {
     owner: &'a str,
-    hook_ids: Vec<Id>,
-    delivery_ids: Vec<Option<Id>>,
-    event_ids: Vec<Option<Id>>,
+    hook_ids: Vec<HookId>,
+    delivery_ids: Vec<Option<DeliveryId>>,
+    event_ids: Vec<Option<EventId>>,
     triggers: Vec<&'a str>,
     urls: Vec<&'a str>,
     request_headers: Vec<String>,
@@ -89,11 +89,11 @@ struct Batch<'a> {
     errors: Vec<Option<&'a str>>,
     created: Vec<Millis>,
     rate_limited: Vec<bool>,
-    settled_ids: Vec<Id>,
+    settled_ids: Vec<DeliveryId>,
     settled_states: Vec<&'static str>,
     settled_next: Vec<Option<Millis>>,
     settled_at: Vec<Millis>,
-    retried_hooks: Vec<Id>,
+    retried_hooks: Vec<HookId>,
     retried_at: Vec<Millis>,
 }
 

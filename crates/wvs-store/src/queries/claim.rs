@@ -28,7 +28,7 @@ use super::payload;
 use super::queue::earliest_per_hook;
 use super::rate::{self, Admission, DueRow};
 use super::sql::{in_lists, placeholders, runs};
-use crate::model::{Claimed, Id, Millis, RateLimit};
+use crate::model::{Claimed, DeliveryId, EventId, HookId, Millis, RateLimit};
 use crate::{Result, StoreError};
 
 /// Rounds of one claim at most: a round that filled its list of candidate hooks may have
@@ -44,7 +44,7 @@ pub struct ClaimSpec<'a> {
     pub rate: RateLimit,
     /// The dispatcher's current in-flight limit per hook: a listed hook has at most the
     /// smaller of it and its `max_in_flight` in flight; an unlisted one its `max_in_flight`.
-    pub hook_caps: &'a HashMap<Id, u32>,
+    pub hook_caps: &'a HashMap<HookId, u32>,
 }
 
 /// Claims due deliveries for `spec.owner`, due order first; their payloads are attached by
@@ -86,7 +86,7 @@ pub async fn claim_due(conn: &mut Conn, spec: &ClaimSpec<'_>) -> Result<Vec<Clai
 /// In-flight deliveries whose lease ran out (their node died or stalled) become pending
 /// again, due as they were, so the round below takes them like any other.
 pub async fn expire_leases(conn: &mut Conn, now: Millis) -> Result<()> {
-    let hooks: Vec<Id> = sqlx::query_scalar(
+    let hooks: Vec<HookId> = sqlx::query_scalar(
         "SELECT DISTINCT hook_id FROM deliveries WHERE state = 'in_flight' AND lease_expires_at < $1",
     )
     .bind(now)
@@ -96,7 +96,7 @@ pub async fn expire_leases(conn: &mut Conn, now: Millis) -> Result<()> {
         return Ok(());
     }
     hooks::lock_existing(conn, hooks.into_iter()).await?;
-    let expired: Vec<(Id, Millis)> = sqlx::query_as(
+    let expired: Vec<(HookId, Millis)> = sqlx::query_as(
         "UPDATE deliveries SET state = 'pending', lease_owner = NULL, lease_expires_at = NULL \
          WHERE state = 'in_flight' AND lease_expires_at < $1 RETURNING hook_id, next_attempt_at",
     )
@@ -108,7 +108,7 @@ pub async fn expire_leases(conn: &mut Conn, now: Millis) -> Result<()> {
 
 #[derive(FromRow)]
 pub struct Candidate {
-    pub id: Id,
+    pub id: HookId,
     pub max_in_flight: i64,
     pub ordered: bool,
     /// Its top-level namespace ('' for a system hook); read only when shares are counted.
@@ -158,7 +158,7 @@ async fn due_hooks(
 
 /// A hook and how many of its due deliveries to take.
 pub struct Want {
-    pub hook_id: Id,
+    pub hook_id: HookId,
     pub take: i64,
 }
 
@@ -180,7 +180,7 @@ impl Promised {
         self.unordered.is_empty() && self.ordered.is_empty()
     }
 
-    pub fn hooks(&self) -> impl Iterator<Item = Id> + '_ {
+    pub fn hooks(&self) -> impl Iterator<Item = HookId> + '_ {
         self.unordered
             .iter()
             .chain(&self.ordered)
@@ -337,7 +337,7 @@ async fn claim_round(
 /// What is in flight (on every node: the limits are the hook's and the tenant's, not the
 /// node's).
 pub struct InFlight {
-    pub per_hook: HashMap<Id, i64>,
+    pub per_hook: HashMap<HookId, i64>,
     /// Per top-level namespace, when shares are counted (empty otherwise).
     pub per_tenant: HashMap<String, i64>,
     /// The lease that runs out first.
@@ -346,7 +346,7 @@ pub struct InFlight {
 
 /// Counts what is in flight per hook, and per tenant when `per_tenant`.
 async fn count_in_flight(conn: &mut Conn, per_tenant: bool) -> Result<InFlight> {
-    let rows: Vec<(Id, i64, Option<Millis>, Option<String>)> = if per_tenant {
+    let rows: Vec<(HookId, i64, Option<Millis>, Option<String>)> = if per_tenant {
         sqlx::query_as(&format!(
             "SELECT h.id, count(*), min(d.lease_expires_at), {} FROM deliveries d \
              JOIN hooks h ON h.id = d.hook_id WHERE d.state = 'in_flight' GROUP BY h.id",
@@ -423,9 +423,9 @@ async fn due_rows(
 /// A claimed delivery, before its event's payload is attached.
 #[derive(FromRow)]
 pub struct ClaimedRow {
-    pub id: Id,
-    pub hook_id: Id,
-    pub event_id: Id,
+    pub id: DeliveryId,
+    pub hook_id: HookId,
+    pub event_id: EventId,
     pub event_header: String,
     pub trigger: String,
     pub idempotency_key: String,
@@ -436,7 +436,7 @@ pub struct ClaimedRow {
 
 /// Marks the rows in flight for `spec.owner` until `spec.lease_until`.
 async fn take(conn: &mut Conn, spec: &ClaimSpec<'_>, rows: &[DueRow]) -> Result<Vec<ClaimedRow>> {
-    let ids: Vec<Id> = rows.iter().map(|row| row.id).collect();
+    let ids: Vec<DeliveryId> = rows.iter().map(|row| row.id).collect();
     let mut claimed = Vec::with_capacity(ids.len());
     for batch in in_lists(&ids) {
         let sql = format!(
@@ -461,16 +461,16 @@ async fn take(conn: &mut Conn, spec: &ClaimSpec<'_>, rows: &[DueRow]) -> Result<
 /// Attaches each event's chain uuid and payload, read once per event and shared by its
 /// deliveries.
 pub async fn with_payloads(conn: &mut Conn, rows: Vec<ClaimedRow>) -> Result<Vec<Claimed>> {
-    let mut ids: Vec<Id> = rows.iter().map(|row| row.event_id).collect();
+    let mut ids: Vec<EventId> = rows.iter().map(|row| row.event_id).collect();
     ids.sort_unstable();
     ids.dedup();
-    let mut events: HashMap<Id, (String, Bytes)> = HashMap::with_capacity(ids.len());
+    let mut events: HashMap<EventId, (String, Bytes)> = HashMap::with_capacity(ids.len());
     for batch in in_lists(&ids) {
         let sql = format!(
             "SELECT id, chain_uuid, payload FROM events WHERE id IN ({})",
             placeholders(1, batch.len())
         );
-        let mut query = sqlx::query_as::<_, (Id, String, Vec<u8>)>(&sql);
+        let mut query = sqlx::query_as::<_, (EventId, String, Vec<u8>)>(&sql);
         for id in batch {
             query = query.bind(id);
         }

@@ -8,7 +8,7 @@ use super::{Conn, Db};
 use crate::dialect::Dialect;
 
 use super::sql::{conflict, contains, count};
-use crate::model::{Group, GroupUpdate, Id, Millis, NewGroup, Page, Paged};
+use crate::model::{Group, GroupId, GroupUpdate, Millis, NewGroup, Page, Paged};
 use crate::{Result, StoreError};
 
 /// The columns of [`GroupRow`], in a macro so that statements stay `&'static str`.
@@ -27,11 +27,11 @@ macro_rules! columns {
 
 #[derive(FromRow)]
 struct GroupRow {
-    id: Id,
+    id: GroupId,
     name: String,
     path: String,
     full_path: String,
-    parent_id: Option<Id>,
+    parent_id: Option<GroupId>,
     description: Option<String>,
     visibility: Option<String>,
     created_at: Millis,
@@ -89,7 +89,7 @@ pub async fn create(conn: &mut Conn, group: NewGroup, now: Millis) -> Result<Gro
     Ok(row.into())
 }
 
-pub async fn get(conn: &mut Conn, id: Id) -> Result<Option<Group>> {
+pub async fn get(conn: &mut Conn, id: GroupId) -> Result<Option<Group>> {
     let row: Option<GroupRow> =
         sqlx::query_as(concat!("SELECT ", columns!(), " FROM groups WHERE id = $1"))
             .bind(id)
@@ -136,7 +136,7 @@ pub async fn list(conn: &mut Conn, search: &str, page: Page) -> Result<Paged<Gro
 }
 
 /// The group, then its parent, and so on up to the top level.
-pub async fn ancestry(conn: &mut Conn, id: Id) -> Result<Vec<Group>> {
+pub async fn ancestry(conn: &mut Conn, id: GroupId) -> Result<Vec<Group>> {
     // `depth < 64` stops a parent cycle (which updates refuse to create) from looping.
     let rows: Vec<GroupRow> = sqlx::query_as(concat!(
         "WITH RECURSIVE chain (group_id, depth) AS ( \
@@ -154,7 +154,12 @@ pub async fn ancestry(conn: &mut Conn, id: Id) -> Result<Vec<Group>> {
     Ok(rows.into_iter().map(Group::from).collect())
 }
 
-pub async fn update(conn: &mut Conn, id: Id, update: GroupUpdate, now: Millis) -> Result<Group> {
+pub async fn update(
+    conn: &mut Conn,
+    id: GroupId,
+    update: GroupUpdate,
+    now: Millis,
+) -> Result<Group> {
     let current = get(conn, id).await?.ok_or(StoreError::NotFound("group"))?;
     let path = update.path.unwrap_or_else(|| current.path.clone());
     let parent_id = update.parent_id.unwrap_or(current.parent_id);
@@ -196,7 +201,7 @@ pub async fn update(conn: &mut Conn, id: Id, update: GroupUpdate, now: Millis) -
 
 /// After group `id` moved from `old` to `new`: rewrites the full paths of its descendants
 /// (prefix `old/` becomes `new/`), then the namespace paths of every project in the subtree.
-async fn rewrite_subtree(conn: &mut Conn, id: Id, old: &str, new: &str) -> Result<()> {
+async fn rewrite_subtree(conn: &mut Conn, id: GroupId, old: &str, new: &str) -> Result<()> {
     // substr() counts characters in SQLite and PostgreSQL alike; so does chars().
     let old_prefix_len = char_len(old) + 1;
     sqlx::query("UPDATE groups SET full_path = $1 || substr(full_path, CAST($2 AS INTEGER)) WHERE substr(full_path, 1, CAST($2 AS INTEGER)) = $3")
@@ -224,7 +229,7 @@ async fn rewrite_subtree(conn: &mut Conn, id: Id, old: &str, new: &str) -> Resul
 
 /// Deletes the group; the schema's cascades take its subgroups, their projects and all
 /// their hooks (with the hooks' deliveries and logs).
-pub async fn delete(conn: &mut Conn, id: Id) -> Result<()> {
+pub async fn delete(conn: &mut Conn, id: GroupId) -> Result<()> {
     let done = sqlx::query("DELETE FROM groups WHERE id = $1")
         .bind(id)
         .execute(conn)

@@ -11,16 +11,18 @@ use crate::dialect::Dialect;
 
 use super::hooks;
 use super::sql::{in_lists, placeholders};
-use crate::model::{Attempt, HealthEffect, HealthRule, HookHealth, HookOwner, Id};
+use crate::model::{
+    Attempt, GroupId, HealthEffect, HealthRule, HookHealth, HookId, HookOwner, ProjectId,
+};
 use crate::{Result, StoreError};
 
 /// The columns of a hook its health is read from (`HEALTH_COLUMNS`).
 #[derive(FromRow)]
 pub struct HealthRow {
-    pub id: Id,
+    pub id: HookId,
     pub scope: String,
-    pub project_id: Option<Id>,
-    pub group_id: Option<Id>,
+    pub project_id: Option<ProjectId>,
+    pub group_id: Option<GroupId>,
     pub recent_failures: i64,
     pub backoff_count: i64,
     pub disabled_until: Option<i64>,
@@ -52,7 +54,7 @@ impl HealthRow {
 }
 
 /// The health of some hooks, read before attempts are folded into it.
-pub struct Healths(HashMap<Id, (HookOwner, HookHealth)>);
+pub struct Healths(HashMap<HookId, (HookOwner, HookHealth)>);
 
 impl Healths {
     /// The health of the hooks read.
@@ -65,7 +67,11 @@ impl Healths {
     }
 
     /// The hooks whose health the attempts change, with their health after them.
-    pub fn changes(&self, attempts: &[&Attempt], rule: &dyn HealthRule) -> Vec<(Id, HookHealth)> {
+    pub fn changes(
+        &self,
+        attempts: &[&Attempt],
+        rule: &dyn HealthRule,
+    ) -> Vec<(HookId, HookHealth)> {
         let mut after = self.folded(attempts, rule);
         self.changed_by(&after)
             .into_iter()
@@ -74,7 +80,7 @@ impl Healths {
     }
 
     /// One line for the operator per change about to be written.
-    pub fn log(&self, changes: &[(Id, HookHealth)], attempts: &[&Attempt]) {
+    pub fn log(&self, changes: &[(HookId, HookHealth)], attempts: &[&Attempt]) {
         for (id, after) in changes {
             if let Some((_, before)) = self.0.get(id) {
                 let cause = attempts.iter().rev().find(|a| a.hook_id == *id).copied();
@@ -84,13 +90,13 @@ impl Healths {
     }
 
     /// Whether the hook still exists.
-    pub fn contains(&self, hook_id: Id) -> bool {
+    pub fn contains(&self, hook_id: HookId) -> bool {
         self.0.contains_key(&hook_id)
     }
 
     /// Each hook's health with the attempts' effects folded in, in the attempts' order.
-    fn folded(&self, attempts: &[&Attempt], rule: &dyn HealthRule) -> HashMap<Id, HookHealth> {
-        let mut after: HashMap<Id, HookHealth> = self
+    fn folded(&self, attempts: &[&Attempt], rule: &dyn HealthRule) -> HashMap<HookId, HookHealth> {
+        let mut after: HashMap<HookId, HookHealth> = self
             .0
             .iter()
             .map(|(id, (_, health))| (*id, health.clone()))
@@ -111,7 +117,7 @@ impl Healths {
     }
 
     /// The hooks whose health `after` changes.
-    fn changed_by(&self, after: &HashMap<Id, HookHealth>) -> Vec<Id> {
+    fn changed_by(&self, after: &HashMap<HookId, HookHealth>) -> Vec<HookId> {
         after
             .iter()
             .filter(|(id, health)| self.0.get(id).is_some_and(|(_, before)| before != *health))
@@ -123,8 +129,12 @@ impl Healths {
 /// Reads the hooks' health; a hook deleted meanwhile is absent. `lock` is the dialect's
 /// `KEY_SHARE` (the hooks cannot be deleted under the transaction, and claims of other
 /// nodes go on) or its `LOCK` (to change them).
-pub async fn load(conn: &mut Conn, ids: impl Iterator<Item = Id>, lock: &str) -> Result<Healths> {
-    let mut ids: Vec<Id> = ids.collect();
+pub async fn load(
+    conn: &mut Conn,
+    ids: impl Iterator<Item = HookId>,
+    lock: &str,
+) -> Result<Healths> {
+    let mut ids: Vec<HookId> = ids.collect();
     ids.sort_unstable();
     ids.dedup();
     let mut rows = Vec::with_capacity(ids.len());
@@ -174,7 +184,7 @@ pub async fn apply_locked(
     conn: &mut Conn,
     attempts: &[&Attempt],
     rule: &dyn HealthRule,
-    ids: impl Iterator<Item = Id>,
+    ids: impl Iterator<Item = HookId>,
 ) -> Result<()> {
     let locked = load(conn, ids, Db::LOCK).await?;
     let changes = locked.changes(attempts, rule);
@@ -185,7 +195,7 @@ pub async fn apply_locked(
 async fn write(
     conn: &mut Conn,
     current: &Healths,
-    changes: Vec<(Id, HookHealth)>,
+    changes: Vec<(HookId, HookHealth)>,
     attempts: &[&Attempt],
 ) -> Result<()> {
     current.log(&changes, attempts);
@@ -198,7 +208,7 @@ async fn write(
 /// One line for the operator when attempts change whether a hook is sent to. Logged here,
 /// the one place that has the health before and after and the attempt that changed it
 /// (the dispatcher sees attempts but not the health the rule makes of them).
-fn log_change(hook: Id, before: &HookHealth, after: &HookHealth, cause: Option<&Attempt>) {
+fn log_change(hook: HookId, before: &HookHealth, after: &HookHealth, cause: Option<&Attempt>) {
     let last = cause.map_or_else(String::new, |attempt| {
         match (attempt.response_status, &attempt.internal_error) {
             (Some(status), _) => format!("HTTP {status}"),
@@ -208,7 +218,7 @@ fn log_change(hook: Id, before: &HookHealth, after: &HookHealth, cause: Option<&
     });
     let failures = after.recent_failures;
     if after.permanently_disabled && !before.permanently_disabled {
-        tracing::warn!(hook, %last, failures, "hook disabled for good: too many failures in a row");
+        tracing::warn!(hook = hook.0, %last, failures, "hook disabled for good: too many failures in a row");
     } else if let Some(until) = after
         .disabled_until
         .filter(|_| after.disabled_until != before.disabled_until)
@@ -216,11 +226,11 @@ fn log_change(hook: Id, before: &HookHealth, after: &HookHealth, cause: Option<&
         // From the last attempt, rounded up: the pause began at the one that crossed the
         // threshold, at most as late.
         let seconds = cause.map_or(0, |attempt| (until - attempt.created_at + 999) / 1000);
-        tracing::warn!(hook, %last, failures, until_unix_ms = until, "hook temporarily disabled for {seconds}s");
+        tracing::warn!(hook = hook.0, %last, failures, until_unix_ms = until, "hook temporarily disabled for {seconds}s");
     } else if after.disabled_until.is_none()
         && !after.permanently_disabled
         && (before.disabled_until.is_some() || before.permanently_disabled)
     {
-        tracing::info!(hook, "hook enabled again by a successful attempt");
+        tracing::info!(hook = hook.0, "hook enabled again by a successful attempt");
     }
 }

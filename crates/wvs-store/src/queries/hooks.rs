@@ -14,8 +14,8 @@ use super::secrets;
 use super::sql::{count, from_json, in_lists, missing, placeholders, rows_in_order, runs};
 use crate::cipher::Cipher;
 use crate::model::{
-    DeliveryLimits, Hook, HookAlertCounts, HookChange, HookHealth, HookOwner, Id, Millis, NewHook,
-    Page, Paged,
+    DeliveryLimits, GroupId, Hook, HookAlertCounts, HookChange, HookHealth, HookId, HookOwner,
+    Millis, NewHook, Page, Paged, ProjectId,
 };
 use crate::{Result, StoreError};
 
@@ -28,11 +28,11 @@ macro_rules! columns {
 
 #[derive(FromRow)]
 struct HookRow {
-    id: Id,
+    id: HookId,
     uuid: String,
     scope: String,
-    project_id: Option<Id>,
-    group_id: Option<Id>,
+    project_id: Option<ProjectId>,
+    group_id: Option<GroupId>,
     url: String,
     secrets: String,
     settings: String,
@@ -77,7 +77,7 @@ impl HookRow {
 }
 
 /// The owner's (`project_id`, `group_id`) columns.
-fn owner_ids(owner: HookOwner) -> (Option<Id>, Option<Id>) {
+fn owner_ids(owner: HookOwner) -> (Option<ProjectId>, Option<GroupId>) {
     match owner {
         HookOwner::Project(id) => (Some(id), None),
         HookOwner::Group(id) => (None, Some(id)),
@@ -118,7 +118,7 @@ pub async fn create(conn: &mut Conn, cipher: &Cipher, hook: NewHook, now: Millis
     row.into_hook(cipher)
 }
 
-pub async fn get(conn: &mut Conn, cipher: &Cipher, id: Id) -> Result<Option<Hook>> {
+pub async fn get(conn: &mut Conn, cipher: &Cipher, id: HookId) -> Result<Option<Hook>> {
     let row: Option<HookRow> =
         sqlx::query_as(concat!("SELECT ", columns!(), " FROM hooks WHERE id = $1"))
             .bind(id)
@@ -128,7 +128,7 @@ pub async fn get(conn: &mut Conn, cipher: &Cipher, id: Id) -> Result<Option<Hook
 }
 
 /// The hooks among `ids` that exist, by id.
-pub async fn by_ids(conn: &mut Conn, cipher: &Cipher, ids: &[Id]) -> Result<Vec<Hook>> {
+pub async fn by_ids(conn: &mut Conn, cipher: &Cipher, ids: &[HookId]) -> Result<Vec<Hook>> {
     let mut hooks = Vec::with_capacity(ids.len());
     extend_where_in(conn, cipher, "id", ids, &mut hooks).await?;
     hooks.sort_by_key(|hook| hook.id);
@@ -141,7 +141,7 @@ async fn extend_where_in(
     conn: &mut Conn,
     cipher: &Cipher,
     column: &'static str,
-    values: &[Id],
+    values: &[HookId],
     hooks: &mut Vec<Hook>,
 ) -> Result<()> {
     for batch in in_lists(values) {
@@ -165,9 +165,9 @@ async fn extend_where_in(
 /// here first, all in id order, so that two of them never wait for each other in a circle.
 pub async fn lock_existing(
     conn: &mut Conn,
-    ids: impl Iterator<Item = Id>,
-) -> Result<HashMap<Id, Option<Millis>>> {
-    let ids: Vec<Id> = ids.collect::<BTreeSet<_>>().into_iter().collect();
+    ids: impl Iterator<Item = HookId>,
+) -> Result<HashMap<HookId, Option<Millis>>> {
+    let ids: Vec<HookId> = ids.collect::<BTreeSet<_>>().into_iter().collect();
     let mut found = HashMap::with_capacity(ids.len());
     for batch in in_lists(&ids) {
         let sql = format!(
@@ -175,7 +175,7 @@ pub async fn lock_existing(
             placeholders(1, batch.len()),
             Db::LOCK
         );
-        let mut query = sqlx::query_as::<_, (Id, Option<Millis>)>(&sql);
+        let mut query = sqlx::query_as::<_, (HookId, Option<Millis>)>(&sql);
         for id in batch {
             query = query.bind(id);
         }
@@ -187,7 +187,7 @@ pub async fn lock_existing(
 pub async fn update(
     conn: &mut Conn,
     cipher: &Cipher,
-    id: Id,
+    id: HookId,
     change: HookChange,
     now: Millis,
 ) -> Result<Hook> {
@@ -210,7 +210,7 @@ pub async fn update(
 
 /// Stores a hook's health and reschedules it: a hook that is executable again sends its held
 /// deliveries, a permanently disabled one holds them.
-pub async fn set_health(conn: &mut Conn, id: Id, health: &HookHealth) -> Result<()> {
+pub async fn set_health(conn: &mut Conn, id: HookId, health: &HookHealth) -> Result<()> {
     let done = sqlx::query(
         "UPDATE hooks SET recent_failures = $2, backoff_count = $3, disabled_until = $4, \
          permanently_disabled = $5 WHERE id = $1",
@@ -233,7 +233,7 @@ pub async fn set_health(conn: &mut Conn, id: Id, health: &HookHealth) -> Result<
 /// (for an ordered hook, the oldest one: nothing behind it may pass), but not before a
 /// temporary disable ends; NULL when nothing is pending or the hook is permanently disabled
 /// (its backlog is held until it is re-enabled).
-pub async fn reschedule(conn: &mut Conn, ids: &[Id]) -> Result<()> {
+pub async fn reschedule(conn: &mut Conn, ids: &[HookId]) -> Result<()> {
     for batch in in_lists(ids) {
         // No pending delivery (a NULL due) means no due time, whatever disabled_until says.
         let sql = format!(
@@ -272,7 +272,7 @@ pub const DUE_BY: &str = "CASE WHEN hooks.next_due_at IS NOT NULL AND hooks.next
 /// The row is written even when it was due already: PostgreSQL's one-statement claim
 /// (`postgres::claim_statement`) tells by a hook row newer than its snapshot that
 /// deliveries it cannot see became pending.
-pub async fn due_by(conn: &mut Conn, due: &[(Id, Millis)]) -> Result<()> {
+pub async fn due_by(conn: &mut Conn, due: &[(HookId, Millis)]) -> Result<()> {
     for run in runs(due) {
         let sql = format!(
             "UPDATE hooks SET next_due_at = {DUE_BY} FROM (VALUES {}) AS d \
@@ -288,7 +288,7 @@ pub async fn due_by(conn: &mut Conn, due: &[(Id, Millis)]) -> Result<()> {
     Ok(())
 }
 
-pub async fn delete(conn: &mut Conn, id: Id) -> Result<()> {
+pub async fn delete(conn: &mut Conn, id: HookId) -> Result<()> {
     let done = sqlx::query("DELETE FROM hooks WHERE id = $1")
         .bind(id)
         .execute(conn)
@@ -338,7 +338,8 @@ pub async fn list(
         .bind(page.offset());
     let mut total = sqlx::query_scalar::<_, i64>(count_sql);
     let (project_id, group_id) = owner_ids(owner);
-    if let Some(owner_id) = project_id.or(group_id) {
+    // The one owner column the statement filters on, whichever it is.
+    if let Some(owner_id) = project_id.map(|id| id.0).or(group_id.map(|id| id.0)) {
         rows = rows.bind(owner_id);
         total = total.bind(owner_id);
     }
@@ -354,8 +355,8 @@ pub async fn list(
 pub async fn candidates(
     conn: &mut Conn,
     cipher: &Cipher,
-    project_id: Option<Id>,
-    group_ids: &[Id],
+    project_id: Option<ProjectId>,
+    group_ids: &[GroupId],
 ) -> Result<Vec<Hook>> {
     // One statement: a group's ancestry is a handful of ids (GitLab nests 20 deep at most).
     let groups = match group_ids.len() {
@@ -379,7 +380,7 @@ pub async fn candidates(
 
 /// Hooks per alert status at `now`.
 /// The ids of the hooks disabled at `now`, for good or for a while, by id.
-pub async fn disabled_ids(conn: &mut Conn, now: Millis, permanently: bool) -> Result<Vec<Id>> {
+pub async fn disabled_ids(conn: &mut Conn, now: Millis, permanently: bool) -> Result<Vec<HookId>> {
     Ok(sqlx::query_scalar(
         "SELECT id FROM hooks WHERE CASE WHEN $2 THEN permanently_disabled \
              ELSE NOT permanently_disabled AND disabled_until > $1 END ORDER BY id",

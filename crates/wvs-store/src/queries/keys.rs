@@ -5,12 +5,12 @@ use sqlx::FromRow;
 use super::Conn;
 use super::users;
 
-use crate::model::{Id, Millis, NewSshKey, SshKey, User};
+use crate::model::{Millis, NewSshKey, SshKey, SshKeyId, User, UserId};
 use crate::{Result, StoreError};
 
 #[derive(FromRow)]
 struct KeyRow {
-    id: Id,
+    id: SshKeyId,
     title: String,
     public_key: String,
     created_at: Millis,
@@ -29,13 +29,18 @@ impl KeyRow {
 }
 
 /// The user `user_id`, or `NotFound("user")`.
-async fn owner(conn: &mut Conn, user_id: Id) -> Result<User> {
+async fn owner(conn: &mut Conn, user_id: UserId) -> Result<User> {
     users::get(conn, user_id)
         .await?
         .ok_or(StoreError::NotFound("user"))
 }
 
-pub async fn create(conn: &mut Conn, user_id: Id, key: NewSshKey, now: Millis) -> Result<SshKey> {
+pub async fn create(
+    conn: &mut Conn,
+    user_id: UserId,
+    key: NewSshKey,
+    now: Millis,
+) -> Result<SshKey> {
     let user = owner(conn, user_id).await?;
     let row: KeyRow = sqlx::query_as(
         "INSERT INTO ssh_keys (user_id, title, public_key, created_at) VALUES ($1, $2, $3, $4) \
@@ -50,7 +55,7 @@ pub async fn create(conn: &mut Conn, user_id: Id, key: NewSshKey, now: Millis) -
     Ok(row.with_user(user))
 }
 
-pub async fn list(conn: &mut Conn, user_id: Id) -> Result<Vec<SshKey>> {
+pub async fn list(conn: &mut Conn, user_id: UserId) -> Result<Vec<SshKey>> {
     let user = owner(conn, user_id).await?;
     let rows: Vec<KeyRow> = sqlx::query_as(
         "SELECT id, title, public_key, created_at FROM ssh_keys WHERE user_id = $1 ORDER BY id",
@@ -65,7 +70,7 @@ pub async fn list(conn: &mut Conn, user_id: Id) -> Result<Vec<SshKey>> {
 }
 
 /// Deletes key `key_id` of user `user_id` (another user's key is not found) and returns it.
-pub async fn delete(conn: &mut Conn, user_id: Id, key_id: Id) -> Result<SshKey> {
+pub async fn delete(conn: &mut Conn, user_id: UserId, key_id: SshKeyId) -> Result<SshKey> {
     let user = owner(conn, user_id).await?;
     let row: Option<KeyRow> = sqlx::query_as(
         "DELETE FROM ssh_keys WHERE id = $1 AND user_id = $2 \

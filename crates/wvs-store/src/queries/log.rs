@@ -9,8 +9,8 @@ use super::payload;
 
 use super::sql::{count, from_json, kept_values, missing, padded, runs, to_json};
 use crate::model::{
-    Activity, Attempt, HookTiming, Id, LoggedAttempt, Millis, MinuteActivity, Page, Paged,
-    StatusFilter,
+    Activity, Attempt, AttemptId, DeliveryId, EventId, HookId, HookTiming, LoggedAttempt, Millis,
+    MinuteActivity, Page, Paged, StatusFilter,
 };
 use crate::{Result, StoreError};
 
@@ -21,7 +21,7 @@ const INSERT: &str = "INSERT INTO attempts (hook_id, delivery_id, event_id, trig
 const WIDTH: usize = 14;
 
 /// Writes the attempts; with `returning` = ` RETURNING id`, returns their ids in order.
-async fn write(conn: &mut Conn, attempts: &[&Attempt], returning: &str) -> Result<Vec<Id>> {
+async fn write(conn: &mut Conn, attempts: &[&Attempt], returning: &str) -> Result<Vec<AttemptId>> {
     let mut ids = Vec::new();
     for run in runs(attempts) {
         // Encode first: the query borrows the encoded strings.
@@ -31,7 +31,7 @@ async fn write(conn: &mut Conn, attempts: &[&Attempt], returning: &str) -> Resul
             .map(|a| Encoded::new(a))
             .collect::<Result<Vec<_>>>()?;
         let sql = format!("{INSERT}{}{returning}", kept_values(run.rows(), WIDTH, ""));
-        let mut query = sqlx::query_scalar::<_, Id>(&sql);
+        let mut query = sqlx::query_scalar::<_, AttemptId>(&sql);
         for ((attempt, kept), (encoded, _)) in run.bound().zip(padded(&encoded)) {
             query = query
                 .bind(attempt.hook_id)
@@ -59,7 +59,7 @@ async fn write(conn: &mut Conn, attempts: &[&Attempt], returning: &str) -> Resul
 }
 
 /// Writes one attempt (a test or a resend); its hook must exist.
-pub async fn insert_one(conn: &mut Conn, attempt: &Attempt) -> Result<Id> {
+pub async fn insert_one(conn: &mut Conn, attempt: &Attempt) -> Result<AttemptId> {
     write(conn, &[attempt], " RETURNING id")
         .await?
         .first()
@@ -114,16 +114,16 @@ fn status_range(filter: StatusFilter) -> (i64, i64, bool) {
 
 #[derive(FromRow)]
 struct AttemptRow {
-    id: Id,
-    hook_id: Id,
-    delivery_id: Option<Id>,
-    event_id: Option<Id>,
+    id: AttemptId,
+    hook_id: HookId,
+    delivery_id: Option<DeliveryId>,
+    event_id: Option<EventId>,
     trigger: String,
     url: String,
     request_headers: String,
     request_body: Option<Vec<u8>>,
     /// The event whose payload `request_body` is the first part of, when it is one.
-    payload_of: Option<Id>,
+    payload_of: Option<EventId>,
     response_status: Option<i64>,
     response_headers: String,
     response_body: Vec<u8>,
@@ -173,7 +173,7 @@ impl AttemptRow {
 /// One hook's attempts, newest first, with the total matching the filter.
 pub async fn list(
     conn: &mut Conn,
-    hook_id: Id,
+    hook_id: HookId,
     filter: StatusFilter,
     page: Page,
 ) -> Result<Paged<LoggedAttempt>> {
@@ -209,7 +209,11 @@ pub async fn list(
 }
 
 /// One attempt of one hook (an attempt id of another hook is not found).
-pub async fn get(conn: &mut Conn, hook_id: Id, attempt_id: Id) -> Result<Option<LoggedAttempt>> {
+pub async fn get(
+    conn: &mut Conn,
+    hook_id: HookId,
+    attempt_id: AttemptId,
+) -> Result<Option<LoggedAttempt>> {
     let row: Option<AttemptRow> =
         sqlx::query_as(concat!(select!(), "WHERE a.id = $1 AND a.hook_id = $2"))
             .bind(attempt_id)
@@ -234,7 +238,7 @@ pub async fn activity(conn: &mut Conn, since: Millis, slowest: u32) -> Result<Ac
     .bind(since)
     .fetch_all(&mut *conn)
     .await?;
-    let hooks: Vec<(Id, i64, f64)> = sqlx::query_as(
+    let hooks: Vec<(HookId, i64, f64)> = sqlx::query_as(
         "SELECT hook_id, count(*), avg(execution_duration) AS mean FROM attempts \
          WHERE created_at >= $1 GROUP BY hook_id ORDER BY mean DESC, hook_id LIMIT $2",
     )

@@ -6,7 +6,7 @@ use super::Conn;
 use super::users;
 
 use super::sql::{conflict, missing};
-use crate::model::{Id, Member, MemberOf, MemberUpdate, Millis, NewMember};
+use crate::model::{GroupId, Member, MemberOf, MemberUpdate, Millis, NewMember, ProjectId, UserId};
 use crate::{Result, StoreError};
 
 /// The columns of [`MemberRow`], in a macro so that statements stay `&'static str`.
@@ -18,7 +18,7 @@ macro_rules! columns {
 
 #[derive(FromRow)]
 struct MemberRow {
-    user_id: Id,
+    user_id: UserId,
     access_level: i64,
     expires_at: Option<String>,
     created_at: Millis,
@@ -43,7 +43,7 @@ impl MemberRow {
 }
 
 /// The (`project_id`, `group_id`) columns of `of`.
-fn place(of: MemberOf) -> (Option<Id>, Option<Id>) {
+fn place(of: MemberOf) -> (Option<ProjectId>, Option<GroupId>) {
     match of {
         MemberOf::Project(id) => (Some(id), None),
         MemberOf::Group(id) => (None, Some(id)),
@@ -83,7 +83,7 @@ pub async fn add(conn: &mut Conn, of: MemberOf, member: NewMember, now: Millis) 
     row.into_member(conn, of).await
 }
 
-async fn get_row(conn: &mut Conn, of: MemberOf, user_id: Id) -> Result<Option<MemberRow>> {
+async fn get_row(conn: &mut Conn, of: MemberOf, user_id: UserId) -> Result<Option<MemberRow>> {
     let (project_id, group_id) = place(of);
     Ok(sqlx::query_as(concat!(
         "SELECT ",
@@ -101,7 +101,7 @@ async fn get_row(conn: &mut Conn, of: MemberOf, user_id: Id) -> Result<Option<Me
 pub async fn update(
     conn: &mut Conn,
     of: MemberOf,
-    user_id: Id,
+    user_id: UserId,
     update: MemberUpdate,
     now: Millis,
 ) -> Result<Member> {
@@ -127,7 +127,7 @@ pub async fn update(
 }
 
 /// Removes the membership and returns what it was.
-pub async fn remove(conn: &mut Conn, of: MemberOf, user_id: Id) -> Result<Member> {
+pub async fn remove(conn: &mut Conn, of: MemberOf, user_id: UserId) -> Result<Member> {
     let (project_id, group_id) = place(of);
     let row: Option<MemberRow> = sqlx::query_as(concat!(
         "DELETE FROM members WHERE user_id = $1 AND project_id IS NOT DISTINCT FROM $2 \

@@ -7,7 +7,7 @@
 use super::Conn;
 
 use crate::Result;
-use crate::model::Id;
+use crate::model::EventId;
 
 /// Bytes per part.
 pub const PART: usize = 1024 * 1024;
@@ -18,7 +18,7 @@ pub fn first(payload: &[u8]) -> &[u8] {
 }
 
 /// Stores the parts of `payload` after the first, for the event `event_id`.
-pub async fn store_rest(conn: &mut Conn, event_id: Id, payload: &[u8]) -> Result<()> {
+pub async fn store_rest(conn: &mut Conn, event_id: EventId, payload: &[u8]) -> Result<()> {
     for (seq, part) in payload.chunks(PART).enumerate().skip(1) {
         sqlx::query("INSERT INTO event_payload_parts (event_id, seq, part) VALUES ($1, $2, $3)")
             .bind(event_id)
@@ -32,7 +32,7 @@ pub async fn store_rest(conn: &mut Conn, event_id: Id, payload: &[u8]) -> Result
 
 /// Appends to `payload` (the event's first part, as `events.payload` holds it) the parts
 /// after it, one statement each; nothing to read when the first part is not full.
-pub async fn read_rest(conn: &mut Conn, event_id: Id, payload: &mut Vec<u8>) -> Result<()> {
+pub async fn read_rest(conn: &mut Conn, event_id: EventId, payload: &mut Vec<u8>) -> Result<()> {
     if payload.len() < PART {
         return Ok(());
     }

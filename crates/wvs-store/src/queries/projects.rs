@@ -10,7 +10,7 @@ use crate::dialect::Dialect;
 use super::groups;
 use super::sql::{conflict, contains, count, from_json, to_json};
 use crate::model::{
-    Id, Millis, NewProject, Page, Paged, Project, ProjectAttributes, ProjectUpdate,
+    GroupId, Millis, NewProject, Page, Paged, Project, ProjectAttributes, ProjectId, ProjectUpdate,
 };
 use crate::{Result, StoreError};
 
@@ -29,10 +29,10 @@ macro_rules! columns {
 
 #[derive(FromRow)]
 struct ProjectRow {
-    id: Id,
+    id: ProjectId,
     name: String,
     path: String,
-    namespace_id: Option<Id>,
+    namespace_id: Option<GroupId>,
     namespace_path: String,
     path_with_namespace: String,
     attributes: String,
@@ -59,7 +59,7 @@ impl ProjectRow {
 /// The namespace's full path: the group's, or the user namespace's name.
 async fn namespace_path(
     conn: &mut Conn,
-    namespace_id: Option<Id>,
+    namespace_id: Option<GroupId>,
     user_namespace: Option<String>,
 ) -> Result<String> {
     match namespace_id {
@@ -102,7 +102,7 @@ pub async fn create(conn: &mut Conn, project: NewProject, now: Millis) -> Result
     row.into_project()
 }
 
-pub async fn get(conn: &mut Conn, id: Id) -> Result<Option<Project>> {
+pub async fn get(conn: &mut Conn, id: ProjectId) -> Result<Option<Project>> {
     let row: Option<ProjectRow> = sqlx::query_as(concat!(
         "SELECT ",
         columns!(),
@@ -157,7 +157,7 @@ pub async fn list(conn: &mut Conn, search: &str, page: Page) -> Result<Paged<Pro
 
 pub async fn update(
     conn: &mut Conn,
-    id: Id,
+    id: ProjectId,
     update: ProjectUpdate,
     now: Millis,
 ) -> Result<Project> {
@@ -195,7 +195,7 @@ pub async fn update(
 }
 
 /// Deletes the project; the schema's cascades take its hooks, their deliveries and logs.
-pub async fn delete(conn: &mut Conn, id: Id) -> Result<()> {
+pub async fn delete(conn: &mut Conn, id: ProjectId) -> Result<()> {
     let done = sqlx::query("DELETE FROM projects WHERE id = $1")
         .bind(id)
         .execute(conn)

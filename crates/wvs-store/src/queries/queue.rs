@@ -17,7 +17,8 @@ use super::payload;
 use super::sql::{conflict, count, in_lists, kept_values, placeholders, runs};
 use crate::group_commit::Pending;
 use crate::model::{
-    Attempt, DeliveryCounts, Id, Idempotency, Inserted, Millis, NewDelivery, Outcome, StoredEvent,
+    Attempt, DeliveryCounts, DeliveryId, EventId, GroupId, HookId, Idempotency, Inserted, Millis,
+    NewDelivery, Outcome, ProjectId, RateKey, StoredEvent,
 };
 use crate::{Result, StoreError};
 
@@ -46,7 +47,7 @@ pub async fn insert_events(conn: &mut Conn, batch: &[Pending]) -> Result<Vec<Res
 }
 
 /// Every hook the batch's events were routed to.
-pub fn routed_hooks(batch: &[Pending]) -> impl Iterator<Item = Id> + '_ {
+pub fn routed_hooks(batch: &[Pending]) -> impl Iterator<Item = HookId> + '_ {
     batch
         .iter()
         .flat_map(|pending| pending.deliveries.iter().map(|d| d.hook_id))
@@ -65,7 +66,7 @@ impl<'a> Plan<'a> {
     pub fn new(
         batch: &'a [Pending],
         stored: &HashMap<String, FirstUse>,
-        live: &HashMap<Id, Option<Millis>>,
+        live: &HashMap<HookId, Option<Millis>>,
     ) -> Plan<'a> {
         let mut answers: Vec<Answer> = Vec::with_capacity(batch.len());
         let mut new: Vec<NewRow> = Vec::new();
@@ -101,7 +102,7 @@ impl<'a> Plan<'a> {
     /// while the hooks are held, except where writes run side by side (PostgreSQL): there
     /// every hook given deliveries has its row written, which its one-statement claim
     /// relies on (see `hooks::due_by`).
-    pub fn due_later(&self, live: &HashMap<Id, Option<Millis>>) -> Vec<(Id, Millis)> {
+    pub fn due_later(&self, live: &HashMap<HookId, Option<Millis>>) -> Vec<(HookId, Millis)> {
         let due = self
             .new
             .iter()
@@ -125,7 +126,7 @@ impl<'a> Plan<'a> {
     }
 
     /// Each event's outcome, in the batch's order; `ids[n]` is the id `new[n]` got.
-    pub fn answers(self, ids: &[Id]) -> Vec<Result<Inserted>> {
+    pub fn answers(self, ids: &[EventId]) -> Vec<Result<Inserted>> {
         let outcome = |row: usize, duplicate: bool| Inserted {
             event_id: ids[row],
             event_uuid: self.new[row].pending.event.chain_uuid.clone(),
@@ -162,7 +163,7 @@ pub struct NewRow<'a> {
 }
 
 impl<'a> NewRow<'a> {
-    fn of<T>(pending: &'a Pending, live: &HashMap<Id, T>) -> NewRow<'a> {
+    fn of<T>(pending: &'a Pending, live: &HashMap<HookId, T>) -> NewRow<'a> {
         NewRow {
             pending,
             deliveries: pending
@@ -204,7 +205,7 @@ async fn stored_by_key(conn: &mut Conn, batch: &[Pending]) -> Result<HashMap<Str
              FROM events WHERE idempotency_key IN ({})",
             placeholders(1, run.len())
         );
-        let mut query = sqlx::query_as::<_, (String, Id, String, i64, Option<String>)>(&sql);
+        let mut query = sqlx::query_as::<_, (String, EventId, String, i64, Option<String>)>(&sql);
         for key in run {
             query = query.bind(key);
         }
@@ -230,7 +231,7 @@ async fn stored_by_key(conn: &mut Conn, batch: &[Pending]) -> Result<HashMap<Str
 }
 
 /// Inserts the events, many per statement; their ids, in `rows`' order.
-async fn insert_event_rows(conn: &mut Conn, rows: &[NewRow<'_>]) -> Result<Vec<Id>> {
+async fn insert_event_rows(conn: &mut Conn, rows: &[NewRow<'_>]) -> Result<Vec<EventId>> {
     let mut ids = Vec::with_capacity(rows.len());
     for run in runs(rows) {
         let sql = format!(
@@ -238,7 +239,7 @@ async fn insert_event_rows(conn: &mut Conn, rows: &[NewRow<'_>]) -> Result<Vec<I
              idempotency_sha256, delivery_count, created_at, chain_uuid) {} RETURNING id, uuid",
             kept_values(run.rows(), 10, "")
         );
-        let mut query = sqlx::query_as::<_, (Id, String)>(&sql);
+        let mut query = sqlx::query_as::<_, (EventId, String)>(&sql);
         for (row, kept) in run.bound() {
             let event = &row.pending.event;
             query = query
@@ -255,7 +256,7 @@ async fn insert_event_rows(conn: &mut Conn, rows: &[NewRow<'_>]) -> Result<Vec<I
                 .bind(kept);
         }
         // RETURNING does not promise the rows' order: matched back by uuid.
-        let returned: HashMap<String, Id> = query
+        let returned: HashMap<String, EventId> = query
             .fetch_all(&mut *conn)
             .await
             .map_err(conflict("event"))?
@@ -273,8 +274,8 @@ async fn insert_event_rows(conn: &mut Conn, rows: &[NewRow<'_>]) -> Result<Vec<I
 }
 
 /// Inserts every row's deliveries, many per statement; `ids[n]` is `rows[n]`'s event.
-async fn insert_delivery_rows(conn: &mut Conn, rows: &[NewRow<'_>], ids: &[Id]) -> Result<()> {
-    let deliveries: Vec<(Id, Millis, &NewDelivery)> = rows
+async fn insert_delivery_rows(conn: &mut Conn, rows: &[NewRow<'_>], ids: &[EventId]) -> Result<()> {
+    let deliveries: Vec<(EventId, Millis, &NewDelivery)> = rows
         .iter()
         .zip(ids)
         .flat_map(|(row, id)| row.deliveries.iter().map(|d| (*id, row.pending.now, *d)))
@@ -292,7 +293,7 @@ async fn insert_delivery_rows(conn: &mut Conn, rows: &[NewRow<'_>], ids: &[Id]) 
                 .bind(&delivery.event_header)
                 .bind(&delivery.trigger)
                 .bind(&delivery.idempotency_key)
-                .bind(&delivery.rate_key)
+                .bind(delivery.rate_key.as_ref().map(RateKey::to_string))
                 .bind(event_id)
                 .bind(now)
                 .bind(now)
@@ -305,11 +306,11 @@ async fn insert_delivery_rows(conn: &mut Conn, rows: &[NewRow<'_>], ids: &[Id]) 
 
 #[derive(FromRow)]
 struct EventRow {
-    id: Id,
+    id: EventId,
     uuid: String,
     kind: String,
-    project_id: Option<Id>,
-    group_id: Option<Id>,
+    project_id: Option<ProjectId>,
+    group_id: Option<GroupId>,
     payload: Vec<u8>,
     created_at: Millis,
 }
@@ -317,7 +318,7 @@ struct EventRow {
 /// The newest event of `kind` for the project (or, without one, with no project).
 pub async fn latest_event(
     conn: &mut Conn,
-    project_id: Option<Id>,
+    project_id: Option<ProjectId>,
     kind: &str,
 ) -> Result<Option<StoredEvent>> {
     let query = match project_id {
@@ -351,9 +352,9 @@ pub async fn latest_event(
 /// What recording attempts does to their deliveries (shared by both write paths).
 pub struct Settled {
     /// (delivery, state, next attempt, time); one per delivery, the first reported.
-    pub outcomes: Vec<(Id, &'static str, Option<Millis>, Millis)>,
+    pub outcomes: Vec<(DeliveryId, &'static str, Option<Millis>, Millis)>,
     /// (hook, when) for each retry: the hook is due again then.
-    pub retried: Vec<(Id, Millis)>,
+    pub retried: Vec<(HookId, Millis)>,
 }
 
 impl Settled {
@@ -399,7 +400,7 @@ pub async fn probe_write(conn: &mut Conn) -> Result<()> {
 /// `now` (bulk recovery: each goes out once more with its own Idempotency-Key); how many.
 pub async fn requeue_failed(
     conn: &mut Conn,
-    hook_id: Id,
+    hook_id: HookId,
     since: Millis,
     now: Millis,
 ) -> Result<u64> {
@@ -423,14 +424,14 @@ pub async fn requeue_failed(
 
 /// Every claim of `owner` becomes pending and due at `now`.
 pub async fn release_claims(conn: &mut Conn, owner: &str, now: Millis) -> Result<u64> {
-    let claimed_hooks: Vec<Id> = sqlx::query_scalar(
+    let claimed_hooks: Vec<HookId> = sqlx::query_scalar(
         "SELECT DISTINCT hook_id FROM deliveries WHERE state = 'in_flight' AND lease_owner = $1",
     )
     .bind(owner)
     .fetch_all(&mut *conn)
     .await?;
     hooks::lock_existing(conn, claimed_hooks.into_iter()).await?;
-    let released: Vec<Id> = sqlx::query_scalar(
+    let released: Vec<HookId> = sqlx::query_scalar(
         "UPDATE deliveries SET state = 'pending', next_attempt_at = $2, lease_owner = NULL, \
          lease_expires_at = NULL, updated_at = $2 WHERE state = 'in_flight' AND lease_owner = $1 \
          RETURNING hook_id",
@@ -474,7 +475,7 @@ pub async fn next_due_at(conn: &mut Conn, after: Millis) -> Result<Option<Millis
 }
 
 /// The hooks that events of this chain were routed to so far.
-pub async fn chain_hooks(conn: &mut Conn, chain_uuid: &str) -> Result<Vec<Id>> {
+pub async fn chain_hooks(conn: &mut Conn, chain_uuid: &str) -> Result<Vec<HookId>> {
     Ok(sqlx::query_scalar(
         "SELECT DISTINCT d.hook_id FROM events e JOIN deliveries d ON d.event_id = e.id \
          WHERE e.chain_uuid = $1 ORDER BY d.hook_id",
@@ -485,8 +486,8 @@ pub async fn chain_hooks(conn: &mut Conn, chain_uuid: &str) -> Result<Vec<Id>> {
 }
 
 /// The earliest time per hook, for [`hooks::due_by`] (one row per hook).
-pub fn earliest_per_hook(due: impl Iterator<Item = (Id, Millis)>) -> Vec<(Id, Millis)> {
-    let mut earliest: HashMap<Id, Millis> = HashMap::new();
+pub fn earliest_per_hook(due: impl Iterator<Item = (HookId, Millis)>) -> Vec<(HookId, Millis)> {
+    let mut earliest: HashMap<HookId, Millis> = HashMap::new();
     for (hook_id, at) in due {
         earliest
             .entry(hook_id)

@@ -12,14 +12,14 @@ use super::sql::{in_lists, placeholders, runs, tuples};
 use super::{Conn, Db};
 use crate::Result;
 use crate::dialect::Dialect;
-use crate::model::{Id, Millis, RateLimit};
+use crate::model::{DeliveryId, HookId, Millis, RateLimit};
 
 /// A due delivery, before it is taken: what the claim reads and the rate limits admit (here,
 /// so that the claim depends on the limits and not the other way round).
 #[derive(FromRow)]
 pub struct DueRow {
-    pub id: Id,
-    pub hook_id: Id,
+    pub id: DeliveryId,
+    pub hook_id: HookId,
     pub next_attempt_at: Millis,
     pub rate_key: Option<String>,
 }
@@ -28,7 +28,7 @@ pub struct DueRow {
 pub struct Admission {
     pub admitted: Vec<DueRow>,
     /// Hooks that had a delivery refused, with when the next window opens.
-    pub limited: Vec<(Id, Millis)>,
+    pub limited: Vec<(HookId, Millis)>,
 }
 
 /// Admits `rows` in order while their namespace has calls left in the current window, and
@@ -150,8 +150,8 @@ async fn save(conn: &mut Conn, used: &HashMap<String, i64>, start: Millis) -> Re
 
 /// Marks the limited hooks' due deliveries as delayed and puts the hooks aside until the
 /// next window opens.
-pub async fn hold(conn: &mut Conn, limited: &[(Id, Millis)], now: Millis) -> Result<()> {
-    let limited: HashMap<Id, Millis> = limited.iter().copied().collect();
+pub async fn hold(conn: &mut Conn, limited: &[(HookId, Millis)], now: Millis) -> Result<()> {
+    let limited: HashMap<HookId, Millis> = limited.iter().copied().collect();
     for (hook_id, until) in limited {
         sqlx::query(
             "UPDATE deliveries SET rate_limited = TRUE WHERE hook_id = $1 AND state = 'pending' \

@@ -15,12 +15,12 @@ use super::Db;
 use super::sql::{in_lists, placeholders};
 use crate::Result;
 use crate::dialect::Dialect;
-use crate::model::{Id, Millis, PruneCursor, PrunedEvents};
+use crate::model::{AttemptId, EventId, Millis, PruneCursor, PrunedEvents};
 
 /// Deletes up to `limit` delivery-log rows created before `cutoff`, oldest first; returns
 /// how many. Remembers the largest id deleted (see [`was_pruned`]).
 pub async fn prune_log(conn: &mut Conn, cutoff: Millis, limit: u32) -> Result<u64> {
-    let deleted: Vec<Id> = sqlx::query_scalar(&format!(
+    let deleted: Vec<AttemptId> = sqlx::query_scalar(&format!(
         "DELETE FROM attempts WHERE id IN (\
              SELECT id FROM attempts WHERE created_at < $1 \
              AND id < (SELECT max(id) FROM attempts) \
@@ -43,11 +43,11 @@ pub async fn prune_log(conn: &mut Conn, cutoff: Millis, limit: u32) -> Result<u6
 
 /// Whether the delivery-log row `attempt_id`, not found, was deleted by retention (rather
 /// than never written).
-pub async fn was_pruned(conn: &mut Conn, attempt_id: Id) -> Result<bool> {
-    let through: Id = sqlx::query_scalar("SELECT pruned_through FROM log_retention")
+pub async fn was_pruned(conn: &mut Conn, attempt_id: AttemptId) -> Result<bool> {
+    let through: AttemptId = sqlx::query_scalar("SELECT pruned_through FROM log_retention")
         .fetch_one(conn)
         .await?;
-    Ok(attempt_id > 0 && attempt_id <= through)
+    Ok(attempt_id > AttemptId(0) && attempt_id <= through)
 }
 
 /// Looks at up to `limit` events created before `cutoff`, oldest first after `after`, and
@@ -65,9 +65,9 @@ pub async fn prune_events(
 ) -> Result<PrunedEvents> {
     let after = after.unwrap_or(PruneCursor {
         created_at: Millis::MIN,
-        id: Id::MIN,
+        id: EventId(i64::MIN),
     });
-    let scanned: Vec<(Id, Millis)> = sqlx::query_as(&format!(
+    let scanned: Vec<(EventId, Millis)> = sqlx::query_as(&format!(
         "SELECT id, created_at FROM events WHERE created_at < $1 \
          AND (created_at > $2 OR (created_at = $2 AND id > $3)) \
          ORDER BY created_at, id LIMIT $4{}",
@@ -89,7 +89,7 @@ pub async fn prune_events(
         created_at: last_created,
         id: last_id,
     });
-    let ids: Vec<Id> = scanned.iter().map(|&(id, _)| id).collect();
+    let ids: Vec<EventId> = scanned.iter().map(|&(id, _)| id).collect();
     let mut kept = newest_kept(conn).await?;
     for list in in_lists(&ids) {
         // Locked first, so that a delivery requeued by another transaction meanwhile is
@@ -109,13 +109,13 @@ pub async fn prune_events(
              AND (state NOT IN ('succeeded', 'failed') OR updated_at >= ${})",
             list.len() + 1
         );
-        let mut busy = sqlx::query_scalar::<_, Id>(&sql);
+        let mut busy = sqlx::query_scalar::<_, EventId>(&sql);
         for &id in &list {
             busy = busy.bind(id);
         }
         kept.extend(busy.bind(cutoff).fetch_all(&mut *conn).await?);
     }
-    let gone: Vec<Id> = ids.into_iter().filter(|id| !kept.contains(id)).collect();
+    let gone: Vec<EventId> = ids.into_iter().filter(|id| !kept.contains(id)).collect();
     let mut deleted = 0;
     for list in in_lists(&gone) {
         let sql = format!(
@@ -133,8 +133,8 @@ pub async fn prune_events(
 
 /// The events never deleted, so that SQLite never hands out their ids again: the newest
 /// event and the event of the newest delivery.
-async fn newest_kept(conn: &mut Conn) -> Result<Vec<Id>> {
-    let newest: (Option<Id>, Option<Id>) = sqlx::query_as(
+async fn newest_kept(conn: &mut Conn) -> Result<Vec<EventId>> {
+    let newest: (Option<EventId>, Option<EventId>) = sqlx::query_as(
         "SELECT (SELECT max(id) FROM events), \
          (SELECT event_id FROM deliveries WHERE id = (SELECT max(id) FROM deliveries))",
     )

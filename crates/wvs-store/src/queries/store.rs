@@ -19,6 +19,7 @@ use crate::delivery_view::{DeliveryFilter, DeliveryRecord, DeliveryState};
 use crate::dialect::Dialect;
 use crate::group_commit::{GroupCommit, Pending};
 use crate::model::*;
+use crate::model::{AttemptId, DeliveryId, GroupId, HookId, ProjectId, SshKeyId, TokenId, UserId};
 use crate::{Result, Store, StoreError};
 
 /// Stores one group-commit batch in one write transaction of the store (the backend's
@@ -106,7 +107,7 @@ impl Store for Backend {
             .await
     }
 
-    async fn group(&self, id: Id) -> Result<Option<Group>> {
+    async fn group(&self, id: GroupId) -> Result<Option<Group>> {
         self.read_one(async |c| groups::get(c, id).await).await
     }
 
@@ -115,12 +116,12 @@ impl Store for Backend {
             .await
     }
 
-    async fn update_group(&self, id: Id, update: GroupUpdate, now: Millis) -> Result<Group> {
+    async fn update_group(&self, id: GroupId, update: GroupUpdate, now: Millis) -> Result<Group> {
         self.change(async |c| groups::update(c, id, update, now).await)
             .await
     }
 
-    async fn delete_group(&self, id: Id) -> Result<()> {
+    async fn delete_group(&self, id: GroupId) -> Result<()> {
         self.change(async |c| groups::delete(c, id).await).await
     }
 
@@ -133,7 +134,7 @@ impl Store for Backend {
             .await
     }
 
-    async fn group_ancestry(&self, id: Id) -> Result<Vec<Group>> {
+    async fn group_ancestry(&self, id: GroupId) -> Result<Vec<Group>> {
         let read = self.read_one(async |c| groups::ancestry(c, id).await);
         self.cache.ancestry(id, read).await
     }
@@ -143,7 +144,7 @@ impl Store for Backend {
             .await
     }
 
-    async fn project(&self, id: Id) -> Result<Option<Project>> {
+    async fn project(&self, id: ProjectId) -> Result<Option<Project>> {
         let read = self.read_one(async |c| projects::get(c, id).await);
         self.cache.project(id, read).await
     }
@@ -153,12 +154,17 @@ impl Store for Backend {
             .await
     }
 
-    async fn update_project(&self, id: Id, update: ProjectUpdate, now: Millis) -> Result<Project> {
+    async fn update_project(
+        &self,
+        id: ProjectId,
+        update: ProjectUpdate,
+        now: Millis,
+    ) -> Result<Project> {
         self.change(async |c| projects::update(c, id, update, now).await)
             .await
     }
 
-    async fn delete_project(&self, id: Id) -> Result<()> {
+    async fn delete_project(&self, id: ProjectId) -> Result<()> {
         self.change(async |c| projects::delete(c, id).await).await
     }
 
@@ -176,7 +182,7 @@ impl Store for Backend {
             .await
     }
 
-    async fn user(&self, id: Id) -> Result<Option<User>> {
+    async fn user(&self, id: UserId) -> Result<Option<User>> {
         self.read_one(async |c| users::get(c, id).await).await
     }
 
@@ -185,25 +191,25 @@ impl Store for Backend {
             .await
     }
 
-    async fn update_user(&self, id: Id, update: UserUpdate, now: Millis) -> Result<User> {
+    async fn update_user(&self, id: UserId, update: UserUpdate, now: Millis) -> Result<User> {
         self.change(async |c| users::update(c, id, update, now).await)
             .await
     }
 
-    async fn delete_user(&self, id: Id) -> Result<User> {
+    async fn delete_user(&self, id: UserId) -> Result<User> {
         self.change(async |c| users::delete(c, id).await).await
     }
 
-    async fn create_ssh_key(&self, user_id: Id, key: NewSshKey, now: Millis) -> Result<SshKey> {
+    async fn create_ssh_key(&self, user_id: UserId, key: NewSshKey, now: Millis) -> Result<SshKey> {
         self.change(async |c| keys::create(c, user_id, key, now).await)
             .await
     }
 
-    async fn list_ssh_keys(&self, user_id: Id) -> Result<Vec<SshKey>> {
+    async fn list_ssh_keys(&self, user_id: UserId) -> Result<Vec<SshKey>> {
         self.read(async |c| keys::list(c, user_id).await).await
     }
 
-    async fn delete_ssh_key(&self, user_id: Id, key_id: Id) -> Result<SshKey> {
+    async fn delete_ssh_key(&self, user_id: UserId, key_id: SshKeyId) -> Result<SshKey> {
         self.change(async |c| keys::delete(c, user_id, key_id).await)
             .await
     }
@@ -216,7 +222,7 @@ impl Store for Backend {
     async fn update_member(
         &self,
         of: MemberOf,
-        user_id: Id,
+        user_id: UserId,
         update: MemberUpdate,
         now: Millis,
     ) -> Result<Member> {
@@ -224,7 +230,7 @@ impl Store for Backend {
             .await
     }
 
-    async fn remove_member(&self, of: MemberOf, user_id: Id) -> Result<Member> {
+    async fn remove_member(&self, of: MemberOf, user_id: UserId) -> Result<Member> {
         self.change(async |c| members::remove(c, of, user_id).await)
             .await
     }
@@ -238,26 +244,26 @@ impl Store for Backend {
             .await
     }
 
-    async fn hook(&self, id: Id) -> Result<Option<Hook>> {
+    async fn hook(&self, id: HookId) -> Result<Option<Hook>> {
         self.read_one(async |c| hooks::get(c, &self.cipher, id).await)
             .await
     }
 
-    async fn hooks_by_ids(&self, ids: &[Id]) -> Result<Vec<Hook>> {
+    async fn hooks_by_ids(&self, ids: &[HookId]) -> Result<Vec<Hook>> {
         self.read(async |c| hooks::by_ids(c, &self.cipher, ids).await)
             .await
     }
 
-    async fn update_hook(&self, id: Id, hook: HookChange, now: Millis) -> Result<Hook> {
+    async fn update_hook(&self, id: HookId, hook: HookChange, now: Millis) -> Result<Hook> {
         self.change(async |c| hooks::update(c, &self.cipher, id, hook, now).await)
             .await
     }
 
-    async fn set_hook_health(&self, id: Id, health: HookHealth) -> Result<()> {
+    async fn set_hook_health(&self, id: HookId, health: HookHealth) -> Result<()> {
         retrying(|| self.change(async |c| hooks::set_health(c, id, &health).await)).await
     }
 
-    async fn delete_hook(&self, id: Id) -> Result<()> {
+    async fn delete_hook(&self, id: HookId) -> Result<()> {
         self.change(async |c| hooks::delete(c, id).await).await
     }
 
@@ -268,8 +274,8 @@ impl Store for Backend {
 
     async fn candidate_hooks(
         &self,
-        project_id: Option<Id>,
-        group_ids: &[Id],
+        project_id: Option<ProjectId>,
+        group_ids: &[GroupId],
     ) -> Result<Arc<[Hook]>> {
         let read = self
             .read_one(async |c| hooks::candidates(c, &self.cipher, project_id, group_ids).await);
@@ -290,7 +296,7 @@ impl Store for Backend {
         self.read_one(async |c| tokens::list(c, owner).await).await
     }
 
-    async fn revoke_access_token(&self, owner: HookOwner, id: Id) -> Result<()> {
+    async fn revoke_access_token(&self, owner: HookOwner, id: TokenId) -> Result<()> {
         self.change(async |c| tokens::revoke(c, owner, id).await)
             .await
     }
@@ -304,7 +310,7 @@ impl Store for Backend {
             .await
     }
 
-    async fn access_token_expiry_notified(&self, id: Id, now: Millis) -> Result<()> {
+    async fn access_token_expiry_notified(&self, id: TokenId, now: Millis) -> Result<()> {
         self.change(async |c| tokens::expiry_notified(c, id, now).await)
             .await
     }
@@ -331,7 +337,7 @@ impl Store for Backend {
 
     async fn latest_event(
         &self,
-        project_id: Option<Id>,
+        project_id: Option<ProjectId>,
         kind: &str,
     ) -> Result<Option<StoredEvent>> {
         self.read_one(async |c| queue::latest_event(c, project_id, kind).await)
@@ -345,7 +351,7 @@ impl Store for Backend {
         lease_until: Millis,
         limit: u32,
         rate: RateLimit,
-        hook_caps: &HashMap<Id, u32>,
+        hook_caps: &HashMap<HookId, u32>,
     ) -> Result<Vec<Claimed>> {
         if limit == 0 {
             return Ok(Vec::new());
@@ -390,7 +396,7 @@ impl Store for Backend {
         outcome
     }
 
-    async fn requeue_failed(&self, hook_id: Id, since: Millis, now: Millis) -> Result<u64> {
+    async fn requeue_failed(&self, hook_id: HookId, since: Millis, now: Millis) -> Result<u64> {
         retrying(|| self.write(async |c| queue::requeue_failed(c, hook_id, since, now).await)).await
     }
 
@@ -407,7 +413,7 @@ impl Store for Backend {
         Ok(due.into_iter().chain(held).min())
     }
 
-    async fn chain_hooks(&self, chain_uuid: &str) -> Result<Vec<Id>> {
+    async fn chain_hooks(&self, chain_uuid: &str) -> Result<Vec<HookId>> {
         self.read_one(async |c| queue::chain_hooks(c, chain_uuid).await)
             .await
     }
@@ -417,7 +423,7 @@ impl Store for Backend {
             .await
     }
 
-    async fn disabled_hook_ids(&self, now: Millis, permanently: bool) -> Result<Vec<Id>> {
+    async fn disabled_hook_ids(&self, now: Millis, permanently: bool) -> Result<Vec<HookId>> {
         self.read_one(async |c| hooks::disabled_ids(c, now, permanently).await)
             .await
     }
@@ -435,7 +441,7 @@ impl Store for Backend {
 
     async fn list_attempts(
         &self,
-        hook_id: Id,
+        hook_id: HookId,
         filter: StatusFilter,
         page: Page,
     ) -> Result<Paged<LoggedAttempt>> {
@@ -443,7 +449,11 @@ impl Store for Backend {
             .await
     }
 
-    async fn attempt(&self, hook_id: Id, attempt_id: Id) -> Result<Option<LoggedAttempt>> {
+    async fn attempt(
+        &self,
+        hook_id: HookId,
+        attempt_id: AttemptId,
+    ) -> Result<Option<LoggedAttempt>> {
         self.read_one(async |c| log::get(c, hook_id, attempt_id).await)
             .await
     }
@@ -459,13 +469,17 @@ impl Store for Backend {
             .await
     }
 
-    async fn delivery_states(&self, ids: &[Id], now: Millis) -> Result<Vec<(Id, DeliveryState)>> {
+    async fn delivery_states(
+        &self,
+        ids: &[DeliveryId],
+        now: Millis,
+    ) -> Result<Vec<(DeliveryId, DeliveryState)>> {
         let claimed = self.held_claims();
         self.read(async |c| views::states(c, ids, &claimed, now).await)
             .await
     }
 
-    async fn log_attempt(&self, attempt: Attempt, rule: &dyn HealthRule) -> Result<Id> {
+    async fn log_attempt(&self, attempt: Attempt, rule: &dyn HealthRule) -> Result<AttemptId> {
         let outcome = retrying(|| {
             self.write(async |c| {
                 let healths =
@@ -494,7 +508,7 @@ impl Store for Backend {
             .await
     }
 
-    async fn attempt_pruned(&self, attempt_id: Id) -> Result<bool> {
+    async fn attempt_pruned(&self, attempt_id: AttemptId) -> Result<bool> {
         self.read_one(async |c| retention::was_pruned(c, attempt_id).await)
             .await
     }

@@ -5,15 +5,15 @@ use sqlx::FromRow;
 use super::Conn;
 
 use super::sql::{conflict, missing};
-use crate::model::{AccessToken, HookOwner, Id, Millis, NewAccessToken};
+use crate::model::{AccessToken, GroupId, HookOwner, Millis, NewAccessToken, ProjectId, TokenId};
 use crate::{Result, StoreError};
 
 #[derive(FromRow)]
 struct TokenRow {
-    id: Id,
+    id: TokenId,
     name: String,
-    project_id: Option<Id>,
-    group_id: Option<Id>,
+    project_id: Option<ProjectId>,
+    group_id: Option<GroupId>,
     created_at: Millis,
     expires_at: Option<Millis>,
 }
@@ -36,7 +36,7 @@ impl TokenRow {
 }
 
 /// The (`project_id`, `group_id`) columns of a token's owner; system tokens do not exist.
-fn owner_ids(owner: HookOwner) -> Result<(Option<Id>, Option<Id>)> {
+fn owner_ids(owner: HookOwner) -> Result<(Option<ProjectId>, Option<GroupId>)> {
     match owner {
         HookOwner::Project(id) => Ok((Some(id), None)),
         HookOwner::Group(id) => Ok((None, Some(id))),
@@ -93,7 +93,7 @@ pub async fn list(conn: &mut Conn, owner: HookOwner) -> Result<Vec<AccessToken>>
 }
 
 /// Deletes the token `id` of `owner` (another owner's token is not found).
-pub async fn revoke(conn: &mut Conn, owner: HookOwner, id: Id) -> Result<()> {
+pub async fn revoke(conn: &mut Conn, owner: HookOwner, id: TokenId) -> Result<()> {
     let (project_id, group_id) = owner_ids(owner)?;
     let done = sqlx::query(
         "DELETE FROM access_tokens WHERE id = $1 AND project_id IS NOT DISTINCT FROM $2 AND group_id IS NOT DISTINCT FROM $3",
@@ -126,7 +126,7 @@ pub async fn expiring(conn: &mut Conn, now: Millis, horizon: Millis) -> Result<V
 
 /// Records that token `id`'s expiry notice was sent at `now` (a token revoked meanwhile is
 /// gone, and nothing is left to record).
-pub async fn expiry_notified(conn: &mut Conn, id: Id, now: Millis) -> Result<()> {
+pub async fn expiry_notified(conn: &mut Conn, id: TokenId, now: Millis) -> Result<()> {
     sqlx::query(
         "UPDATE access_tokens SET expiry_notified_at = $1 \
          WHERE id = $2 AND expiry_notified_at IS NULL",

@@ -7,7 +7,7 @@ use super::{Conn, Db};
 use crate::dialect::Dialect;
 
 use super::sql::conflict;
-use crate::model::{Id, Millis, NewUser, User, UserUpdate};
+use crate::model::{Millis, NewUser, User, UserId, UserUpdate};
 use crate::{Result, StoreError};
 
 /// The columns of [`UserRow`], in a macro so that statements stay `&'static str`.
@@ -19,7 +19,7 @@ macro_rules! columns {
 
 #[derive(FromRow)]
 struct UserRow {
-    id: Id,
+    id: UserId,
     username: String,
     name: String,
     email: String,
@@ -63,7 +63,7 @@ pub async fn create(conn: &mut Conn, user: NewUser, now: Millis) -> Result<User>
     Ok(row.into())
 }
 
-pub async fn get(conn: &mut Conn, id: Id) -> Result<Option<User>> {
+pub async fn get(conn: &mut Conn, id: UserId) -> Result<Option<User>> {
     let row: Option<UserRow> =
         sqlx::query_as(concat!("SELECT ", columns!(), " FROM users WHERE id = $1"))
             .bind(id)
@@ -84,7 +84,7 @@ pub async fn by_username(conn: &mut Conn, username: &str) -> Result<Option<User>
     Ok(row.map(User::from))
 }
 
-pub async fn update(conn: &mut Conn, id: Id, update: UserUpdate, now: Millis) -> Result<User> {
+pub async fn update(conn: &mut Conn, id: UserId, update: UserUpdate, now: Millis) -> Result<User> {
     let current = get(conn, id).await?.ok_or(StoreError::NotFound("user"))?;
     let row: UserRow = sqlx::query_as(concat!(
         "UPDATE users SET username = $2, name = $3, email = $4, updated_at = $5 WHERE id = $1 \
@@ -104,7 +104,7 @@ pub async fn update(conn: &mut Conn, id: Id, update: UserUpdate, now: Millis) ->
 
 /// Deletes the user (the schema's cascades take their keys and memberships) and returns
 /// what was deleted.
-pub async fn delete(conn: &mut Conn, id: Id) -> Result<User> {
+pub async fn delete(conn: &mut Conn, id: UserId) -> Result<User> {
     let row: Option<UserRow> = sqlx::query_as(concat!(
         "DELETE FROM users WHERE id = $1 RETURNING ",
         columns!()

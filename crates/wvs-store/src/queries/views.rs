@@ -8,7 +8,7 @@ use super::sql::{count, in_lists, placeholders};
 use crate::delivery_view::{
     AttemptSummary, DeliveryFilter, DeliveryRecord, DeliveryState, DeliveryStates,
 };
-use crate::model::{Id, Millis, Page, Paged};
+use crate::model::{AttemptId, DeliveryId, EventId, HookId, Millis, Page, Paged};
 use crate::{Result, StoreError};
 
 /// A delivery's shown state at `$1` (now): a pending delivery among the claims held in
@@ -45,9 +45,9 @@ macro_rules! matching {
 
 #[derive(FromRow)]
 struct DeliveryRow {
-    id: Id,
-    hook_id: Id,
-    event_id: Id,
+    id: DeliveryId,
+    hook_id: HookId,
+    event_id: EventId,
     event_uuid: String,
     event_at: Millis,
     trigger: String,
@@ -57,7 +57,7 @@ struct DeliveryRow {
 
 /// The claims held in memory (SQLite's; none on PostgreSQL, whose claims are written) as
 /// one text both dialects can match a delivery's id in: `,12,15,`.
-fn claimed_list(claimed: &[Id]) -> String {
+fn claimed_list(claimed: &[DeliveryId]) -> String {
     claimed
         .iter()
         .fold(",".to_owned(), |list, id| format!("{list}{id},"))
@@ -95,7 +95,7 @@ macro_rules! bind_filter {
 pub async fn list(
     conn: &mut Conn,
     filter: &DeliveryFilter,
-    claimed: &[Id],
+    claimed: &[DeliveryId],
     now: Millis,
     page: Page,
 ) -> Result<Paged<DeliveryRecord>> {
@@ -143,8 +143,12 @@ pub async fn list(
 }
 
 /// The attempts of one event to one hook, oldest first.
-async fn attempts(conn: &mut Conn, hook_id: Id, event_id: Id) -> Result<Vec<AttemptSummary>> {
-    let rows: Vec<(Id, Option<i64>, Option<String>, Millis)> = sqlx::query_as(
+async fn attempts(
+    conn: &mut Conn,
+    hook_id: HookId,
+    event_id: EventId,
+) -> Result<Vec<AttemptSummary>> {
+    let rows: Vec<(AttemptId, Option<i64>, Option<String>, Millis)> = sqlx::query_as(
         "SELECT id, response_status, internal_error, created_at FROM attempts \
          WHERE hook_id = $1 AND event_id = $2 ORDER BY id",
     )
@@ -170,10 +174,10 @@ async fn attempts(conn: &mut Conn, hook_id: Id, event_id: Id) -> Result<Vec<Atte
 /// The shown state at `now` of each delivery among `ids` that exists.
 pub async fn states(
     conn: &mut Conn,
-    ids: &[Id],
-    claimed: &[Id],
+    ids: &[DeliveryId],
+    claimed: &[DeliveryId],
     now: Millis,
-) -> Result<Vec<(Id, DeliveryState)>> {
+) -> Result<Vec<(DeliveryId, DeliveryState)>> {
     let claimed = claimed_list(claimed);
     let mut states = Vec::with_capacity(ids.len());
     for list in in_lists(ids) {
@@ -183,7 +187,7 @@ pub async fn states(
             shown_state!(),
             placeholders(3, list.len())
         );
-        let mut query = sqlx::query_as::<_, (Id, String)>(&sql)
+        let mut query = sqlx::query_as::<_, (DeliveryId, String)>(&sql)
             .bind(now)
             .bind(&claimed);
         for id in &list {

@@ -11,10 +11,10 @@
 use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex, MutexGuard};
 
-use crate::model::{Id, Millis};
+use crate::model::{DeliveryId, HookId, Millis};
 
 struct Lease {
-    hook_id: Id,
+    hook_id: HookId,
     owner: Arc<str>,
     until: Millis,
     /// When the delivery was due: it is due then again if the lease runs out.
@@ -27,8 +27,8 @@ pub struct Leases(Arc<Mutex<Held>>);
 
 #[derive(Default)]
 pub struct Held {
-    by_delivery: HashMap<Id, Lease>,
-    per_hook: HashMap<Id, i64>,
+    by_delivery: HashMap<DeliveryId, Lease>,
+    per_hook: HashMap<HookId, i64>,
 }
 
 impl Leases {
@@ -40,7 +40,7 @@ impl Leases {
 
 impl Held {
     /// Deliveries held, per hook.
-    pub fn per_hook(&self) -> &HashMap<Id, i64> {
+    pub fn per_hook(&self) -> &HashMap<HookId, i64> {
         &self.per_hook
     }
 
@@ -55,12 +55,16 @@ impl Held {
     }
 
     /// The deliveries held.
-    pub fn ids(&self) -> HashSet<Id> {
+    pub fn ids(&self) -> HashSet<DeliveryId> {
         self.by_delivery.keys().copied().collect()
     }
 
     /// The deliveries held once `owner` lets go of its claims among `deliveries`.
-    pub fn ids_after(&self, deliveries: impl Iterator<Item = Id>, owner: &str) -> HashSet<Id> {
+    pub fn ids_after(
+        &self,
+        deliveries: impl Iterator<Item = DeliveryId>,
+        owner: &str,
+    ) -> HashSet<DeliveryId> {
         let mut ids = self.ids();
         for delivery in deliveries.filter(|d| self.held_by(*d, owner)) {
             ids.remove(&delivery);
@@ -69,7 +73,7 @@ impl Held {
     }
 
     /// Whether `owner` holds the claim of `delivery`.
-    pub fn held_by(&self, delivery: Id, owner: &str) -> bool {
+    pub fn held_by(&self, delivery: DeliveryId, owner: &str) -> bool {
         self.by_delivery
             .get(&delivery)
             .is_some_and(|lease| &*lease.owner == owner)
@@ -77,8 +81,8 @@ impl Held {
 
     pub fn hold(
         &mut self,
-        delivery: Id,
-        hook_id: Id,
+        delivery: DeliveryId,
+        hook_id: HookId,
         owner: &Arc<str>,
         until: Millis,
         due: Millis,
@@ -95,7 +99,7 @@ impl Held {
     }
 
     /// Lets go of `delivery`; its hook, if it was held.
-    pub fn release(&mut self, delivery: Id) -> Option<Id> {
+    pub fn release(&mut self, delivery: DeliveryId) -> Option<HookId> {
         let lease = self.by_delivery.remove(&delivery)?;
         if let Some(count) = self.per_hook.get_mut(&lease.hook_id) {
             *count -= 1;
@@ -107,8 +111,8 @@ impl Held {
     }
 
     /// Lets go of every lease that ran out before `now`: (hook, when it was due) each.
-    pub fn expire(&mut self, now: Millis) -> Vec<(Id, Millis)> {
-        let expired: Vec<(Id, Millis)> = self
+    pub fn expire(&mut self, now: Millis) -> Vec<(HookId, Millis)> {
+        let expired: Vec<(DeliveryId, Millis)> = self
             .by_delivery
             .iter()
             .filter(|(_, lease)| lease.until < now)
@@ -121,7 +125,7 @@ impl Held {
     }
 
     /// The deliveries `owner` holds.
-    pub fn held_by_owner(&self, owner: &str) -> Vec<Id> {
+    pub fn held_by_owner(&self, owner: &str) -> Vec<DeliveryId> {
         self.by_delivery
             .iter()
             .filter(|(_, lease)| &*lease.owner == owner)
@@ -139,18 +143,19 @@ mod tests {
         let leases = Leases::default();
         let mut held = leases.lock();
         let (a, b): (Arc<str>, Arc<str>) = ("a".into(), "b".into());
-        held.hold(1, 10, &a, 5_000, 100);
-        held.hold(2, 10, &b, 9_000, 200);
-        held.hold(3, 11, &a, 9_000, 300);
-        assert_eq!(held.per_hook()[&10], 2);
+        let (d, h) = (DeliveryId, HookId);
+        held.hold(d(1), h(10), &a, 5_000, 100);
+        held.hold(d(2), h(10), &b, 9_000, 200);
+        held.hold(d(3), h(11), &a, 9_000, 300);
+        assert_eq!(held.per_hook()[&h(10)], 2);
         assert_eq!(held.first_expiry(), Some(5_000));
-        assert!(held.held_by(1, "a") && !held.held_by(1, "b"));
-        assert_eq!(held.expire(5_001), vec![(10, 100)]);
-        assert_eq!(held.per_hook()[&10], 1);
-        assert_eq!(held.held_by_owner("a"), vec![3]);
-        assert_eq!(held.release(2), Some(10));
-        assert_eq!(held.release(3), Some(11));
-        assert_eq!(held.release(3), None);
+        assert!(held.held_by(d(1), "a") && !held.held_by(d(1), "b"));
+        assert_eq!(held.expire(5_001), vec![(h(10), 100)]);
+        assert_eq!(held.per_hook()[&h(10)], 1);
+        assert_eq!(held.held_by_owner("a"), vec![d(3)]);
+        assert_eq!(held.release(d(2)), Some(h(10)));
+        assert_eq!(held.release(d(3)), Some(h(11)));
+        assert_eq!(held.release(d(3)), None);
         assert_eq!(held.count(), 0);
         assert!(held.per_hook().is_empty());
     }

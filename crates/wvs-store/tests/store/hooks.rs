@@ -27,7 +27,7 @@ pub(crate) async fn check_hooks_crud(store: &dyn Store) {
     let missing_owner = store
         .create_hook(
             NewHook {
-                owner: HookOwner::Project(9999),
+                owner: HookOwner::Project(ProjectId(9999)),
                 url: "https://x".into(),
                 secrets: HookSecrets::default(),
                 settings: json!({}),
@@ -43,7 +43,7 @@ pub(crate) async fn check_hooks_crud(store: &dyn Store) {
     let missing_group = store
         .create_hook(
             NewHook {
-                owner: HookOwner::Group(9999),
+                owner: HookOwner::Group(GroupId(9999)),
                 url: "https://x".into(),
                 secrets: HookSecrets::default(),
                 settings: json!({}),
@@ -122,7 +122,7 @@ pub(crate) async fn check_hooks_crud(store: &dyn Store) {
         limits: DeliveryLimits::default(),
     };
     assert!(matches!(
-        store.update_hook(9999, change, 20).await,
+        store.update_hook(HookId(9999), change, 20).await,
         Err(StoreError::NotFound(_))
     ));
 
@@ -146,12 +146,12 @@ pub(crate) async fn check_hooks_crud(store: &dyn Store) {
     store.set_hook_health(first.id, dead.clone()).await.unwrap();
     assert_eq!(store.hook(first.id).await.unwrap().unwrap().health, dead);
     assert!(matches!(
-        store.set_hook_health(9999, dead).await,
+        store.set_hook_health(HookId(9999), dead).await,
         Err(StoreError::NotFound(_))
     ));
 
     let found = store
-        .hooks_by_ids(&[system.id, 9999, first.id, first.id])
+        .hooks_by_ids(&[system.id, HookId(9999), first.id, first.id])
         .await
         .unwrap();
     assert_eq!(ids_of(&found), vec![first.id, system.id]);
@@ -165,7 +165,7 @@ pub(crate) async fn check_hooks_crud(store: &dyn Store) {
     ));
 }
 
-pub(crate) fn ids_of(hooks: &[Hook]) -> Vec<Id> {
+pub(crate) fn ids_of(hooks: &[Hook]) -> Vec<HookId> {
     hooks.iter().map(|h| h.id).collect()
 }
 
@@ -210,7 +210,7 @@ pub(crate) async fn check_routing_reads_follow_every_change(store: &dyn Store) {
                 .unwrap(),
         )
     };
-    assert_eq!(candidates().await, Vec::<Id>::new());
+    assert_eq!(candidates().await, Vec::<HookId>::new());
     assert_eq!(store.group_ancestry(sub.id).await.unwrap().len(), 1);
     assert_eq!(store.project(p.id).await.unwrap().unwrap().name, p.name);
     assert_eq!(store.setting("k").await.unwrap(), None);
@@ -227,7 +227,7 @@ pub(crate) async fn check_routing_reads_follow_every_change(store: &dyn Store) {
     let routed = store.candidate_hooks(Some(p.id), &[sub.id]).await.unwrap();
     assert_eq!(routed[0].settings["push_events"], false);
     store.delete_hook(added.id).await.unwrap();
-    assert_eq!(candidates().await, Vec::<Id>::new());
+    assert_eq!(candidates().await, Vec::<HookId>::new());
 
     let moved = GroupUpdate {
         parent_id: Some(Some(top.id)),

@@ -50,7 +50,7 @@ pub(crate) async fn record(
         .expect("record");
 }
 
-pub(crate) fn hooks_of(claimed: &[Claimed]) -> Vec<Id> {
+pub(crate) fn hooks_of(claimed: &[Claimed]) -> Vec<HookId> {
     claimed.iter().map(|c| c.hook_id).collect()
 }
 
@@ -89,7 +89,8 @@ pub(crate) async fn check_hook_caps_hold_a_hook_below_its_limit(store: &dyn Stor
             .expect("claim")
     };
     let first = claim_capped("n1", 1_000).await;
-    let per_hook = |claimed: &[Claimed], id: Id| claimed.iter().filter(|c| c.hook_id == id).count();
+    let per_hook =
+        |claimed: &[Claimed], id: HookId| claimed.iter().filter(|c| c.hook_id == id).count();
     assert_eq!(per_hook(&first, capped.id), 2, "held at its cap");
     assert_eq!(
         per_hook(&first, over.id),
@@ -281,14 +282,14 @@ pub(crate) async fn check_rate_limit_per_namespace(store: &dyn Store) {
     let a = hook(store, HookOwner::System).await;
     let b = hook(store, HookOwner::System).await;
     let system = hook(store, HookOwner::System).await;
-    let keyed = |hook_id, n, key: Option<&str>| NewDelivery {
-        rate_key: key.map(str::to_owned),
+    let keyed = |hook_id, n, key: Option<RateKey>| NewDelivery {
+        rate_key: key,
         ..delivery(hook_id, n)
     };
     for n in 0..3 {
         let deliveries = vec![
-            keyed(a.id, n, Some("group:1")),
-            keyed(b.id, n, Some("group:1")),
+            keyed(a.id, n, Some(RateKey::Group(GroupId(1)))),
+            keyed(b.id, n, Some(RateKey::Group(GroupId(1)))),
             keyed(system.id, n, None),
         ];
         store
@@ -378,7 +379,7 @@ pub(crate) async fn check_namespace_share(store: &dyn Store) {
         in_flight: 2,
         ..RateLimit::UNLIMITED
     };
-    let tenant_a: HashSet<Id> = busy.iter().chain([&group_hook]).map(|h| h.id).collect();
+    let tenant_a: HashSet<HookId> = busy.iter().chain([&group_hook]).map(|h| h.id).collect();
     let of_a = |claimed: &[Claimed]| {
         claimed
             .iter()

@@ -217,7 +217,7 @@ pub(crate) async fn check_attempt_body(store: &dyn Store) {
 
     // Another hook's attempt is not found through this hook.
     assert_eq!(store.attempt(other.id, own_id).await.unwrap(), None);
-    assert_eq!(store.attempt(h.id, 9999).await.unwrap(), None);
+    assert_eq!(store.attempt(h.id, AttemptId(9999)).await.unwrap(), None);
 }
 
 /// A receiver's reply is stored as the bytes it sent: NUL, invalid UTF-8, binary (PostgreSQL's

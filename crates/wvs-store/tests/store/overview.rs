@@ -90,7 +90,7 @@ pub(crate) async fn check_activity(store: &dyn Store) {
             },
         ]
     );
-    let slowest: Vec<(Id, u64)> = activity
+    let slowest: Vec<(HookId, u64)> = activity
         .slowest_hooks
         .iter()
         .map(|h| (h.hook_id, h.attempts))

@@ -12,7 +12,7 @@ pub(crate) struct Written {
 
 pub(crate) async fn check_persistence_write(store: &dyn Store) -> Written {
     store.set_setting("instance", "wvs-1").await.unwrap();
-    let group = group(store, Some(5), "persist", None).await;
+    let group = group(store, Some(GroupId(5)), "persist", None).await;
     let project = project(store, "p", Some(group.id), None).await;
     let hook = hook(store, HookOwner::Project(project.id)).await;
     let event = enqueue(store, "durable", hook.id, 1, 1_000).await;

@@ -674,7 +674,7 @@ pub(crate) async fn check_concurrent_claimers(a: &dyn Store, b: &dyn Store) {
         }
     };
     let (from_a, from_b) = tokio::join!(drain(a, "node-a"), drain(b, "node-b"));
-    let all: HashSet<Id> = from_a.iter().chain(&from_b).copied().collect();
+    let all: HashSet<DeliveryId> = from_a.iter().chain(&from_b).copied().collect();
     assert_eq!(
         from_a.len() + from_b.len(),
         2_000,

@@ -14,20 +14,20 @@ pub(crate) async fn check_settings(store: &dyn Store) {
 
 pub(crate) async fn check_registry_crud(store: &dyn Store) {
     // Given ids are kept; others are assigned.
-    let acme = group(store, Some(42), "acme", None).await;
+    let acme = group(store, Some(GroupId(42)), "acme", None).await;
     assert_eq!(
         (acme.id, acme.full_path.as_str(), acme.name.as_str()),
-        (42, "acme", "ACME")
+        (GroupId(42), "acme", "ACME")
     );
-    let tools = group(store, None, "tools", Some(42)).await;
-    assert_ne!(tools.id, 42);
+    let tools = group(store, None, "tools", Some(GroupId(42))).await;
+    assert_ne!(tools.id, GroupId(42));
     assert_eq!(tools.full_path, "acme/tools");
-    assert_eq!(tools.parent_id, Some(42));
+    assert_eq!(tools.parent_id, Some(GroupId(42)));
 
     let duplicate_id = store
         .create_group(
             NewGroup {
-                id: Some(42),
+                id: Some(GroupId(42)),
                 name: "x".into(),
                 path: "x".into(),
                 ..NewGroup::default()
@@ -44,7 +44,7 @@ pub(crate) async fn check_registry_crud(store: &dyn Store) {
             NewGroup {
                 name: "t".into(),
                 path: "tools".into(),
-                parent_id: Some(42),
+                parent_id: Some(GroupId(42)),
                 ..NewGroup::default()
             },
             1,
@@ -59,7 +59,7 @@ pub(crate) async fn check_registry_crud(store: &dyn Store) {
             NewGroup {
                 name: "o".into(),
                 path: "o".into(),
-                parent_id: Some(9999),
+                parent_id: Some(GroupId(9999)),
                 ..NewGroup::default()
             },
             1,
@@ -67,17 +67,17 @@ pub(crate) async fn check_registry_crud(store: &dyn Store) {
         .await;
     assert!(matches!(orphan, Err(StoreError::NotFound(_))), "{orphan:?}");
 
-    assert_eq!(store.group(42).await.unwrap(), Some(acme.clone()));
+    assert_eq!(store.group(GroupId(42)).await.unwrap(), Some(acme.clone()));
     assert_eq!(
         store.group_by_path("acme/tools").await.unwrap(),
         Some(tools.clone())
     );
     assert_eq!(store.group_by_path("acme/nope").await.unwrap(), None);
-    assert_eq!(store.group(9999).await.unwrap(), None);
+    assert_eq!(store.group(GroupId(9999)).await.unwrap(), None);
 
     let updated = store
         .update_group(
-            42,
+            GroupId(42),
             GroupUpdate {
                 name: Some("Acme Inc".into()),
                 description: Some(Some("the company".into())),
@@ -93,7 +93,7 @@ pub(crate) async fn check_registry_crud(store: &dyn Store) {
     assert_eq!((updated.created_at, updated.updated_at), (1, 5));
     let cleared = store
         .update_group(
-            42,
+            GroupId(42),
             GroupUpdate {
                 description: Some(None),
                 ..GroupUpdate::default()
@@ -105,7 +105,9 @@ pub(crate) async fn check_registry_crud(store: &dyn Store) {
     assert_eq!(cleared.description, None);
     assert_eq!(cleared.visibility.as_deref(), Some("public"));
     assert!(matches!(
-        store.update_group(9999, GroupUpdate::default(), 6).await,
+        store
+            .update_group(GroupId(9999), GroupUpdate::default(), 6)
+            .await,
         Err(StoreError::NotFound(_))
     ));
 
@@ -118,7 +120,7 @@ pub(crate) async fn check_registry_crud(store: &dyn Store) {
         .unwrap();
     assert_eq!(groups.total, 2);
     assert_eq!(groups.items.len(), 1);
-    assert_eq!(groups.items[0].id, tools.id.max(42));
+    assert_eq!(groups.items[0].id, tools.id.max(GroupId(42)));
 
     // Projects: in a group, or in a user namespace.
     let attributes = ProjectAttributes {
@@ -131,7 +133,7 @@ pub(crate) async fn check_registry_crud(store: &dyn Store) {
     let api = store
         .create_project(
             NewProject {
-                id: Some(7),
+                id: Some(ProjectId(7)),
                 name: "API".into(),
                 path: "api".into(),
                 namespace_id: Some(tools.id),
@@ -142,7 +144,7 @@ pub(crate) async fn check_registry_crud(store: &dyn Store) {
         )
         .await
         .unwrap();
-    assert_eq!(api.id, 7);
+    assert_eq!(api.id, ProjectId(7));
     assert_eq!(api.namespace_path, "acme/tools");
     assert_eq!(api.path_with_namespace, "acme/tools/api");
     assert_eq!(api.attributes, attributes);
@@ -186,7 +188,7 @@ pub(crate) async fn check_registry_crud(store: &dyn Store) {
             NewProject {
                 name: "x".into(),
                 path: "x".into(),
-                namespace_id: Some(9999),
+                namespace_id: Some(GroupId(9999)),
                 ..NewProject::default()
             },
             1,
@@ -194,7 +196,10 @@ pub(crate) async fn check_registry_crud(store: &dyn Store) {
         .await;
     assert!(matches!(lost, Err(StoreError::NotFound(_))), "{lost:?}");
 
-    assert_eq!(store.project(7).await.unwrap(), Some(api.clone()));
+    assert_eq!(
+        store.project(ProjectId(7)).await.unwrap(),
+        Some(api.clone())
+    );
     assert_eq!(
         store.project_by_path("acme/tools/api").await.unwrap(),
         Some(api.clone())
@@ -207,7 +212,7 @@ pub(crate) async fn check_registry_crud(store: &dyn Store) {
     // Rename, move to another group, move to a user namespace, rename the user namespace.
     let renamed = store
         .update_project(
-            7,
+            ProjectId(7),
             ProjectUpdate {
                 path: Some("api-v2".into()),
                 ..ProjectUpdate::default()
@@ -222,9 +227,9 @@ pub(crate) async fn check_registry_crud(store: &dyn Store) {
     assert_eq!(store.project_by_path("acme/tools/api").await.unwrap(), None);
     let moved = store
         .update_project(
-            7,
+            ProjectId(7),
             ProjectUpdate {
-                namespace_id: Some(Some(42)),
+                namespace_id: Some(Some(GroupId(42))),
                 ..ProjectUpdate::default()
             },
             9,
@@ -233,11 +238,11 @@ pub(crate) async fn check_registry_crud(store: &dyn Store) {
         .unwrap();
     assert_eq!(
         (moved.namespace_id, moved.path_with_namespace.as_str()),
-        (Some(42), "acme/api-v2")
+        (Some(GroupId(42)), "acme/api-v2")
     );
     let to_user = store
         .update_project(
-            7,
+            ProjectId(7),
             ProjectUpdate {
                 namespace_id: Some(None),
                 namespace_path: Some("bob".into()),
@@ -253,7 +258,7 @@ pub(crate) async fn check_registry_crud(store: &dyn Store) {
     );
     let user_renamed = store
         .update_project(
-            7,
+            ProjectId(7),
             ProjectUpdate {
                 namespace_path: Some("robert".into()),
                 ..ProjectUpdate::default()
@@ -265,7 +270,7 @@ pub(crate) async fn check_registry_crud(store: &dyn Store) {
     assert_eq!(user_renamed.path_with_namespace, "robert/api-v2");
     let clash = store
         .update_project(
-            7,
+            ProjectId(7),
             ProjectUpdate {
                 namespace_path: Some("alice".into()),
                 path: Some("dotfiles".into()),
@@ -284,7 +289,7 @@ pub(crate) async fn check_registry_crud(store: &dyn Store) {
     };
     let reattributed = store
         .update_project(
-            7,
+            ProjectId(7),
             ProjectUpdate {
                 attributes: Some(new_attributes.clone()),
                 ..ProjectUpdate::default()
@@ -298,7 +303,7 @@ pub(crate) async fn check_registry_crud(store: &dyn Store) {
     let projects = store.list_projects(PAGE).await.unwrap();
     assert_eq!(projects.total, 2);
     assert_eq!(projects.items.iter().map(|p| p.id).collect::<Vec<_>>(), {
-        let mut ids = vec![7, dotfiles.id];
+        let mut ids = vec![ProjectId(7), dotfiles.id];
         ids.sort();
         ids
     });
@@ -310,7 +315,7 @@ pub(crate) async fn check_registry_crud(store: &dyn Store) {
         Err(StoreError::NotFound(_))
     ));
     assert!(matches!(
-        store.delete_group(9999).await,
+        store.delete_group(GroupId(9999)).await,
         Err(StoreError::NotFound(_))
     ));
 }
@@ -385,7 +390,7 @@ pub(crate) async fn check_group_move_rewrites_paths(store: &dyn Store) {
     assert_eq!(project_path(api.id).await, "other/platform/infra/api");
     assert_eq!(project_path(web.id).await, "other/platform/web");
     assert_eq!(path(acme.id).await, "acme-corp");
-    let ancestry: Vec<Id> = store
+    let ancestry: Vec<GroupId> = store
         .group_ancestry(infra.id)
         .await
         .unwrap()
@@ -393,7 +398,10 @@ pub(crate) async fn check_group_move_rewrites_paths(store: &dyn Store) {
         .map(|g| g.id)
         .collect();
     assert_eq!(ancestry, vec![infra.id, platform.id, other.id]);
-    assert_eq!(store.group_ancestry(9999).await.unwrap(), Vec::new());
+    assert_eq!(
+        store.group_ancestry(GroupId(9999)).await.unwrap(),
+        Vec::new()
+    );
 
     // Renaming "other" leaves "other-x" alone.
     store
@@ -508,7 +516,7 @@ pub(crate) async fn check_cascade_delete(store: &dyn Store) {
     for gone in [top_hook.id, sub_hook.id, inner_hook.id] {
         assert_eq!(store.hook(gone).await.unwrap(), None);
     }
-    let left: Vec<Id> = store
+    let left: Vec<HookId> = store
         .hooks_by_ids(&all)
         .await
         .unwrap()

@@ -98,7 +98,12 @@ pub(crate) async fn check_retention_prunes_what_is_settled_and_old(store: &dyn S
         !kept.unwrap().request_body.is_empty(),
         "its event's payload is still there to show"
     );
-    assert!(!store.attempt_pruned(resendable + 1_000).await.unwrap());
+    assert!(
+        !store
+            .attempt_pruned(AttemptId(resendable.0 + 1_000))
+            .await
+            .unwrap()
+    );
 
     // One event a batch: the succeeded and the long-failed events go; the failed one still
     // resendable, the retrying one, the held one and the fresh one stay.

@@ -25,9 +25,9 @@ impl HealthRule for KeepHealth {
 
 pub(crate) async fn group(
     store: &dyn Store,
-    id: Option<Id>,
+    id: Option<GroupId>,
     path: &str,
-    parent_id: Option<Id>,
+    parent_id: Option<GroupId>,
 ) -> Group {
     store
         .create_group(
@@ -47,7 +47,7 @@ pub(crate) async fn group(
 pub(crate) async fn project(
     store: &dyn Store,
     path: &str,
-    namespace_id: Option<Id>,
+    namespace_id: Option<GroupId>,
     namespace_path: Option<&str>,
 ) -> Project {
     store
@@ -119,7 +119,7 @@ pub(crate) fn other_body(uuid: &str, key: &str) -> NewEvent {
     event
 }
 
-pub(crate) fn delivery(hook_id: Id, n: usize) -> NewDelivery {
+pub(crate) fn delivery(hook_id: HookId, n: usize) -> NewDelivery {
     NewDelivery {
         hook_id,
         event_header: "Push Hook".into(),
@@ -133,7 +133,7 @@ pub(crate) fn delivery(hook_id: Id, n: usize) -> NewDelivery {
 pub(crate) async fn enqueue(
     store: &dyn Store,
     uuid: &str,
-    hook_id: Id,
+    hook_id: HookId,
     n: usize,
     now: Millis,
 ) -> Inserted {
@@ -145,9 +145,9 @@ pub(crate) async fn enqueue(
 }
 
 pub(crate) fn attempt(
-    hook_id: Id,
-    delivery_id: Option<Id>,
-    event_id: Option<Id>,
+    hook_id: HookId,
+    delivery_id: Option<DeliveryId>,
+    event_id: Option<EventId>,
     outcome: Outcome,
     status: Option<u16>,
     at: Millis,
@@ -189,7 +189,7 @@ pub(crate) fn attempt_for(
     )
 }
 
-pub(crate) fn ids(claimed: &[Claimed]) -> Vec<Id> {
+pub(crate) fn ids(claimed: &[Claimed]) -> Vec<DeliveryId> {
     claimed.iter().map(|c| c.delivery_id).collect()
 }
 

@@ -28,7 +28,7 @@ pub(crate) async fn check_access_tokens(store: &dyn Store) {
     ));
     assert!(matches!(
         store
-            .create_access_token(token("x", HookOwner::Project(999), "d3"), 7)
+            .create_access_token(token("x", HookOwner::Project(ProjectId(999)), "d3"), 7)
             .await,
         Err(StoreError::NotFound(_))
     ));

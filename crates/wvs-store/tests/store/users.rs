@@ -2,7 +2,7 @@
 
 use super::*;
 
-pub(crate) fn new_user(id: Option<Id>, username: &str) -> NewUser {
+pub(crate) fn new_user(id: Option<UserId>, username: &str) -> NewUser {
     NewUser {
         id,
         username: username.into(),
@@ -13,7 +13,7 @@ pub(crate) fn new_user(id: Option<Id>, username: &str) -> NewUser {
 
 pub(crate) async fn check_users_crud(store: &dyn Store) {
     let given = store
-        .create_user(new_user(Some(41), "js"), 5)
+        .create_user(new_user(Some(UserId(41)), "js"), 5)
         .await
         .unwrap();
     assert_eq!(
@@ -23,19 +23,19 @@ pub(crate) async fn check_users_crud(store: &dyn Store) {
             given.name.as_str(),
             given.email.as_str()
         ),
-        (41, "js", "JS", "js@example.com")
+        (UserId(41), "js", "JS", "js@example.com")
     );
     assert_eq!((given.created_at, given.updated_at), (5, 5));
     // An assigned id never collides with a given one.
     let assigned = store.create_user(new_user(None, "ann"), 6).await.unwrap();
-    assert!(assigned.id > 41, "{}", assigned.id);
+    assert!(assigned.id > UserId(41), "{}", assigned.id);
     assert!(matches!(
         store.create_user(new_user(None, "js"), 7).await,
         Err(StoreError::Conflict(_))
     ));
     let renamed = store
         .update_user(
-            41,
+            UserId(41),
             UserUpdate {
                 username: Some("jsmith".into()),
                 ..UserUpdate::default()
@@ -49,7 +49,7 @@ pub(crate) async fn check_users_crud(store: &dyn Store) {
         ("jsmith", "JS")
     );
     assert_eq!((renamed.created_at, renamed.updated_at), (5, 8));
-    assert_eq!(store.user(41).await.unwrap(), Some(renamed.clone()));
+    assert_eq!(store.user(UserId(41)).await.unwrap(), Some(renamed.clone()));
     assert!(matches!(
         store
             .update_user(
@@ -64,13 +64,15 @@ pub(crate) async fn check_users_crud(store: &dyn Store) {
         Err(StoreError::Conflict(_))
     ));
     assert!(matches!(
-        store.update_user(999, UserUpdate::default(), 9).await,
+        store
+            .update_user(UserId(999), UserUpdate::default(), 9)
+            .await,
         Err(StoreError::NotFound("user"))
     ));
-    assert_eq!(store.delete_user(41).await.unwrap(), renamed);
-    assert_eq!(store.user(41).await.unwrap(), None);
+    assert_eq!(store.delete_user(UserId(41)).await.unwrap(), renamed);
+    assert_eq!(store.user(UserId(41)).await.unwrap(), None);
     assert!(matches!(
-        store.delete_user(41).await,
+        store.delete_user(UserId(41)).await,
         Err(StoreError::NotFound("user"))
     ));
 }
@@ -100,7 +102,7 @@ pub(crate) async fn check_ssh_keys(store: &dyn Store) {
         .await
         .unwrap();
     assert!(matches!(
-        store.create_ssh_key(999, key("x"), 6).await,
+        store.create_ssh_key(UserId(999), key("x"), 6).await,
         Err(StoreError::NotFound("user"))
     ));
     assert_eq!(
@@ -169,13 +171,13 @@ pub(crate) async fn check_members(store: &dyn Store) {
     ));
     assert!(matches!(
         store
-            .add_member(MemberOf::Group(g.id), member(999, 20), 7)
+            .add_member(MemberOf::Group(g.id), member(UserId(999), 20), 7)
             .await,
         Err(StoreError::NotFound("user"))
     ));
     assert!(matches!(
         store
-            .add_member(MemberOf::Project(999), member(bob.id, 20), 7)
+            .add_member(MemberOf::Project(ProjectId(999)), member(bob.id, 20), 7)
             .await,
         Err(StoreError::NotFound("project"))
     ));

@@ -147,8 +147,8 @@ pub(crate) async fn check_deliveries_view(store: &dyn Store) {
 
     // The state of given deliveries (a resend is not offered while one will be sent anyway).
     let listed = list(&all, PAGE).await;
-    let ids: Vec<Id> = listed.items.iter().map(|d| d.id).collect();
-    let mut asked = vec![ids[5], ids[2], 999_999];
+    let ids: Vec<DeliveryId> = listed.items.iter().map(|d| d.id).collect();
+    let mut asked = vec![ids[5], ids[2], DeliveryId(999_999)];
     asked.sort_unstable();
     let states = store.delivery_states(&asked, now).await.unwrap();
     let mut expected = vec![(ids[5], Failed), (ids[2], InFlight)];

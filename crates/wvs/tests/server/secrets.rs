@@ -4,7 +4,7 @@ use std::time::Duration;
 
 use serde_json::json;
 use wvs_events::SigningSecret;
-use wvs_store::{Page, StatusFilter, Store};
+use wvs_store::{HookId, Page, StatusFilter, Store};
 
 use crate::setup::registry;
 use crate::support::{Receiver, Server};
@@ -134,7 +134,7 @@ async fn no_secret_in_responses_or_the_log() {
         .unwrap();
     let rows = store
         .list_attempts(
-            hook_id,
+            HookId(hook_id),
             StatusFilter::All,
             Page {
                 page: 1,

@@ -16,7 +16,7 @@ use super::super::queue::earliest_per_hook;
 use super::super::rate::{Admission, DueRow, split, window_keys};
 use super::{due_by, json_ids, reschedule};
 use crate::Result;
-use crate::model::{Id, Millis};
+use crate::model::{DeliveryId, HookId, Millis};
 
 /// Rounds of one claim at most (see `claim::ROUNDS`).
 const ROUNDS: usize = 3;
@@ -64,7 +64,7 @@ pub fn claim_due(
 /// What is in flight per hook (`per_hook`), and per tenant when `per_tenant`.
 fn in_flight(
     tx: &Transaction<'_>,
-    per_hook: &HashMap<Id, i64>,
+    per_hook: &HashMap<HookId, i64>,
     per_tenant: bool,
 ) -> Result<InFlight> {
     let mut busy = InFlight {
@@ -79,7 +79,7 @@ fn in_flight(
         ))?;
         let mut rows = select.query([json_ids(per_hook.keys().copied())])?;
         while let Some(row) = rows.next()? {
-            let (hook, tenant): (Id, String) = (row.get(0)?, row.get(1)?);
+            let (hook, tenant): (HookId, String) = (row.get(0)?, row.get(1)?);
             *busy.per_tenant.entry(tenant).or_default() += per_hook[&hook];
         }
     }
@@ -94,7 +94,7 @@ fn claim_round(
     spec: &ClaimSpec<'_>,
     budget: usize,
     mut busy: InFlight,
-    taken: &HashSet<Id>,
+    taken: &HashSet<DeliveryId>,
 ) -> Result<(Vec<ClaimedRow>, bool)> {
     let share = i64::from(spec.rate.in_flight);
     // A hook with no free slot has at least one delivery in flight, so `budget` more than
@@ -211,7 +211,7 @@ fn due_rows(
     promised: &Promised,
     now: Millis,
     busy: &InFlight,
-    taken: &HashSet<Id>,
+    taken: &HashSet<DeliveryId>,
 ) -> Result<Vec<(DueRow, ClaimedRow)>> {
     let mut unordered = tx.prepare_cached(&format!(
         "SELECT {DUE_COLUMNS} FROM deliveries \
@@ -281,14 +281,14 @@ fn admit(tx: &Transaction<'_>, rows: Vec<DueRow>, spec: &ClaimSpec<'_>) -> Resul
 /// hooks aside until the next window opens.
 fn hold(
     tx: &Transaction<'_>,
-    limited: &[(Id, Millis)],
+    limited: &[(HookId, Millis)],
     now: Millis,
-    taken: &HashSet<Id>,
+    taken: &HashSet<DeliveryId>,
 ) -> Result<()> {
     if limited.is_empty() {
         return Ok(());
     }
-    let limited: HashMap<Id, Millis> = limited.iter().copied().collect();
+    let limited: HashMap<HookId, Millis> = limited.iter().copied().collect();
     let mut delay = tx.prepare_cached(
         "UPDATE deliveries SET rate_limited = TRUE WHERE hook_id = ?1 AND state = 'pending' \
          AND next_attempt_at <= ?2 AND NOT rate_limited \
@@ -308,7 +308,12 @@ fn hold(
 
 /// Gives back every claim `owner` holds (graceful shutdown): its deliveries become due at
 /// `now`. Which deliveries, for the caller to let go of once this commits.
-pub fn release(tx: &Transaction<'_>, owner: &str, now: Millis, leases: &Leases) -> Result<Vec<Id>> {
+pub fn release(
+    tx: &Transaction<'_>,
+    owner: &str,
+    now: Millis,
+    leases: &Leases,
+) -> Result<Vec<DeliveryId>> {
     let theirs = leases.lock().held_by_owner(owner);
     let mut update = tx.prepare_cached(
         "UPDATE deliveries SET next_attempt_at = ?2, updated_at = ?2 \
@@ -317,7 +322,7 @@ pub fn release(tx: &Transaction<'_>, owner: &str, now: Millis, leases: &Leases) 
     let mut hooks = Vec::new();
     for delivery in &theirs {
         if let Some(hook) = rusqlite::OptionalExtension::optional(
-            update.query_row(params![delivery, now], |row| row.get::<_, Id>(0)),
+            update.query_row(params![delivery, now], |row| row.get::<_, HookId>(0)),
         )? {
             hooks.push((hook, now));
         }
@@ -339,6 +344,6 @@ pub fn forget_claims(tx: &Transaction<'_>) -> Result<()> {
     let hooks = tx
         .prepare("SELECT id FROM hooks")?
         .query_map([], |row| row.get(0))?
-        .collect::<rusqlite::Result<Vec<Id>>>()?;
+        .collect::<rusqlite::Result<Vec<HookId>>>()?;
     reschedule(tx, &hooks, [])
 }

@@ -9,7 +9,7 @@ use super::super::queue::{FirstUse, Plan, routed_hooks};
 use super::super::sql::count;
 use super::{due_by, json_ids};
 use crate::group_commit::Pending;
-use crate::model::{Id, Inserted, Millis};
+use crate::model::{EventId, HookId, Inserted, Millis, RateKey};
 use crate::{Result, StoreError};
 
 /// Stores a group commit's events with their deliveries (see `queue::insert_events`, whose
@@ -47,7 +47,7 @@ pub fn insert_events(tx: &Transaction<'_>, batch: &[Pending]) -> Result<Vec<Resu
                 new.chain_uuid,
             ])
             .map_err(conflict("event"))?;
-        let id = tx.last_insert_rowid();
+        let id = EventId(tx.last_insert_rowid());
         store_rest(tx, id, &new.payload)?;
         for d in &row.deliveries {
             delivery.execute(params![
@@ -55,7 +55,7 @@ pub fn insert_events(tx: &Transaction<'_>, batch: &[Pending]) -> Result<Vec<Resu
                 d.event_header,
                 d.trigger,
                 d.idempotency_key,
-                d.rate_key,
+                d.rate_key.as_ref().map(RateKey::to_string),
                 id,
                 row.pending.now,
             ])?;
@@ -80,7 +80,7 @@ fn stored_by_key(tx: &Transaction<'_>, batch: &[Pending]) -> Result<HashMap<Stri
         let found = select
             .query_row([&idempotency.key], |row| {
                 Ok((
-                    row.get::<_, Id>(0)?,
+                    row.get::<_, EventId>(0)?,
                     row.get::<_, String>(1)?,
                     row.get::<_, i64>(2)?,
                     row.get::<_, Option<String>>(3)?,
@@ -109,8 +109,8 @@ fn stored_by_key(tx: &Transaction<'_>, batch: &[Pending]) -> Result<HashMap<Stri
 /// The hooks among `ids` that exist, with their `next_due_at`.
 fn live_hooks(
     tx: &Transaction<'_>,
-    ids: impl Iterator<Item = Id>,
-) -> Result<HashMap<Id, Option<Millis>>> {
+    ids: impl Iterator<Item = HookId>,
+) -> Result<HashMap<HookId, Option<Millis>>> {
     let mut select = tx.prepare_cached(
         "SELECT id, next_due_at FROM hooks WHERE id IN (SELECT value FROM json_each(?1))",
     )?;
@@ -119,7 +119,7 @@ fn live_hooks(
 }
 
 /// Stores the parts of `payload` after the first (see `payload`).
-fn store_rest(tx: &Transaction<'_>, event_id: Id, payload: &[u8]) -> Result<()> {
+fn store_rest(tx: &Transaction<'_>, event_id: EventId, payload: &[u8]) -> Result<()> {
     if payload.len() <= PART {
         return Ok(());
     }

@@ -15,17 +15,17 @@ pub mod record;
 use rusqlite::{Transaction, params};
 
 use crate::Result;
-use crate::model::{Id, Millis};
+use crate::model::{DeliveryId, HookId, Millis};
 
 /// A JSON array of `ids`, for `json_each`.
-fn json_ids(ids: impl IntoIterator<Item = Id>) -> String {
+fn json_ids<T: std::fmt::Display>(ids: impl IntoIterator<Item = T>) -> String {
     let list: Vec<String> = ids.into_iter().map(|id| id.to_string()).collect();
     format!("[{}]", list.join(","))
 }
 
 /// Brings each hook's `next_due_at` forward to `at` (or the end of a temporary disable, if
 /// later); never later than it is, never for a permanently disabled hook.
-fn due_by(tx: &Transaction<'_>, due: &[(Id, Millis)]) -> Result<()> {
+fn due_by(tx: &Transaction<'_>, due: &[(HookId, Millis)]) -> Result<()> {
     let mut update = tx.prepare_cached(
         "UPDATE hooks SET next_due_at = CASE WHEN disabled_until > ?2 THEN disabled_until \
          ELSE ?2 END WHERE id = ?1 AND NOT permanently_disabled \
@@ -43,7 +43,11 @@ fn due_by(tx: &Transaction<'_>, due: &[(Id, Millis)]) -> Result<()> {
 /// when permanently disabled. The deliveries `held` (in flight, still pending in the file)
 /// do not count. A hook whose time does not change is not written (a claim that changes
 /// nothing then commits nothing to sync).
-fn reschedule(tx: &Transaction<'_>, ids: &[Id], held: impl IntoIterator<Item = Id>) -> Result<()> {
+fn reschedule(
+    tx: &Transaction<'_>,
+    ids: &[HookId],
+    held: impl IntoIterator<Item = DeliveryId>,
+) -> Result<()> {
     let mut update = tx.prepare_cached(
         "WITH held(id) AS (SELECT value FROM json_each(?2)) \
          UPDATE hooks SET next_due_at = p.next FROM \

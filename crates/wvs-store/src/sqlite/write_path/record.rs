@@ -11,7 +11,7 @@ use super::super::leases::Leases;
 use super::super::queue::{Settled, earliest_per_hook};
 use super::super::sql::to_json;
 use super::{due_by, json_ids, reschedule};
-use crate::model::{Attempt, HookHealth, Id};
+use crate::model::{Attempt, DeliveryId, HookHealth, HookId};
 use crate::{Result, StoreError};
 
 /// The health of the attempts' hooks (a hook deleted meanwhile is absent: its attempts are
@@ -23,7 +23,7 @@ pub fn log_and_settle(
     attempts: &[Attempt],
     leases: &Leases,
 ) -> Result<Healths> {
-    let ids: BTreeSet<Id> = attempts.iter().map(|a| a.hook_id).collect();
+    let ids: BTreeSet<HookId> = attempts.iter().map(|a| a.hook_id).collect();
     let healths = load(tx, ids)?;
     let kept: Vec<&Attempt> = attempts
         .iter()
@@ -36,7 +36,11 @@ pub fn log_and_settle(
 
 /// Writes the hooks' new health (each makes its hook due as its deliveries say, leaving out
 /// the deliveries still `held` once this commits).
-pub fn apply(tx: &Transaction<'_>, changes: &[(Id, HookHealth)], held: HashSet<Id>) -> Result<()> {
+pub fn apply(
+    tx: &Transaction<'_>,
+    changes: &[(HookId, HookHealth)],
+    held: HashSet<DeliveryId>,
+) -> Result<()> {
     let mut update = tx.prepare_cached(
         "UPDATE hooks SET recent_failures = ?2, backoff_count = ?3, disabled_until = ?4, \
          permanently_disabled = ?5 WHERE id = ?1",
@@ -50,11 +54,11 @@ pub fn apply(tx: &Transaction<'_>, changes: &[(Id, HookHealth)], held: HashSet<I
             health.permanently_disabled,
         ])?;
     }
-    let ids: Vec<Id> = changes.iter().map(|(id, _)| *id).collect();
+    let ids: Vec<HookId> = changes.iter().map(|(id, _)| *id).collect();
     reschedule(tx, &ids, held)
 }
 
-fn load(tx: &Transaction<'_>, ids: BTreeSet<Id>) -> Result<Healths> {
+fn load(tx: &Transaction<'_>, ids: BTreeSet<HookId>) -> Result<Healths> {
     let mut select = tx.prepare_cached(&format!(
         "SELECT {HEALTH_COLUMNS} FROM hooks WHERE id IN (SELECT value FROM json_each(?1))"
     ))?;
