@@ -99,14 +99,19 @@ impl Flavor {
 }
 
 /// Whether a delivery header's value changes from one attempt of a hook to the next: the
-/// event's UUID, the idempotency key (and the Standard Webhooks id equal to it) and the
-/// signing time. Every other header of [`DeliveryHeaders::build`] follows from the hook, the
+/// event's UUID, the webhook UUID (new for every request, as GitLab makes it), the
+/// idempotency key (and the Standard Webhooks id equal to it) and the signing time. Every
+/// other header of [`DeliveryHeaders::build`] follows from the hook, the
 /// event kind and the sender's settings (the signature too, once the log redacts it).
 pub fn varies_per_attempt(name: &str) -> bool {
     [IDEMPOTENCY_KEY, WEBHOOK_ID, WEBHOOK_TIMESTAMP]
         .iter()
         .copied()
-        .chain(Flavor::ALL.iter().map(|flavor| flavor.event_uuid()))
+        .chain(
+            Flavor::ALL
+                .iter()
+                .flat_map(|flavor| [flavor.event_uuid(), flavor.webhook_uuid()]),
+        )
         .any(|varying| varying.eq_ignore_ascii_case(name))
 }
 
@@ -169,13 +174,13 @@ impl DeliveryHeaders<'_> {
 mod tests {
     use super::*;
 
-    fn headers<'a>(event_uuid: &'a str, key: &'a str, timestamp: i64) -> DeliveryHeaders<'a> {
+    fn headers<'a>(uuid: &'a str, key: &'a str, timestamp: i64) -> DeliveryHeaders<'a> {
         DeliveryHeaders {
             flavor: Flavor::Gitlab,
             event_header: "Push Hook",
             token: Some("t"),
-            event_uuid,
-            webhook_uuid: "w",
+            event_uuid: uuid,
+            webhook_uuid: uuid,
             instance: "https://wvs.example",
             idempotency_key: key,
             signing_secrets: &[],

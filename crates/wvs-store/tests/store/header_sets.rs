@@ -49,16 +49,18 @@ impl Raw {
 }
 
 /// The headers the sender logs for one attempt: the delivery headers of a signed hook with a
-/// token, secrets redacted, then two custom headers of one name.
+/// token (a new webhook UUID for each, as the server makes), secrets redacted, then two
+/// custom headers of one name.
 pub(crate) fn sent(hook: &Hook, instance: &str, event_uuid: &str, at: i64) -> Vec<(String, String)> {
     let secret = SigningSecret::generate();
     let key = format!("{event_uuid}-{}", hook.uuid);
+    let webhook_uuid = uuid::Uuid::new_v4().to_string();
     let delivery = DeliveryHeaders {
         flavor: Flavor::Gitlab,
         event_header: "Push Hook",
         token: Some("tok"),
         event_uuid,
-        webhook_uuid: &hook.uuid,
+        webhook_uuid: &webhook_uuid,
         instance,
         idempotency_key: &key,
         signing_secrets: std::slice::from_ref(&secret),
@@ -130,8 +132,9 @@ pub(crate) async fn check_request_headers_read_back_as_logged(store: &dyn Store)
     assert_eq!(one.request_headers, tested.request_headers);
 }
 
-/// Many rows of one hook share one header set; another hook, or another instance URL (a
-/// setting changed between attempts), is another set.
+/// Many rows of one hook share one header set; so does another hook whose headers have the
+/// same shape. A hook with other custom headers, or another instance URL (a setting changed
+/// between attempts), is another set.
 pub(crate) async fn check_rows_share_their_header_set(store: &dyn Store, raw: &Raw) {
     let a = hook(store, HookOwner::System).await;
     let b = hook(store, HookOwner::System).await;
@@ -150,24 +153,23 @@ pub(crate) async fn check_rows_share_their_header_set(store: &dyn Store, raw: &R
         .record_attempts("n1", attempts, &KeepHealth)
         .await
         .unwrap();
-    for n in 0..5 {
-        let headers = sent(&a, "https://a.example", &format!("test-{n}"), n);
-        let test = with_headers(
-            attempt(a.id, None, None, Outcome::Succeeded, Some(200), 1_200),
-            headers,
-        );
-        store.log_attempt(test, &KeepHealth).await.unwrap();
-    }
-    assert_eq!(raw.header_sets().await, before + 1, "one set for 25 rows");
-
-    for (hook, instance) in [(&b, "https://a.example"), (&a, "https://moved.example")] {
-        let headers = sent(hook, instance, "ev-other", 1);
+    let log = async |hook: &Hook, headers: Vec<(String, String)>| {
         let logged = with_headers(
-            attempt(hook.id, None, None, Outcome::Succeeded, Some(200), 1_300),
+            attempt(hook.id, None, None, Outcome::Succeeded, Some(200), 1_200),
             headers,
         );
         store.log_attempt(logged, &KeepHealth).await.unwrap();
+    };
+    for n in 0..5 {
+        log(&a, sent(&a, "https://a.example", &format!("test-{n}"), n)).await;
     }
+    log(&b, sent(&b, "https://a.example", "ev-b", 1)).await;
+    assert_eq!(raw.header_sets().await, before + 1, "one set for 26 rows");
+
+    let mut more_custom = sent(&b, "https://a.example", "ev-b2", 1);
+    more_custom.push(("X-Other".to_owned(), "[REDACTED]".to_owned()));
+    log(&b, more_custom).await;
+    log(&a, sent(&a, "https://moved.example", "ev-moved", 1)).await;
     assert_eq!(raw.header_sets().await, before + 3);
 }
 
