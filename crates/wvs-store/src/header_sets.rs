@@ -63,7 +63,8 @@ const ROWS: &str = "attempts.request_headers";
 pub fn rebuild(set: &str, values: &str) -> Result<Vec<(String, String)>> {
     let set: Vec<(String, Option<String>)> =
         serde_json::from_str(set).map_err(|_| StoreError::Corrupt(SETS))?;
-    let values: Vec<String> = serde_json::from_str(values).map_err(|_| StoreError::Corrupt(ROWS))?;
+    let values: Vec<String> =
+        serde_json::from_str(values).map_err(|_| StoreError::Corrupt(ROWS))?;
     let mut values = values.into_iter();
     let headers = set
         .into_iter()
@@ -99,7 +100,9 @@ impl KnownSets {
     fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<Vec<u8>, Id>> {
         // The map is only ever extended with committed ids: one a panicking holder left is
         // still right.
-        self.ids.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+        self.ids
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 }
 

@@ -86,9 +86,7 @@ async fn header_set_ids(store: &PgStore, splits: &[Split]) -> Result<Vec<Id>> {
                     header_sets::intern(&mut conn, split).await
                 })
                 .await?;
-                store
-                    .header_sets
-                    .remember([(split.digest.clone(), id)]);
+                store.header_sets.remember([(split.digest.clone(), id)]);
                 id
             }
         };

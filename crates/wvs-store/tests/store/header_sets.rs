@@ -51,7 +51,12 @@ impl Raw {
 /// The headers the sender logs for one attempt: the delivery headers of a signed hook with a
 /// token (a new webhook UUID for each, as the server makes), secrets redacted, then two
 /// custom headers of one name.
-pub(crate) fn sent(hook: &Hook, instance: &str, event_uuid: &str, at: i64) -> Vec<(String, String)> {
+pub(crate) fn sent(
+    hook: &Hook,
+    instance: &str,
+    event_uuid: &str,
+    at: i64,
+) -> Vec<(String, String)> {
     let secret = SigningSecret::generate();
     let key = format!("{event_uuid}-{}", hook.uuid);
     let webhook_uuid = uuid::Uuid::new_v4().to_string();
@@ -97,7 +102,12 @@ pub(crate) async fn check_request_headers_read_back_as_logged(store: &dyn Store)
         .iter()
         .enumerate()
         .map(|(n, c)| {
-            let headers = sent(&h, "https://a.example", &format!("ev-{n}"), 1_000 + n as i64);
+            let headers = sent(
+                &h,
+                "https://a.example",
+                &format!("ev-{n}"),
+                1_000 + n as i64,
+            );
             let attempt = attempt_for(c, Outcome::Succeeded, Some(200), 1_100);
             with_headers(attempt, headers)
         })
@@ -115,20 +125,32 @@ pub(crate) async fn check_request_headers_read_back_as_logged(store: &dyn Store)
         Vec::new(),
     );
     for logged in [&tested, &unsent] {
-        store.log_attempt(logged.clone(), &KeepHealth).await.unwrap();
+        store
+            .log_attempt(logged.clone(), &KeepHealth)
+            .await
+            .unwrap();
     }
     let page = store
         .list_attempts(h.id, StatusFilter::All, PAGE)
         .await
         .unwrap();
-    let read: Vec<_> = page.items.iter().rev().map(|a| &a.request_headers).collect();
+    let read: Vec<_> = page
+        .items
+        .iter()
+        .rev()
+        .map(|a| &a.request_headers)
+        .collect();
     let written: Vec<_> = recorded
         .iter()
         .chain([&tested, &unsent])
         .map(|a| &a.request_headers)
         .collect();
     assert_eq!(read, written);
-    let one = store.attempt(h.id, page.items[1].id).await.unwrap().unwrap();
+    let one = store
+        .attempt(h.id, page.items[1].id)
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(one.request_headers, tested.request_headers);
 }
 
@@ -146,7 +168,10 @@ pub(crate) async fn check_rows_share_their_header_set(store: &dyn Store, raw: &R
         .enumerate()
         .map(|(n, c)| {
             let headers = sent(&a, "https://a.example", &format!("ev-{n}"), n as i64);
-            with_headers(attempt_for(c, Outcome::Succeeded, Some(200), 1_100), headers)
+            with_headers(
+                attempt_for(c, Outcome::Succeeded, Some(200), 1_100),
+                headers,
+            )
         })
         .collect();
     store
