@@ -217,19 +217,30 @@ mod sqlite {
             )
             .await
             .unwrap();
-        let big = |n: usize| NewEvent {
-            payload: vec![b' '; 100_000],
-            ..super::new_event(&format!("big-{n}"), None)
+        let sized = |bytes: usize, n: usize| NewEvent {
+            payload: vec![b' '; bytes],
+            ..super::new_event(&format!("fill-{bytes}-{n}"), None)
         };
-        let mut stored = 0;
-        let error = loop {
-            match store.insert_event(big(stored), Vec::new(), 1).await {
-                Ok(_) => stored += 1,
-                Err(error) => break error,
-            }
-            assert!(stored < 20, "300 pages hold fewer than 20 events of 100 kB");
-        };
-        assert!(!error.is_row_error(), "{error}");
+        let big = |n: usize| sized(100_000, n);
+        // Events of 100 kB until one fails, then of 20 kB: what is left is then less than
+        // the probe writes, wherever the schema's own pages put the last big event.
+        for (bytes, most) in [(100_000, 20), (20_000, 30)] {
+            let mut stored = 0;
+            let error = loop {
+                match store
+                    .insert_event(sized(bytes, stored), Vec::new(), 1)
+                    .await
+                {
+                    Ok(_) => stored += 1,
+                    Err(error) => break error,
+                }
+                assert!(
+                    stored < most,
+                    "300 pages hold fewer than {most} events of {bytes} B"
+                );
+            };
+            assert!(!error.is_row_error(), "{error}");
+        }
         assert!(store.write_failure().is_some());
         assert!(store.probe_write().await.is_err());
         assert!(store.write_failure().is_some());
