@@ -54,9 +54,9 @@ pub async fn insert_one(conn: &mut Conn, attempt: &Attempt) -> Result<Id> {
 macro_rules! select {
     () => {
         "SELECT a.id, a.hook_id, a.delivery_id, a.event_id, a.trigger, a.url, a.request_headers, \
-         h.headers AS header_set, COALESCE(a.request_body, e.payload) AS request_body, e.id AS payload_of, a.response_status, \
-         a.response_headers, a.response_body, a.execution_duration, a.internal_error, a.rate_limited, \
-         a.created_at \
+         h.headers AS header_set, COALESCE(a.request_body, e.payload) AS request_body, \
+         e.id AS payload_of, a.response_status, a.response_headers, a.response_body, \
+         a.execution_duration, a.internal_error, a.rate_limited, a.created_at \
          FROM attempts a LEFT JOIN events e ON e.id = a.event_id AND a.request_body IS NULL \
          LEFT JOIN header_sets h ON h.id = a.header_set_id "
     };
