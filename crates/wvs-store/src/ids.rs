@@ -69,6 +69,8 @@ ids! {
     DeliveryId;
     /// A delivery-log row's id: one attempt.
     AttemptId;
+    /// A set of request headers shared by delivery-log rows.
+    HeaderSetId;
 }
 
 #[cfg(test)]

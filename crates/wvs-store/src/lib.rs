@@ -48,6 +48,7 @@ pub mod cipher;
 pub mod delivery_view;
 mod dialect;
 mod group_commit;
+mod header_sets;
 mod ids;
 pub mod model;
 pub mod postgres;

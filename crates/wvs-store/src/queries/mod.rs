@@ -8,6 +8,7 @@ use super::{Backend, Conn, Db};
 
 pub(super) mod claim;
 pub(super) mod groups;
+pub(super) mod header_sets;
 pub(super) mod health;
 pub(super) mod hooks;
 pub(super) mod keys;
