@@ -98,6 +98,23 @@ impl Flavor {
     }
 }
 
+/// Whether a delivery header's value changes from one attempt of a hook to the next: the
+/// event's UUID, the webhook UUID (new for every request, as GitLab makes it), the
+/// idempotency key (and the Standard Webhooks id equal to it) and the signing time. Every
+/// other header of [`DeliveryHeaders::build`] follows from the hook, the
+/// event kind and the sender's settings (the signature too, once the log redacts it).
+pub fn varies_per_attempt(name: &str) -> bool {
+    [IDEMPOTENCY_KEY, WEBHOOK_ID, WEBHOOK_TIMESTAMP]
+        .iter()
+        .copied()
+        .chain(
+            Flavor::ALL
+                .iter()
+                .flat_map(|flavor| [flavor.event_uuid(), flavor.webhook_uuid()]),
+        )
+        .any(|varying| varying.eq_ignore_ascii_case(name))
+}
+
 /// Everything that goes into the headers of one delivery attempt.
 #[derive(Debug, Clone)]
 pub struct DeliveryHeaders<'a> {
@@ -150,5 +167,45 @@ impl DeliveryHeaders<'_> {
             ));
         }
         headers
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn headers<'a>(uuid: &'a str, key: &'a str, timestamp: i64) -> DeliveryHeaders<'a> {
+        DeliveryHeaders {
+            flavor: Flavor::Gitlab,
+            event_header: "Push Hook",
+            token: Some("t"),
+            event_uuid: uuid,
+            webhook_uuid: uuid,
+            instance: "https://wvs.example",
+            idempotency_key: key,
+            signing_secrets: &[],
+            timestamp,
+            version: "1.0",
+        }
+    }
+
+    #[test]
+    fn only_the_headers_said_to_vary_differ_between_two_attempts_of_a_hook() {
+        let secret = SigningSecret::generate();
+        let secrets = std::slice::from_ref(&secret);
+        let mut first = headers("e1", "k1", 1);
+        let mut second = headers("e2", "k2", 2);
+        (first.signing_secrets, second.signing_secrets) = (secrets, secrets);
+        let (first, second) = (first.build(b"{}"), second.build(b"{}"));
+        assert_eq!(first.len(), second.len());
+        for ((name, one), (other_name, other)) in first.iter().zip(&second) {
+            assert_eq!(name, other_name);
+            let differs = one != other;
+            assert_eq!(
+                differs,
+                varies_per_attempt(name) || *name == WEBHOOK_SIGNATURE,
+                "{name}"
+            );
+        }
     }
 }

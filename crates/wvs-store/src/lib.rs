@@ -47,6 +47,9 @@ macro_rules! query_modules {
         #[path = "queries/groups.rs"]
         mod groups;
         $(#[$attribute])*
+        #[path = "queries/header_sets.rs"]
+        mod header_sets;
+        $(#[$attribute])*
         #[path = "queries/health.rs"]
         mod health;
         $(#[$attribute])*
@@ -102,6 +105,7 @@ macro_rules! query_modules {
 pub mod cipher;
 pub mod delivery_view;
 mod group_commit;
+mod header_sets;
 pub mod model;
 pub mod postgres;
 mod read_cache;

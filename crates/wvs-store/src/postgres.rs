@@ -43,6 +43,7 @@ use tokio::sync::Notify;
 use crate::Result;
 use crate::cipher::{Cipher, SecretKey};
 use crate::group_commit::GroupCommit;
+use crate::header_sets::KnownSets;
 use crate::read_cache::ReadCache;
 use crate::write_health::WriteHealth;
 
@@ -142,6 +143,8 @@ pub struct PgStore {
     inserts: Option<GroupCommit>,
     /// Whether writes are failing, and why.
     writes: Arc<WriteHealth>,
+    /// The header sets this node added or found (see `crate::header_sets`).
+    header_sets: Arc<KnownSets>,
 }
 
 impl PgStore {
@@ -166,6 +169,7 @@ impl PgStore {
             work_watchers: Arc::default(),
             inserts: None,
             writes: Arc::default(),
+            header_sets: Arc::default(),
         };
         store.inserts = Some(store::group_commit(store.clone()));
         store.listen();

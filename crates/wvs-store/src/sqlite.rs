@@ -46,6 +46,7 @@ use tokio::sync::{Notify, oneshot};
 use crate::cipher::{Cipher, SecretKey};
 use crate::group_commit::GroupCommit;
 use crate::group_commit::Pending;
+use crate::header_sets::KnownSets;
 use crate::model::{Attempt, DeliveryCounts, HealthRule, HookHealth, Id, Inserted, Millis};
 use crate::read_cache::ReadCache;
 use crate::write_health::WriteHealth;
@@ -138,6 +139,8 @@ pub struct SqliteStore {
     inserts: Option<GroupCommit>,
     /// Whether writes are failing, and why.
     writes: Arc<WriteHealth>,
+    /// The header sets the writer thread knows (see `crate::header_sets`).
+    header_sets: Arc<KnownSets>,
 }
 
 impl SqliteStore {
@@ -222,6 +225,7 @@ impl SqliteStore {
             cache: Arc::new(ReadCache::only_writer()),
             inserts: None,
             writes: Arc::default(),
+            header_sets: Arc::default(),
         };
         store
             .on_writer(write_path::claim::forget_claims, |_| ())
@@ -428,10 +432,12 @@ impl SqliteStore {
         let owner: Arc<str> = Arc::from(owner);
         let (logged, settled) = (Arc::clone(&attempts), Arc::clone(&attempts));
         let (leases, holder) = (self.leases.clone(), self.leases.clone());
+        let (known, learnt) = (Arc::clone(&self.header_sets), Arc::clone(&self.header_sets));
         let released = Arc::clone(&owner);
         let write = self.on_writer(
             move |tx| {
-                let healths = write_path::record::log_and_settle(tx, &owner, &logged, &leases)?;
+                let (healths, new_sets) =
+                    write_path::record::log_and_settle(tx, &owner, &logged, &leases, &known)?;
                 healths_tx
                     .send(healths)
                     .map_err(|_| StoreError::Corrupt("record"))?;
@@ -440,11 +446,14 @@ impl SqliteStore {
                     .map_err(|_| StoreError::Corrupt("record"))?;
                 let deliveries = logged.iter().filter_map(|a| a.delivery_id);
                 let held = leases.lock().ids_after(deliveries, &owner);
-                write_path::record::apply(tx, &changes, held)
+                write_path::record::apply(tx, &changes, held)?;
+                Ok(new_sets)
             },
             // The claims recorded are settled in the file: no longer held (a delivery of a
-            // hook deleted meanwhile too: it is gone).
-            move |()| {
+            // hook deleted meanwhile too: it is gone). The header sets added are there to
+            // stay.
+            move |new_sets| {
+                learnt.remember(new_sets.iter().map(|(digest, id)| (digest.clone(), *id)));
                 let mut held = holder.lock();
                 for delivery in settled.iter().filter_map(|a| a.delivery_id) {
                     if held.held_by(delivery, &released) {
@@ -466,7 +475,7 @@ impl SqliteStore {
             }
         };
         let (outcome, ()) = tokio::join!(write, fold);
-        outcome
+        outcome.map(|_| ())
     }
 }
 

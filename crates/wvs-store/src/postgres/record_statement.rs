@@ -7,6 +7,10 @@
 //! it: they are dropped, not failed), writes the log, settles the deliveries this node still
 //! holds, makes retried deliveries' hooks due again and wakes every node.
 //!
+//! The attempts' header sets (see `crate::header_sets`) are looked up in the node's memory;
+//! one it does not know yet is found or added before the statement, committed on its own,
+//! so that the ids remembered are of sets that exist whatever becomes of the statement.
+//!
 //! Hook health is folded in Rust (the rule is the dispatcher's) from what the statement read.
 //! A batch with a failure in it runs the statement in a transaction and folds there, as
 //! before: failures count exactly, on every node. A batch of successes (the rule under load)
@@ -19,8 +23,9 @@ use sqlx::PgConnection;
 use super::health::{self, HEALTH_COLUMNS, HealthRow, Healths};
 use super::queue::{Settled, earliest_per_hook};
 use super::sql::to_json;
-use super::{PgStore, WORK_CHANNEL};
+use super::{PgStore, WORK_CHANNEL, header_sets};
 use crate::Result;
+use crate::header_sets::Split;
 use crate::model::{Attempt, HealthEffect, HealthRule, Id, Millis};
 
 /// Records `attempts` made by `owner` (see the module).
@@ -30,7 +35,12 @@ pub async fn record(
     attempts: &[Attempt],
     rule: &dyn HealthRule,
 ) -> Result<()> {
-    let batch = Batch::of(owner, attempts)?;
+    let splits = attempts
+        .iter()
+        .map(|a| Split::of(&a.request_headers))
+        .collect::<Result<Vec<_>>>()?;
+    let header_sets = header_set_ids(store, &splits).await?;
+    let batch = Batch::of(owner, attempts, &splits, header_sets)?;
     let sql = statement();
     if attempts.iter().any(|a| a.health == HealthEffect::Failure) {
         return super::store::retrying(|| {
@@ -64,6 +74,27 @@ pub async fn record(
     .await
 }
 
+/// The id of each split's header set, from memory or else found or added (and remembered).
+async fn header_set_ids(store: &PgStore, splits: &[Split]) -> Result<Vec<Id>> {
+    let mut ids = Vec::with_capacity(splits.len());
+    for split in splits {
+        let id = match store.header_sets.get(&split.digest) {
+            Some(id) => id,
+            None => {
+                let id = super::store::retrying(async || {
+                    let mut conn = store.pool.acquire().await?;
+                    header_sets::intern(&mut conn, split).await
+                })
+                .await?;
+                store.header_sets.remember([(split.digest.clone(), id)]);
+                id
+            }
+        };
+        ids.push(id);
+    }
+    Ok(ids)
+}
+
 /// The attempts whose hooks still exist.
 fn live<'a>(attempts: &'a [Attempt], read: &Healths) -> Vec<&'a Attempt> {
     attempts
@@ -80,7 +111,9 @@ struct Batch<'a> {
     event_ids: Vec<Option<Id>>,
     triggers: Vec<&'a str>,
     urls: Vec<&'a str>,
-    request_headers: Vec<String>,
+    header_sets: Vec<Id>,
+    /// The values of each attempt's own (its header set holds the rest).
+    request_headers: Vec<&'a str>,
     request_bodies: Vec<Option<&'a [u8]>>,
     statuses: Vec<Option<i64>>,
     response_headers: Vec<String>,
@@ -98,7 +131,12 @@ struct Batch<'a> {
 }
 
 impl<'a> Batch<'a> {
-    fn of(owner: &'a str, attempts: &'a [Attempt]) -> Result<Batch<'a>> {
+    fn of(
+        owner: &'a str,
+        attempts: &'a [Attempt],
+        splits: &'a [Split],
+        header_sets: Vec<Id>,
+    ) -> Result<Batch<'a>> {
         let all: Vec<&Attempt> = attempts.iter().collect();
         let Settled { outcomes, retried } = Settled::of(&all);
         let (retried_hooks, retried_at) =
@@ -110,10 +148,8 @@ impl<'a> Batch<'a> {
             event_ids: attempts.iter().map(|a| a.event_id).collect(),
             triggers: attempts.iter().map(|a| a.trigger.as_str()).collect(),
             urls: attempts.iter().map(|a| a.url.as_str()).collect(),
-            request_headers: attempts
-                .iter()
-                .map(|a| to_json(&a.request_headers, "attempts.request_headers"))
-                .collect::<Result<_>>()?,
+            header_sets,
+            request_headers: splits.iter().map(|s| s.values.as_str()).collect(),
             request_bodies: attempts.iter().map(|a| a.request_body.as_deref()).collect(),
             statuses: attempts
                 .iter()
@@ -151,6 +187,7 @@ impl<'a> Batch<'a> {
             .bind(&self.event_ids)
             .bind(&self.triggers)
             .bind(&self.urls)
+            .bind(&self.header_sets)
             .bind(&self.request_headers)
             .bind(&self.request_bodies)
             .bind(&self.statuses)
@@ -183,29 +220,29 @@ fn statement() -> &'static str {
     })
 }
 
-/// $1..$14 the attempts' columns, $15..$18 the deliveries settled (id, state, next attempt,
-/// time), $19 the owner, $20 and $21 the hooks retried and when, $22 the work channel.
+/// $1..$15 the attempts' columns, $16..$19 the deliveries settled (id, state, next attempt,
+/// time), $20 the owner, $21 and $22 the hooks retried and when, $23 the work channel.
 const RECORD: &str = "\
 WITH a AS (SELECT * FROM unnest($1::bigint[], $2::bigint[], $3::bigint[], $4::text[], \
-        $5::text[], $6::text[], $7::bytea[], $8::bigint[], $9::text[], $10::bytea[], \
-        $11::float8[], $12::text[], $13::bigint[], $14::bool[]) \
-    AS a (hook_id, delivery_id, event_id, trigger, url, request_headers, request_body, \
+        $5::text[], $6::bigint[], $7::text[], $8::bytea[], $9::bigint[], $10::text[], $11::bytea[], \
+        $12::float8[], $13::text[], $14::bigint[], $15::bool[]) \
+    AS a (hook_id, delivery_id, event_id, trigger, url, header_set_id, request_headers, request_body, \
         response_status, response_headers, response_body, execution_duration, internal_error, \
         created_at, rate_limited)), \
 live AS MATERIALIZED (SELECT {health} FROM hooks WHERE id IN (SELECT hook_id FROM a) \
     ORDER BY id FOR KEY SHARE), \
-logged AS (INSERT INTO attempts (hook_id, delivery_id, event_id, trigger, url, request_headers, \
-        request_body, response_status, response_headers, response_body, execution_duration, \
+logged AS (INSERT INTO attempts (hook_id, delivery_id, event_id, trigger, url, header_set_id, \
+        request_headers, request_body, response_status, response_headers, response_body, execution_duration, \
         internal_error, created_at, rate_limited) \
     SELECT a.* FROM a WHERE a.hook_id IN (SELECT id FROM live)), \
 settled AS (UPDATE deliveries SET state = o.state, \
         next_attempt_at = coalesce(o.next_at, deliveries.next_attempt_at), \
         attempts = deliveries.attempts + 1, lease_owner = NULL, lease_expires_at = NULL, \
         updated_at = o.at \
-    FROM unnest($15::bigint[], $16::text[], $17::bigint[], $18::bigint[]) AS o (id, state, next_at, at) \
-    WHERE deliveries.id = o.id AND deliveries.state = 'in_flight' AND deliveries.lease_owner = $19), \
+    FROM unnest($16::bigint[], $17::text[], $18::bigint[], $19::bigint[]) AS o (id, state, next_at, at) \
+    WHERE deliveries.id = o.id AND deliveries.state = 'in_flight' AND deliveries.lease_owner = $20), \
 retried AS (UPDATE hooks SET next_due_at = {due} \
-    FROM unnest($20::bigint[], $21::bigint[]) AS d (column1, column2) \
+    FROM unnest($21::bigint[], $22::bigint[]) AS d (column1, column2) \
     WHERE hooks.id = d.column1 AND NOT hooks.permanently_disabled), \
-woken AS (SELECT pg_notify($22, '') AS w) \
+woken AS (SELECT pg_notify($23, '') AS w) \
 SELECT l.* FROM live l CROSS JOIN woken";

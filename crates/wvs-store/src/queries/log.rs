@@ -1,85 +1,52 @@
 //! The delivery log: one row per attempt, read back newest first per hook. An attempt that
 //! sent the event's stored payload keeps no copy of it (`request_body` NULL); reading it back
-//! joins the event.
+//! joins the event. Its request headers are a header set shared with the hook's other rows
+//! and the few values of its own (see `crate::header_sets`).
 
 use sqlx::FromRow;
 
 use super::Conn;
+use super::header_sets;
 use super::payload;
 
-use super::sql::{count, from_json, kept_values, missing, padded, runs, to_json};
+use super::sql::{count, from_json, missing, to_json};
+use crate::header_sets::{Split, rebuild};
 use crate::model::{
     Activity, Attempt, HookTiming, Id, LoggedAttempt, Millis, MinuteActivity, Page, Paged,
     StatusFilter,
 };
 use crate::{Result, StoreError};
 
-/// The attempt columns written, in the order [`insert`] binds them.
-const INSERT: &str = "INSERT INTO attempts (hook_id, delivery_id, event_id, trigger, url, request_headers, \
-     request_body, response_status, response_headers, response_body, execution_duration, internal_error, \
-     created_at, rate_limited) ";
-const WIDTH: usize = 14;
-
-/// Writes the attempts; with `returning` = ` RETURNING id`, returns their ids in order.
-async fn write(conn: &mut Conn, attempts: &[&Attempt], returning: &str) -> Result<Vec<Id>> {
-    let mut ids = Vec::new();
-    for run in runs(attempts) {
-        // Encode first: the query borrows the encoded strings.
-        let encoded = run
-            .items()
-            .iter()
-            .map(|a| Encoded::new(a))
-            .collect::<Result<Vec<_>>>()?;
-        let sql = format!("{INSERT}{}{returning}", kept_values(run.rows(), WIDTH, ""));
-        let mut query = sqlx::query_scalar::<_, Id>(&sql);
-        for ((attempt, kept), (encoded, _)) in run.bound().zip(padded(&encoded)) {
-            query = query
-                .bind(attempt.hook_id)
-                .bind(attempt.delivery_id)
-                .bind(attempt.event_id)
-                .bind(&attempt.trigger)
-                .bind(&attempt.url)
-                .bind(&encoded.request_headers)
-                .bind(&attempt.request_body)
-                .bind(attempt.response_status.map(i64::from))
-                .bind(&encoded.response_headers)
-                .bind(&attempt.response_body)
-                .bind(attempt.execution_duration)
-                .bind(&attempt.internal_error)
-                .bind(attempt.created_at)
-                .bind(attempt.rate_limited)
-                .bind(kept);
-        }
-        let mut batch_ids = query.fetch_all(&mut *conn).await.map_err(missing("hook"))?;
-        // RETURNING gives no order; ids are assigned in row order.
-        batch_ids.sort_unstable();
-        ids.extend(batch_ids);
-    }
-    Ok(ids)
-}
-
-/// Writes one attempt (a test or a resend); its hook must exist.
+/// Writes one attempt (a test or a resend); its hook must exist. Its request headers go in
+/// as a header set and the values of its own (see `crate::header_sets`).
 pub async fn insert_one(conn: &mut Conn, attempt: &Attempt) -> Result<Id> {
-    write(conn, &[attempt], " RETURNING id")
-        .await?
-        .first()
-        .copied()
-        .ok_or(StoreError::Corrupt("attempts.id"))
-}
-
-/// The JSON columns of one attempt.
-struct Encoded {
-    request_headers: String,
-    response_headers: String,
-}
-
-impl Encoded {
-    fn new(attempt: &Attempt) -> Result<Encoded> {
-        Ok(Encoded {
-            request_headers: to_json(&attempt.request_headers, "attempts.request_headers")?,
-            response_headers: to_json(&attempt.response_headers, "attempts.response_headers")?,
-        })
-    }
+    let split = Split::of(&attempt.request_headers)?;
+    let header_set = header_sets::intern(conn, &split).await?;
+    let response_headers = to_json(&attempt.response_headers, "attempts.response_headers")?;
+    sqlx::query_scalar(
+        "INSERT INTO attempts (hook_id, delivery_id, event_id, trigger, url, header_set_id, \
+         request_headers, request_body, response_status, response_headers, response_body, \
+         execution_duration, internal_error, created_at, rate_limited) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15) RETURNING id",
+    )
+    .bind(attempt.hook_id)
+    .bind(attempt.delivery_id)
+    .bind(attempt.event_id)
+    .bind(&attempt.trigger)
+    .bind(&attempt.url)
+    .bind(header_set)
+    .bind(&split.values)
+    .bind(&attempt.request_body)
+    .bind(attempt.response_status.map(i64::from))
+    .bind(&response_headers)
+    .bind(&attempt.response_body)
+    .bind(attempt.execution_duration)
+    .bind(&attempt.internal_error)
+    .bind(attempt.created_at)
+    .bind(attempt.rate_limited)
+    .fetch_one(&mut *conn)
+    .await
+    .map_err(missing("hook"))
 }
 
 /// Reads attempts with the body that was sent: the attempt's own, or else the event's
@@ -87,10 +54,11 @@ impl Encoded {
 macro_rules! select {
     () => {
         "SELECT a.id, a.hook_id, a.delivery_id, a.event_id, a.trigger, a.url, a.request_headers, \
-         COALESCE(a.request_body, e.payload) AS request_body, e.id AS payload_of, a.response_status, \
-         a.response_headers, a.response_body, a.execution_duration, a.internal_error, a.rate_limited, \
-         a.created_at \
-         FROM attempts a LEFT JOIN events e ON e.id = a.event_id AND a.request_body IS NULL "
+         h.headers AS header_set, COALESCE(a.request_body, e.payload) AS request_body, \
+         e.id AS payload_of, a.response_status, a.response_headers, a.response_body, \
+         a.execution_duration, a.internal_error, a.rate_limited, a.created_at \
+         FROM attempts a LEFT JOIN events e ON e.id = a.event_id AND a.request_body IS NULL \
+         LEFT JOIN header_sets h ON h.id = a.header_set_id "
     };
 }
 
@@ -120,7 +88,11 @@ struct AttemptRow {
     event_id: Option<Id>,
     trigger: String,
     url: String,
+    /// The values of the row's own when it has a header set, else (a row logged before
+    /// header sets) every header as `[name, value]` pairs.
     request_headers: String,
+    /// The row's header set, if it has one.
+    header_set: Option<String>,
     request_body: Option<Vec<u8>>,
     /// The event whose payload `request_body` is the first part of, when it is one.
     payload_of: Option<Id>,
@@ -156,7 +128,10 @@ impl AttemptRow {
             event_id: self.event_id,
             trigger: self.trigger,
             url: self.url,
-            request_headers: from_json(&self.request_headers, "attempts.request_headers")?,
+            request_headers: match &self.header_set {
+                Some(set) => rebuild(set, &self.request_headers)?,
+                None => from_json(&self.request_headers, "attempts.request_headers")?,
+            },
             // No body of its own and no event left to take it from: nothing to show.
             request_body: self.request_body.unwrap_or_default(),
             response_status,

@@ -1,38 +1,46 @@
-//! Recording attempts, in the writer's transaction: the log rows, the deliveries' outcomes,
-//! then (once the caller folded the attempts into their hooks' health, see
-//! `SqliteStore::record`) the health that changed.
+//! Recording attempts, in the writer's transaction: the log rows (their request headers as
+//! header sets, see `crate::header_sets`), the deliveries' outcomes, then (once the caller
+//! folded the attempts into their hooks' health, see `SqliteStore::record`) the health that
+//! changed.
 
-use std::collections::{BTreeSet, HashSet};
+use std::collections::{BTreeSet, HashMap, HashSet};
 
-use rusqlite::{Transaction, params};
+use rusqlite::{OptionalExtension, Transaction, params};
 
 use super::super::health::{HEALTH_COLUMNS, HealthRow, Healths};
 use super::super::leases::Leases;
 use super::super::queue::{Settled, earliest_per_hook};
 use super::super::sql::to_json;
 use super::{due_by, json_ids, reschedule};
+use crate::header_sets::{KnownSets, Split};
 use crate::model::{Attempt, HookHealth, Id};
 use crate::{Result, StoreError};
 
 /// The health of the attempts' hooks (a hook deleted meanwhile is absent: its attempts are
 /// dropped), the attempts of the others logged and their deliveries settled, if `owner`
-/// still holds their claims (the caller lets go of those claims once this commits).
+/// still holds their claims (the caller lets go of those claims once this commits). Also the
+/// header sets it added or found that `known` lacked, for the caller to remember once this
+/// commits.
 pub fn log_and_settle(
     tx: &Transaction<'_>,
     owner: &str,
     attempts: &[Attempt],
     leases: &Leases,
-) -> Result<Healths> {
+    known: &KnownSets,
+) -> Result<(Healths, NewSets)> {
     let ids: BTreeSet<Id> = attempts.iter().map(|a| a.hook_id).collect();
     let healths = load(tx, ids)?;
     let kept: Vec<&Attempt> = attempts
         .iter()
         .filter(|a| healths.contains(a.hook_id))
         .collect();
-    insert(tx, &kept)?;
+    let new_sets = insert(tx, &kept, known)?;
     settle(tx, owner, &kept, leases)?;
-    Ok(healths)
+    Ok((healths, new_sets))
 }
+
+/// Header sets by digest, not yet in [`KnownSets`].
+pub type NewSets = HashMap<Vec<u8>, Id>;
 
 /// Writes the hooks' new health (each makes its hook due as its deliveries say, leaving out
 /// the deliveries still `held` once this commits).
@@ -75,16 +83,28 @@ fn load(tx: &Transaction<'_>, ids: BTreeSet<Id>) -> Result<Healths> {
     Healths::of(rows)
 }
 
-/// Writes the attempts' log rows.
-fn insert(tx: &Transaction<'_>, attempts: &[&Attempt]) -> Result<()> {
+/// Writes the attempts' log rows; the header sets not in `known` that they use.
+fn insert(tx: &Transaction<'_>, attempts: &[&Attempt], known: &KnownSets) -> Result<NewSets> {
     let mut insert = tx.prepare_cached(
-        "INSERT INTO attempts (hook_id, delivery_id, event_id, trigger, url, request_headers, \
-         request_body, response_status, response_headers, response_body, execution_duration, \
-         internal_error, created_at, rate_limited) \
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)",
+        "INSERT INTO attempts (hook_id, delivery_id, event_id, trigger, url, header_set_id, \
+         request_headers, request_body, response_status, response_headers, response_body, \
+         execution_duration, internal_error, created_at, rate_limited) \
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)",
     )?;
+    let mut new_sets = NewSets::new();
     for a in attempts {
-        let request_headers = to_json(&a.request_headers, "attempts.request_headers")?;
+        let split = Split::of(&a.request_headers)?;
+        let header_set = match known.get(&split.digest) {
+            Some(id) => id,
+            None => match new_sets.get(&split.digest) {
+                Some(id) => *id,
+                None => {
+                    let id = intern(tx, &split)?;
+                    new_sets.insert(split.digest, id);
+                    id
+                }
+            },
+        };
         let response_headers = to_json(&a.response_headers, "attempts.response_headers")?;
         insert
             .execute(params![
@@ -93,7 +113,8 @@ fn insert(tx: &Transaction<'_>, attempts: &[&Attempt]) -> Result<()> {
                 a.event_id,
                 a.trigger,
                 a.url,
-                request_headers,
+                header_set,
+                split.values,
                 a.request_body,
                 a.response_status,
                 response_headers,
@@ -112,7 +133,21 @@ fn insert(tx: &Transaction<'_>, attempts: &[&Attempt]) -> Result<()> {
                 },
             )?;
     }
-    Ok(())
+    Ok(new_sets)
+}
+
+/// The id of `split`'s set, added if the file has none yet (this thread is its only writer).
+fn intern(tx: &Transaction<'_>, split: &Split) -> Result<Id> {
+    let found = tx
+        .prepare_cached("SELECT id FROM header_sets WHERE digest = ?1")?
+        .query_row([&split.digest], |row| row.get(0))
+        .optional()?;
+    if let Some(id) = found {
+        return Ok(id);
+    }
+    Ok(tx
+        .prepare_cached("INSERT INTO header_sets (digest, headers) VALUES (?1, ?2) RETURNING id")?
+        .query_row(params![split.digest, split.set], |row| row.get(0))?)
 }
 
 /// Applies each attempt's outcome to its delivery, if `owner` still holds the claim; a
