@@ -126,9 +126,9 @@ impl Dispatcher {
             };
             if claimed.is_empty() {
                 let sleep = dispatcher.idle_sleep().await;
-                if dispatcher.pause(&shutdown, sleep).await == WokenBy::Work {
-                    // Let the work that comes with this wake-up gather for a moment: one
-                    // claim of many costs about what one claim of one does.
+                let woken = dispatcher.pause(&shutdown, sleep).await;
+                while in_flight.try_join_next().is_some() {}
+                if gathers(&woken, in_flight.len()) {
                     tokio::time::sleep(GATHER).await;
                 }
                 continue;
@@ -340,9 +340,19 @@ enum WokenBy {
     Shutdown,
 }
 
-/// How long an idle claim loop lets work gather after a wake-up before it claims: a few
-/// events ingested together are then claimed, sent and recorded together.
+/// How long a claim loop woken while deliveries are in flight lets work gather before it
+/// claims: a few events ingested or attempts recorded together are then claimed, sent and
+/// recorded together.
 const GATHER: Duration = Duration::from_millis(2);
+
+/// Whether the claim loop, woken as `woken` with `in_flight` sends not yet finished, waits
+/// [`GATHER`] before it claims. With deliveries in flight, more work is on its way (their
+/// records free slots) and one claim of many costs about what one claim of one does; with
+/// none, the node is quiet and the event that woke it goes out at once, its latency not
+/// stretched by the wait.
+fn gathers(woken: &WokenBy, in_flight: usize) -> bool {
+    *woken == WokenBy::Work && in_flight > 0
+}
 
 /// Writes attempts in batches: whatever has arrived while the previous batch was being
 /// written goes into the next transaction. Each commit wakes the claim loop: the recorded
@@ -453,6 +463,17 @@ mod tests {
 
     use super::*;
     use wvs_store::{DeliveryId, EventId};
+
+    #[test]
+    fn only_a_busy_loop_woken_by_work_gathers() {
+        assert!(
+            gathers(&WokenBy::Work, 3),
+            "deliveries in flight: more comes"
+        );
+        assert!(!gathers(&WokenBy::Work, 0), "a quiet node sends at once");
+        assert!(!gathers(&WokenBy::Clock, 3));
+        assert!(!gathers(&WokenBy::Shutdown, 3));
+    }
 
     fn attempt(n: i64) -> Attempt {
         Attempt {

@@ -60,6 +60,7 @@ use crate::{Result, StoreError};
 use connections::Connections;
 use health::Healths;
 use leases::Leases;
+use writer::Commit;
 
 /// What the shared query modules are compiled against.
 type Db = SqliteDialect;
@@ -353,8 +354,18 @@ impl SqliteStore {
         work: impl FnOnce(&rusqlite::Transaction<'_>) -> Result<T> + Send + 'static,
         committed: impl FnOnce(&T) + Send + 'static,
     ) -> Result<T> {
+        self.on_writer_with(Commit::Durable, work, committed).await
+    }
+
+    /// [`Self::on_writer`], committed as `commit` says.
+    async fn on_writer_with<T: Send + 'static>(
+        &self,
+        commit: Commit,
+        work: impl FnOnce(&rusqlite::Transaction<'_>) -> Result<T> + Send + 'static,
+        committed: impl FnOnce(&T) + Send + 'static,
+    ) -> Result<T> {
         let _turn = self.writer.take().await?;
-        let outcome = self.write_path.write(work, committed).await;
+        let outcome = self.write_path.write(commit, work, committed).await;
         if let Err(error) = &outcome {
             self.writes.failed(error);
         }
@@ -375,7 +386,12 @@ impl SqliteStore {
         let (now, lease_until, limit, rate) = (spec.now, spec.lease_until, spec.limit, spec.rate);
         let owner: Arc<str> = Arc::from(spec.owner);
         let (leases, holder) = (self.leases.clone(), self.leases.clone());
-        self.on_writer(
+        // A claim writes only what the next start rebuilds (`forget_claims`: every hook's
+        // due time from its pending deliveries) or may lose (a rate window's count): its
+        // commit need not wait for the disk, which on this path was a sync between an
+        // event's acknowledgement and its delivery.
+        self.on_writer_with(
+            Commit::Deferred,
             move |tx| {
                 let spec = claim::ClaimSpec {
                     owner: &owner,

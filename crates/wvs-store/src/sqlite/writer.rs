@@ -82,17 +82,18 @@ impl Writer {
     }
 
     /// Runs `work` in one write transaction (`BEGIN IMMEDIATE`) on the writer's thread,
-    /// committed if it succeeds and rolled back if it fails; `committed` then runs on the
-    /// same thread with what it returned, before any other job (what must change in memory
-    /// with the commit, and only with it, even if the caller stopped waiting).
+    /// committed as `commit` says if it succeeds and rolled back if it fails; `committed` then
+    /// runs on the same thread with what it returned, before any other job (what must change
+    /// in memory with the commit, and only with it, even if the caller stopped waiting).
     pub async fn write<T: Send + 'static>(
         &self,
+        commit: Commit,
         work: impl FnOnce(&Transaction<'_>) -> Result<T> + Send + 'static,
         committed: impl FnOnce(&T) + Send + 'static,
     ) -> Result<T> {
         let (reply, answer) = oneshot::channel();
         let job: Job = Box::new(move |conn| {
-            let outcome = transaction(conn, work);
+            let outcome = transaction(conn, commit, work);
             if let Ok(out) = &outcome {
                 committed(out);
             }
@@ -117,10 +118,35 @@ impl Writer {
     }
 }
 
+/// Whether a transaction's commit waits for the disk.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Commit {
+    /// `synchronous=FULL`: the commit is on the disk when it returns.
+    Durable,
+    /// `synchronous=NORMAL` (in WAL mode, the commit does not sync; the next durable commit
+    /// or checkpoint syncs it with its own). Only for writes a power cut may lose: the
+    /// file stays consistent and loses just those commits. A process that dies loses
+    /// nothing: the commit is in the file.
+    Deferred,
+}
+
 fn transaction<T>(
     conn: &mut Connection,
+    commit: Commit,
     work: impl FnOnce(&Transaction<'_>) -> Result<T>,
 ) -> Result<T> {
+    if commit == Commit::Deferred {
+        conn.pragma_update(None, "synchronous", "normal")?;
+    }
+    let outcome = run(conn, work);
+    if commit == Commit::Deferred {
+        // Every other transaction of this connection is durable.
+        conn.pragma_update(None, "synchronous", "full")?;
+    }
+    outcome
+}
+
+fn run<T>(conn: &mut Connection, work: impl FnOnce(&Transaction<'_>) -> Result<T>) -> Result<T> {
     let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
     // Dropping `tx` on an error rolls it back.
     let out = work(&tx)?;
@@ -148,4 +174,48 @@ fn connect(options: &WriterOptions) -> Result<Connection> {
 /// The writer's thread is gone (the store was closed, or it panicked).
 fn closed() -> StoreError {
     StoreError::Database(sqlx::Error::PoolClosed)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn synchronous(tx: &Transaction<'_>) -> Result<i64> {
+        Ok(tx.query_row("PRAGMA synchronous", [], |row| row.get(0))?)
+    }
+
+    /// A deferred transaction commits without `synchronous=FULL`; the ones after it have
+    /// it again, a failed deferred one included.
+    #[tokio::test]
+    async fn a_deferred_commit_leaves_the_next_ones_durable() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("w.db");
+        Connection::open(&path)
+            .unwrap()
+            .pragma_update(None, "journal_mode", "wal")
+            .unwrap();
+        let writer = Writer::start(WriterOptions {
+            path,
+            busy_timeout: Duration::from_secs(1),
+            max_page_count: None,
+        })
+        .unwrap();
+        let (full, normal) = (2, 1);
+        let level = writer.write(Commit::Durable, synchronous, |_| ()).await;
+        assert_eq!(level.unwrap(), full);
+        let level = writer.write(Commit::Deferred, synchronous, |_| ()).await;
+        assert_eq!(level.unwrap(), normal);
+        let level = writer.write(Commit::Durable, synchronous, |_| ()).await;
+        assert_eq!(level.unwrap(), full);
+        let failed = writer
+            .write(
+                Commit::Deferred,
+                |tx| Ok(tx.execute("INSERT INTO missing VALUES (1)", [])?),
+                |_| (),
+            )
+            .await;
+        assert!(failed.is_err());
+        let level = writer.write(Commit::Durable, synchronous, |_| ()).await;
+        assert_eq!(level.unwrap(), full);
+    }
 }
