@@ -56,6 +56,7 @@ mod read_cache;
 pub mod sqlite;
 #[doc(hidden)]
 pub mod testing;
+mod time;
 mod write_health;
 
 use std::collections::HashMap;
