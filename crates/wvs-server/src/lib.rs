@@ -21,6 +21,7 @@
 //!   `--log-retention`, in the background, in small batches.
 //! - [`delivery`]: one attempt to one hook, shared by the dispatcher, test and resend.
 //! - [`body_text`]: a receiver's reply, logged as bytes, shown as text.
+//! - [`path_ids`]: the ids in the API's and the pages' paths, parsed to their types.
 //! - [`hooks`]: glue between the hook rules (`wvs-hooks`) and stored hooks.
 //! - [`auth`]: the admin token and project / group access tokens (digests at rest), and what
 //!   each caller may reach.
@@ -45,6 +46,7 @@ pub mod http;
 pub mod ingest;
 pub mod metrics;
 pub mod normalize;
+pub mod path_ids;
 pub mod project_blocks;
 pub mod push;
 pub mod redact;

@@ -369,7 +369,7 @@ impl FormFields {
 mod tests {
     use super::*;
     use wvs_store::{DeliveryLimits, HookHealth, HookOwner, HookSecrets};
-    use wvs_store::{HookId, ProjectId};
+    use wvs_store::{HookId, Millis, ProjectId};
 
     fn fields(pairs: &[(&str, &str)]) -> FormFields {
         FormFields(
@@ -395,7 +395,7 @@ mod tests {
             settings: serde_json::to_value(HookSettings::for_scope(Scope::Project)).unwrap(),
             limits: DeliveryLimits::default(),
             health: HookHealth::default(),
-            created_at: 0,
+            created_at: Millis(0),
         }
     }
 
