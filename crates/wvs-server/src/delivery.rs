@@ -17,7 +17,7 @@ pub struct PreparedHook {
 
 impl PreparedHook {
     pub fn new(hook: Hook) -> PreparedHook {
-        let settings = crate::hooks::settings_of(&hook);
+        let settings = crate::stored_hook::settings_of(&hook);
         // Signing tokens were validated when saved; one that no longer parses is skipped
         // rather than blocking every delivery.
         // The previous secret signs too until its grace period ends (key rotation).

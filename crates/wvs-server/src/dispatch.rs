@@ -41,8 +41,8 @@ use wvs_store::{Attempt, Claimed, HealthEffect, HookId, Millis, Outcome, Store, 
 
 use crate::config::DeliveryConfig;
 use crate::delivery::{self, AttemptContext, Envelope, PreparedHook};
-use crate::hooks::scope_of;
 use crate::metrics;
+use crate::stored_hook::scope_of;
 use limiter::{Signal, Ticket};
 
 /// Attempts written to the store in one transaction at most.

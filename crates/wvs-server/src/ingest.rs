@@ -18,7 +18,7 @@ use wvs_store::{
 };
 
 use crate::dispatch::HookLimits;
-use crate::hooks::{scope_of, settings_of};
+use crate::stored_hook::{scope_of, settings_of};
 use wvs_store::Millis;
 
 /// Hooks one chain of events may reach at most.

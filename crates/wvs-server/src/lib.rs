@@ -22,7 +22,7 @@
 //! - [`delivery`]: one attempt to one hook, shared by the dispatcher, test and resend.
 //! - [`body_text`]: a receiver's reply, logged as bytes, shown as text.
 //! - [`path_ids`]: the ids in the API's and the pages' paths, parsed to their types.
-//! - [`hooks`]: glue between the hook rules (`wvs-hooks`) and stored hooks.
+//! - [`stored_hook`]: glue between the hook rules (`wvs-hooks`) and stored hooks.
 //! - [`auth`]: the admin token and project / group access tokens (digests at rest), and what
 //!   each caller may reach.
 //! - [`web`]: the web interface (server-rendered pages at `/`): sign in, hooks, recent
@@ -41,7 +41,6 @@ pub mod delivery;
 pub mod dispatch;
 #[cfg(test)]
 mod documented;
-pub mod hooks;
 pub mod http;
 pub mod ingest;
 pub mod metrics;
@@ -57,6 +56,7 @@ pub mod server;
 pub mod service;
 pub mod state;
 pub mod status;
+pub mod stored_hook;
 pub mod time;
 pub mod web;
 

@@ -20,10 +20,10 @@ use super::params::Params;
 use super::schema::{self, BranchSettings, HookEvent, HookParams, KeyOnly, NoParams, Recovered};
 use super::schema::{RecoverParams, Resent, Tested, ValueParam};
 use crate::auth::Caller;
-use crate::hooks::{alert_status, scope_of, settings_of};
 use crate::path_ids::AttemptPath;
 use crate::service::hooks::{self, Keyed};
 use crate::state::AppState;
+use crate::stored_hook::{alert_status, scope_of, settings_of};
 use crate::time::iso8601;
 
 /// The hook routes, mounted under `/projects/{id}/hooks`, `/groups/{id}/hooks` and `/hooks`.

@@ -15,9 +15,9 @@ use super::authorization::project_groups;
 use super::error::{ServiceError, ServiceResult};
 use crate::auth::Caller;
 use crate::delivery::{self, AttemptContext, Envelope, PreparedHook};
-use crate::hooks::{limits_of, parts_of, rotate, scope_of, to_store};
 use crate::ingest::idempotency_key;
 use crate::state::AppState;
+use crate::stored_hook::{limits_of, parts_of, rotate, scope_of, to_store};
 use crate::{normalize, project_blocks};
 use wvs_store::Millis;
 
@@ -259,7 +259,7 @@ pub async fn test(
     let event =
         wvs_events::Event::from_slice(&body).map_err(|e| ServiceError::refused(e.to_string()))?;
     let body = delivery::templated(
-        &crate::hooks::settings_of(&hook),
+        &crate::stored_hook::settings_of(&hook),
         &body,
         state.sender.max_payload(),
     )

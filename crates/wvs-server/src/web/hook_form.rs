@@ -11,7 +11,7 @@ use wvs_events::{Flavor, Scope};
 use wvs_hooks::{BranchFilterStrategy, EventFlags, Flag, HookInput, HookSettings, ValidationError};
 use wvs_store::Hook;
 
-use crate::hooks::{scope_of, settings_of};
+use crate::stored_hook::{scope_of, settings_of};
 
 /// One trigger checkbox.
 pub struct FlagRow {

@@ -20,10 +20,10 @@ use super::hook_form::{FormFields, FormView, describe, trigger_labels};
 use super::page::{Chrome, ListQuery, Pager, WebError, found, html, page_of};
 use super::place::{Place, PlacedHook};
 use super::session::Flash;
-use crate::hooks::{alert_status, scope_of, settings_of};
 use crate::service::ServiceError;
 use crate::service::hooks as service;
 use crate::status;
+use crate::stored_hook::{alert_status, scope_of, settings_of};
 
 /// The pages under a hook list (`/projects/{id}/hooks`, `/groups/{id}/hooks`,
 /// `/admin/hooks`).

@@ -644,7 +644,11 @@ async fn an_id_in_a_path_that_is_not_a_number_is_a_bad_request_naming_it() {
     let owner = format!("/projects/{}", ids.project);
     let hook_id = hook(&server, &owner, json!({"url": "http://127.0.0.1:9/"})).await;
     for (method, path, name) in [
-        ("POST", format!("{owner}/hooks/{hook_id}/events/x1/resend"), "event_id"),
+        (
+            "POST",
+            format!("{owner}/hooks/{hook_id}/events/x1/resend"),
+            "event_id",
+        ),
         ("DELETE", format!("{owner}/access_tokens/x1"), "token_id"),
     ] {
         let (status, _, body) = server.api_raw(method, &path, None, &[]).await;
