@@ -3,28 +3,26 @@
 use chrono::{DateTime, SecondsFormat, Utc};
 use wvs_store::Millis;
 
+/// A time as a calendar time in UTC; one out of chrono's range (never stored) as the epoch.
+pub fn utc(time: Millis) -> DateTime<Utc> {
+    DateTime::from_timestamp_millis(time.0).unwrap_or_default()
+}
+
 /// A time as ISO 8601 with milliseconds, GitLab's format
 /// (`2012-10-12T17:04:47.123Z`).
 pub fn iso8601(time: Millis) -> String {
-    DateTime::<Utc>::from_timestamp_millis(time.0)
-        .unwrap_or_default()
-        .to_rfc3339_opts(SecondsFormat::Millis, true)
+    utc(time).to_rfc3339_opts(SecondsFormat::Millis, true)
 }
 
 /// A time as ISO 8601 to the second, as the documented payloads show timestamps
 /// (`2012-07-21T07:30:54Z`).
 pub fn payload_time(time: Millis) -> String {
-    DateTime::<Utc>::from_timestamp_millis(time.0)
-        .unwrap_or_default()
-        .to_rfc3339_opts(SecondsFormat::Secs, true)
+    utc(time).to_rfc3339_opts(SecondsFormat::Secs, true)
 }
 
 /// A time as the SSH key events show them (`2014-08-18 18:45:16 UTC`).
 pub fn key_time(time: Millis) -> String {
-    DateTime::<Utc>::from_timestamp_millis(time.0)
-        .unwrap_or_default()
-        .format("%Y-%m-%d %H:%M:%S UTC")
-        .to_string()
+    utc(time).format("%Y-%m-%d %H:%M:%S UTC").to_string()
 }
 
 /// How long ago (or, for a time to come, how soon) `time` is from `now`, in the largest

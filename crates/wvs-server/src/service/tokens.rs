@@ -3,13 +3,14 @@
 
 use std::time::Duration;
 
-use chrono::{DateTime, NaiveDate, Utc};
+use chrono::NaiveDate;
 use wvs_store::{AccessToken, HookOwner, Millis, NewAccessToken, TokenId};
 
 use super::error::{ServiceError, ServiceResult};
 use super::fields::Fields;
 use crate::auth::{digest, new_token};
 use crate::state::AppState;
+use crate::time::utc;
 
 const MAX_NAME_CHARS: usize = 255;
 
@@ -59,10 +60,7 @@ pub async fn revoke(state: &AppState, owner: HookOwner, token_id: TokenId) -> Se
 
 /// The date a token was created with, from the moment it stops working (the next midnight).
 pub fn expiry_date(end: Millis) -> String {
-    DateTime::<Utc>::from_timestamp_millis((end - Duration::from_millis(1)).0)
-        .unwrap_or_default()
-        .date_naive()
-        .to_string()
+    utc(end - Duration::from_millis(1)).date_naive().to_string()
 }
 
 /// GitLab's `expires_at` is a date: the token works until the end of that day (UTC), so it
@@ -71,9 +69,7 @@ pub fn expiry_date(end: Millis) -> String {
 fn parse_expiry(date: &str, now: Millis) -> ServiceResult<Millis> {
     let day = NaiveDate::parse_from_str(date, "%Y-%m-%d")
         .map_err(|_| ServiceError::invalid("expires_at must be a date (YYYY-MM-DD)"))?;
-    let today = DateTime::<Utc>::from_timestamp_millis(now.0)
-        .unwrap_or_default()
-        .date_naive();
+    let today = utc(now).date_naive();
     if day <= today {
         return Err(ServiceError::invalid(format!(
             "expires_at must be a date after today ({today})"
