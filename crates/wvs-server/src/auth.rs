@@ -7,9 +7,7 @@ use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
-use wvs_store::{GroupId, HookOwner, ProjectId, Store, StoreError};
-
-use crate::delivery::now_millis;
+use wvs_store::{GroupId, HookOwner, Millis, ProjectId, Store, StoreError};
 
 const ADMIN_TOKEN_DIGEST: &str = "admin_token_sha256";
 
@@ -91,7 +89,7 @@ pub async fn caller_of(store: &dyn Store, key: String) -> Result<Option<Caller>,
     let token = store
         .access_token_by_digest(&key)
         .await?
-        .filter(|token| token.expires_at.is_none_or(|at| at > now_millis()));
+        .filter(|token| token.expires_at.is_none_or(|at| at > Millis::now()));
     let reach = match token.map(|token| token.owner) {
         Some(HookOwner::Project(id)) => Reach::Project(id),
         Some(HookOwner::Group(id)) => Reach::Group(id),

@@ -436,7 +436,7 @@ fn delivery_config(layer: &ConfigLayer) -> Result<DeliveryConfig, ConfigError> {
         )?,
         rate_limit: RateLimit {
             calls: layer.web_hook_calls.unwrap_or(defaults::WEB_HOOK_CALLS),
-            window: i64::try_from(rate_limit_window.as_millis()).unwrap_or(i64::MAX),
+            window: rate_limit_window,
             in_flight: namespace_in_flight(workers, namespace_share),
         },
         auto_disable: AutoDisable {

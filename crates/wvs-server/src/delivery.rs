@@ -17,11 +17,11 @@ pub struct PreparedHook {
 
 impl PreparedHook {
     pub fn new(hook: Hook) -> PreparedHook {
-        let settings = crate::hooks::settings_of(&hook);
+        let settings = crate::stored_hook::settings_of(&hook);
         // Signing tokens were validated when saved; one that no longer parses is skipped
         // rather than blocking every delivery.
         // The previous secret signs too until its grace period ends (key rotation).
-        let now = now_millis();
+        let now = Millis::now();
         let previous = hook
             .secrets
             .previous_signing_token
@@ -154,11 +154,6 @@ pub fn attempt_row(result: AttemptResult, context: AttemptContext) -> Attempt {
         internal_error: result.error,
         created_at: context.now,
     }
-}
-
-/// Unix milliseconds now.
-pub fn now_millis() -> Millis {
-    chrono::Utc::now().timestamp_millis()
 }
 
 #[cfg(test)]

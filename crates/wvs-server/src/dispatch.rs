@@ -37,12 +37,12 @@ use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 use wvs_events::Flavor;
 use wvs_send::Sender;
-use wvs_store::{Attempt, Claimed, HealthEffect, HookId, Outcome, Store, StoreError};
+use wvs_store::{Attempt, Claimed, HealthEffect, HookId, Millis, Outcome, Store, StoreError};
 
 use crate::config::DeliveryConfig;
-use crate::delivery::{self, AttemptContext, Envelope, PreparedHook, now_millis};
-use crate::hooks::scope_of;
+use crate::delivery::{self, AttemptContext, Envelope, PreparedHook};
 use crate::metrics;
+use crate::stored_hook::scope_of;
 use limiter::{Signal, Ticket};
 
 /// Attempts written to the store in one transaction at most.
@@ -187,7 +187,7 @@ impl Dispatcher {
         }
         match dispatcher
             .store
-            .release_claims(&dispatcher.owner, now_millis())
+            .release_claims(&dispatcher.owner, Millis::now())
             .await
         {
             Ok(0) => {}
@@ -197,13 +197,12 @@ impl Dispatcher {
     }
 
     async fn claim(&self, limit: u32) -> wvs_store::Result<Vec<Claimed>> {
-        let now = now_millis();
-        let lease = i64::try_from(self.config.lease.as_millis()).unwrap_or(i64::MAX);
+        let now = Millis::now();
         self.store
             .claim_due(
                 &self.owner,
                 now,
-                now.saturating_add(lease),
+                now + self.config.lease,
                 limit,
                 self.config.rate_limit,
                 &self.limits.caps(),
@@ -233,12 +232,9 @@ impl Dispatcher {
     /// (which free the slots of hooks that were full).
     async fn idle_sleep(&self) -> Duration {
         let poll = self.config.poll_interval;
-        let now = now_millis();
+        let now = Millis::now();
         match self.store.next_due_at(now).await {
-            Ok(Some(at)) => {
-                let wait = u64::try_from(at.saturating_sub(now)).unwrap_or(0);
-                poll.min(Duration::from_millis(wait))
-            }
+            Ok(Some(at)) => poll.min(at.saturating_duration_since(now)),
             _ => poll,
         }
     }
@@ -281,7 +277,7 @@ impl Dispatcher {
                     (result, logged)
                 }
             };
-        let now = now_millis();
+        let now = Millis::now();
         let (outcome, health) = if result.is_success() {
             (Outcome::Succeeded, HealthEffect::Success)
         } else if result.permanent {
@@ -492,7 +488,7 @@ mod tests {
             response_body: b"refused by the store".to_vec(),
             execution_duration: 0.1,
             internal_error: None,
-            created_at: 1,
+            created_at: Millis(1),
         }
     }
 

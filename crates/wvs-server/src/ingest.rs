@@ -17,9 +17,9 @@ use wvs_store::{
     NewEvent, Outcome, ProjectId, RateKey, Store,
 };
 
-use crate::delivery::now_millis;
 use crate::dispatch::HookLimits;
-use crate::hooks::{scope_of, settings_of};
+use crate::stored_hook::{scope_of, settings_of};
+use wvs_store::Millis;
 
 /// Hooks one chain of events may reach at most.
 pub const MAX_CHAIN_HOOKS: usize = 100;
@@ -167,7 +167,7 @@ pub async fn ingest(
                 idempotency: incoming.idempotency,
             },
             deliveries,
-            now_millis(),
+            Millis::now(),
         )
         .await?;
     if !inserted.duplicate {
@@ -214,7 +214,7 @@ async fn log_stopped(
             response_body: Vec::new(),
             execution_duration: 0.0,
             internal_error: Some(why),
-            created_at: now_millis(),
+            created_at: Millis::now(),
         };
         store.log_attempt(row, rule).await?;
     }

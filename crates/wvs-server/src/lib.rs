@@ -21,7 +21,8 @@
 //!   `--log-retention`, in the background, in small batches.
 //! - [`delivery`]: one attempt to one hook, shared by the dispatcher, test and resend.
 //! - [`body_text`]: a receiver's reply, logged as bytes, shown as text.
-//! - [`hooks`]: glue between the hook rules (`wvs-hooks`) and stored hooks.
+//! - [`path_ids`]: the ids in the API's and the pages' paths, parsed to their types.
+//! - [`stored_hook`]: glue between the hook rules (`wvs-hooks`) and stored hooks.
 //! - [`auth`]: the admin token and project / group access tokens (digests at rest), and what
 //!   each caller may reach.
 //! - [`web`]: the web interface (server-rendered pages at `/`): sign in, hooks, recent
@@ -40,11 +41,11 @@ pub mod delivery;
 pub mod dispatch;
 #[cfg(test)]
 mod documented;
-pub mod hooks;
 pub mod http;
 pub mod ingest;
 pub mod metrics;
 pub mod normalize;
+pub mod path_ids;
 mod patience;
 pub mod project_blocks;
 pub mod push;
@@ -56,6 +57,7 @@ pub mod server;
 pub mod service;
 pub mod state;
 pub mod status;
+pub mod stored_hook;
 pub mod time;
 pub mod web;
 

@@ -13,9 +13,7 @@ use std::sync::OnceLock;
 
 use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
 use wvs_events::Scope;
-use wvs_store::{HookId, Outcome, Store};
-
-use crate::delivery::now_millis;
+use wvs_store::{HookId, Millis, Outcome, Store};
 
 /// Attempt durations, in seconds: from a fast loopback answer to a receiver timing out.
 const DURATION_BUCKETS: [f64; 12] = [
@@ -84,7 +82,7 @@ pub async fn render(
     ] {
         metrics::gauge!("wvs_backlog", "state" => state).set(count as f64);
     }
-    let hooks = store.hook_alert_counts(now_millis()).await?;
+    let hooks = store.hook_alert_counts(Millis::now()).await?;
     for (alert, count) in [
         ("executable", hooks.executable),
         ("temporarily_disabled", hooks.temporarily_disabled),

@@ -100,7 +100,7 @@ fn host(instance: &str) -> String {
 /// The documented examples' project (`mike/diaspora`, id 15), for tests of payloads.
 #[cfg(test)]
 pub(crate) mod testing {
-    use wvs_store::{ProjectAttributes, ProjectId};
+    use wvs_store::{Millis, ProjectAttributes, ProjectId};
 
     use super::{Blocks, blocks};
 
@@ -113,8 +113,8 @@ pub(crate) mod testing {
             namespace_path: "mike".into(),
             path_with_namespace: "mike/diaspora".into(),
             attributes,
-            created_at: 0,
-            updated_at: 0,
+            created_at: Millis(0),
+            updated_at: Millis(0),
         }
     }
 

@@ -9,8 +9,6 @@ use std::time::Duration;
 use tokio_util::sync::CancellationToken;
 use wvs_store::{Millis, Store, StoreError};
 
-use crate::delivery::now_millis;
-
 /// Log rows deleted per transaction.
 const LOG_BATCH: u32 = 500;
 /// Events looked at per transaction. Each takes its deliveries with it (a hundred at a
@@ -24,9 +22,8 @@ const PAUSE_MAX: Duration = Duration::from_secs(60);
 /// Deletes what `retention` lets go from `store` until `shutdown`.
 pub async fn run(store: Arc<dyn Store>, retention: Duration, shutdown: CancellationToken) {
     let pause = (retention / 10).clamp(PAUSE_MIN, PAUSE_MAX);
-    let retention = Millis::try_from(retention.as_millis()).unwrap_or(Millis::MAX);
     loop {
-        let cutoff = now_millis().saturating_sub(retention);
+        let cutoff = Millis::now() - retention;
         tokio::select! {
             outcome = pass(store.as_ref(), cutoff) => match outcome {
                 Ok((log, events)) if log + events > 0 => {

@@ -8,6 +8,7 @@
 //! - [`model`]: the records the store takes and returns.
 //! - `ids`: one id type per table (re-exported by [`model`]), stored and sent as a plain
 //!   integer.
+//! - `time`: [`Millis`], a point in time (Unix milliseconds), moved only by a `Duration`.
 //! - [`sqlite`]: the embedded default (one file, WAL, one writer connection).
 //! - [`postgres`]: for several nodes sharing one database.
 //! - `write_health`: whether writes are failing and why (the readiness probe, ingest's 503).
@@ -56,6 +57,7 @@ mod read_cache;
 pub mod sqlite;
 #[doc(hidden)]
 pub mod testing;
+mod time;
 mod write_health;
 
 use std::collections::HashMap;

@@ -4,9 +4,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 pub use crate::ids::*;
-
-/// Unix time in milliseconds.
-pub type Millis = i64;
+pub use crate::time::Millis;
 
 /// A page request: 1-based page number and page size.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -485,8 +483,8 @@ pub struct Claimed {
 pub struct RateLimit {
     /// 0 = unlimited.
     pub calls: u32,
-    /// Milliseconds; a minute in production.
-    pub window: Millis,
+    /// A minute in production.
+    pub window: std::time::Duration,
     /// Deliveries in flight per top-level namespace; 0 = no limit but the hooks' own.
     pub in_flight: u32,
 }
@@ -494,7 +492,7 @@ pub struct RateLimit {
 impl RateLimit {
     pub const UNLIMITED: RateLimit = RateLimit {
         calls: 0,
-        window: 60_000,
+        window: std::time::Duration::from_secs(60),
         in_flight: 0,
     };
 }

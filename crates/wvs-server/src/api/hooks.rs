@@ -10,7 +10,7 @@ use serde::Deserialize;
 use serde_json::Value;
 use wvs_events::Scope;
 use wvs_hooks::{EventFlags, HookInput};
-use wvs_store::{Hook, HookOwner, LoggedAttempt};
+use wvs_store::{Hook, HookOwner, LoggedAttempt, Millis};
 
 use super::endpoints::{Documented, Endpoints};
 use super::error::{ApiError, ApiResult};
@@ -20,10 +20,10 @@ use super::params::Params;
 use super::schema::{self, BranchSettings, HookEvent, HookParams, KeyOnly, NoParams, Recovered};
 use super::schema::{RecoverParams, Resent, Tested, ValueParam};
 use crate::auth::Caller;
-use crate::delivery::now_millis;
-use crate::hooks::{alert_status, scope_of, settings_of};
+use crate::path_ids::AttemptPath;
 use crate::service::hooks::{self, Keyed};
 use crate::state::AppState;
+use crate::stored_hook::{alert_status, scope_of, settings_of};
 use crate::time::iso8601;
 
 /// The hook routes, mounted under `/projects/{id}/hooks`, `/groups/{id}/hooks` and `/hooks`.
@@ -133,7 +133,7 @@ async fn list_hooks(
     paging: Paging,
 ) -> ApiResult<Response> {
     let hooks = state.store.list_hooks(owner, paging.page).await?;
-    let now = now_millis();
+    let now = Millis::now();
     let items = hooks
         .items
         .iter()
@@ -156,7 +156,7 @@ async fn create_hook(
 
 /// The hook as the API shows it, plus, once, the signing secret WVS just generated.
 fn answer(state: &AppState, hook: &Hook, generated: bool) -> schema::Hook {
-    let mut body = render(hook, now_millis(), state.limits.shown(hook));
+    let mut body = render(hook, Millis::now(), state.limits.shown(hook));
     if generated {
         body.signing_token = hook.secrets.signing_tokens.first().cloned();
     }
@@ -166,7 +166,7 @@ fn answer(state: &AppState, hook: &Hook, generated: bool) -> schema::Hook {
 /// The hook as the API shows it: GitLab's fields, never a secret value (`token_present`,
 /// `signing_token_present`, and only the keys of custom headers and URL variables), and
 /// `current_limit`, the deliveries in flight at once now, adapted to the receiver.
-fn render(hook: &Hook, now: i64, current_limit: u32) -> schema::Hook {
+fn render(hook: &Hook, now: Millis, current_limit: u32) -> schema::Hook {
     let scope = scope_of(hook.owner);
     let settings = settings_of(hook);
     let (project_id, group_id) = match hook.owner {
@@ -233,7 +233,7 @@ fn keys(pairs: &[(String, String)]) -> Vec<KeyOnly> {
 }
 
 async fn get_hook(State(state): State<AppState>, OwnedHook(hook): OwnedHook) -> Json<schema::Hook> {
-    Json(render(&hook, now_millis(), state.limits.shown(&hook)))
+    Json(render(&hook, Millis::now(), state.limits.shown(&hook)))
 }
 
 async fn update_hook(
@@ -254,7 +254,11 @@ async fn enable_hook(
     OwnedHook(hook): OwnedHook,
 ) -> ApiResult<Json<schema::Hook>> {
     let hook = hooks::enable(&state, &hook).await?;
-    Ok(Json(render(&hook, now_millis(), state.limits.shown(&hook))))
+    Ok(Json(render(
+        &hook,
+        Millis::now(),
+        state.limits.shown(&hook),
+    )))
 }
 
 /// `POST .../hooks/:hook_id/recover` (WVS's own), `{"since": ISO 8601}`: bulk recovery.
@@ -268,10 +272,12 @@ async fn recover(
     params: Params,
 ) -> ApiResult<Json<Recovered>> {
     let since = match params.into_object().get("since") {
-        None | Some(Value::Null) => i64::MIN,
-        Some(Value::String(text)) => chrono::DateTime::parse_from_rfc3339(text)
-            .map_err(|_| ApiError::bad_request("since is not an ISO 8601 time"))?
-            .timestamp_millis(),
+        None | Some(Value::Null) => Millis::MIN,
+        Some(Value::String(text)) => Millis(
+            chrono::DateTime::parse_from_rfc3339(text)
+                .map_err(|_| ApiError::bad_request("since is not an ISO 8601 time"))?
+                .timestamp_millis(),
+        ),
         Some(_) => return Err(ApiError::bad_request("since is not an ISO 8601 time")),
     };
     let recovered = hooks::recover_deliveries(&state, &hook, since).await?;
@@ -280,7 +286,7 @@ async fn recover(
         released: recovered.released,
         hook: render(
             &recovered.hook,
-            now_millis(),
+            Millis::now(),
             state.limits.shown(&recovered.hook),
         ),
     }))
@@ -403,20 +409,15 @@ fn test_answer(status: Option<u16>) -> ApiResult<Response> {
     }
 }
 
-#[derive(Deserialize)]
-struct EventPath {
-    event_id: i64,
-}
-
 /// Sends a logged delivery again: the original body, event header, event UUID and
 /// Idempotency-Key (all read from the log), to the hook's current settings.
 async fn resend(
     State(state): State<AppState>,
     Extension(caller): Extension<Caller>,
     OwnedHook(hook): OwnedHook,
-    Path(EventPath { event_id }): Path<EventPath>,
+    Path(AttemptPath { attempt_id }): Path<AttemptPath>,
 ) -> ApiResult<Response> {
-    let status = hooks::resend_attempt(&state, &caller, hook, event_id).await?;
+    let status = hooks::resend_attempt(&state, &caller, hook, attempt_id).await?;
     Ok((
         StatusCode::CREATED,
         Json(Resent {

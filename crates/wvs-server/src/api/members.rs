@@ -15,14 +15,13 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use chrono::NaiveDate;
 use wvs_events::EventKind;
-use wvs_store::{Group, Member, MemberOf, MemberUpdate, NewMember, Project, Store, UserId};
+use wvs_store::{Group, Member, MemberOf, MemberUpdate, Millis, NewMember, Project, Store, UserId};
 
 use super::endpoints::{Documented, Endpoints};
 use super::error::{ApiError, ApiResult};
 use super::pagination::Paging;
 use super::params::Params;
 use super::schema::{self, MemberParams};
-use crate::delivery::now_millis;
 use crate::ingest::Target;
 use crate::registry_events::access::AccessLevel;
 use crate::registry_events::payload;
@@ -223,7 +222,7 @@ async fn add<P: Place>(
     };
     let member = state
         .store
-        .add_member(place.of(), new, now_millis())
+        .add_member(place.of(), new, Millis::now())
         .await?;
     place.emit(&state, Change::Added, &member).await?;
     Ok((StatusCode::CREATED, Json(render_member(&member))).into_response())
@@ -242,7 +241,7 @@ async fn update<P: Place>(
     };
     let member = state
         .store
-        .update_member(place.of(), user_id(&user)?, update, now_millis())
+        .update_member(place.of(), user_id(&user)?, update, Millis::now())
         .await?;
     place.emit(&state, Change::Updated, &member).await?;
     Ok(Json(render_member(&member)))

@@ -5,6 +5,7 @@ use axum::Json;
 use axum::extract::State;
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
+use wvs_store::Millis;
 
 use super::error::ApiError;
 use super::schema::{Health, Version};
@@ -28,11 +29,7 @@ pub async fn health() -> Json<Health> {
 /// the store's own (a full disk), a write of some size tells whether the cause is gone.
 pub async fn ready(State(state): State<AppState>) -> (StatusCode, Json<Health>) {
     // Any read the store does not remember will do: it needs a connection and the schema.
-    if let Err(error) = state
-        .store
-        .hook_alert_counts(crate::delivery::now_millis())
-        .await
-    {
+    if let Err(error) = state.store.hook_alert_counts(Millis::now()).await {
         tracing::warn!(%error, "not ready: the store does not answer");
         return failing("the database cannot be reached".to_owned());
     }

@@ -7,8 +7,7 @@ use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use serde::Deserialize;
-use wvs_store::{AccessToken, TokenId};
+use wvs_store::{AccessToken, Millis};
 
 use super::endpoints::{Documented, Endpoints};
 use super::error::ApiResult;
@@ -16,7 +15,7 @@ use super::owner::RouteOwner;
 use super::pagination::Paging;
 use super::params::Params;
 use super::schema::{self, TokenParams};
-use crate::delivery::now_millis;
+use crate::path_ids::TokenPath;
 use crate::service::fields::Fields;
 use crate::service::tokens;
 use crate::state::AppState;
@@ -70,7 +69,7 @@ fn render(token: &AccessToken) -> schema::AccessToken {
         id: token.id.0,
         name: token.name.clone(),
         scopes: vec!["api".to_owned()],
-        active: token.expires_at.is_none_or(|at| at > now_millis()),
+        active: token.expires_at.is_none_or(|at| at > Millis::now()),
         revoked: false,
         created_at: iso8601(token.created_at),
         expires_at: token.expires_at.map(tokens::expiry_date),
@@ -99,16 +98,11 @@ async fn create_token(
     Ok((StatusCode::CREATED, Json(body)).into_response())
 }
 
-#[derive(Deserialize)]
-struct TokenPath {
-    token_id: i64,
-}
-
 async fn revoke_token(
     State(state): State<AppState>,
     RouteOwner(owner): RouteOwner,
     Path(TokenPath { token_id }): Path<TokenPath>,
 ) -> ApiResult<StatusCode> {
-    tokens::revoke(&state, owner, TokenId(token_id)).await?;
+    tokens::revoke(&state, owner, token_id).await?;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -11,14 +11,13 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 use wvs_events::EventKind;
-use wvs_store::{NewSshKey, NewUser, SshKey, User, UserId, UserUpdate};
+use wvs_store::{Millis, NewSshKey, NewUser, SshKey, User, UserId, UserUpdate};
 
 use super::endpoints::{Documented, Endpoints};
 use super::error::{ApiError, ApiResult};
 use super::pagination::Paging;
 use super::params::Params;
 use super::schema::{self, KeyParams, UserParams};
-use crate::delivery::now_millis;
 use crate::ingest::Target;
 use crate::registry_events::payload;
 use crate::service::emit::emit;
@@ -146,7 +145,7 @@ async fn create_user(State(state): State<AppState>, params: Params) -> ApiResult
         name: text(&fields, "name", MAX_TEXT)?.ok_or_else(|| missing("name"))?,
         email: email(&fields)?.ok_or_else(|| missing("email"))?,
     };
-    let user = state.store.create_user(new, now_millis()).await?;
+    let user = state.store.create_user(new, Millis::now()).await?;
     emit(
         &state,
         &Target::System,
@@ -207,7 +206,7 @@ async fn update_user(
         name: text(&fields, "name", MAX_TEXT)?,
         email: email(&fields)?,
     };
-    let user = store.update_user(id, update, now_millis()).await?;
+    let user = store.update_user(id, update, Millis::now()).await?;
     // GitLab has no system event for other changes of a user.
     if user.username != old.username {
         emit(
@@ -255,7 +254,7 @@ async fn create_key(
     };
     let key = state
         .store
-        .create_ssh_key(user_id(&id)?, new, now_millis())
+        .create_ssh_key(user_id(&id)?, new, Millis::now())
         .await?;
     emit(
         &state,

@@ -65,11 +65,10 @@ impl AutoDisable {
             };
         }
         let backoff_count = health.backoff_count.saturating_add(1);
-        let pause = i64::try_from(self.backoff(backoff_count).as_millis()).unwrap_or(i64::MAX);
         HookHealth {
             recent_failures,
             backoff_count,
-            disabled_until: Some(now.saturating_add(pause)),
+            disabled_until: Some(now + self.backoff(backoff_count)),
             permanently_disabled: false,
         }
     }
@@ -96,7 +95,7 @@ mod tests {
     use super::*;
     use wvs_store::{GroupId, ProjectId};
 
-    const MINUTE: Millis = 60_000;
+    const MINUTE: Duration = Duration::from_secs(60);
     const PROJECT: HookOwner = HookOwner::Project(ProjectId(1));
 
     fn fail(health: &HookHealth, now: Millis) -> HookHealth {
@@ -114,39 +113,39 @@ mod tests {
     fn executable_to_executable_on_the_first_three_failures() {
         let mut health = HookHealth::default();
         for n in 1..=3 {
-            health = fail(&health, 0);
+            health = fail(&health, Millis(0));
             assert_eq!(health, failures(n));
-            assert!(health.is_executable(0));
+            assert!(health.is_executable(Millis(0)));
         }
     }
 
     #[test]
     fn executable_to_temporarily_disabled_for_a_minute_on_the_fourth() {
-        let health = fail(&failures(3), 1_000);
+        let health = fail(&failures(3), Millis(1_000));
         assert_eq!(
             health,
             HookHealth {
                 recent_failures: 4,
                 backoff_count: 1,
-                disabled_until: Some(1_000 + MINUTE),
+                disabled_until: Some(Millis(1_000) + MINUTE),
                 permanently_disabled: false,
             }
         );
-        assert!(!health.is_executable(MINUTE));
-        assert!(health.is_executable(1_000 + MINUTE));
+        assert!(!health.is_executable(Millis::EPOCH + MINUTE));
+        assert!(health.is_executable(Millis(1_000) + MINUTE));
     }
 
     #[test]
     fn temporarily_disabled_to_a_doubled_pause_on_each_further_failure() {
-        let mut health = fail(&failures(3), 0);
-        let mut now = 0;
+        let mut health = fail(&failures(3), Millis(0));
+        let mut now = Millis(0);
         for expected in [2, 4, 8, 16] {
             now = health.disabled_until.unwrap();
             health = fail(&health, now);
             assert_eq!(health.disabled_until, Some(now + expected * MINUTE));
         }
         assert_eq!(health.backoff_count, 5);
-        assert!(now > 0);
+        assert!(now > Millis(0));
     }
 
     #[test]
@@ -154,19 +153,22 @@ mod tests {
         let health = HookHealth {
             recent_failures: 20,
             backoff_count: 16,
-            disabled_until: Some(0),
+            disabled_until: Some(Millis(0)),
             permanently_disabled: false,
         };
-        let health = fail(&health, 0);
-        assert_eq!(health.disabled_until, Some(24 * 60 * MINUTE));
+        let health = fail(&health, Millis(0));
+        assert_eq!(
+            health.disabled_until,
+            Some(Millis::EPOCH + 24 * 60 * MINUTE)
+        );
         let rule = AutoDisable::default();
         assert_eq!(rule.backoff(i64::MAX), rule.max_backoff);
     }
 
     #[test]
     fn a_failure_while_disabled_counts_but_does_not_lengthen_the_pause() {
-        let disabled = fail(&failures(3), 0);
-        let later = fail(&disabled, 10_000);
+        let disabled = fail(&failures(3), Millis(0));
+        let later = fail(&disabled, Millis(10_000));
         assert_eq!(later.recent_failures, 5);
         assert_eq!(later.disabled_until, disabled.disabled_until);
         assert_eq!(later.backoff_count, 1);
@@ -177,10 +179,10 @@ mod tests {
         let health = HookHealth {
             recent_failures: 39,
             backoff_count: 30,
-            disabled_until: Some(5),
+            disabled_until: Some(Millis(5)),
             permanently_disabled: false,
         };
-        let health = fail(&health, 10);
+        let health = fail(&health, Millis(10));
         assert!(health.permanently_disabled);
         assert_eq!((health.recent_failures, health.disabled_until), (40, None));
         assert!(!health.is_executable(Millis::MAX));
@@ -193,20 +195,20 @@ mod tests {
             permanently_disabled: true,
             ..HookHealth::default()
         };
-        assert_eq!(fail(&dead, 1), dead);
+        assert_eq!(fail(&dead, Millis(1)), dead);
     }
 
     #[test]
     fn any_success_makes_the_hook_executable_again() {
         let rule = AutoDisable::default();
-        let temporary = fail(&failures(3), 0);
+        let temporary = fail(&failures(3), Millis(0));
         let permanent = HookHealth {
             recent_failures: 40,
             permanently_disabled: true,
             ..HookHealth::default()
         };
         for health in [failures(2), temporary, permanent] {
-            let healed = rule.after(PROJECT, &health, HealthEffect::Success, 1);
+            let healed = rule.after(PROJECT, &health, HealthEffect::Success, Millis(1));
             assert_eq!(healed, HookHealth::default());
         }
     }
@@ -214,9 +216,9 @@ mod tests {
     #[test]
     fn an_attempt_that_says_nothing_of_the_receiver_changes_nothing() {
         let rule = AutoDisable::default();
-        let health = fail(&failures(3), 0);
+        let health = fail(&failures(3), Millis(0));
         assert_eq!(
-            rule.after(PROJECT, &health, HealthEffect::Unchanged, 1),
+            rule.after(PROJECT, &health, HealthEffect::Unchanged, Millis(1)),
             health
         );
     }
@@ -226,7 +228,12 @@ mod tests {
         let rule = AutoDisable::default();
         let mut health = HookHealth::default();
         for now in 0..100 {
-            health = rule.after(HookOwner::System, &health, HealthEffect::Failure, now);
+            health = rule.after(
+                HookOwner::System,
+                &health,
+                HealthEffect::Failure,
+                Millis(now),
+            );
         }
         assert_eq!(health, HookHealth::default());
     }
@@ -238,8 +245,8 @@ mod tests {
             HookOwner::Group(GroupId(7)),
             &failures(3),
             HealthEffect::Failure,
-            0,
+            Millis(0),
         );
-        assert_eq!(health.disabled_until, Some(MINUTE));
+        assert_eq!(health.disabled_until, Some(Millis::EPOCH + MINUTE));
     }
 }

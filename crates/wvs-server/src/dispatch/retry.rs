@@ -42,8 +42,7 @@ impl RetryPolicy {
             high
         };
         let asked = retry_after.map_or(Duration::ZERO, |asked| asked.min(self.retry_after_cap));
-        let delay = i64::try_from(jittered.max(asked).as_millis()).unwrap_or(i64::MAX);
-        Outcome::RetryAt(now.saturating_add(delay))
+        Outcome::RetryAt(now + jittered.max(asked))
     }
 
     /// The range the `index`-th retry's delay is drawn from.
@@ -77,7 +76,7 @@ mod tests {
 
     fn delay(outcome: Outcome) -> Duration {
         match outcome {
-            Outcome::RetryAt(at) => Duration::from_millis(u64::try_from(at).unwrap()),
+            Outcome::RetryAt(at) => at.saturating_duration_since(Millis::EPOCH),
             other => panic!("expected a retry, got {other:?}"),
         }
     }
@@ -90,12 +89,15 @@ mod tests {
         for (index, high) in policy.schedule.iter().enumerate() {
             let attempts = i64::try_from(index).unwrap() + 1;
             for _ in 0..50 {
-                let d = delay(policy.after_failure(attempts, None, 0, &mut rng));
+                let d = delay(policy.after_failure(attempts, None, Millis(0), &mut rng));
                 assert!(previous <= d && d <= *high, "retry {attempts}: {d:?}");
             }
             previous = *high;
         }
-        assert_eq!(policy.after_failure(10, None, 0, &mut rng), Outcome::Failed);
+        assert_eq!(
+            policy.after_failure(10, None, Millis(0), &mut rng),
+            Outcome::Failed
+        );
     }
 
     #[test]
@@ -103,11 +105,11 @@ mod tests {
         let policy = policy();
         let mut rng = StdRng::seed_from_u64(1);
         assert_eq!(
-            policy.after_failure(1, None, 500, &mut rng),
-            Outcome::RetryAt(500)
+            policy.after_failure(1, None, Millis(500), &mut rng),
+            Outcome::RetryAt(Millis(500))
         );
         let spread: std::collections::HashSet<Duration> = (0..20)
-            .map(|_| delay(policy.after_failure(4, None, 0, &mut rng)))
+            .map(|_| delay(policy.after_failure(4, None, Millis(0), &mut rng)))
             .collect();
         assert!(spread.len() > 10, "jitter spreads retries: {spread:?}");
     }
@@ -118,24 +120,24 @@ mod tests {
         let mut rng = StdRng::seed_from_u64(3);
         let asked = Some(Duration::from_secs(120));
         assert_eq!(
-            delay(policy.after_failure(2, asked, 0, &mut rng)),
+            delay(policy.after_failure(2, asked, Millis(0), &mut rng)),
             Duration::from_secs(120),
             "10 s step, the receiver asked for 2 minutes"
         );
         let greedy = Some(Duration::from_secs(7 * 24 * 3600));
         assert_eq!(
-            delay(policy.after_failure(1, greedy, 0, &mut rng)),
+            delay(policy.after_failure(1, greedy, Millis(0), &mut rng)),
             Duration::from_secs(3600),
             "capped"
         );
         let short = Some(Duration::from_secs(1));
-        let d = delay(policy.after_failure(9, short, 0, &mut rng));
+        let d = delay(policy.after_failure(9, short, Millis(0), &mut rng));
         assert!(
             d >= Duration::from_secs(12 * 3600),
             "a shorter Retry-After does not hurry the schedule"
         );
         assert_eq!(
-            policy.after_failure(10, asked, 0, &mut rng),
+            policy.after_failure(10, asked, Millis(0), &mut rng),
             Outcome::Failed
         );
     }

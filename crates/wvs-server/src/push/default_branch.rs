@@ -1,10 +1,9 @@
 //! A project's default branch is set by its first pushed branch, as in GitLab: a project
 //! without one takes the first branch a push creates.
 
-use wvs_store::{Project, ProjectAttributes, ProjectUpdate, Store};
+use wvs_store::{Millis, Project, ProjectAttributes, ProjectUpdate, Store};
 
 use super::input::{Action, Push, RefKind};
-use crate::delivery::now_millis;
 
 /// The branch a push makes the default of a project that has none: the first branch it
 /// creates (`refs/heads/` taken off). `None` when the project has one or no branch is created.
@@ -35,7 +34,9 @@ pub async fn set_by_first_push(
         attributes: Some(attributes),
         ..ProjectUpdate::default()
     };
-    store.update_project(project.id, update, now_millis()).await
+    store
+        .update_project(project.id, update, Millis::now())
+        .await
 }
 
 #[cfg(test)]

@@ -319,13 +319,13 @@ pub fn subgroup(kind: EventKind, subgroup: &Group, parent: &Group) -> Result<Bui
 #[cfg(test)]
 mod tests {
     use serde_json::Value;
-    use wvs_store::{MemberOf, ProjectAttributes};
+    use wvs_store::{MemberOf, Millis, ProjectAttributes};
 
     use super::*;
     use crate::documented::{assert_documented_keys, fixture};
     use wvs_store::{GroupId, ProjectId, SshKeyId, UserId};
 
-    const T: i64 = 1_342_855_854_000; // 2012-07-21T07:30:54Z
+    const T: Millis = Millis(1_342_855_854_000); // 2012-07-21T07:30:54Z
 
     fn group_of(id: i64, path: &str, full_path: &str) -> Group {
         Group {
@@ -554,7 +554,7 @@ mod tests {
             user: a_user(),
             title: "laptop".into(),
             key: "ssh-rsa AAAA john@localhost".into(),
-            created_at: 1_408_387_516_000,
+            created_at: Millis(1_408_387_516_000),
         };
         for kind in [EventKind::KeyCreate, EventKind::KeyDestroy] {
             let built = super::key(kind, &key).unwrap();

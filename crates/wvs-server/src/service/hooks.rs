@@ -14,11 +14,12 @@ use wvs_store::{
 use super::authorization::project_groups;
 use super::error::{ServiceError, ServiceResult};
 use crate::auth::Caller;
-use crate::delivery::{self, AttemptContext, Envelope, PreparedHook, now_millis};
-use crate::hooks::{limits_of, parts_of, rotate, scope_of, to_store};
+use crate::delivery::{self, AttemptContext, Envelope, PreparedHook};
 use crate::ingest::idempotency_key;
 use crate::state::AppState;
+use crate::stored_hook::{limits_of, parts_of, rotate, scope_of, to_store};
 use crate::{normalize, project_blocks};
+use wvs_store::Millis;
 
 /// Creates a hook of `owner` from a request's fields, through the hook rules and the
 /// outbound guard (shared by the API and the web pages, so both give the same errors).
@@ -36,7 +37,7 @@ pub async fn create(state: &AppState, owner: HookOwner, input: HookInput) -> Ser
                 settings: settings_value(&parts.settings),
                 limits: limits_of(&parts.settings),
             },
-            now_millis(),
+            Millis::now(),
         )
         .await?;
     Ok(hook)
@@ -52,7 +53,7 @@ pub async fn update(state: &AppState, hook: &Hook, input: HookInput) -> ServiceR
 
 async fn save(state: &AppState, hook: &Hook, parts: NewHookParts) -> ServiceResult<Hook> {
     check_destination(state, hook.owner, &parts).await?;
-    let now = now_millis();
+    let now = Millis::now();
     let secrets = rotate(
         &hook.secrets,
         to_store(parts.secrets),
@@ -91,9 +92,9 @@ pub struct Recovered {
 pub async fn recover_deliveries(
     state: &AppState,
     hook: &Hook,
-    since: i64,
+    since: Millis,
 ) -> ServiceResult<Recovered> {
-    let now = now_millis();
+    let now = Millis::now();
     let requeued = state.store.requeue_failed(hook.id, since, now).await?;
     let released = !hook.health.is_executable(now);
     let hook = if released {
@@ -116,7 +117,7 @@ pub async fn enable(state: &AppState, hook: &Hook) -> ServiceResult<Hook> {
         .store
         .set_hook_health(hook.id, HookHealth::default())
         .await?;
-    if !hook.health.is_executable(now_millis()) {
+    if !hook.health.is_executable(Millis::now()) {
         tracing::info!(
             hook = hook.id.0,
             "hook enabled again by hand: its held deliveries go out"
@@ -258,7 +259,7 @@ pub async fn test(
     let event =
         wvs_events::Event::from_slice(&body).map_err(|e| ServiceError::refused(e.to_string()))?;
     let body = delivery::templated(
-        &crate::hooks::settings_of(&hook),
+        &crate::stored_hook::settings_of(&hook),
         &body,
         state.sender.max_payload(),
     )
@@ -380,7 +381,7 @@ async fn send_logged(
             health,
             rate_limited: false,
             request_body: Some(delivery::logged_body(body)),
-            now: now_millis(),
+            now: Millis::now(),
         },
     );
     let id = state
@@ -400,11 +401,11 @@ pub async fn resend_attempt(
     state: &AppState,
     caller: &Caller,
     hook: Hook,
-    event_id: i64,
+    attempt_id: AttemptId,
 ) -> ServiceResult<Option<u16>> {
     rate_limit(state, caller, hook.id)?;
-    let Some(logged) = state.store.attempt(hook.id, AttemptId(event_id)).await? else {
-        return Err(if state.store.attempt_pruned(AttemptId(event_id)).await? {
+    let Some(logged) = state.store.attempt(hook.id, attempt_id).await? else {
+        return Err(if state.store.attempt_pruned(attempt_id).await? {
             ServiceError::Pruned {
                 what: "Hook event".to_owned(),
             }

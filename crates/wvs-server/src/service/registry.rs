@@ -18,10 +18,10 @@ use super::claims::Claims;
 use super::emit::{ancestry_ids, emit, emit_project_hook, group_owner, project_owner};
 use super::error::{ServiceError, ServiceResult};
 use super::fields::Fields;
-use crate::delivery::now_millis;
 use crate::ingest::{Target, project_block};
 use crate::registry_events::payload;
 use crate::state::AppState;
+use wvs_store::Millis;
 
 // ---------------------------------------------------------------- projects
 
@@ -120,7 +120,7 @@ pub async fn create_project(state: &AppState, fields: &Fields) -> ServiceResult<
         .await?
         .unwrap_or_else(|| (None, Some(ADMIN_NAMESPACE.to_owned())));
     let project = project_in(fields, in_namespace)?;
-    let project = store.create_project(project, now_millis()).await?;
+    let project = store.create_project(project, Millis::now()).await?;
     let owner = project_owner(store, &project).await?;
     let built = payload::project(EventKind::ProjectCreate, &project, &owner);
     emit(state, &Target::System, built).await?;
@@ -193,7 +193,7 @@ pub async fn register(
     // The block's `namespace` is a display name, not a path.
     fields.remove("namespace");
     let project = new_project(store, &Fields(fields)).await?;
-    Ok(Some(store.create_project(project, now_millis()).await?))
+    Ok(Some(store.create_project(project, Millis::now()).await?))
 }
 
 /// Edits, renames or transfers a project from request fields, then sends one event.
@@ -211,7 +211,7 @@ pub async fn update_project(
         namespace_path: namespace.and_then(|(_, path)| path),
         attributes: Some(attributes(fields, old.attributes.clone())?),
     };
-    let project = store.update_project(old.id, update, now_millis()).await?;
+    let project = store.update_project(old.id, update, Millis::now()).await?;
     let owner = project_owner(store, &project).await?;
     // One event per call: a namespace change is a transfer (whatever else changed), a path
     // change a rename, anything else an update.
@@ -276,7 +276,7 @@ pub async fn create_group(state: &AppState, fields: &Fields) -> ServiceResult<Gr
                 description: fields.string("description")?,
                 visibility: fields.string("visibility")?,
             },
-            now_millis(),
+            Millis::now(),
         )
         .await?;
     let owner = group_owner(store, &group).await?;
@@ -319,7 +319,7 @@ pub async fn update_group(state: &AppState, old: Group, fields: &Fields) -> Serv
         visibility: optional("visibility")?,
     };
     let store = state.store.as_ref();
-    let group = store.update_group(old.id, update, now_millis()).await?;
+    let group = store.update_group(old.id, update, Millis::now()).await?;
     // A new path or parent renames the group (and everything below it); a move into
     // another parent is no subgroup event (documented).
     if group.full_path != old.full_path {

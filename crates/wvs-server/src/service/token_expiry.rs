@@ -12,13 +12,12 @@ use serde_json::{Map, Value, json};
 use sha2::{Digest, Sha256};
 use tokio_util::sync::CancellationToken;
 use wvs_events::{Event, EventKind, Scope, samples};
-use wvs_store::{AccessToken, GroupId, HookOwner, Idempotency, ProjectId};
+use wvs_store::{AccessToken, GroupId, HookOwner, Idempotency, Millis, ProjectId};
 
 use super::authorization::project_groups;
 use super::emit::ancestry_ids;
 use super::error::{ServiceError, ServiceResult};
 use super::ingest::ingest_one;
-use crate::delivery::now_millis;
 use crate::ingest::{Incoming, Target};
 use crate::normalize;
 use crate::project_blocks;
@@ -53,11 +52,10 @@ pub async fn run(state: AppState, shutdown: CancellationToken) {
 /// Sends the notice of every token that expires within [`NOTICE_AHEAD`] and was not told of
 /// yet; how many were sent.
 pub async fn notify_expiring(state: &AppState) -> ServiceResult<usize> {
-    let now = now_millis();
-    let ahead = i64::try_from(NOTICE_AHEAD.as_millis()).unwrap_or(i64::MAX);
+    let now = Millis::now();
     let tokens = state
         .store
-        .expiring_access_tokens(now, now.saturating_add(ahead))
+        .expiring_access_tokens(now, now + NOTICE_AHEAD)
         .await?;
     let mut sent = 0;
     for token in &tokens {
@@ -188,8 +186,8 @@ mod tests {
             id: TokenId(4),
             name: "deploy".into(),
             owner: HookOwner::Group(GroupId(2)),
-            created_at: 0,
-            expires_at: Some(86_400_000 * 10),
+            created_at: Millis(0),
+            expires_at: Some(Millis(86_400_000 * 10)),
         };
         let example = samples::for_kind(EventKind::AccessToken, Scope::Group).json;
         let body = with_token(example.as_bytes(), &token, Some(json!({"group_id": 2}))).unwrap();

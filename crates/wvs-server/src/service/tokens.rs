@@ -1,14 +1,16 @@
 //! Project and group access tokens: created with a name and an optional expiry date, shown
 //! once, kept as a digest; revoked by id.
 
-use chrono::{DateTime, NaiveDate, Utc};
-use wvs_store::{AccessToken, HookOwner, NewAccessToken, TokenId};
+use std::time::Duration;
+
+use chrono::NaiveDate;
+use wvs_store::{AccessToken, HookOwner, Millis, NewAccessToken, TokenId};
 
 use super::error::{ServiceError, ServiceResult};
 use super::fields::Fields;
 use crate::auth::{digest, new_token};
-use crate::delivery::now_millis;
 use crate::state::AppState;
+use crate::time::utc;
 
 const MAX_NAME_CHARS: usize = 255;
 
@@ -25,7 +27,7 @@ pub async fn create(
             "name must be 1 to {MAX_NAME_CHARS} characters"
         )));
     }
-    let now = now_millis();
+    let now = Millis::now();
     let expires_at = fields
         .string("expires_at")?
         .filter(|date| !date.is_empty())
@@ -57,22 +59,17 @@ pub async fn revoke(state: &AppState, owner: HookOwner, token_id: TokenId) -> Se
 }
 
 /// The date a token was created with, from the moment it stops working (the next midnight).
-pub fn expiry_date(end: i64) -> String {
-    DateTime::<Utc>::from_timestamp_millis(end - 1)
-        .unwrap_or_default()
-        .date_naive()
-        .to_string()
+pub fn expiry_date(end: Millis) -> String {
+    utc(end - Duration::from_millis(1)).date_naive().to_string()
 }
 
 /// GitLab's `expires_at` is a date: the token works until the end of that day (UTC), so it
 /// stops at the next midnight. Today and earlier are refused: GitLab counts a token whose
 /// date has come as expired, so it would never work there.
-fn parse_expiry(date: &str, now: i64) -> ServiceResult<i64> {
+fn parse_expiry(date: &str, now: Millis) -> ServiceResult<Millis> {
     let day = NaiveDate::parse_from_str(date, "%Y-%m-%d")
         .map_err(|_| ServiceError::invalid("expires_at must be a date (YYYY-MM-DD)"))?;
-    let today = DateTime::<Utc>::from_timestamp_millis(now)
-        .unwrap_or_default()
-        .date_naive();
+    let today = utc(now).date_naive();
     if day <= today {
         return Err(ServiceError::invalid(format!(
             "expires_at must be a date after today ({today})"
@@ -80,7 +77,7 @@ fn parse_expiry(date: &str, now: i64) -> ServiceResult<i64> {
     }
     day.succ_opt()
         .and_then(|next| next.and_hms_opt(0, 0, 0))
-        .map(|end| end.and_utc().timestamp_millis())
+        .map(|end| Millis(end.and_utc().timestamp_millis()))
         .ok_or_else(|| ServiceError::invalid("expires_at is out of range"))
 }
 
@@ -88,13 +85,14 @@ fn parse_expiry(date: &str, now: i64) -> ServiceResult<i64> {
 mod tests {
     use super::*;
 
-    fn millis(date: &str) -> i64 {
-        NaiveDate::parse_from_str(date, "%Y-%m-%d")
+    fn millis(date: &str) -> Millis {
+        let noon = NaiveDate::parse_from_str(date, "%Y-%m-%d")
             .unwrap()
             .and_hms_opt(12, 0, 0)
             .unwrap()
             .and_utc()
-            .timestamp_millis()
+            .timestamp_millis();
+        Millis(noon)
     }
 
     #[test]

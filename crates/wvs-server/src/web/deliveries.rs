@@ -2,6 +2,8 @@
 //! in flight or given up, with the next attempt and each event's attempts together,
 //! filtered by state, trigger, time range and event UUID, and paged.
 
+use std::time::Duration;
+
 use askama::Template;
 use axum::extract::{Query, State};
 use axum::response::Response;
@@ -17,8 +19,8 @@ use super::page::{Chrome, Pager, WebError, When, html};
 use super::place::{PlacedHook, hooks_path};
 use super::session::SignedIn;
 use crate::auth::Reach;
-use crate::delivery::now_millis;
 use crate::service::ServiceError;
+use wvs_store::Millis;
 
 /// The filter form's fields, as the query string carries them.
 #[derive(Deserialize, Default)]
@@ -39,7 +41,7 @@ pub struct DeliveriesQuery {
     page: Option<String>,
 }
 
-const DAY: i64 = 86_400_000;
+const DAY: Duration = Duration::from_secs(86_400);
 
 impl DeliveriesQuery {
     fn filter(&self, hook_id: Option<HookId>) -> Result<DeliveryFilter, ServiceError> {
@@ -77,7 +79,7 @@ impl DeliveriesQuery {
 }
 
 /// Midnight (UTC) of a `YYYY-MM-DD` date, in Unix milliseconds; `None` when blank.
-fn day_start(date: &str, field: &str) -> Result<Option<i64>, ServiceError> {
+fn day_start(date: &str, field: &str) -> Result<Option<Millis>, ServiceError> {
     let date = date.trim();
     if date.is_empty() {
         return Ok(None);
@@ -85,7 +87,7 @@ fn day_start(date: &str, field: &str) -> Result<Option<i64>, ServiceError> {
     NaiveDate::parse_from_str(date, "%Y-%m-%d")
         .ok()
         .and_then(|day| day.and_hms_opt(0, 0, 0))
-        .map(|start| Some(start.and_utc().timestamp_millis()))
+        .map(|start| Some(Millis(start.and_utc().timestamp_millis())))
         .ok_or_else(|| ServiceError::invalid(format!("{field} must be a date (YYYY-MM-DD)")))
 }
 
@@ -120,14 +122,14 @@ struct DeliveryRow {
 
 /// When a waiting delivery goes (a `<time>` element, or words made here: never input):
 /// its own due time, or later while its hook is disabled.
-fn next_attempt(record: &DeliveryRecord, health: &HookHealth, now: i64) -> Option<String> {
+fn next_attempt(record: &DeliveryRecord, health: &HookHealth, now: Millis) -> Option<String> {
     let at = match record.state {
         DeliveryState::Held if health.permanently_disabled => {
             return Some("when the hook is re-enabled".to_owned());
         }
         DeliveryState::Held => record
             .next_attempt_at
-            .max(health.disabled_until.unwrap_or(0)),
+            .max(health.disabled_until.unwrap_or(Millis::EPOCH)),
         DeliveryState::Pending | DeliveryState::Retrying => record.next_attempt_at.max(now),
         _ => return None,
     };
@@ -146,7 +148,7 @@ fn state_label(state: DeliveryState) -> &'static str {
 }
 
 impl DeliveryRow {
-    fn of(record: DeliveryRecord, hook: Option<&Hook>, now: i64) -> Self {
+    fn of(record: DeliveryRecord, hook: Option<&Hook>, now: Millis) -> Self {
         let hook_path = hook
             .map(|hook| format!("{}/{}", hooks_path(hook.owner), hook.id))
             .unwrap_or_default();
@@ -243,7 +245,7 @@ async fn rows(
     store: &dyn Store,
     filter: &DeliveryFilter,
     page: wvs_store::Page,
-    now: i64,
+    now: Millis,
 ) -> Result<(Vec<DeliveryRow>, u64), WebError> {
     let listed = store.list_deliveries(filter, now, page).await?;
     let mut ids: Vec<HookId> = listed.items.iter().map(|record| record.hook_id).collect();
@@ -269,7 +271,7 @@ pub async fn of_hook(
 ) -> Result<Response, WebError> {
     let filter = query.filter(Some(placed.hook.id))?;
     let page = Pager::page(query.page.as_deref());
-    let now = now_millis();
+    let now = Millis::now();
     let (rows, total) = rows(state.app.store.as_ref(), &filter, page, now).await?;
     let hook_path = placed.path();
     html(DeliveriesPage {
@@ -302,7 +304,7 @@ pub async fn of_instance(
     }
     let filter = query.filter(None)?;
     let page = Pager::page(query.page.as_deref());
-    let now = now_millis();
+    let now = Millis::now();
     let (rows, total) = rows(state.app.store.as_ref(), &filter, page, now).await?;
     html(DeliveriesPage {
         chrome: Chrome::new(&state, &signed),
@@ -333,7 +335,13 @@ mod tests {
             ..DeliveriesQuery::default()
         };
         let filter = query.filter(None).unwrap();
-        assert_eq!(filter.to.unwrap() - filter.from.unwrap(), DAY);
+        assert_eq!(
+            filter
+                .to
+                .unwrap()
+                .saturating_duration_since(filter.from.unwrap()),
+            DAY
+        );
         assert_eq!(filter.states, DeliveryStates::Undelivered);
         let bad = DeliveriesQuery {
             to: "yesterday".into(),

@@ -12,8 +12,8 @@ use super::health::{self, HealthNote};
 use super::page::{Chrome, Pager, WebError, admin_only, html, page_of};
 use super::place::hooks_path;
 use super::session::SignedIn;
-use crate::delivery::now_millis;
 use crate::service::ServiceError;
+use wvs_store::Millis;
 
 #[derive(Deserialize)]
 pub struct AlertQuery {
@@ -58,7 +58,7 @@ pub async fn page(
         }
     };
     let store = state.app.store.as_ref();
-    let now = now_millis();
+    let now = Millis::now();
     let ids = store.disabled_hook_ids(now, permanently).await?;
     let page = Pager::page(query.page.as_deref());
     let shown = page_of(ids, page);

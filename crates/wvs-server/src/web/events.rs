@@ -5,7 +5,7 @@ use askama::Template;
 use axum::extract::{Path, Query, State};
 use axum::response::{IntoResponse, Redirect, Response};
 use serde::Deserialize;
-use wvs_store::{AttemptId, LoggedAttempt};
+use wvs_store::{AttemptId, LoggedAttempt, Millis};
 
 use super::WebState;
 use super::health;
@@ -13,7 +13,7 @@ use super::page::{Chrome, Pager, WebError, html};
 use super::place::PlacedHook;
 use super::session::Flash;
 use crate::body_text::BodyText;
-use crate::delivery::now_millis;
+use crate::path_ids::AttemptPath;
 use crate::service::ServiceError;
 use crate::service::hooks::{resend_attempt, status_filter};
 use crate::status;
@@ -43,7 +43,7 @@ struct EventRow {
 }
 
 impl EventRow {
-    fn of(attempt: &LoggedAttempt, now: i64) -> Self {
+    fn of(attempt: &LoggedAttempt, now: Millis) -> Self {
         EventRow {
             id: attempt.id.0,
             status: attempt
@@ -112,7 +112,7 @@ pub async fn list(
         .store
         .list_attempts(placed.hook.id, filter, page)
         .await?;
-    let health = health::note(state.app.store.as_ref(), &placed.hook, now_millis()).await?;
+    let health = health::note(state.app.store.as_ref(), &placed.hook, Millis::now()).await?;
     html(ListPage {
         chrome: Chrome::new(&state, &placed.place.signed),
         hook_path: placed.path(),
@@ -123,7 +123,7 @@ pub async fn list(
         rows: attempts
             .items
             .iter()
-            .map(|attempt| EventRow::of(attempt, now_millis()))
+            .map(|attempt| EventRow::of(attempt, Millis::now()))
             .collect(),
         filters: FILTERS,
         pager: Pager::new(page, attempts.total),
@@ -153,20 +153,15 @@ struct DetailsPage {
     goes_anyway: Option<&'static str>,
 }
 
-#[derive(Deserialize)]
-pub struct EventPath {
-    event_id: i64,
-}
-
 async fn logged(
     state: &WebState,
     placed: &PlacedHook,
-    event_id: i64,
+    attempt_id: AttemptId,
 ) -> Result<LoggedAttempt, WebError> {
     Ok(state
         .app
         .store
-        .attempt(placed.hook.id, AttemptId(event_id))
+        .attempt(placed.hook.id, attempt_id)
         .await?
         .ok_or_else(|| ServiceError::not_found("Hook event"))?)
 }
@@ -174,14 +169,14 @@ async fn logged(
 pub async fn details(
     State(state): State<WebState>,
     placed: PlacedHook,
-    Path(EventPath { event_id }): Path<EventPath>,
+    Path(AttemptPath { attempt_id }): Path<AttemptPath>,
 ) -> Result<Response, WebError> {
-    let attempt = logged(&state, &placed, event_id).await?;
+    let attempt = logged(&state, &placed, attempt_id).await?;
     let goes_anyway = match attempt.delivery_id {
         Some(delivery) => state
             .app
             .store
-            .delivery_states(&[delivery], now_millis())
+            .delivery_states(&[delivery], Millis::now())
             .await?
             .into_iter()
             .map(|(_, state)| state)
@@ -195,7 +190,7 @@ pub async fn details(
         hook_path: placed.path(),
         title: placed.place.title,
         base: placed.place.base,
-        row: EventRow::of(&attempt, now_millis()),
+        row: EventRow::of(&attempt, Millis::now()),
         url: attempt.url.clone(),
         internal_error: attempt.internal_error.clone(),
         request_body: pretty(&attempt.request_body),
@@ -227,11 +222,11 @@ fn pretty(body: &[u8]) -> String {
 pub async fn resend(
     State(state): State<WebState>,
     placed: PlacedHook,
-    Path(EventPath { event_id }): Path<EventPath>,
+    Path(AttemptPath { attempt_id }): Path<AttemptPath>,
 ) -> Result<Response, WebError> {
     let events_path = format!("{}/events", placed.path());
     let PlacedHook { place, hook } = placed;
-    let flash = match resend_attempt(&state.app, &place.signed.caller, hook, event_id).await {
+    let flash = match resend_attempt(&state.app, &place.signed.caller, hook, attempt_id).await {
         Ok(status) => answer_flash(status),
         Err(error) if status::of(&error).is_client_error() => Flash::error(error.to_string()),
         Err(error) => return Err(error.into()),

@@ -1,7 +1,7 @@
 //! Why a hook is disabled and when it tries again, as the pages say it: its state, its
 //! failures in a row, and its last attempt (status or error, and when).
 
-use wvs_store::{Hook, Page, StatusFilter, Store};
+use wvs_store::{Hook, Millis, Page, StatusFilter, Store};
 
 use super::page::When;
 
@@ -18,7 +18,7 @@ pub struct HealthNote {
 pub async fn note(
     store: &dyn Store,
     hook: &Hook,
-    now: i64,
+    now: Millis,
 ) -> wvs_store::Result<Option<HealthNote>> {
     let health = &hook.health;
     if health.is_executable(now) {

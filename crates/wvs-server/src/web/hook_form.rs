@@ -11,7 +11,7 @@ use wvs_events::{Flavor, Scope};
 use wvs_hooks::{BranchFilterStrategy, EventFlags, Flag, HookInput, HookSettings, ValidationError};
 use wvs_store::Hook;
 
-use crate::hooks::{scope_of, settings_of};
+use crate::stored_hook::{scope_of, settings_of};
 
 /// One trigger checkbox.
 pub struct FlagRow {
@@ -369,7 +369,7 @@ impl FormFields {
 mod tests {
     use super::*;
     use wvs_store::{DeliveryLimits, HookHealth, HookOwner, HookSecrets};
-    use wvs_store::{HookId, ProjectId};
+    use wvs_store::{HookId, Millis, ProjectId};
 
     fn fields(pairs: &[(&str, &str)]) -> FormFields {
         FormFields(
@@ -395,7 +395,7 @@ mod tests {
             settings: serde_json::to_value(HookSettings::for_scope(Scope::Project)).unwrap(),
             limits: DeliveryLimits::default(),
             health: HookHealth::default(),
-            created_at: 0,
+            created_at: Millis(0),
         }
     }
 

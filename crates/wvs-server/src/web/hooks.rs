@@ -10,7 +10,7 @@ use axum::routing::{get, post};
 use axum::{Form, Router};
 use serde::Deserialize;
 use wvs_events::Scope;
-use wvs_store::{Hook, HookId};
+use wvs_store::{Hook, HookId, Millis};
 
 use super::WebState;
 use super::deliveries;
@@ -20,11 +20,10 @@ use super::hook_form::{FormFields, FormView, describe, trigger_labels};
 use super::page::{Chrome, ListQuery, Pager, WebError, found, html, page_of};
 use super::place::{Place, PlacedHook};
 use super::session::Flash;
-use crate::delivery::now_millis;
-use crate::hooks::{alert_status, scope_of, settings_of};
 use crate::service::ServiceError;
 use crate::service::hooks as service;
 use crate::status;
+use crate::stored_hook::{alert_status, scope_of, settings_of};
 
 /// The pages under a hook list (`/projects/{id}/hooks`, `/groups/{id}/hooks`,
 /// `/admin/hooks`).
@@ -59,7 +58,7 @@ struct HookRow {
 }
 
 impl HookRow {
-    fn of(hook: &Hook, now: i64, current_limit: u32) -> Self {
+    fn of(hook: &Hook, now: Millis, current_limit: u32) -> Self {
         let settings = settings_of(hook);
         let alert = match alert_status(hook, now) {
             ("disabled", _) => Some("Disabled"),
@@ -135,7 +134,7 @@ async fn list(
     let page = Pager::page(query.page.as_deref());
     let search = query.search();
     let hooks = state.app.store.list_hooks(place.owner, EVERY_HOOK).await?;
-    let now = now_millis();
+    let now = Millis::now();
     let matching: Vec<HookRow> = hooks
         .items
         .iter()
@@ -330,7 +329,7 @@ async fn enable(State(state): State<WebState>, placed: PlacedHook) -> Result<Res
 /// Sends again the hook's failed deliveries and releases what it holds (bulk recovery, as
 /// `POST .../recover` without `since`).
 async fn recover(State(state): State<WebState>, placed: PlacedHook) -> Result<Response, WebError> {
-    let recovered = service::recover_deliveries(&state.app, &placed.hook, i64::MIN).await?;
+    let recovered = service::recover_deliveries(&state.app, &placed.hook, Millis::MIN).await?;
     let events = format!("{}/events", placed.path());
     state.sessions.flash(
         &placed.place.signed.session,

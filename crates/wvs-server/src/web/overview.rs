@@ -1,17 +1,18 @@
 //! The instance overview (admin): attempts per minute over the last quarter hour, the
 //! slowest hooks, deliveries per state (the backlog), failures, hooks per alert status, with a bar chart drawn here as inline SVG, and the way to every hook list.
 
+use std::time::Duration;
+
 use askama::Template;
 use axum::extract::State;
 use axum::response::Response;
-use wvs_store::{Activity, HookId, Page, Store};
+use wvs_store::{Activity, HookId, Millis, Page, Store};
 
 use super::WebState;
 use super::page::{Chrome, WebError, html};
 use super::place::hooks_path;
 use super::session::SignedIn;
 use crate::auth::Reach;
-use crate::delivery::now_millis;
 
 /// Width of the longest bar, in SVG units.
 const BAR_SPACE: u64 = 300;
@@ -82,7 +83,7 @@ impl Chart {
 struct OverviewPage {
     chrome: Chrome,
     deliveries: Chart,
-    /// Attempts per minute over the last [`RECENT_MINUTES`].
+    /// Attempts per minute over the last [`RECENT`].
     per_minute: Chart,
     slowest: Vec<SlowHook>,
     hooks: Chart,
@@ -95,7 +96,7 @@ struct OverviewPage {
 }
 
 /// The recent activity shown: attempts per minute and the slowest hooks over this span.
-const RECENT_MINUTES: i64 = 15;
+const RECENT: Duration = Duration::from_secs(15 * 60);
 /// Slowest hooks listed.
 const SLOWEST: u32 = 5;
 
@@ -117,7 +118,7 @@ fn per_minute(activity: &Activity) -> Chart {
         .per_minute
         .iter()
         .map(|minute| {
-            let at = chrono::DateTime::from_timestamp_millis(minute.minute)
+            let at = chrono::DateTime::from_timestamp_millis(minute.minute.0)
                 .map(|t| t.format("%H:%M").to_string())
                 .unwrap_or_default();
             let label = match minute.failed {
@@ -168,11 +169,9 @@ pub async fn page(State(state): State<WebState>, signed: SignedIn) -> Result<Res
     }
     let store = state.app.store.as_ref();
     let counts = store.delivery_counts().await?;
-    let now = now_millis();
+    let now = Millis::now();
     let alerts = store.hook_alert_counts(now).await?;
-    let activity = store
-        .activity(now - RECENT_MINUTES * 60_000, SLOWEST)
-        .await?;
+    let activity = store.activity(now - RECENT, SLOWEST).await?;
     let groups = store.list_groups(COUNTED).await?.total;
     let projects = store.list_projects(COUNTED).await?.total;
     html(OverviewPage {

@@ -3,6 +3,7 @@
 
 use askama::Template;
 use axum::response::{Html, IntoResponse, Response};
+use wvs_store::Millis;
 
 use super::WebState;
 use super::session::{Flash, SignedIn};
@@ -83,10 +84,10 @@ pub struct When {
 }
 
 impl When {
-    pub fn at(millis: i64, now: i64) -> Self {
+    pub fn at(time: Millis, now: Millis) -> Self {
         When {
-            exact: crate::time::iso8601(millis),
-            ago: crate::time::relative(millis, now),
+            exact: crate::time::iso8601(time),
+            ago: crate::time::relative(time, now),
         }
     }
 }

@@ -12,9 +12,9 @@ use super::WebState;
 use super::page::WebError;
 use super::session::SignedIn;
 use crate::auth::Reach;
-use crate::hooks::settings_of;
 use crate::service::ServiceError;
 use crate::service::authorization::{authorize, find_group, find_project, owned_hook};
+use crate::stored_hook::settings_of;
 
 /// The owner of the hooks a page shows, with the signed-in caller.
 pub struct Place {

@@ -10,8 +10,8 @@ use axum::response::{IntoResponse, Redirect, Response};
 use super::WebState;
 use super::page::{Chrome, ListQuery, Pager, WebError, When, admin_only, form_fields, html};
 use super::session::{Flash, SignedIn};
-use crate::delivery::now_millis;
 use crate::service::registry;
+use wvs_store::Millis;
 
 /// One project or group of a list.
 struct Row {
@@ -82,7 +82,7 @@ pub async fn projects(
         .store
         .search_projects(&query.search(), page)
         .await?;
-    let now = now_millis();
+    let now = Millis::now();
     let rows = found
         .items
         .into_iter()
@@ -113,7 +113,7 @@ pub async fn groups(
     admin_only(&signed, "Only the administrator lists every group.")?;
     let page = Pager::page(query.page.as_deref());
     let found = state.app.store.search_groups(&query.search(), page).await?;
-    let now = now_millis();
+    let now = Millis::now();
     let rows = found
         .items
         .into_iter()

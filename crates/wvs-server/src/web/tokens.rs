@@ -7,7 +7,6 @@ use axum::extract::{Path, Query, State};
 use axum::http::HeaderValue;
 use axum::http::header::CACHE_CONTROL;
 use axum::response::{IntoResponse, Redirect, Response};
-use serde::Deserialize;
 
 use super::WebState;
 use super::page::{
@@ -15,9 +14,9 @@ use super::page::{
 };
 use super::place::Place;
 use super::session::Flash;
-use crate::delivery::now_millis;
+use crate::path_ids::TokenPath;
 use crate::service::tokens;
-use wvs_store::TokenId;
+use wvs_store::Millis;
 
 pub fn routes() -> axum::Router<WebState> {
     use axum::routing::{get, post};
@@ -65,7 +64,7 @@ async fn page(
     )?;
     let page = Pager::page(query.page.as_deref());
     let search = query.search();
-    let now = now_millis();
+    let now = Millis::now();
     let rows: Vec<TokenRow> = state
         .app
         .store
@@ -143,11 +142,6 @@ async fn create(
     }
 }
 
-#[derive(Deserialize)]
-struct TokenPath {
-    token_id: i64,
-}
-
 async fn revoke(
     State(state): State<WebState>,
     place: Place,
@@ -157,7 +151,7 @@ async fn revoke(
         &place.signed,
         "Only the administrator manages access tokens.",
     )?;
-    tokens::revoke(&state.app, place.owner, TokenId(token_id)).await?;
+    tokens::revoke(&state.app, place.owner, token_id).await?;
     state.sessions.flash(
         &place.signed.session,
         Flash::ok("Access token was revoked."),

@@ -12,7 +12,7 @@ use crate::dialect::Dialect;
 use super::hooks;
 use super::sql::{in_lists, placeholders};
 use crate::model::{
-    Attempt, GroupId, HealthEffect, HealthRule, HookHealth, HookId, HookOwner, ProjectId,
+    Attempt, GroupId, HealthEffect, HealthRule, HookHealth, HookId, HookOwner, Millis, ProjectId,
 };
 use crate::{Result, StoreError};
 
@@ -25,7 +25,7 @@ pub struct HealthRow {
     pub group_id: Option<GroupId>,
     pub recent_failures: i64,
     pub backoff_count: i64,
-    pub disabled_until: Option<i64>,
+    pub disabled_until: Option<Millis>,
     pub permanently_disabled: bool,
 }
 
@@ -225,8 +225,11 @@ fn log_change(hook: HookId, before: &HookHealth, after: &HookHealth, cause: Opti
     {
         // From the last attempt, rounded up: the pause began at the one that crossed the
         // threshold, at most as late.
-        let seconds = cause.map_or(0, |attempt| (until - attempt.created_at + 999) / 1000);
-        tracing::warn!(hook = hook.0, %last, failures, until_unix_ms = until, "hook temporarily disabled for {seconds}s");
+        let seconds = cause.map_or(0, |attempt| {
+            let pause = until.saturating_duration_since(attempt.created_at);
+            pause.as_millis().div_ceil(1000)
+        });
+        tracing::warn!(hook = hook.0, %last, failures, until_unix_ms = until.0, "hook temporarily disabled for {seconds}s");
     } else if after.disabled_until.is_none()
         && !after.permanently_disabled
         && (before.disabled_until.is_some() || before.permanently_disabled)

@@ -6,6 +6,7 @@
 //! makes the delivery claimable again by anyone. The payload lives once in `events`.
 
 use std::collections::{HashMap, HashSet};
+use std::time::Duration;
 
 use sqlx::FromRow;
 
@@ -467,7 +468,7 @@ pub async fn next_due_at(conn: &mut Conn, after: Millis) -> Result<Option<Millis
     .bind(after)
     .fetch_one(conn)
     .await?;
-    let lease = lease.map(|at| at.saturating_add(1));
+    let lease = lease.map(|at| at + Duration::from_millis(1));
     Ok(match (due, lease) {
         (Some(due), Some(lease)) => Some(due.min(lease)),
         (due, lease) => due.or(lease),

@@ -5,6 +5,7 @@
 //! hook is not looked at again before the next window.
 
 use std::collections::{BTreeSet, HashMap};
+use std::time::Duration;
 
 use sqlx::FromRow;
 
@@ -55,14 +56,13 @@ pub async fn admit(
 /// The start of the current window, and the rows' keys, sorted: claims running side by
 /// side lock the windows in one order.
 pub fn window_keys(rows: &[DueRow], rate: RateLimit, now: Millis) -> (Millis, Vec<String>) {
-    let window = rate.window.max(1);
     let keys = rows
         .iter()
         .filter_map(|row| row.rate_key.clone())
         .collect::<BTreeSet<_>>()
         .into_iter()
         .collect();
-    (now - now.rem_euclid(window), keys)
+    (now.period_start(rate.window), keys)
 }
 
 /// Admits `rows` in order while their key has calls left in the window that starts at
@@ -73,7 +73,7 @@ pub fn split(
     rate: RateLimit,
     start: Millis,
 ) -> Admission {
-    let next_window = start + rate.window.max(1);
+    let next_window = start + rate.window.max(Duration::from_millis(1));
     let mut admission = Admission {
         admitted: Vec::with_capacity(rows.len()),
         limited: Vec::new(),

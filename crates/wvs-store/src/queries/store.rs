@@ -7,6 +7,7 @@
 
 use std::collections::HashMap;
 use std::sync::Arc;
+use std::time::Duration;
 
 use async_trait::async_trait;
 use tokio::sync::Notify;
@@ -409,7 +410,9 @@ impl Store for Backend {
             .read_one(async |c| queue::next_due_at(c, after).await)
             .await?;
         // Claims held in memory (SQLite) are claimable just after their lease runs out.
-        let held = self.first_lease_expiry().map(|at| at.saturating_add(1));
+        let held = self
+            .first_lease_expiry()
+            .map(|at| at + Duration::from_millis(1));
         Ok(due.into_iter().chain(held).min())
     }
 

@@ -96,8 +96,8 @@ fn with_headers(mut attempt: Attempt, headers: Vec<(String, String)>) -> Attempt
 /// back identical, in order; so do an attempt with none and one of the old shape.
 pub(crate) async fn check_request_headers_read_back_as_logged(store: &dyn Store) {
     let h = hook(store, HookOwner::System).await;
-    enqueue(store, "e1", h.id, 2, 1_000).await;
-    let claimed = claim(store, "n1", 1_000, 10).await;
+    enqueue(store, "e1", h.id, 2, Millis(1_000)).await;
+    let claimed = claim(store, "n1", Millis(1_000), 10).await;
     let recorded: Vec<_> = claimed
         .iter()
         .enumerate()
@@ -108,7 +108,7 @@ pub(crate) async fn check_request_headers_read_back_as_logged(store: &dyn Store)
                 &format!("ev-{n}"),
                 1_000 + n as i64,
             );
-            let attempt = attempt_for(c, Outcome::Succeeded, Some(200), 1_100);
+            let attempt = attempt_for(c, Outcome::Succeeded, Some(200), Millis(1_100));
             with_headers(attempt, headers)
         })
         .collect();
@@ -117,11 +117,18 @@ pub(crate) async fn check_request_headers_read_back_as_logged(store: &dyn Store)
         .await
         .unwrap();
     let tested = with_headers(
-        attempt(h.id, None, None, Outcome::Succeeded, Some(200), 1_200),
+        attempt(
+            h.id,
+            None,
+            None,
+            Outcome::Succeeded,
+            Some(200),
+            Millis(1_200),
+        ),
         sent(&h, "https://a.example", "ev-test", 1_200),
     );
     let unsent = with_headers(
-        attempt(h.id, None, None, Outcome::Failed, None, 1_300),
+        attempt(h.id, None, None, Outcome::Failed, None, Millis(1_300)),
         Vec::new(),
     );
     for logged in [&tested, &unsent] {
@@ -161,15 +168,15 @@ pub(crate) async fn check_rows_share_their_header_set(store: &dyn Store, raw: &R
     let a = hook(store, HookOwner::System).await;
     let b = hook(store, HookOwner::System).await;
     let before = raw.header_sets().await;
-    enqueue(store, "e1", a.id, 20, 1_000).await;
-    let claimed = claim(store, "n1", 1_000, 20).await;
+    enqueue(store, "e1", a.id, 20, Millis(1_000)).await;
+    let claimed = claim(store, "n1", Millis(1_000), 20).await;
     let attempts = claimed
         .iter()
         .enumerate()
         .map(|(n, c)| {
             let headers = sent(&a, "https://a.example", &format!("ev-{n}"), n as i64);
             with_headers(
-                attempt_for(c, Outcome::Succeeded, Some(200), 1_100),
+                attempt_for(c, Outcome::Succeeded, Some(200), Millis(1_100)),
                 headers,
             )
         })
@@ -180,7 +187,14 @@ pub(crate) async fn check_rows_share_their_header_set(store: &dyn Store, raw: &R
         .unwrap();
     let log = async |hook: &Hook, headers: Vec<(String, String)>| {
         let logged = with_headers(
-            attempt(hook.id, None, None, Outcome::Succeeded, Some(200), 1_200),
+            attempt(
+                hook.id,
+                None,
+                None,
+                Outcome::Succeeded,
+                Some(200),
+                Millis(1_200),
+            ),
             headers,
         );
         store.log_attempt(logged, &KeepHealth).await.unwrap();
@@ -224,7 +238,14 @@ pub(crate) async fn check_two_nodes_add_a_set_once(a: &dyn Store, b: &dyn Store,
         let instance = format!("https://{round}.example");
         let on = |store: &'static str, n: usize| {
             with_headers(
-                attempt(h.id, None, None, Outcome::Succeeded, Some(200), 1_000),
+                attempt(
+                    h.id,
+                    None,
+                    None,
+                    Outcome::Succeeded,
+                    Some(200),
+                    Millis(1_000),
+                ),
                 sent(&h, &instance, &format!("{store}-{round}-{n}"), 1),
             )
         };

@@ -19,7 +19,7 @@ pub(crate) async fn check_hooks_crud(store: &dyn Store) {
         json!({"push_events": true, "name": "a hook"})
     );
     assert_eq!(first.health, HookHealth::default());
-    assert_eq!(first.created_at, 1);
+    assert_eq!(first.created_at, Millis(1));
     assert_eq!(first.uuid.len(), 36);
     assert_ne!(first.uuid, second.uuid);
     assert_eq!(store.hook(first.id).await.unwrap(), Some(first.clone()));
@@ -33,7 +33,7 @@ pub(crate) async fn check_hooks_crud(store: &dyn Store) {
                 settings: json!({}),
                 limits: DeliveryLimits::default(),
             },
-            1,
+            Millis(1),
         )
         .await;
     assert!(
@@ -49,7 +49,7 @@ pub(crate) async fn check_hooks_crud(store: &dyn Store) {
                 settings: json!({}),
                 limits: DeliveryLimits::default(),
             },
-            1,
+            Millis(1),
         )
         .await;
     assert!(
@@ -102,7 +102,7 @@ pub(crate) async fn check_hooks_crud(store: &dyn Store) {
                 settings: json!({"issues_events": true}),
                 limits: ROOMY,
             },
-            20,
+            Millis(20),
         )
         .await
         .unwrap();
@@ -122,14 +122,14 @@ pub(crate) async fn check_hooks_crud(store: &dyn Store) {
         limits: DeliveryLimits::default(),
     };
     assert!(matches!(
-        store.update_hook(HookId(9999), change, 20).await,
+        store.update_hook(HookId(9999), change, Millis(20)).await,
         Err(StoreError::NotFound(_))
     ));
 
     let health = HookHealth {
         recent_failures: 4,
         backoff_count: 2,
-        disabled_until: Some(120_000),
+        disabled_until: Some(Millis(120_000)),
         permanently_disabled: false,
     };
     store
@@ -223,7 +223,10 @@ pub(crate) async fn check_routing_reads_follow_every_change(store: &dyn Store) {
         settings: serde_json::json!({ "push_events": false }),
         limits: added.limits,
     };
-    store.update_hook(added.id, change, 2).await.unwrap();
+    store
+        .update_hook(added.id, change, Millis(2))
+        .await
+        .unwrap();
     let routed = store.candidate_hooks(Some(p.id), &[sub.id]).await.unwrap();
     assert_eq!(routed[0].settings["push_events"], false);
     store.delete_hook(added.id).await.unwrap();
@@ -233,13 +236,16 @@ pub(crate) async fn check_routing_reads_follow_every_change(store: &dyn Store) {
         parent_id: Some(Some(top.id)),
         ..GroupUpdate::default()
     };
-    store.update_group(sub.id, moved, 3).await.unwrap();
+    store.update_group(sub.id, moved, Millis(3)).await.unwrap();
     assert_eq!(store.group_ancestry(sub.id).await.unwrap().len(), 2);
     let renamed = ProjectUpdate {
         name: Some("renamed".into()),
         ..ProjectUpdate::default()
     };
-    store.update_project(p.id, renamed, 4).await.unwrap();
+    store
+        .update_project(p.id, renamed, Millis(4))
+        .await
+        .unwrap();
     assert_eq!(store.project(p.id).await.unwrap().unwrap().name, "renamed");
     store.set_setting("k", "v").await.unwrap();
     assert_eq!(store.setting("k").await.unwrap().as_deref(), Some("v"));

@@ -1,6 +1,7 @@
 //! Delivery limits: per-hook caps, ordered hooks, health, rate limits and namespace shares.
 
 use super::*;
+use std::time::Duration;
 
 pub(crate) async fn hook_with(store: &dyn Store, owner: HookOwner, limits: DeliveryLimits) -> Hook {
     store
@@ -12,7 +13,7 @@ pub(crate) async fn hook_with(store: &dyn Store, owner: HookOwner, limits: Deliv
                 settings: json!({}),
                 limits,
             },
-            1,
+            Millis(1),
         )
         .await
         .expect("create hook")
@@ -23,7 +24,7 @@ pub(crate) async fn claim(store: &dyn Store, owner: &str, now: Millis, limit: u3
         .claim_due(
             owner,
             now,
-            now + 60_000,
+            now + Duration::from_secs(60),
             limit,
             RateLimit::UNLIMITED,
             &HashMap::new(),
@@ -56,16 +57,16 @@ pub(crate) fn hooks_of(claimed: &[Claimed]) -> Vec<HookId> {
 
 pub(crate) async fn check_in_flight_limit_over_every_owner(store: &dyn Store) {
     let h = hook_with(store, HookOwner::System, DeliveryLimits::default()).await;
-    enqueue(store, "e1", h.id, 10, 1_000).await;
-    assert_eq!(claim(store, "n1", 1_000, 3).await.len(), 3);
-    let second = claim(store, "n2", 1_000, 10).await;
+    enqueue(store, "e1", h.id, 10, Millis(1_000)).await;
+    assert_eq!(claim(store, "n1", Millis(1_000), 3).await.len(), 3);
+    let second = claim(store, "n2", Millis(1_000), 10).await;
     assert_eq!(second.len(), 1, "4 in flight at most, whoever claims");
-    assert!(claim(store, "n1", 1_000, 10).await.is_empty());
+    assert!(claim(store, "n1", Millis(1_000), 10).await.is_empty());
     // Two finish: two slots free up.
-    record(store, "n2", &second, Outcome::Succeeded, 1_100).await;
-    assert_eq!(claim(store, "n1", 1_200, 10).await.len(), 1);
+    record(store, "n2", &second, Outcome::Succeeded, Millis(1_100)).await;
+    assert_eq!(claim(store, "n1", Millis(1_200), 10).await.len(), 1);
     // A lease that expires frees its slot too (and the delivery is claimed again).
-    assert_eq!(claim(store, "n3", 70_000, 10).await.len(), 4);
+    assert_eq!(claim(store, "n3", Millis(70_000), 10).await.len(), 4);
 }
 
 pub(crate) async fn check_hook_caps_hold_a_hook_below_its_limit(store: &dyn Store) {
@@ -77,18 +78,25 @@ pub(crate) async fn check_hook_caps_hold_a_hook_below_its_limit(store: &dyn Stor
     let over = hook_with(store, HookOwner::System, limits).await;
     let free = hook_with(store, HookOwner::System, limits).await;
     for h in [&capped, &over, &free] {
-        enqueue(store, &format!("e{}", h.id), h.id, 10, 1_000).await;
+        enqueue(store, &format!("e{}", h.id), h.id, 10, Millis(1_000)).await;
     }
     // A cap below max_in_flight binds; one above it does not raise it; an unlisted hook
     // keeps its max_in_flight.
     let caps = HashMap::from([(capped.id, 2), (over.id, 50)]);
     let claim_capped = async |owner: &str, now: Millis| {
         store
-            .claim_due(owner, now, now + 60_000, 100, RateLimit::UNLIMITED, &caps)
+            .claim_due(
+                owner,
+                now,
+                now + Duration::from_secs(60),
+                100,
+                RateLimit::UNLIMITED,
+                &caps,
+            )
             .await
             .expect("claim")
     };
-    let first = claim_capped("n1", 1_000).await;
+    let first = claim_capped("n1", Millis(1_000)).await;
     let per_hook =
         |claimed: &[Claimed], id: HookId| claimed.iter().filter(|c| c.hook_id == id).count();
     assert_eq!(per_hook(&first, capped.id), 2, "held at its cap");
@@ -99,32 +107,35 @@ pub(crate) async fn check_hook_caps_hold_a_hook_below_its_limit(store: &dyn Stor
     );
     assert_eq!(per_hook(&first, free.id), 6);
     // Over every owner, and counted against what is already in flight.
-    assert!(claim_capped("n2", 1_000).await.is_empty());
+    assert!(claim_capped("n2", Millis(1_000)).await.is_empty());
     let done: Vec<Claimed> = first
         .into_iter()
         .filter(|c| c.hook_id == capped.id)
         .take(1)
         .collect();
-    record(store, "n1", &done, Outcome::Succeeded, 1_100).await;
-    assert_eq!(hooks_of(&claim_capped("n2", 1_200).await), vec![capped.id]);
+    record(store, "n1", &done, Outcome::Succeeded, Millis(1_100)).await;
+    assert_eq!(
+        hooks_of(&claim_capped("n2", Millis(1_200)).await),
+        vec![capped.id]
+    );
     // Without the cap, the hook has its max_in_flight again.
-    assert_eq!(claim(store, "n2", 1_300, 100).await.len(), 4);
+    assert_eq!(claim(store, "n2", Millis(1_300), 100).await.len(), 4);
 }
 
 pub(crate) async fn check_a_full_hook_does_not_block_others(store: &dyn Store) {
     let stuck = hook_with(store, HookOwner::System, DeliveryLimits::default()).await;
     let healthy = hook_with(store, HookOwner::System, DeliveryLimits::default()).await;
-    enqueue(store, "backlog", stuck.id, 500, 1_000).await;
+    enqueue(store, "backlog", stuck.id, 500, Millis(1_000)).await;
     assert_eq!(
-        hooks_of(&claim(store, "n1", 1_000, 256).await),
+        hooks_of(&claim(store, "n1", Millis(1_000), 256).await),
         vec![stuck.id; 4]
     );
-    enqueue(store, "later", healthy.id, 1, 2_000).await;
-    let next = claim(store, "n1", 2_000, 256).await;
+    enqueue(store, "later", healthy.id, 1, Millis(2_000)).await;
+    let next = claim(store, "n1", Millis(2_000), 256).await;
     assert_eq!(hooks_of(&next), vec![healthy.id]);
     assert_eq!(
-        store.next_due_at(2_000).await.unwrap(),
-        Some(61_001),
+        store.next_due_at(Millis(2_000)).await.unwrap(),
+        Some(Millis(61_001)),
         "a full hook waits for a free slot (or its leases), not the clock"
     );
 }
@@ -135,21 +146,31 @@ pub(crate) async fn check_ordered_hook(store: &dyn Store) {
         ordered: true,
     };
     let h = hook_with(store, HookOwner::System, ordered).await;
-    let first = enqueue(store, "first", h.id, 1, 1_000).await;
-    enqueue(store, "second", h.id, 1, 1_000).await;
-    enqueue(store, "third", h.id, 1, 1_001).await;
-    let head = claim(store, "n1", 2_000, 10).await;
+    let first = enqueue(store, "first", h.id, 1, Millis(1_000)).await;
+    enqueue(store, "second", h.id, 1, Millis(1_000)).await;
+    enqueue(store, "third", h.id, 1, Millis(1_001)).await;
+    let head = claim(store, "n1", Millis(2_000), 10).await;
     assert_eq!(head.len(), 1, "one in flight");
     assert_eq!(head[0].event_id, first.event_id);
-    assert!(claim(store, "n2", 2_000, 10).await.is_empty());
+    assert!(claim(store, "n2", Millis(2_000), 10).await.is_empty());
     // It fails: nothing behind it passes until it is retried.
-    record(store, "n1", &head, Outcome::RetryAt(5_000), 2_100).await;
-    assert!(claim(store, "n1", 4_999, 10).await.is_empty());
-    assert_eq!(store.next_due_at(2_100).await.unwrap(), Some(5_000));
-    let again = claim(store, "n1", 5_000, 10).await;
+    record(
+        store,
+        "n1",
+        &head,
+        Outcome::RetryAt(Millis(5_000)),
+        Millis(2_100),
+    )
+    .await;
+    assert!(claim(store, "n1", Millis(4_999), 10).await.is_empty());
+    assert_eq!(
+        store.next_due_at(Millis(2_100)).await.unwrap(),
+        Some(Millis(5_000))
+    );
+    let again = claim(store, "n1", Millis(5_000), 10).await;
     assert_eq!(ids(&again), ids(&head));
-    record(store, "n1", &again, Outcome::Succeeded, 5_100).await;
-    let uuids: Vec<String> = [claim(store, "n1", 5_200, 10).await]
+    record(store, "n1", &again, Outcome::Succeeded, Millis(5_100)).await;
+    let uuids: Vec<String> = [claim(store, "n1", Millis(5_200), 10).await]
         .iter()
         .flatten()
         .map(|c| c.event_uuid.clone())
@@ -159,21 +180,24 @@ pub(crate) async fn check_ordered_hook(store: &dyn Store) {
 
 pub(crate) async fn check_disabled_hooks_hold_their_deliveries(store: &dyn Store) {
     let h = hook(store, HookOwner::System).await;
-    enqueue(store, "e1", h.id, 2, 1_000).await;
+    enqueue(store, "e1", h.id, 2, Millis(1_000)).await;
     let resting = HookHealth {
         recent_failures: 4,
         backoff_count: 1,
-        disabled_until: Some(61_000),
+        disabled_until: Some(Millis(61_000)),
         permanently_disabled: false,
     };
     store.set_hook_health(h.id, resting).await.unwrap();
-    assert!(claim(store, "n1", 60_999, 10).await.is_empty());
-    assert_eq!(store.next_due_at(1_000).await.unwrap(), Some(61_000));
+    assert!(claim(store, "n1", Millis(60_999), 10).await.is_empty());
+    assert_eq!(
+        store.next_due_at(Millis(1_000)).await.unwrap(),
+        Some(Millis(61_000))
+    );
     // Events that arrive meanwhile wait too.
-    enqueue(store, "e2", h.id, 1, 30_000).await;
-    assert!(claim(store, "n1", 30_000, 10).await.is_empty());
-    assert_eq!(claim(store, "n1", 61_000, 10).await.len(), 3);
-    store.release_claims("n1", 61_000).await.unwrap();
+    enqueue(store, "e2", h.id, 1, Millis(30_000)).await;
+    assert!(claim(store, "n1", Millis(30_000), 10).await.is_empty());
+    assert_eq!(claim(store, "n1", Millis(61_000), 10).await.len(), 3);
+    store.release_claims("n1", Millis(61_000)).await.unwrap();
 
     let dead = HookHealth {
         recent_failures: 40,
@@ -181,15 +205,19 @@ pub(crate) async fn check_disabled_hooks_hold_their_deliveries(store: &dyn Store
         ..HookHealth::default()
     };
     store.set_hook_health(h.id, dead).await.unwrap();
-    enqueue(store, "e3", h.id, 1, 62_000).await;
-    assert!(claim(store, "n1", 10_000_000, 10).await.is_empty());
-    assert_eq!(store.next_due_at(0).await.unwrap(), None, "held, not due");
+    enqueue(store, "e3", h.id, 1, Millis(62_000)).await;
+    assert!(claim(store, "n1", Millis(10_000_000), 10).await.is_empty());
+    assert_eq!(
+        store.next_due_at(Millis(0)).await.unwrap(),
+        None,
+        "held, not due"
+    );
     assert_eq!(counts(store).await.pending, 4, "nothing dropped");
     store
         .set_hook_health(h.id, HookHealth::default())
         .await
         .unwrap();
-    assert_eq!(claim(store, "n1", 10_000_000, 10).await.len(), 4);
+    assert_eq!(claim(store, "n1", Millis(10_000_000), 10).await.len(), 4);
 }
 
 /// Disables a hook after two failures in a row; any success heals it.
@@ -210,7 +238,7 @@ impl HealthRule for TwoStrikes {
                 let failures = health.recent_failures + 1;
                 HookHealth {
                     recent_failures: failures,
-                    disabled_until: (failures >= 2).then_some(now + 10_000),
+                    disabled_until: (failures >= 2).then_some(now + Duration::from_secs(10)),
                     ..health.clone()
                 }
             }
@@ -223,9 +251,14 @@ impl HealthRule for TwoStrikes {
 /// the delivery retried is one of them).
 pub(crate) async fn check_a_retry_that_changes_health_is_due(store: &dyn Store) {
     let h = hook(store, HookOwner::System).await;
-    enqueue(store, "e1", h.id, 1, 1_000).await;
-    let claimed = claim(store, "n1", 1_000, 10).await;
-    let mut retry = attempt_for(&claimed[0], Outcome::RetryAt(4_000), Some(500), 1_100);
+    enqueue(store, "e1", h.id, 1, Millis(1_000)).await;
+    let claimed = claim(store, "n1", Millis(1_000), 10).await;
+    let mut retry = attempt_for(
+        &claimed[0],
+        Outcome::RetryAt(Millis(4_000)),
+        Some(500),
+        Millis(1_100),
+    );
     retry.health = HealthEffect::Failure;
     store
         .record_attempts("n1", vec![retry], &TwoStrikes)
@@ -241,19 +274,28 @@ pub(crate) async fn check_a_retry_that_changes_health_is_due(store: &dyn Store) 
             .recent_failures,
         1
     );
-    assert_eq!(store.next_due_at(1_100).await.unwrap(), Some(4_000));
-    assert_eq!(ids(&claim(store, "n1", 4_000, 10).await), ids(&claimed));
+    assert_eq!(
+        store.next_due_at(Millis(1_100)).await.unwrap(),
+        Some(Millis(4_000))
+    );
+    assert_eq!(
+        ids(&claim(store, "n1", Millis(4_000), 10).await),
+        ids(&claimed)
+    );
 }
 
 pub(crate) async fn check_health_is_folded_in_as_attempts_are_recorded(store: &dyn Store) {
     let h = hook(store, HookOwner::System).await;
-    enqueue(store, "e1", h.id, 3, 1_000).await;
-    let claimed = claim(store, "n1", 1_000, 2).await;
+    enqueue(store, "e1", h.id, 3, Millis(1_000)).await;
+    let claimed = claim(store, "n1", Millis(1_000), 2).await;
     let failed = |c: &Claimed, at| Attempt {
         health: HealthEffect::Failure,
-        ..attempt_for(c, Outcome::RetryAt(2_000), Some(500), at)
+        ..attempt_for(c, Outcome::RetryAt(Millis(2_000)), Some(500), at)
     };
-    let attempts = vec![failed(&claimed[0], 1_100), failed(&claimed[1], 1_200)];
+    let attempts = vec![
+        failed(&claimed[0], Millis(1_100)),
+        failed(&claimed[1], Millis(1_200)),
+    ];
     store
         .record_attempts("n1", attempts, &TwoStrikes)
         .await
@@ -261,21 +303,31 @@ pub(crate) async fn check_health_is_folded_in_as_attempts_are_recorded(store: &d
     let health = store.hook(h.id).await.unwrap().unwrap().health;
     assert_eq!(
         (health.recent_failures, health.disabled_until),
-        (2, Some(11_200)),
+        (2, Some(Millis(11_200))),
         "both attempts of the batch counted, in order"
     );
-    assert!(claim(store, "n1", 5_000, 10).await.is_empty(), "held");
+    assert!(
+        claim(store, "n1", Millis(5_000), 10).await.is_empty(),
+        "held"
+    );
     // A successful test (outside the queue) heals it and the backlog flows again.
     let test = Attempt {
         health: HealthEffect::Success,
-        ..attempt(h.id, None, None, Outcome::Succeeded, Some(200), 5_000)
+        ..attempt(
+            h.id,
+            None,
+            None,
+            Outcome::Succeeded,
+            Some(200),
+            Millis(5_000),
+        )
     };
     store.log_attempt(test, &TwoStrikes).await.unwrap();
     assert_eq!(
         store.hook(h.id).await.unwrap().unwrap().health,
         HookHealth::default()
     );
-    assert_eq!(claim(store, "n1", 5_000, 10).await.len(), 3);
+    assert_eq!(claim(store, "n1", Millis(5_000), 10).await.len(), 3);
 }
 
 pub(crate) async fn check_rate_limit_per_namespace(store: &dyn Store) {
@@ -293,17 +345,24 @@ pub(crate) async fn check_rate_limit_per_namespace(store: &dyn Store) {
             keyed(system.id, n, None),
         ];
         store
-            .insert_event(new_event(&format!("e{n}"), None), deliveries, 1_000)
+            .insert_event(new_event(&format!("e{n}"), None), deliveries, Millis(1_000))
             .await
             .unwrap();
     }
     let rate = RateLimit {
         calls: 4,
-        window: 60_000,
+        window: Duration::from_secs(60),
         in_flight: 0,
     };
     let first = store
-        .claim_due("n1", 1_000, 100_000, 100, rate, &HashMap::new())
+        .claim_due(
+            "n1",
+            Millis(1_000),
+            Millis(100_000),
+            100,
+            rate,
+            &HashMap::new(),
+        )
         .await
         .unwrap();
     let limited = first.iter().filter(|c| c.hook_id != system.id).count();
@@ -315,14 +374,31 @@ pub(crate) async fn check_rate_limit_per_namespace(store: &dyn Store) {
     assert!(first.iter().all(|c| !c.rate_limited));
     assert!(
         store
-            .claim_due("n1", 59_999, 100_000, 100, rate, &HashMap::new())
+            .claim_due(
+                "n1",
+                Millis(59_999),
+                Millis(100_000),
+                100,
+                rate,
+                &HashMap::new()
+            )
             .await
             .unwrap()
             .is_empty()
     );
-    assert_eq!(store.next_due_at(1_000).await.unwrap(), Some(60_000));
+    assert_eq!(
+        store.next_due_at(Millis(1_000)).await.unwrap(),
+        Some(Millis(60_000))
+    );
     let next = store
-        .claim_due("n1", 60_000, 100_000, 100, rate, &HashMap::new())
+        .claim_due(
+            "n1",
+            Millis(60_000),
+            Millis(100_000),
+            100,
+            rate,
+            &HashMap::new(),
+        )
         .await
         .unwrap();
     assert_eq!(next.len(), 2, "waited for the next window, not dropped");
@@ -341,11 +417,11 @@ pub(crate) async fn check_chain_hooks(store: &dyn Store) {
     };
     assert!(store.chain_hooks("chain").await.unwrap().is_empty());
     store
-        .insert_event(chained("one"), vec![delivery(a.id, 0)], 1)
+        .insert_event(chained("one"), vec![delivery(a.id, 0)], Millis(1))
         .await
         .unwrap();
     let second = store
-        .insert_event(chained("two"), vec![delivery(b.id, 0)], 2)
+        .insert_event(chained("two"), vec![delivery(b.id, 0)], Millis(2))
         .await
         .unwrap();
     assert_eq!(
@@ -367,14 +443,14 @@ pub(crate) async fn check_namespace_share(store: &dyn Store) {
     let mut busy = Vec::new();
     for n in 0..3 {
         busy.push(hook_with(store, HookOwner::Project(deep.id), ROOMY).await);
-        enqueue(store, &format!("a{n}"), busy[n].id, 2, 1_000).await;
+        enqueue(store, &format!("a{n}"), busy[n].id, 2, Millis(1_000)).await;
     }
     let group_hook = hook_with(store, HookOwner::Group(a.id), ROOMY).await;
-    enqueue(store, "ag", group_hook.id, 2, 1_000).await;
+    enqueue(store, "ag", group_hook.id, 2, Millis(1_000)).await;
     let quiet = hook_with(store, HookOwner::Project(other.id), ROOMY).await;
-    enqueue(store, "b", quiet.id, 2, 1_000).await;
+    enqueue(store, "b", quiet.id, 2, Millis(1_000)).await;
     let system = hook_with(store, HookOwner::System, ROOMY).await;
-    enqueue(store, "s", system.id, 3, 1_000).await;
+    enqueue(store, "s", system.id, 3, Millis(1_000)).await;
     let share = RateLimit {
         in_flight: 2,
         ..RateLimit::UNLIMITED
@@ -387,7 +463,14 @@ pub(crate) async fn check_namespace_share(store: &dyn Store) {
             .count()
     };
     let first = store
-        .claim_due("n1", 1_000, 60_000, 100, share, &HashMap::new())
+        .claim_due(
+            "n1",
+            Millis(1_000),
+            Millis(60_000),
+            100,
+            share,
+            &HashMap::new(),
+        )
         .await
         .unwrap();
     assert_eq!(
@@ -405,7 +488,14 @@ pub(crate) async fn check_namespace_share(store: &dyn Store) {
     );
     // Another node sees the same counts.
     let second = store
-        .claim_due("n2", 1_000, 60_000, 100, share, &HashMap::new())
+        .claim_due(
+            "n2",
+            Millis(1_000),
+            Millis(60_000),
+            100,
+            share,
+            &HashMap::new(),
+        )
         .await
         .unwrap();
     assert_eq!(second.len(), 0, "{:?}", hooks_of(&second));
@@ -414,9 +504,23 @@ pub(crate) async fn check_namespace_share(store: &dyn Store) {
         .into_iter()
         .filter(|c| tenant_a.contains(&c.hook_id))
         .collect();
-    record(store, "n1", &of_a_claimed, Outcome::Succeeded, 1_001).await;
+    record(
+        store,
+        "n1",
+        &of_a_claimed,
+        Outcome::Succeeded,
+        Millis(1_001),
+    )
+    .await;
     let third = store
-        .claim_due("n2", 1_001, 60_000, 100, share, &HashMap::new())
+        .claim_due(
+            "n2",
+            Millis(1_001),
+            Millis(60_000),
+            100,
+            share,
+            &HashMap::new(),
+        )
         .await
         .unwrap();
     assert_eq!((of_a(&third), third.len()), (2, 2));
@@ -436,33 +540,33 @@ pub(crate) async fn check_namespace_share_binds_only_with_other_due_work(store: 
     };
     let claim_shared = async |now: Millis| {
         store
-            .claim_due("n1", now, 60_000, 100, share, &HashMap::new())
+            .claim_due("n1", now, Millis(60_000), 100, share, &HashMap::new())
             .await
             .unwrap()
     };
     let mut tenant_a = Vec::new();
     for n in 0..3 {
         let hook = hook_with(store, HookOwner::Project(busy.id), ROOMY).await;
-        enqueue(store, &format!("a{n}"), hook.id, 2, 1_000).await;
+        enqueue(store, &format!("a{n}"), hook.id, 2, Millis(1_000)).await;
         tenant_a.push(hook.id);
     }
     assert_eq!(
-        claim_shared(1_000).await.len(),
+        claim_shared(Millis(1_000)).await.len(),
         6,
         "alone: past its share of 2"
     );
 
-    enqueue(store, "a-more", tenant_a[0], 2, 1_001).await;
+    enqueue(store, "a-more", tenant_a[0], 2, Millis(1_001)).await;
     let quiet = hook_with(store, HookOwner::Project(other.id), ROOMY).await;
-    enqueue(store, "b", quiet.id, 3, 1_001).await;
-    let next = claim_shared(1_001).await;
+    enqueue(store, "b", quiet.id, 3, Millis(1_001)).await;
+    let next = claim_shared(Millis(1_001)).await;
     assert_eq!(
         hooks_of(&next),
         vec![quiet.id; 2],
         "b has work: b gets its share, a (over its own) nothing"
     );
     assert!(
-        claim_shared(1_002).await.is_empty(),
+        claim_shared(Millis(1_002)).await.is_empty(),
         "both at their share and both with due work"
     );
 }
@@ -474,13 +578,20 @@ pub(crate) async fn check_hook_caps(store: &dyn Store) {
     let strict = hook_with(store, HookOwner::System, DeliveryLimits::default()).await;
     let unlisted = hook_with(store, HookOwner::System, ROOMY).await;
     for (n, hook) in [&capped, &strict, &unlisted].into_iter().enumerate() {
-        enqueue(store, &format!("e{n}"), hook.id, 10, 1_000).await;
+        enqueue(store, &format!("e{n}"), hook.id, 10, Millis(1_000)).await;
     }
     let count =
         |claimed: &[Claimed], hook: &Hook| claimed.iter().filter(|c| c.hook_id == hook.id).count();
     let caps = HashMap::from([(capped.id, 3), (strict.id, 50)]);
     let first = store
-        .claim_due("n1", 1_000, 60_000, 100, RateLimit::UNLIMITED, &caps)
+        .claim_due(
+            "n1",
+            Millis(1_000),
+            Millis(60_000),
+            100,
+            RateLimit::UNLIMITED,
+            &caps,
+        )
         .await
         .unwrap();
     assert_eq!(count(&first, &capped), 3, "its cap");
@@ -493,7 +604,14 @@ pub(crate) async fn check_hook_caps(store: &dyn Store) {
     // The cap rises: the difference is free.
     let caps = HashMap::from([(capped.id, 5), (strict.id, 50)]);
     let second = store
-        .claim_due("n1", 1_000, 60_000, 100, RateLimit::UNLIMITED, &caps)
+        .claim_due(
+            "n1",
+            Millis(1_000),
+            Millis(60_000),
+            100,
+            RateLimit::UNLIMITED,
+            &caps,
+        )
         .await
         .unwrap();
     assert_eq!(hooks_of(&second), vec![capped.id; 2]);

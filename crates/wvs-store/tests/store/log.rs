@@ -18,7 +18,14 @@ pub(crate) async fn check_list_attempts(store: &dyn Store) {
     for (n, status) in statuses.into_iter().enumerate() {
         let id = store
             .log_attempt(
-                attempt(h.id, None, None, Outcome::Succeeded, status, n as Millis),
+                attempt(
+                    h.id,
+                    None,
+                    None,
+                    Outcome::Succeeded,
+                    status,
+                    Millis(n as i64),
+                ),
                 &KeepHealth,
             )
             .await
@@ -27,7 +34,14 @@ pub(crate) async fn check_list_attempts(store: &dyn Store) {
     }
     store
         .log_attempt(
-            attempt(other.id, None, None, Outcome::Succeeded, Some(404), 0),
+            attempt(
+                other.id,
+                None,
+                None,
+                Outcome::Succeeded,
+                Some(404),
+                Millis(0),
+            ),
             &KeepHealth,
         )
         .await
@@ -129,22 +143,22 @@ pub(crate) async fn check_list_attempts(store: &dyn Store) {
             internal.created_at,
             internal.hook_id
         ),
-        ("push_hooks", 5, h.id)
+        ("push_hooks", Millis(5), h.id)
     );
 }
 
 pub(crate) async fn check_attempt_body(store: &dyn Store) {
     let h = hook(store, HookOwner::System).await;
     let other = hook(store, HookOwner::System).await;
-    let inserted = enqueue(store, "e1", h.id, 1, 1_000).await;
+    let inserted = enqueue(store, "e1", h.id, 1, Millis(1_000)).await;
     let payload = new_event("e1", None).payload;
 
     // The event's payload, joined; not copied into the log.
     let claimed = store
         .claim_due(
             "n1",
-            1_000,
-            60_000,
+            Millis(1_000),
+            Millis(60_000),
             1,
             RateLimit::UNLIMITED,
             &HashMap::new(),
@@ -158,7 +172,7 @@ pub(crate) async fn check_attempt_body(store: &dyn Store) {
                 &claimed[0],
                 Outcome::Succeeded,
                 Some(200),
-                1_100,
+                Millis(1_100),
             )],
             &KeepHealth,
         )
@@ -183,7 +197,7 @@ pub(crate) async fn check_attempt_body(store: &dyn Store) {
             Some(inserted.event_id),
             Outcome::Succeeded,
             Some(200),
-            1_200,
+            Millis(1_200),
         )
     };
     let own_id = store.log_attempt(own, &KeepHealth).await.unwrap();
@@ -200,7 +214,7 @@ pub(crate) async fn check_attempt_body(store: &dyn Store) {
     // No body and no event: empty.
     let bare = store
         .log_attempt(
-            attempt(h.id, None, None, Outcome::Succeeded, None, 1_300),
+            attempt(h.id, None, None, Outcome::Succeeded, None, Millis(1_300)),
             &KeepHealth,
         )
         .await
@@ -224,10 +238,10 @@ pub(crate) async fn check_attempt_body(store: &dyn Store) {
 /// `text` refuses the first two, which once stopped a node's recording).
 pub(crate) async fn check_foreign_reply_bytes_are_kept(store: &dyn Store) {
     let hook = hook_with(store, HookOwner::System, ROOMY).await;
-    enqueue(store, "e1", hook.id, 1, 1_000).await;
-    let claimed = claim(store, "n1", 1_000, 10).await;
+    enqueue(store, "e1", hook.id, 1, Millis(1_000)).await;
+    let claimed = claim(store, "n1", Millis(1_000), 10).await;
     let reply = b"ok\0nul \xff\xfe not UTF-8 \x89PNG\r\n\x1a\n".to_vec();
-    let mut attempt = attempt_for(&claimed[0], Outcome::Succeeded, Some(200), 1_001);
+    let mut attempt = attempt_for(&claimed[0], Outcome::Succeeded, Some(200), Millis(1_001));
     attempt.response_body = reply.clone();
     store
         .record_attempts("n1", vec![attempt], &KeepHealth)

@@ -158,10 +158,17 @@ mod sqlite {
         use wvs_store::*;
         let (dir, store) = open().await;
         let h = super::hook(&store, HookOwner::System).await;
-        super::enqueue(&store, "e1", h.id, 3, 1_000).await;
-        let claimed = super::claim(&store, "n1", 1_000, 10).await;
+        super::enqueue(&store, "e1", h.id, 3, Millis(1_000)).await;
+        let claimed = super::claim(&store, "n1", Millis(1_000), 10).await;
         assert_eq!(claimed.len(), 3);
-        super::record(&store, "n1", &claimed[..1], Outcome::Succeeded, 1_100).await;
+        super::record(
+            &store,
+            "n1",
+            &claimed[..1],
+            Outcome::Succeeded,
+            Millis(1_100),
+        )
+        .await;
         drop(store);
 
         let store = SqliteStore::open(&dir.path().join("wvs.db"), &key())
@@ -175,7 +182,7 @@ mod sqlite {
                 ..DeliveryCounts::default()
             }
         );
-        let again = super::claim(&store, "n2", 1_200, 10).await;
+        let again = super::claim(&store, "n2", Millis(1_200), 10).await;
         assert_eq!(super::ids(&again), super::ids(&claimed[1..]));
     }
 
@@ -213,7 +220,7 @@ mod sqlite {
                     settings: serde_json::json!({ "pad": "x".repeat(400_000) }),
                     limits: DeliveryLimits::default(),
                 },
-                1,
+                Millis(1),
             )
             .await
             .unwrap();
@@ -228,7 +235,7 @@ mod sqlite {
             let mut stored = 0;
             let error = loop {
                 match store
-                    .insert_event(sized(bytes, stored), Vec::new(), 1)
+                    .insert_event(sized(bytes, stored), Vec::new(), Millis(1))
                     .await
                 {
                     Ok(_) => stored += 1,
@@ -253,7 +260,7 @@ mod sqlite {
         store.probe_write().await.expect("the probe fits again");
         assert_eq!(store.write_failure(), None);
         store
-            .insert_event(big(99), Vec::new(), 1)
+            .insert_event(big(99), Vec::new(), Millis(1))
             .await
             .expect("an event fits again");
     }
@@ -304,7 +311,7 @@ mod sqlite {
                     settings: serde_json::json!({}),
                     limits: DeliveryLimits::default(),
                 },
-                1,
+                Millis(1),
             )
             .await
             .unwrap();
@@ -320,7 +327,7 @@ mod sqlite {
                     settings: serde_json::json!({}),
                     limits: DeliveryLimits::default(),
                 },
-                2,
+                Millis(2),
             )
             .await
             .unwrap();

@@ -13,7 +13,7 @@ pub(crate) async fn check_hook_alert_counts(store: &dyn Store) {
             HookHealth {
                 recent_failures: 4,
                 backoff_count: 1,
-                disabled_until: Some(now + 60_000),
+                disabled_until: Some(Millis(now + 60_000)),
                 permanently_disabled: false,
             },
         )
@@ -31,7 +31,7 @@ pub(crate) async fn check_hook_alert_counts(store: &dyn Store) {
         )
         .await
         .unwrap();
-    let counts = store.hook_alert_counts(now).await.unwrap();
+    let counts = store.hook_alert_counts(Millis(now)).await.unwrap();
     assert_eq!(
         counts,
         HookAlertCounts {
@@ -41,15 +41,21 @@ pub(crate) async fn check_hook_alert_counts(store: &dyn Store) {
         }
     );
     // The hooks counted, to list them.
-    let resting_ids = store.disabled_hook_ids(now, false).await.unwrap();
+    let resting_ids = store.disabled_hook_ids(Millis(now), false).await.unwrap();
     assert_eq!(resting_ids, [resting.id]);
-    assert_eq!(store.disabled_hook_ids(now, true).await.unwrap(), [dead.id]);
+    assert_eq!(
+        store.disabled_hook_ids(Millis(now), true).await.unwrap(),
+        [dead.id]
+    );
     // Once the backoff ends, the hook counts as executable again.
-    let later = store.hook_alert_counts(now + 120_000).await.unwrap();
+    let later = store
+        .hook_alert_counts(Millis(now + 120_000))
+        .await
+        .unwrap();
     assert_eq!(later.executable, 2);
     assert!(
         store
-            .disabled_hook_ids(now + 120_000, false)
+            .disabled_hook_ids(Millis(now + 120_000), false)
             .await
             .unwrap()
             .is_empty()
@@ -70,21 +76,21 @@ pub(crate) async fn check_activity(store: &dyn Store) {
         (fast.id, Some(200), 9 * minute, 0.1),
     ];
     for (hook_id, status, at, seconds) in logged {
-        let mut row = attempt(hook_id, None, None, Outcome::Succeeded, status, at);
+        let mut row = attempt(hook_id, None, None, Outcome::Succeeded, status, Millis(at));
         row.execution_duration = seconds;
         store.log_attempt(row, &KeepHealth).await.unwrap();
     }
-    let activity = store.activity(10 * minute, 5).await.unwrap();
+    let activity = store.activity(Millis(10 * minute), 5).await.unwrap();
     assert_eq!(
         activity.per_minute,
         vec![
             MinuteActivity {
-                minute: 10 * minute,
+                minute: Millis(10 * minute),
                 succeeded: 1,
                 failed: 1
             },
             MinuteActivity {
-                minute: 11 * minute,
+                minute: Millis(11 * minute),
                 succeeded: 1,
                 failed: 1
             },
@@ -99,7 +105,7 @@ pub(crate) async fn check_activity(store: &dyn Store) {
     assert!((activity.slowest_hooks[0].mean_seconds - 2.0).abs() < 1e-9);
     assert_eq!(
         store
-            .activity(10 * minute, 1)
+            .activity(Millis(10 * minute), 1)
             .await
             .unwrap()
             .slowest_hooks

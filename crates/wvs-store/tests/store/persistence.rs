@@ -15,7 +15,7 @@ pub(crate) async fn check_persistence_write(store: &dyn Store) -> Written {
     let group = group(store, Some(GroupId(5)), "persist", None).await;
     let project = project(store, "p", Some(group.id), None).await;
     let hook = hook(store, HookOwner::Project(project.id)).await;
-    let event = enqueue(store, "durable", hook.id, 1, 1_000).await;
+    let event = enqueue(store, "durable", hook.id, 1, Millis(1_000)).await;
     Written {
         group,
         project,
@@ -44,8 +44,8 @@ pub(crate) async fn check_persistence_read(store: &dyn Store, written: Written) 
     let claimed = store
         .claim_due(
             "n1",
-            1_000,
-            60_000,
+            Millis(1_000),
+            Millis(60_000),
             10,
             RateLimit::UNLIMITED,
             &HashMap::new(),

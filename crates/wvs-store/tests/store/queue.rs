@@ -7,7 +7,7 @@ pub(crate) async fn check_insert_event_idempotency(store: &dyn Store) {
     let deliveries = |n: usize| (0..n).map(|i| delivery(system.id, i)).collect::<Vec<_>>();
 
     let first = store
-        .insert_event(new_event("e1", Some("k1")), deliveries(2), 10)
+        .insert_event(new_event("e1", Some("k1")), deliveries(2), Millis(10))
         .await
         .unwrap();
     assert_eq!(
@@ -15,7 +15,7 @@ pub(crate) async fn check_insert_event_idempotency(store: &dyn Store) {
         ("e1", 2, false)
     );
     let again = store
-        .insert_event(new_event("e2", Some("k1")), deliveries(3), 11)
+        .insert_event(new_event("e2", Some("k1")), deliveries(3), Millis(11))
         .await
         .unwrap();
     assert_eq!(
@@ -30,7 +30,7 @@ pub(crate) async fn check_insert_event_idempotency(store: &dyn Store) {
     assert_eq!(counts(store).await.pending, 2);
     // The same key with another body: refused, nothing written.
     let reused = store
-        .insert_event(other_body("e2b", "k1"), deliveries(1), 11)
+        .insert_event(other_body("e2b", "k1"), deliveries(1), Millis(11))
         .await;
     assert!(
         matches!(reused, Err(StoreError::IdempotencyKeyReused)),
@@ -40,17 +40,17 @@ pub(crate) async fn check_insert_event_idempotency(store: &dyn Store) {
 
     // No key: every post is a new event. A reused event uuid is refused.
     let a = store
-        .insert_event(new_event("e3", None), deliveries(1), 12)
+        .insert_event(new_event("e3", None), deliveries(1), Millis(12))
         .await
         .unwrap();
     let b = store
-        .insert_event(new_event("e4", None), deliveries(1), 12)
+        .insert_event(new_event("e4", None), deliveries(1), Millis(12))
         .await
         .unwrap();
     assert_ne!(a.event_id, b.event_id);
     assert!(!a.duplicate && !b.duplicate);
     let reused = store
-        .insert_event(new_event("e4", None), deliveries(1), 12)
+        .insert_event(new_event("e4", None), deliveries(1), Millis(12))
         .await;
     assert!(
         matches!(reused, Err(StoreError::Conflict("event"))),
@@ -61,7 +61,7 @@ pub(crate) async fn check_insert_event_idempotency(store: &dyn Store) {
     // No deliveries at all is a valid event; a delivery for a hook deleted since routing is
     // dropped, not an error.
     let quiet = store
-        .insert_event(new_event("e5", Some("k2")), Vec::new(), 13)
+        .insert_event(new_event("e5", Some("k2")), Vec::new(), Millis(13))
         .await
         .unwrap();
     assert_eq!(quiet.deliveries, 0);
@@ -71,7 +71,7 @@ pub(crate) async fn check_insert_event_idempotency(store: &dyn Store) {
         .insert_event(
             new_event("e6", None),
             vec![delivery(system.id, 0), delivery(gone.id, 0)],
-            14,
+            Millis(14),
         )
         .await
         .unwrap();
@@ -79,7 +79,7 @@ pub(crate) async fn check_insert_event_idempotency(store: &dyn Store) {
 
     // A large fan-out spans several multi-row statements.
     let big = store
-        .insert_event(new_event("e7", None), deliveries(1_234), 15)
+        .insert_event(new_event("e7", None), deliveries(1_234), Millis(15))
         .await
         .unwrap();
     assert_eq!(big.deliveries, 1_234);
@@ -96,19 +96,19 @@ pub(crate) async fn check_latest_event(store: &dyn Store) {
     };
     assert_eq!(store.latest_event(Some(p.id), "push").await.unwrap(), None);
     store
-        .insert_event(event("a", "push", Some(p.id)), Vec::new(), 1)
+        .insert_event(event("a", "push", Some(p.id)), Vec::new(), Millis(1))
         .await
         .unwrap();
     store
-        .insert_event(event("b", "push", Some(p.id)), Vec::new(), 2)
+        .insert_event(event("b", "push", Some(p.id)), Vec::new(), Millis(2))
         .await
         .unwrap();
     store
-        .insert_event(event("c", "issue", Some(p.id)), Vec::new(), 3)
+        .insert_event(event("c", "issue", Some(p.id)), Vec::new(), Millis(3))
         .await
         .unwrap();
     store
-        .insert_event(event("d", "push", None), Vec::new(), 4)
+        .insert_event(event("d", "push", None), Vec::new(), Millis(4))
         .await
         .unwrap();
 
@@ -126,7 +126,7 @@ pub(crate) async fn check_latest_event(store: &dyn Store) {
         ("b", "push", Some(p.id))
     );
     assert_eq!(latest.payload, new_event("b", None).payload);
-    assert_eq!(latest.created_at, 2);
+    assert_eq!(latest.created_at, Millis(2));
     assert_eq!(
         store
             .latest_event(None, "push")
@@ -152,17 +152,26 @@ pub(crate) async fn check_latest_event(store: &dyn Store) {
 /// a hook already due by then leaves it as it is.
 pub(crate) async fn check_new_deliveries_bring_their_hook_forward(store: &dyn Store) {
     let h = hook(store, HookOwner::System).await;
-    enqueue(store, "later", h.id, 1, 5_000).await;
-    assert_eq!(store.next_due_at(0).await.unwrap(), Some(5_000));
-    enqueue(store, "sooner", h.id, 1, 2_000).await;
-    assert_eq!(store.next_due_at(0).await.unwrap(), Some(2_000));
-    enqueue(store, "after", h.id, 1, 3_000).await;
-    assert_eq!(store.next_due_at(0).await.unwrap(), Some(2_000));
+    enqueue(store, "later", h.id, 1, Millis(5_000)).await;
+    assert_eq!(
+        store.next_due_at(Millis(0)).await.unwrap(),
+        Some(Millis(5_000))
+    );
+    enqueue(store, "sooner", h.id, 1, Millis(2_000)).await;
+    assert_eq!(
+        store.next_due_at(Millis(0)).await.unwrap(),
+        Some(Millis(2_000))
+    );
+    enqueue(store, "after", h.id, 1, Millis(3_000)).await;
+    assert_eq!(
+        store.next_due_at(Millis(0)).await.unwrap(),
+        Some(Millis(2_000))
+    );
     let claimed = store
         .claim_due(
             "n1",
-            2_000,
-            60_000,
+            Millis(2_000),
+            Millis(60_000),
             10,
             RateLimit::UNLIMITED,
             &HashMap::new(),
@@ -175,14 +184,24 @@ pub(crate) async fn check_new_deliveries_bring_their_hook_forward(store: &dyn St
 
 pub(crate) async fn check_claim_and_record(store: &dyn Store) {
     let h = hook(store, HookOwner::System).await;
-    assert_eq!(store.next_due_at(0).await.unwrap(), None);
-    let inserted = enqueue(store, "e1", h.id, 3, 1_000).await;
-    assert_eq!(store.next_due_at(0).await.unwrap(), Some(1_000));
+    assert_eq!(store.next_due_at(Millis(0)).await.unwrap(), None);
+    let inserted = enqueue(store, "e1", h.id, 3, Millis(1_000)).await;
+    assert_eq!(
+        store.next_due_at(Millis(0)).await.unwrap(),
+        Some(Millis(1_000))
+    );
 
     // Not due before its time.
     assert!(
         store
-            .claim_due("n1", 999, 60_000, 10, RateLimit::UNLIMITED, &HashMap::new())
+            .claim_due(
+                "n1",
+                Millis(999),
+                Millis(60_000),
+                10,
+                RateLimit::UNLIMITED,
+                &HashMap::new()
+            )
             .await
             .unwrap()
             .is_empty()
@@ -191,8 +210,8 @@ pub(crate) async fn check_claim_and_record(store: &dyn Store) {
         store
             .claim_due(
                 "n1",
-                1_000,
-                60_000,
+                Millis(1_000),
+                Millis(60_000),
                 0,
                 RateLimit::UNLIMITED,
                 &HashMap::new()
@@ -204,8 +223,8 @@ pub(crate) async fn check_claim_and_record(store: &dyn Store) {
     let claimed = store
         .claim_due(
             "n1",
-            1_000,
-            60_000,
+            Millis(1_000),
+            Millis(60_000),
             10,
             RateLimit::UNLIMITED,
             &HashMap::new(),
@@ -242,8 +261,8 @@ pub(crate) async fn check_claim_and_record(store: &dyn Store) {
         store
             .claim_due(
                 "n2",
-                1_000,
-                60_000,
+                Millis(1_000),
+                Millis(60_000),
                 10,
                 RateLimit::UNLIMITED,
                 &HashMap::new()
@@ -258,9 +277,14 @@ pub(crate) async fn check_claim_and_record(store: &dyn Store) {
         .record_attempts(
             "n1",
             vec![
-                attempt_for(&claimed[0], Outcome::Succeeded, Some(200), 1_100),
-                attempt_for(&claimed[1], Outcome::RetryAt(5_000), Some(500), 1_100),
-                attempt_for(&claimed[2], Outcome::Failed, None, 1_100),
+                attempt_for(&claimed[0], Outcome::Succeeded, Some(200), Millis(1_100)),
+                attempt_for(
+                    &claimed[1],
+                    Outcome::RetryAt(Millis(5_000)),
+                    Some(500),
+                    Millis(1_100),
+                ),
+                attempt_for(&claimed[2], Outcome::Failed, None, Millis(1_100)),
             ],
             &KeepHealth,
         )
@@ -275,13 +299,16 @@ pub(crate) async fn check_claim_and_record(store: &dyn Store) {
             failed: 1
         }
     );
-    assert_eq!(store.next_due_at(0).await.unwrap(), Some(5_000));
+    assert_eq!(
+        store.next_due_at(Millis(0)).await.unwrap(),
+        Some(Millis(5_000))
+    );
     assert!(
         store
             .claim_due(
                 "n1",
-                4_999,
-                60_000,
+                Millis(4_999),
+                Millis(60_000),
                 10,
                 RateLimit::UNLIMITED,
                 &HashMap::new()
@@ -294,8 +321,8 @@ pub(crate) async fn check_claim_and_record(store: &dyn Store) {
     let retried = store
         .claim_due(
             "n2",
-            5_000,
-            60_000,
+            Millis(5_000),
+            Millis(60_000),
             10,
             RateLimit::UNLIMITED,
             &HashMap::new(),
@@ -312,7 +339,7 @@ pub(crate) async fn check_claim_and_record(store: &dyn Store) {
                 &retried[0],
                 Outcome::Succeeded,
                 Some(204),
-                5_100,
+                Millis(5_100),
             )],
             &KeepHealth,
         )
@@ -326,13 +353,13 @@ pub(crate) async fn check_claim_and_record(store: &dyn Store) {
             ..DeliveryCounts::default()
         }
     );
-    assert_eq!(store.next_due_at(0).await.unwrap(), None);
+    assert_eq!(store.next_due_at(Millis(0)).await.unwrap(), None);
     assert!(
         store
             .claim_due(
                 "n1",
-                i64::MAX - 1,
-                i64::MAX,
+                Millis(i64::MAX - 1),
+                Millis::MAX,
                 10,
                 RateLimit::UNLIMITED,
                 &HashMap::new()
@@ -354,14 +381,14 @@ pub(crate) async fn check_claim_and_record(store: &dyn Store) {
 
 pub(crate) async fn check_claim_order_and_limit(store: &dyn Store) {
     let h = hook(store, HookOwner::System).await;
-    enqueue(store, "late", h.id, 2, 3_000).await;
-    enqueue(store, "early", h.id, 2, 1_000).await;
-    enqueue(store, "middle", h.id, 2, 2_000).await;
+    enqueue(store, "late", h.id, 2, Millis(3_000)).await;
+    enqueue(store, "early", h.id, 2, Millis(1_000)).await;
+    enqueue(store, "middle", h.id, 2, Millis(2_000)).await;
     let first = store
         .claim_due(
             "n1",
-            10_000,
-            60_000,
+            Millis(10_000),
+            Millis(60_000),
             3,
             RateLimit::UNLIMITED,
             &HashMap::new(),
@@ -377,8 +404,8 @@ pub(crate) async fn check_claim_order_and_limit(store: &dyn Store) {
     let rest = store
         .claim_due(
             "n1",
-            10_000,
-            60_000,
+            Millis(10_000),
+            Millis(60_000),
             10,
             RateLimit::UNLIMITED,
             &HashMap::new(),
@@ -391,12 +418,12 @@ pub(crate) async fn check_claim_order_and_limit(store: &dyn Store) {
 
 pub(crate) async fn check_lease_expiry(store: &dyn Store) {
     let h = hook(store, HookOwner::System).await;
-    enqueue(store, "e1", h.id, 1, 1_000).await;
+    enqueue(store, "e1", h.id, 1, Millis(1_000)).await;
     let first = store
         .claim_due(
             "n1",
-            1_000,
-            2_000,
+            Millis(1_000),
+            Millis(2_000),
             10,
             RateLimit::UNLIMITED,
             &HashMap::new(),
@@ -405,16 +432,16 @@ pub(crate) async fn check_lease_expiry(store: &dyn Store) {
         .unwrap();
     assert_eq!(first.len(), 1);
     assert_eq!(
-        store.next_due_at(0).await.unwrap(),
-        Some(2_001),
+        store.next_due_at(Millis(0)).await.unwrap(),
+        Some(Millis(2_001)),
         "claimable once the lease has expired"
     );
     assert!(
         store
             .claim_due(
                 "n2",
-                2_000,
-                9_000,
+                Millis(2_000),
+                Millis(9_000),
                 10,
                 RateLimit::UNLIMITED,
                 &HashMap::new()
@@ -429,8 +456,8 @@ pub(crate) async fn check_lease_expiry(store: &dyn Store) {
     let taken = store
         .claim_due(
             "n2",
-            2_001,
-            9_000,
+            Millis(2_001),
+            Millis(9_000),
             10,
             RateLimit::UNLIMITED,
             &HashMap::new(),
@@ -444,7 +471,12 @@ pub(crate) async fn check_lease_expiry(store: &dyn Store) {
     store
         .record_attempts(
             "n1",
-            vec![attempt_for(&first[0], Outcome::Succeeded, Some(200), 2_500)],
+            vec![attempt_for(
+                &first[0],
+                Outcome::Succeeded,
+                Some(200),
+                Millis(2_500),
+            )],
             &KeepHealth,
         )
         .await
@@ -470,9 +502,9 @@ pub(crate) async fn check_lease_expiry(store: &dyn Store) {
             "n2",
             vec![attempt_for(
                 &taken[0],
-                Outcome::RetryAt(3_000),
+                Outcome::RetryAt(Millis(3_000)),
                 Some(502),
-                2_600,
+                Millis(2_600),
             )],
             &KeepHealth,
         )
@@ -488,8 +520,8 @@ pub(crate) async fn check_lease_expiry(store: &dyn Store) {
     let again = store
         .claim_due(
             "n1",
-            3_000,
-            9_000,
+            Millis(3_000),
+            Millis(9_000),
             10,
             RateLimit::UNLIMITED,
             &HashMap::new(),
@@ -501,12 +533,12 @@ pub(crate) async fn check_lease_expiry(store: &dyn Store) {
 
 pub(crate) async fn check_release_claims(store: &dyn Store) {
     let h = hook(store, HookOwner::System).await;
-    enqueue(store, "e1", h.id, 3, 1_000).await;
+    enqueue(store, "e1", h.id, 3, Millis(1_000)).await;
     let mine = store
         .claim_due(
             "n1",
-            1_000,
-            60_000,
+            Millis(1_000),
+            Millis(60_000),
             2,
             RateLimit::UNLIMITED,
             &HashMap::new(),
@@ -516,8 +548,8 @@ pub(crate) async fn check_release_claims(store: &dyn Store) {
     let theirs = store
         .claim_due(
             "n2",
-            1_000,
-            60_000,
+            Millis(1_000),
+            Millis(60_000),
             2,
             RateLimit::UNLIMITED,
             &HashMap::new(),
@@ -526,8 +558,8 @@ pub(crate) async fn check_release_claims(store: &dyn Store) {
         .unwrap();
     assert_eq!((mine.len(), theirs.len()), (2, 1));
 
-    assert_eq!(store.release_claims("n1", 1_500).await.unwrap(), 2);
-    assert_eq!(store.release_claims("n1", 1_500).await.unwrap(), 0);
+    assert_eq!(store.release_claims("n1", Millis(1_500)).await.unwrap(), 2);
+    assert_eq!(store.release_claims("n1", Millis(1_500)).await.unwrap(), 0);
     assert_eq!(
         counts(store).await,
         DeliveryCounts {
@@ -536,13 +568,16 @@ pub(crate) async fn check_release_claims(store: &dyn Store) {
             ..DeliveryCounts::default()
         }
     );
-    assert_eq!(store.next_due_at(0).await.unwrap(), Some(1_500));
+    assert_eq!(
+        store.next_due_at(Millis(0)).await.unwrap(),
+        Some(Millis(1_500))
+    );
     assert!(
         store
             .claim_due(
                 "n3",
-                1_499,
-                60_000,
+                Millis(1_499),
+                Millis(60_000),
                 10,
                 RateLimit::UNLIMITED,
                 &HashMap::new()
@@ -554,8 +589,8 @@ pub(crate) async fn check_release_claims(store: &dyn Store) {
     let released = store
         .claim_due(
             "n3",
-            1_500,
-            60_000,
+            Millis(1_500),
+            Millis(60_000),
             10,
             RateLimit::UNLIMITED,
             &HashMap::new(),
@@ -571,7 +606,12 @@ pub(crate) async fn check_release_claims(store: &dyn Store) {
     store
         .record_attempts(
             "n1",
-            vec![attempt_for(&mine[0], Outcome::Failed, Some(500), 1_600)],
+            vec![attempt_for(
+                &mine[0],
+                Outcome::Failed,
+                Some(500),
+                Millis(1_600),
+            )],
             &KeepHealth,
         )
         .await
@@ -588,13 +628,13 @@ pub(crate) async fn check_release_claims(store: &dyn Store) {
 pub(crate) async fn check_record_after_hook_deleted(store: &dyn Store) {
     let kept = hook(store, HookOwner::System).await;
     let doomed = hook(store, HookOwner::System).await;
-    enqueue(store, "e1", kept.id, 1, 1_000).await;
-    enqueue(store, "e2", doomed.id, 1, 1_000).await;
+    enqueue(store, "e1", kept.id, 1, Millis(1_000)).await;
+    enqueue(store, "e2", doomed.id, 1, Millis(1_000)).await;
     let claimed = store
         .claim_due(
             "n1",
-            1_000,
-            60_000,
+            Millis(1_000),
+            Millis(60_000),
             10,
             RateLimit::UNLIMITED,
             &HashMap::new(),
@@ -605,7 +645,7 @@ pub(crate) async fn check_record_after_hook_deleted(store: &dyn Store) {
     store.delete_hook(doomed.id).await.unwrap();
     let attempts = claimed
         .iter()
-        .map(|c| attempt_for(c, Outcome::Succeeded, Some(200), 1_100))
+        .map(|c| attempt_for(c, Outcome::Succeeded, Some(200), Millis(1_100)))
         .collect();
     store
         .record_attempts("n1", attempts, &KeepHealth)
@@ -628,7 +668,14 @@ pub(crate) async fn check_record_after_hook_deleted(store: &dyn Store) {
     );
     let orphan = store
         .log_attempt(
-            attempt(doomed.id, None, None, Outcome::Succeeded, Some(200), 1),
+            attempt(
+                doomed.id,
+                None,
+                None,
+                Outcome::Succeeded,
+                Some(200),
+                Millis(1),
+            ),
             &KeepHealth,
         )
         .await;
@@ -643,7 +690,7 @@ pub(crate) async fn check_record_after_hook_deleted(store: &dyn Store) {
 pub(crate) async fn check_concurrent_claimers(a: &dyn Store, b: &dyn Store) {
     let h = hook(a, HookOwner::System).await;
     for n in 0..4 {
-        enqueue(a, &format!("e{n}"), h.id, 500, 1_000).await;
+        enqueue(a, &format!("e{n}"), h.id, 500, Millis(1_000)).await;
     }
     let drain = async |store: &dyn Store, owner: &str| {
         let mut seen = Vec::new();
@@ -651,8 +698,8 @@ pub(crate) async fn check_concurrent_claimers(a: &dyn Store, b: &dyn Store) {
             let claimed = store
                 .claim_due(
                     owner,
-                    2_000,
-                    600_000,
+                    Millis(2_000),
+                    Millis(600_000),
                     37,
                     RateLimit::UNLIMITED,
                     &HashMap::new(),
@@ -664,7 +711,7 @@ pub(crate) async fn check_concurrent_claimers(a: &dyn Store, b: &dyn Store) {
             }
             let attempts = claimed
                 .iter()
-                .map(|c| attempt_for(c, Outcome::Succeeded, Some(200), 2_000))
+                .map(|c| attempt_for(c, Outcome::Succeeded, Some(200), Millis(2_000)))
                 .collect();
             store
                 .record_attempts(owner, attempts, &KeepHealth)
@@ -695,7 +742,7 @@ pub(crate) async fn check_concurrent_claimers(a: &dyn Store, b: &dyn Store) {
 /// the first; an event that cannot be stored (its uuid is taken) fails alone.
 pub(crate) async fn check_concurrent_inserts_are_each_answered(store: &dyn Store) {
     let hook = hook(store, HookOwner::System).await;
-    enqueue(store, "taken", hook.id, 1, 1).await;
+    enqueue(store, "taken", hook.id, 1, Millis(1)).await;
     let inserts = (0..60).map(|n| {
         let (uuid, key) = match n {
             // Same key twice: one event.
@@ -707,7 +754,7 @@ pub(crate) async fn check_concurrent_inserts_are_each_answered(store: &dyn Store
         async move {
             let event = new_event(&uuid, key);
             store
-                .insert_event(event, vec![delivery(hook.id, n)], 2)
+                .insert_event(event, vec![delivery(hook.id, n)], Millis(2))
                 .await
         }
     });
@@ -734,7 +781,7 @@ pub(crate) async fn check_concurrent_inserts_are_each_answered(store: &dyn Store
         async move {
             let event = new_event(&format!("second-{n}"), key);
             let routed = vec![delivery(hook.id, n), delivery(gone.id, n)];
-            store.insert_event(event, routed, 3).await.unwrap()
+            store.insert_event(event, routed, Millis(3)).await.unwrap()
         }
     });
     // Within the burst, a key stored before and a key of this burst, each with another
@@ -742,7 +789,7 @@ pub(crate) async fn check_concurrent_inserts_are_each_answered(store: &dyn Store
     let reused = ["same-key", "twice-in-burst"].map(|key| async move {
         let routed = vec![delivery(hook.id, 99)];
         store
-            .insert_event(other_body(&format!("reused-{key}"), key), routed, 3)
+            .insert_event(other_body(&format!("reused-{key}"), key), routed, Millis(3))
             .await
     });
     let (outcomes, reused) = futures::future::join(
@@ -783,10 +830,10 @@ pub(crate) async fn check_large_payloads_are_read_back_whole(store: &dyn Store) 
             ..new_event(&format!("large-{n}"), None)
         };
         store
-            .insert_event(event, vec![delivery(hook.id, n)], 1_000)
+            .insert_event(event, vec![delivery(hook.id, n)], Millis(1_000))
             .await
             .unwrap();
-        let claimed = claim(store, "n1", 1_000, 10).await;
+        let claimed = claim(store, "n1", Millis(1_000), 10).await;
         assert_eq!(claimed.len(), 1);
         assert!(
             claimed[0].payload == payload,
@@ -794,7 +841,7 @@ pub(crate) async fn check_large_payloads_are_read_back_whole(store: &dyn Store) 
         );
         let latest = store.latest_event(None, "push").await.unwrap().unwrap();
         assert!(latest.payload == payload, "latest event of {size} bytes");
-        let mut attempt = attempt_for(&claimed[0], Outcome::Succeeded, Some(200), 1_001);
+        let mut attempt = attempt_for(&claimed[0], Outcome::Succeeded, Some(200), Millis(1_001));
         attempt.request_body = None;
         store
             .record_attempts("n1", vec![attempt], &KeepHealth)

@@ -32,7 +32,7 @@ pub(crate) async fn check_registry_crud(store: &dyn Store) {
                 path: "x".into(),
                 ..NewGroup::default()
             },
-            1,
+            Millis(1),
         )
         .await;
     assert!(
@@ -47,7 +47,7 @@ pub(crate) async fn check_registry_crud(store: &dyn Store) {
                 parent_id: Some(GroupId(42)),
                 ..NewGroup::default()
             },
-            1,
+            Millis(1),
         )
         .await;
     assert!(
@@ -62,7 +62,7 @@ pub(crate) async fn check_registry_crud(store: &dyn Store) {
                 parent_id: Some(GroupId(9999)),
                 ..NewGroup::default()
             },
-            1,
+            Millis(1),
         )
         .await;
     assert!(matches!(orphan, Err(StoreError::NotFound(_))), "{orphan:?}");
@@ -84,13 +84,16 @@ pub(crate) async fn check_registry_crud(store: &dyn Store) {
                 visibility: Some(Some("public".into())),
                 ..GroupUpdate::default()
             },
-            5,
+            Millis(5),
         )
         .await
         .unwrap();
     assert_eq!(updated.name, "Acme Inc");
     assert_eq!(updated.description.as_deref(), Some("the company"));
-    assert_eq!((updated.created_at, updated.updated_at), (1, 5));
+    assert_eq!(
+        (updated.created_at, updated.updated_at),
+        (Millis(1), Millis(5))
+    );
     let cleared = store
         .update_group(
             GroupId(42),
@@ -98,7 +101,7 @@ pub(crate) async fn check_registry_crud(store: &dyn Store) {
                 description: Some(None),
                 ..GroupUpdate::default()
             },
-            6,
+            Millis(6),
         )
         .await
         .unwrap();
@@ -106,7 +109,7 @@ pub(crate) async fn check_registry_crud(store: &dyn Store) {
     assert_eq!(cleared.visibility.as_deref(), Some("public"));
     assert!(matches!(
         store
-            .update_group(GroupId(9999), GroupUpdate::default(), 6)
+            .update_group(GroupId(9999), GroupUpdate::default(), Millis(6))
             .await,
         Err(StoreError::NotFound(_))
     ));
@@ -140,7 +143,7 @@ pub(crate) async fn check_registry_crud(store: &dyn Store) {
                 namespace_path: Some("ignored".into()),
                 attributes: attributes.clone(),
             },
-            1,
+            Millis(1),
         )
         .await
         .unwrap();
@@ -162,7 +165,7 @@ pub(crate) async fn check_registry_crud(store: &dyn Store) {
                 namespace_id: Some(tools.id),
                 ..NewProject::default()
             },
-            1,
+            Millis(1),
         )
         .await;
     assert!(
@@ -176,7 +179,7 @@ pub(crate) async fn check_registry_crud(store: &dyn Store) {
                 path: "x".into(),
                 ..NewProject::default()
             },
-            1,
+            Millis(1),
         )
         .await;
     assert!(
@@ -191,7 +194,7 @@ pub(crate) async fn check_registry_crud(store: &dyn Store) {
                 namespace_id: Some(GroupId(9999)),
                 ..NewProject::default()
             },
-            1,
+            Millis(1),
         )
         .await;
     assert!(matches!(lost, Err(StoreError::NotFound(_))), "{lost:?}");
@@ -217,13 +220,13 @@ pub(crate) async fn check_registry_crud(store: &dyn Store) {
                 path: Some("api-v2".into()),
                 ..ProjectUpdate::default()
             },
-            9,
+            Millis(9),
         )
         .await
         .unwrap();
     assert_eq!(renamed.path_with_namespace, "acme/tools/api-v2");
     assert_eq!(renamed.attributes, attributes);
-    assert_eq!(renamed.updated_at, 9);
+    assert_eq!(renamed.updated_at, Millis(9));
     assert_eq!(store.project_by_path("acme/tools/api").await.unwrap(), None);
     let moved = store
         .update_project(
@@ -232,7 +235,7 @@ pub(crate) async fn check_registry_crud(store: &dyn Store) {
                 namespace_id: Some(Some(GroupId(42))),
                 ..ProjectUpdate::default()
             },
-            9,
+            Millis(9),
         )
         .await
         .unwrap();
@@ -248,7 +251,7 @@ pub(crate) async fn check_registry_crud(store: &dyn Store) {
                 namespace_path: Some("bob".into()),
                 ..ProjectUpdate::default()
             },
-            9,
+            Millis(9),
         )
         .await
         .unwrap();
@@ -263,7 +266,7 @@ pub(crate) async fn check_registry_crud(store: &dyn Store) {
                 namespace_path: Some("robert".into()),
                 ..ProjectUpdate::default()
             },
-            9,
+            Millis(9),
         )
         .await
         .unwrap();
@@ -276,7 +279,7 @@ pub(crate) async fn check_registry_crud(store: &dyn Store) {
                 path: Some("dotfiles".into()),
                 ..ProjectUpdate::default()
             },
-            9,
+            Millis(9),
         )
         .await;
     assert!(
@@ -294,7 +297,7 @@ pub(crate) async fn check_registry_crud(store: &dyn Store) {
                 attributes: Some(new_attributes.clone()),
                 ..ProjectUpdate::default()
             },
-            9,
+            Millis(9),
         )
         .await
         .unwrap();
@@ -350,7 +353,7 @@ pub(crate) async fn check_group_move_rewrites_paths(store: &dyn Store) {
                 path: Some("acme-corp".into()),
                 ..GroupUpdate::default()
             },
-            2,
+            Millis(2),
         )
         .await
         .unwrap();
@@ -381,7 +384,7 @@ pub(crate) async fn check_group_move_rewrites_paths(store: &dyn Store) {
                 parent_id: Some(Some(other.id)),
                 ..GroupUpdate::default()
             },
-            3,
+            Millis(3),
         )
         .await
         .unwrap();
@@ -411,7 +414,7 @@ pub(crate) async fn check_group_move_rewrites_paths(store: &dyn Store) {
                 path: Some("else".into()),
                 ..GroupUpdate::default()
             },
-            4,
+            Millis(4),
         )
         .await
         .unwrap();
@@ -428,7 +431,7 @@ pub(crate) async fn check_group_move_rewrites_paths(store: &dyn Store) {
                     parent_id: Some(Some(parent)),
                     ..GroupUpdate::default()
                 },
-                5,
+                Millis(5),
             )
             .await;
         assert!(matches!(cycle, Err(StoreError::Invalid(_))), "{cycle:?}");
@@ -444,7 +447,7 @@ pub(crate) async fn check_group_move_rewrites_paths(store: &dyn Store) {
                 path: Some("acme-corp".into()),
                 ..GroupUpdate::default()
             },
-            6,
+            Millis(6),
         )
         .await;
     assert!(
@@ -461,7 +464,7 @@ pub(crate) async fn check_group_move_rewrites_paths(store: &dyn Store) {
                 parent_id: Some(None),
                 ..GroupUpdate::default()
             },
-            7,
+            Millis(7),
         )
         .await
         .unwrap();
@@ -490,7 +493,7 @@ pub(crate) async fn check_cascade_delete(store: &dyn Store) {
     ];
     let deliveries = all.iter().map(|&id| delivery(id, 0)).collect();
     let inserted = store
-        .insert_event(new_event("e1", None), deliveries, 10)
+        .insert_event(new_event("e1", None), deliveries, Millis(10))
         .await
         .unwrap();
     assert_eq!(inserted.deliveries, 5);
@@ -502,7 +505,7 @@ pub(crate) async fn check_cascade_delete(store: &dyn Store) {
                 Some(inserted.event_id),
                 Outcome::Succeeded,
                 Some(200),
-                11,
+                Millis(11),
             ),
             &KeepHealth,
         )

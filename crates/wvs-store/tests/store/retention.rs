@@ -3,7 +3,7 @@
 use super::*;
 
 /// What retention leaves, at a cutoff of 100 s.
-pub(crate) const CUTOFF: Millis = 100_000;
+pub(crate) const CUTOFF: Millis = Millis(100_000);
 
 /// Prunes the whole log before `cutoff`, `limit` rows a batch; the rows deleted per batch.
 pub(crate) async fn prune_whole_log(store: &dyn Store, cutoff: Millis, limit: u32) -> Vec<u64> {
@@ -40,27 +40,36 @@ pub(crate) async fn check_retention_prunes_what_is_settled_and_old(store: &dyn S
     for uuid in ["succeeded", "failed-old", "failed-recently", "retrying"] {
         let key = format!("key-{uuid}");
         let inserted = store
-            .insert_event(new_event(uuid, Some(&key)), vec![delivery(h.id, 0)], 1_000)
+            .insert_event(
+                new_event(uuid, Some(&key)),
+                vec![delivery(h.id, 0)],
+                Millis(1_000),
+            )
             .await
             .unwrap();
         events.insert(inserted.event_id, uuid);
     }
-    enqueue(store, "held", held.id, 1, 1_000).await;
+    enqueue(store, "held", held.id, 1, Millis(1_000)).await;
     let dead = HookHealth {
         permanently_disabled: true,
         ..HookHealth::default()
     };
     store.set_hook_health(held.id, dead).await.unwrap();
 
-    let claimed = claim(store, "n1", 1_000, 10).await;
+    let claimed = claim(store, "n1", Millis(1_000), 10).await;
     assert_eq!(claimed.len(), 4);
     let attempts = claimed
         .iter()
         .map(|c| match events[&c.event_id] {
-            "succeeded" => attempt_for(c, Outcome::Succeeded, Some(200), 2_000),
-            "failed-old" => attempt_for(c, Outcome::Failed, Some(500), 3_000),
-            "failed-recently" => attempt_for(c, Outcome::Failed, Some(500), 200_000),
-            _ => attempt_for(c, Outcome::RetryAt(10_000_000), Some(500), 4_000),
+            "succeeded" => attempt_for(c, Outcome::Succeeded, Some(200), Millis(2_000)),
+            "failed-old" => attempt_for(c, Outcome::Failed, Some(500), Millis(3_000)),
+            "failed-recently" => attempt_for(c, Outcome::Failed, Some(500), Millis(200_000)),
+            _ => attempt_for(
+                c,
+                Outcome::RetryAt(Millis(10_000_000)),
+                Some(500),
+                Millis(4_000),
+            ),
         })
         .collect();
     store
@@ -69,10 +78,17 @@ pub(crate) async fn check_retention_prunes_what_is_settled_and_old(store: &dyn S
         .unwrap();
     // A new event, after the cutoff, still pending; a hook test after it (the newest log row,
     // which is never pruned: the others are written in no particular order).
-    enqueue(store, "fresh", h.id, 1, 150_000).await;
+    enqueue(store, "fresh", h.id, 1, Millis(150_000)).await;
     store
         .log_attempt(
-            attempt(h.id, None, None, Outcome::Succeeded, Some(200), 250_000),
+            attempt(
+                h.id,
+                None,
+                None,
+                Outcome::Succeeded,
+                Some(200),
+                Millis(250_000),
+            ),
             &KeepHealth,
         )
         .await
@@ -85,7 +101,11 @@ pub(crate) async fn check_retention_prunes_what_is_settled_and_old(store: &dyn S
         .items;
     let (old, recent): (Vec<_>, Vec<_>) = log.iter().partition(|a| a.created_at < CUTOFF);
     assert_eq!((old.len(), recent.len()), (3, 2));
-    let resendable = recent.iter().find(|a| a.created_at == 200_000).unwrap().id;
+    let resendable = recent
+        .iter()
+        .find(|a| a.created_at == Millis(200_000))
+        .unwrap()
+        .id;
 
     // In batches of two: the three old rows, then nothing.
     assert_eq!(prune_whole_log(store, CUTOFF, 2).await, vec![2, 1, 0]);
@@ -128,13 +148,17 @@ pub(crate) async fn check_retention_prunes_what_is_settled_and_old(store: &dyn S
         .insert_event(
             other_body("succeeded-again", "key-succeeded"),
             vec![],
-            300_000,
+            Millis(300_000),
         )
         .await
         .expect("a pruned event's key is free");
     assert!(!again.duplicate);
     let kept_key = store
-        .insert_event(new_event("x", Some("key-retrying")), vec![], 300_000)
+        .insert_event(
+            new_event("x", Some("key-retrying")),
+            vec![],
+            Millis(300_000),
+        )
         .await
         .unwrap();
     assert!(kept_key.duplicate);
@@ -148,28 +172,35 @@ pub(crate) async fn check_retention_prunes_what_is_settled_and_old(store: &dyn S
 pub(crate) async fn settled_history(store: &dyn Store, n: usize) {
     let h = hook(store, HookOwner::System).await;
     for i in 0..n {
-        enqueue(store, &format!("old-{i}"), h.id, 1, 1_000).await;
+        enqueue(store, &format!("old-{i}"), h.id, 1, Millis(1_000)).await;
     }
     // The hook's in-flight limit is ROOMY's 100: claimed and recorded a hundred at a time.
     let mut settled = 0;
     while settled < n {
-        let claimed = claim(store, "n1", 1_000, 100).await;
+        let claimed = claim(store, "n1", Millis(1_000), 100).await;
         assert!(!claimed.is_empty());
         settled += claimed.len();
         let attempts = claimed
             .iter()
-            .map(|c| attempt_for(c, Outcome::Succeeded, Some(200), 2_000))
+            .map(|c| attempt_for(c, Outcome::Succeeded, Some(200), Millis(2_000)))
             .collect();
         store
             .record_attempts("n1", attempts, &KeepHealth)
             .await
             .unwrap();
     }
-    enqueue(store, "fresh", h.id, 1, 150_000).await;
+    enqueue(store, "fresh", h.id, 1, Millis(150_000)).await;
     // The newest log row, never pruned.
     store
         .log_attempt(
-            attempt(h.id, None, None, Outcome::Succeeded, Some(200), 250_000),
+            attempt(
+                h.id,
+                None,
+                None,
+                Outcome::Succeeded,
+                Some(200),
+                Millis(250_000),
+            ),
             &KeepHealth,
         )
         .await

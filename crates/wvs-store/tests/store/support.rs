@@ -38,7 +38,7 @@ pub(crate) async fn group(
                 parent_id,
                 ..NewGroup::default()
             },
-            1,
+            Millis(1),
         )
         .await
         .expect("create group")
@@ -60,7 +60,7 @@ pub(crate) async fn project(
                 namespace_path: namespace_path.map(str::to_owned),
                 attributes: ProjectAttributes::default(),
             },
-            1,
+            Millis(1),
         )
         .await
         .expect("create project")
@@ -74,7 +74,7 @@ pub(crate) fn secrets() -> HookSecrets {
         url_variables: vec![("host".into(), "example.com".into())],
         previous_signing_token: Some(RetiredSecret {
             secret: "whsec_b2xkIHNlY3JldA==".into(),
-            until: 86_400_000,
+            until: Millis(86_400_000),
         }),
     }
 }
@@ -89,7 +89,7 @@ pub(crate) async fn hook(store: &dyn Store, owner: HookOwner) -> Hook {
                 settings: json!({"push_events": true, "name": "a hook"}),
                 limits: ROOMY,
             },
-            1,
+            Millis(1),
         )
         .await
         .expect("create hook")

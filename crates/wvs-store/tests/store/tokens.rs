@@ -12,23 +12,29 @@ pub(crate) async fn check_access_tokens(store: &dyn Store) {
         expires_at: None,
     };
     let mine = store
-        .create_access_token(token("ci", HookOwner::Project(p.id), "d1"), 5)
+        .create_access_token(token("ci", HookOwner::Project(p.id), "d1"), Millis(5))
         .await
         .unwrap();
-    assert_eq!((mine.owner, mine.created_at), (HookOwner::Project(p.id), 5));
+    assert_eq!(
+        (mine.owner, mine.created_at),
+        (HookOwner::Project(p.id), Millis(5))
+    );
     let group_token = store
-        .create_access_token(token("ops", HookOwner::Group(g.id), "d2"), 6)
+        .create_access_token(token("ops", HookOwner::Group(g.id), "d2"), Millis(6))
         .await
         .unwrap();
     assert!(matches!(
         store
-            .create_access_token(token("dup", HookOwner::Group(g.id), "d2"), 7)
+            .create_access_token(token("dup", HookOwner::Group(g.id), "d2"), Millis(7))
             .await,
         Err(StoreError::Conflict(_))
     ));
     assert!(matches!(
         store
-            .create_access_token(token("x", HookOwner::Project(ProjectId(999)), "d3"), 7)
+            .create_access_token(
+                token("x", HookOwner::Project(ProjectId(999)), "d3"),
+                Millis(7)
+            )
             .await,
         Err(StoreError::NotFound(_))
     ));

@@ -13,7 +13,7 @@ pub(crate) fn new_user(id: Option<UserId>, username: &str) -> NewUser {
 
 pub(crate) async fn check_users_crud(store: &dyn Store) {
     let given = store
-        .create_user(new_user(Some(UserId(41)), "js"), 5)
+        .create_user(new_user(Some(UserId(41)), "js"), Millis(5))
         .await
         .unwrap();
     assert_eq!(
@@ -25,12 +25,15 @@ pub(crate) async fn check_users_crud(store: &dyn Store) {
         ),
         (UserId(41), "js", "JS", "js@example.com")
     );
-    assert_eq!((given.created_at, given.updated_at), (5, 5));
+    assert_eq!((given.created_at, given.updated_at), (Millis(5), Millis(5)));
     // An assigned id never collides with a given one.
-    let assigned = store.create_user(new_user(None, "ann"), 6).await.unwrap();
+    let assigned = store
+        .create_user(new_user(None, "ann"), Millis(6))
+        .await
+        .unwrap();
     assert!(assigned.id > UserId(41), "{}", assigned.id);
     assert!(matches!(
-        store.create_user(new_user(None, "js"), 7).await,
+        store.create_user(new_user(None, "js"), Millis(7)).await,
         Err(StoreError::Conflict(_))
     ));
     let renamed = store
@@ -40,7 +43,7 @@ pub(crate) async fn check_users_crud(store: &dyn Store) {
                 username: Some("jsmith".into()),
                 ..UserUpdate::default()
             },
-            8,
+            Millis(8),
         )
         .await
         .unwrap();
@@ -48,7 +51,10 @@ pub(crate) async fn check_users_crud(store: &dyn Store) {
         (renamed.username.as_str(), renamed.name.as_str()),
         ("jsmith", "JS")
     );
-    assert_eq!((renamed.created_at, renamed.updated_at), (5, 8));
+    assert_eq!(
+        (renamed.created_at, renamed.updated_at),
+        (Millis(5), Millis(8))
+    );
     assert_eq!(store.user(UserId(41)).await.unwrap(), Some(renamed.clone()));
     assert!(matches!(
         store
@@ -58,14 +64,14 @@ pub(crate) async fn check_users_crud(store: &dyn Store) {
                     username: Some("jsmith".into()),
                     ..UserUpdate::default()
                 },
-                9,
+                Millis(9),
             )
             .await,
         Err(StoreError::Conflict(_))
     ));
     assert!(matches!(
         store
-            .update_user(UserId(999), UserUpdate::default(), 9)
+            .update_user(UserId(999), UserUpdate::default(), Millis(9))
             .await,
         Err(StoreError::NotFound("user"))
     ));
@@ -78,14 +84,20 @@ pub(crate) async fn check_users_crud(store: &dyn Store) {
 }
 
 pub(crate) async fn check_ssh_keys(store: &dyn Store) {
-    let owner = store.create_user(new_user(None, "root"), 1).await.unwrap();
-    let other = store.create_user(new_user(None, "ann"), 1).await.unwrap();
+    let owner = store
+        .create_user(new_user(None, "root"), Millis(1))
+        .await
+        .unwrap();
+    let other = store
+        .create_user(new_user(None, "ann"), Millis(1))
+        .await
+        .unwrap();
     let key = |title: &str| NewSshKey {
         title: title.into(),
         key: format!("ssh-ed25519 AAAA {title}"),
     };
     let laptop = store
-        .create_ssh_key(owner.id, key("laptop"), 5)
+        .create_ssh_key(owner.id, key("laptop"), Millis(5))
         .await
         .unwrap();
     assert_eq!(
@@ -96,13 +108,13 @@ pub(crate) async fn check_ssh_keys(store: &dyn Store) {
         ),
         ("root", "laptop", "ssh-ed25519 AAAA laptop")
     );
-    assert_eq!(laptop.created_at, 5);
+    assert_eq!(laptop.created_at, Millis(5));
     let desk = store
-        .create_ssh_key(owner.id, key("desk"), 6)
+        .create_ssh_key(owner.id, key("desk"), Millis(6))
         .await
         .unwrap();
     assert!(matches!(
-        store.create_ssh_key(UserId(999), key("x"), 6).await,
+        store.create_ssh_key(UserId(999), key("x"), Millis(6)).await,
         Err(StoreError::NotFound("user"))
     ));
     assert_eq!(
@@ -130,8 +142,14 @@ pub(crate) async fn check_ssh_keys(store: &dyn Store) {
 pub(crate) async fn check_members(store: &dyn Store) {
     let g = group(store, None, "g", None).await;
     let p = project(store, "p", Some(g.id), None).await;
-    let ann = store.create_user(new_user(None, "ann"), 1).await.unwrap();
-    let bob = store.create_user(new_user(None, "bob"), 1).await.unwrap();
+    let ann = store
+        .create_user(new_user(None, "ann"), Millis(1))
+        .await
+        .unwrap();
+    let bob = store
+        .create_user(new_user(None, "bob"), Millis(1))
+        .await
+        .unwrap();
     let member = |user_id, access_level| NewMember {
         user_id,
         access_level,
@@ -144,7 +162,7 @@ pub(crate) async fn check_members(store: &dyn Store) {
                 expires_at: Some("2030-01-31".into()),
                 ..member(ann.id, 10)
             },
-            5,
+            Millis(5),
         )
         .await
         .unwrap();
@@ -156,33 +174,37 @@ pub(crate) async fn check_members(store: &dyn Store) {
             in_group.expires_at.as_deref(),
             in_group.created_at
         ),
-        (10, Some("2030-01-31"), 5)
+        (10, Some("2030-01-31"), Millis(5))
     );
     // The same user may be a member of the project too, but only once of each.
     store
-        .add_member(MemberOf::Project(p.id), member(ann.id, 30), 6)
+        .add_member(MemberOf::Project(p.id), member(ann.id, 30), Millis(6))
         .await
         .unwrap();
     assert!(matches!(
         store
-            .add_member(MemberOf::Group(g.id), member(ann.id, 20), 7)
+            .add_member(MemberOf::Group(g.id), member(ann.id, 20), Millis(7))
             .await,
         Err(StoreError::Conflict("member"))
     ));
     assert!(matches!(
         store
-            .add_member(MemberOf::Group(g.id), member(UserId(999), 20), 7)
+            .add_member(MemberOf::Group(g.id), member(UserId(999), 20), Millis(7))
             .await,
         Err(StoreError::NotFound("user"))
     ));
     assert!(matches!(
         store
-            .add_member(MemberOf::Project(ProjectId(999)), member(bob.id, 20), 7)
+            .add_member(
+                MemberOf::Project(ProjectId(999)),
+                member(bob.id, 20),
+                Millis(7)
+            )
             .await,
         Err(StoreError::NotFound("project"))
     ));
     store
-        .add_member(MemberOf::Group(g.id), member(bob.id, 50), 7)
+        .add_member(MemberOf::Group(g.id), member(bob.id, 50), Millis(7))
         .await
         .unwrap();
     let updated = store
@@ -193,7 +215,7 @@ pub(crate) async fn check_members(store: &dyn Store) {
                 access_level: Some(30),
                 expires_at: Some(None),
             },
-            8,
+            Millis(8),
         )
         .await
         .unwrap();
@@ -204,17 +226,27 @@ pub(crate) async fn check_members(store: &dyn Store) {
             updated.created_at,
             updated.updated_at
         ),
-        (30, None, 5, 8)
+        (30, None, Millis(5), Millis(8))
     );
     // Unchanged fields stay.
     let kept = store
-        .update_member(MemberOf::Group(g.id), ann.id, MemberUpdate::default(), 9)
+        .update_member(
+            MemberOf::Group(g.id),
+            ann.id,
+            MemberUpdate::default(),
+            Millis(9),
+        )
         .await
         .unwrap();
     assert_eq!((kept.access_level, kept.expires_at), (30, None));
     assert!(matches!(
         store
-            .update_member(MemberOf::Project(p.id), bob.id, MemberUpdate::default(), 9)
+            .update_member(
+                MemberOf::Project(p.id),
+                bob.id,
+                MemberUpdate::default(),
+                Millis(9)
+            )
             .await,
         Err(StoreError::NotFound("member"))
     ));

@@ -16,28 +16,35 @@ pub(crate) async fn check_deliveries_view(store: &dyn Store) {
         ("e3", b.id, 3_000),
         ("e4", a.id, 4_000),
     ] {
-        enqueue(store, uuid, hook, 1, at).await;
+        enqueue(store, uuid, hook, 1, Millis(at)).await;
     }
-    let claimed = claim(store, "n1", 5_000, 10).await;
+    let claimed = claim(store, "n1", Millis(5_000), 10).await;
     assert_eq!(claimed.len(), 4);
     // e1 is given up, e2 waits for its retry, e3 succeeds, e4 stays in flight.
-    for (claim, outcome) in
-        claimed
-            .iter()
-            .zip([Outcome::Failed, Outcome::RetryAt(9_000), Outcome::Succeeded])
-    {
-        record(store, "n1", std::slice::from_ref(claim), outcome, 5_000).await;
+    for (claim, outcome) in claimed.iter().zip([
+        Outcome::Failed,
+        Outcome::RetryAt(Millis(9_000)),
+        Outcome::Succeeded,
+    ]) {
+        record(
+            store,
+            "n1",
+            std::slice::from_ref(claim),
+            outcome,
+            Millis(5_000),
+        )
+        .await;
     }
     // e5 is held by its disabled hook; e6 waits for its first attempt.
-    enqueue(store, "e5", b.id, 1, 6_000).await;
+    enqueue(store, "e5", b.id, 1, Millis(6_000)).await;
     let resting = HookHealth {
         recent_failures: 4,
         backoff_count: 1,
-        disabled_until: Some(100_000),
+        disabled_until: Some(Millis(100_000)),
         permanently_disabled: false,
     };
     store.set_hook_health(b.id, resting).await.unwrap();
-    enqueue(store, "e6", a.id, 1, 6_500).await;
+    enqueue(store, "e6", a.id, 1, Millis(6_500)).await;
 
     let now = 7_000;
     let all = DeliveryFilter {
@@ -49,7 +56,10 @@ pub(crate) async fn check_deliveries_view(store: &dyn Store) {
         to: None,
     };
     let list = async |filter: &DeliveryFilter, page: Page| {
-        store.list_deliveries(filter, now, page).await.unwrap()
+        store
+            .list_deliveries(filter, Millis(now), page)
+            .await
+            .unwrap()
     };
     let listed = list(&all, PAGE).await;
     assert_eq!(uuids(&listed), ["e6", "e5", "e4", "e3", "e2", "e1"]);
@@ -60,9 +70,9 @@ pub(crate) async fn check_deliveries_view(store: &dyn Store) {
         [Pending, Held, InFlight, Succeeded, Retrying, Failed]
     );
     let retrying = &listed.items[4];
-    assert_eq!(retrying.next_attempt_at, 9_000);
+    assert_eq!(retrying.next_attempt_at, Millis(9_000));
     assert_eq!(retrying.trigger, "push_hooks");
-    assert_eq!(retrying.event_at, 2_000);
+    assert_eq!(retrying.event_at, Millis(2_000));
     let statuses: Vec<Option<u16>> = retrying
         .attempts
         .iter()
@@ -129,8 +139,8 @@ pub(crate) async fn check_deliveries_view(store: &dyn Store) {
     };
     assert_eq!(uuids(&list(&by_uuid, PAGE).await), ["e2"]);
     let by_time = DeliveryFilter {
-        from: Some(2_000),
-        to: Some(4_000),
+        from: Some(Millis(2_000)),
+        to: Some(Millis(4_000)),
         ..all.clone()
     };
     assert_eq!(uuids(&list(&by_time, PAGE).await), ["e3", "e2"]);
@@ -150,13 +160,16 @@ pub(crate) async fn check_deliveries_view(store: &dyn Store) {
     let ids: Vec<DeliveryId> = listed.items.iter().map(|d| d.id).collect();
     let mut asked = vec![ids[5], ids[2], DeliveryId(999_999)];
     asked.sort_unstable();
-    let states = store.delivery_states(&asked, now).await.unwrap();
+    let states = store.delivery_states(&asked, Millis(now)).await.unwrap();
     let mut expected = vec![(ids[5], Failed), (ids[2], InFlight)];
     expected.sort_unstable_by_key(|(id, _)| *id);
     assert_eq!(states, expected);
     assert!(InFlight.will_be_sent() && Held.will_be_sent() && !Failed.will_be_sent());
     // Once the hook sends again, what it held is pending.
-    let later = store.list_deliveries(&of_b, 100_000, PAGE).await.unwrap();
+    let later = store
+        .list_deliveries(&of_b, Millis(100_000), PAGE)
+        .await
+        .unwrap();
     assert_eq!(later.items[0].state, Pending);
 }
 

@@ -638,6 +638,30 @@ async fn registry_paths_follow_group_moves() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_id_in_a_path_that_is_not_a_number_is_a_bad_request_naming_it() {
+    let server = Server::start(&[]);
+    let ids = registry(&server).await;
+    let owner = format!("/projects/{}", ids.project);
+    let hook_id = hook(&server, &owner, json!({"url": "http://127.0.0.1:9/"})).await;
+    for (method, path, name) in [
+        (
+            "POST",
+            format!("{owner}/hooks/{hook_id}/events/x1/resend"),
+            "event_id",
+        ),
+        ("DELETE", format!("{owner}/access_tokens/x1"), "token_id"),
+    ] {
+        let (status, _, body) = server.api_raw(method, &path, None, &[]).await;
+        let body = String::from_utf8_lossy(&body);
+        assert_eq!(status, 400, "{path}: {body}");
+        assert!(
+            body.contains(&format!("Cannot parse `{name}` with value `x1` to a `i64`")),
+            "{path}: {body}"
+        );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn tests_and_resends_are_limited_to_five_a_minute_per_hook() {
     let server = Server::start(&[]);
     let receiver = Receiver::start().await;

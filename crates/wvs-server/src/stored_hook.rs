@@ -6,7 +6,7 @@ use std::time::Duration;
 use wvs_events::Scope;
 use wvs_hooks::{HookSettings, NewHookParts, Secrets};
 
-use wvs_store::{DeliveryLimits, Hook, HookOwner, HookSecrets, RetiredSecret};
+use wvs_store::{DeliveryLimits, Hook, HookOwner, HookSecrets, Millis, RetiredSecret};
 
 use crate::time::iso8601;
 
@@ -55,12 +55,16 @@ pub fn to_store(secrets: Secrets) -> HookSecrets {
 /// The secrets to store when `new` replaces `old`: a signing secret replaced by another
 /// stays for `grace` as the previous one, so deliveries carry both signatures while
 /// receivers switch keys. Removing signing ends any grace at once.
-pub fn rotate(old: &HookSecrets, mut new: HookSecrets, grace: Duration, now: i64) -> HookSecrets {
-    let grace = i64::try_from(grace.as_millis()).unwrap_or(i64::MAX);
+pub fn rotate(
+    old: &HookSecrets,
+    mut new: HookSecrets,
+    grace: Duration,
+    now: Millis,
+) -> HookSecrets {
     new.previous_signing_token = match (old.signing_tokens.first(), new.signing_tokens.first()) {
         (Some(before), Some(after)) if before != after => Some(RetiredSecret {
             secret: before.clone(),
-            until: now.saturating_add(grace),
+            until: now + grace,
         }),
         (_, Some(_)) => old
             .previous_signing_token
@@ -87,7 +91,7 @@ pub fn parts_of(hook: &Hook) -> NewHookParts {
 }
 
 /// GitLab's `alert_status` and `disabled_until` from the hook's health.
-pub fn alert_status(hook: &Hook, now: i64) -> (&'static str, Option<String>) {
+pub fn alert_status(hook: &Hook, now: Millis) -> (&'static str, Option<String>) {
     let health = &hook.health;
     if health.permanently_disabled {
         return ("disabled", None);
