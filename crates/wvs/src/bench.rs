@@ -183,12 +183,7 @@ async fn run_once(
             child: None,
             more_nodes: Vec::new(),
         },
-        None => target::spawn(
-            binary,
-            args.database_url.as_deref(),
-            serve_args,
-            args.nodes,
-        )?,
+        None => target::spawn(binary, args.database_url.as_deref(), serve_args, args.nodes)?,
     };
     let result = measure(args, &target, load_before).await;
     stop_spawned(&mut target, result.is_err());
@@ -482,7 +477,8 @@ async fn measure(args: &Args, target: &Target, load_before: Option<f64>) -> Resu
             .then(|| nodes.iter().map(|node| node.cpu_seconds).sum()),
         server_peak_rss_bytes: (!nodes.is_empty())
             .then(|| nodes.iter().map(|node| node.peak_rss_bytes).sum()),
-        server_rss_bytes: (!nodes.is_empty()).then(|| nodes.iter().map(|node| node.rss_bytes).sum()),
+        server_rss_bytes: (!nodes.is_empty())
+            .then(|| nodes.iter().map(|node| node.rss_bytes).sum()),
         server_nodes: nodes,
         bench_cpu_seconds: bench_after.cpu_seconds - bench_before.cpu_seconds,
         store_size: size_before

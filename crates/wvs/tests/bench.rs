@@ -191,13 +191,18 @@ async fn two_nodes_on_postgresql_deliver_every_event_exactly_once() {
     assert_eq!(report["duplicates"], 0, "{report:#}");
     assert_eq!(report["recorded"], 300, "{report:#}");
     assert_eq!(report["latency_ms"]["unmatched"], 0, "{report:#}");
-    let nodes = report["server_nodes"].as_array().expect("each node's figures");
+    let nodes = report["server_nodes"]
+        .as_array()
+        .expect("each node's figures");
     assert_eq!(nodes.len(), 2, "{report:#}");
     // The sums cover both nodes: each node's CPU is part of the whole.
     let node_cpu = |node: usize| nodes[node]["cpu_seconds"].as_f64().unwrap();
     assert!(node_cpu(0) > 0.0 && node_cpu(1) > 0.0, "{report:#}");
     let total = report["server_cpu_seconds"].as_f64().unwrap();
-    assert!((total - node_cpu(0) - node_cpu(1)).abs() < 1e-9, "{report:#}");
+    assert!(
+        (total - node_cpu(0) - node_cpu(1)).abs() < 1e-9,
+        "{report:#}"
+    );
     assert_ne!(nodes[0]["pid"], nodes[1]["pid"]);
 }
 

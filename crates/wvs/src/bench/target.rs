@@ -299,9 +299,7 @@ pub fn spawn(
         .context("creating a temporary directory")?;
     let (store, store_args) = store_of(database_url, dir.path());
     if nodes > 1 && !matches!(store, Store::Postgres(_)) {
-        bail!(
-            "--nodes {nodes} needs a PostgreSQL --database-url: one node owns a SQLite file"
-        );
+        bail!("--nodes {nodes} needs a PostgreSQL --database-url: one node owns a SQLite file");
     }
     let launch = Arc::new(Launch {
         exe,
