@@ -1,9 +1,10 @@
 //! `wvs bench`: measures WVS end to end on this machine. It starts a server (this executable's
 //! `serve`, on a temporary SQLite file or on a PostgreSQL database it is given, where it may
-//! start `--nodes` of them) or uses a running one, starts its own loopback receiver, registers a project with `--hooks` hooks,
-//! posts `--events` events (at `--rate` or as fast as `--posters` concurrent posters can), and
-//! reports ingest rate, delivery throughput, latency from acknowledgement to receipt, the
-//! server's CPU time and peak RSS, and the store's growth.
+//! start `--nodes` of them) or uses a running one, starts its own loopback receiver,
+//! registers a project with `--hooks` hooks, posts `--events` events (at `--rate` or as fast
+//! as `--posters` concurrent posters can), and reports ingest rate, delivery throughput,
+//! latency from acknowledgement to receipt, the server's CPU time and peak RSS, and the
+//! store's growth.
 //!
 //! # Layout
 //!
@@ -90,7 +91,12 @@ pub struct Args {
     /// Servers to start on the one PostgreSQL --database-url, each on its own port: the bench
     /// registers on the first, the posters spread the events over all of them in turn, and
     /// the report sums their CPU and memory (each node's too, in the JSON).
-    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..=16), conflicts_with_all = ["server", "backlog"])]
+    #[arg(
+        long,
+        default_value_t = 1,
+        value_parser = clap::value_parser!(u32).range(1..=16),
+        conflicts_with_all = ["server", "backlog"]
+    )]
     nodes: u32,
     /// Use this running server (started with --allow-local-requests) instead of starting one.
     #[arg(long, value_name = "URL", requires = "admin_token")]

@@ -1,6 +1,7 @@
 //! `wvs bench` end to end: it starts its own server on a temporary SQLite file (or nodes on a
-//! PostgreSQL database) and its own receiver, and its JSON report carries every figure. The figures' values are machine
-//! dependent and are not asserted (BENCHMARKS.md records them); the counts are.
+//! PostgreSQL database) and its own receiver, and its JSON report carries every figure. The
+//! figures' values are machine dependent and are not asserted (BENCHMARKS.md records them);
+//! the counts are.
 
 use std::io::Read;
 use std::process::{Command, ExitStatus, Stdio};

@@ -1,7 +1,7 @@
 //! The server under test: a `wvs serve` child process that the bench starts (on a temporary
 //! SQLite file, or on a PostgreSQL database it is given, as one node or several) and may kill
-//! and start again on the same store, or one already running. For a child the bench also reads its CPU time and peak
-//! RSS from `/proc`, and for either store the store's size.
+//! and start again on the same store, or one already running. For a child the bench also
+//! reads its CPU time and peak RSS from `/proc`, and for either store the store's size.
 
 use std::ffi::OsString;
 use std::io::{BufRead, BufReader, Read};
