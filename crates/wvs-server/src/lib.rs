@@ -45,6 +45,7 @@ pub mod http;
 pub mod ingest;
 pub mod metrics;
 pub mod normalize;
+mod patience;
 pub mod project_blocks;
 pub mod push;
 pub mod redact;

@@ -16,6 +16,7 @@ use wvs_store::sqlite::SqliteStore;
 use crate::config::Config;
 use crate::database_url::is_postgres;
 use crate::dispatch::{Dispatcher, HookLimits};
+use crate::patience;
 use crate::service::test_limit::TestLimiter;
 use crate::service::token_expiry;
 use crate::state::{AppState, Shared};
@@ -122,10 +123,13 @@ pub async fn run(config: Config, shutdown: CancellationToken) -> anyhow::Result<
     let _lock = crate::db_lock::acquire(&config.database_url)?;
     crate::metrics::install();
     let store = open_store(&config).await?;
+    let admin_token = config.admin_token.as_deref();
     if let Some(token) =
-        crate::auth::ensure_admin_token(store.as_ref(), config.admin_token.as_deref())
-            .await
-            .context("storing the admin token")?
+        patience::retry_while_unavailable("storing the admin token", patience::AT_START, || {
+            crate::auth::ensure_admin_token(store.as_ref(), admin_token)
+        })
+        .await
+        .context("storing the admin token")?
     {
         // Shown once: only its hash is kept.
         println!("Generated admin token (shown once, store it now): {token}");
