@@ -1,9 +1,10 @@
 //! `wvs bench`: measures WVS end to end on this machine. It starts a server (this executable's
-//! `serve`, on a temporary SQLite file or on a PostgreSQL database it is given) or uses a
-//! running one, starts its own loopback receiver, registers a project with `--hooks` hooks,
-//! posts `--events` events (at `--rate` or as fast as `--posters` concurrent posters can), and
-//! reports ingest rate, delivery throughput, latency from acknowledgement to receipt, the
-//! server's CPU time and peak RSS, and the store's growth.
+//! `serve`, on a temporary SQLite file or on a PostgreSQL database it is given, where it may
+//! start `--nodes` of them) or uses a running one, starts its own loopback receiver,
+//! registers a project with `--hooks` hooks, posts `--events` events (at `--rate` or as fast
+//! as `--posters` concurrent posters can), and reports ingest rate, delivery throughput,
+//! latency from acknowledgement to receipt, the server's CPU time and peak RSS, and the
+//! store's growth.
 //!
 //! # Layout
 //!
@@ -43,7 +44,7 @@ use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
 
 use receiver::{Arrival, Receiver};
-use report::{BacklogReport, Latency, Report, Setup, StoreSize};
+use report::{BacklogReport, Latency, NodeFigures, Report, Setup, StoreSize};
 use target::{Store, Target};
 
 /// Posts in flight at once at most when a `--rate` is set (a slow acknowledgement must not
@@ -87,6 +88,16 @@ pub struct Args {
     /// --server, the running server's database, read only to measure its size.
     #[arg(long, value_name = "URL")]
     database_url: Option<String>,
+    /// Servers to start on the one PostgreSQL --database-url, each on its own port: the bench
+    /// registers on the first, the posters spread the events over all of them in turn, and
+    /// the report sums their CPU and memory (each node's too, in the JSON).
+    #[arg(
+        long,
+        default_value_t = 1,
+        value_parser = clap::value_parser!(u32).range(1..=16),
+        conflicts_with_all = ["server", "backlog"]
+    )]
+    nodes: u32,
     /// Use this running server (started with --allow-local-requests) instead of starting one.
     #[arg(long, value_name = "URL", requires = "admin_token")]
     server: Option<String>,
@@ -176,8 +187,9 @@ async fn run_once(
                 None => Store::Unknown,
             },
             child: None,
+            more_nodes: Vec::new(),
         },
-        None => target::spawn(binary, args.database_url.as_deref(), serve_args)?,
+        None => target::spawn(binary, args.database_url.as_deref(), serve_args, args.nodes)?,
     };
     let result = measure(args, &target, load_before).await;
     stop_spawned(&mut target, result.is_err());
@@ -208,12 +220,12 @@ fn print<R: serde::Serialize>(report: &R, text: fn(&R) -> String, json: bool) ->
     Ok(())
 }
 
-/// Stops the server the bench started, if any; after a failure, shows its last log lines.
+/// Stops the servers the bench started, if any; after a failure, shows their last log lines.
 fn stop_spawned(target: &mut Target, failed: bool) {
-    if let Some(child) = target.child.as_mut() {
-        if failed {
-            eprintln!("the server's last log lines:\n{}", child.log_tail());
-        }
+    if failed && let Some(child) = &target.child {
+        eprintln!("the server's last log lines:\n{}", child.log_tail());
+    }
+    for child in target.children_mut() {
         child.stop();
     }
 }
@@ -401,6 +413,7 @@ async fn measure(args: &Args, target: &Target, load_before: Option<f64>) -> Resu
         .map(|every| soak::Sampler::start(target.store.clone(), every, started));
     let acks = post_events(
         api.clone(),
+        &target.urls(),
         registered.events_paths(),
         payloads.clone(),
         args,
@@ -442,13 +455,14 @@ async fn measure(args: &Args, target: &Target, load_before: Option<f64>) -> Resu
     let ingest_seconds = seconds(started, ingest_done);
     let delivery_seconds = seconds(started, last_receipt);
     let recorded_seconds = seconds(started, recorded_at);
+    let nodes = node_figures(target, &server_before, &server_after);
     Ok(Report {
         server: if target.child.is_some() {
             "spawned"
         } else {
             "external"
         },
-        setup: setup(args, &target.store, &payloads),
+        setup: setup(args, target, &payloads),
         deliveries,
         duplicates: arrivals.len() as u64 - deliveries,
         hooks_reached: arrivals
@@ -465,11 +479,13 @@ async fn measure(args: &Args, target: &Target, load_before: Option<f64>) -> Resu
         recorded_deliveries_per_second: per_second(recorded, recorded_seconds),
         latency_ms: latency,
         server_pid: target.child.as_ref().map(|child| child.pid()),
-        server_cpu_seconds: server_before
-            .zip(server_after)
-            .map(|(before, after)| after.cpu_seconds - before.cpu_seconds),
-        server_peak_rss_bytes: server_after.map(|stats| stats.peak_rss_bytes),
-        server_rss_bytes: server_after.map(|stats| stats.rss_bytes),
+        server_cpu_seconds: (!nodes.is_empty())
+            .then(|| nodes.iter().map(|node| node.cpu_seconds).sum()),
+        server_peak_rss_bytes: (!nodes.is_empty())
+            .then(|| nodes.iter().map(|node| node.peak_rss_bytes).sum()),
+        server_rss_bytes: (!nodes.is_empty())
+            .then(|| nodes.iter().map(|node| node.rss_bytes).sum()),
+        server_nodes: nodes,
         bench_cpu_seconds: bench_after.cpu_seconds - bench_before.cpu_seconds,
         store_size: size_before
             .zip(size_after)
@@ -486,9 +502,10 @@ fn last_ack(acks: &[Ack], started: Instant) -> Instant {
 }
 
 /// What the run is, for its report.
-fn setup(args: &Args, store: &Store, payloads: &[Vec<u8>]) -> Setup {
+fn setup(args: &Args, target: &Target, payloads: &[Vec<u8>]) -> Setup {
     Setup {
-        store: store.name(),
+        store: target.store.name(),
+        nodes: target.urls().len() as u32,
         events: args.events,
         hooks: args.hooks,
         projects: args.projects,
@@ -601,12 +618,30 @@ fn per_second(count: u64, seconds: f64) -> f64 {
     }
 }
 
-fn server_stats(target: &Target) -> Result<Option<target::ProcessStats>> {
+/// The figures of every server the bench started (none for a --server), the first first.
+fn server_stats(target: &Target) -> Result<Vec<target::ProcessStats>> {
     target
-        .child
-        .as_ref()
+        .children()
         .map(|child| target::process_stats(&child.pid().to_string()))
-        .transpose()
+        .collect()
+}
+
+/// Each node's CPU time between the two readings, and its memory at the end.
+fn node_figures(
+    target: &Target,
+    before: &[target::ProcessStats],
+    after: &[target::ProcessStats],
+) -> Vec<NodeFigures> {
+    target
+        .children()
+        .zip(before.iter().zip(after))
+        .map(|(child, (before, after))| NodeFigures {
+            pid: child.pid(),
+            cpu_seconds: after.cpu_seconds - before.cpu_seconds,
+            peak_rss_bytes: after.peak_rss_bytes,
+            rss_bytes: after.rss_bytes,
+        })
+        .collect()
 }
 
 /// The progress bar on stderr: deliveries received, events acknowledged. It stops ticking
@@ -685,9 +720,11 @@ fn bytes_of_payload(bytes: Option<usize>, project: i64) -> Result<Vec<u8>> {
 }
 
 /// Posts `--events` events, the n-th `payloads[i]` to `paths[i]` with `i = n % paths.len()`,
-/// and returns their acknowledgements; fails on the first refusal.
+/// on node `(n / paths.len()) % nodes.len()` (so each node gets every project's events), and
+/// returns their acknowledgements; fails on the first refusal.
 async fn post_events(
     api: Arc<Api>,
+    nodes: &[&str],
     paths: Vec<String>,
     payloads: Vec<Vec<u8>>,
     args: &Args,
@@ -695,12 +732,13 @@ async fn post_events(
     deadline: Instant,
 ) -> Result<Vec<Ack>> {
     // Parsed once: reqwest would parse a string (IDNA included) for every post.
-    let targets: Arc<[(reqwest::Url, axum::body::Bytes)]> = paths
+    let payloads: Vec<axum::body::Bytes> = payloads.into_iter().map(Into::into).collect();
+    let targets: Arc<[(reqwest::Url, axum::body::Bytes)]> = nodes
         .iter()
-        .zip(payloads)
-        .map(|(path, payload)| {
-            let url = reqwest::Url::parse(&format!("{}{path}", api.base))?;
-            Ok((url, axum::body::Bytes::from(payload)))
+        .flat_map(|node| paths.iter().zip(&payloads).map(move |pair| (node, pair)))
+        .map(|(node, (path, payload))| {
+            let url = reqwest::Url::parse(&format!("{node}/api/v4{path}"))?;
+            Ok((url, payload.clone()))
         })
         .collect::<Result<_>>()?;
     let acks = Arc::new(Mutex::new(Vec::with_capacity(

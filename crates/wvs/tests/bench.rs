@@ -1,9 +1,10 @@
-//! `wvs bench` end to end: it starts its own server on a temporary SQLite file and its own
-//! receiver, and its JSON report carries every figure. The figures' values are machine
-//! dependent and are not asserted (BENCHMARKS.md records them); the counts are.
+//! `wvs bench` end to end: it starts its own server on a temporary SQLite file (or nodes on a
+//! PostgreSQL database) and its own receiver, and its JSON report carries every figure. The
+//! figures' values are machine dependent and are not asserted (BENCHMARKS.md records them);
+//! the counts are.
 
 use std::io::Read;
-use std::process::{Command, Stdio};
+use std::process::{Command, ExitStatus, Stdio};
 use std::thread;
 use std::time::{Duration, Instant};
 
@@ -14,6 +15,14 @@ const DEADLINE: Duration = Duration::from_secs(120);
 
 /// Runs `wvs bench` with `args` and `--json`, and returns its report.
 fn bench(args: &[&str]) -> Value {
+    let (status, stdout, stderr) = run_bench(args);
+    assert!(status.success(), "wvs bench failed: {stderr}");
+    serde_json::from_str(&stdout).expect("stdout is one JSON object")
+}
+
+/// Runs `wvs bench` with `args` and `--json` within the [`DEADLINE`]; returns how it ended,
+/// its stdout and its stderr.
+fn run_bench(args: &[&str]) -> (ExitStatus, String, String) {
     let mut child = Command::new(env!("CARGO_BIN_EXE_wvs"))
         .arg("bench")
         .args(args)
@@ -48,9 +57,7 @@ fn bench(args: &[&str]) -> Value {
         }
         thread::sleep(Duration::from_millis(20));
     };
-    let (stdout, stderr) = (out.join().unwrap(), err.join().unwrap());
-    assert!(status.success(), "wvs bench failed: {stderr}");
-    serde_json::from_str(&stdout).expect("stdout is one JSON object")
+    (status, out.join().unwrap(), err.join().unwrap())
 }
 
 /// Asserts that the figure at `path` is a number above zero.
@@ -167,4 +174,46 @@ fn backlog_is_delivered_exactly_once_after_a_kill_and_restart() {
     );
     assert!(figure(["backlog", "store_bytes"]) > figure(["backlog", "store_before_bytes"]));
     assert!(figure(["restart", "store_drained_bytes"]) > figure(["backlog", "store_before_bytes"]));
+}
+
+#[tokio::test]
+async fn two_nodes_on_postgresql_deliver_every_event_exactly_once() {
+    let database = wvs_store::testing::TestDatabase::create("bench_nodes").await;
+    let url = database.url().to_owned();
+    let report = tokio::task::spawn_blocking(move || {
+        bench(&["--nodes", "2", "--database-url", &url, "--events", "300"])
+    })
+    .await
+    .unwrap();
+
+    assert_eq!(report["store"], "postgres");
+    assert_eq!(report["nodes"], 2);
+    assert_eq!(report["deliveries"], 300, "{report:#}");
+    assert_eq!(report["duplicates"], 0, "{report:#}");
+    assert_eq!(report["recorded"], 300, "{report:#}");
+    assert_eq!(report["latency_ms"]["unmatched"], 0, "{report:#}");
+    let nodes = report["server_nodes"]
+        .as_array()
+        .expect("each node's figures");
+    assert_eq!(nodes.len(), 2, "{report:#}");
+    // The sums cover both nodes: each node's CPU is part of the whole.
+    let node_cpu = |node: usize| nodes[node]["cpu_seconds"].as_f64().unwrap();
+    assert!(node_cpu(0) > 0.0 && node_cpu(1) > 0.0, "{report:#}");
+    let total = report["server_cpu_seconds"].as_f64().unwrap();
+    assert!(
+        (total - node_cpu(0) - node_cpu(1)).abs() < 1e-9,
+        "{report:#}"
+    );
+    assert_ne!(nodes[0]["pid"], nodes[1]["pid"]);
+}
+
+#[test]
+fn several_nodes_on_sqlite_are_refused() {
+    let (status, stdout, stderr) = run_bench(&["--nodes", "2", "--events", "10"]);
+    assert!(!status.success());
+    assert!(stdout.is_empty(), "{stdout}");
+    assert!(
+        stderr.contains("--nodes 2 needs a PostgreSQL --database-url"),
+        "{stderr}"
+    );
 }

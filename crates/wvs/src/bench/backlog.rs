@@ -34,6 +34,7 @@ pub async fn run(args: &Args) -> Result<BacklogReport> {
         args.serve_binary.as_deref(),
         args.database_url.as_deref(),
         &serve_args,
+        1,
     )?;
     let result = measure(args, &mut target, load_before).await;
     stop_spawned(&mut target, result.is_err());
@@ -65,7 +66,7 @@ async fn measure(
     progress.finish(receiver.count());
     receiver.stop();
     Ok(BacklogReport {
-        setup: setup(args, &target.store, &payloads),
+        setup: setup(args, target, &payloads),
         backlog,
         restart,
         bench_cpu_seconds: target::process_stats("self")?.cpu_seconds - bench_before.cpu_seconds,
@@ -90,6 +91,7 @@ async fn build_backlog(
     let started = Instant::now();
     let acks = post_events(
         api.clone(),
+        &target.urls(),
         registered.events_paths(),
         payloads.clone(),
         args,
@@ -102,7 +104,9 @@ async fn build_backlog(
         bail!("the server delivered although it was started with --deliver false");
     }
     let pending_deliveries = pending_deliveries(&api.client, &target.url).await?;
-    let held = server_stats(target)?.context("the bench started no server")?;
+    let held = *server_stats(target)?
+        .first()
+        .context("the bench started no server")?;
     // Not checkpointed: the store exactly as the kill will leave it (WAL included).
     let size = target.store.size().await?;
     let backlog = Backlog {

@@ -12,6 +12,8 @@ use super::soak::SizeOverTime;
 pub struct Setup {
     /// `sqlite`, `postgres`, or `unknown` (a --server whose database was not given).
     pub store: &'static str,
+    /// Servers on the one store (`--nodes`; 1 for a --server).
+    pub nodes: u32,
     pub events: u64,
     /// Hooks per project.
     pub hooks: u32,
@@ -56,13 +58,18 @@ pub struct Report {
     pub recorded_deliveries_per_second: f64,
     /// From each event's acknowledgement (its 202 read) to each receipt.
     pub latency_ms: Latency,
+    /// The (first) server's process id.
     pub server_pid: Option<u32>,
-    /// The server's user + system CPU time from just before the first post to the end.
+    /// The server's user + system CPU time from just before the first post to the end (with
+    /// --nodes, summed over the nodes, as are the two figures below).
     pub server_cpu_seconds: Option<f64>,
     /// The server's peak resident set size (VmHWM) over its life.
     pub server_peak_rss_bytes: Option<u64>,
     /// The server's resident set size at the end.
     pub server_rss_bytes: Option<u64>,
+    /// Each server the bench started (one per node) with its own figures.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub server_nodes: Vec<NodeFigures>,
     /// This process's CPU time over the same span (posters and receiver share the machine).
     pub bench_cpu_seconds: f64,
     pub store_size: Option<StoreSize>,
@@ -71,6 +78,15 @@ pub struct Report {
     pub store_size_over_time: Option<SizeOverTime>,
     pub load_average_before: Option<f64>,
     pub load_average_after: Option<f64>,
+}
+
+/// One node's share of the server figures.
+#[derive(Debug, Serialize)]
+pub struct NodeFigures {
+    pub pid: u32,
+    pub cpu_seconds: f64,
+    pub peak_rss_bytes: u64,
+    pub rss_bytes: u64,
 }
 
 #[derive(Debug, Serialize)]
@@ -133,9 +149,13 @@ impl Report {
             || format!("{} posters", self.setup.posters.unwrap_or(0)),
             |r| format!("{r}/s"),
         );
+        let nodes = match self.setup.nodes {
+            1 => String::new(),
+            nodes => format!(", {nodes} nodes"),
+        };
         let _ = writeln!(
             out,
-            "wvs bench: {} events over {} project(s) x {} hooks, {} B payload, {rate}, {} store ({} server)",
+            "wvs bench: {} events over {} project(s) x {} hooks, {} B payload, {rate}, {} store ({} server{nodes})",
             self.setup.events,
             self.setup.projects,
             self.setup.hooks,

@@ -1,7 +1,7 @@
 //! The server under test: a `wvs serve` child process that the bench starts (on a temporary
-//! SQLite file, or on a PostgreSQL database it is given) and may kill and start again on the
-//! same store, or one already running. For a child the bench also reads its CPU time and peak
-//! RSS from `/proc`, and for either store the store's size.
+//! SQLite file, or on a PostgreSQL database it is given, as one node or several) and may kill
+//! and start again on the same store, or one already running. For a child the bench also
+//! reads its CPU time and peak RSS from `/proc`, and for either store the store's size.
 
 use std::ffi::OsString;
 use std::io::{BufRead, BufReader, Read};
@@ -94,9 +94,38 @@ pub struct Target {
     pub store: Store,
     /// Set when the bench started the server.
     pub child: Option<Spawned>,
+    /// With `--nodes N`: the N - 1 servers started beside `child`, on the same database.
+    pub more_nodes: Vec<Node>,
+}
+
+/// A further node the bench started: where it listens, and its process.
+pub struct Node {
+    pub url: String,
+    pub child: Spawned,
 }
 
 impl Target {
+    /// Every node's URL, the first (where the bench registers) first.
+    pub fn urls(&self) -> Vec<&str> {
+        std::iter::once(self.url.as_str())
+            .chain(self.more_nodes.iter().map(|node| node.url.as_str()))
+            .collect()
+    }
+
+    /// Every server the bench started, the first node first.
+    pub fn children(&self) -> impl Iterator<Item = &Spawned> {
+        self.child
+            .iter()
+            .chain(self.more_nodes.iter().map(|node| &node.child))
+    }
+
+    /// Every server the bench started, to stop them.
+    pub fn children_mut(&mut self) -> impl Iterator<Item = &mut Spawned> {
+        self.child
+            .iter_mut()
+            .chain(self.more_nodes.iter_mut().map(|node| &mut node.child))
+    }
+
     /// Kills the server the bench started (SIGKILL: no clean shutdown) and starts `wvs serve`
     /// again on the same store, with `extra_args` instead of the first start's.
     pub fn restart(&mut self, extra_args: &[String]) -> Result<()> {
@@ -251,12 +280,14 @@ impl Drop for Spawned {
     }
 }
 
-/// Starts `wvs serve` of `binary` (this executable without one) on `database_url`, or on a
-/// new temporary SQLite file.
+/// Starts `nodes` servers, `wvs serve` of `binary` (this executable without one), on
+/// `database_url`, or one on a new temporary SQLite file. Several nodes need PostgreSQL: one
+/// node owns a SQLite file.
 pub fn spawn(
     binary: Option<&Path>,
     database_url: Option<&str>,
     extra_args: &[String],
+    nodes: u32,
 ) -> Result<Target> {
     let exe = match binary {
         Some(binary) => binary.to_owned(),
@@ -267,6 +298,9 @@ pub fn spawn(
         .tempdir()
         .context("creating a temporary directory")?;
     let (store, store_args) = store_of(database_url, dir.path());
+    if nodes > 1 && !matches!(store, Store::Postgres(_)) {
+        bail!("--nodes {nodes} needs a PostgreSQL --database-url: one node owns a SQLite file");
+    }
     let launch = Arc::new(Launch {
         exe,
         log: dir.path().join("server.log"),
@@ -274,12 +308,20 @@ pub fn spawn(
         admin_token: format!("bench-{}", uuid::Uuid::new_v4().simple()),
         store_args,
     });
+    // One after another: each node applies the schema before it serves.
     let (url, child) = Launch::start(&launch, extra_args)?;
+    let more_nodes = (1..nodes)
+        .map(|_| {
+            let (url, child) = Launch::start(&launch, extra_args)?;
+            Ok(Node { url, child })
+        })
+        .collect::<Result<_>>()?;
     Ok(Target {
         url,
         admin_token: launch.admin_token.clone(),
         store,
         child: Some(child),
+        more_nodes,
     })
 }
 
