@@ -79,20 +79,7 @@ pub(crate) async fn check_retention_prunes_what_is_settled_and_old(store: &dyn S
     // A new event, after the cutoff, still pending; a hook test after it (the newest log row,
     // which is never pruned: the others are written in no particular order).
     enqueue(store, "fresh", h.id, 1, Millis(150_000)).await;
-    store
-        .log_attempt(
-            attempt(
-                h.id,
-                None,
-                None,
-                Outcome::Succeeded,
-                Some(200),
-                Millis(250_000),
-            ),
-            &KeepHealth,
-        )
-        .await
-        .unwrap();
+    log_newest_test(store, h.id).await;
 
     let log = store
         .list_attempts(h.id, StatusFilter::All, PAGE)
@@ -191,20 +178,20 @@ pub(crate) async fn settled_history(store: &dyn Store, n: usize) {
     }
     enqueue(store, "fresh", h.id, 1, Millis(150_000)).await;
     // The newest log row, never pruned.
-    store
-        .log_attempt(
-            attempt(
-                h.id,
-                None,
-                None,
-                Outcome::Succeeded,
-                Some(200),
-                Millis(250_000),
-            ),
-            &KeepHealth,
-        )
-        .await
-        .unwrap();
+    log_newest_test(store, h.id).await;
+}
+
+/// Logs a hook test at 250 s: the newest log row, which pruning never removes.
+async fn log_newest_test(store: &dyn Store, hook: HookId) {
+    let test = attempt(
+        hook,
+        None,
+        None,
+        Outcome::Succeeded,
+        Some(200),
+        Millis(250_000),
+    );
+    store.log_attempt(test, &KeepHealth).await.unwrap();
 }
 
 /// Two nodes prune one database at once, in small batches: together they delete every
