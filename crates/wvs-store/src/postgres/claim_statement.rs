@@ -6,20 +6,32 @@
 //! meanwhile), gives each hook as many of its due deliveries as it has free slots (its cap
 //! less what is in flight; the head, one at a time, for an ordered hook), within each
 //! namespace's share while the shares bind and within the claim's budget, takes them, and
-//! reschedules the hooks it looked at (writing a hook's row only when it took from the hook
-//! or its due time changes).
+//! reschedules the hooks it looked at (writing a hook's row only when it took from the hook,
+//! took its marks or its due time changes).
 //!
 //! The hooks of namespaces at their share are listed last, so a full list whose last hook
 //! is of such a namespace has every other due hook in it: the shares bind only when two
 //! namespaces are among those listed and at their share, or when the list may have left
 //! another namespace's hook out (it is full and ends with a namespace below its share).
 //!
+//! A hook is due when its `next_due_at` has come or when it has a due mark that has
+//! (`hook_due_marks`, schema version 12): an ingest marks the hooks it gives deliveries
+//! rather than write their rows, so that ingests wait neither for each other nor for a claim
+//! that holds the hook. The statement takes the marks of the hooks it plans for and writes
+//! their rows.
+//!
 //! One statement reads one snapshot, taken before it locks the hooks: a hook that another
 //! transaction changed after that snapshot may have deliveries the snapshot does not show
-//! (in flight or pending). Every write that takes a hook's deliveries or makes some of them
-//! pending writes the hook's row (the claims' rescheduling, `hooks::due_by`), so a hook
-//! whose locked row is newer than the snapshot's (`xmin`) is left as it is, still due, for
-//! the next claim; what the snapshot says of every other hook is still true under the lock.
+//! (in flight or pending). Two kinds of writes change what a hook has:
+//! - those that take a hook's deliveries or make some pending again (claims, recorded
+//!   retries, leases taken back, resends: `hooks::due_by`, the rescheduling here) write the
+//!   hook's row, so a hook whose locked row is newer than the snapshot's (`xmin`) is left as
+//!   it is, still due, for the next claim; what the snapshot says of every other hook is
+//!   still true under the lock;
+//! - an ingest adds a mark in the transaction that adds the deliveries: a mark this
+//!   statement can see comes with deliveries it can see, and only marks it can see are
+//!   taken. A mark added after the snapshot stays, and keeps its hook due for the next claim
+//!   whatever this one made of `next_due_at`.
 //!
 //! Deliveries whose lease ran out are taken back by the transaction of `claim::claim_due`'s
 //! `expire_leases` (rare: a node died), before this statement runs again. A claim under a
@@ -181,13 +193,18 @@ tenant_flying AS MATERIALIZED (SELECT {tenant} AS tenant, sum(f.n)::bigint AS n 
     FROM flying f JOIN hooks h ON h.id = f.hook_id WHERE $5 > 0 GROUP BY 1), \
 full_tenants AS MATERIALIZED (SELECT tenant FROM tenant_flying WHERE n >= $5), \
 wanted AS MATERIALIZED (SELECT $2 + coalesce(sum(n), 0)::bigint AS hooks FROM flying), \
-locked AS MATERIALIZED (SELECT h.id, h.max_in_flight, h.ordered, h.next_due_at, \
-        h.xmin AS version, {tenant} AS tenant FROM hooks h \
-    WHERE h.next_due_at <= $1 AND NOT h.permanently_disabled \
+marked AS MATERIALIZED (SELECT hook_id, min(due_at) AS due FROM hook_due_marks GROUP BY hook_id), \
+due_hooks AS MATERIALIZED (SELECT id FROM hooks WHERE next_due_at <= $1 \
+    UNION SELECT hook_id FROM marked WHERE due <= $1), \
+locked AS MATERIALIZED (SELECT h.id, h.max_in_flight, h.ordered, \
+        least(h.next_due_at, m.due) AS next_due_at, m.hook_id IS NOT NULL AS marked, \
+        h.xmin AS version, {tenant} AS tenant FROM hooks h LEFT JOIN marked m ON m.hook_id = h.id \
+    WHERE h.id IN (SELECT id FROM due_hooks) AND NOT h.permanently_disabled \
     AND (h.disabled_until IS NULL OR h.disabled_until <= $1) \
-    ORDER BY coalesce({tenant} IN (SELECT tenant FROM full_tenants), FALSE), h.next_due_at, h.id \
+    ORDER BY coalesce({tenant} IN (SELECT tenant FROM full_tenants), FALSE), \
+        least(h.next_due_at, m.due), h.id \
     LIMIT (SELECT hooks FROM wanted) FOR NO KEY UPDATE OF h SKIP LOCKED), \
-candidates AS MATERIALIZED (SELECT l.id, l.ordered, l.tenant, \
+candidates AS MATERIALIZED (SELECT l.id, l.ordered, l.tenant, l.marked, \
         l.version = (SELECT s.xmin FROM hooks s WHERE s.id = l.id) AS fresh, \
         CASE WHEN l.ordered THEN \
             CASE WHEN coalesce(f.n, 0) = 0 AND least(l.max_in_flight, coalesce(c.cap, l.max_in_flight)) > 0 \
@@ -228,7 +245,9 @@ taken AS (UPDATE deliveries d SET state = 'in_flight', lease_owner = $3, lease_e
         updated_at = $1 FROM chosen c WHERE d.id = c.id AND d.state = 'pending' \
     RETURNING d.id, d.hook_id, d.event_id, d.event_header, d.trigger, d.idempotency_key, \
         d.attempts, d.next_attempt_at, d.rate_limited), \
-next_pending AS MATERIALIZED (SELECT c.id, t.took, CASE WHEN c.ordered THEN \
+marks_taken AS (DELETE FROM hook_due_marks m USING candidates c \
+    WHERE m.hook_id = c.id AND c.fresh AND c.marked), \
+next_pending AS MATERIALIZED (SELECT c.id, t.took, c.marked, CASE WHEN c.ordered THEN \
             (SELECT d.next_attempt_at FROM deliveries d WHERE d.hook_id = c.id \
              AND d.state = 'pending' ORDER BY d.id OFFSET t.took LIMIT 1) \
         ELSE (SELECT d.next_attempt_at FROM deliveries d WHERE d.hook_id = c.id \
@@ -237,5 +256,5 @@ next_pending AS MATERIALIZED (SELECT c.id, t.took, CASE WHEN c.ordered THEN \
     FROM candidates c CROSS JOIN LATERAL (SELECT count(*) AS took FROM chosen ch \
         WHERE ch.hook_id = c.id) t WHERE c.fresh), \
 rescheduled AS (UPDATE hooks h SET next_due_at = {next_due} FROM next_pending p \
-    WHERE h.id = p.id AND (p.took > 0 OR h.next_due_at IS DISTINCT FROM {next_due})) \
+    WHERE h.id = p.id AND (p.took > 0 OR p.marked OR h.next_due_at IS DISTINCT FROM {next_due})) \
 SELECT s.oldest_lease, s.list_full, t.* FROM seen s LEFT JOIN taken t ON TRUE";

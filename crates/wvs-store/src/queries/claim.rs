@@ -128,8 +128,9 @@ pub fn tenant_of_hook() -> String {
 /// Up to `wanted` hooks with due work, first due first, but none of the namespaces in
 /// `excluded` (`tenant`: the SQL of a hook's namespace, or NULL when shares are not counted).
 ///
-/// Where claims run side by side (PostgreSQL), each locks the hooks it plans for and skips
-/// those another claim holds: no two claims plan for one hook at once.
+/// PostgreSQL's (SQLite claims on its writer thread: `sqlite::write_path::claim`), where
+/// claims run side by side: each locks the hooks it plans for and skips those another claim
+/// holds, so no two claims plan for one hook at once.
 async fn due_hooks(
     conn: &mut Conn,
     now: Millis,
@@ -142,12 +143,15 @@ async fn due_hooks(
     } else {
         format!(" AND {tenant} NOT IN ({})", placeholders(3, excluded.len()))
     };
+    // A hook's due marks (PostgreSQL's ingest: `hooks::mark_due`) make it due as its
+    // `next_due_at` does.
     let sql = format!(
-        "SELECT id, max_in_flight, ordered, {tenant} AS tenant FROM hooks h \
-         WHERE next_due_at <= $1 AND NOT permanently_disabled \
-         AND (disabled_until IS NULL OR disabled_until <= $1){not_in} \
-         ORDER BY next_due_at, id LIMIT $2{}",
-        Db::SKIP_LOCKED
+        "SELECT h.id, h.max_in_flight, h.ordered, {tenant} AS tenant FROM hooks h \
+         LEFT JOIN (SELECT hook_id, min(due_at) AS due FROM hook_due_marks GROUP BY hook_id) m \
+         ON m.hook_id = h.id \
+         WHERE least(h.next_due_at, m.due) <= $1 AND NOT h.permanently_disabled \
+         AND (h.disabled_until IS NULL OR h.disabled_until <= $1){not_in} \
+         ORDER BY least(h.next_due_at, m.due), h.id LIMIT $2 FOR NO KEY UPDATE OF h SKIP LOCKED"
     );
     let mut query = sqlx::query_as::<_, Candidate>(&sql).bind(now).bind(wanted);
     for namespace in excluded {
@@ -326,6 +330,7 @@ async fn claim_round(
 
     let Admission { admitted, limited } = rate::admit(conn, due, spec.rate, spec.now).await?;
     let claimed = take(conn, spec, &admitted).await?;
+    hooks::take_marks(conn, &touched).await?;
     hooks::reschedule(conn, &touched).await?;
     rate::hold(conn, &limited, spec.now).await?;
     Ok(Round {

@@ -159,21 +159,38 @@ async fn extend_where_in(
     Ok(())
 }
 
-/// The hooks among `ids` that exist, with when each is next due, locked for the rest of the transaction where
-/// transactions run side by side (PostgreSQL). Every write that goes on to change hook rows
-/// (recording attempts, inserting deliveries, taking over expired leases) takes its locks
-/// here first, all in id order, so that two of them never wait for each other in a circle.
+/// The hooks among `ids` that exist, with when each is next due, locked for the rest of the
+/// transaction where transactions run side by side (PostgreSQL). Every write that goes on to
+/// change hook rows (recording attempts, taking over expired leases) takes its locks here
+/// first, all in id order, so that two of them never wait for each other in a circle.
 pub async fn lock_existing(
     conn: &mut Conn,
     ids: impl Iterator<Item = HookId>,
+) -> Result<HashMap<HookId, Option<Millis>>> {
+    existing(conn, ids, Db::LOCK).await
+}
+
+/// The hooks among `ids` that exist, kept from being deleted for the rest of the transaction
+/// (PostgreSQL's `FOR KEY SHARE`) but not locked against writes: an ingest, which does not
+/// write hook rows (see [`mark_due`]), waits neither for claims nor for other ingests.
+pub async fn hold_existing(
+    conn: &mut Conn,
+    ids: impl Iterator<Item = HookId>,
+) -> Result<HashMap<HookId, Option<Millis>>> {
+    existing(conn, ids, Db::KEY_SHARE).await
+}
+
+async fn existing(
+    conn: &mut Conn,
+    ids: impl Iterator<Item = HookId>,
+    lock: &str,
 ) -> Result<HashMap<HookId, Option<Millis>>> {
     let ids: Vec<HookId> = ids.collect::<BTreeSet<_>>().into_iter().collect();
     let mut found = HashMap::with_capacity(ids.len());
     for batch in in_lists(&ids) {
         let sql = format!(
-            "SELECT id, next_due_at FROM hooks WHERE id IN ({}) ORDER BY id{}",
+            "SELECT id, next_due_at FROM hooks WHERE id IN ({}) ORDER BY id{lock}",
             placeholders(1, batch.len()),
-            Db::LOCK
         );
         let mut query = sqlx::query_as::<_, (HookId, Option<Millis>)>(&sql);
         for id in batch {
@@ -182,6 +199,46 @@ pub async fn lock_existing(
         found.extend(query.fetch_all(&mut *conn).await?);
     }
     Ok(found)
+}
+
+/// Marks each hook due by the given time (PostgreSQL's ingest; schema version 12): a row of
+/// its own in `hook_due_marks` rather than a write to the hook's row, which claims on every
+/// node lock. A claim that locks the hook takes its marks (see `postgres::claim_statement`).
+/// A permanently disabled hook gets none: its backlog is held until it is re-enabled, which
+/// reschedules it from its pending deliveries. One row per hook (`queue::earliest_per_hook`).
+pub async fn mark_due(conn: &mut Conn, due: &[(HookId, Millis)]) -> Result<()> {
+    for run in runs(due) {
+        let sql = format!(
+            "INSERT INTO hook_due_marks (hook_id, due_at) SELECT d.column1, d.column2 \
+             FROM (VALUES {}) AS d JOIN hooks h ON h.id = d.column1 \
+             WHERE d.column3 AND NOT h.permanently_disabled",
+            rows_in_order(run.rows(), 3, "")
+        );
+        let mut query = sqlx::query(&sql);
+        for ((id, at), kept) in run.bound() {
+            query = query.bind(id).bind(at).bind(kept);
+        }
+        query.execute(&mut *conn).await?;
+    }
+    Ok(())
+}
+
+/// Takes the marks of `ids` (see [`mark_due`]) in a claim's transaction that holds the hooks
+/// and goes on to [`reschedule`] them: a later statement, which sees every delivery of the
+/// marks taken.
+pub async fn take_marks(conn: &mut Conn, ids: &[HookId]) -> Result<()> {
+    for batch in in_lists(ids) {
+        let sql = format!(
+            "DELETE FROM hook_due_marks WHERE hook_id IN ({})",
+            placeholders(1, batch.len())
+        );
+        let mut query = sqlx::query(&sql);
+        for id in batch {
+            query = query.bind(id);
+        }
+        query.execute(&mut *conn).await?;
+    }
+    Ok(())
 }
 
 pub async fn update(

@@ -31,8 +31,10 @@ use crate::{Result, StoreError};
 pub async fn insert_events(conn: &mut Conn, batch: &[Pending]) -> Result<Vec<Result<Inserted>>> {
     let stored = stored_by_key(conn, batch).await?;
     // A hook deleted after routing but before this transaction gets nothing: the event is
-    // accepted for the others rather than refused for a hook that is gone.
-    let live = hooks::lock_existing(conn, routed_hooks(batch)).await?;
+    // accepted for the others rather than refused for a hook that is gone. The hooks are
+    // kept from being deleted, not locked: the ingest marks them due (`hooks::mark_due`)
+    // rather than write their rows, so it waits for no claim and no other ingest.
+    let live = hooks::hold_existing(conn, routed_hooks(batch)).await?;
     let plan = Plan::new(batch, &stored, &live);
 
     let ids = insert_event_rows(conn, &plan.new).await?;
@@ -40,7 +42,7 @@ pub async fn insert_events(conn: &mut Conn, batch: &[Pending]) -> Result<Vec<Res
         payload::store_rest(conn, *id, &row.pending.event.payload).await?;
     }
     insert_delivery_rows(conn, &plan.new, &ids).await?;
-    hooks::due_by(conn, &plan.due_later(&live)).await?;
+    hooks::mark_due(conn, &plan.due()).await?;
     if plan.adds_work() {
         Db::work_added(conn).await?;
     }
@@ -98,27 +100,13 @@ impl<'a> Plan<'a> {
         Plan { answers, new }
     }
 
-    /// The hooks the new deliveries make due earlier than they are (earliest per hook). A
-    /// hook already due by then (the rule under load) is left as it is, one statement less
-    /// while the hooks are held, except where writes run side by side (PostgreSQL): there
-    /// every hook given deliveries has its row written, which its one-statement claim
-    /// relies on (see `hooks::due_by`).
-    pub fn due_later(&self, live: &HashMap<HookId, Option<Millis>>) -> Vec<(HookId, Millis)> {
-        let due = self
-            .new
-            .iter()
-            .flat_map(|row| row.deliveries.iter().map(|d| (d.hook_id, row.pending.now)));
-        earliest_per_hook(due)
-            .into_iter()
-            .filter(|(hook, at)| {
-                Db::WRITES_SIDE_BY_SIDE
-                    || live
-                        .get(hook)
-                        .copied()
-                        .flatten()
-                        .is_none_or(|next| next > *at)
-            })
-            .collect()
+    /// When each hook given deliveries has its first one due.
+    pub fn due(&self) -> Vec<(HookId, Millis)> {
+        earliest_per_hook(
+            self.new
+                .iter()
+                .flat_map(|row| row.deliveries.iter().map(|d| (d.hook_id, row.pending.now))),
+        )
     }
 
     /// Whether any delivery is stored.
@@ -458,21 +446,32 @@ pub async fn release_claims(conn: &mut Conn, owner: &str, now: Millis) -> Result
 /// expired strictly before its `now`). Hooks already due but not claimed are waiting for a
 /// free slot, which a recorded attempt brings, not the clock.
 pub async fn next_due_at(conn: &mut Conn, after: Millis) -> Result<Option<Millis>> {
-    let (due, lease): (Option<Millis>, Option<Millis>) = sqlx::query_as(
-        "SELECT \
+    let (due, marked, lease): (Option<Millis>, Option<Millis>, Option<Millis>) =
+        sqlx::query_as(&format!(
+            "SELECT \
              (SELECT next_due_at FROM hooks WHERE next_due_at > $1 \
-              ORDER BY next_due_at LIMIT 1), \
+              ORDER BY next_due_at LIMIT 1), {}, \
              (SELECT lease_expires_at FROM deliveries WHERE state = 'in_flight' \
               ORDER BY lease_expires_at LIMIT 1)",
-    )
-    .bind(after)
-    .fetch_one(conn)
-    .await?;
+            marked_due()
+        ))
+        .bind(after)
+        .fetch_one(conn)
+        .await?;
     let lease = lease.map(|at| at + Duration::from_millis(1));
-    Ok(match (due, lease) {
-        (Some(due), Some(lease)) => Some(due.min(lease)),
-        (due, lease) => due.or(lease),
-    })
+    Ok([due, marked, lease].into_iter().flatten().min())
+}
+
+/// The first time after $1 that a due mark (PostgreSQL's: `hooks::mark_due`) makes its hook
+/// claimable: its own, or the end of the hook's temporary disable.
+fn marked_due() -> &'static str {
+    if Db::WRITES_SIDE_BY_SIDE {
+        "(SELECT min(t.at) FROM (SELECT CASE WHEN h.disabled_until > m.due_at \
+         THEN h.disabled_until ELSE m.due_at END AS at FROM hook_due_marks m \
+         JOIN hooks h ON h.id = m.hook_id WHERE NOT h.permanently_disabled) t WHERE t.at > $1)"
+    } else {
+        "NULL"
+    }
 }
 
 /// The hooks that events of this chain were routed to so far.

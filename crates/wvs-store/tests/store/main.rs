@@ -147,6 +147,12 @@ mod sqlite {
         super::check_concurrent_claimers(&store, &store).await;
     }
 
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn ingest_beside_claims_one_store() {
+        let (_dir, store) = open().await;
+        super::check_ingest_beside_claims(&store, &store).await;
+    }
+
     /// Two stores on one file are two writers competing for SQLite's lock, as two processes
     /// would: `BEGIN IMMEDIATE` and the busy timeout must keep them apart.
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -427,6 +433,43 @@ mod postgres {
             .await
             .expect("second store");
         super::check_concurrent_claimers(&a, &b).await;
+    }
+
+    /// Two nodes ingest and claim one hook at the same time.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn ingest_beside_claims_two_nodes() {
+        let (database, a) = open().await;
+        let b = PgStore::open(database.url(), &key(), 4)
+            .await
+            .expect("second store");
+        super::check_ingest_beside_claims(&a, &b).await;
+    }
+
+    /// An ingest waits for no claim: while a transaction holds the hook's row as a claim
+    /// does (`FOR NO KEY UPDATE`), an event for the hook is still stored, and it is claimed
+    /// once the row is let go.
+    #[tokio::test]
+    async fn an_ingest_waits_for_no_claim_of_its_hook() {
+        use wvs_store::*;
+        let (database, store) = open().await;
+        let h = super::hook(&store, HookOwner::System).await;
+        let raw = sqlx::PgPool::connect(database.url()).await.expect("raw");
+        let mut claim = raw.begin().await.expect("begin");
+        sqlx::query("SELECT id FROM hooks WHERE id = $1 FOR NO KEY UPDATE")
+            .bind(h.id)
+            .execute(&mut *claim)
+            .await
+            .expect("hold the hook's row");
+        let stored = tokio::time::timeout(
+            Duration::from_secs(10),
+            super::enqueue(&store, "while-held", h.id, 3, Millis(1_000)),
+        )
+        .await
+        .expect("the ingest waited for the claim's lock");
+        assert_eq!(stored.deliveries, 3);
+        claim.rollback().await.expect("let go");
+        let claimed = super::claim(&store, "node", Millis(1_000), 10).await;
+        assert_eq!(claimed.len(), 3);
     }
 
     /// Two nodes prune the same database at the same time.

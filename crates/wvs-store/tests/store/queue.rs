@@ -737,6 +737,72 @@ pub(crate) async fn check_concurrent_claimers(a: &dyn Store, b: &dyn Store) {
     );
 }
 
+/// Events keep arriving while two claimers drain the hook: each claim reads one moment of
+/// the queue while ingests commit around it, and no delivery may be stranded (pending with
+/// its hook not due) or claimed twice.
+pub(crate) async fn check_ingest_beside_claims(a: &dyn Store, b: &dyn Store) {
+    const EVENTS: usize = 300;
+    let h = hook(a, HookOwner::System).await;
+    let ingest = async {
+        for n in 0..EVENTS {
+            let now = Millis(1_000 + i64::try_from(n).unwrap());
+            let store = if n % 2 == 0 { a } else { b };
+            enqueue(store, &format!("beside-{n}"), h.id, 2, now).await;
+            if n % 10 == 0 {
+                tokio::task::yield_now().await;
+            }
+        }
+    };
+    let drain = async |store: &dyn Store, owner: &str| {
+        let mut seen = Vec::new();
+        // Bounded: every delivery is in by then, or the check fails below.
+        let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(60);
+        while tokio::time::Instant::now() < deadline {
+            let claimed = store
+                .claim_due(
+                    owner,
+                    Millis(10_000),
+                    Millis(600_000),
+                    7,
+                    RateLimit::UNLIMITED,
+                    &HashMap::new(),
+                )
+                .await
+                .expect("claim");
+            if claimed.is_empty() {
+                if counts(store).await.succeeded >= 2 * EVENTS as u64 {
+                    return seen;
+                }
+                // The rest is still being ingested (a stranded delivery, pending with its
+                // hook not due, waits here until the deadline, and fails the count below).
+                tokio::time::sleep(std::time::Duration::from_millis(2)).await;
+                continue;
+            }
+            let attempts = claimed
+                .iter()
+                .map(|c| attempt_for(c, Outcome::Succeeded, Some(200), Millis(10_000)))
+                .collect();
+            store
+                .record_attempts(owner, attempts, &KeepHealth)
+                .await
+                .expect("record");
+            seen.extend(ids(&claimed));
+        }
+        seen
+    };
+    let ((), from_a, from_b) = tokio::join!(ingest, drain(a, "node-a"), drain(b, "node-b"));
+    let all: HashSet<DeliveryId> = from_a.iter().chain(&from_b).copied().collect();
+    assert_eq!(all.len(), from_a.len() + from_b.len(), "a delivery was claimed twice");
+    assert_eq!(
+        counts(a).await,
+        DeliveryCounts {
+            succeeded: 2 * EVENTS as u64,
+            ..DeliveryCounts::default()
+        },
+        "every delivery was claimed and recorded"
+    );
+}
+
 /// Concurrent inserts share commits (group commit): every one is stored once and answered
 /// with its own outcome; a repeated idempotency key within the same burst is a duplicate of
 /// the first; an event that cannot be stored (its uuid is taken) fails alone.
