@@ -19,7 +19,8 @@
 //! other write that changes hook rows locks them first, in id order, so that writes never
 //! wait for each other in a circle; a queue write that the database still aborts to break a
 //! deadlock is run again. Every write that
-//! makes deliveries claimable sends `NOTIFY wvs_work`; each node listens and wakes its
+//! makes deliveries claimable has `NOTIFY wvs_work` sent (ingest and record once committed,
+//! through `work_notice`; rare writes in their transaction); each node listens and wakes its
 //! dispatcher, and still polls in case a notification is lost with a connection.
 //!
 //! Every write that may change what the read cache remembers (registry, hooks, settings)
@@ -32,12 +33,13 @@ use queries::*;
 
 mod claim_statement;
 mod record_statement;
+mod work_notice;
 
 use crate::group_commit;
 use crate::model::DeliveryId;
 
 use std::str::FromStr;
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::Arc;
 use std::time::Duration;
 
 use sqlx::postgres::{PgConnectOptions, PgConnection, PgListener, PgPool, PgPoolOptions};
@@ -70,6 +72,8 @@ const CHANGE_CHANNEL: &str = "wvs_changes";
 const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(3);
 /// How long the listener waits before listening again after losing its connection.
 const RELISTEN_AFTER: Duration = Duration::from_secs(1);
+/// Connections of the relaxed pool: the record loop's and the notifications'.
+const RELAXED_CONNECTIONS: u32 = 2;
 
 /// What PostgreSQL says differently: nodes write side by side, so rows are locked and
 /// other nodes are told of new work and changes.
@@ -120,7 +124,7 @@ impl Dialect for PgDialect {
 }
 
 /// Sends a notification on `channel` when the transaction commits.
-async fn notify(conn: &mut PgConnection, channel: &str) -> Result<()> {
+async fn notify<'c>(conn: impl sqlx::PgExecutor<'c>, channel: &str) -> Result<()> {
     sqlx::query("SELECT pg_notify($1, '')")
         .bind(channel)
         .execute(conn)
@@ -132,12 +136,20 @@ async fn notify(conn: &mut PgConnection, channel: &str) -> Result<()> {
 #[derive(Clone)]
 pub struct PgStore {
     pool: PgPool,
+    /// Connections whose commits do not wait for the disk (`synchronous_commit = off`), for
+    /// the writes that a database crash may lose without losing a delivery: a record of
+    /// successes lost so leaves its deliveries in flight, sent again once their lease runs out
+    /// (at-least-once); a notification is a wake-up. Events, claims and failures (which
+    /// count towards auto-disable) are written on `pool`, durably.
+    relaxed: PgPool,
+    /// Tells this node's dispatchers and the other nodes of work committed.
+    work: work_notice::WorkNotice,
     /// Encrypts hook URLs and secrets at rest.
     cipher: Cipher,
     /// On while the listener hears the other nodes' changes.
     cache: Arc<ReadCache>,
     /// The dispatchers woken when a node made deliveries claimable.
-    work_watchers: Arc<Mutex<Vec<Arc<Notify>>>>,
+    work_watchers: work_notice::Watchers,
     /// Ingested events go through a group commit (`None` in the committing task's own copy,
     /// which writes directly).
     inserts: Option<GroupCommit>,
@@ -158,15 +170,28 @@ impl PgStore {
             .acquire_timeout(ACQUIRE_TIMEOUT)
             // A connection broken while the database restarted is found out before use.
             .test_before_acquire(true)
-            .connect_with(options)
+            .connect_with(options.clone())
             .await?;
         MIGRATOR.run(&pool).await?;
+        let relaxed = PgPoolOptions::new()
+            .max_connections(RELAXED_CONNECTIONS)
+            .acquire_timeout(ACQUIRE_TIMEOUT)
+            .test_before_acquire(true)
+            .connect_with(options.options([("synchronous_commit", "off")]))
+            .await?;
         tracing::debug!("postgres store open");
+        let work_watchers = work_notice::Watchers::default();
         let mut store = PgStore {
             pool,
+            work: work_notice::WorkNotice::start(
+                relaxed.clone(),
+                WORK_CHANNEL,
+                work_watchers.clone(),
+            ),
+            relaxed,
             cipher: Cipher::new(key),
             cache: Arc::new(ReadCache::shared()),
-            work_watchers: Arc::default(),
+            work_watchers,
             inserts: None,
             writes: Arc::default(),
             header_sets: Arc::default(),
@@ -190,6 +215,7 @@ impl PgStore {
 
     /// Closes every connection (after which the store is unusable).
     pub async fn close(&self) {
+        self.relaxed.close().await;
         self.pool.close().await;
     }
 
@@ -199,7 +225,7 @@ impl PgStore {
     fn listen_for_work(&self, wake: Arc<Notify>) {
         // Work may be waiting already.
         wake.notify_one();
-        lock(&self.work_watchers).push(wake);
+        work_notice::watch(&self.work_watchers, wake);
     }
 
     /// Listens to the other nodes until the store is closed, on one connection of its own:
@@ -211,7 +237,7 @@ impl PgStore {
             self.cache.clone(),
             self.work_watchers.clone(),
         );
-        let wake_all = move || lock(&watchers).iter().for_each(|wake| wake.notify_one());
+        let wake_all = move || work_notice::wake_all(&watchers);
         tokio::spawn(async move {
             while !pool.is_closed() {
                 let error = relay_notifications(&pool, &cache, &wake_all).await;
@@ -267,7 +293,16 @@ impl PgStore {
         &self,
         batch: Arc<[group_commit::Pending]>,
     ) -> Result<Vec<Result<crate::Inserted>>> {
-        store::through_queries::store_batch(self, &batch).await
+        let answers = store::through_queries::store_batch(self, &batch).await?;
+        let added = |answer: &Result<crate::Inserted>| {
+            answer
+                .as_ref()
+                .is_ok_and(|inserted| !inserted.duplicate && inserted.deliveries > 0)
+        };
+        if answers.iter().any(added) {
+            self.work.announce();
+        }
+        Ok(answers)
     }
 
     async fn claim_rows(&self, spec: &claim::ClaimSpec<'_>) -> Result<Vec<claim::ClaimedRow>> {
@@ -323,11 +358,6 @@ async fn relay_notifications(
             Err(error) => return error,
         }
     }
-}
-
-/// The watchers, even if a thread panicked holding them (a list of handles stays valid).
-fn lock(watchers: &Mutex<Vec<Arc<Notify>>>) -> MutexGuard<'_, Vec<Arc<Notify>>> {
-    watchers.lock().unwrap_or_else(|poison| poison.into_inner())
 }
 
 /// The newest migration's version: the schema a migrated database is at.

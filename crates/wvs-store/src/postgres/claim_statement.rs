@@ -1,5 +1,7 @@
 //! The claim on PostgreSQL as one statement: one round trip, prepared once per connection
-//! (sqlx caches it by its text), in place of a transaction of seven or more.
+//! (sqlx caches it by its text), in place of a transaction of seven or more. It commits
+//! durably: on the relaxed connections (see `PgStore::relaxed`) claims came back sooner, so
+//! more of them ran, each taking fewer deliveries, and the rate fell (BENCHMARKS.md).
 //!
 //! It does what `claim::claim_due` does, in CTEs: counts what is in flight, locks the due
 //! hooks with `FOR NO KEY UPDATE SKIP LOCKED` (another node's claim takes other hooks

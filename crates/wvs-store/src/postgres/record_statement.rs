@@ -5,7 +5,9 @@
 //! It does what recording through the query modules does, in CTEs: reads the attempts'
 //! hooks and their health `FOR KEY SHARE` (a hook deleted meanwhile takes its attempts with
 //! it: they are dropped, not failed), writes the log, settles the deliveries this node still
-//! holds, makes retried deliveries' hooks due again and wakes every node.
+//! holds and makes retried deliveries' hooks due again. It runs on the relaxed connections
+//! (a record a database crash loses sends its deliveries again), and once it committed the
+//! node announces the work to every node (`work_notice`).
 //!
 //! The attempts' header sets (see `crate::header_sets`) are looked up in the node's memory;
 //! one it does not know yet is found or added before the statement, committed on its own,
@@ -23,7 +25,7 @@ use sqlx::PgConnection;
 use super::health::{self, HEALTH_COLUMNS, HealthRow, Healths};
 use super::queue::{Settled, earliest_per_hook};
 use super::sql::to_json;
-use super::{PgStore, WORK_CHANNEL, header_sets};
+use super::{PgStore, header_sets};
 use crate::Result;
 use crate::header_sets::Split;
 use crate::model::{
@@ -45,20 +47,23 @@ pub async fn record(
     let batch = Batch::of(owner, attempts, &splits, header_sets)?;
     let sql = statement();
     if attempts.iter().any(|a| a.health == HealthEffect::Failure) {
-        return super::store::retrying(|| {
+        super::store::retrying(|| {
             store.write(async |c| {
                 let read = batch.run(c, sql).await?;
                 health::apply(c, &live(attempts, &read), rule, read).await
             })
         })
-        .await;
+        .await?;
+        store.work.announce();
+        return Ok(());
     }
     let read = super::store::retrying(async || {
-        let mut conn = store.pool.acquire().await?;
+        let mut conn = store.relaxed.acquire().await?;
         batch.run(&mut conn, sql).await
     })
     .await
     .inspect_err(|error| store.writes.failed(error))?;
+    store.work.announce();
     let attempts = live(attempts, &read);
     let changing: Vec<HookId> = read
         .changes(&attempts, rule)
@@ -206,7 +211,6 @@ impl<'a> Batch<'a> {
             .bind(self.owner)
             .bind(&self.retried_hooks)
             .bind(&self.retried_at)
-            .bind(WORK_CHANNEL)
             .fetch_all(conn)
             .await?;
         Healths::of(rows)
@@ -223,7 +227,7 @@ fn statement() -> &'static str {
 }
 
 /// $1..$15 the attempts' columns, $16..$19 the deliveries settled (id, state, next attempt,
-/// time), $20 the owner, $21 and $22 the hooks retried and when, $23 the work channel.
+/// time), $20 the owner, $21 and $22 the hooks retried and when.
 const RECORD: &str = "\
 WITH a AS (SELECT * FROM unnest($1::bigint[], $2::bigint[], $3::bigint[], $4::text[], \
         $5::text[], $6::bigint[], $7::text[], $8::bytea[], $9::bigint[], $10::text[], $11::bytea[], \
@@ -245,6 +249,5 @@ settled AS (UPDATE deliveries SET state = o.state, \
     WHERE deliveries.id = o.id AND deliveries.state = 'in_flight' AND deliveries.lease_owner = $20), \
 retried AS (UPDATE hooks SET next_due_at = {due} \
     FROM unnest($21::bigint[], $22::bigint[]) AS d (column1, column2) \
-    WHERE hooks.id = d.column1 AND NOT hooks.permanently_disabled), \
-woken AS (SELECT pg_notify($23, '') AS w) \
-SELECT l.* FROM live l CROSS JOIN woken";
+    WHERE hooks.id = d.column1 AND NOT hooks.permanently_disabled) \
+SELECT l.* FROM live l";

@@ -27,7 +27,7 @@ use crate::{Result, StoreError};
 /// few statements for the whole batch. An event whose idempotency key was seen before
 /// (stored earlier, or earlier in this batch) writes nothing and gets the first event's
 /// outcome, or [`StoreError::IdempotencyKeyReused`] when its body was another. Answers come
-/// in the batch's order.
+/// in the batch's order. PostgreSQL's: its store announces the work once committed.
 pub async fn insert_events(conn: &mut Conn, batch: &[Pending]) -> Result<Vec<Result<Inserted>>> {
     let stored = stored_by_key(conn, batch).await?;
     // A hook deleted after routing but before this transaction gets nothing: the event is
@@ -43,9 +43,6 @@ pub async fn insert_events(conn: &mut Conn, batch: &[Pending]) -> Result<Vec<Res
     }
     insert_delivery_rows(conn, &plan.new, &ids).await?;
     hooks::mark_due(conn, &plan.due()).await?;
-    if plan.adds_work() {
-        Db::work_added(conn).await?;
-    }
     Ok(plan.answers(&ids))
 }
 
@@ -107,11 +104,6 @@ impl<'a> Plan<'a> {
                 .iter()
                 .flat_map(|row| row.deliveries.iter().map(|d| (d.hook_id, row.pending.now))),
         )
-    }
-
-    /// Whether any delivery is stored.
-    pub fn adds_work(&self) -> bool {
-        self.new.iter().any(|row| !row.deliveries.is_empty())
     }
 
     /// Each event's outcome, in the batch's order; `ids[n]` is the id `new[n]` got.

@@ -472,6 +472,31 @@ mod postgres {
         assert_eq!(claimed.len(), 3);
     }
 
+    /// The other nodes hear of new work once it is committed: after an ingest and after a
+    /// record (a freed slot), each sent from outside the write's transaction.
+    #[tokio::test]
+    async fn other_nodes_hear_of_work_once_committed() {
+        use wvs_store::*;
+        let (database, store) = open().await;
+        let h = super::hook(&store, HookOwner::System).await;
+        let raw = sqlx::PgPool::connect(database.url()).await.expect("raw");
+        let mut other_node = sqlx::postgres::PgListener::connect_with(&raw)
+            .await
+            .expect("listener");
+        other_node.listen("wvs_work").await.expect("listen");
+        let heard = async |listener: &mut sqlx::postgres::PgListener| {
+            tokio::time::timeout(Duration::from_secs(10), listener.recv())
+                .await
+                .expect("a notification within 10 s")
+                .expect("the listener's connection")
+        };
+        super::enqueue(&store, "announced", h.id, 1, Millis(1_000)).await;
+        heard(&mut other_node).await;
+        let claimed = super::claim(&store, "node", Millis(1_000), 10).await;
+        super::record(&store, "node", &claimed, Outcome::Succeeded, Millis(1_100)).await;
+        heard(&mut other_node).await;
+    }
+
     /// Two nodes prune the same database at the same time.
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn two_nodes_prune_side_by_side() {
