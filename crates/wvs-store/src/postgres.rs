@@ -114,19 +114,20 @@ impl Dialect for PgDialect {
     /// Wakes every node's dispatcher when the transaction commits (PostgreSQL folds
     /// repeated notifications of one transaction into one).
     async fn work_added(conn: &mut PgConnection) -> Result<()> {
-        notify(conn, WORK_CHANNEL).await
+        notify(conn, WORK_CHANNEL, "").await
     }
 
     /// Every node forgets what its cache remembers when the transaction commits.
     async fn cached_changed(conn: &mut PgConnection) -> Result<()> {
-        notify(conn, CHANGE_CHANNEL).await
+        notify(conn, CHANGE_CHANNEL, "").await
     }
 }
 
-/// Sends a notification on `channel` when the transaction commits.
-async fn notify<'c>(conn: impl sqlx::PgExecutor<'c>, channel: &str) -> Result<()> {
-    sqlx::query("SELECT pg_notify($1, '')")
+/// Sends a notification on `channel` with `payload` when the transaction commits.
+async fn notify<'c>(conn: impl sqlx::PgExecutor<'c>, channel: &str, payload: &str) -> Result<()> {
+    sqlx::query("SELECT pg_notify($1, $2)")
         .bind(channel)
+        .bind(payload)
         .execute(conn)
         .await?;
     Ok(())
@@ -232,15 +233,21 @@ impl PgStore {
     /// work they made claimable wakes this node's dispatchers, their changes clear this
     /// node's read cache. A lost connection is listened on again; meanwhile the cache is off.
     fn listen(&self) {
-        let (pool, cache, watchers) = (
+        let (pool, cache, watchers, work) = (
             self.pool.clone(),
             self.cache.clone(),
             self.work_watchers.clone(),
+            self.work.clone(),
         );
-        let wake_all = move || work_notice::wake_all(&watchers);
+        // A notification this node sent woke its dispatchers when it was announced.
+        let heard = move |payload: &str| {
+            if !work.sent_here(payload) {
+                work_notice::wake_all(&watchers);
+            }
+        };
         tokio::spawn(async move {
             while !pool.is_closed() {
-                let error = relay_notifications(&pool, &cache, &wake_all).await;
+                let error = relay_notifications(&pool, &cache, &heard).await;
                 cache.hearing(false);
                 if !pool.is_closed() {
                     tracing::warn!(%error, "not listening to other nodes; retrying");
@@ -334,12 +341,12 @@ impl PgStore {
     }
 }
 
-/// Listens on [`WORK_CHANNEL`] (calling `wake_all` at each notification) and on
+/// Listens on [`WORK_CHANNEL`] (calling `heard` with each notification's payload) and on
 /// [`CHANGE_CHANNEL`] (clearing `cache`), until the connection fails for good; returns why.
 async fn relay_notifications(
     pool: &PgPool,
     cache: &ReadCache,
-    wake_all: &impl Fn(),
+    heard: &impl Fn(&str),
 ) -> sqlx::Error {
     let mut listener = match PgListener::connect_with(pool).await {
         Ok(listener) => listener,
@@ -350,11 +357,11 @@ async fn relay_notifications(
     }
     cache.hearing(true);
     // Work may have been added while nobody listened.
-    wake_all();
+    heard("");
     loop {
         match listener.recv().await {
             Ok(notification) if notification.channel() == CHANGE_CHANNEL => cache.invalidate(),
-            Ok(_) => wake_all(),
+            Ok(notification) => heard(notification.payload()),
             Err(error) => return error,
         }
     }

@@ -8,7 +8,9 @@
 //! nodes on the store's relaxed connections (`synchronous_commit = off`: the lock is let go
 //! without waiting for the disk; a notification is only a wake-up, and polling covers one
 //! that is lost). Announcements made while one is on its way are sent as one more, not one
-//! each. Rare writes (a resend, a hook enabled again) still notify in their transaction.
+//! each. The notification carries the node's own mark, so that its listener does not wake
+//! the dispatchers a second time. Rare writes (a resend, a hook enabled again) still notify
+//! in their transaction, unmarked.
 
 use std::sync::{Arc, Mutex, MutexGuard};
 
@@ -21,6 +23,8 @@ pub type Watchers = Arc<Mutex<Vec<Arc<Notify>>>>;
 #[derive(Clone)]
 pub struct WorkNotice {
     watchers: Watchers,
+    /// This node's mark on the notifications it sends.
+    mark: Arc<str>,
     /// Holds one request while the task is busy: what comes meanwhile joins it.
     requests: mpsc::Sender<()>,
 }
@@ -29,18 +33,30 @@ impl WorkNotice {
     /// Starts the task that notifies `channel` on `pool`, until every copy is dropped.
     pub fn start(pool: PgPool, channel: &'static str, watchers: Watchers) -> WorkNotice {
         let (requests, mut pending) = mpsc::channel(1);
+        let mark: Arc<str> = uuid::Uuid::new_v4().to_string().into();
+        let payload = mark.clone();
         tokio::spawn(async move {
             while pending.recv().await.is_some() {
                 if pool.is_closed() {
                     break;
                 }
-                if let Err(error) = super::notify(&pool, channel).await {
+                if let Err(error) = super::notify(&pool, channel, &payload).await {
                     // The other nodes still poll; this node was woken already.
                     tracing::debug!(%error, "could not tell the other nodes of new work");
                 }
             }
         });
-        WorkNotice { watchers, requests }
+        WorkNotice {
+            watchers,
+            mark,
+            requests,
+        }
+    }
+
+    /// Whether a notification's payload says this node sent it (its dispatchers were woken
+    /// when it was announced).
+    pub fn sent_here(&self, payload: &str) -> bool {
+        *self.mark == *payload
     }
 
     /// Work was committed: wakes this node's dispatchers and has the others told.

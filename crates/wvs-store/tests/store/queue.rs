@@ -792,7 +792,11 @@ pub(crate) async fn check_ingest_beside_claims(a: &dyn Store, b: &dyn Store) {
     };
     let ((), from_a, from_b) = tokio::join!(ingest, drain(a, "node-a"), drain(b, "node-b"));
     let all: HashSet<DeliveryId> = from_a.iter().chain(&from_b).copied().collect();
-    assert_eq!(all.len(), from_a.len() + from_b.len(), "a delivery was claimed twice");
+    assert_eq!(
+        all.len(),
+        from_a.len() + from_b.len(),
+        "a delivery was claimed twice"
+    );
     assert_eq!(
         counts(a).await,
         DeliveryCounts {

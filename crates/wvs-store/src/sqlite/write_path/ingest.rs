@@ -71,7 +71,12 @@ pub fn insert_events(tx: &Transaction<'_>, batch: &[Pending]) -> Result<Vec<Resu
 fn due_later(plan: &Plan<'_>, live: &HashMap<HookId, Option<Millis>>) -> Vec<(HookId, Millis)> {
     plan.due()
         .into_iter()
-        .filter(|(hook, at)| live.get(hook).copied().flatten().is_none_or(|next| next > *at))
+        .filter(|(hook, at)| {
+            live.get(hook)
+                .copied()
+                .flatten()
+                .is_none_or(|next| next > *at)
+        })
         .collect()
 }
 
