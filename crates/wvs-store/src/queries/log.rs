@@ -198,12 +198,14 @@ pub async fn get(
     hook_id: HookId,
     attempt_id: AttemptId,
 ) -> Result<Option<LoggedAttempt>> {
-    let row: Option<AttemptRow> =
-        sqlx::query_as(concat!(select!("attempts"), "WHERE a.id = $1 AND a.hook_id = $2"))
-            .bind(attempt_id)
-            .bind(hook_id)
-            .fetch_optional(&mut *conn)
-            .await?;
+    let row: Option<AttemptRow> = sqlx::query_as(concat!(
+        select!("attempts"),
+        "WHERE a.id = $1 AND a.hook_id = $2"
+    ))
+    .bind(attempt_id)
+    .bind(hook_id)
+    .fetch_optional(&mut *conn)
+    .await?;
     match row {
         Some(row) => row.read(conn).await.map(Some),
         None => Ok(None),
