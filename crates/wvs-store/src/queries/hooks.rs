@@ -207,13 +207,25 @@ async fn existing(
 /// A permanently disabled hook gets none: its backlog is held until it is re-enabled, which
 /// reschedules it from its pending deliveries. One row per hook (`queue::earliest_per_hook`).
 pub async fn mark_due(conn: &mut Conn, due: &[(HookId, Millis)]) -> Result<()> {
-    for run in runs(due) {
-        let sql = format!(
+    per_hook_times(conn, due, |values| {
+        format!(
             "INSERT INTO hook_due_marks (hook_id, due_at) SELECT d.column1, d.column2 \
-             FROM (VALUES {}) AS d JOIN hooks h ON h.id = d.column1 \
-             WHERE d.column3 AND NOT h.permanently_disabled",
-            rows_in_order(run.rows(), 3, "")
-        );
+             FROM (VALUES {values}) AS d JOIN hooks h ON h.id = d.column1 \
+             WHERE d.column3 AND NOT h.permanently_disabled"
+        )
+    })
+    .await
+}
+
+/// Runs `statement(values)` for each run of `due`: a statement over `(VALUES {values}) AS d`
+/// of rows (hook, time, whether the row is kept: see `sql::Run`).
+async fn per_hook_times(
+    conn: &mut Conn,
+    due: &[(HookId, Millis)],
+    statement: impl Fn(&str) -> String,
+) -> Result<()> {
+    for run in runs(due) {
+        let sql = statement(&rows_in_order(run.rows(), 3, ""));
         let mut query = sqlx::query(&sql);
         for ((id, at), kept) in run.bound() {
             query = query.bind(id).bind(at).bind(kept);
@@ -227,11 +239,20 @@ pub async fn mark_due(conn: &mut Conn, due: &[(HookId, Millis)]) -> Result<()> {
 /// and goes on to [`reschedule`] them: a later statement, which sees every delivery of the
 /// marks taken.
 pub async fn take_marks(conn: &mut Conn, ids: &[HookId]) -> Result<()> {
+    per_hook_list(conn, ids, |list| {
+        format!("DELETE FROM hook_due_marks WHERE hook_id IN ({list})")
+    })
+    .await
+}
+
+/// Runs `statement(list)` for each of `ids`' `IN` lists (see `sql::in_lists`).
+async fn per_hook_list(
+    conn: &mut Conn,
+    ids: &[HookId],
+    statement: impl Fn(&str) -> String,
+) -> Result<()> {
     for batch in in_lists(ids) {
-        let sql = format!(
-            "DELETE FROM hook_due_marks WHERE hook_id IN ({})",
-            placeholders(1, batch.len())
-        );
+        let sql = statement(&placeholders(1, batch.len()));
         let mut query = sqlx::query(&sql);
         for id in batch {
             query = query.bind(id);
@@ -291,9 +312,9 @@ pub async fn set_health(conn: &mut Conn, id: HookId, health: &HookHealth) -> Res
 /// temporary disable ends; NULL when nothing is pending or the hook is permanently disabled
 /// (its backlog is held until it is re-enabled).
 pub async fn reschedule(conn: &mut Conn, ids: &[HookId]) -> Result<()> {
-    for batch in in_lists(ids) {
-        // No pending delivery (a NULL due) means no due time, whatever disabled_until says.
-        let sql = format!(
+    // No pending delivery (a NULL due) means no due time, whatever disabled_until says.
+    per_hook_list(conn, ids, |list| {
+        format!(
             "UPDATE hooks SET next_due_at = CASE WHEN permanently_disabled THEN NULL \
              WHEN hooks.disabled_until > p.due THEN hooks.disabled_until ELSE p.due END \
              FROM (SELECT h.id AS hook_id, CASE WHEN h.ordered THEN \
@@ -301,17 +322,11 @@ pub async fn reschedule(conn: &mut Conn, ids: &[HookId]) -> Result<()> {
                   WHERE d.hook_id = h.id AND d.state = 'pending' ORDER BY d.id LIMIT 1) \
                ELSE (SELECT min(next_attempt_at) FROM deliveries d \
                   WHERE d.hook_id = h.id AND d.state = 'pending') END AS due \
-               FROM hooks h WHERE h.id IN ({})) AS p \
-             WHERE hooks.id = p.hook_id",
-            placeholders(1, batch.len())
-        );
-        let mut query = sqlx::query(&sql);
-        for id in batch {
-            query = query.bind(id);
-        }
-        query.execute(&mut *conn).await?;
-    }
-    Ok(())
+               FROM hooks h WHERE h.id IN ({list})) AS p \
+             WHERE hooks.id = p.hook_id"
+        )
+    })
+    .await
 }
 
 /// What [`due_by`] sets `next_due_at` to, from the hook's row and `d.column2`, the time a
@@ -330,19 +345,13 @@ pub const DUE_BY: &str = "CASE WHEN hooks.next_due_at IS NOT NULL AND hooks.next
 /// (`postgres::claim_statement`) tells by a hook row newer than its snapshot that
 /// deliveries it cannot see became pending.
 pub async fn due_by(conn: &mut Conn, due: &[(HookId, Millis)]) -> Result<()> {
-    for run in runs(due) {
-        let sql = format!(
-            "UPDATE hooks SET next_due_at = {DUE_BY} FROM (VALUES {}) AS d \
-             WHERE hooks.id = d.column1 AND d.column3 AND NOT hooks.permanently_disabled",
-            rows_in_order(run.rows(), 3, "")
-        );
-        let mut query = sqlx::query(&sql);
-        for ((id, at), kept) in run.bound() {
-            query = query.bind(id).bind(at).bind(kept);
-        }
-        query.execute(&mut *conn).await?;
-    }
-    Ok(())
+    per_hook_times(conn, due, |values| {
+        format!(
+            "UPDATE hooks SET next_due_at = {DUE_BY} FROM (VALUES {values}) AS d \
+             WHERE hooks.id = d.column1 AND d.column3 AND NOT hooks.permanently_disabled"
+        )
+    })
+    .await
 }
 
 pub async fn delete(conn: &mut Conn, id: HookId) -> Result<()> {

@@ -398,6 +398,15 @@ mod postgres {
 
     every_check!(store_tests);
 
+    /// Two stores on one fresh database: two nodes.
+    async fn two_nodes() -> (TestDatabase, PgStore, PgStore) {
+        let (database, a) = open().await;
+        let b = PgStore::open(database.url(), &key(), 4)
+            .await
+            .expect("second store");
+        (database, a, b)
+    }
+
     async fn raw(database: &TestDatabase) -> super::Raw {
         super::Raw::Postgres(sqlx::PgPool::connect(database.url()).await.expect("raw"))
     }
@@ -417,10 +426,7 @@ mod postgres {
     /// Two nodes add the same new header set at the same moment.
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn two_nodes_add_a_set_once() {
-        let (database, a) = open().await;
-        let b = PgStore::open(database.url(), &key(), 4)
-            .await
-            .expect("second store");
+        let (database, a, b) = two_nodes().await;
         super::check_two_nodes_add_a_set_once(&a, &b, &raw(&database).await).await;
     }
 
@@ -428,20 +434,14 @@ mod postgres {
     /// the row locks must keep them apart.
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn concurrent_claimers_two_nodes() {
-        let (database, a) = open().await;
-        let b = PgStore::open(database.url(), &key(), 4)
-            .await
-            .expect("second store");
+        let (_database, a, b) = two_nodes().await;
         super::check_concurrent_claimers(&a, &b).await;
     }
 
     /// Two nodes ingest and claim one hook at the same time.
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn ingest_beside_claims_two_nodes() {
-        let (database, a) = open().await;
-        let b = PgStore::open(database.url(), &key(), 4)
-            .await
-            .expect("second store");
+        let (_database, a, b) = two_nodes().await;
         super::check_ingest_beside_claims(&a, &b).await;
     }
 
@@ -500,10 +500,7 @@ mod postgres {
     /// Two nodes prune the same database at the same time.
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn two_nodes_prune_side_by_side() {
-        let (database, a) = open().await;
-        let b = PgStore::open(database.url(), &key(), 4)
-            .await
-            .expect("second store");
+        let (_database, a, b) = two_nodes().await;
         super::check_two_nodes_prune_side_by_side(&a, &b).await;
     }
 
@@ -511,10 +508,7 @@ mod postgres {
     /// them once a change made through another node is announced.
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn a_change_on_one_node_reaches_the_others_cache() {
-        let (database, a) = open().await;
-        let b = PgStore::open(database.url(), &key(), 4)
-            .await
-            .expect("second store");
+        let (database, a, b) = two_nodes().await;
         // Up to 30 s: with the whole suite running, b's listener may wait for a connection.
         const LISTENING_WAITS: usize = 600;
         let raw = sqlx::PgPool::connect(database.url()).await.unwrap();

@@ -695,29 +695,11 @@ pub(crate) async fn check_concurrent_claimers(a: &dyn Store, b: &dyn Store) {
     let drain = async |store: &dyn Store, owner: &str| {
         let mut seen = Vec::new();
         loop {
-            let claimed = store
-                .claim_due(
-                    owner,
-                    Millis(2_000),
-                    Millis(600_000),
-                    37,
-                    RateLimit::UNLIMITED,
-                    &HashMap::new(),
-                )
-                .await
-                .expect("claim");
-            if claimed.is_empty() {
+            let delivered = deliver_due(store, owner, Millis(2_000), 37).await;
+            if delivered.is_empty() {
                 return seen;
             }
-            let attempts = claimed
-                .iter()
-                .map(|c| attempt_for(c, Outcome::Succeeded, Some(200), Millis(2_000)))
-                .collect();
-            store
-                .record_attempts(owner, attempts, &KeepHealth)
-                .await
-                .expect("record");
-            seen.extend(ids(&claimed));
+            seen.extend(delivered);
         }
     };
     let (from_a, from_b) = tokio::join!(drain(a, "node-a"), drain(b, "node-b"));
@@ -735,6 +717,34 @@ pub(crate) async fn check_concurrent_claimers(a: &dyn Store, b: &dyn Store) {
             ..DeliveryCounts::default()
         }
     );
+}
+
+/// Claims up to `limit` deliveries due at `now` as `owner` and records each as delivered;
+/// their ids.
+async fn deliver_due(store: &dyn Store, owner: &str, now: Millis, limit: u32) -> Vec<DeliveryId> {
+    let claimed = store
+        .claim_due(
+            owner,
+            now,
+            Millis(600_000),
+            limit,
+            RateLimit::UNLIMITED,
+            &HashMap::new(),
+        )
+        .await
+        .expect("claim");
+    if claimed.is_empty() {
+        return Vec::new();
+    }
+    let attempts = claimed
+        .iter()
+        .map(|c| attempt_for(c, Outcome::Succeeded, Some(200), now))
+        .collect();
+    store
+        .record_attempts(owner, attempts, &KeepHealth)
+        .await
+        .expect("record");
+    ids(&claimed)
 }
 
 /// Events keep arriving while two claimers drain the hook: each claim reads one moment of
@@ -758,18 +768,8 @@ pub(crate) async fn check_ingest_beside_claims(a: &dyn Store, b: &dyn Store) {
         // Bounded: every delivery is in by then, or the check fails below.
         let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(60);
         while tokio::time::Instant::now() < deadline {
-            let claimed = store
-                .claim_due(
-                    owner,
-                    Millis(10_000),
-                    Millis(600_000),
-                    7,
-                    RateLimit::UNLIMITED,
-                    &HashMap::new(),
-                )
-                .await
-                .expect("claim");
-            if claimed.is_empty() {
+            let delivered = deliver_due(store, owner, Millis(10_000), 7).await;
+            if delivered.is_empty() {
                 if counts(store).await.succeeded >= 2 * EVENTS as u64 {
                     return seen;
                 }
@@ -778,15 +778,7 @@ pub(crate) async fn check_ingest_beside_claims(a: &dyn Store, b: &dyn Store) {
                 tokio::time::sleep(std::time::Duration::from_millis(2)).await;
                 continue;
             }
-            let attempts = claimed
-                .iter()
-                .map(|c| attempt_for(c, Outcome::Succeeded, Some(200), Millis(10_000)))
-                .collect();
-            store
-                .record_attempts(owner, attempts, &KeepHealth)
-                .await
-                .expect("record");
-            seen.extend(ids(&claimed));
+            seen.extend(delivered);
         }
         seen
     };
