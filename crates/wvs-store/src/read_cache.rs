@@ -60,6 +60,12 @@ impl ReadCache {
         }
     }
 
+    /// Moves on with every [`invalidate`](ReadCache::invalidate): what was read in another
+    /// generation may have changed since.
+    pub fn generation(&self) -> u64 {
+        self.generation.load(Ordering::Acquire)
+    }
+
     /// Forgets everything read so far; called after every committed write that may change it.
     pub fn invalidate(&self) {
         self.generation.fetch_add(1, Ordering::AcqRel);

@@ -31,6 +31,7 @@ use queries::*;
 
 mod connections;
 mod leases;
+mod tenants;
 mod write_path;
 mod writer;
 
@@ -142,6 +143,8 @@ pub struct SqliteStore {
     writes: Arc<WriteHealth>,
     /// The header sets the writer thread knows (see `crate::header_sets`).
     header_sets: Arc<KnownSets>,
+    /// Each hook's top-level namespace, for the claims' shares.
+    tenants: tenants::Tenants,
 }
 
 impl SqliteStore {
@@ -227,6 +230,7 @@ impl SqliteStore {
             inserts: None,
             writes: Arc::default(),
             header_sets: Arc::default(),
+            tenants: tenants::Tenants::default(),
         };
         store
             .on_writer(write_path::claim::forget_claims, |_| ())
@@ -386,6 +390,7 @@ impl SqliteStore {
         let (now, lease_until, limit, rate) = (spec.now, spec.lease_until, spec.limit, spec.rate);
         let owner: Arc<str> = Arc::from(spec.owner);
         let (leases, holder) = (self.leases.clone(), self.leases.clone());
+        let (tenants, generation) = (self.tenants.clone(), self.cache.generation());
         // A claim writes only what the next start rebuilds (`forget_claims`: every hook's
         // due time from its pending deliveries) or may lose (a rate window's count): its
         // commit need not wait for the disk, which on this path was a sync between an
@@ -401,7 +406,8 @@ impl SqliteStore {
                     rate,
                     hook_caps: &hook_caps,
                 };
-                let claimed = write_path::claim::claim_due(tx, &spec, &leases)?;
+                let claimed =
+                    write_path::claim::claim_due(tx, &spec, &leases, &tenants, generation)?;
                 Ok((claimed, owner))
             },
             // Held once the claim committed (its writes: due times and rate windows).

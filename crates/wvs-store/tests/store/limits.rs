@@ -526,6 +526,60 @@ pub(crate) async fn check_namespace_share(store: &dyn Store) {
     assert_eq!((of_a(&third), third.len()), (2, 2));
 }
 
+/// A project moved to another namespace counts towards its new namespace's share from the
+/// next claim on, what it already has in flight included (a store that remembers each
+/// hook's namespace forgets it at the move).
+pub(crate) async fn check_namespace_share_follows_a_transfer(store: &dyn Store) {
+    let a = group(store, None, "a", None).await;
+    let b = group(store, None, "b", None).await;
+    let p = project(store, "p", Some(a.id), None).await;
+    let q = project(store, "q", Some(b.id), None).await;
+    let r = project(store, "r", Some(b.id), None).await;
+    let of_p = hook_with(store, HookOwner::Project(p.id), ROOMY).await;
+    let of_q = hook_with(store, HookOwner::Project(q.id), ROOMY).await;
+    let of_r = hook_with(store, HookOwner::Project(r.id), ROOMY).await;
+    enqueue(store, "p", of_p.id, 2, Millis(1_000)).await;
+    enqueue(store, "q", of_q.id, 4, Millis(1_000)).await;
+    enqueue(store, "r", of_r.id, 2, Millis(1_000)).await;
+    let share = RateLimit {
+        in_flight: 2,
+        ..RateLimit::UNLIMITED
+    };
+    let claim = async |owner: &str| {
+        let claimed = store
+            .claim_due(
+                owner,
+                Millis(1_000),
+                Millis(60_000),
+                100,
+                share,
+                &HashMap::new(),
+            )
+            .await
+            .unwrap();
+        hooks_of(&claimed)
+    };
+    // a: p's 2; b: 2 of q's (q is due first), none of r's.
+    let first = claim("n1").await;
+    assert_eq!(
+        (first.len(), first.iter().filter(|h| **h == of_q.id).count()),
+        (4, 2)
+    );
+    store
+        .update_project(
+            q.id,
+            ProjectUpdate {
+                namespace_id: Some(Some(a.id)),
+                ..ProjectUpdate::default()
+            },
+            Millis(1_000),
+        )
+        .await
+        .unwrap();
+    // a has 4 in flight now (p's and q's), b none: r gets b's share, q nothing more.
+    assert_eq!(claim("n2").await, vec![of_r.id, of_r.id]);
+}
+
 /// A namespace's share binds only while another namespace has due work: alone, one tenant
 /// takes every slot it can; once another tenant's deliveries fall due, that one gets its
 /// share and the first nothing more until it is back under its own.

@@ -79,6 +79,7 @@ macro_rules! every_check {
             foreign_reply_bytes_are_kept => check_foreign_reply_bytes_are_kept,
             namespace_share => check_namespace_share,
             namespace_share_binds_only_with_other_due_work => check_namespace_share_binds_only_with_other_due_work,
+            namespace_share_follows_a_transfer => check_namespace_share_follows_a_transfer,
             hook_caps => check_hook_caps,
             large_payloads_are_read_back_whole => check_large_payloads_are_read_back_whole,
             retention_prunes_what_is_settled_and_old => check_retention_prunes_what_is_settled_and_old,

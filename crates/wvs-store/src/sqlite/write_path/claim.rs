@@ -9,11 +9,11 @@ use rusqlite::{Transaction, params};
 
 use super::super::claim::{
     Candidate, ClaimSpec, ClaimedRow, InFlight, Promised, full_tenants, promise, shares_bind,
-    tenant_of_hook,
 };
 use super::super::leases::Leases;
 use super::super::queue::earliest_per_hook;
 use super::super::rate::{Admission, DueRow, split, window_keys};
+use super::super::tenants::Tenants;
 use super::{due_by, json_ids, reschedule};
 use crate::Result;
 use crate::model::{DeliveryId, HookId, Millis};
@@ -22,11 +22,14 @@ use crate::model::{DeliveryId, HookId, Millis};
 const ROUNDS: usize = 3;
 
 /// Claims due deliveries for `spec.owner`, due order first (see `claim::claim_due`); the
-/// caller holds them in `leases` once the transaction committed.
+/// caller holds them in `leases` once the transaction committed. The hooks' namespaces come
+/// from `tenants`, as of the read cache's `generation`.
 pub fn claim_due(
     tx: &Transaction<'_>,
     spec: &ClaimSpec<'_>,
     leases: &Leases,
+    tenants: &Tenants,
+    generation: u64,
 ) -> Result<Vec<ClaimedRow>> {
     // Leases that ran out (a delivery whose attempt was never recorded): due again as they
     // were.
@@ -36,7 +39,12 @@ pub fn claim_due(
         (expired, held.per_hook().clone(), held.ids())
     };
     due_by(tx, &earliest_per_hook(expired.into_iter()))?;
-    let shared = spec.rate.in_flight > 0;
+    // Namespaces count only when a namespace's share is.
+    let tenant_of = match spec.rate.in_flight > 0 {
+        true => Some(tenants.current(tx, generation)?),
+        false => None,
+    };
+    let tenant_of = tenant_of.as_deref();
     let mut claimed = Vec::new();
     for _ in 0..ROUNDS {
         let budget = usize::try_from(spec.limit)
@@ -46,8 +54,8 @@ pub fn claim_due(
             break;
         }
         // A later round counts what the rounds before took too.
-        let busy = in_flight(tx, &per_hook, shared)?;
-        let (round, more_hooks) = claim_round(tx, spec, budget, busy, &taken)?;
+        let busy = in_flight(&per_hook, tenant_of);
+        let (round, more_hooks) = claim_round(tx, spec, budget, busy, &taken, tenant_of)?;
         for row in &round {
             taken.insert(row.id);
             *per_hook.entry(row.hook_id).or_default() += 1;
@@ -61,29 +69,23 @@ pub fn claim_due(
     Ok(claimed)
 }
 
-/// What is in flight per hook (`per_hook`), and per tenant when `per_tenant`.
+/// What is in flight per hook (`per_hook`), and per tenant when they count (`tenant_of`).
 fn in_flight(
-    tx: &Transaction<'_>,
     per_hook: &HashMap<HookId, i64>,
-    per_tenant: bool,
-) -> Result<InFlight> {
-    let mut busy = InFlight {
-        per_hook: per_hook.clone(),
-        per_tenant: HashMap::new(),
-        oldest_lease: None,
-    };
-    if per_tenant && !per_hook.is_empty() {
-        let mut select = tx.prepare_cached(&format!(
-            "SELECT id, {} FROM hooks h WHERE id IN (SELECT value FROM json_each(?1))",
-            tenant_of_hook()
-        ))?;
-        let mut rows = select.query([json_ids(per_hook.keys().copied())])?;
-        while let Some(row) = rows.next()? {
-            let (hook, tenant): (HookId, String) = (row.get(0)?, row.get(1)?);
-            *busy.per_tenant.entry(tenant).or_default() += per_hook[&hook];
+    tenant_of: Option<&HashMap<HookId, String>>,
+) -> InFlight {
+    let mut per_tenant: HashMap<String, i64> = HashMap::new();
+    for (hook, count) in per_hook {
+        // A hook deleted since its deliveries were claimed counts for no one.
+        if let Some(tenant) = tenant_of.and_then(|of| of.get(hook)) {
+            *per_tenant.entry(tenant.clone()).or_default() += count;
         }
     }
-    Ok(busy)
+    InFlight {
+        per_hook: per_hook.clone(),
+        per_tenant,
+        oldest_lease: None,
+    }
 }
 
 /// One round of a claim; `busy` is what is in flight as it starts, `taken` the deliveries
@@ -95,6 +97,7 @@ fn claim_round(
     budget: usize,
     mut busy: InFlight,
     taken: &HashSet<DeliveryId>,
+    tenant_of: Option<&HashMap<HookId, String>>,
 ) -> Result<(Vec<ClaimedRow>, bool)> {
     let share = i64::from(spec.rate.in_flight);
     // A hook with no free slot has at least one delivery in flight, so `budget` more than
@@ -105,9 +108,9 @@ fn claim_round(
         .saturating_add(in_flight);
     // The hooks of a tenant at its share are not looked at unless no other tenant's are due.
     let full = full_tenants(&busy, share);
-    let mut candidates = due_hooks(tx, spec.now, wanted_hooks, share, &full)?;
+    let mut candidates = due_hooks(tx, spec.now, wanted_hooks, tenant_of, &full)?;
     if candidates.is_empty() && !full.is_empty() {
-        candidates = due_hooks(tx, spec.now, wanted_hooks, share, &[])?;
+        candidates = due_hooks(tx, spec.now, wanted_hooks, tenant_of, &[])?;
     }
     let list_full = i64::try_from(candidates.len()).unwrap_or(i64::MAX) == wanted_hooks;
     let shares_bind = shares_bind(share, &full, &candidates, list_full);
@@ -144,34 +147,33 @@ fn claim_round(
     Ok((claimed, list_full))
 }
 
-/// The due hooks, oldest due first, up to `limit`, leaving out the tenants in `full`.
+/// The due hooks, oldest due first, up to `limit`, leaving out the hooks of the tenants in
+/// `full`; each with its tenant when they count (`tenant_of`).
 fn due_hooks(
     tx: &Transaction<'_>,
     now: Millis,
     limit: i64,
-    share: i64,
+    tenant_of: Option<&HashMap<HookId, String>>,
     full: &[&String],
 ) -> Result<Vec<Candidate>> {
-    let (tenant, not_full) = if share > 0 {
-        let tenant = tenant_of_hook();
-        let not_full = format!(" AND {tenant} NOT IN (SELECT value FROM json_each(?3))");
-        (tenant, not_full)
-    } else {
-        ("NULL".to_owned(), " AND ?3 IS NOT NULL".to_owned())
-    };
-    let full = serde_json::to_string(full).unwrap_or_else(|_| "[]".to_owned());
-    let mut select = tx.prepare_cached(&format!(
-        "SELECT id, max_in_flight, ordered, {tenant} FROM hooks h \
+    let left_out = tenant_of
+        .into_iter()
+        .flatten()
+        .filter_map(|(hook, tenant)| full.contains(&tenant).then_some(*hook));
+    let mut select = tx.prepare_cached(
+        "SELECT id, max_in_flight, ordered FROM hooks \
          WHERE next_due_at <= ?1 AND NOT permanently_disabled \
-         AND (disabled_until IS NULL OR disabled_until <= ?1){not_full} \
-         ORDER BY next_due_at, id LIMIT ?2"
-    ))?;
-    let rows = select.query_map(params![now, limit, full], |row| {
+         AND (disabled_until IS NULL OR disabled_until <= ?1) \
+         AND id NOT IN (SELECT value FROM json_each(?3)) \
+         ORDER BY next_due_at, id LIMIT ?2",
+    )?;
+    let rows = select.query_map(params![now, limit, json_ids(left_out)], |row| {
+        let id = row.get(0)?;
         Ok(Candidate {
-            id: row.get(0)?,
+            id,
             max_in_flight: row.get(1)?,
             ordered: row.get(2)?,
-            tenant: row.get(3)?,
+            tenant: tenant_of.and_then(|of| of.get(&id).cloned()),
         })
     })?;
     Ok(rows.collect::<rusqlite::Result<_>>()?)
