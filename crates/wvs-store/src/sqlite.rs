@@ -368,8 +368,16 @@ impl SqliteStore {
         work: impl FnOnce(&rusqlite::Transaction<'_>) -> Result<T> + Send + 'static,
         committed: impl FnOnce(&T) + Send + 'static,
     ) -> Result<T> {
-        let _turn = self.writer.take().await?;
-        let outcome = self.write_path.write(commit, work, committed).await;
+        // The sqlx writer's turn is held while the transaction runs, not while its sync does:
+        // the next transaction may run meanwhile (see `writer`).
+        let answer = {
+            let _turn = self.writer.take().await?;
+            self.write_path.commit(commit, work, committed).await
+        };
+        let outcome = match answer {
+            Ok(answer) => answer.wait().await,
+            Err(error) => Err(error),
+        };
         if let Err(error) = &outcome {
             self.writes.failed(error);
         }
