@@ -33,6 +33,20 @@ pub(crate) async fn claim(store: &dyn Store, owner: &str, now: Millis, limit: u3
         .expect("claim")
 }
 
+/// Claims up to 100 deliveries due at `now` as `owner`, leased until `until`, under `rate`.
+pub(crate) async fn claim_under(
+    store: &dyn Store,
+    owner: &str,
+    now: Millis,
+    until: Millis,
+    rate: RateLimit,
+) -> Vec<Claimed> {
+    store
+        .claim_due(owner, now, until, 100, rate, &HashMap::new())
+        .await
+        .unwrap()
+}
+
 pub(crate) async fn record(
     store: &dyn Store,
     owner: &str,
@@ -354,17 +368,7 @@ pub(crate) async fn check_rate_limit_per_namespace(store: &dyn Store) {
         window: Duration::from_secs(60),
         in_flight: 0,
     };
-    let first = store
-        .claim_due(
-            "n1",
-            Millis(1_000),
-            Millis(100_000),
-            100,
-            rate,
-            &HashMap::new(),
-        )
-        .await
-        .unwrap();
+    let first = claim_under(store, "n1", Millis(1_000), Millis(100_000), rate).await;
     let limited = first.iter().filter(|c| c.hook_id != system.id).count();
     assert_eq!(
         (first.len(), limited),
@@ -373,34 +377,15 @@ pub(crate) async fn check_rate_limit_per_namespace(store: &dyn Store) {
     );
     assert!(first.iter().all(|c| !c.rate_limited));
     assert!(
-        store
-            .claim_due(
-                "n1",
-                Millis(59_999),
-                Millis(100_000),
-                100,
-                rate,
-                &HashMap::new()
-            )
+        claim_under(store, "n1", Millis(59_999), Millis(100_000), rate)
             .await
-            .unwrap()
             .is_empty()
     );
     assert_eq!(
         store.next_due_at(Millis(1_000)).await.unwrap(),
         Some(Millis(60_000))
     );
-    let next = store
-        .claim_due(
-            "n1",
-            Millis(60_000),
-            Millis(100_000),
-            100,
-            rate,
-            &HashMap::new(),
-        )
-        .await
-        .unwrap();
+    let next = claim_under(store, "n1", Millis(60_000), Millis(100_000), rate).await;
     assert_eq!(next.len(), 2, "waited for the next window, not dropped");
     assert!(
         next.iter().all(|c| c.rate_limited),
@@ -462,17 +447,7 @@ pub(crate) async fn check_namespace_share(store: &dyn Store) {
             .filter(|c| tenant_a.contains(&c.hook_id))
             .count()
     };
-    let first = store
-        .claim_due(
-            "n1",
-            Millis(1_000),
-            Millis(60_000),
-            100,
-            share,
-            &HashMap::new(),
-        )
-        .await
-        .unwrap();
+    let first = claim_under(store, "n1", Millis(1_000), Millis(60_000), share).await;
     assert_eq!(
         of_a(&first),
         2,
@@ -487,17 +462,7 @@ pub(crate) async fn check_namespace_share(store: &dyn Store) {
         2
     );
     // Another node sees the same counts.
-    let second = store
-        .claim_due(
-            "n2",
-            Millis(1_000),
-            Millis(60_000),
-            100,
-            share,
-            &HashMap::new(),
-        )
-        .await
-        .unwrap();
+    let second = claim_under(store, "n2", Millis(1_000), Millis(60_000), share).await;
     assert_eq!(second.len(), 0, "{:?}", hooks_of(&second));
     // What a records frees its share, and only its own.
     let of_a_claimed: Vec<Claimed> = first
@@ -512,17 +477,7 @@ pub(crate) async fn check_namespace_share(store: &dyn Store) {
         Millis(1_001),
     )
     .await;
-    let third = store
-        .claim_due(
-            "n2",
-            Millis(1_001),
-            Millis(60_000),
-            100,
-            share,
-            &HashMap::new(),
-        )
-        .await
-        .unwrap();
+    let third = claim_under(store, "n2", Millis(1_001), Millis(60_000), share).await;
     assert_eq!((of_a(&third), third.len()), (2, 2));
 }
 
@@ -546,17 +501,7 @@ pub(crate) async fn check_namespace_share_follows_a_transfer(store: &dyn Store) 
         ..RateLimit::UNLIMITED
     };
     let claim = async |owner: &str| {
-        let claimed = store
-            .claim_due(
-                owner,
-                Millis(1_000),
-                Millis(60_000),
-                100,
-                share,
-                &HashMap::new(),
-            )
-            .await
-            .unwrap();
+        let claimed = claim_under(store, owner, Millis(1_000), Millis(60_000), share).await;
         hooks_of(&claimed)
     };
     // a: p's 2; b: 2 of q's (q is due first), none of r's.
@@ -592,12 +537,8 @@ pub(crate) async fn check_namespace_share_binds_only_with_other_due_work(store: 
         in_flight: 2,
         ..RateLimit::UNLIMITED
     };
-    let claim_shared = async |now: Millis| {
-        store
-            .claim_due("n1", now, Millis(60_000), 100, share, &HashMap::new())
-            .await
-            .unwrap()
-    };
+    let claim_shared =
+        async |now: Millis| claim_under(store, "n1", now, Millis(60_000), share).await;
     let mut tenant_a = Vec::new();
     for n in 0..3 {
         let hook = hook_with(store, HookOwner::Project(busy.id), ROOMY).await;
