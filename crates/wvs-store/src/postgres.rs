@@ -149,8 +149,6 @@ pub struct PgStore {
     cipher: Cipher,
     /// On while the listener hears the other nodes' changes.
     cache: Arc<ReadCache>,
-    /// The dispatchers woken when a node made deliveries claimable.
-    work_watchers: work_notice::Watchers,
     /// Ingested events go through a group commit (`None` in the committing task's own copy,
     /// which writes directly).
     inserts: Option<GroupCommit>,
@@ -181,18 +179,12 @@ impl PgStore {
             .connect_with(options.options([("synchronous_commit", "off")]))
             .await?;
         tracing::debug!("postgres store open");
-        let work_watchers = work_notice::Watchers::default();
         let mut store = PgStore {
             pool,
-            work: work_notice::WorkNotice::start(
-                relaxed.clone(),
-                WORK_CHANNEL,
-                work_watchers.clone(),
-            ),
+            work: work_notice::WorkNotice::start(relaxed.clone(), WORK_CHANNEL),
             relaxed,
             cipher: Cipher::new(key),
             cache: Arc::new(ReadCache::shared()),
-            work_watchers,
             inserts: None,
             writes: Arc::default(),
             header_sets: Arc::default(),
@@ -226,25 +218,15 @@ impl PgStore {
     fn listen_for_work(&self, wake: Arc<Notify>) {
         // Work may be waiting already.
         wake.notify_one();
-        work_notice::watch(&self.work_watchers, wake);
+        self.work.watch(wake);
     }
 
     /// Listens to the other nodes until the store is closed, on one connection of its own:
     /// work they made claimable wakes this node's dispatchers, their changes clear this
     /// node's read cache. A lost connection is listened on again; meanwhile the cache is off.
     fn listen(&self) {
-        let (pool, cache, watchers, work) = (
-            self.pool.clone(),
-            self.cache.clone(),
-            self.work_watchers.clone(),
-            self.work.clone(),
-        );
-        // A notification this node sent woke its dispatchers when it was announced.
-        let heard = move |payload: &str| {
-            if !work.sent_here(payload) {
-                work_notice::wake_all(&watchers);
-            }
-        };
+        let (pool, cache, work) = (self.pool.clone(), self.cache.clone(), self.work.clone());
+        let heard = move |payload: &str| work.heard(payload);
         tokio::spawn(async move {
             while !pool.is_closed() {
                 let error = relay_notifications(&pool, &cache, &heard).await;

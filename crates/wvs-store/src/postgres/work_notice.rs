@@ -18,7 +18,7 @@ use sqlx::PgPool;
 use tokio::sync::{Notify, mpsc};
 
 /// The dispatchers of this node, woken whenever work is added.
-pub type Watchers = Arc<Mutex<Vec<Arc<Notify>>>>;
+type Watchers = Arc<Mutex<Vec<Arc<Notify>>>>;
 
 #[derive(Clone)]
 pub struct WorkNotice {
@@ -31,7 +31,7 @@ pub struct WorkNotice {
 
 impl WorkNotice {
     /// Starts the task that notifies `channel` on `pool`, until every copy is dropped.
-    pub fn start(pool: PgPool, channel: &'static str, watchers: Watchers) -> WorkNotice {
+    pub fn start(pool: PgPool, channel: &'static str) -> WorkNotice {
         let (requests, mut pending) = mpsc::channel(1);
         let mark: Arc<str> = uuid::Uuid::new_v4().to_string().into();
         let payload = mark.clone();
@@ -47,37 +47,40 @@ impl WorkNotice {
             }
         });
         WorkNotice {
-            watchers,
+            watchers: Watchers::default(),
             mark,
             requests,
         }
     }
 
-    /// Whether a notification's payload says this node sent it (its dispatchers were woken
-    /// when it was announced).
-    pub fn sent_here(&self, payload: &str) -> bool {
-        *self.mark == *payload
+    /// Adds `wake` to the dispatchers woken.
+    pub fn watch(&self, wake: Arc<Notify>) {
+        self.watchers().push(wake);
     }
 
     /// Work was committed: wakes this node's dispatchers and has the others told.
     pub fn announce(&self) {
-        wake_all(&self.watchers);
+        self.wake_all();
         // Full: a notification not yet sent will tell of this work too.
         let _ = self.requests.try_send(());
     }
-}
 
-/// Adds `wake` to the dispatchers woken.
-pub fn watch(watchers: &Watchers, wake: Arc<Notify>) {
-    lock(watchers).push(wake);
-}
+    /// A notification with `payload` was heard: wakes this node's dispatchers, unless this
+    /// node sent it (they were woken when it was announced; `""` is never this node's).
+    pub fn heard(&self, payload: &str) {
+        if *self.mark != *payload {
+            self.wake_all();
+        }
+    }
 
-/// Wakes every dispatcher in `watchers`.
-pub fn wake_all(watchers: &Watchers) {
-    lock(watchers).iter().for_each(|wake| wake.notify_one());
-}
+    fn wake_all(&self) {
+        self.watchers().iter().for_each(|wake| wake.notify_one());
+    }
 
-/// The watchers, even if a thread panicked holding them (a list of handles stays valid).
-fn lock(watchers: &Watchers) -> MutexGuard<'_, Vec<Arc<Notify>>> {
-    watchers.lock().unwrap_or_else(|poison| poison.into_inner())
+    /// The watchers, even if a thread panicked holding them (a list of handles stays valid).
+    fn watchers(&self) -> MutexGuard<'_, Vec<Arc<Notify>>> {
+        self.watchers
+            .lock()
+            .unwrap_or_else(|poison| poison.into_inner())
+    }
 }

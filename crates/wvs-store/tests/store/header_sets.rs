@@ -117,14 +117,7 @@ pub(crate) async fn check_request_headers_read_back_as_logged(store: &dyn Store)
         .await
         .unwrap();
     let tested = with_headers(
-        attempt(
-            h.id,
-            None,
-            None,
-            Outcome::Succeeded,
-            Some(200),
-            Millis(1_200),
-        ),
+        answered(h.id, Millis(1_200)),
         sent(&h, "https://a.example", "ev-test", 1_200),
     );
     let unsent = with_headers(
@@ -186,17 +179,7 @@ pub(crate) async fn check_rows_share_their_header_set(store: &dyn Store, raw: &R
         .await
         .unwrap();
     let log = async |hook: &Hook, headers: Vec<(String, String)>| {
-        let logged = with_headers(
-            attempt(
-                hook.id,
-                None,
-                None,
-                Outcome::Succeeded,
-                Some(200),
-                Millis(1_200),
-            ),
-            headers,
-        );
+        let logged = with_headers(answered(hook.id, Millis(1_200)), headers);
         store.log_attempt(logged, &KeepHealth).await.unwrap();
     };
     for n in 0..5 {
@@ -238,14 +221,7 @@ pub(crate) async fn check_two_nodes_add_a_set_once(a: &dyn Store, b: &dyn Store,
         let instance = format!("https://{round}.example");
         let on = |store: &'static str, n: usize| {
             with_headers(
-                attempt(
-                    h.id,
-                    None,
-                    None,
-                    Outcome::Succeeded,
-                    Some(200),
-                    Millis(1_000),
-                ),
+                answered(h.id, Millis(1_000)),
                 sent(&h, &instance, &format!("{store}-{round}-{n}"), 1),
             )
         };
@@ -277,4 +253,9 @@ pub(crate) async fn check_two_nodes_add_a_set_once(a: &dyn Store, b: &dyn Store,
             .all(|row| row.request_headers.len() == 13),
         "every row reads back its headers"
     );
+}
+
+/// A test's or resend's attempt (no delivery, no event) that was answered 200.
+fn answered(hook: HookId, at: Millis) -> Attempt {
+    attempt(hook, None, None, Outcome::Succeeded, Some(200), at)
 }

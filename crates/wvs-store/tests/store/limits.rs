@@ -577,18 +577,20 @@ pub(crate) async fn check_hook_caps(store: &dyn Store) {
     }
     let count =
         |claimed: &[Claimed], hook: &Hook| claimed.iter().filter(|c| c.hook_id == hook.id).count();
-    let caps = HashMap::from([(capped.id, 3), (strict.id, 50)]);
-    let first = store
-        .claim_due(
-            "n1",
-            Millis(1_000),
-            Millis(60_000),
-            100,
-            RateLimit::UNLIMITED,
-            &caps,
-        )
-        .await
-        .unwrap();
+    let claim_capped = async |caps: &HashMap<HookId, u32>| {
+        store
+            .claim_due(
+                "n1",
+                Millis(1_000),
+                Millis(60_000),
+                100,
+                RateLimit::UNLIMITED,
+                caps,
+            )
+            .await
+            .unwrap()
+    };
+    let first = claim_capped(&HashMap::from([(capped.id, 3), (strict.id, 50)])).await;
     assert_eq!(count(&first, &capped), 3, "its cap");
     assert_eq!(
         count(&first, &strict),
@@ -597,17 +599,6 @@ pub(crate) async fn check_hook_caps(store: &dyn Store) {
     );
     assert_eq!(count(&first, &unlisted), 10, "its max_in_flight");
     // The cap rises: the difference is free.
-    let caps = HashMap::from([(capped.id, 5), (strict.id, 50)]);
-    let second = store
-        .claim_due(
-            "n1",
-            Millis(1_000),
-            Millis(60_000),
-            100,
-            RateLimit::UNLIMITED,
-            &caps,
-        )
-        .await
-        .unwrap();
+    let second = claim_capped(&HashMap::from([(capped.id, 5), (strict.id, 50)])).await;
     assert_eq!(hooks_of(&second), vec![capped.id; 2]);
 }
