@@ -539,6 +539,14 @@ pub struct Attempt {
     pub created_at: Millis,
 }
 
+/// Whether recording `attempts` must wait for the disk: a failure counts towards its hook's
+/// auto-disable, and a crash may not forget it. A record of successes only that a crash
+/// loses leaves its deliveries pending (SQLite) or in flight (PostgreSQL), and they are
+/// sent again: the documented at-least-once window.
+pub fn record_is_durable(attempts: &[Attempt]) -> bool {
+    attempts.iter().any(|a| a.health == HealthEffect::Failure)
+}
+
 /// An attempt read back from the log.
 #[derive(Debug, Clone, PartialEq)]
 pub struct LoggedAttempt {

@@ -34,6 +34,7 @@ mod leases;
 mod tenants;
 mod write_path;
 mod writer;
+pub(crate) use writer::sync_wal;
 
 use std::path::Path;
 use std::str::FromStr;
@@ -54,6 +55,7 @@ use crate::group_commit::Pending;
 use crate::header_sets::KnownSets;
 use crate::model::{
     Attempt, DeliveryCounts, DeliveryId, HealthRule, HookHealth, HookId, Inserted, Millis,
+    record_is_durable,
 };
 use crate::read_cache::ReadCache;
 use crate::write_health::WriteHealth;
@@ -152,13 +154,24 @@ impl SqliteStore {
     /// `key` encrypts hook URLs and secrets at rest.
     pub async fn open(path: &Path, key: &SecretKey) -> Result<SqliteStore> {
         let options = SqliteConnectOptions::new().filename(path);
-        SqliteStore::connect(options, false, key).await
+        SqliteStore::connect(options, false, key, Box::new(writer::sync_wal)).await
+    }
+
+    /// [`SqliteStore::open`], with the writer's WAL synced by `sync` (see
+    /// [`crate::testing::SyncGate`]).
+    pub(crate) async fn open_syncing_with(
+        path: &Path,
+        key: &SecretKey,
+        sync: writer::SyncWal,
+    ) -> Result<SqliteStore> {
+        let options = SqliteConnectOptions::new().filename(path);
+        SqliteStore::connect(options, false, key, sync).await
     }
 
     /// Opens the file database `options` name, with their settings (a `max_page_count`
     /// pragma, say), and applies the migrations.
     pub async fn open_with(options: SqliteConnectOptions, key: &SecretKey) -> Result<SqliteStore> {
-        SqliteStore::connect(options, false, key).await
+        SqliteStore::connect(options, false, key, Box::new(writer::sync_wal)).await
     }
 
     /// Opens a database by URL (`sqlite://wvs.db`, `sqlite:data/wvs.db?mode=rwc`, or
@@ -167,13 +180,14 @@ impl SqliteStore {
         let options = SqliteConnectOptions::from_str(url)?;
         // sqlx keeps whether a database is in memory to itself; the URL says it.
         let in_memory = url.contains(":memory:") || url.contains("mode=memory");
-        SqliteStore::connect(options, in_memory, key).await
+        SqliteStore::connect(options, in_memory, key, Box::new(writer::sync_wal)).await
     }
 
     async fn connect(
         options: SqliteConnectOptions,
         in_memory: bool,
         key: &SecretKey,
+        sync: writer::SyncWal,
     ) -> Result<SqliteStore> {
         // The writer thread's connection and sqlx's are two connections, and an in-memory
         // database is private to one: a database asked for in memory is a file in a
@@ -212,11 +226,14 @@ impl SqliteStore {
                 .fetch_one(&mut *conn)
                 .await?
         };
-        let write_path = writer::Writer::start(writer::WriterOptions {
-            path: options.get_filename().to_owned(),
-            busy_timeout: BUSY_TIMEOUT,
-            max_page_count: Some(max_page_count),
-        })?;
+        let write_path = writer::Writer::start(
+            writer::WriterOptions {
+                path: options.get_filename().to_owned(),
+                busy_timeout: BUSY_TIMEOUT,
+                max_page_count: Some(max_page_count),
+            },
+            sync,
+        )?;
         let reader = Arc::new(Connections::open(&options.read_only(true), READERS).await?);
         tracing::debug!("sqlite store open");
         let mut store = SqliteStore {
@@ -449,7 +466,12 @@ impl SqliteStore {
         let (leases, holder) = (self.leases.clone(), self.leases.clone());
         let (known, learnt) = (Arc::clone(&self.header_sets), Arc::clone(&self.header_sets));
         let released = Arc::clone(&owner);
-        let write = self.on_writer(
+        let commit = match record_is_durable(&attempts) {
+            true => Commit::Durable,
+            false => Commit::Deferred,
+        };
+        let write = self.on_writer_with(
+            commit,
             move |tx| {
                 let (healths, new_sets) =
                     write_path::record::log_and_settle(tx, &owner, &logged, &leases, &known)?;

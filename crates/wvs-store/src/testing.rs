@@ -1,11 +1,14 @@
-//! Throwaway PostgreSQL databases for tests (of this crate and of the server).
+//! Throwaway PostgreSQL databases for tests (of this crate and of the server), and a SQLite
+//! store whose syncs a test holds ([`SyncGate`]).
 //!
 //! Tests connect to `WVS_TEST_DATABASE_URL` (default
 //! `postgres://postgres@127.0.0.1:5432/postgres`), create a database of their own there and
 //! drop it when done. A database that cannot be reached fails the test: it is never
 //! skipped.
 
+use std::path::Path;
 use std::str::FromStr;
+use std::sync::{Arc, Condvar, Mutex};
 
 use sqlx::Connection;
 use sqlx::postgres::{PgConnectOptions, PgConnection};
@@ -93,5 +96,44 @@ impl Drop for TestDatabase {
             })
         });
         let _ = dropped.join();
+    }
+}
+
+/// Holds a SQLite store's syncs of its WAL while closed: a durable commit is not answered
+/// until the gate opens; what needs no sync goes on.
+#[derive(Clone, Default)]
+pub struct SyncGate(Arc<(Mutex<bool>, Condvar)>);
+
+impl SyncGate {
+    /// Opens a SQLite store at `path` whose syncs pass this gate, open to begin with.
+    pub async fn store(
+        &self,
+        path: &Path,
+        key: &crate::SecretKey,
+    ) -> crate::Result<crate::sqlite::SqliteStore> {
+        self.set_open(true);
+        let gate = self.clone();
+        crate::sqlite::SqliteStore::open_syncing_with(
+            path,
+            key,
+            Box::new(move |wal| {
+                gate.wait_open();
+                crate::sqlite::sync_wal(wal)
+            }),
+        )
+        .await
+    }
+
+    /// Lets syncs through (`true`) or holds the next ones (`false`).
+    pub fn set_open(&self, open: bool) {
+        let (state, changed) = &*self.0;
+        *state.lock().unwrap_or_else(|poison| poison.into_inner()) = open;
+        changed.notify_all();
+    }
+
+    fn wait_open(&self) {
+        let (state, changed) = &*self.0;
+        let open = state.lock().unwrap_or_else(|poison| poison.into_inner());
+        drop(changed.wait_while(open, |open| !*open));
     }
 }

@@ -29,7 +29,7 @@ use super::{PgStore, header_sets};
 use crate::Result;
 use crate::header_sets::Split;
 use crate::model::{
-    Attempt, DeliveryId, EventId, HeaderSetId, HealthEffect, HealthRule, HookId, Millis,
+    Attempt, DeliveryId, EventId, HeaderSetId, HealthRule, HookId, Millis, record_is_durable,
 };
 
 /// Records `attempts` made by `owner` (see the module).
@@ -46,7 +46,7 @@ pub async fn record(
     let header_sets = header_set_ids(store, &splits).await?;
     let batch = Batch::of(owner, attempts, &splits, header_sets)?;
     let sql = statement();
-    if attempts.iter().any(|a| a.health == HealthEffect::Failure) {
+    if record_is_durable(attempts) {
         super::store::retrying(|| {
             store.write(async |c| {
                 let read = batch.run(c, sql).await?;

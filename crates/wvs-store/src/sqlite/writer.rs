@@ -67,16 +67,12 @@ pub struct Writer {
 type Synced = Box<dyn FnOnce(&std::io::Result<()>) + Send>;
 
 /// Syncs the WAL file at the path.
-type SyncWal = Box<dyn Fn(&Path) -> std::io::Result<()> + Send>;
+pub type SyncWal = Box<dyn Fn(&Path) -> std::io::Result<()> + Send>;
 
 impl Writer {
-    /// Opens the connection and starts its thread.
-    pub fn start(options: WriterOptions) -> Result<Writer> {
-        Writer::start_syncing_with(options, Box::new(sync))
-    }
-
-    /// [`Writer::start`], the WAL synced by `sync`.
-    fn start_syncing_with(options: WriterOptions, sync: SyncWal) -> Result<Writer> {
+    /// Opens the connection and starts its thread; the WAL is synced by `sync` (tests hold
+    /// or fail it), [`sync_wal`] in a server.
+    pub fn start(options: WriterOptions, sync: SyncWal) -> Result<Writer> {
         let mut conn = connect(&options)?;
         let syncs = start_syncing(wal_of(&options.path), sync)?;
         let (jobs, queue) = mpsc::channel::<Job>();
@@ -222,7 +218,7 @@ fn start_syncing(wal: PathBuf, sync: SyncWal) -> Result<mpsc::Sender<Synced>> {
 /// Syncs the file at `wal`, opened anew each time: SQLite deletes the WAL when its last
 /// connection closes and makes a new one, and a handle kept open would sync the old one. No
 /// WAL (the database is not in WAL mode): its commits synced themselves.
-fn sync(wal: &Path) -> std::io::Result<()> {
+pub fn sync_wal(wal: &Path) -> std::io::Result<()> {
     match std::fs::File::open(wal) {
         Ok(file) => file.sync_data(),
         Err(error) if error.kind() == std::io::ErrorKind::NotFound => Ok(()),
@@ -285,7 +281,7 @@ mod tests {
             busy_timeout: Duration::from_secs(1),
             max_page_count: None,
         };
-        Writer::start_syncing_with(options, sync).unwrap()
+        Writer::start(options, sync).unwrap()
     }
 
     async fn write<T: Send + 'static>(
@@ -355,9 +351,9 @@ mod tests {
     #[tokio::test]
     async fn the_wal_is_synced() {
         let dir = tempfile::tempdir().unwrap();
-        let writer = writer(&dir, Box::new(sync));
+        let writer = writer(&dir, Box::new(sync_wal));
         assert_eq!(write(&writer, Commit::Durable, insert(1)).await.unwrap(), 1);
         assert!(dir.path().join("w.db-wal").exists());
-        assert_eq!(sync(&dir.path().join("absent-wal")).ok(), Some(()));
+        assert_eq!(sync_wal(&dir.path().join("absent-wal")).ok(), Some(()));
     }
 }

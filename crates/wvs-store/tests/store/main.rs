@@ -5,6 +5,7 @@
 //! fresh SQLite file and a fresh PostgreSQL database (`WVS_TEST_DATABASE_URL`).
 
 use std::collections::{HashMap, HashSet};
+use std::time::Duration;
 
 use serde_json::json;
 use wvs_store::*;
@@ -123,6 +124,17 @@ mod sqlite {
     }
 
     every_check!(store_tests);
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn only_failures_wait_for_the_disk() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let gate = wvs_store::testing::SyncGate::default();
+        let store = gate
+            .store(&dir.path().join("wvs.db"), &key())
+            .await
+            .expect("open store");
+        super::check_only_failures_wait_for_the_disk(&store, &gate).await;
+    }
 
     /// The store's file, read and written behind its back.
     async fn raw(dir: &TempDir) -> super::Raw {
