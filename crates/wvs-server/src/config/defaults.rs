@@ -24,8 +24,10 @@ pub const INSTANCE_URL: &str = "http://<listen>";
 pub const DELIVERY_TIMEOUT: &str = "10s";
 /// Whether a node runs the dispatcher.
 pub const DELIVER: bool = true;
-/// Deliveries in flight at once, over all hooks.
-pub const WORKERS: usize = 64;
+/// Deliveries in flight at once, over all hooks (and the default ceiling of one hook's). A
+/// slot is held from the claim to the record: with 64, one busy hook on a 2-core machine
+/// stopped at about 9,300 deliveries/s, about 7 ms a slot (BENCHMARKS.md).
+pub const WORKERS: usize = 256;
 /// The most deliveries of one hook in flight while its limit adapts: the worker count.
 pub const HOOK_CONCURRENCY_CEILING: &str = "the workers";
 /// Immediately, 10 s, 1 min, 5 min, 30 min, 2 h, 6 h, 12 h, 24 h (about two days in all),
