@@ -70,17 +70,7 @@ pub(crate) async fn check_only_failures_wait_for_the_disk(
     const PATIENCE: Duration = Duration::from_secs(10);
     let hook = hook(store, HookOwner::System).await;
     enqueue(store, "two", hook.id, 2, Millis(1_000)).await;
-    let claimed = store
-        .claim_due(
-            "n1",
-            Millis(1_000),
-            Millis(60_000),
-            10,
-            RateLimit::UNLIMITED,
-            &HashMap::new(),
-        )
-        .await
-        .unwrap();
+    let claimed = claim(store, "n1", Millis(1_000), 10).await;
     assert_eq!(claimed.len(), 2);
     let record = |claimed: &Claimed, outcome, status| {
         let mut attempt = attempt_for(claimed, outcome, status, Millis(1_100));
