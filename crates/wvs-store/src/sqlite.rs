@@ -153,8 +153,7 @@ impl SqliteStore {
     /// Opens (creating it if needed) the database file at `path` and applies the migrations;
     /// `key` encrypts hook URLs and secrets at rest.
     pub async fn open(path: &Path, key: &SecretKey) -> Result<SqliteStore> {
-        let options = SqliteConnectOptions::new().filename(path);
-        SqliteStore::connect(options, false, key, Box::new(writer::sync_wal)).await
+        SqliteStore::open_syncing_with(path, key, Box::new(writer::sync_wal)).await
     }
 
     /// [`SqliteStore::open`], with the writer's WAL synced by `sync` (see
